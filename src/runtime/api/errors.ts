@@ -1,0 +1,122 @@
+/**
+ * Where in a binary a {@link CompileError} was found. Every field is optional because some errors
+ * (e.g. a missing section) have no single position.
+ */
+export interface CompileErrorPosition {
+  /** Section name (`type`, `import`, `code`, …, or `custom:<name>`). */
+  readonly section?: string;
+  /** Function index (imports counted first) for errors inside a function body. */
+  readonly functionIndex?: number;
+  /** Byte offset in the binary. */
+  readonly offset?: number;
+}
+
+function formatPosition(p: CompileErrorPosition): string {
+  const parts: string[] = [];
+  if (p.section !== undefined) parts.push(`section ${p.section}`);
+  if (p.functionIndex !== undefined) parts.push(`function[${p.functionIndex}]`);
+  if (p.offset !== undefined) parts.push(`offset 0x${p.offset.toString(16)}`);
+  return parts.join(', ');
+}
+
+/**
+ * A module that is malformed (cannot be decoded) or invalid (fails validation).
+ * The message names the section, function index and byte offset where known.
+ */
+export class CompileError extends Error {
+  override readonly name = 'CompileError';
+  /** The reason without position, e.g. `type mismatch`. */
+  readonly reason: string;
+  readonly section: string | undefined;
+  readonly functionIndex: number | undefined;
+  readonly offset: number | undefined;
+  /** `malformed` for decoding errors, `invalid` for validation errors. */
+  readonly kind: 'malformed' | 'invalid';
+
+  constructor(reason: string, position: CompileErrorPosition = {}, kind: 'malformed' | 'invalid' = 'malformed') {
+    const where = formatPosition(position);
+    super(where === '' ? `${kind} module: ${reason}` : `${kind} module: ${reason} (${where})`);
+    this.reason = reason;
+    this.section = position.section;
+    this.functionIndex = position.functionIndex;
+    this.offset = position.offset;
+    this.kind = kind;
+  }
+}
+
+/** A missing or mistyped import, reported by instantiation. */
+export class LinkError extends Error {
+  override readonly name = 'LinkError';
+}
+
+/**
+ * The closed set of trap texts, as wazero words them.
+ */
+export const Trap = {
+  Unreachable: 'unreachable',
+  IntegerDivideByZero: 'integer divide by zero',
+  IntegerOverflow: 'integer overflow',
+  InvalidConversionToInteger: 'invalid conversion to integer',
+  OutOfBoundsMemoryAccess: 'out of bounds memory access',
+  InvalidTableAccess: 'invalid table access',
+  IndirectCallTypeMismatch: 'indirect call type mismatch',
+  StackOverflow: 'stack overflow',
+  UnalignedAtomic: 'unaligned atomic',
+  ExpectedSharedMemory: 'expected shared memory',
+  TooManyWaiters: 'too many waiters',
+} as const;
+export type Trap = (typeof Trap)[keyof typeof Trap];
+
+/**
+ * A trap: the guest did something the spec forbids at run time. `trap` is one of {@link Trap};
+ * the message is `wasm error: <trap>` followed by `wasm stack trace:` frames, innermost first.
+ */
+export class WasmRuntimeError extends Error {
+  override readonly name = 'WasmRuntimeError';
+  readonly trap: Trap;
+  /** Frames, innermost first, as printed under `wasm stack trace:` (without the leading tab). */
+  stackFrames: string[];
+
+  constructor(trap: Trap, stackFrames: string[] = []) {
+    super(formatTrapMessage(`wasm error: ${trap}`, stackFrames));
+    this.trap = trap;
+    this.stackFrames = stackFrames;
+  }
+
+  /** Replaces the frames (used by engines after unwinding) and rebuilds the message. */
+  setStackFrames(frames: string[]): void {
+    this.stackFrames = frames;
+    this.message = formatTrapMessage(`wasm error: ${this.trap}`, frames);
+  }
+}
+
+/** Formats `head` plus a `wasm stack trace:` block (nothing when there are no frames). */
+export function formatTrapMessage(head: string, frames: readonly string[]): string {
+  if (frames.length === 0) return head;
+  return `${head}\nwasm stack trace:\n\t${frames.join('\n\t')}`;
+}
+
+/**
+ * An exit: the module was closed (e.g. by WASI `proc_exit` or a context deadline) with `exitCode`.
+ * Exported from `wasmscope/sys`.
+ */
+export class ExitError extends Error {
+  override readonly name = 'ExitError';
+  readonly exitCode: number;
+
+  constructor(exitCode: number) {
+    super(exitErrorMessage(exitCode >>> 0));
+    this.exitCode = exitCode >>> 0;
+  }
+}
+
+/** Exit code used when a module is closed because its context was canceled. */
+export const EXIT_CODE_CONTEXT_CANCELED = 0xffffffff;
+/** Exit code used when a module is closed because its context deadline passed. */
+export const EXIT_CODE_DEADLINE_EXCEEDED = 0xefffffff;
+
+function exitErrorMessage(code: number): string {
+  if (code === EXIT_CODE_CONTEXT_CANCELED) return 'module closed with context canceled';
+  if (code === EXIT_CODE_DEADLINE_EXCEEDED) return 'module closed with context deadline exceeded';
+  return `module closed with exit_code(${code})`;
+}

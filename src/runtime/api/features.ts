@@ -1,0 +1,66 @@
+/**
+ * WebAssembly core feature flags, with wazero's bit values.
+ * @see https://webassembly.github.io/spec/core/appendix/changes.html
+ */
+export type CoreFeatures = number;
+
+/** `memory.copy`, `memory.fill`, passive segments, `data.drop`, `elem.drop`, `table.copy`, `table.init`. */
+export const CoreFeatureBulkMemoryOperations: CoreFeatures = 1 << 0;
+/** Blocks and functions with more than one result, and block parameters. */
+export const CoreFeatureMultiValue: CoreFeatures = 1 << 1;
+/** Importing and exporting mutable globals. */
+export const CoreFeatureMutableGlobal: CoreFeatures = 1 << 2;
+/** `i32.trunc_sat_f32_s` and friends. */
+export const CoreFeatureNonTrappingFloatToIntConversion: CoreFeatures = 1 << 3;
+/** `externref`, `ref.*`, `table.*`, multiple tables, typed `select`. */
+export const CoreFeatureReferenceTypes: CoreFeatures = 1 << 4;
+/** `i32.extend8_s` and friends. */
+export const CoreFeatureSignExtensionOps: CoreFeatures = 1 << 5;
+/** The 128-bit packed SIMD instructions (`v128`). */
+export const CoreFeatureSIMD: CoreFeatures = 1 << 6;
+/** Shared memories and atomic instructions (threads proposal). */
+export const CoreFeaturesThreads: CoreFeatures = 1 << 7;
+/** `return_call` and `return_call_indirect` (tail-call proposal). */
+export const CoreFeaturesTailCall: CoreFeatures = 1 << 8;
+
+/** WebAssembly 1.0 (20191205): only mutable globals beyond the MVP. */
+export const CoreFeaturesV1: CoreFeatures = CoreFeatureMutableGlobal;
+/** WebAssembly 2.0: 1.0 plus bulk memory, multi-value, non-trapping f2i, reference types, sign-ext, SIMD. */
+export const CoreFeaturesV2: CoreFeatures =
+  CoreFeaturesV1 |
+  CoreFeatureBulkMemoryOperations |
+  CoreFeatureMultiValue |
+  CoreFeatureNonTrappingFloatToIntConversion |
+  CoreFeatureReferenceTypes |
+  CoreFeatureSignExtensionOps |
+  CoreFeatureSIMD;
+
+const featureNames: ReadonlyArray<readonly [CoreFeatures, string]> = [
+  [CoreFeatureBulkMemoryOperations, 'bulk-memory-operations'],
+  [CoreFeatureMultiValue, 'multi-value'],
+  [CoreFeatureMutableGlobal, 'mutable-global'],
+  [CoreFeatureNonTrappingFloatToIntConversion, 'nontrapping-float-to-int-conversion'],
+  [CoreFeatureReferenceTypes, 'reference-types'],
+  [CoreFeatureSignExtensionOps, 'sign-extension-ops'],
+  [CoreFeatureSIMD, 'simd'],
+  [CoreFeaturesThreads, 'threads'],
+  [CoreFeaturesTailCall, 'tail-call'],
+];
+
+/** Names the enabled features joined by `|`, e.g. `bulk-memory-operations|multi-value|mutable-global`. */
+export function coreFeaturesString(f: CoreFeatures): string {
+  const names: string[] = [];
+  for (const [bit, name] of featureNames) if ((f & bit) !== 0) names.push(name);
+  return names.join('|');
+}
+
+/** Whether every bit of `required` is set in `f`. */
+export function coreFeaturesHas(f: CoreFeatures, required: CoreFeatures): boolean {
+  return (f & required) === required;
+}
+
+/** The name of one feature bit, for error messages. */
+export function coreFeatureName(bit: CoreFeatures): string {
+  for (const [b, name] of featureNames) if (b === bit) return name;
+  return `feature(${bit})`;
+}

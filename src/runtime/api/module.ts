@@ -1,0 +1,124 @@
+/**
+ * The public interfaces of instantiated modules and their parts (wazero's `api` package).
+ */
+import type { Context } from './context.js';
+import type { ValueType } from './value-type.js';
+
+/** A function's signature and names, whether defined in wasm, imported or on the host. */
+export interface FunctionDefinition {
+  /** The name-section name of the compiled module that defines it (not the instance name). */
+  moduleName(): string;
+  /** Index in the function index space (imports first). */
+  index(): number;
+  /** `[module, name]` when this is an import. */
+  import(): [module: string, name: string] | undefined;
+  /** Export names, in export order. */
+  exportNames(): string[];
+  /** The name-section name, or the host function's name. */
+  name(): string;
+  /** `module.name`, or `module.$index` when unnamed. */
+  debugName(): string;
+  /** The JS function of a host function (wazero's `GoFunction()`), otherwise undefined. */
+  hostFunction(): unknown | undefined;
+  paramTypes(): ValueType[];
+  /** Parameter names, empty unless every parameter is named. */
+  paramNames(): string[];
+  resultTypes(): ValueType[];
+  /** Result names, empty unless every result is named. */
+  resultNames(): string[];
+}
+
+/** Limits of a memory, imported or defined. */
+export interface MemoryDefinition {
+  moduleName(): string;
+  index(): number;
+  import(): [module: string, name: string] | undefined;
+  exportNames(): string[];
+  /** Minimum size in pages. */
+  min(): number;
+  /** `[max, encoded]`: the maximum in pages, and whether the binary declared it. */
+  max(): [max: number, encoded: boolean];
+}
+
+/** A custom section kept by the compiler (`withCustomSections(true)`). */
+export interface CustomSection {
+  name(): string;
+  data(): Uint8Array;
+}
+
+/** A function exported by a module, callable from the host. */
+export interface Function {
+  definition(): FunctionDefinition;
+  /**
+   * Calls the function synchronously. A `bigint` parameter is a raw uint64 (see `encodeI32` …);
+   * a `number` is a natural value encoded by the parameter's type. Returns raw results.
+   * @throws WasmRuntimeError on a trap; ExitError when the module was closed.
+   */
+  call(...params: Array<bigint | number>): bigint[];
+  /** {@link call} with a context (listeners, snapshotter, deadlines). */
+  callWithContext(ctx: Context, ...params: Array<bigint | number>): bigint[];
+  /**
+   * The allocation-free call: params in `stack[0..n)`, results written to `stack[0..m)`.
+   * `stack.length` must be at least max(param slots, result slots); v128 takes two slots.
+   */
+  callWithStack(stack: BigUint64Array, ctx?: Context): void;
+}
+
+/** A linear memory. Offsets are bytes; every access is bounds-checked. */
+export interface Memory {
+  definition(): MemoryDefinition;
+  /** Size in bytes. */
+  size(): number;
+  /** Grows by `deltaPages`; returns the previous size in pages, or undefined when it cannot grow. */
+  grow(deltaPages: number): number | undefined;
+  /** A write-through view of `byteCount` bytes (not a copy); stale after a reallocating grow. */
+  read(offset: number, byteCount: number): Uint8Array | undefined;
+  readByte(offset: number): number | undefined;
+  readUint16Le(offset: number): number | undefined;
+  readUint32Le(offset: number): number | undefined;
+  readFloat32Le(offset: number): number | undefined;
+  readFloat64Le(offset: number): number | undefined;
+  readUint64Le(offset: number): bigint | undefined;
+  write(offset: number, bytes: Uint8Array): boolean;
+  writeString(offset: number, s: string): boolean;
+  writeByte(offset: number, v: number): boolean;
+  writeUint16Le(offset: number, v: number): boolean;
+  writeUint32Le(offset: number, v: number): boolean;
+  writeFloat32Le(offset: number, v: number): boolean;
+  writeFloat64Le(offset: number, v: number): boolean;
+  writeUint64Le(offset: number, v: bigint): boolean;
+}
+
+/** A global variable; values are raw uint64 (v128: low 64 bits, see `getV128`). */
+export interface Global {
+  type(): ValueType;
+  get(): bigint;
+}
+
+/** A mutable global. */
+export interface MutableGlobal extends Global {
+  set(v: bigint): void;
+}
+
+/** An instantiated module. */
+export interface Module {
+  name(): string;
+  /** The module's memory (defined or imported), exported or not. */
+  memory(): Memory | undefined;
+  exportedFunction(name: string): Function | undefined;
+  exportedFunctionDefinitions(): Map<string, FunctionDefinition>;
+  exportedMemory(name: string): Memory | undefined;
+  exportedMemoryDefinitions(): Map<string, MemoryDefinition>;
+  exportedGlobal(name: string): Global | undefined;
+  close(ctx?: Context): Promise<void>;
+  closeWithExitCode(exitCode: number, ctx?: Context): Promise<void>;
+  isClosed(): boolean;
+}
+
+/** Every module is an InternalModule: it also gives access to all its globals by index. */
+export interface InternalModule extends Module {
+  /** Number of globals, imports included. */
+  numGlobal(): number;
+  /** Global `i` (read-only view). @throws RangeError when out of range. */
+  global(i: number): Global;
+}

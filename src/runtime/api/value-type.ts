@@ -1,0 +1,48 @@
+/** WebAssembly value types, by their binary encoding. */
+export const ValueType = {
+  I32: 0x7f,
+  I64: 0x7e,
+  F32: 0x7d,
+  F64: 0x7c,
+  V128: 0x7b,
+  Funcref: 0x70,
+  Externref: 0x6f,
+} as const;
+
+/** One of the {@link ValueType} bytes. */
+export type ValueType = (typeof ValueType)[keyof typeof ValueType];
+
+/** The spec name of a value type (`i32`, `externref`, …) or `unknown`. */
+export function valueTypeName(t: number): string {
+  switch (t) {
+    case 0x7f:
+      return 'i32';
+    case 0x7e:
+      return 'i64';
+    case 0x7d:
+      return 'f32';
+    case 0x7c:
+      return 'f64';
+    case 0x7b:
+      return 'v128';
+    case 0x70:
+      return 'funcref';
+    case 0x6f:
+      return 'externref';
+    default:
+      return 'unknown';
+  }
+}
+
+/** Whether `t` is a reference type (`funcref` or `externref`). */
+export function isRefType(t: number): boolean {
+  return t === 0x70 || t === 0x6f;
+}
+
+/** Kinds of external values, by their binary encoding in import/export descriptors. */
+export const ExternKind = { Func: 0, Table: 1, Memory: 2, Global: 3 } as const;
+export type ExternKind = (typeof ExternKind)[keyof typeof ExternKind];
+
+export function externKindName(k: number): string {
+  return k === 0 ? 'func' : k === 1 ? 'table' : k === 2 ? 'memory' : k === 3 ? 'global' : 'unknown';
+}

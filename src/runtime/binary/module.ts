@@ -1,0 +1,205 @@
+/**
+ * The decoded module: plain data produced by the decoder (decoder.ts), checked by the validator
+ * (../validate) and consumed by both engines. Function bodies are not decoded into instructions
+ * here: a body keeps the byte range of its code inside `Module.bytes`, and each consumer (validator,
+ * interpreter lowering, compiler rewriting) walks the bytes with `InstrReader` (instr-reader.ts).
+ * Byte offsets are absolute offsets into `Module.bytes`; they are the program counters of the toolkit.
+ */
+
+/** A value type byte (see `ValueType` in ../api/value-type.ts). */
+export type ValType = number;
+
+export interface FuncType {
+  readonly params: readonly ValType[];
+  readonly results: readonly ValType[];
+}
+
+export interface Limits {
+  /** Minimum, in pages (memory) or elements (table). Up to 2^32 - 1. */
+  readonly min: number;
+  /** Maximum, or `undefined` when absent. */
+  readonly max: number | undefined;
+  /** Shared memory (threads). Always false for tables. */
+  readonly shared: boolean;
+}
+
+export interface TableType {
+  /** `funcref` (0x70) or `externref` (0x6f). */
+  readonly elemType: ValType;
+  readonly limits: Limits;
+}
+
+export interface MemoryType {
+  readonly limits: Limits;
+}
+
+export interface GlobalType {
+  readonly valType: ValType;
+  readonly mutable: boolean;
+}
+
+export type ImportDesc =
+  | { readonly kind: 0; readonly typeIndex: number }
+  | { readonly kind: 1; readonly table: TableType }
+  | { readonly kind: 2; readonly memory: MemoryType }
+  | { readonly kind: 3; readonly global: GlobalType };
+
+export interface Import {
+  readonly module: string;
+  readonly name: string;
+  readonly desc: ImportDesc;
+  /** Byte offset of this import entry. */
+  readonly offset: number;
+}
+
+export interface Export {
+  readonly name: string;
+  /** 0 func, 1 table, 2 memory, 3 global. */
+  readonly kind: 0 | 1 | 2 | 3;
+  readonly index: number;
+  readonly offset: number;
+}
+
+/**
+ * One instruction of a constant expression. WebAssembly 2.0 (without extended-const) allows
+ * `t.const`, `ref.null`, `ref.func` and `global.get`; the decoder records any other instruction as
+ * `{ op: 'other' }` so the validator can report "constant expression required".
+ */
+export type ConstInstr =
+  | { readonly op: 'i32.const'; readonly value: number }
+  | { readonly op: 'i64.const'; readonly value: bigint }
+  /** Raw IEEE bits. */
+  | { readonly op: 'f32.const'; readonly bits: number }
+  /** Raw IEEE bits as an unsigned 64-bit bigint. */
+  | { readonly op: 'f64.const'; readonly bits: bigint }
+  /** 16 bytes. */
+  | { readonly op: 'v128.const'; readonly bytes: Uint8Array }
+  | { readonly op: 'ref.null'; readonly refType: ValType }
+  | { readonly op: 'ref.func'; readonly funcIndex: number }
+  | { readonly op: 'global.get'; readonly globalIndex: number }
+  | { readonly op: 'other'; readonly opcode: number };
+
+export interface ConstExpr {
+  readonly instrs: readonly ConstInstr[];
+  /** Byte offset of the first instruction. */
+  readonly offset: number;
+}
+
+export interface Global {
+  readonly type: GlobalType;
+  readonly init: ConstExpr;
+  readonly offset: number;
+}
+
+/** A run of locals of one type, as encoded: `count` locals of `type`. */
+export interface LocalGroup {
+  readonly count: number;
+  readonly type: ValType;
+}
+
+export interface FunctionBody {
+  /** Local declarations (not including parameters), as encoded. */
+  readonly locals: readonly LocalGroup[];
+  /** Total number of declared locals (sum of the groups' counts). */
+  readonly numLocals: number;
+  /** Offset of the body's size LEB (start of the code entry). */
+  readonly entryOffset: number;
+  /** Offset of the first instruction (after the local declarations). */
+  readonly codeStart: number;
+  /** Offset one past the final `end` opcode. */
+  readonly codeEnd: number;
+}
+
+export type ElementMode = 'active' | 'passive' | 'declarative';
+
+export interface ElementSegment {
+  readonly mode: ElementMode;
+  /** Table index (active only; 0 otherwise). */
+  readonly tableIndex: number;
+  /** Offset expression (active only). */
+  readonly offsetExpr: ConstExpr | undefined;
+  /** `funcref` or `externref`. */
+  readonly elemType: ValType;
+  /** One constant expression per element (function-index encodings become `ref.func`). */
+  readonly init: readonly ConstExpr[];
+  readonly offset: number;
+}
+
+export type DataMode = 'active' | 'passive';
+
+export interface DataSegment {
+  readonly mode: DataMode;
+  readonly memoryIndex: number;
+  readonly offsetExpr: ConstExpr | undefined;
+  /** A view into `Module.bytes`. */
+  readonly init: Uint8Array;
+  readonly offset: number;
+}
+
+export interface CustomSection {
+  readonly name: string;
+  /** The section's payload after its name (a view into `Module.bytes`). */
+  readonly data: Uint8Array;
+  /** Byte offset of the payload. */
+  readonly offset: number;
+}
+
+export interface NameSection {
+  readonly moduleName: string | undefined;
+  readonly functionNames: ReadonlyMap<number, string>;
+  readonly localNames: ReadonlyMap<number, ReadonlyMap<number, string>>;
+}
+
+/** Byte range of a section's contents (after the id and size). */
+export interface SectionRange {
+  readonly id: number;
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface Module {
+  /** The original binary. All offsets point into it. */
+  readonly bytes: Uint8Array;
+  readonly types: readonly FuncType[];
+  readonly imports: readonly Import[];
+  /** Type index of each locally defined function (function section). */
+  readonly funcTypeIndices: readonly number[];
+  readonly tables: readonly TableType[];
+  readonly memories: readonly MemoryType[];
+  readonly globals: readonly Global[];
+  readonly exports: readonly Export[];
+  readonly startFunction: number | undefined;
+  readonly elements: readonly ElementSegment[];
+  /** Value of the data count section, when present. */
+  readonly dataCount: number | undefined;
+  readonly codes: readonly FunctionBody[];
+  readonly datas: readonly DataSegment[];
+  readonly customSections: readonly CustomSection[];
+  /** Parsed `name` custom section, when present and well formed. */
+  readonly names: NameSection | undefined;
+  /** Offset of the code section's contents (the base of DWARF and `sourceOffsetForPC` offsets). */
+  readonly codeSectionStart: number;
+  /** Every known section in order of appearance. */
+  readonly sections: readonly SectionRange[];
+
+  // Index spaces, imports first (derived by the decoder).
+  readonly numImportedFuncs: number;
+  readonly numImportedTables: number;
+  readonly numImportedMemories: number;
+  readonly numImportedGlobals: number;
+  /** Type index of every function in the function index space. */
+  readonly funcTypeIndexSpace: readonly number[];
+  /** Every table in the table index space. */
+  readonly tableSpace: readonly TableType[];
+  /** Every memory in the memory index space. */
+  readonly memorySpace: readonly MemoryType[];
+  /** Every global's type in the global index space. */
+  readonly globalSpace: readonly GlobalType[];
+}
+
+/** The type of function `funcIndex` (imports first), or undefined when out of range. */
+export function funcTypeOf(m: Module, funcIndex: number): FuncType | undefined {
+  const typeIndex = m.funcTypeIndexSpace[funcIndex];
+  return typeIndex === undefined ? undefined : m.types[typeIndex];
+}
+

@@ -1,0 +1,123 @@
+/**
+ * The contract between the engine-agnostic store (registry, import resolution, naming, close,
+ * start functions, the public API objects) and an engine (interpreter or compiler).
+ *
+ * The store decodes and validates; an engine prepares the validated module (`compile`) and creates
+ * instances (`instantiate`, `instantiateHost`). Extern values (functions, tables, memories, globals)
+ * are engine-native objects exchanged between instances of the same engine; the store only reads
+ * the small interfaces below to check import types and to build the public API.
+ */
+import type { Context } from '../api/context.js';
+import type { CoreFeatures } from '../api/features.js';
+import type { FunctionDefinition, Memory, Module as ApiModule, MemoryDefinition } from '../api/module.js';
+import type { FuncType, GlobalType, Module as IrModule } from '../binary/module.js';
+
+/** Options fixed at compile time. */
+export interface CompileOptions {
+  readonly features: CoreFeatures;
+  /** DWARF line info in stack traces. */
+  readonly debugInfo: boolean;
+  /** Listener per function index (defined functions only), or undefined for none. Issue 4 fills this. */
+  readonly listeners: ReadonlyArray<unknown | undefined> | undefined;
+}
+
+/** Options of one instantiation. */
+export interface InstantiateOptions {
+  readonly features: CoreFeatures;
+  /** Memory limit in pages (`withMemoryLimitPages`). */
+  readonly memoryLimitPages: number;
+  /** Reserve capacity up to the maximum (`withMemoryCapacityFromMax`). */
+  readonly memoryCapacityFromMax: boolean;
+  readonly ctx: Context;
+}
+
+/** A function of some instance: wasm-defined, imported from elsewhere, or a host function. */
+export interface EngineFunction {
+  readonly type: FuncType;
+  readonly definition: FunctionDefinition;
+}
+
+export interface EngineTable {
+  /** `funcref` (0x70) or `externref` (0x6f). */
+  readonly elemType: number;
+  size(): number;
+  readonly max: number | undefined;
+}
+
+export interface EngineMemory {
+  /** Current size in pages. */
+  pages(): number;
+  readonly max: number | undefined;
+  readonly shared: boolean;
+  /** The public view of this memory (bounds-checked accessors). */
+  readonly api: Memory;
+}
+
+export interface EngineGlobal {
+  readonly type: GlobalType;
+  /** Raw value (v128: low 64 bits). */
+  get(): bigint;
+  /** Raw value (v128: both halves). */
+  getV128?(): [lo: bigint, hi: bigint];
+  /** Sets a raw value; the caller checks mutability. */
+  set(v: bigint): void;
+}
+
+export type ExternValue =
+  | { readonly kind: 0; readonly value: EngineFunction }
+  | { readonly kind: 1; readonly value: EngineTable }
+  | { readonly kind: 2; readonly value: EngineMemory }
+  | { readonly kind: 3; readonly value: EngineGlobal };
+
+/**
+ * A host function as the engine sees it: raw params in `stack[0..n)`, results written to
+ * `stack[0..m)` (`stack.length >= max(n, m)`; v128 takes two slots).
+ */
+export type RawHostFunction = (ctx: Context, caller: ApiModule, stack: BigUint64Array) => void;
+
+export interface HostFunctionSpec {
+  readonly type: FuncType;
+  readonly definition: FunctionDefinition;
+  readonly fn: RawHostFunction;
+}
+
+/** What the engine needs to know about the module that owns an instance. */
+export interface InstanceOwner {
+  /** The public module object (passed to host functions as the caller). */
+  readonly api: ApiModule;
+}
+
+/** An instantiated module inside an engine. Index spaces include imports. */
+export interface EngineInstance {
+  readonly functions: readonly EngineFunction[];
+  readonly tables: readonly EngineTable[];
+  readonly memories: readonly EngineMemory[];
+  readonly globals: readonly EngineGlobal[];
+  /**
+   * Calls function `funcIndex` synchronously with raw params in `stack`; results are written to
+   * `stack[0..m)`. Traps throw `WasmRuntimeError` with wasm stack frames; host errors propagate.
+   */
+  call(funcIndex: number, stack: BigUint64Array, ctx: Context): void;
+  /** Releases engine resources (memory allocators, caches). */
+  close(): void;
+}
+
+/** A prepared module, owned by the engine. */
+export interface CompiledCode {
+  readonly module: IrModule;
+}
+
+export interface Engine {
+  readonly kind: 'interpreter' | 'compiler';
+  compile(module: IrModule, options: CompileOptions): Promise<CompiledCode>;
+  /**
+   * Instantiates: globals, tables, memories, element and data segments, then the start section.
+   * `imports` has one extern value per import, in import order, already type-checked by the store.
+   * @throws WasmRuntimeError for an out-of-bounds segment or a trap in the start function.
+   */
+  instantiate(code: CompiledCode, imports: readonly ExternValue[], owner: InstanceOwner, options: InstantiateOptions): EngineInstance;
+  /** Creates an instance whose functions are host functions (a host module). */
+  instantiateHost(functions: readonly HostFunctionSpec[], owner: InstanceOwner): EngineInstance;
+}
+
+export type { MemoryDefinition };
