@@ -167,6 +167,19 @@ export class Reader {
   /** High half from the last {@link s64Halves}. */
   hi = 0;
 
+  /**
+   * An opcode as a table code (see opcodes.ts): one byte, or a 0xFC/0xFD/0xFE prefix followed by a
+   * u32 sub-opcode, giving `0x100`/`0x200`/`0x300` + sub. Sub-opcodes too large for the table give
+   * `-1` (an illegal opcode); the caller reports it.
+   */
+  opcode(): number {
+    const b = this.u8();
+    if (b < 0xfc || b === 0xff) return b;
+    const sub = this.u32();
+    if (b === 0xfd) return sub < 0x100 ? 0x200 + sub : -1;
+    return sub < 0x100 ? (b === 0xfc ? 0x100 : 0x300) + sub : -1;
+  }
+
   /** Signed LEB128 of at most 64 bits as a bigint. */
   s64(): bigint {
     this.s64Halves();
