@@ -1,0 +1,86 @@
+/**
+ * wasmscope: a WebAssembly runtime for Node.js modeled on wazero (the `wazero` package's role).
+ * @packageDocumentation
+ */
+import type { Context } from './runtime/api/context.js';
+import type { RuntimeConfig } from './runtime/store/config.js';
+import { FSConfigImpl, newModuleConfigImpl, newRuntimeConfigOf, RuntimeConfigImpl } from './runtime/store/config.js';
+import type { FSConfig, ModuleConfig } from './runtime/store/config.js';
+import { CompilationCacheImpl, RuntimeImpl, type Runtime } from './runtime/store/runtime.js';
+import type { CompilationCache } from './runtime/store/config.js';
+import { newInterpreterEngine } from './runtime/interpreter/engine.js';
+import { newCompilerEngine } from './compiler-native/engine.js';
+import type { Engine } from './runtime/store/engine.js';
+
+export { Context } from './runtime/api/context.js';
+export { CompileError, ExitError, LinkError, WasmRuntimeError, Trap } from './runtime/api/errors.js';
+export type { Runtime } from './runtime/store/runtime.js';
+export type { CompiledModule } from './runtime/store/compiled-module.js';
+export type {
+  CompilationCache,
+  FSConfig,
+  ModuleConfig,
+  Reader,
+  RuntimeConfig,
+  Writer,
+} from './runtime/store/config.js';
+export type {
+  HostFunctionBuilder,
+  HostModuleBuilder,
+  NaturalHostFunction,
+  StackHostFunction,
+} from './runtime/store/host-builder.js';
+
+/** A runtime with the default configuration (compiler engine where supported). */
+export function newRuntime(ctx?: Context): Runtime {
+  return newRuntimeWithConfig(newRuntimeConfig(), ctx);
+}
+
+/** A runtime with `config`. */
+export function newRuntimeWithConfig(config: RuntimeConfig, _ctx?: Context): Runtime {
+  if (!(config instanceof RuntimeConfigImpl)) throw new TypeError('use newRuntimeConfig…() to make a RuntimeConfig');
+  return new RuntimeImpl(config, engineFor(config.data.engine));
+}
+
+function engineFor(kind: 'interpreter' | 'compiler' | 'auto'): Engine {
+  if (kind === 'interpreter') return newInterpreterEngine();
+  return newCompilerEngine();
+}
+
+/** The default configuration: the compiler engine (V8-native code), WebAssembly 2.0 features. */
+export function newRuntimeConfig(): RuntimeConfig {
+  return newRuntimeConfigOf('auto');
+}
+
+/** Configuration for the compiler engine: the module is rewritten and compiled to native code by V8. */
+export function newRuntimeConfigCompiler(): RuntimeConfig {
+  return newRuntimeConfigOf('compiler');
+}
+
+/** Configuration for the interpreter engine: pure TypeScript, every instruction observable. */
+export function newRuntimeConfigInterpreter(): RuntimeConfig {
+  return newRuntimeConfigOf('interpreter');
+}
+
+/** A module configuration with defaults: start function `_start`, no args/env, sandboxed clocks. */
+export function newModuleConfig(): ModuleConfig {
+  return newModuleConfigImpl();
+}
+
+/** An empty filesystem configuration (no mounts). */
+export function newFSConfig(): FSConfig {
+  return new FSConfigImpl([]);
+}
+
+/** An in-memory compilation cache; give it to several runtimes to share compiled modules. */
+export function newCompilationCache(): CompilationCache {
+  return new CompilationCacheImpl();
+}
+
+/**
+ * An on-disk compilation cache.
+ * Note: not supported yet — V8 gives no API to persist compiled wasm code from Node; rejects.
+ */
+export function newCompilationCacheWithDir(dir: string): Promise<CompilationCache> {
+  return Promise.reject(new Error(`not supported: on-disk compilation cache (${dir})`));
+}

@@ -1,0 +1,255 @@
+/**
+ * Runtime, module and filesystem configurations. Immutable: every `with…` returns a copy. Validation
+ * happens at compile/instantiate time, as in wazero (RATIONALE: configs never throw).
+ */
+import { CoreFeaturesV2, type CoreFeatures } from '../api/features.js';
+
+/** Where bytes read by the guest come from (`read` returns the number of bytes read, 0 at EOF). */
+export interface Reader {
+  read(into: Uint8Array): number;
+}
+/** Where bytes written by the guest go. */
+export interface Writer {
+  write(chunk: Uint8Array): unknown;
+}
+
+export type EngineKind = 'interpreter' | 'compiler' | 'auto';
+
+/** In-memory cache of compiled modules, shared by runtimes given the same cache. */
+export interface CompilationCache {
+  close(): Promise<void>;
+}
+
+/** Configuration of a {@link Runtime}. */
+export interface RuntimeConfig {
+  /** Enabled core features. @defaultValue CoreFeaturesV2 */
+  withCoreFeatures(f: CoreFeatures): RuntimeConfig;
+  /** Maximum pages any memory may have. @defaultValue 65536 (4 GiB) */
+  withMemoryLimitPages(pages: number): RuntimeConfig;
+  /** Reserve memory capacity up to the maximum at instantiation. */
+  withMemoryCapacityFromMax(on: boolean): RuntimeConfig;
+  /** DWARF line info in stack traces. @defaultValue true */
+  withDebugInfoEnabled(on: boolean): RuntimeConfig;
+  /** Keep custom sections for `CompiledModule.customSections()`. @defaultValue false */
+  withCustomSections(on: boolean): RuntimeConfig;
+  /** Stop running calls when the call's context is done (signal aborted or deadline passed). */
+  withCloseOnContextDone(on: boolean): RuntimeConfig;
+  withCompilationCache(cache: CompilationCache): RuntimeConfig;
+}
+
+export interface RuntimeConfigData {
+  readonly engine: EngineKind;
+  readonly features: CoreFeatures;
+  readonly memoryLimitPages: number;
+  readonly memoryCapacityFromMax: boolean;
+  readonly debugInfo: boolean;
+  readonly customSections: boolean;
+  readonly closeOnContextDone: boolean;
+  readonly cache: CompilationCache | undefined;
+}
+
+export class RuntimeConfigImpl implements RuntimeConfig {
+  constructor(readonly data: RuntimeConfigData) {}
+  #with(patch: Partial<RuntimeConfigData>): RuntimeConfigImpl {
+    return new RuntimeConfigImpl({ ...this.data, ...patch });
+  }
+  withCoreFeatures(f: CoreFeatures): RuntimeConfig {
+    return this.#with({ features: f });
+  }
+  withMemoryLimitPages(pages: number): RuntimeConfig {
+    return this.#with({ memoryLimitPages: pages });
+  }
+  withMemoryCapacityFromMax(on: boolean): RuntimeConfig {
+    return this.#with({ memoryCapacityFromMax: on });
+  }
+  withDebugInfoEnabled(on: boolean): RuntimeConfig {
+    return this.#with({ debugInfo: on });
+  }
+  withCustomSections(on: boolean): RuntimeConfig {
+    return this.#with({ customSections: on });
+  }
+  withCloseOnContextDone(on: boolean): RuntimeConfig {
+    return this.#with({ closeOnContextDone: on });
+  }
+  withCompilationCache(cache: CompilationCache): RuntimeConfig {
+    return this.#with({ cache });
+  }
+}
+
+export function newRuntimeConfigOf(engine: EngineKind): RuntimeConfigImpl {
+  return new RuntimeConfigImpl({
+    engine,
+    features: CoreFeaturesV2,
+    memoryLimitPages: 65536,
+    memoryCapacityFromMax: false,
+    debugInfo: true,
+    customSections: false,
+    closeOnContextDone: false,
+    cache: undefined,
+  });
+}
+
+/** A mount of a filesystem into the guest's view, used by WASI. */
+export interface FSMount {
+  readonly guestPath: string;
+  readonly hostDir: string | undefined;
+  readonly fs: unknown;
+  readonly readOnly: boolean;
+}
+
+/** Filesystem mounts for WASI. */
+export interface FSConfig {
+  withDirMount(hostDir: string, guestPath: string): FSConfig;
+  withReadOnlyDirMount(hostDir: string, guestPath: string): FSConfig;
+  withFSMount(fs: unknown, guestPath: string): FSConfig;
+}
+
+/** Guest paths drop leading `./` and `/` and a trailing `/` ("" is the root mount, shown as `/`). */
+export function cleanGuestPath(p: string): string {
+  let s = p;
+  for (;;) {
+    if (s.startsWith('./')) s = s.slice(2);
+    else if (s.startsWith('/')) s = s.slice(1);
+    else break;
+  }
+  while (s.endsWith('/')) s = s.slice(0, -1);
+  return s === '.' ? '' : s;
+}
+
+export class FSConfigImpl implements FSConfig {
+  constructor(readonly mounts: readonly FSMount[]) {}
+  #with(m: FSMount): FSConfigImpl {
+    // A re-mount of the same guest path keeps its slot (so fd numbers stay stable).
+    const i = this.mounts.findIndex((x) => x.guestPath === m.guestPath);
+    const next = this.mounts.slice();
+    if (i >= 0) next[i] = m;
+    else next.push(m);
+    return new FSConfigImpl(next);
+  }
+  withDirMount(hostDir: string, guestPath: string): FSConfig {
+    return this.#with({ guestPath: cleanGuestPath(guestPath), hostDir, fs: undefined, readOnly: false });
+  }
+  withReadOnlyDirMount(hostDir: string, guestPath: string): FSConfig {
+    return this.#with({ guestPath: cleanGuestPath(guestPath), hostDir, fs: undefined, readOnly: true });
+  }
+  withFSMount(fs: unknown, guestPath: string): FSConfig {
+    return this.#with({ guestPath: cleanGuestPath(guestPath), hostDir: undefined, fs, readOnly: false });
+  }
+}
+
+/** Configuration of one module instantiation (name, start functions, and the WASI system view). */
+export interface ModuleConfig {
+  /** The instance name; `''` = anonymous (not registered). */
+  withName(name: string): ModuleConfig;
+  /** Exported functions called after instantiation, in order; missing ones are skipped. @defaultValue ['_start'] */
+  withStartFunctions(...names: string[]): ModuleConfig;
+  withArgs(...args: string[]): ModuleConfig;
+  /** Sets an environment variable (replaces an existing key in place). */
+  withEnv(key: string, value: string): ModuleConfig;
+  withStdin(source: Uint8Array | string | number | Reader): ModuleConfig;
+  withStdout(sink: Writer): ModuleConfig;
+  withStderr(sink: Writer): ModuleConfig;
+  withFSConfig(config: FSConfig): ModuleConfig;
+  withWalltime(fn: () => [sec: bigint, nsec: number], resolutionNs: number): ModuleConfig;
+  withSysWalltime(): ModuleConfig;
+  withNanotime(fn: () => bigint, resolutionNs: number): ModuleConfig;
+  withSysNanotime(): ModuleConfig;
+  withNanosleep(fn: (ns: bigint) => void): ModuleConfig;
+  withSysNanosleep(): ModuleConfig;
+  withOsyield(fn: () => void): ModuleConfig;
+  withRandSource(source: Reader): ModuleConfig;
+}
+
+export interface ModuleConfigData {
+  readonly name: string | undefined;
+  readonly startFunctions: readonly string[];
+  readonly args: readonly string[];
+  readonly env: ReadonlyArray<readonly [string, string]>;
+  readonly stdin: Uint8Array | string | number | Reader | undefined;
+  readonly stdout: Writer | undefined;
+  readonly stderr: Writer | undefined;
+  readonly fs: FSConfigImpl | undefined;
+  readonly walltime: { fn: () => [bigint, number]; resolution: number } | 'sys' | undefined;
+  readonly nanotime: { fn: () => bigint; resolution: number } | 'sys' | undefined;
+  readonly nanosleep: ((ns: bigint) => void) | 'sys' | undefined;
+  readonly osyield: (() => void) | undefined;
+  readonly randSource: Reader | undefined;
+}
+
+export class ModuleConfigImpl implements ModuleConfig {
+  constructor(readonly data: ModuleConfigData) {}
+  #with(patch: Partial<ModuleConfigData>): ModuleConfigImpl {
+    return new ModuleConfigImpl({ ...this.data, ...patch });
+  }
+  withName(name: string): ModuleConfig {
+    return this.#with({ name });
+  }
+  withStartFunctions(...names: string[]): ModuleConfig {
+    return this.#with({ startFunctions: names });
+  }
+  withArgs(...args: string[]): ModuleConfig {
+    return this.#with({ args });
+  }
+  withEnv(key: string, value: string): ModuleConfig {
+    const env = this.data.env.slice();
+    const i = env.findIndex(([k]) => k === key);
+    if (i >= 0) env[i] = [key, value];
+    else env.push([key, value]);
+    return this.#with({ env });
+  }
+  withStdin(source: Uint8Array | string | number | Reader): ModuleConfig {
+    return this.#with({ stdin: source });
+  }
+  withStdout(sink: Writer): ModuleConfig {
+    return this.#with({ stdout: sink });
+  }
+  withStderr(sink: Writer): ModuleConfig {
+    return this.#with({ stderr: sink });
+  }
+  withFSConfig(config: FSConfig): ModuleConfig {
+    if (!(config instanceof FSConfigImpl)) throw new TypeError('withFSConfig: use newFSConfig()');
+    return this.#with({ fs: config });
+  }
+  withWalltime(fn: () => [sec: bigint, nsec: number], resolutionNs: number): ModuleConfig {
+    return this.#with({ walltime: { fn, resolution: resolutionNs } });
+  }
+  withSysWalltime(): ModuleConfig {
+    return this.#with({ walltime: 'sys' });
+  }
+  withNanotime(fn: () => bigint, resolutionNs: number): ModuleConfig {
+    return this.#with({ nanotime: { fn, resolution: resolutionNs } });
+  }
+  withSysNanotime(): ModuleConfig {
+    return this.#with({ nanotime: 'sys' });
+  }
+  withNanosleep(fn: (ns: bigint) => void): ModuleConfig {
+    return this.#with({ nanosleep: fn });
+  }
+  withSysNanosleep(): ModuleConfig {
+    return this.#with({ nanosleep: 'sys' });
+  }
+  withOsyield(fn: () => void): ModuleConfig {
+    return this.#with({ osyield: fn });
+  }
+  withRandSource(source: Reader): ModuleConfig {
+    return this.#with({ randSource: source });
+  }
+}
+
+export function newModuleConfigImpl(): ModuleConfigImpl {
+  return new ModuleConfigImpl({
+    name: undefined,
+    startFunctions: ['_start'],
+    args: [],
+    env: [],
+    stdin: undefined,
+    stdout: undefined,
+    stderr: undefined,
+    fs: undefined,
+    walltime: undefined,
+    nanotime: undefined,
+    nanosleep: undefined,
+    osyield: undefined,
+    randSource: undefined,
+  });
+}

@@ -1,0 +1,45 @@
+/**
+ * Context keys for the experimental features that ride on a {@link Context} (as wazero's
+ * `experimental` package does with `context.Context`).
+ */
+import { Context } from '../api/context.js';
+import type { Module } from '../api/module.js';
+
+/**
+ * Resolves an import module name to a module before the runtime's registry is consulted.
+ * Returning `undefined` falls back to the registry.
+ * @experimental
+ */
+export type ImportResolver = (moduleName: string) => Module | undefined;
+
+/** Called once when a module is closed (by close, proc_exit, runtime close or a context deadline). @experimental */
+export interface CloseNotifier {
+  closeNotify(ctx: Context, exitCode: number): void;
+}
+
+const importResolverKey = Symbol('wasmscope.importResolver');
+const closeNotifierKey = Symbol('wasmscope.closeNotifier');
+
+/** A context whose `instantiateModule` asks `resolver` first for each import module name. @experimental */
+export function withImportResolver(ctx: Context, resolver: ImportResolver): Context {
+  return ctx.withValue(importResolverKey, resolver);
+}
+
+export function getImportResolver(ctx: Context): ImportResolver | undefined {
+  return ctx.value<ImportResolver>(importResolverKey);
+}
+
+/** Adapts a function to {@link CloseNotifier}. @experimental */
+export function closeNotifyFunc(fn: (ctx: Context, exitCode: number) => void): CloseNotifier {
+  return { closeNotify: fn };
+}
+
+/** A context whose `instantiateModule` attaches `notifier` to the new module. @experimental */
+export function withCloseNotifier(ctx: Context, notifier: CloseNotifier | undefined): Context {
+  if (notifier === undefined) return ctx;
+  return ctx.withValue(closeNotifierKey, notifier);
+}
+
+export function getCloseNotifier(ctx: Context): CloseNotifier | undefined {
+  return ctx.value<CloseNotifier>(closeNotifierKey);
+}

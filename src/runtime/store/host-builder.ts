@@ -1,0 +1,248 @@
+/**
+ * Host modules: functions written in JS, exported under a module name for guests to import.
+ */
+import type { Context } from '../api/context.js';
+import { decodeExternref, decodeF32, decodeF64, encodeExternref, encodeF32, encodeF64 } from '../api/encoding.js';
+import type { Module } from '../api/module.js';
+import type { ValueType } from '../api/value-type.js';
+import type { FuncType } from '../binary/module.js';
+import type { CompiledModule } from './compiled-module.js';
+import { newFunctionDefinition } from './definition.js';
+import type { HostFunctionSpec, RawHostFunction } from './engine.js';
+
+/** A host function receiving natural values: i32 → number (signed), i64 → bigint (signed), f32/f64 → number. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type NaturalHostFunction = (ctx: Context, mod: Module, ...params: any[]) => unknown;
+/** A host function on the raw stack: params in stack[0..n), results to stack[0..m). */
+export type StackHostFunction = (ctx: Context, mod: Module, stack: BigUint64Array) => void;
+
+export interface HostModuleBuilder {
+  newFunctionBuilder(): HostFunctionBuilder;
+  compile(ctx?: Context): Promise<CompiledModule>;
+  instantiate(ctx?: Context): Promise<Module>;
+}
+
+export interface HostFunctionBuilder {
+  withFunc(fn: NaturalHostFunction, params: ValueType[], results: ValueType[]): HostFunctionBuilder;
+  withModuleFunction(fn: StackHostFunction, params: ValueType[], results: ValueType[]): HostFunctionBuilder;
+  withName(name: string): HostFunctionBuilder;
+  withParameterNames(...names: string[]): HostFunctionBuilder;
+  withResultNames(...names: string[]): HostFunctionBuilder;
+  export(name: string): HostModuleBuilder;
+}
+
+export interface HostFunctionEntry {
+  readonly exportName: string;
+  readonly name: string;
+  readonly type: FuncType;
+  readonly raw: RawHostFunction;
+  readonly userFunction: unknown;
+  readonly paramNames: readonly string[];
+  readonly resultNames: readonly string[];
+}
+
+/** What a builder needs from the runtime. */
+export interface HostModuleSink {
+  compileHost(moduleName: string, entries: readonly HostFunctionEntry[], ctx: Context | undefined): Promise<CompiledModule>;
+  instantiateHost(compiled: CompiledModule, moduleName: string, ctx: Context | undefined): Promise<Module>;
+}
+
+const VALID_TYPES = new Set<number>([0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f]);
+
+function checkTypes(where: string, kind: string, types: readonly number[]): void {
+  types.forEach((t, i) => {
+    if (!VALID_TYPES.has(t)) throw new Error(`${where} ${kind}[${i}] is unsupported: ${t}`);
+  });
+}
+
+/** Adapts a natural-value host function to the raw stack protocol. */
+export function naturalToRaw(fn: NaturalHostFunction, type: FuncType): RawHostFunction {
+  const params = type.params;
+  const results = type.results;
+  return (ctx, mod, stack) => {
+    const args: unknown[] = [];
+    let s = 0;
+    for (const t of params) {
+      const raw = stack[s++]!;
+      switch (t) {
+        case 0x7f:
+          args.push(Number(BigInt.asIntN(32, raw)));
+          break;
+        case 0x7e:
+          args.push(BigInt.asIntN(64, raw));
+          break;
+        case 0x7d:
+          args.push(decodeF32(raw));
+          break;
+        case 0x7c:
+          args.push(decodeF64(raw));
+          break;
+        case 0x7b:
+          args.push([raw, stack[s++]!]);
+          break;
+        case 0x6f:
+          args.push(decodeExternref(raw));
+          break;
+        default:
+          args.push(raw);
+      }
+    }
+    const r = fn(ctx, mod, ...args);
+    if (results.length === 0) return;
+    const values: unknown[] = results.length === 1 ? [r] : (r as unknown[]);
+    if (!Array.isArray(values) || values.length !== results.length) {
+      throw new Error(`host function returned ${String(r)}, expected ${results.length} results`);
+    }
+    s = 0;
+    results.forEach((t, i) => {
+      const v = values[i];
+      switch (t) {
+        case 0x7f:
+          stack[s++] = BigInt(Number(v) >>> 0);
+          break;
+        case 0x7e:
+          stack[s++] = BigInt.asUintN(64, typeof v === 'bigint' ? v : BigInt(Math.trunc(Number(v))));
+          break;
+        case 0x7d:
+          stack[s++] = encodeF32(Number(v));
+          break;
+        case 0x7c:
+          stack[s++] = encodeF64(Number(v));
+          break;
+        case 0x7b: {
+          const pair = v as [bigint, bigint];
+          stack[s++] = BigInt.asUintN(64, pair[0]);
+          stack[s++] = BigInt.asUintN(64, pair[1]);
+          break;
+        }
+        case 0x6f:
+          stack[s++] = encodeExternref(v);
+          break;
+        default:
+          stack[s++] = typeof v === 'bigint' ? v : 0n;
+      }
+    });
+  };
+}
+
+class HostFunctionBuilderImpl implements HostFunctionBuilder {
+  #fn: { raw: RawHostFunction; user: unknown; type: FuncType } | undefined;
+  #name: string | undefined;
+  #paramNames: string[] = [];
+  #resultNames: string[] = [];
+
+  constructor(private readonly module: HostModuleBuilderImpl) {}
+
+  withFunc(fn: NaturalHostFunction, params: ValueType[], results: ValueType[]): HostFunctionBuilder {
+    const type: FuncType = { params: params.slice(), results: results.slice() };
+    this.#fn = { raw: naturalToRaw(fn, type), user: fn, type };
+    return this;
+  }
+
+  withModuleFunction(fn: StackHostFunction, params: ValueType[], results: ValueType[]): HostFunctionBuilder {
+    this.#fn = { raw: fn, user: fn, type: { params: params.slice(), results: results.slice() } };
+    return this;
+  }
+
+  withName(name: string): HostFunctionBuilder {
+    this.#name = name;
+    return this;
+  }
+
+  withParameterNames(...names: string[]): HostFunctionBuilder {
+    this.#paramNames = names;
+    return this;
+  }
+
+  withResultNames(...names: string[]): HostFunctionBuilder {
+    this.#resultNames = names;
+    return this;
+  }
+
+  export(name: string): HostModuleBuilder {
+    const fn = this.#fn;
+    if (fn === undefined) {
+      this.module.deferError(new Error(`func[${this.module.moduleName}.${name}] has no implementation: call withFunc or withModuleFunction`));
+      return this.module;
+    }
+    this.module.add({
+      exportName: name,
+      name: this.#name ?? name,
+      type: fn.type,
+      raw: fn.raw,
+      userFunction: fn.user,
+      paramNames: this.#paramNames.length === fn.type.params.length ? this.#paramNames : [],
+      resultNames: this.#resultNames.length === fn.type.results.length ? this.#resultNames : [],
+    });
+    return this.module;
+  }
+}
+
+export class HostModuleBuilderImpl implements HostModuleBuilder {
+  readonly moduleName: string;
+  readonly #sink: HostModuleSink;
+  readonly #entries: HostFunctionEntry[] = [];
+  #error: Error | undefined;
+
+  constructor(moduleName: string, sink: HostModuleSink) {
+    this.moduleName = moduleName;
+    this.#sink = sink;
+  }
+
+  deferError(e: Error): void {
+    this.#error ??= e;
+  }
+
+  add(entry: HostFunctionEntry): void {
+    const where = `func[${this.moduleName}.${entry.exportName}]`;
+    try {
+      checkTypes(where, 'param', entry.type.params);
+      checkTypes(where, 'result', entry.type.results);
+    } catch (e) {
+      this.deferError(e as Error);
+      return;
+    }
+    // Functions are indexed in first-export order; a re-export replaces in place.
+    const i = this.#entries.findIndex((x) => x.exportName === entry.exportName);
+    if (i >= 0) this.#entries[i] = entry;
+    else this.#entries.push(entry);
+  }
+
+  newFunctionBuilder(): HostFunctionBuilder {
+    return new HostFunctionBuilderImpl(this);
+  }
+
+  compile(ctx?: Context): Promise<CompiledModule> {
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    if (this.moduleName === '') return Promise.reject(new Error('a module name must not be empty'));
+    return this.#sink.compileHost(this.moduleName, this.#entries.slice(), ctx);
+  }
+
+  async instantiate(ctx?: Context): Promise<Module> {
+    const compiled = await this.compile(ctx);
+    return this.#sink.instantiateHost(compiled, this.moduleName, ctx);
+  }
+}
+
+/** Builds the engine's view of host functions. */
+export function hostFunctionSpecs(moduleName: string, entries: readonly HostFunctionEntry[]): Array<{ exportName: string; spec: HostFunctionSpec }> {
+  return entries.map((e, index) => ({
+    exportName: e.exportName,
+    spec: {
+      type: e.type,
+      fn: e.raw,
+      definition: newFunctionDefinition({
+        moduleName,
+        index,
+        importName: undefined,
+        exportNames: [e.exportName],
+        name: e.name,
+        type: e.type,
+        paramNames: e.paramNames,
+        resultNames: e.resultNames,
+        hostFunction: e.userFunction,
+      }),
+    },
+  }));
+}
+
