@@ -5,7 +5,8 @@
  */
 import { CompileError } from '../api/errors.js';
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of a name (spec names.wast exports one), not a byte-order mark.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export class Reader {
   readonly bytes: Uint8Array;
