@@ -1,0 +1,93 @@
+/**
+ * Conformance of decode + validate against the spec test suites (wast2json output): every module the
+ * suites instantiate must be accepted, every binary `assert_invalid` / `assert_malformed` rejected.
+ * Suites live in /work/shared/spectest (override with WASMSCOPE_SPECTEST_DIR); absent suites are
+ * skipped with a message.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CompileError } from '../api/errors.js';
+import {
+  CoreFeaturesTailCall,
+  CoreFeaturesThreads,
+  CoreFeaturesV1,
+  CoreFeaturesV2,
+  type CoreFeatures,
+} from '../api/features.js';
+import { decodeModule } from '../binary/decoder.js';
+import { validateModule } from './validate.js';
+
+const ROOT = process.env['WASMSCOPE_SPECTEST_DIR'] ?? '/work/shared/spectest';
+
+const SUITES: ReadonlyArray<readonly [string, CoreFeatures]> = [
+  ['v1', CoreFeaturesV1],
+  ['v2', CoreFeaturesV2],
+  ['threads', CoreFeaturesV2 | CoreFeaturesThreads],
+  ['tail-call', CoreFeaturesV2 | CoreFeaturesTailCall],
+];
+
+interface Command {
+  readonly type: string;
+  readonly line: number;
+  readonly filename?: string;
+  readonly module_type?: string;
+  readonly text?: string;
+}
+
+/** Modules that must be accepted: plain modules and those whose failure comes only at link or instantiation. */
+const MUST_ACCEPT = new Set(['module', 'assert_unlinkable', 'assert_uninstantiable']);
+const MUST_REJECT = new Set(['assert_invalid', 'assert_malformed']);
+
+function check(bytes: Uint8Array, features: CoreFeatures): CompileError | undefined {
+  try {
+    validateModule(decodeModule(bytes, features), features);
+    return undefined;
+  } catch (e) {
+    if (e instanceof CompileError) return e;
+    throw e;
+  }
+}
+
+for (const [suite, features] of SUITES) {
+  const dir = join(ROOT, suite);
+  const present = existsSync(dir);
+  describe.skipIf(!present)(`spec suite ${suite}`, () => {
+    it('accepts every valid module and rejects every invalid or malformed binary', () => {
+      const failures: string[] = [];
+      let accepted = 0;
+      let rejected = 0;
+      for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+        const json = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { commands: Command[] };
+        for (const cmd of json.commands) {
+          if (cmd.filename === undefined || cmd.module_type === 'text') continue;
+          const where = `${suite}/${file}:${cmd.line}`;
+          if (MUST_ACCEPT.has(cmd.type)) {
+            let err: CompileError | undefined;
+            try {
+              err = check(new Uint8Array(readFileSync(join(dir, cmd.filename))), features);
+            } catch (e) {
+              failures.push(`${where} ${cmd.type}: crashed: ${String(e)}`);
+              continue;
+            }
+            if (err === undefined) accepted++;
+            else failures.push(`${where} ${cmd.type}: rejected valid module: ${err.message}`);
+          } else if (MUST_REJECT.has(cmd.type)) {
+            let err: CompileError | undefined;
+            try {
+              err = check(new Uint8Array(readFileSync(join(dir, cmd.filename))), features);
+            } catch (e) {
+              failures.push(`${where} ${cmd.type}: crashed: ${String(e)}`);
+              continue;
+            }
+            if (err !== undefined) rejected++;
+            else failures.push(`${where} ${cmd.type} "${cmd.text ?? ''}": accepted`);
+          }
+        }
+      }
+      console.log(`spec ${suite}: ${accepted} modules accepted, ${rejected} invalid/malformed rejected, ${failures.length} failures`);
+      expect(failures.slice(0, 50)).toEqual([]);
+    });
+  });
+  if (!present) console.log(`spec suite ${suite}: skipped, ${dir} not found`);
+}
