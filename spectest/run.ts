@@ -1,0 +1,129 @@
+/**
+ * Command-line spec-test runner for debugging:
+ *
+ *   npx tsx spectest/run.ts [--engine interpreter|compiler] [--suite v2] [--file i32.json]... [-v] [--kinds]
+ *                           [--known] [--budget ms] [--slow n]
+ *
+ * Prints a summary line per engine × suite and every failure (command line, expected, got). `-v` also prints
+ * the per-kind counts and the slowest files; `--known` hides failures listed in known-failures.json.
+ */
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import {
+  ENGINES,
+  SUITES,
+  defaultSpecTestDir,
+  describeFailure,
+  engineUnavailableReason,
+  kindLines,
+  loadKnownFailures,
+  runSuite,
+  specTestDirPresent,
+  summaryLine,
+  HOW_TO_GET_SUITE,
+} from './runner.js';
+import type { EngineName, SuiteName } from './runner.js';
+
+interface Args {
+  engines: EngineName[];
+  suites: SuiteName[];
+  files: string[];
+  verbose: boolean;
+  hideKnown: boolean;
+  budgetMs: number | undefined;
+  slow: number;
+}
+
+function usage(): never {
+  console.error(
+    'usage: npx tsx spectest/run.ts [--engine interpreter|compiler] [--suite v1|v2|threads|tail-call] ' +
+      '[--file name.json]... [-v] [--known] [--budget ms] [--slow n]',
+  );
+  process.exit(2);
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const a: Args = { engines: [], suites: [], files: [], verbose: false, hideKnown: false, budgetMs: undefined, slow: 5 };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const value = (): string => argv[++i] ?? usage();
+    switch (arg) {
+      case '--engine': {
+        const e = value();
+        if (!ENGINES.includes(e as EngineName)) usage();
+        a.engines.push(e as EngineName);
+        break;
+      }
+      case '--suite': {
+        const s = value();
+        if (!SUITES.includes(s as SuiteName)) usage();
+        a.suites.push(s as SuiteName);
+        break;
+      }
+      case '--file':
+        a.files.push(value());
+        break;
+      case '-v':
+      case '--verbose':
+        a.verbose = true;
+        break;
+      case '--known':
+        a.hideKnown = true;
+        break;
+      case '--budget':
+        a.budgetMs = Number(value());
+        break;
+      case '--slow':
+        a.slow = Number(value());
+        break;
+      case '-h':
+      case '--help':
+        usage();
+        break;
+      default:
+        usage();
+    }
+  }
+  return a;
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  const dir = defaultSpecTestDir();
+  if (!specTestDirPresent(dir)) {
+    console.error(`spec tests not found in ${dir}: ${HOW_TO_GET_SUITE}`);
+    return 2;
+  }
+  const known = loadKnownFailures(join(dirname(fileURLToPath(import.meta.url)), 'known-failures.json'));
+  const engines = args.engines.length > 0 ? args.engines : ['interpreter' as const];
+  const suites = args.suites.length > 0 ? args.suites : SUITES;
+  let failed = 0;
+  for (const engine of engines) {
+    const why = await engineUnavailableReason(engine, dir);
+    if (why !== undefined) {
+      console.log(`spectest ${engine}: skipped (${why})`);
+      continue;
+    }
+    for (const suite of suites) {
+      const report = await runSuite(engine, suite, {
+        dir,
+        ...(args.files.length > 0 ? { files: args.files } : {}),
+        ...(args.budgetMs !== undefined ? { fileBudgetMs: args.budgetMs } : {}),
+      });
+      for (const o of report.outcomes) {
+        if (o.status !== 'failed' || (args.hideKnown && o.key in known)) continue;
+        failed++;
+        console.log(describeFailure(o));
+      }
+      console.log(`${summaryLine(report)} (${(report.durationMs / 1000).toFixed(1)}s)`);
+      if (args.verbose) {
+        for (const l of kindLines(report)) console.log(l);
+        const slowest = [...report.fileTimes.entries()].sort((x, y) => y[1] - x[1]).slice(0, args.slow);
+        console.log(`  slowest: ${slowest.map(([f, ms]) => `${f} ${ms.toFixed(0)}ms`).join(', ')}`);
+      }
+    }
+  }
+  return failed === 0 ? 0 : 1;
+}
+
+process.exitCode = await main();

@@ -1,0 +1,516 @@
+/**
+ * The WebAssembly core spec-test runner: executes wast2json output (`<suite>/<name>.json` plus its
+ * `.wasm` modules) against wasmscope through its public API only, the way wazero's
+ * `internal/integration_test/spectest` does (see reference/wazero-behaviour.md §8), with these
+ * deliberate differences:
+ *
+ * - `assert_invalid` and binary `assert_malformed` must be rejected by `compileModule` with a
+ *   `CompileError` (wazero accepts any failure, even at instantiation).
+ * - `assert_unlinkable` and `assert_uninstantiable` must compile, then fail `instantiateModule`; the
+ *   import cases (`unknown import`, `incompatible import type`) must fail with a `LinkError`.
+ * - `assert_uninstantiable` must fail for every text, `out of bounds table access` included (WebAssembly
+ *   2.0 semantics; wazero expects that one to succeed). When the failure carries a trap it must match.
+ * - An error that is a JS engine fault (`TypeError`, `RangeError`, …) never counts as the expected failure.
+ */
+import { readFileSync, readdirSync, existsSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import {
+  CompileError,
+  Context,
+  LinkError,
+  WasmRuntimeError,
+  newModuleConfig,
+  newRuntimeConfigCompiler,
+  newRuntimeConfigInterpreter,
+  newRuntimeWithConfig,
+} from '../src/index.js';
+import type { CompiledModule, Runtime, RuntimeConfig } from '../src/index.js';
+import { CoreFeaturesTailCall, CoreFeaturesThreads, CoreFeaturesV1, CoreFeaturesV2 } from '../src/api.js';
+import type { CoreFeatures, Module } from '../src/api.js';
+import { argsToSlots, formatArgs, matchResults, trapMatches } from './values.js';
+import type { SpecValue } from './values.js';
+
+/** The engines a suite can run on. */
+export type EngineName = 'interpreter' | 'compiler';
+export const ENGINES: readonly EngineName[] = ['interpreter', 'compiler'];
+
+/** The suites, as directories of the spec-test tree. */
+export type SuiteName = 'v1' | 'v2' | 'threads' | 'tail-call';
+export const SUITES: readonly SuiteName[] = ['v1', 'v2', 'threads', 'tail-call'];
+
+/** The core features each suite runs with. */
+export function suiteFeatures(suite: SuiteName): CoreFeatures {
+  switch (suite) {
+    case 'v1':
+      return CoreFeaturesV1;
+    case 'v2':
+      return CoreFeaturesV2;
+    case 'threads':
+      return CoreFeaturesV2 | CoreFeaturesThreads;
+    case 'tail-call':
+      return CoreFeaturesV2 | CoreFeaturesTailCall;
+  }
+}
+
+/** Where the suite lives: `$WASMSCOPE_SPECTEST_DIR`, else the shared checkout. */
+export function defaultSpecTestDir(): string {
+  return process.env['WASMSCOPE_SPECTEST_DIR'] ?? '/work/shared/spectest';
+}
+
+/** How to obtain the suite, for skip messages. */
+export const HOW_TO_GET_SUITE =
+  'run the official WebAssembly/testsuite .wast files through wabt\'s wast2json and lay the output out as ' +
+  '<dir>/v1/, <dir>/v2/, <dir>/threads/, <dir>/tail-call/ (json + wasm) plus <dir>/spectest.wasm (the ' +
+  '`spectest` host module, spectest/README.md), then set WASMSCOPE_SPECTEST_DIR=<dir>';
+
+/** Whether `dir` holds a usable suite (at least spectest.wasm and one suite directory). */
+export function specTestDirPresent(dir: string): boolean {
+  return existsSync(join(dir, 'spectest.wasm')) && SUITES.some((s) => existsSync(join(dir, s)));
+}
+
+interface Action {
+  readonly type: 'invoke' | 'get';
+  readonly module?: string;
+  readonly field: string;
+  readonly args?: readonly SpecValue[];
+}
+
+interface Command {
+  readonly type: string;
+  readonly line: number;
+  readonly name?: string;
+  readonly filename?: string;
+  readonly as?: string;
+  readonly action?: Action;
+  readonly expected?: readonly SpecValue[];
+  readonly text?: string;
+  readonly module_type?: 'binary' | 'text';
+}
+
+/** The outcome of one command. */
+export interface CommandOutcome {
+  /** `<engine>/<suite>/<file>.json:<line>`, with `#n` appended for the n-th (n ≥ 2) command on one line. */
+  readonly key: string;
+  readonly file: string;
+  readonly line: number;
+  readonly kind: string;
+  readonly status: 'passed' | 'failed' | 'skipped';
+  /** Why it failed: what was run, expected and got. */
+  readonly message?: string;
+}
+
+/** Counts of command outcomes. */
+export interface Tally {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+
+/** Everything one engine × suite run produced. */
+export interface SuiteReport {
+  readonly engine: EngineName;
+  readonly suite: SuiteName;
+  readonly total: Tally;
+  readonly byKind: Map<string, Tally>;
+  readonly outcomes: CommandOutcome[];
+  /** Milliseconds per json file. */
+  readonly fileTimes: Map<string, number>;
+  readonly durationMs: number;
+}
+
+/** Options for {@link runSuite} and {@link runFile}. */
+export interface RunOptions {
+  /** The spec-test root; default {@link defaultSpecTestDir}. */
+  readonly dir?: string;
+  /** Only these json files (basenames, `.json` optional). */
+  readonly files?: readonly string[];
+  /**
+   * A per-file time budget in ms, enforced by the runtime's close-on-context-done deadline check, so a
+   * runaway guest loop (an engine bug) ends the file instead of hanging the run. 0 disables it.
+   * Default 120000.
+   */
+  readonly fileBudgetMs?: number;
+  /** Called after each command (e.g. for progress output). */
+  readonly onOutcome?: (o: CommandOutcome) => void;
+}
+
+/** A fresh, zeroed {@link Tally}. */
+export function newTally(): Tally {
+  return { passed: 0, failed: 0, skipped: 0 };
+}
+
+function isNotSupported(e: unknown): boolean {
+  return e instanceof Error && /not supported/i.test(e.message);
+}
+
+/** The runtime config for an engine, or the `not supported` error that creating it threw. */
+export function engineConfig(engine: EngineName): RuntimeConfig {
+  return engine === 'interpreter' ? newRuntimeConfigInterpreter() : newRuntimeConfigCompiler();
+}
+
+/**
+ * Whether `engine` can run at all: its config can be made and it compiles `spectest.wasm`. Returns
+ * undefined when usable, otherwise the `not supported` reason. Any other failure counts as usable, so
+ * that it shows up as failing commands rather than being hidden.
+ */
+export async function engineUnavailableReason(engine: EngineName, dir = defaultSpecTestDir()): Promise<string | undefined> {
+  let rt: Runtime | undefined;
+  try {
+    rt = newRuntimeWithConfig(engineConfig(engine).withCoreFeatures(CoreFeaturesV2));
+    await rt.compileModule(readFileSync(join(dir, 'spectest.wasm')));
+    return undefined;
+  } catch (e) {
+    return isNotSupported(e) ? (e as Error).message : undefined;
+  } finally {
+    await rt?.close().catch(() => undefined);
+  }
+}
+
+/** The json files of a suite, sorted. */
+export function suiteFiles(dir: string, suite: SuiteName, only?: readonly string[]): string[] {
+  const sdir = join(dir, suite);
+  if (!existsSync(sdir)) return [];
+  const want = only?.map((f) => (f.endsWith('.json') ? f : `${f}.json`));
+  return readdirSync(sdir)
+    .filter((f) => f.endsWith('.json') && (want === undefined || want.includes(f)))
+    .sort()
+    .map((f) => join(sdir, f));
+}
+
+/** Runs every (selected) json file of `suite` on `engine`, sequentially, each in a new runtime. */
+export async function runSuite(engine: EngineName, suite: SuiteName, opts: RunOptions = {}): Promise<SuiteReport> {
+  const dir = opts.dir ?? defaultSpecTestDir();
+  const started = performance.now();
+  const outcomes: CommandOutcome[] = [];
+  const fileTimes = new Map<string, number>();
+  for (const path of suiteFiles(dir, suite, opts.files)) {
+    const t0 = performance.now();
+    outcomes.push(...(await runFile(engine, suite, path, opts)));
+    fileTimes.set(basename(path), performance.now() - t0);
+  }
+  const total = newTally();
+  const byKind = new Map<string, Tally>();
+  for (const o of outcomes) {
+    total[o.status]++;
+    let t = byKind.get(o.kind);
+    if (t === undefined) byKind.set(o.kind, (t = newTally()));
+    t[o.status]++;
+  }
+  return { engine, suite, total, byKind, outcomes, fileTimes, durationMs: performance.now() - started };
+}
+
+/** `spectest <engine> <suite>: passed N, failed N, skipped N`. */
+export function summaryLine(r: SuiteReport): string {
+  return `spectest ${r.engine} ${r.suite}: passed ${r.total.passed}, failed ${r.total.failed}, skipped ${r.total.skipped}`;
+}
+
+/** One line per command kind, e.g. `  assert_return: passed 1, failed 0, skipped 0`. */
+export function kindLines(r: SuiteReport): string[] {
+  return [...r.byKind.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, t]) => `  ${k}: passed ${t.passed}, failed ${t.failed}, skipped ${t.skipped}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Error classification
+
+const MAX_CAUSE_DEPTH = 8;
+
+/** The trap text carried by `e` or (for errors wrapping one) its `cause` chain. */
+export function trapOf(e: unknown): string | undefined {
+  let cur: unknown = e;
+  for (let depth = 0; depth < MAX_CAUSE_DEPTH && cur !== undefined && cur !== null; depth++) {
+    if (cur instanceof WasmRuntimeError) return cur.trap;
+    cur = cur instanceof Error ? cur.cause : undefined;
+  }
+  return undefined;
+}
+
+/** A JS engine fault (a bug in wasmscope), not a reported wasm failure. */
+function isHostFault(e: unknown): boolean {
+  return (
+    !(e instanceof Error) ||
+    e instanceof TypeError ||
+    e instanceof RangeError ||
+    e instanceof ReferenceError ||
+    e instanceof SyntaxError ||
+    isNotSupported(e)
+  );
+}
+
+/** `Name: first line of message`, for failure reports. */
+export function describeError(e: unknown): string {
+  if (!(e instanceof Error)) return `non-Error thrown: ${String(e)}`;
+  const first = e.message.split('\n', 1)[0] ?? '';
+  const cause = e.cause instanceof Error ? ` (cause ${e.cause.name}: ${e.cause.message.split('\n', 1)[0] ?? ''})` : '';
+  return `${e.name}: ${first}${cause}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Running one file
+
+/** Failure of a command: thrown inside handlers, caught per command. */
+class CommandFailure extends Error {}
+
+function fail(message: string): never {
+  throw new CommandFailure(message);
+}
+
+const IMPORT_FAILURE_TEXTS = new Set(['unknown import', 'incompatible import type']);
+
+/**
+ * Runs one wast2json file in a new runtime (with `spectest.wasm` registered as `spectest`). Never throws
+ * for a failing command: every command yields exactly one outcome, except a `register` consumed by the
+ * module before it, which yields its own.
+ */
+export async function runFile(
+  engine: EngineName,
+  suite: SuiteName,
+  jsonPath: string,
+  opts: RunOptions = {},
+): Promise<CommandOutcome[]> {
+  const dir = opts.dir ?? defaultSpecTestDir();
+  const file = basename(jsonPath);
+  const fileDir = join(dir, suite);
+  const outcomes: CommandOutcome[] = [];
+  const lineUses = new Map<number, number>();
+  const record = (cmd: Command, kind: string, status: CommandOutcome['status'], message?: string): void => {
+    const n = (lineUses.get(cmd.line) ?? 0) + 1;
+    lineUses.set(cmd.line, n);
+    const key = `${engine}/${suite}/${file}:${cmd.line}${n > 1 ? `#${n}` : ''}`;
+    const o: CommandOutcome = message === undefined ? { key, file, line: cmd.line, kind, status } : { key, file, line: cmd.line, kind, status, message };
+    outcomes.push(o);
+    opts.onOutcome?.(o);
+  };
+
+  let commands: readonly Command[];
+  try {
+    commands = (JSON.parse(readFileSync(jsonPath, 'utf8')) as { commands: Command[] }).commands;
+  } catch (e) {
+    record({ type: 'file', line: 0 }, 'file', 'failed', `cannot read ${jsonPath}: ${describeError(e)}`);
+    return outcomes;
+  }
+
+  const budget = opts.fileBudgetMs ?? 120_000;
+  let config = engineConfig(engine).withCoreFeatures(suiteFeatures(suite));
+  let ctx = Context.background();
+  if (budget > 0) {
+    try {
+      config = config.withCloseOnContextDone(true);
+      ctx = ctx.withTimeout(budget);
+    } catch {
+      // No deadline support yet: run unguarded rather than not at all.
+    }
+  }
+
+  let rt: Runtime;
+  try {
+    rt = newRuntimeWithConfig(config, ctx);
+  } catch (e) {
+    for (const cmd of commands) record(cmd, cmd.type, 'failed', `runtime creation failed: ${describeError(e)}`);
+    return outcomes;
+  }
+
+  // Why `last`/a named module is unavailable, so dependent commands explain their failure.
+  let last: Module | undefined;
+  let lastMissing = 'no module instantiated yet';
+  const named = new Map<string, Module | string>();
+
+  const readWasm = (cmd: Command): Uint8Array => {
+    if (cmd.filename === undefined) fail(`${cmd.type} without a filename`);
+    return readFileSync(join(fileDir, cmd.filename));
+  };
+
+  const moduleFor = (action: Action): Module => {
+    if (action.module === undefined) return last ?? fail(`no current module (${lastMissing})`);
+    const m = named.get(action.module);
+    if (m === undefined) fail(`unknown module ${action.module}`);
+    if (typeof m === 'string') fail(`module ${action.module} unavailable (${m})`);
+    return m;
+  };
+
+  const describeAction = (a: Action): string =>
+    a.type === 'get'
+      ? `get ${a.module !== undefined ? `${a.module}.` : ''}${a.field}`
+      : `invoke ${a.module !== undefined ? `${a.module}.` : ''}${a.field}(${formatArgs(a.args ?? [])})`;
+
+  const invoke = (cmd: Command): bigint[] => {
+    const a = cmd.action ?? fail('command without an action');
+    const mod = moduleFor(a);
+    if (a.type === 'get') {
+      const g = mod.exportedGlobal(a.field) ?? fail(`no exported global ${JSON.stringify(a.field)}`);
+      const raw = g.get();
+      return cmd.expected?.[0]?.type === 'v128' ? [raw & 0xffff_ffff_ffff_ffffn, raw >> 64n] : [raw];
+    }
+    const fn = mod.exportedFunction(a.field) ?? fail(`no exported function ${JSON.stringify(a.field)}`);
+    const args = argsToSlots(a.args ?? []);
+    return budget > 0 ? fn.callWithContext(ctx, ...args) : fn.call(...args);
+  };
+
+  /** Compiles and instantiates a module that must fail instantiation; returns the instantiation error. */
+  const expectInstantiationFailure = async (cmd: Command): Promise<unknown> => {
+    let compiled: CompiledModule;
+    try {
+      compiled = await rt.compileModule(readWasm(cmd), ctx);
+    } catch (e) {
+      if (e instanceof CommandFailure) throw e;
+      fail(`should compile and then fail to instantiate (${cmd.text ?? ''}), but compileModule rejected: ${describeError(e)}`);
+    }
+    let mod: Module;
+    try {
+      mod = await rt.instantiateModule(compiled, newModuleConfig().withName('').withStartFunctions(), ctx);
+    } catch (e) {
+      return e;
+    }
+    await mod.close().catch(() => undefined);
+    fail(`instantiated, but should fail with ${JSON.stringify(cmd.text ?? '')}`);
+  };
+
+  try {
+    await (async () => {
+      const specBytes = readFileSync(join(dir, 'spectest.wasm'));
+      const compiled = await rt.compileModule(specBytes, ctx);
+      await rt.instantiateModule(compiled, newModuleConfig().withName('spectest').withStartFunctions(), ctx);
+    })().catch((e: unknown) => {
+      lastMissing = `spectest host module failed: ${describeError(e)}`;
+    });
+
+    for (let i = 0; i < commands.length; i++) {
+      const cmd = commands[i] as Command;
+      let kind = cmd.type;
+      try {
+        switch (cmd.type) {
+          case 'module': {
+            const next = commands[i + 1];
+            const registerAs =
+              next?.type === 'register' && (next.name === undefined || next.name === cmd.name) ? next.as : undefined;
+            let mod: Module | undefined;
+            let err: string | undefined;
+            try {
+              const compiled = await rt.compileModule(readWasm(cmd), ctx);
+              mod = await rt.instantiateModule(
+                compiled,
+                newModuleConfig().withName(registerAs ?? '').withStartFunctions(),
+                ctx,
+              );
+            } catch (e) {
+              if (e instanceof CommandFailure) throw e;
+              err = `${cmd.filename ?? '?'}: ${describeError(e)}`;
+            }
+            last = mod;
+            lastMissing = err ?? '';
+            if (cmd.name !== undefined) named.set(cmd.name, mod ?? err ?? 'failed');
+            if (registerAs !== undefined && next !== undefined) {
+              // The register is part of this instantiation; give it its own outcome, then skip it.
+              i++;
+              record(next, 'register', mod !== undefined ? 'passed' : 'failed', mod !== undefined ? undefined : `module failed: ${err ?? ''}`);
+            }
+            if (err !== undefined) fail(`module ${cmd.name ?? ''} failed to instantiate: ${err}`);
+            break;
+          }
+          case 'register':
+            fail('not supported: register of a module that was not instantiated just before it');
+            break;
+          case 'assert_return':
+          case 'action': {
+            const a = cmd.action ?? fail('no action');
+            let results: bigint[];
+            try {
+              results = invoke(cmd);
+            } catch (e) {
+              if (e instanceof CommandFailure) throw e;
+              fail(`${describeAction(a)}: threw ${describeError(e)}`);
+            }
+            if (cmd.type === 'assert_return') {
+              const mismatch = matchResults(cmd.expected ?? [], results);
+              if (mismatch !== undefined) fail(`${describeAction(a)}: ${mismatch}`);
+            }
+            break;
+          }
+          case 'assert_trap':
+          case 'assert_exhaustion': {
+            const text = cmd.text ?? '';
+            if (cmd.action === undefined && cmd.filename !== undefined) {
+              // `(assert_trap (module …) "text")`: instantiation (its start function) must trap.
+              kind = 'assert_trap(module)';
+              const e = await expectInstantiationFailure(cmd);
+              const trap = trapOf(e);
+              if (trap === undefined || !trapMatches(text, trap)) fail(`expected trap ${JSON.stringify(text)}, instantiation failed with ${describeError(e)}`);
+              break;
+            }
+            const a = cmd.action ?? fail('no action');
+            let results: bigint[];
+            try {
+              results = invoke(cmd);
+            } catch (e) {
+              if (e instanceof CommandFailure) throw e;
+              const trap = trapOf(e);
+              if (trap === undefined) fail(`${describeAction(a)}: expected trap ${JSON.stringify(text)}, threw ${describeError(e)}`);
+              if (!trapMatches(text, trap)) fail(`${describeAction(a)}: expected trap ${JSON.stringify(text)}, got trap ${JSON.stringify(trap)}`);
+              break;
+            }
+            fail(`${describeAction(a)}: expected trap ${JSON.stringify(text)}, returned [${results.join(', ')}]`);
+            break;
+          }
+          case 'assert_invalid':
+          case 'assert_malformed': {
+            if (cmd.module_type === 'text') {
+              record(cmd, kind, 'skipped');
+              continue;
+            }
+            let compiled: CompiledModule;
+            try {
+              compiled = await rt.compileModule(readWasm(cmd), ctx);
+            } catch (e) {
+              if (e instanceof CommandFailure) throw e;
+              if (!(e instanceof CompileError)) fail(`expected CompileError (${cmd.text ?? ''}), got ${describeError(e)}`);
+              break;
+            }
+            let note = 'instantiation succeeded too';
+            try {
+              const mod = await rt.instantiateModule(compiled, newModuleConfig().withName('').withStartFunctions(), ctx);
+              await mod.close().catch(() => undefined);
+            } catch (e) {
+              note = `instantiation then failed: ${describeError(e)}`;
+            }
+            fail(`${cmd.filename ?? ''}: compiled, but should be rejected as ${JSON.stringify(cmd.text ?? '')} (${note})`);
+            break;
+          }
+          case 'assert_unlinkable':
+          case 'assert_uninstantiable': {
+            const text = cmd.text ?? '';
+            const e = await expectInstantiationFailure(cmd);
+            if (isHostFault(e)) fail(`expected failure ${JSON.stringify(text)}, got host fault ${describeError(e)}`);
+            if (cmd.type === 'assert_unlinkable' && IMPORT_FAILURE_TEXTS.has(text) && !(e instanceof LinkError)) {
+              fail(`expected LinkError (${text}), got ${describeError(e)}`);
+            }
+            const trap = trapOf(e);
+            if (cmd.type === 'assert_uninstantiable' && trap !== undefined && !trapMatches(text, trap)) {
+              fail(`expected ${JSON.stringify(text)}, instantiation trapped with ${JSON.stringify(trap)}`);
+            }
+            break;
+          }
+          default:
+            fail(`unknown command type ${cmd.type}`);
+        }
+        record(cmd, kind, 'passed');
+      } catch (e) {
+        record(cmd, kind, 'failed', e instanceof CommandFailure ? e.message : `runner fault: ${describeError(e)}`);
+      }
+    }
+  } finally {
+    await rt.close().catch(() => undefined);
+  }
+  return outcomes;
+}
+
+/** Formats one failed outcome with the command's json, for debugging output. */
+export function describeFailure(o: CommandOutcome): string {
+  return `${o.key} [${o.kind}] ${o.message ?? ''}`;
+}
+
+/** Loads known-failures.json (`{"<engine>/<suite>/<file>.json:<line>": "<reason>"}`). */
+export function loadKnownFailures(path: string): Record<string, string> {
+  if (!existsSync(path)) return {};
+  return JSON.parse(readFileSync(path, 'utf8')) as Record<string, string>;
+}
