@@ -507,12 +507,12 @@ export class CodeValidator {
     }
   }
 
-  private dataIndex(): void {
+  private dataIndex(idx: number): void {
     const m = this.m!;
-    const idx = this.r.u32();
-    // Instructions referring to data segments need the data count section (spec: binary format).
+    if (idx >= (m.dataCount ?? m.datas.length)) this.invalid(`unknown data segment ${idx}`);
+    // Instructions naming data segments need the data count section (spec: binary format), so a
+    // single-pass compiler knows the segments exist before it sees the data section.
     if (m.dataCount === undefined) this.malformed('data count section required');
-    if (idx >= m.dataCount) this.invalid(`unknown data segment ${idx}`);
   }
 
   private elemType(idx: number): number {
@@ -584,13 +584,15 @@ export class CodeValidator {
         this.memarg(code);
         if (r.u8() >= 16 / memBytesOf[code]!) this.invalid('invalid lane index');
         return;
-      case K_MEMINIT:
-        this.dataIndex();
+      case K_MEMINIT: {
+        const idx = r.u32();
         this.zeroByte();
         this.requireMemory();
+        this.dataIndex(idx);
         return;
+      }
       case K_DATAIDX:
-        this.dataIndex();
+        this.dataIndex(r.u32());
         return;
       case K_MEMCOPY:
         this.zeroByte();
@@ -598,8 +600,9 @@ export class CodeValidator {
         this.requireMemory();
         return;
       case K_TABLEINIT: {
-        const et = this.elemType(r.u32());
+        const elemIdx = r.u32();
         const table = this.tableAt(r.u32());
+        const et = this.elemType(elemIdx);
         if (table.elemType !== et) this.invalid('type mismatch: element segment and table types differ');
         return;
       }
