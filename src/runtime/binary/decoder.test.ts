@@ -415,12 +415,9 @@ describe('decodeModule: value types and feature gating', () => {
     expectMalformed(mod(section(4, vec([[0x7f, 0x00, 0x01]]))), 'malformed reference type');
   });
 
-  it('rejects multiple results without multi-value as invalid', () => {
+  it('leaves multiple results without multi-value to the validator', () => {
     const bytes = mod(section(1, vec([[0x60, 0, 2, 0x7f, 0x7f]])));
-    const e = decodeError(bytes, CoreFeaturesV1);
-    expect(e.kind).toBe('invalid');
-    expect(e.reason).toMatch(/multi-value/);
-    expect(decodeModule(bytes, CoreFeaturesV2).types[0]!.results).toHaveLength(2);
+    expect(decodeModule(bytes, CoreFeaturesV1).types[0]!.results).toHaveLength(2);
   });
 
   it('rejects a function type form other than 0x60', () => {

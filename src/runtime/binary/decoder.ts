@@ -20,7 +20,6 @@
 import { CompileError } from '../api/errors.js';
 import {
   CoreFeatureBulkMemoryOperations,
-  CoreFeatureMultiValue,
   CoreFeatureReferenceTypes,
   CoreFeatureSIMD,
   CoreFeaturesThreads,
@@ -288,15 +287,8 @@ class Decoder {
         r.fail((form & 0x80) !== 0 ? 'integer representation too long' : 'malformed function type', formOffset);
       }
       const params = this.valTypes();
-      const resultsOffset = r.pos;
+      // More than one result without multi-value is the validator's to reject ('invalid result arity').
       const results = this.valTypes();
-      if (results.length > 1 && !this.has(CoreFeatureMultiValue)) {
-        throw new CompileError(
-          `multiple result types invalid as feature "${coreFeatureName(CoreFeatureMultiValue)}" is disabled`,
-          { section: r.section, offset: resultsOffset },
-          'invalid',
-        );
-      }
       this.types.push({ params, results });
     }
   }
