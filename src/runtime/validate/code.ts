@@ -29,6 +29,12 @@ const V128 = 0x7b;
 const FUNCREF = 0x70;
 const EXTERNREF = 0x6f;
 
+const EMPTY_REFS = new Uint8Array(0);
+const EMPTY_READER = new Reader(new Uint8Array(0));
+
+/** Locals beyond this many are looked up through the groups instead of a flat array. */
+const LOCALS_EXPANDED_MAX = 1 << 16;
+
 /** Block type `0x40` read as s33. */
 const BT_EMPTY = -64;
 
@@ -168,11 +174,11 @@ export class CodeValidator {
   private types: readonly FuncType[] = [];
   private m: Module | undefined = undefined;
   private features: CoreFeatures = 0;
-  private declaredRefs: Uint8Array = new Uint8Array(0);
+  private declaredRefs: Uint8Array = EMPTY_REFS;
   private funcIndex = 0;
   /** Offset of the instruction being validated, for errors. */
   private at = 0;
-  private r = new Reader(new Uint8Array(0));
+  private r = EMPTY_READER;
 
   /**
    * Validates defined function `defIndex` of `ctx.module`.
@@ -193,8 +199,7 @@ export class CodeValidator {
     this.at = body.entryOffset;
     this.setupLocals(ft, body);
 
-    if (this.r.bytes !== m.bytes) this.r = new Reader(m.bytes);
-    const r = this.r;
+    const r = this.r.bytes === m.bytes ? this.r : (this.r = new Reader(m.bytes));
     r.pos = body.codeStart;
     r.end = body.codeEnd;
     r.section = 'code';
@@ -214,9 +219,18 @@ export class CodeValidator {
     this.maxCtrl = 1;
 
     this.run();
-
     if (r.pos !== body.codeEnd) this.malformed('section size mismatch', r.pos);
     return { maxStackHeight: this.maxVals, maxStackSlots: this.maxSlots, maxControlDepth: this.maxCtrl };
+  }
+
+  /** Drops references to the last module so a long-lived validator does not keep it alive. */
+  release(): void {
+    this.r = EMPTY_READER;
+    this.m = undefined;
+    this.body = undefined;
+    this.funcType = undefined;
+    this.types = [];
+    this.declaredRefs = EMPTY_REFS;
   }
 
   // ---- errors ----
@@ -365,12 +379,14 @@ export class CodeValidator {
 
   private readBlockType(): number {
     const r = this.r;
+    const start = r.pos;
     const bt = r.s33();
-    if (bt === BT_EMPTY) return bt;
     if (bt < 0) {
-      // A value type byte read as s33: only the single-byte encodings -64..-1 are meaningful.
-      if (bt < -64) this.malformed('malformed block type');
-      this.checkValType(bt & 0x7f, this.at);
+      // 0x40 and value types are single bytes that read as negative s33 values; any other negative
+      // value (or a longer encoding of one of them) is not a block type.
+      if (r.pos - start !== 1) this.malformed('malformed block type', start);
+      if (bt === BT_EMPTY) return bt;
+      this.checkValType(bt & 0x7f, start);
       return bt;
     }
     if (bt >= this.types.length) this.invalid(`unknown type ${bt}`);
@@ -903,8 +919,6 @@ export class CodeValidator {
   }
 }
 
-/** Locals beyond this many are looked up through the groups instead of a flat array. */
-const LOCALS_EXPANDED_MAX = 1 << 16;
 
 function isNum(t: number): boolean {
   return t === I32 || t === I64 || t === F32 || t === F64;

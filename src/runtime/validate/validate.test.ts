@@ -1,3 +1,5 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import wabtInit from 'wabt';
 import { describe, expect, it } from 'vitest';
 import { CompileError } from '../api/errors.js';
@@ -272,6 +274,13 @@ describe('validateModule', () => {
     expect(rejection(rawModule([0x0b, 0x01])).kind).toBe('malformed');
   });
 
+  it('accepts only single-byte encodings of empty and value block types', () => {
+    // block (result i32) as 0x7f is fine; the same value as a two-byte s33 (0xff 0x7f = -1) is not.
+    expect(() => validate(rawModule([0x02, 0x7f, 0x41, 0, 0x0b, 0x1a]))).not.toThrow();
+    expect(rejection(rawModule([0x02, 0xff, 0x7f, 0x41, 0, 0x0b, 0x1a])).kind).toBe('malformed');
+    expect(rejection(rawModule([0x02, 0x60, 0x0b])).kind).toBe('malformed');
+  });
+
   it('rejects else outside if', () => {
     expect(rejection(rawModule([0x05])).kind).toBe('malformed');
   });
@@ -392,5 +401,54 @@ describe('validateModule', () => {
     console.log(`validated ${n} functions in ${ms.toFixed(1)} ms (best of 3)`);
     expect(info?.functions).toHaveLength(n);
     expect(ms).toBeLessThan(100);
+  });
+});
+
+const SPECTEST = process.env['WASMSCOPE_SPECTEST_DIR'] ?? '/work/shared/spectest';
+const GUESTS = '/work/shared/guests';
+
+function wasmFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.wasm'))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+describe('validateModule against V8', () => {
+  const guests = wasmFiles(GUESTS);
+  it.skipIf(guests.length === 0)('accepts every guest in the corpus, as V8 does', () => {
+    for (const file of guests) {
+      const bytes = new Uint8Array(readFileSync(file));
+      expect(WebAssembly.validate(bytes), file).toBe(true);
+      expect(() => validate(bytes, CoreFeaturesV2 | CoreFeaturesThreads), file).not.toThrow();
+    }
+  });
+
+  const corpus = [...wasmFiles(join(SPECTEST, 'v2')), ...wasmFiles(join(SPECTEST, 'threads')), ...guests];
+  it.skipIf(corpus.length === 0)('never crashes on mutated modules and accepts none that V8 rejects', () => {
+    // V8's features are a superset of ALL, so anything we accept V8 must accept too; the converse
+    // does not hold (V8 also has multi-memory, exception handling, ...).
+    let seed = 12345;
+    const rnd = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) & 0x7fffffff);
+    const problems: string[] = [];
+    let accepted = 0;
+    for (let i = 0; i < 3000; i++) {
+      const file = corpus[rnd() % corpus.length]!;
+      const bytes = new Uint8Array(readFileSync(file));
+      const flips = 1 + (rnd() % 3);
+      for (let k = 0; k < flips; k++) bytes[8 + (rnd() % Math.max(1, bytes.length - 8))] = rnd() & 0xff;
+      let ours = false;
+      try {
+        validate(bytes);
+        ours = true;
+        accepted++;
+      } catch (e) {
+        if (!(e instanceof CompileError)) problems.push(`${file} #${i}: crashed: ${String(e)}`);
+      }
+      if (ours && !WebAssembly.validate(bytes)) problems.push(`${file} #${i}: accepted, V8 rejects`);
+    }
+    console.log(`mutation fuzz: 3000 mutants, ${accepted} accepted, ${problems.length} problems`);
+    expect(problems).toEqual([]);
   });
 });

@@ -76,7 +76,11 @@ export function validateModule(m: Module, features: CoreFeatures): ValidationInf
   const ctx: CodeContext = { module: m, features, declaredRefs: declared };
   const cv = (sharedCodeValidator ??= new CodeValidator());
   const functions: FunctionValidationInfo[] = new Array<FunctionValidationInfo>(m.codes.length);
-  for (let i = 0; i < m.codes.length; i++) functions[i] = cv.validate(ctx, i);
+  try {
+    for (let i = 0; i < m.codes.length; i++) functions[i] = cv.validate(ctx, i);
+  } finally {
+    cv.release();
+  }
   return { functions, declaredFunctionRefs: refs };
 }
 
