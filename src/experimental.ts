@@ -11,3 +11,12 @@ export {
   withImportResolver,
 } from './runtime/store/context-keys.js';
 export type { CloseNotifier, ImportResolver } from './runtime/store/context-keys.js';
+export {
+  functionListenerFactoryFunc,
+  functionListenerFunc,
+  multiFunctionListenerFactory,
+  withFunctionListenerFactory,
+} from './runtime/api/listener.js';
+export type { FunctionListener, FunctionListenerFactory, InternalFunction, StackIterator } from './runtime/api/listener.js';
+export { benchmarkFunctionListener, newStackIterator } from './listeners/stack.js';
+export type { StackFrame } from './listeners/stack.js';

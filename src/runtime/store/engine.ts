@@ -11,14 +11,18 @@ import type { Context } from '../api/context.js';
 import type { CoreFeatures } from '../api/features.js';
 import type { FunctionDefinition, Memory, Module as ApiModule, MemoryDefinition } from '../api/module.js';
 import type { FuncType, GlobalType, Module as IrModule } from '../binary/module.js';
+import type { FunctionListener } from '../api/listener.js';
 
 /** Options fixed at compile time. */
 export interface CompileOptions {
   readonly features: CoreFeatures;
   /** DWARF line info in stack traces. */
   readonly debugInfo: boolean;
-  /** Listener per function index (defined functions only), or undefined for none. Issue 4 fills this. */
-  readonly listeners: ReadonlyArray<unknown | undefined> | undefined;
+  /**
+   * Listener per function index (index space, imports first; imported slots are always undefined:
+   * the defining module's listener fires instead), or undefined when no function is listened.
+   */
+  readonly listeners: ReadonlyArray<FunctionListener | undefined> | undefined;
 }
 
 /** Options of one instantiation. */
@@ -79,6 +83,8 @@ export interface HostFunctionSpec {
   readonly type: FuncType;
   readonly definition: FunctionDefinition;
   readonly fn: RawHostFunction;
+  /** Set when the host module was compiled with a listener factory that listens this function. */
+  readonly listener?: FunctionListener | undefined;
 }
 
 /** What the engine needs to know about the module that owns an instance. */

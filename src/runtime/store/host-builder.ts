@@ -9,6 +9,7 @@ import type { FuncType } from '../binary/module.js';
 import type { CompiledModule } from './compiled-module.js';
 import { newFunctionDefinition } from './definition.js';
 import type { HostFunctionSpec, RawHostFunction } from './engine.js';
+import type { FunctionListenerFactory } from '../api/listener.js';
 
 /** A host function receiving natural values: i32 → number (signed), i64 → bigint (signed), f32/f64 → number. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -225,13 +226,13 @@ export class HostModuleBuilderImpl implements HostModuleBuilder {
 }
 
 /** Builds the engine's view of host functions. */
-export function hostFunctionSpecs(moduleName: string, entries: readonly HostFunctionEntry[]): Array<{ exportName: string; spec: HostFunctionSpec }> {
-  return entries.map((e, index) => ({
-    exportName: e.exportName,
-    spec: {
-      type: e.type,
-      fn: e.raw,
-      definition: newFunctionDefinition({
+export function hostFunctionSpecs(
+  moduleName: string,
+  entries: readonly HostFunctionEntry[],
+  factory: FunctionListenerFactory | undefined,
+): Array<{ exportName: string; spec: HostFunctionSpec }> {
+  return entries.map((e, index) => {
+    const definition = newFunctionDefinition({
         moduleName,
         index,
         importName: undefined,
@@ -241,8 +242,9 @@ export function hostFunctionSpecs(moduleName: string, entries: readonly HostFunc
         paramNames: e.paramNames,
         resultNames: e.resultNames,
         hostFunction: e.userFunction,
-      }),
-    },
-  }));
+    });
+    const listener = factory?.newFunctionListener(definition);
+    return { exportName: e.exportName, spec: { type: e.type, fn: e.raw, definition, listener } };
+  });
 }
 

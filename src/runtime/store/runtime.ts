@@ -13,6 +13,8 @@ import { CompiledModuleImpl, type CompiledModule } from './compiled-module.js';
 import type { CompilationCache, ModuleConfig, RuntimeConfig, RuntimeConfigData } from './config.js';
 import { ModuleConfigImpl, RuntimeConfigImpl, newModuleConfigImpl } from './config.js';
 import { getCloseNotifier, getImportResolver } from './context-keys.js';
+import { getFunctionListenerFactory, type FunctionListener, type FunctionListenerFactory } from '../api/listener.js';
+import { moduleFunctionDefinitions } from './definition.js';
 import type { CompiledCode, Engine, ExternValue } from './engine.js';
 import { HostModuleBuilderImpl, hostFunctionSpecs, type HostFunctionEntry, type HostModuleBuilder } from './host-builder.js';
 import { checkImport } from './link.js';
@@ -65,7 +67,7 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
     if (this.#closedWith !== undefined) throw new Error(`runtime closed with exit_code(${this.#closedWith})`);
   }
 
-  async compileModule(binary: Uint8Array, _ctx?: Context): Promise<CompiledModule> {
+  async compileModule(binary: Uint8Array, ctx?: Context): Promise<CompiledModule> {
     this.#failIfClosed();
     if (!(binary instanceof Uint8Array)) throw new TypeError('compileModule: binary must be a Uint8Array');
     // Copy: the decoded module keeps views into the bytes, and callers may reuse their buffer.
@@ -73,15 +75,18 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
     const features = this.config.features;
     const ir = decodeModule(bytes, features);
     validateModule(ir, features);
+    const listeners = buildListeners(ir, getFunctionListenerFactory(ctx));
     const cache = this.config.cache;
     let code: CompiledCode | undefined;
     let key = '';
     if (cache instanceof CompilationCacheImpl) {
-      key = `${this.engine.kind}:${features}:${this.config.debugInfo}:${createHash('sha256').update(bytes).digest('hex')}`;
-      code = cache.entries.get(key);
+      // As wazero: the key covers the binary and which functions are listened.
+      const listened = listeners === undefined ? '' : listeners.map((l) => (l === undefined ? '0' : '1')).join('');
+      key = `${this.engine.kind}:${features}:${this.config.debugInfo}:${listened}:${createHash('sha256').update(bytes).digest('hex')}`;
+      code = listeners === undefined ? cache.entries.get(key) : undefined;
     }
     if (code === undefined) {
-      code = await this.engine.compile(ir, { features, debugInfo: this.config.debugInfo, listeners: undefined });
+      code = await this.engine.compile(ir, { features, debugInfo: this.config.debugInfo, listeners });
       if (cache instanceof CompilationCacheImpl) cache.entries.set(key, code);
     }
     return new CompiledModuleImpl({ kind: 'wasm', ir: code.module, code }, this.config.customSections, this.config.memoryLimitPages);
@@ -184,11 +189,10 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
 
   newHostModuleBuilder(moduleName: string): HostModuleBuilder {
     return new HostModuleBuilderImpl(moduleName, {
-      compileHost: (name: string, entries: readonly HostFunctionEntry[]) => {
+      compileHost: (name: string, entries: readonly HostFunctionEntry[], ctx: Context | undefined) => {
         this.#failIfClosed();
-        return Promise.resolve(
-          new CompiledModuleImpl({ kind: 'host', moduleName: name, functions: hostFunctionSpecs(name, entries) }, false, this.config.memoryLimitPages),
-        );
+        const functions = hostFunctionSpecs(name, entries, getFunctionListenerFactory(ctx));
+        return Promise.resolve(new CompiledModuleImpl({ kind: 'host', moduleName: name, functions }, false, this.config.memoryLimitPages));
       },
       instantiateHost: (compiled: CompiledModule, name: string, ctx: Context | undefined) =>
         this.instantiateModule(compiled, newModuleConfigImpl().withName(name), ctx),
@@ -228,3 +232,20 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
   }
 }
 
+
+/**
+ * Listeners for every locally defined function, from the compile context's factory (called once per
+ * defined function, in index order). Imported slots get none: the defining module's listener fires.
+ */
+function buildListeners(ir: IrModule, factory: FunctionListenerFactory | undefined): Array<FunctionListener | undefined> | undefined {
+  if (factory === undefined) return undefined;
+  const defs = moduleFunctionDefinitions(ir);
+  const out: Array<FunctionListener | undefined> = new Array<FunctionListener | undefined>(defs.length).fill(undefined);
+  let any = false;
+  for (let i = ir.numImportedFuncs; i < defs.length; i++) {
+    const l = factory.newFunctionListener(defs[i]!);
+    out[i] = l;
+    if (l !== undefined) any = true;
+  }
+  return any ? out : undefined;
+}

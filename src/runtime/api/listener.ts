@@ -1,0 +1,142 @@
+/**
+ * Function listeners: observe every call of a guest or host function (wazero's
+ * `experimental.FunctionListener`). Listeners are fixed at compile time: `compileModule` (and a host
+ * module builder's `compile`/`instantiate`) reads the factory from its context.
+ * @experimental
+ */
+import type { Context } from './context.js';
+import type { FunctionDefinition, Module } from './module.js';
+
+/** A function as seen by a stack iterator. @experimental */
+export interface InternalFunction {
+  definition(): FunctionDefinition;
+  /**
+   * The byte offset, relative to the start of the code section's contents (DWARF's convention), of
+   * the instruction the frame is at, for a program counter of this function. The same in both engines.
+   */
+  sourceOffsetForPC(pc: number): number;
+}
+
+/**
+ * Walks the call stack from the called function to its outermost guest caller. Valid only during
+ * `before`. The first `next()` yields the called function.
+ * @experimental
+ */
+export interface StackIterator {
+  next(): boolean;
+  function(): InternalFunction;
+  /** Engine-specific and opaque; give it to `sourceOffsetForPC`. */
+  programCounter(): number;
+}
+
+/**
+ * Observes calls: exactly one `after` or `abort` follows each `before`. Params, results and the
+ * iterator are valid only during the callback.
+ * @experimental
+ */
+export interface FunctionListener {
+  before(ctx: Context, mod: Module, def: FunctionDefinition, params: BigUint64Array, stack: StackIterator): void;
+  after(ctx: Context, mod: Module, def: FunctionDefinition, results: BigUint64Array): void;
+  /** The function did not return: a trap, a host error or an exit. `err` is the final error. */
+  abort(ctx: Context, mod: Module, def: FunctionDefinition, err: unknown): void;
+}
+
+/** Makes listeners per function; `undefined` means the function is not listened (and costs nothing). @experimental */
+export interface FunctionListenerFactory {
+  newFunctionListener(def: FunctionDefinition): FunctionListener | undefined;
+}
+
+const noop = (): void => {};
+
+/** A listener that only implements `before`. @experimental */
+export function functionListenerFunc(fn: FunctionListener['before']): FunctionListener {
+  return { before: fn, after: noop, abort: noop };
+}
+
+/** Adapts a function to {@link FunctionListenerFactory}. @experimental */
+export function functionListenerFactoryFunc(fn: (def: FunctionDefinition) => FunctionListener | undefined): FunctionListenerFactory {
+  return { newFunctionListener: fn };
+}
+
+/**
+ * Combines factories: per function, 0 listeners → undefined, 1 → that listener, more → a fan-out in
+ * order, where each listener gets its own traversal of the stack.
+ * @experimental
+ */
+export function multiFunctionListenerFactory(...factories: FunctionListenerFactory[]): FunctionListenerFactory {
+  return {
+    newFunctionListener(def) {
+      const listeners: FunctionListener[] = [];
+      for (const f of factories) {
+        const l = f.newFunctionListener(def);
+        if (l !== undefined) listeners.push(l);
+      }
+      if (listeners.length === 0) return undefined;
+      if (listeners.length === 1) return listeners[0];
+      return new MultiListener(listeners);
+    },
+  };
+}
+
+/** Replays a stack iterator's frames to each listener of a fan-out. */
+class RecordedStack implements StackIterator {
+  fns: InternalFunction[] = [];
+  pcs: number[] = [];
+  n = 0;
+  #i = -1;
+  record(it: StackIterator): void {
+    this.n = 0;
+    while (it.next()) {
+      this.fns[this.n] = it.function();
+      this.pcs[this.n] = it.programCounter();
+      this.n++;
+    }
+  }
+  rewind(): void {
+    this.#i = -1;
+  }
+  next(): boolean {
+    if (this.#i + 1 >= this.n) return false;
+    this.#i++;
+    return true;
+  }
+  function(): InternalFunction {
+    return this.fns[this.#i]!;
+  }
+  programCounter(): number {
+    return this.pcs[this.#i]!;
+  }
+}
+
+class MultiListener implements FunctionListener {
+  readonly #listeners: FunctionListener[];
+  readonly #stack = new RecordedStack();
+  constructor(listeners: FunctionListener[]) {
+    this.#listeners = listeners;
+  }
+  before(ctx: Context, mod: Module, def: FunctionDefinition, params: BigUint64Array, stack: StackIterator): void {
+    this.#stack.record(stack);
+    for (const l of this.#listeners) {
+      this.#stack.rewind();
+      l.before(ctx, mod, def, params, this.#stack);
+    }
+  }
+  after(ctx: Context, mod: Module, def: FunctionDefinition, results: BigUint64Array): void {
+    for (const l of this.#listeners) l.after(ctx, mod, def, results);
+  }
+  abort(ctx: Context, mod: Module, def: FunctionDefinition, err: unknown): void {
+    for (const l of this.#listeners) l.abort(ctx, mod, def, err);
+  }
+}
+
+const factoryKey = Symbol('wasmscope.functionListenerFactory');
+
+/** A context whose `compileModule` builds listeners with `factory`. @experimental */
+export function withFunctionListenerFactory(ctx: Context, factory: FunctionListenerFactory): Context {
+  return ctx.withValue(factoryKey, factory);
+}
+
+/** The factory on `ctx`, if any. */
+export function getFunctionListenerFactory(ctx: Context | undefined): FunctionListenerFactory | undefined {
+  return ctx?.value<FunctionListenerFactory>(factoryKey);
+}
