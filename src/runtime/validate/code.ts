@@ -517,7 +517,7 @@ export class CodeValidator {
     this.requireMemory();
     const natural = alignOf[code]!;
     if (code >= CODE_FE) {
-      if (align !== natural) this.invalid('alignment must be equal to natural');
+      if (align !== natural) this.invalid(`alignment must be equal to natural alignment (${1 << natural})`);
     } else if (align > natural) {
       this.invalid('alignment must not be larger than natural');
     }
