@@ -1,0 +1,298 @@
+/**
+ * The interpreter engine: implements the store's engine contract (../store/engine.ts) over the
+ * lowered code (lower.ts) and the run loop (run.ts). Functions are lowered lazily on first call.
+ */
+import type { Context } from '../api/context.js';
+import { Trap, WasmRuntimeError } from '../api/errors.js';
+import { CoreFeatureBulkMemoryOperations } from '../api/features.js';
+import type { FunctionDefinition } from '../api/module.js';
+import type { ConstExpr, Module as IrModule } from '../binary/module.js';
+import { formatFrameSignature, moduleFunctionDefinitions, moduleMemoryDefinitions } from '../store/definition.js';
+import type {
+  CompileOptions,
+  CompiledCode,
+  Engine,
+  EngineInstance,
+  ExternValue,
+  HostFunctionSpec,
+  InstanceOwner,
+  InstantiateOptions,
+} from '../store/engine.js';
+import { MemoryApi } from '../store/memory-api.js';
+import { Machine, growStack, loadSimd, readRaw, writeRaw } from './machine.js';
+import { FuncInst, GlobalInst, Instance, MemInst, TableInst, type Ref } from './objects.js';
+import { execute, MAX_CALL_DEPTH } from './run.js';
+
+/** Frames printed in a trap's stack trace before eliding the rest. */
+const MAX_FRAMES = 30;
+
+class InterpCompiled implements CompiledCode {
+  readonly module: IrModule;
+  readonly definitions: FunctionDefinition[];
+  readonly options: CompileOptions;
+  constructor(module: IrModule, options: CompileOptions) {
+    this.module = module;
+    this.definitions = moduleFunctionDefinitions(module);
+    this.options = options;
+  }
+}
+
+/** A trap with the original byte offsets of its frames (innermost first). */
+export interface TrapOffsets {
+  wasmOffsets?: number[];
+}
+
+class InterpInstance implements EngineInstance {
+  readonly inst: Instance;
+  readonly m: Machine;
+  constructor(inst: Instance, m: Machine) {
+    this.inst = inst;
+    this.m = m;
+  }
+  get functions(): FuncInst[] {
+    return this.inst.functions;
+  }
+  get tables(): TableInst[] {
+    return this.inst.tables;
+  }
+  get memories(): MemInst[] {
+    return this.inst.memories;
+  }
+  get globals(): GlobalInst[] {
+    return this.inst.globals;
+  }
+  call(funcIndex: number, stack: BigUint64Array, ctx: Context): void {
+    const f = this.inst.functions[funcIndex];
+    if (f === undefined) throw new Error(`interpreter: no function ${funcIndex}`);
+    callFunction(this.m, f, stack, ctx);
+  }
+  close(): void {
+    this.inst.closed = true;
+  }
+}
+
+const annotated = new WeakSet<Error>();
+
+/** Calls `f` from the host with raw params in `stack`; results are written back to `stack`. */
+export function callFunction(m: Machine, f: FuncInst, stack: BigUint64Array, ctx: Context): void {
+  const savedCtx = m.ctx;
+  m.ctx = ctx;
+  try {
+    if (f.host !== null) {
+      f.host(ctx, f.hostOwner!.api, stack);
+      return;
+    }
+    const depth = m.depth;
+    const top = m.top;
+    const base = top + 1;
+    const fp = 2 * base;
+    try {
+      growStack(m, base + Math.max(f.paramSlots, f.resultSlots) + 1);
+      writeRaw(m, f.type.params, fp, stack);
+      execute(m, f, fp);
+      readRaw(m, f.type.results, fp, stack);
+    } catch (e) {
+      if (e instanceof WasmRuntimeError) annotateTrap(m, e, depth);
+      throw e;
+    } finally {
+      for (let d = depth; d < m.frFn.length && m.frFn[d] !== undefined; d++) m.frFn[d] = null;
+      m.depth = depth;
+      m.top = top;
+    }
+  } finally {
+    m.ctx = savedCtx;
+  }
+}
+
+function annotateTrap(m: Machine, e: WasmRuntimeError, baseDepth: number): void {
+  const frames: string[] = [];
+  const offsets: number[] = [];
+  const add = (fn: FuncInst | null, pc: number): void => {
+    if (fn === null) return;
+    frames.push(formatFrameSignature(fn.definition));
+    const off = fn.lowered?.offsets[pc];
+    offsets.push(off ?? -1);
+  };
+  add(m.curFn, m.curPc);
+  // Frames saved at calls hold the return pc; step back into the call instruction.
+  for (let d = m.depth - 1; d >= baseDepth; d--) add(m.frFn[d] ?? null, Math.max(0, m.frPc[d]! - 1));
+  const prev = annotated.has(e) ? e.stackFrames : [];
+  let all = [...prev.filter((f) => !f.startsWith('...')), ...frames];
+  if (all.length > MAX_FRAMES) all = [...all.slice(0, MAX_FRAMES), '... maybe followed by omitted frames'];
+  e.setStackFrames(all);
+  const t = e as WasmRuntimeError & TrapOffsets;
+  t.wasmOffsets = [...(t.wasmOffsets ?? []), ...offsets];
+  annotated.add(e);
+  m.curFn = null;
+}
+
+/** Evaluates a constant expression into `out` (bits or ref). */
+function evalConst(inst: Instance, expr: ConstExpr, out: GlobalInst): void {
+  if (expr.instrs.length !== 1) throw new Error('not supported: extended constant expressions');
+  const c = expr.instrs[0]!;
+  const b = out.bits;
+  b.fill(0);
+  out.ref = null;
+  switch (c.op) {
+    case 'i32.const':
+      b[0] = c.value;
+      return;
+    case 'i64.const':
+      b[0] = Number(BigInt.asIntN(32, c.value));
+      b[1] = Number(BigInt.asIntN(32, c.value >> 32n));
+      return;
+    case 'f32.const':
+      b[0] = c.bits;
+      return;
+    case 'f64.const':
+      b[0] = Number(BigInt.asIntN(32, c.bits));
+      b[1] = Number(BigInt.asIntN(32, c.bits >> 32n));
+      return;
+    case 'v128.const': {
+      const v = c.bytes;
+      for (let j = 0; j < 4; j++) b[j] = v[4 * j]! | (v[4 * j + 1]! << 8) | (v[4 * j + 2]! << 16) | (v[4 * j + 3]! << 24);
+      return;
+    }
+    case 'ref.null':
+      return;
+    case 'ref.func':
+      out.ref = inst.functions[c.funcIndex] ?? null;
+      return;
+    case 'global.get': {
+      const g = inst.globals[c.globalIndex];
+      if (g === undefined) throw new Error(`interpreter: no global ${c.globalIndex}`);
+      b.set(g.bits);
+      out.ref = g.ref;
+      return;
+    }
+    default:
+      throw new Error(`not supported: constant expression ${c.op}`);
+  }
+}
+
+class InterpreterEngine implements Engine {
+  readonly kind = 'interpreter' as const;
+  readonly m = new Machine(MAX_CALL_DEPTH);
+
+  async compile(module: IrModule, options: CompileOptions): Promise<CompiledCode> {
+    await loadSimd();
+    return new InterpCompiled(module, options);
+  }
+
+  instantiate(code: CompiledCode, imports: readonly ExternValue[], owner: InstanceOwner, options: InstantiateOptions): EngineInstance {
+    const compiled = code as InterpCompiled;
+    const mod = compiled.module;
+    const inst = new Instance(mod, owner);
+    // Imports.
+    for (const imp of imports) {
+      switch (imp.kind) {
+        case 0:
+          inst.functions.push(imp.value as FuncInst);
+          break;
+        case 1:
+          inst.tables.push(imp.value as TableInst);
+          break;
+        case 2:
+          inst.memories.push(imp.value as MemInst);
+          break;
+        case 3:
+          inst.globals.push(imp.value as GlobalInst);
+          break;
+      }
+    }
+    // Defined functions.
+    for (let i = 0; i < mod.funcTypeIndices.length; i++) {
+      const fi = mod.numImportedFuncs + i;
+      const type = mod.types[mod.funcTypeIndices[i]!]!;
+      inst.functions.push(new FuncInst(type, compiled.definitions[fi]!, inst, i, null, null));
+    }
+    // Globals.
+    for (const g of mod.globals) {
+      const gi = new GlobalInst(g.type);
+      evalConst(inst, g.init, gi);
+      inst.globals.push(gi);
+    }
+    // Tables.
+    for (const t of mod.tables) inst.tables.push(new TableInst(t.elemType, t.limits.min, t.limits.max));
+    // Memories.
+    const memDefs = moduleMemoryDefinitions(mod, options.memoryLimitPages);
+    for (let i = 0; i < mod.memories.length; i++) {
+      const l = mod.memories[i]!.limits;
+      const limit = options.memoryLimitPages;
+      if (l.min > limit) throw new Error(`memory[${mod.numImportedMemories + i}] min ${l.min} pages over limit of ${limit} pages`);
+      const max = Math.min(l.max ?? limit, limit);
+      const desc: WebAssembly.MemoryDescriptor = { initial: l.min, maximum: max };
+      if (l.shared) (desc as { shared?: boolean }).shared = true;
+      const wasm = new WebAssembly.Memory(desc);
+      const api = new MemoryApi(wasm, memDefs[mod.numImportedMemories + i]!, max);
+      inst.memories.push(new MemInst(api, l.max, l.shared));
+    }
+    inst.mem = inst.memories[0] ?? null;
+    // Segments.
+    const scratch = new GlobalInst({ valType: 0x7f, mutable: true });
+    for (const seg of mod.elements) {
+      const refs: Ref[] = [];
+      for (const e of seg.init) {
+        evalConst(inst, e, scratch);
+        refs.push(scratch.ref);
+      }
+      inst.elems.push(refs);
+    }
+    for (const d of mod.datas) inst.datas.push(d.init);
+    const bulk = (options.features & CoreFeatureBulkMemoryOperations) !== 0;
+    const offsetOf = (e: ConstExpr | undefined): number => {
+      if (e === undefined) return 0;
+      evalConst(inst, e, scratch);
+      return scratch.bits[0]! >>> 0;
+    };
+    if (!bulk) {
+      // WebAssembly 1.0: all bounds are checked before anything is written.
+      mod.elements.forEach((seg, i) => {
+        if (seg.mode !== 'active') return;
+        const t = inst.tables[seg.tableIndex]!;
+        if (offsetOf(seg.offsetExpr) + inst.elems[i]!.length > t.size()) throw new WasmRuntimeError(Trap.InvalidTableAccess);
+      });
+      for (const d of mod.datas) {
+        if (d.mode !== 'active') continue;
+        const mem = inst.memories[d.memoryIndex];
+        if (mem === undefined || offsetOf(d.offsetExpr) + d.init.length > mem.api.u8.length) throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+      }
+    }
+    mod.elements.forEach((seg, i) => {
+      if (seg.mode === 'active') {
+        const t = inst.tables[seg.tableIndex]!;
+        const off = offsetOf(seg.offsetExpr);
+        const refs = inst.elems[i]!;
+        if (off + refs.length > t.size()) throw new WasmRuntimeError(Trap.InvalidTableAccess);
+        for (let j = 0; j < refs.length; j++) t.elems[off + j] = refs[j]!;
+        inst.elems[i] = null;
+      } else if (seg.mode === 'declarative') {
+        inst.elems[i] = null;
+      }
+    });
+    mod.datas.forEach((d, i) => {
+      if (d.mode !== 'active') return;
+      const mem = inst.memories[d.memoryIndex];
+      const off = offsetOf(d.offsetExpr);
+      if (mem === undefined || off + d.init.length > mem.api.u8.length) throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+      mem.api.u8.set(d.init, off);
+      inst.datas[i] = null;
+    });
+    const ei = new InterpInstance(inst, this.m);
+    if (mod.startFunction !== undefined) {
+      ei.call(mod.startFunction, new BigUint64Array(1), options.ctx);
+    }
+    return ei;
+  }
+
+  instantiateHost(functions: readonly HostFunctionSpec[], owner: InstanceOwner): EngineInstance {
+    const inst = new Instance(null, owner);
+    for (const spec of functions) inst.functions.push(new FuncInst(spec.type, spec.definition, null, -1, spec.fn, owner));
+    return new InterpInstance(inst, this.m);
+  }
+}
+
+/** A new interpreter engine (one value stack shared by all its instances). */
+export function newInterpreterEngine(): Engine {
+  return new InterpreterEngine();
+}

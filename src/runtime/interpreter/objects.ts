@@ -1,0 +1,225 @@
+/**
+ * The interpreter's runtime objects: function instances, tables, memories, globals and module
+ * instances. They double as the engine's extern values (EngineFunction, EngineTable, …), so
+ * importing them into another instance of the same engine is sharing the same object.
+ */
+import type { FunctionDefinition, Memory } from '../api/module.js';
+import type { FuncType, GlobalType, Module as IrModule } from '../binary/module.js';
+import type { EngineFunction, EngineGlobal, EngineMemory, EngineTable, InstanceOwner, RawHostFunction } from '../store/engine.js';
+import type { MemoryApi } from '../store/memory-api.js';
+
+/** A lowered function body (see lower.ts). */
+export interface Lowered {
+  readonly code: Int32Array;
+  /** Original byte offset of the instruction at each code index (0 between instruction starts). */
+  readonly offsets: Int32Array;
+  /** Slots used by the frame: locals + operand stack (v128 takes two). */
+  readonly maxSlots: number;
+  /** Slots of the parameters (the frame's first slots). */
+  readonly paramSlots: number;
+  /** Slots holding declared locals, zeroed at entry: [paramSlots, localSlots). */
+  readonly localSlots: number;
+  /** Slots of reference-typed declared locals (set to null at entry). */
+  readonly refLocals: Int32Array;
+  /** Pool of shuffle lane arrays for SIMD. */
+  readonly lanes: readonly Uint8Array[];
+}
+
+const typeIds = new Map<string, number>();
+
+/** A small integer identifying a function type structurally (equal params and results). */
+export function typeIdOf(t: FuncType): number {
+  const key = `${t.params.join(',')}:${t.results.join(',')}`;
+  let id = typeIds.get(key);
+  if (id === undefined) {
+    id = typeIds.size + 1;
+    typeIds.set(key, id);
+  }
+  return id;
+}
+
+let nextHandle = 1n;
+const handles = new Map<bigint, FuncInst>();
+
+/** The function for an opaque funcref handle (see {@link FuncInst.handle}). */
+export function funcOfHandle(h: bigint): FuncInst | undefined {
+  return handles.get(h);
+}
+
+export class FuncInst implements EngineFunction {
+  readonly type: FuncType;
+  readonly definition: FunctionDefinition;
+  readonly typeId: number;
+  /** The instance whose code this is (null for host functions). */
+  readonly inst: Instance | null;
+  /** Index among the defining module's codes (defined functions only). */
+  readonly codeIndex: number;
+  lowered: Lowered | null;
+  readonly host: RawHostFunction | null;
+  /** Owner of a host function (the caller module passed to host functions is the *caller's* owner). */
+  readonly hostOwner: InstanceOwner | null;
+  /** Parameter / result slot counts. */
+  readonly paramSlots: number;
+  readonly resultSlots: number;
+  #handle = 0n;
+
+  constructor(
+    type: FuncType,
+    definition: FunctionDefinition,
+    inst: Instance | null,
+    codeIndex: number,
+    host: RawHostFunction | null,
+    hostOwner: InstanceOwner | null,
+  ) {
+    this.type = type;
+    this.definition = definition;
+    this.typeId = typeIdOf(type);
+    this.inst = inst;
+    this.codeIndex = codeIndex;
+    this.lowered = null;
+    this.host = host;
+    this.hostOwner = hostOwner;
+    this.paramSlots = slotsOf(type.params);
+    this.resultSlots = slotsOf(type.results);
+  }
+
+  /** An opaque non-zero handle for this funcref in raw (bigint) form. */
+  get handle(): bigint {
+    if (this.#handle === 0n) {
+      this.#handle = nextHandle++;
+      handles.set(this.#handle, this);
+    }
+    return this.#handle;
+  }
+}
+
+/** Slots taken by a list of value types (v128 takes two). */
+export function slotsOf(types: readonly number[]): number {
+  let n = 0;
+  for (const t of types) n += t === 0x7b ? 2 : 1;
+  return n;
+}
+
+/** A reference value: a function, a non-null externref handle, or null. */
+export type Ref = FuncInst | bigint | null;
+
+/** Upper bound on table sizes, so a huge `table.grow` fails instead of exhausting memory. */
+export const MAX_TABLE_ELEMENTS = 10_000_000;
+
+export class TableInst implements EngineTable {
+  readonly elemType: number;
+  readonly max: number | undefined;
+  elems: Ref[];
+
+  constructor(elemType: number, min: number, max: number | undefined) {
+    this.elemType = elemType;
+    this.max = max;
+    if (min > MAX_TABLE_ELEMENTS) throw new Error(`table size ${min} exceeds the limit of ${MAX_TABLE_ELEMENTS} elements`);
+    this.elems = new Array<Ref>(min).fill(null);
+  }
+
+  size(): number {
+    return this.elems.length;
+  }
+
+  /** Grows by `delta` filled with `init`; returns the old size or -1. */
+  grow(delta: number, init: Ref): number {
+    const old = this.elems.length;
+    const n = old + delta;
+    const cap = this.max === undefined ? MAX_TABLE_ELEMENTS : Math.min(this.max, MAX_TABLE_ELEMENTS);
+    if (n > cap) return -1;
+    for (let i = 0; i < delta; i++) this.elems.push(init);
+    return old;
+  }
+}
+
+export class MemInst implements EngineMemory {
+  readonly api: MemoryApi;
+  readonly max: number | undefined;
+  readonly shared: boolean;
+
+  constructor(api: MemoryApi, max: number | undefined, shared: boolean) {
+    this.api = api;
+    this.max = max;
+    this.shared = shared;
+  }
+
+  pages(): number {
+    return this.api.pages();
+  }
+
+  /** The public memory. */
+  get publicApi(): Memory {
+    return this.api;
+  }
+}
+
+export class GlobalInst implements EngineGlobal {
+  readonly type: GlobalType;
+  /** Raw bits: i32/f32 in [0]; i64/f64 in [0] (lo), [1] (hi); v128 in [0..3]. */
+  readonly bits: Int32Array;
+  ref: Ref;
+
+  constructor(type: GlobalType) {
+    this.type = type;
+    this.bits = new Int32Array(4);
+    this.ref = null;
+  }
+
+  get(): bigint {
+    const t = this.type.valType;
+    if (t === 0x70) return this.ref === null ? 0n : (this.ref as FuncInst).handle;
+    if (t === 0x6f) return this.ref === null ? 0n : (this.ref as bigint);
+    if (t === 0x7f || t === 0x7d) return BigInt(this.bits[0]! >>> 0);
+    return (BigInt(this.bits[1]! >>> 0) << 32n) | BigInt(this.bits[0]! >>> 0);
+  }
+
+  getV128(): [lo: bigint, hi: bigint] {
+    const b = this.bits;
+    return [(BigInt(b[1]! >>> 0) << 32n) | BigInt(b[0]! >>> 0), (BigInt(b[3]! >>> 0) << 32n) | BigInt(b[2]! >>> 0)];
+  }
+
+  set(v: bigint): void {
+    const t = this.type.valType;
+    if (t === 0x70) {
+      this.ref = v === 0n ? null : (funcOfHandle(v) ?? null);
+      return;
+    }
+    if (t === 0x6f) {
+      this.ref = v === 0n ? null : v;
+      return;
+    }
+    this.bits[0] = Number(BigInt.asIntN(32, v));
+    this.bits[1] = t === 0x7f || t === 0x7d ? 0 : Number(BigInt.asIntN(32, v >> 32n));
+  }
+
+  /** Sets a v128 value from two 64-bit halves. */
+  setV128(lo: bigint, hi: bigint): void {
+    this.bits[0] = Number(BigInt.asIntN(32, lo));
+    this.bits[1] = Number(BigInt.asIntN(32, lo >> 32n));
+    this.bits[2] = Number(BigInt.asIntN(32, hi));
+    this.bits[3] = Number(BigInt.asIntN(32, hi >> 32n));
+  }
+}
+
+/** A module instance of this engine. Index spaces include imports. */
+export class Instance {
+  readonly module: IrModule | null;
+  readonly owner: InstanceOwner;
+  functions: FuncInst[] = [];
+  tables: TableInst[] = [];
+  memories: MemInst[] = [];
+  globals: GlobalInst[] = [];
+  /** Data segments (null once dropped). */
+  datas: Array<Uint8Array | null> = [];
+  /** Element segments as evaluated references (null once dropped). */
+  elems: Array<Ref[] | null> = [];
+  /** Memory 0 or null. */
+  mem: MemInst | null = null;
+  closed = false;
+
+  constructor(module: IrModule | null, owner: InstanceOwner) {
+    this.module = module;
+    this.owner = owner;
+  }
+}

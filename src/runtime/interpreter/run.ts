@@ -1,0 +1,2289 @@
+/**
+ * The interpreter's run loop.
+ *
+ * Design (see ARCHITECTURE.md §2): one function with one big `switch` over the numeric opcodes of
+ * the lowered code (ir.ts). Case labels are numeric literals because V8's bytecode generator only
+ * emits a jump table for literal `case`s; run.test.ts checks them against ir.ts. Everything the
+ * loop touches per instruction lives in JS locals (code, pc, fp, typed-array views over the value
+ * stack, the memory's DataView). wasm→wasm calls push onto an explicit frame stack (plain typed
+ * arrays + one array of functions), never onto the JS stack, so deep guests hit our own
+ * `stack overflow` trap and the whole state stays plain data (checkpoint/restore later).
+ *
+ * Value stack: 8-byte slots in one ArrayBuffer; operands are word offsets (2 × slot) relative to
+ * `fp`. i32/f32 live in the low word, i64 is (lo, hi) words, f64 one Float64Array element, v128
+ * four words. Every move goes through Int32Array words so NaN payloads survive bit for bit.
+ *
+ * Interrupts (timeouts, fuel): the place for a check is the loop-back BR targets and CALL; a
+ * dedicated CHECK instruction will be emitted by lower.ts at loop heads and function entries only
+ * when an interrupt is configured, so the loop costs nothing extra when it is off.
+ *
+ * Traps set `m.curFn/curPc/depth` before throwing so the engine can build the wasm stack trace.
+ */
+import { Trap, WasmRuntimeError } from '../api/errors.js';
+import { lowerFunction } from './lower.js';
+import type { Machine } from './machine.js';
+import { atomicOp, callHost, growStack, memGrow, miscOp, simdMemOp, simdOp, truncSat } from './machine.js';
+import {
+  clz64,
+  ctz32,
+  ctz64,
+  divS64,
+  divU64,
+  i64ToF32,
+  mulhu,
+  nearest,
+  out64,
+  popcnt32,
+  remS64,
+  remU64,
+  rotl64,
+  rotr64,
+  shl64,
+  shrS64,
+  shrU64,
+  truncToI32S,
+  truncToI32U,
+  truncToI64,
+  u64ToF32,
+} from './numeric.js';
+import type { FuncInst, GlobalInst, Instance, Lowered, Ref, TableInst } from './objects.js';
+
+/** Maximum call depth (frames) before `stack overflow`. */
+export const MAX_CALL_DEPTH = 100_000;
+
+const EMPTY_DV = new DataView(new ArrayBuffer(0));
+const EMPTY_U8 = new Uint8Array(0);
+
+/** Lowers a function on its first call. */
+export function loweredOf(f: FuncInst): Lowered {
+  let l = f.lowered;
+  if (l === null) {
+    const inst = f.inst;
+    if (inst === null || inst.module === null) throw new Error('interpreter: lowering a host function');
+    l = lowerFunction(inst.module, f.codeIndex);
+    f.lowered = l;
+  }
+  return l;
+}
+
+/**
+ * Runs wasm function `entry` whose parameters are already in the value stack at word offset
+ * `entryFp`; on return its results are at `entryFp`. Frames are pushed above `m.depth`.
+ */
+export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
+  const baseDepth = m.depth;
+  let depth = baseDepth;
+  const frFn = m.frFn;
+  const frPc = m.frPc;
+  const frFp = m.frFp;
+  let fn = entry;
+  let lw = loweredOf(fn);
+  let code = lw.code;
+  let pc = 0;
+  let fp = entryFp;
+  if ((fp >> 1) + lw.maxSlots > m.capSlots) {
+    m.curFn = fn;
+    m.curPc = 0;
+    growStack(m, (fp >> 1) + lw.maxSlots);
+  }
+  let i32 = m.i32;
+  let f32 = m.f32;
+  let f64 = m.f64;
+  const refs = m.refs;
+  for (let w = fp + 2 * lw.paramSlots, e = fp + 2 * lw.localSlots; w < e; w++) i32[w] = 0;
+  for (let j = 0; j < lw.refLocals.length; j++) refs[(fp >> 1) + lw.refLocals[j]!] = null;
+
+  let inst: Instance = fn.inst!;
+  let funcs: FuncInst[] = inst.functions;
+  let globals: GlobalInst[] = inst.globals;
+  let tables: TableInst[] = inst.tables;
+  let epoch = m.memEpoch;
+  let memBuf: ArrayBufferLike | null = inst.mem === null ? null : inst.mem.api.wasm.buffer;
+  let dv = memBuf === null ? EMPTY_DV : new DataView(memBuf);
+  let u8 = memBuf === null ? EMPTY_U8 : new Uint8Array(memBuf);
+  let memLen = u8.length;
+
+  for (;;) {
+    switch (code[pc]!) {
+      case 0: {
+        // UNREACHABLE
+        m.curFn = fn;
+        m.curPc = pc;
+        m.depth = depth;
+        throw new WasmRuntimeError(Trap.Unreachable);
+      }
+      case 1: {
+        // BR
+        pc = code[pc + 1]!;
+        break;
+      }
+      case 2: {
+        // BR_IF
+        pc = i32[fp + code[pc + 1]!]! !== 0 ? code[pc + 2]! : pc + 3;
+        break;
+      }
+      case 3: {
+        // BR_IFZ
+        pc = i32[fp + code[pc + 1]!]! === 0 ? code[pc + 2]! : pc + 3;
+        break;
+      }
+      case 4: {
+        // BR_TABLE
+        const x = i32[fp + code[pc + 1]!]! >>> 0;
+        const n = code[pc + 2]!;
+        pc = code[pc + 3 + (x < n ? x : n)]!;
+        break;
+      }
+      case 5:
+      case 6:
+      case 7: {
+        // RET0, RET1, RETN
+        const op = code[pc]!;
+        if (op === 6) {
+          const s = fp + code[pc + 1]!;
+          i32[fp] = i32[s]!;
+          i32[fp + 1] = i32[s + 1]!;
+        } else if (op === 7) {
+          const s = fp + code[pc + 1]!;
+          const n = code[pc + 2]!;
+          if (s !== fp) {
+            for (let j = 0; j < 2 * n; j++) i32[fp + j] = i32[s + j]!;
+            for (let j = 0; j < n; j++) refs[(fp >> 1) + j] = refs[(s >> 1) + j]!;
+          }
+        }
+        if (depth === baseDepth) {
+          m.depth = baseDepth;
+          return;
+        }
+        depth--;
+        fn = frFn[depth]!;
+        pc = frPc[depth]!;
+        fp = frFp[depth]!;
+        frFn[depth] = null;
+        code = fn.lowered!.code;
+        if (fn.inst !== inst) {
+          inst = fn.inst!;
+          funcs = inst.functions;
+          globals = inst.globals;
+          tables = inst.tables;
+          memBuf = null;
+          epoch = -1;
+        }
+        if (epoch !== m.memEpoch) {
+          epoch = m.memEpoch;
+          const b = inst.mem === null ? null : inst.mem.api.wasm.buffer;
+          if (b !== memBuf || (b !== null && b.byteLength !== memLen)) {
+            memBuf = b;
+            dv = b === null ? EMPTY_DV : new DataView(b);
+            u8 = b === null ? EMPTY_U8 : new Uint8Array(b);
+            memLen = u8.length;
+          }
+        }
+        break;
+      }
+      case 8:
+      case 9:
+      case 10:
+      case 11: {
+        // CALL, CALL_INDIRECT, RCALL, RCALL_INDIRECT
+        const op = code[pc]!;
+        let callee: FuncInst;
+        let nfp: number;
+        let next: number;
+        if (op === 8 || op === 10) {
+          callee = funcs[code[pc + 1]!]!;
+          nfp = fp + code[pc + 2]!;
+          next = pc + (op === 8 ? 3 : 4);
+        } else {
+          const tab = tables[code[pc + 2]!]!;
+          const ix = i32[fp + code[pc + 4]!]! >>> 0;
+          const el = ix < tab.elems.length ? tab.elems[ix]! : null;
+          if (el === null) {
+            m.curFn = fn;
+            m.curPc = pc;
+            m.depth = depth;
+            throw new WasmRuntimeError(Trap.InvalidTableAccess);
+          }
+          callee = el as FuncInst;
+          if (callee.typeId !== code[pc + 1]!) {
+            m.curFn = fn;
+            m.curPc = pc;
+            m.depth = depth;
+            throw new WasmRuntimeError(Trap.IndirectCallTypeMismatch);
+          }
+          nfp = fp + code[pc + 3]!;
+          next = pc + (op === 9 ? 5 : 6);
+        }
+        if (op >= 10) {
+          // Tail call: move the arguments to the frame base, then call in place of this frame.
+          const n = code[next - 1]!;
+          if (nfp !== fp) {
+            for (let j = 0; j < 2 * n; j++) i32[fp + j] = i32[nfp + j]!;
+            for (let j = 0; j < n; j++) refs[(fp >> 1) + j] = refs[(nfp >> 1) + j]!;
+          }
+          nfp = fp;
+        }
+        if (callee.host !== null) {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth;
+          m.top = (fp >> 1) + fn.lowered!.maxSlots + callee.paramSlots + callee.resultSlots;
+          callHost(m, callee, nfp, inst);
+          i32 = m.i32;
+          f32 = m.f32;
+          f64 = m.f64;
+          epoch = -1;
+          if (op >= 10) {
+            // The host call replaced this frame: return its results.
+            if (depth === baseDepth) {
+              m.depth = baseDepth;
+              return;
+            }
+            depth--;
+            fn = frFn[depth]!;
+            pc = frPc[depth]!;
+            fp = frFp[depth]!;
+            frFn[depth] = null;
+            code = fn.lowered!.code;
+            if (fn.inst !== inst) {
+              inst = fn.inst!;
+              funcs = inst.functions;
+              globals = inst.globals;
+              tables = inst.tables;
+            }
+          } else {
+            pc = next;
+          }
+          epoch = m.memEpoch;
+          const b = inst.mem === null ? null : inst.mem.api.wasm.buffer;
+          memBuf = b;
+          dv = b === null ? EMPTY_DV : new DataView(b);
+          u8 = b === null ? EMPTY_U8 : new Uint8Array(b);
+          memLen = u8.length;
+          break;
+        }
+        let cl = callee.lowered;
+        if (cl === null) {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth;
+          cl = loweredOf(callee);
+        }
+        if (op < 10) {
+          if (depth >= MAX_CALL_DEPTH) {
+            m.curFn = fn;
+            m.curPc = pc;
+            m.depth = depth;
+            throw new WasmRuntimeError(Trap.StackOverflow);
+          }
+          frFn[depth] = fn;
+          frPc[depth] = next;
+          frFp[depth] = fp;
+          depth++;
+        }
+        if ((nfp >> 1) + cl.maxSlots > m.capSlots) {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth - (op < 10 ? 1 : 0);
+          growStack(m, (nfp >> 1) + cl.maxSlots);
+          i32 = m.i32;
+          f32 = m.f32;
+          f64 = m.f64;
+        }
+        fn = callee;
+        code = cl.code;
+        pc = 0;
+        fp = nfp;
+        for (let w = fp + 2 * cl.paramSlots, e = fp + 2 * cl.localSlots; w < e; w++) i32[w] = 0;
+        const rl = cl.refLocals;
+        for (let j = 0; j < rl.length; j++) refs[(fp >> 1) + rl[j]!] = null;
+        if (callee.inst !== inst) {
+          inst = callee.inst!;
+          funcs = inst.functions;
+          globals = inst.globals;
+          tables = inst.tables;
+          epoch = m.memEpoch;
+          const b = inst.mem === null ? null : inst.mem.api.wasm.buffer;
+          memBuf = b;
+          dv = b === null ? EMPTY_DV : new DataView(b);
+          u8 = b === null ? EMPTY_U8 : new Uint8Array(b);
+          memLen = u8.length;
+        }
+        break;
+      }
+      case 12: {
+        // COPY
+        const d = fp + code[pc + 1]!;
+        const s = fp + code[pc + 2]!;
+        i32[d] = i32[s]!;
+        i32[d + 1] = i32[s + 1]!;
+        pc += 3;
+        break;
+      }
+      case 13: {
+        // COPY_REF
+        refs[(fp + code[pc + 1]!) >> 1] = refs[(fp + code[pc + 2]!) >> 1]!;
+        pc += 3;
+        break;
+      }
+      case 14: {
+        // COPY_V128
+        const d = fp + code[pc + 1]!;
+        const s = fp + code[pc + 2]!;
+        i32[d] = i32[s]!;
+        i32[d + 1] = i32[s + 1]!;
+        i32[d + 2] = i32[s + 2]!;
+        i32[d + 3] = i32[s + 3]!;
+        pc += 3;
+        break;
+      }
+      case 15: {
+        // CONST32
+        i32[fp + code[pc + 1]!] = code[pc + 2]!;
+        pc += 3;
+        break;
+      }
+      case 16: {
+        // CONST64
+        const d = fp + code[pc + 1]!;
+        i32[d] = code[pc + 2]!;
+        i32[d + 1] = code[pc + 3]!;
+        pc += 4;
+        break;
+      }
+      case 17: {
+        // CONST128
+        const d = fp + code[pc + 1]!;
+        i32[d] = code[pc + 2]!;
+        i32[d + 1] = code[pc + 3]!;
+        i32[d + 2] = code[pc + 4]!;
+        i32[d + 3] = code[pc + 5]!;
+        pc += 6;
+        break;
+      }
+      case 18: {
+        // SELECT
+        const d = fp + code[pc + 1]!;
+        const s = i32[fp + code[pc + 4]!]! !== 0 ? fp + code[pc + 2]! : fp + code[pc + 3]!;
+        i32[d] = i32[s]!;
+        i32[d + 1] = i32[s + 1]!;
+        pc += 5;
+        break;
+      }
+      case 19: {
+        // SELECT_REF
+        const s = i32[fp + code[pc + 4]!]! !== 0 ? fp + code[pc + 2]! : fp + code[pc + 3]!;
+        refs[(fp + code[pc + 1]!) >> 1] = refs[s >> 1]!;
+        pc += 5;
+        break;
+      }
+      case 20: {
+        // SELECT_V128
+        const d = fp + code[pc + 1]!;
+        const s = i32[fp + code[pc + 4]!]! !== 0 ? fp + code[pc + 2]! : fp + code[pc + 3]!;
+        i32[d] = i32[s]!;
+        i32[d + 1] = i32[s + 1]!;
+        i32[d + 2] = i32[s + 2]!;
+        i32[d + 3] = i32[s + 3]!;
+        pc += 5;
+        break;
+      }
+      case 21: {
+        // GLOBAL_GET
+        const d = fp + code[pc + 1]!;
+        const g = globals[code[pc + 2]!]!.bits;
+        i32[d] = g[0]!;
+        i32[d + 1] = g[1]!;
+        pc += 3;
+        break;
+      }
+      case 22: {
+        // GLOBAL_SET
+        const s = fp + code[pc + 2]!;
+        const g = globals[code[pc + 1]!]!.bits;
+        g[0] = i32[s]!;
+        g[1] = i32[s + 1]!;
+        pc += 3;
+        break;
+      }
+      case 23: {
+        // GLOBAL_GET_REF
+        refs[(fp + code[pc + 1]!) >> 1] = globals[code[pc + 2]!]!.ref;
+        pc += 3;
+        break;
+      }
+      case 24: {
+        // GLOBAL_SET_REF
+        globals[code[pc + 1]!]!.ref = refs[(fp + code[pc + 2]!) >> 1]!;
+        pc += 3;
+        break;
+      }
+      case 25: {
+        // GLOBAL_GET_V128
+        const d = fp + code[pc + 1]!;
+        const g = globals[code[pc + 2]!]!.bits;
+        i32[d] = g[0]!;
+        i32[d + 1] = g[1]!;
+        i32[d + 2] = g[2]!;
+        i32[d + 3] = g[3]!;
+        pc += 3;
+        break;
+      }
+      case 26: {
+        // GLOBAL_SET_V128
+        const s = fp + code[pc + 2]!;
+        const g = globals[code[pc + 1]!]!.bits;
+        g[0] = i32[s]!;
+        g[1] = i32[s + 1]!;
+        g[2] = i32[s + 2]!;
+        g[3] = i32[s + 3]!;
+        pc += 3;
+        break;
+      }
+      case 27: {
+        // TABLE_GET
+        const tab = tables[code[pc + 2]!]!.elems;
+        const ix = i32[fp + code[pc + 3]!]! >>> 0;
+        if (ix >= tab.length) {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth;
+          throw new WasmRuntimeError(Trap.InvalidTableAccess);
+        }
+        refs[(fp + code[pc + 1]!) >> 1] = tab[ix]!;
+        pc += 4;
+        break;
+      }
+      case 28: {
+        // TABLE_SET
+        const tab = tables[code[pc + 1]!]!.elems;
+        const ix = i32[fp + code[pc + 2]!]! >>> 0;
+        if (ix >= tab.length) {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth;
+          throw new WasmRuntimeError(Trap.InvalidTableAccess);
+        }
+        tab[ix] = refs[(fp + code[pc + 3]!) >> 1]! as Ref;
+        pc += 4;
+        break;
+      }
+      case 29: {
+        // MEMORY_SIZE
+        i32[fp + code[pc + 1]!] = inst.mem === null ? 0 : inst.mem.api.pages();
+        pc += 2;
+        break;
+      }
+      case 30: {
+        // MEMORY_GROW
+        const d = fp + code[pc + 1]!;
+        const n = i32[fp + code[pc + 2]!]! >>> 0;
+        i32[d] = memGrow(m, inst, n);
+        epoch = m.memEpoch;
+        const b = inst.mem === null ? null : inst.mem.api.wasm.buffer;
+        memBuf = b;
+        dv = b === null ? EMPTY_DV : new DataView(b);
+        u8 = b === null ? EMPTY_U8 : new Uint8Array(b);
+        memLen = u8.length;
+        pc += 3;
+        break;
+      }
+      case 31: {
+        // REF_NULL
+        refs[(fp + code[pc + 1]!) >> 1] = null;
+        pc += 2;
+        break;
+      }
+      case 32: {
+        // REF_IS_NULL
+        i32[fp + code[pc + 1]!] = refs[(fp + code[pc + 2]!) >> 1] === null ? 1 : 0;
+        pc += 3;
+        break;
+      }
+      case 33: {
+        // REF_FUNC
+        refs[(fp + code[pc + 1]!) >> 1] = funcs[code[pc + 2]!]!;
+        pc += 3;
+        break;
+      }
+      case 34: {
+        // MISC
+        m.curFn = fn;
+        m.curPc = pc;
+        m.depth = depth;
+        miscOp(m, inst, code[pc + 1]!, code[pc + 2]!, code[pc + 3]!, fp + code[pc + 4]!, fp + code[pc + 5]!, fp + code[pc + 6]!, fp + code[pc + 7]!);
+        pc += 8;
+        break;
+      }
+      case 35: {
+        // ATOMIC
+        m.curFn = fn;
+        m.curPc = pc;
+        m.depth = depth;
+        atomicOp(m, inst, code[pc + 1]!, fp + code[pc + 2]!, fp + code[pc + 3]!, fp + code[pc + 4]!, fp + code[pc + 5]!, code[pc + 6]! >>> 0);
+        pc += 7;
+        break;
+      }
+      case 36: {
+        // SIMD
+        m.curFn = fn;
+        m.curPc = pc;
+        m.depth = depth;
+        const li = code[pc + 7]!;
+        simdOp(m, code[pc + 1]!, fp + code[pc + 2]!, fp + code[pc + 3]!, fp + code[pc + 4]!, fp + code[pc + 5]!, code[pc + 6]!, li < 0 ? undefined : fn.lowered!.lanes[li]);
+        pc += 8;
+        break;
+      }
+      case 37: {
+        // SIMD_MEM
+        m.curFn = fn;
+        m.curPc = pc;
+        m.depth = depth;
+        simdMemOp(m, inst, code[pc + 1]!, fp + code[pc + 2]!, fp + code[pc + 3]!, fp + code[pc + 4]!, code[pc + 5]! >>> 0, code[pc + 6]!);
+        pc += 7;
+        break;
+      }
+      case 38: {
+        // NOP
+        pc += 1;
+        break;
+      }
+      case 63:
+      case 65: {
+        // I32_DIV_S, I32_REM_S
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = i32[fp + code[pc + 3]!]!;
+        if (y === 0 || (code[pc]! === 63 && x === -0x80000000 && y === -1)) {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth;
+          throw new WasmRuntimeError(y === 0 ? Trap.IntegerDivideByZero : Trap.IntegerOverflow);
+        }
+        i32[fp + code[pc + 1]!] = code[pc]! === 63 ? (x / y) | 0 : x % y | 0;
+        pc += 4;
+        break;
+      }
+      case 64:
+      case 66: {
+        // I32_DIV_U, I32_REM_U
+        const x = i32[fp + code[pc + 2]!]! >>> 0;
+        const y = i32[fp + code[pc + 3]!]! >>> 0;
+        if (y === 0) {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth;
+          throw new WasmRuntimeError(Trap.IntegerDivideByZero);
+        }
+        i32[fp + code[pc + 1]!] = code[pc]! === 64 ? (x / y) >>> 0 : x % y;
+        pc += 4;
+        break;
+      }
+      case 228: {
+        // TRUNC_SAT
+        truncSat(m, code[pc + 1]!, fp + code[pc + 2]!, fp + code[pc + 3]!);
+        pc += 4;
+        break;
+      }
+      case 60: {
+        // I32_ADD
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = i32[fp + code[pc + 3]!]!;
+        i32[fp + code[pc + 1]!] = (x + y) | 0;
+        pc += 4;
+        break;
+      }
+      case 85: {
+        // I32_ADDI
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = code[pc + 3]!;
+        i32[fp + code[pc + 1]!] = (x + y) | 0;
+        pc += 4;
+        break;
+      }
+      case 61: {
+        // I32_SUB
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = i32[fp + code[pc + 3]!]!;
+        i32[fp + code[pc + 1]!] = (x - y) | 0;
+        pc += 4;
+        break;
+      }
+      case 62: {
+        // I32_MUL
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = i32[fp + code[pc + 3]!]!;
+        i32[fp + code[pc + 1]!] = Math.imul(x, y);
+        pc += 4;
+        break;
+      }
+      case 86: {
+        // I32_MULI
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = code[pc + 3]!;
+        i32[fp + code[pc + 1]!] = Math.imul(x, y);
+        pc += 4;
+        break;
+      }
+      case 67: {
+        // I32_AND
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = i32[fp + code[pc + 3]!]!;
+        i32[fp + code[pc + 1]!] = x & y;
+        pc += 4;
+        break;
+      }
+      case 87: {
+        // I32_ANDI
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = code[pc + 3]!;
+        i32[fp + code[pc + 1]!] = x & y;
+        pc += 4;
+        break;
+      }
+      case 68: {
+        // I32_OR
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = i32[fp + code[pc + 3]!]!;
+        i32[fp + code[pc + 1]!] = x | y;
+        pc += 4;
+        break;
+      }
+      case 88: {
+        // I32_ORI
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = code[pc + 3]!;
+        i32[fp + code[pc + 1]!] = x | y;
+        pc += 4;
+        break;
+      }
+      case 69: {
+        // I32_XOR
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = i32[fp + code[pc + 3]!]!;
+        i32[fp + code[pc + 1]!] = x ^ y;
+        pc += 4;
+        break;
+      }
+      case 89: {
+        // I32_XORI
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = code[pc + 3]!;
+        i32[fp + code[pc + 1]!] = x ^ y;
+        pc += 4;
+        break;
+      }
+      case 70: {
+        // I32_SHL
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = i32[fp + code[pc + 3]!]!;
+        i32[fp + code[pc + 1]!] = x << y;
+        pc += 4;
+        break;
+      }
+      case 90: {
+        // I32_SHLI
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = code[pc + 3]!;
+        i32[fp + code[pc + 1]!] = x << y;
+        pc += 4;
+        break;
+      }
+      case 71: {
+        // I32_SHR_S
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = i32[fp + code[pc + 3]!]!;
+        i32[fp + code[pc + 1]!] = x >> y;
+        pc += 4;
+        break;
+      }
+      case 91: {
+        // I32_SHR_SI
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = code[pc + 3]!;
+        i32[fp + code[pc + 1]!] = x >> y;
+        pc += 4;
+        break;
+      }
+      case 72: {
+        // I32_SHR_U
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = i32[fp + code[pc + 3]!]!;
+        i32[fp + code[pc + 1]!] = x >>> y;
+        pc += 4;
+        break;
+      }
+      case 92: {
+        // I32_SHR_UI
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = code[pc + 3]!;
+        i32[fp + code[pc + 1]!] = x >>> y;
+        pc += 4;
+        break;
+      }
+      case 73: {
+        // I32_ROTL
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = i32[fp + code[pc + 3]!]!;
+        i32[fp + code[pc + 1]!] = (x << (y & 31)) | (x >>> (32 - (y & 31)));
+        pc += 4;
+        break;
+      }
+      case 74: {
+        // I32_ROTR
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = i32[fp + code[pc + 3]!]!;
+        i32[fp + code[pc + 1]!] = (x >>> (y & 31)) | (x << (32 - (y & 31)));
+        pc += 4;
+        break;
+      }
+      case 75: {
+        // I32_EQ
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = i32[fp + code[pc + 3]!]!;
+        i32[fp + code[pc + 1]!] = x === y ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 93: {
+        // I32_EQI
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = code[pc + 3]!;
+        i32[fp + code[pc + 1]!] = x === y ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 76: {
+        // I32_NE
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = i32[fp + code[pc + 3]!]!;
+        i32[fp + code[pc + 1]!] = x !== y ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 94: {
+        // I32_NEI
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = code[pc + 3]!;
+        i32[fp + code[pc + 1]!] = x !== y ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 77: {
+        // I32_LT_S
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = i32[fp + code[pc + 3]!]!;
+        i32[fp + code[pc + 1]!] = x < y ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 95: {
+        // I32_LT_SI
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = code[pc + 3]!;
+        i32[fp + code[pc + 1]!] = x < y ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 78: {
+        // I32_LT_U
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = i32[fp + code[pc + 3]!]!;
+        i32[fp + code[pc + 1]!] = x >>> 0 < y >>> 0 ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 96: {
+        // I32_LT_UI
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = code[pc + 3]!;
+        i32[fp + code[pc + 1]!] = x >>> 0 < y >>> 0 ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 79: {
+        // I32_GT_S
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = i32[fp + code[pc + 3]!]!;
+        i32[fp + code[pc + 1]!] = x > y ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 97: {
+        // I32_GT_SI
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = code[pc + 3]!;
+        i32[fp + code[pc + 1]!] = x > y ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 80: {
+        // I32_GT_U
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = i32[fp + code[pc + 3]!]!;
+        i32[fp + code[pc + 1]!] = x >>> 0 > y >>> 0 ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 98: {
+        // I32_GT_UI
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = code[pc + 3]!;
+        i32[fp + code[pc + 1]!] = x >>> 0 > y >>> 0 ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 81: {
+        // I32_LE_S
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = i32[fp + code[pc + 3]!]!;
+        i32[fp + code[pc + 1]!] = x <= y ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 99: {
+        // I32_LE_SI
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = code[pc + 3]!;
+        i32[fp + code[pc + 1]!] = x <= y ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 82: {
+        // I32_LE_U
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = i32[fp + code[pc + 3]!]!;
+        i32[fp + code[pc + 1]!] = x >>> 0 <= y >>> 0 ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 100: {
+        // I32_LE_UI
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = code[pc + 3]!;
+        i32[fp + code[pc + 1]!] = x >>> 0 <= y >>> 0 ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 83: {
+        // I32_GE_S
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = i32[fp + code[pc + 3]!]!;
+        i32[fp + code[pc + 1]!] = x >= y ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 101: {
+        // I32_GE_SI
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = code[pc + 3]!;
+        i32[fp + code[pc + 1]!] = x >= y ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 84: {
+        // I32_GE_U
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = i32[fp + code[pc + 3]!]!;
+        i32[fp + code[pc + 1]!] = x >>> 0 >= y >>> 0 ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 102: {
+        // I32_GE_UI
+        const x = i32[fp + code[pc + 2]!]!;
+        const y = code[pc + 3]!;
+        i32[fp + code[pc + 1]!] = x >>> 0 >= y >>> 0 ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 110: {
+        // BR_EQ
+        const x = i32[fp + code[pc + 1]!]!;
+        const y = i32[fp + code[pc + 2]!]!;
+        pc = x === y ? code[pc + 3]! : pc + 4;
+        break;
+      }
+      case 120: {
+        // BR_EQI
+        const x = i32[fp + code[pc + 1]!]!;
+        const y = code[pc + 2]!;
+        pc = x === y ? code[pc + 3]! : pc + 4;
+        break;
+      }
+      case 111: {
+        // BR_NE
+        const x = i32[fp + code[pc + 1]!]!;
+        const y = i32[fp + code[pc + 2]!]!;
+        pc = x !== y ? code[pc + 3]! : pc + 4;
+        break;
+      }
+      case 121: {
+        // BR_NEI
+        const x = i32[fp + code[pc + 1]!]!;
+        const y = code[pc + 2]!;
+        pc = x !== y ? code[pc + 3]! : pc + 4;
+        break;
+      }
+      case 112: {
+        // BR_LT_S
+        const x = i32[fp + code[pc + 1]!]!;
+        const y = i32[fp + code[pc + 2]!]!;
+        pc = x < y ? code[pc + 3]! : pc + 4;
+        break;
+      }
+      case 122: {
+        // BR_LT_SI
+        const x = i32[fp + code[pc + 1]!]!;
+        const y = code[pc + 2]!;
+        pc = x < y ? code[pc + 3]! : pc + 4;
+        break;
+      }
+      case 113: {
+        // BR_LT_U
+        const x = i32[fp + code[pc + 1]!]!;
+        const y = i32[fp + code[pc + 2]!]!;
+        pc = x >>> 0 < y >>> 0 ? code[pc + 3]! : pc + 4;
+        break;
+      }
+      case 123: {
+        // BR_LT_UI
+        const x = i32[fp + code[pc + 1]!]!;
+        const y = code[pc + 2]!;
+        pc = x >>> 0 < y >>> 0 ? code[pc + 3]! : pc + 4;
+        break;
+      }
+      case 114: {
+        // BR_GT_S
+        const x = i32[fp + code[pc + 1]!]!;
+        const y = i32[fp + code[pc + 2]!]!;
+        pc = x > y ? code[pc + 3]! : pc + 4;
+        break;
+      }
+      case 124: {
+        // BR_GT_SI
+        const x = i32[fp + code[pc + 1]!]!;
+        const y = code[pc + 2]!;
+        pc = x > y ? code[pc + 3]! : pc + 4;
+        break;
+      }
+      case 115: {
+        // BR_GT_U
+        const x = i32[fp + code[pc + 1]!]!;
+        const y = i32[fp + code[pc + 2]!]!;
+        pc = x >>> 0 > y >>> 0 ? code[pc + 3]! : pc + 4;
+        break;
+      }
+      case 125: {
+        // BR_GT_UI
+        const x = i32[fp + code[pc + 1]!]!;
+        const y = code[pc + 2]!;
+        pc = x >>> 0 > y >>> 0 ? code[pc + 3]! : pc + 4;
+        break;
+      }
+      case 116: {
+        // BR_LE_S
+        const x = i32[fp + code[pc + 1]!]!;
+        const y = i32[fp + code[pc + 2]!]!;
+        pc = x <= y ? code[pc + 3]! : pc + 4;
+        break;
+      }
+      case 126: {
+        // BR_LE_SI
+        const x = i32[fp + code[pc + 1]!]!;
+        const y = code[pc + 2]!;
+        pc = x <= y ? code[pc + 3]! : pc + 4;
+        break;
+      }
+      case 117: {
+        // BR_LE_U
+        const x = i32[fp + code[pc + 1]!]!;
+        const y = i32[fp + code[pc + 2]!]!;
+        pc = x >>> 0 <= y >>> 0 ? code[pc + 3]! : pc + 4;
+        break;
+      }
+      case 127: {
+        // BR_LE_UI
+        const x = i32[fp + code[pc + 1]!]!;
+        const y = code[pc + 2]!;
+        pc = x >>> 0 <= y >>> 0 ? code[pc + 3]! : pc + 4;
+        break;
+      }
+      case 118: {
+        // BR_GE_S
+        const x = i32[fp + code[pc + 1]!]!;
+        const y = i32[fp + code[pc + 2]!]!;
+        pc = x >= y ? code[pc + 3]! : pc + 4;
+        break;
+      }
+      case 128: {
+        // BR_GE_SI
+        const x = i32[fp + code[pc + 1]!]!;
+        const y = code[pc + 2]!;
+        pc = x >= y ? code[pc + 3]! : pc + 4;
+        break;
+      }
+      case 119: {
+        // BR_GE_U
+        const x = i32[fp + code[pc + 1]!]!;
+        const y = i32[fp + code[pc + 2]!]!;
+        pc = x >>> 0 >= y >>> 0 ? code[pc + 3]! : pc + 4;
+        break;
+      }
+      case 129: {
+        // BR_GE_UI
+        const x = i32[fp + code[pc + 1]!]!;
+        const y = code[pc + 2]!;
+        pc = x >>> 0 >= y >>> 0 ? code[pc + 3]! : pc + 4;
+        break;
+      }
+      case 103: {
+        // I32_EQZ
+        const x = i32[fp + code[pc + 2]!]!;
+        i32[fp + code[pc + 1]!] = x === 0 ? 1 : 0;
+        pc += 3;
+        break;
+      }
+      case 104: {
+        // I32_CLZ
+        const x = i32[fp + code[pc + 2]!]!;
+        i32[fp + code[pc + 1]!] = Math.clz32(x);
+        pc += 3;
+        break;
+      }
+      case 105: {
+        // I32_CTZ
+        const x = i32[fp + code[pc + 2]!]!;
+        i32[fp + code[pc + 1]!] = ctz32(x);
+        pc += 3;
+        break;
+      }
+      case 106: {
+        // I32_POPCNT
+        const x = i32[fp + code[pc + 2]!]!;
+        i32[fp + code[pc + 1]!] = popcnt32(x);
+        pc += 3;
+        break;
+      }
+      case 107: {
+        // I32_EXTEND8_S
+        const x = i32[fp + code[pc + 2]!]!;
+        i32[fp + code[pc + 1]!] = (x << 24) >> 24;
+        pc += 3;
+        break;
+      }
+      case 108: {
+        // I32_EXTEND16_S
+        const x = i32[fp + code[pc + 2]!]!;
+        i32[fp + code[pc + 1]!] = (x << 16) >> 16;
+        pc += 3;
+        break;
+      }
+      case 130: {
+        // I64_ADD
+        const a = fp + code[pc + 2]!;
+        const b = fp + code[pc + 3]!;
+        const d = fp + code[pc + 1]!;
+        const alo = i32[a]!;
+        const ahi = i32[a + 1]!;
+        const blo = i32[b]!;
+        const bhi = i32[b + 1]!;
+        const lo = (alo + blo) | 0;
+        const hi = (ahi + bhi + (lo >>> 0 < alo >>> 0 ? 1 : 0)) | 0;
+        i32[d] = lo;
+        i32[d + 1] = hi;
+        pc += 4;
+        break;
+      }
+      case 131: {
+        // I64_SUB
+        const a = fp + code[pc + 2]!;
+        const b = fp + code[pc + 3]!;
+        const d = fp + code[pc + 1]!;
+        const alo = i32[a]!;
+        const ahi = i32[a + 1]!;
+        const blo = i32[b]!;
+        const bhi = i32[b + 1]!;
+        const lo = (alo - blo) | 0;
+        const hi = (ahi - bhi - (alo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+        i32[d] = lo;
+        i32[d + 1] = hi;
+        pc += 4;
+        break;
+      }
+      case 132: {
+        // I64_MUL
+        const a = fp + code[pc + 2]!;
+        const b = fp + code[pc + 3]!;
+        const d = fp + code[pc + 1]!;
+        const alo = i32[a]!;
+        const ahi = i32[a + 1]!;
+        const blo = i32[b]!;
+        const bhi = i32[b + 1]!;
+        const lo = Math.imul(alo, blo);
+        const hi = (mulhu(alo, blo) + Math.imul(alo, bhi) + Math.imul(ahi, blo)) | 0;
+        i32[d] = lo;
+        i32[d + 1] = hi;
+        pc += 4;
+        break;
+      }
+      case 137: {
+        // I64_AND
+        const a = fp + code[pc + 2]!;
+        const b = fp + code[pc + 3]!;
+        const d = fp + code[pc + 1]!;
+        const alo = i32[a]!;
+        const ahi = i32[a + 1]!;
+        const blo = i32[b]!;
+        const bhi = i32[b + 1]!;
+        const lo = alo & blo;
+        const hi = ahi & bhi;
+        i32[d] = lo;
+        i32[d + 1] = hi;
+        pc += 4;
+        break;
+      }
+      case 138: {
+        // I64_OR
+        const a = fp + code[pc + 2]!;
+        const b = fp + code[pc + 3]!;
+        const d = fp + code[pc + 1]!;
+        const alo = i32[a]!;
+        const ahi = i32[a + 1]!;
+        const blo = i32[b]!;
+        const bhi = i32[b + 1]!;
+        const lo = alo | blo;
+        const hi = ahi | bhi;
+        i32[d] = lo;
+        i32[d + 1] = hi;
+        pc += 4;
+        break;
+      }
+      case 139: {
+        // I64_XOR
+        const a = fp + code[pc + 2]!;
+        const b = fp + code[pc + 3]!;
+        const d = fp + code[pc + 1]!;
+        const alo = i32[a]!;
+        const ahi = i32[a + 1]!;
+        const blo = i32[b]!;
+        const bhi = i32[b + 1]!;
+        const lo = alo ^ blo;
+        const hi = ahi ^ bhi;
+        i32[d] = lo;
+        i32[d + 1] = hi;
+        pc += 4;
+        break;
+      }
+      case 140: {
+        // I64_SHL
+        const a = fp + code[pc + 2]!;
+        const b = fp + code[pc + 3]!;
+        const d = fp + code[pc + 1]!;
+        const alo = i32[a]!;
+        const ahi = i32[a + 1]!;
+        const blo = i32[b]!;
+        shl64(alo, ahi, blo);
+        i32[d] = out64[0]!;
+        i32[d + 1] = out64[1]!;
+        pc += 4;
+        break;
+      }
+      case 141: {
+        // I64_SHR_S
+        const a = fp + code[pc + 2]!;
+        const b = fp + code[pc + 3]!;
+        const d = fp + code[pc + 1]!;
+        const alo = i32[a]!;
+        const ahi = i32[a + 1]!;
+        const blo = i32[b]!;
+        shrS64(alo, ahi, blo);
+        i32[d] = out64[0]!;
+        i32[d + 1] = out64[1]!;
+        pc += 4;
+        break;
+      }
+      case 142: {
+        // I64_SHR_U
+        const a = fp + code[pc + 2]!;
+        const b = fp + code[pc + 3]!;
+        const d = fp + code[pc + 1]!;
+        const alo = i32[a]!;
+        const ahi = i32[a + 1]!;
+        const blo = i32[b]!;
+        shrU64(alo, ahi, blo);
+        i32[d] = out64[0]!;
+        i32[d + 1] = out64[1]!;
+        pc += 4;
+        break;
+      }
+      case 143: {
+        // I64_ROTL
+        const a = fp + code[pc + 2]!;
+        const b = fp + code[pc + 3]!;
+        const d = fp + code[pc + 1]!;
+        const alo = i32[a]!;
+        const ahi = i32[a + 1]!;
+        const blo = i32[b]!;
+        rotl64(alo, ahi, blo);
+        i32[d] = out64[0]!;
+        i32[d + 1] = out64[1]!;
+        pc += 4;
+        break;
+      }
+      case 144: {
+        // I64_ROTR
+        const a = fp + code[pc + 2]!;
+        const b = fp + code[pc + 3]!;
+        const d = fp + code[pc + 1]!;
+        const alo = i32[a]!;
+        const ahi = i32[a + 1]!;
+        const blo = i32[b]!;
+        rotr64(alo, ahi, blo);
+        i32[d] = out64[0]!;
+        i32[d + 1] = out64[1]!;
+        pc += 4;
+        break;
+      }
+      case 133: {
+        // I64_DIV_S
+        const a = fp + code[pc + 2]!;
+        const b = fp + code[pc + 3]!;
+        const d = fp + code[pc + 1]!;
+        const alo = i32[a]!;
+        const ahi = i32[a + 1]!;
+        const blo = i32[b]!;
+        const bhi = i32[b + 1]!;
+        m.curFn = fn;
+        m.curPc = pc;
+        m.depth = depth;
+        divS64(alo, ahi, blo, bhi);
+        i32[d] = out64[0]!;
+        i32[d + 1] = out64[1]!;
+        pc += 4;
+        break;
+      }
+      case 134: {
+        // I64_DIV_U
+        const a = fp + code[pc + 2]!;
+        const b = fp + code[pc + 3]!;
+        const d = fp + code[pc + 1]!;
+        const alo = i32[a]!;
+        const ahi = i32[a + 1]!;
+        const blo = i32[b]!;
+        const bhi = i32[b + 1]!;
+        m.curFn = fn;
+        m.curPc = pc;
+        m.depth = depth;
+        divU64(alo, ahi, blo, bhi);
+        i32[d] = out64[0]!;
+        i32[d + 1] = out64[1]!;
+        pc += 4;
+        break;
+      }
+      case 135: {
+        // I64_REM_S
+        const a = fp + code[pc + 2]!;
+        const b = fp + code[pc + 3]!;
+        const d = fp + code[pc + 1]!;
+        const alo = i32[a]!;
+        const ahi = i32[a + 1]!;
+        const blo = i32[b]!;
+        const bhi = i32[b + 1]!;
+        m.curFn = fn;
+        m.curPc = pc;
+        m.depth = depth;
+        remS64(alo, ahi, blo, bhi);
+        i32[d] = out64[0]!;
+        i32[d + 1] = out64[1]!;
+        pc += 4;
+        break;
+      }
+      case 136: {
+        // I64_REM_U
+        const a = fp + code[pc + 2]!;
+        const b = fp + code[pc + 3]!;
+        const d = fp + code[pc + 1]!;
+        const alo = i32[a]!;
+        const ahi = i32[a + 1]!;
+        const blo = i32[b]!;
+        const bhi = i32[b + 1]!;
+        m.curFn = fn;
+        m.curPc = pc;
+        m.depth = depth;
+        remU64(alo, ahi, blo, bhi);
+        i32[d] = out64[0]!;
+        i32[d + 1] = out64[1]!;
+        pc += 4;
+        break;
+      }
+      case 145: {
+        // I64_EQ
+        const a = fp + code[pc + 2]!;
+        const b = fp + code[pc + 3]!;
+        const d = fp + code[pc + 1]!;
+        const alo = i32[a]!;
+        const ahi = i32[a + 1]!;
+        const blo = i32[b]!;
+        const bhi = i32[b + 1]!;
+        i32[d] = alo === blo && ahi === bhi ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 146: {
+        // I64_NE
+        const a = fp + code[pc + 2]!;
+        const b = fp + code[pc + 3]!;
+        const d = fp + code[pc + 1]!;
+        const alo = i32[a]!;
+        const ahi = i32[a + 1]!;
+        const blo = i32[b]!;
+        const bhi = i32[b + 1]!;
+        i32[d] = alo !== blo || ahi !== bhi ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 147: {
+        // I64_LT_S
+        const a = fp + code[pc + 2]!;
+        const b = fp + code[pc + 3]!;
+        const d = fp + code[pc + 1]!;
+        const alo = i32[a]!;
+        const ahi = i32[a + 1]!;
+        const blo = i32[b]!;
+        const bhi = i32[b + 1]!;
+        i32[d] = ahi < bhi || (ahi === bhi && alo >>> 0 < blo >>> 0) ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 148: {
+        // I64_LT_U
+        const a = fp + code[pc + 2]!;
+        const b = fp + code[pc + 3]!;
+        const d = fp + code[pc + 1]!;
+        const alo = i32[a]!;
+        const ahi = i32[a + 1]!;
+        const blo = i32[b]!;
+        const bhi = i32[b + 1]!;
+        i32[d] = ahi >>> 0 < bhi >>> 0 || (ahi === bhi && alo >>> 0 < blo >>> 0) ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 149: {
+        // I64_GT_S
+        const a = fp + code[pc + 2]!;
+        const b = fp + code[pc + 3]!;
+        const d = fp + code[pc + 1]!;
+        const alo = i32[a]!;
+        const ahi = i32[a + 1]!;
+        const blo = i32[b]!;
+        const bhi = i32[b + 1]!;
+        i32[d] = ahi > bhi || (ahi === bhi && alo >>> 0 > blo >>> 0) ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 150: {
+        // I64_GT_U
+        const a = fp + code[pc + 2]!;
+        const b = fp + code[pc + 3]!;
+        const d = fp + code[pc + 1]!;
+        const alo = i32[a]!;
+        const ahi = i32[a + 1]!;
+        const blo = i32[b]!;
+        const bhi = i32[b + 1]!;
+        i32[d] = ahi >>> 0 > bhi >>> 0 || (ahi === bhi && alo >>> 0 > blo >>> 0) ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 151: {
+        // I64_LE_S
+        const a = fp + code[pc + 2]!;
+        const b = fp + code[pc + 3]!;
+        const d = fp + code[pc + 1]!;
+        const alo = i32[a]!;
+        const ahi = i32[a + 1]!;
+        const blo = i32[b]!;
+        const bhi = i32[b + 1]!;
+        i32[d] = ahi < bhi || (ahi === bhi && alo >>> 0 <= blo >>> 0) ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 152: {
+        // I64_LE_U
+        const a = fp + code[pc + 2]!;
+        const b = fp + code[pc + 3]!;
+        const d = fp + code[pc + 1]!;
+        const alo = i32[a]!;
+        const ahi = i32[a + 1]!;
+        const blo = i32[b]!;
+        const bhi = i32[b + 1]!;
+        i32[d] = ahi >>> 0 < bhi >>> 0 || (ahi === bhi && alo >>> 0 <= blo >>> 0) ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 153: {
+        // I64_GE_S
+        const a = fp + code[pc + 2]!;
+        const b = fp + code[pc + 3]!;
+        const d = fp + code[pc + 1]!;
+        const alo = i32[a]!;
+        const ahi = i32[a + 1]!;
+        const blo = i32[b]!;
+        const bhi = i32[b + 1]!;
+        i32[d] = ahi > bhi || (ahi === bhi && alo >>> 0 >= blo >>> 0) ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 154: {
+        // I64_GE_U
+        const a = fp + code[pc + 2]!;
+        const b = fp + code[pc + 3]!;
+        const d = fp + code[pc + 1]!;
+        const alo = i32[a]!;
+        const ahi = i32[a + 1]!;
+        const blo = i32[b]!;
+        const bhi = i32[b + 1]!;
+        i32[d] = ahi >>> 0 > bhi >>> 0 || (ahi === bhi && alo >>> 0 >= blo >>> 0) ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 155: {
+        // I64_EQZ
+        const a = fp + code[pc + 2]!;
+        const d = fp + code[pc + 1]!;
+        const lo = i32[a]!;
+        const hi = i32[a + 1]!;
+        i32[d] = (lo | hi) === 0 ? 1 : 0;
+        pc += 3;
+        break;
+      }
+      case 156: {
+        // I64_CLZ
+        const a = fp + code[pc + 2]!;
+        const d = fp + code[pc + 1]!;
+        const lo = i32[a]!;
+        const hi = i32[a + 1]!;
+        i32[d] = clz64(lo, hi);
+        i32[d + 1] = 0;
+        pc += 3;
+        break;
+      }
+      case 157: {
+        // I64_CTZ
+        const a = fp + code[pc + 2]!;
+        const d = fp + code[pc + 1]!;
+        const lo = i32[a]!;
+        const hi = i32[a + 1]!;
+        i32[d] = ctz64(lo, hi);
+        i32[d + 1] = 0;
+        pc += 3;
+        break;
+      }
+      case 158: {
+        // I64_POPCNT
+        const a = fp + code[pc + 2]!;
+        const d = fp + code[pc + 1]!;
+        const lo = i32[a]!;
+        const hi = i32[a + 1]!;
+        i32[d] = popcnt32(lo) + popcnt32(hi);
+        i32[d + 1] = 0;
+        pc += 3;
+        break;
+      }
+      case 159: {
+        // I64_EXTEND8_S
+        const a = fp + code[pc + 2]!;
+        const d = fp + code[pc + 1]!;
+        const lo = i32[a]!;
+        const r = (lo << 24) >> 24;
+        i32[d] = r;
+        i32[d + 1] = r >> 31;
+        pc += 3;
+        break;
+      }
+      case 160: {
+        // I64_EXTEND16_S
+        const a = fp + code[pc + 2]!;
+        const d = fp + code[pc + 1]!;
+        const lo = i32[a]!;
+        const r = (lo << 16) >> 16;
+        i32[d] = r;
+        i32[d + 1] = r >> 31;
+        pc += 3;
+        break;
+      }
+      case 161: {
+        // I64_EXTEND32_S
+        const a = fp + code[pc + 2]!;
+        const d = fp + code[pc + 1]!;
+        const lo = i32[a]!;
+        i32[d] = lo;
+        i32[d + 1] = lo >> 31;
+        pc += 3;
+        break;
+      }
+      case 163: {
+        // I64_EXTEND_I32_S
+        const a = fp + code[pc + 2]!;
+        const d = fp + code[pc + 1]!;
+        const lo = i32[a]!;
+        i32[d] = lo;
+        i32[d + 1] = lo >> 31;
+        pc += 3;
+        break;
+      }
+      case 164: {
+        // I64_EXTEND_I32_U
+        const a = fp + code[pc + 2]!;
+        const d = fp + code[pc + 1]!;
+        const lo = i32[a]!;
+        i32[d] = lo;
+        i32[d + 1] = 0;
+        pc += 3;
+        break;
+      }
+      case 225: {
+        // F64_CONVERT_I64_S
+        const a = fp + code[pc + 2]!;
+        const d = fp + code[pc + 1]!;
+        const lo = i32[a]!;
+        const hi = i32[a + 1]!;
+        f64[d >> 1] = hi * 4294967296 + (lo >>> 0);
+        pc += 3;
+        break;
+      }
+      case 226: {
+        // F64_CONVERT_I64_U
+        const a = fp + code[pc + 2]!;
+        const d = fp + code[pc + 1]!;
+        const lo = i32[a]!;
+        const hi = i32[a + 1]!;
+        f64[d >> 1] = (hi >>> 0) * 4294967296 + (lo >>> 0);
+        pc += 3;
+        break;
+      }
+      case 220: {
+        // F32_CONVERT_I64_S
+        const a = fp + code[pc + 2]!;
+        const d = fp + code[pc + 1]!;
+        const lo = i32[a]!;
+        const hi = i32[a + 1]!;
+        f32[d] = i64ToF32(lo, hi);
+        pc += 3;
+        break;
+      }
+      case 221: {
+        // F32_CONVERT_I64_U
+        const a = fp + code[pc + 2]!;
+        const d = fp + code[pc + 1]!;
+        const lo = i32[a]!;
+        const hi = i32[a + 1]!;
+        f32[d] = u64ToF32(lo, hi);
+        pc += 3;
+        break;
+      }
+      case 165: {
+        // I64_ADDI
+        const a = fp + code[pc + 2]!;
+        const d = fp + code[pc + 1]!;
+        const alo = i32[a]!;
+        const k = code[pc + 3]!;
+        const lo = (alo + k) | 0;
+        i32[d + 1] = (i32[a + 1]! + (k >> 31) + (lo >>> 0 < alo >>> 0 ? 1 : 0)) | 0;
+        i32[d] = lo;
+        pc += 4;
+        break;
+      }
+      case 170: {
+        // F32_ADD
+        const x = f32[fp + code[pc + 2]!]!;
+        const y = f32[fp + code[pc + 3]!]!;
+        f32[fp + code[pc + 1]!] = x + y;
+        pc += 4;
+        break;
+      }
+      case 171: {
+        // F32_SUB
+        const x = f32[fp + code[pc + 2]!]!;
+        const y = f32[fp + code[pc + 3]!]!;
+        f32[fp + code[pc + 1]!] = x - y;
+        pc += 4;
+        break;
+      }
+      case 172: {
+        // F32_MUL
+        const x = f32[fp + code[pc + 2]!]!;
+        const y = f32[fp + code[pc + 3]!]!;
+        f32[fp + code[pc + 1]!] = x * y;
+        pc += 4;
+        break;
+      }
+      case 173: {
+        // F32_DIV
+        const x = f32[fp + code[pc + 2]!]!;
+        const y = f32[fp + code[pc + 3]!]!;
+        f32[fp + code[pc + 1]!] = x / y;
+        pc += 4;
+        break;
+      }
+      case 174: {
+        // F32_MIN
+        const x = f32[fp + code[pc + 2]!]!;
+        const y = f32[fp + code[pc + 3]!]!;
+        f32[fp + code[pc + 1]!] = Math.min(x, y);
+        pc += 4;
+        break;
+      }
+      case 175: {
+        // F32_MAX
+        const x = f32[fp + code[pc + 2]!]!;
+        const y = f32[fp + code[pc + 3]!]!;
+        f32[fp + code[pc + 1]!] = Math.max(x, y);
+        pc += 4;
+        break;
+      }
+      case 177: {
+        // F32_EQ
+        const x = f32[fp + code[pc + 2]!]!;
+        const y = f32[fp + code[pc + 3]!]!;
+        i32[fp + code[pc + 1]!] = x === y ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 178: {
+        // F32_NE
+        const x = f32[fp + code[pc + 2]!]!;
+        const y = f32[fp + code[pc + 3]!]!;
+        i32[fp + code[pc + 1]!] = x !== y ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 179: {
+        // F32_LT
+        const x = f32[fp + code[pc + 2]!]!;
+        const y = f32[fp + code[pc + 3]!]!;
+        i32[fp + code[pc + 1]!] = x < y ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 180: {
+        // F32_GT
+        const x = f32[fp + code[pc + 2]!]!;
+        const y = f32[fp + code[pc + 3]!]!;
+        i32[fp + code[pc + 1]!] = x > y ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 181: {
+        // F32_LE
+        const x = f32[fp + code[pc + 2]!]!;
+        const y = f32[fp + code[pc + 3]!]!;
+        i32[fp + code[pc + 1]!] = x <= y ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 182: {
+        // F32_GE
+        const x = f32[fp + code[pc + 2]!]!;
+        const y = f32[fp + code[pc + 3]!]!;
+        i32[fp + code[pc + 1]!] = x >= y ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 185: {
+        // F32_CEIL
+        const x = f32[fp + code[pc + 2]!]!;
+        f32[fp + code[pc + 1]!] = Math.ceil(x);
+        pc += 3;
+        break;
+      }
+      case 186: {
+        // F32_FLOOR
+        const x = f32[fp + code[pc + 2]!]!;
+        f32[fp + code[pc + 1]!] = Math.floor(x);
+        pc += 3;
+        break;
+      }
+      case 187: {
+        // F32_TRUNC
+        const x = f32[fp + code[pc + 2]!]!;
+        f32[fp + code[pc + 1]!] = Math.trunc(x);
+        pc += 3;
+        break;
+      }
+      case 188: {
+        // F32_NEAREST
+        const x = f32[fp + code[pc + 2]!]!;
+        f32[fp + code[pc + 1]!] = nearest(x);
+        pc += 3;
+        break;
+      }
+      case 189: {
+        // F32_SQRT
+        const x = f32[fp + code[pc + 2]!]!;
+        f32[fp + code[pc + 1]!] = Math.sqrt(x);
+        pc += 3;
+        break;
+      }
+      case 190: {
+        // F64_ADD
+        const x = f64[(fp + code[pc + 2]!) >> 1]!;
+        const y = f64[(fp + code[pc + 3]!) >> 1]!;
+        f64[(fp + code[pc + 1]!) >> 1] = x + y;
+        pc += 4;
+        break;
+      }
+      case 191: {
+        // F64_SUB
+        const x = f64[(fp + code[pc + 2]!) >> 1]!;
+        const y = f64[(fp + code[pc + 3]!) >> 1]!;
+        f64[(fp + code[pc + 1]!) >> 1] = x - y;
+        pc += 4;
+        break;
+      }
+      case 192: {
+        // F64_MUL
+        const x = f64[(fp + code[pc + 2]!) >> 1]!;
+        const y = f64[(fp + code[pc + 3]!) >> 1]!;
+        f64[(fp + code[pc + 1]!) >> 1] = x * y;
+        pc += 4;
+        break;
+      }
+      case 193: {
+        // F64_DIV
+        const x = f64[(fp + code[pc + 2]!) >> 1]!;
+        const y = f64[(fp + code[pc + 3]!) >> 1]!;
+        f64[(fp + code[pc + 1]!) >> 1] = x / y;
+        pc += 4;
+        break;
+      }
+      case 194: {
+        // F64_MIN
+        const x = f64[(fp + code[pc + 2]!) >> 1]!;
+        const y = f64[(fp + code[pc + 3]!) >> 1]!;
+        f64[(fp + code[pc + 1]!) >> 1] = Math.min(x, y);
+        pc += 4;
+        break;
+      }
+      case 195: {
+        // F64_MAX
+        const x = f64[(fp + code[pc + 2]!) >> 1]!;
+        const y = f64[(fp + code[pc + 3]!) >> 1]!;
+        f64[(fp + code[pc + 1]!) >> 1] = Math.max(x, y);
+        pc += 4;
+        break;
+      }
+      case 197: {
+        // F64_EQ
+        const x = f64[(fp + code[pc + 2]!) >> 1]!;
+        const y = f64[(fp + code[pc + 3]!) >> 1]!;
+        i32[fp + code[pc + 1]!] = x === y ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 198: {
+        // F64_NE
+        const x = f64[(fp + code[pc + 2]!) >> 1]!;
+        const y = f64[(fp + code[pc + 3]!) >> 1]!;
+        i32[fp + code[pc + 1]!] = x !== y ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 199: {
+        // F64_LT
+        const x = f64[(fp + code[pc + 2]!) >> 1]!;
+        const y = f64[(fp + code[pc + 3]!) >> 1]!;
+        i32[fp + code[pc + 1]!] = x < y ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 200: {
+        // F64_GT
+        const x = f64[(fp + code[pc + 2]!) >> 1]!;
+        const y = f64[(fp + code[pc + 3]!) >> 1]!;
+        i32[fp + code[pc + 1]!] = x > y ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 201: {
+        // F64_LE
+        const x = f64[(fp + code[pc + 2]!) >> 1]!;
+        const y = f64[(fp + code[pc + 3]!) >> 1]!;
+        i32[fp + code[pc + 1]!] = x <= y ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 202: {
+        // F64_GE
+        const x = f64[(fp + code[pc + 2]!) >> 1]!;
+        const y = f64[(fp + code[pc + 3]!) >> 1]!;
+        i32[fp + code[pc + 1]!] = x >= y ? 1 : 0;
+        pc += 4;
+        break;
+      }
+      case 205: {
+        // F64_CEIL
+        const x = f64[(fp + code[pc + 2]!) >> 1]!;
+        f64[(fp + code[pc + 1]!) >> 1] = Math.ceil(x);
+        pc += 3;
+        break;
+      }
+      case 206: {
+        // F64_FLOOR
+        const x = f64[(fp + code[pc + 2]!) >> 1]!;
+        f64[(fp + code[pc + 1]!) >> 1] = Math.floor(x);
+        pc += 3;
+        break;
+      }
+      case 207: {
+        // F64_TRUNC
+        const x = f64[(fp + code[pc + 2]!) >> 1]!;
+        f64[(fp + code[pc + 1]!) >> 1] = Math.trunc(x);
+        pc += 3;
+        break;
+      }
+      case 208: {
+        // F64_NEAREST
+        const x = f64[(fp + code[pc + 2]!) >> 1]!;
+        f64[(fp + code[pc + 1]!) >> 1] = nearest(x);
+        pc += 3;
+        break;
+      }
+      case 209: {
+        // F64_SQRT
+        const x = f64[(fp + code[pc + 2]!) >> 1]!;
+        f64[(fp + code[pc + 1]!) >> 1] = Math.sqrt(x);
+        pc += 3;
+        break;
+      }
+      case 183: {
+        // F32_ABS
+        i32[fp + code[pc + 1]!] = i32[fp + code[pc + 2]!]! & 0x7fffffff;
+        pc += 3;
+        break;
+      }
+      case 184: {
+        // F32_NEG
+        i32[fp + code[pc + 1]!] = i32[fp + code[pc + 2]!]! ^ -0x80000000;
+        pc += 3;
+        break;
+      }
+      case 176: {
+        // F32_COPYSIGN
+        i32[fp + code[pc + 1]!] = (i32[fp + code[pc + 2]!]! & 0x7fffffff) | (i32[fp + code[pc + 3]!]! & -0x80000000);
+        pc += 4;
+        break;
+      }
+      case 203: {
+        // F64_ABS
+        const a = fp + code[pc + 2]!;
+        const d = fp + code[pc + 1]!;
+        i32[d] = i32[a]!;
+        i32[d + 1] = i32[a + 1]! & 0x7fffffff;
+        pc += 3;
+        break;
+      }
+      case 204: {
+        // F64_NEG
+        const a = fp + code[pc + 2]!;
+        const d = fp + code[pc + 1]!;
+        i32[d] = i32[a]!;
+        i32[d + 1] = i32[a + 1]! ^ -0x80000000;
+        pc += 3;
+        break;
+      }
+      case 196: {
+        // F64_COPYSIGN
+        const a = fp + code[pc + 2]!;
+        const d = fp + code[pc + 1]!;
+        i32[d] = i32[a]!;
+        i32[d + 1] = (i32[a + 1]! & 0x7fffffff) | (i32[fp + code[pc + 3]! + 1]! & -0x80000000);
+        pc += 4;
+        break;
+      }
+      case 210: {
+        // I32_TRUNC_F32_S
+        const a = fp + code[pc + 2]!;
+        const x = f32[a]!;
+        if (x > -2147483649 && x < 2147483648) i32[fp + code[pc + 1]!] = x | 0;
+        else {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth;
+          i32[fp + code[pc + 1]!] = truncToI32S(x);
+        }
+        pc += 3;
+        break;
+      }
+      case 211: {
+        // I32_TRUNC_F32_U
+        const a = fp + code[pc + 2]!;
+        const x = f32[a]!;
+        if (x > -1 && x < 4294967296) i32[fp + code[pc + 1]!] = x >>> 0;
+        else {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth;
+          i32[fp + code[pc + 1]!] = truncToI32U(x);
+        }
+        pc += 3;
+        break;
+      }
+      case 212: {
+        // I32_TRUNC_F64_S
+        const a = fp + code[pc + 2]!;
+        const x = f64[a >> 1]!;
+        if (x > -2147483649 && x < 2147483648) i32[fp + code[pc + 1]!] = x | 0;
+        else {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth;
+          i32[fp + code[pc + 1]!] = truncToI32S(x);
+        }
+        pc += 3;
+        break;
+      }
+      case 213: {
+        // I32_TRUNC_F64_U
+        const a = fp + code[pc + 2]!;
+        const x = f64[a >> 1]!;
+        if (x > -1 && x < 4294967296) i32[fp + code[pc + 1]!] = x >>> 0;
+        else {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth;
+          i32[fp + code[pc + 1]!] = truncToI32U(x);
+        }
+        pc += 3;
+        break;
+      }
+      case 214: {
+        // I64_TRUNC_F32_S
+        const a = fp + code[pc + 2]!;
+        const d = fp + code[pc + 1]!;
+        m.curFn = fn;
+        m.curPc = pc;
+        m.depth = depth;
+        truncToI64(f32[a]!, true);
+        i32[d] = out64[0]!;
+        i32[d + 1] = out64[1]!;
+        pc += 3;
+        break;
+      }
+      case 215: {
+        // I64_TRUNC_F32_U
+        const a = fp + code[pc + 2]!;
+        const d = fp + code[pc + 1]!;
+        m.curFn = fn;
+        m.curPc = pc;
+        m.depth = depth;
+        truncToI64(f32[a]!, false);
+        i32[d] = out64[0]!;
+        i32[d + 1] = out64[1]!;
+        pc += 3;
+        break;
+      }
+      case 216: {
+        // I64_TRUNC_F64_S
+        const a = fp + code[pc + 2]!;
+        const d = fp + code[pc + 1]!;
+        m.curFn = fn;
+        m.curPc = pc;
+        m.depth = depth;
+        truncToI64(f64[a >> 1]!, true);
+        i32[d] = out64[0]!;
+        i32[d + 1] = out64[1]!;
+        pc += 3;
+        break;
+      }
+      case 217: {
+        // I64_TRUNC_F64_U
+        const a = fp + code[pc + 2]!;
+        const d = fp + code[pc + 1]!;
+        m.curFn = fn;
+        m.curPc = pc;
+        m.depth = depth;
+        truncToI64(f64[a >> 1]!, false);
+        i32[d] = out64[0]!;
+        i32[d + 1] = out64[1]!;
+        pc += 3;
+        break;
+      }
+      case 218: {
+        // F32_CONVERT_I32_S
+        f32[fp + code[pc + 1]!] = i32[fp + code[pc + 2]!]!;
+        pc += 3;
+        break;
+      }
+      case 219: {
+        // F32_CONVERT_I32_U
+        f32[fp + code[pc + 1]!] = i32[fp + code[pc + 2]!]! >>> 0;
+        pc += 3;
+        break;
+      }
+      case 222: {
+        // F32_DEMOTE_F64
+        f32[fp + code[pc + 1]!] = f64[(fp + code[pc + 2]!) >> 1]!;
+        pc += 3;
+        break;
+      }
+      case 223: {
+        // F64_CONVERT_I32_S
+        f64[(fp + code[pc + 1]!) >> 1] = i32[fp + code[pc + 2]!]!;
+        pc += 3;
+        break;
+      }
+      case 224: {
+        // F64_CONVERT_I32_U
+        f64[(fp + code[pc + 1]!) >> 1] = i32[fp + code[pc + 2]!]! >>> 0;
+        pc += 3;
+        break;
+      }
+      case 227: {
+        // F64_PROMOTE_F32
+        f64[(fp + code[pc + 1]!) >> 1] = f32[fp + code[pc + 2]!]!;
+        pc += 3;
+        break;
+      }
+      case 40: {
+        // I32_LOAD
+        const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
+        if (ea > memLen - 4) {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth;
+          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+        }
+        const d = fp + code[pc + 1]!;
+        i32[d] = dv.getInt32(ea, true);
+        pc += 4;
+        break;
+      }
+      case 41: {
+        // I64_LOAD
+        const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
+        if (ea > memLen - 8) {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth;
+          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+        }
+        const d = fp + code[pc + 1]!;
+        i32[d] = dv.getInt32(ea, true);
+        i32[d + 1] = dv.getInt32(ea + 4, true);
+        pc += 4;
+        break;
+      }
+      case 42: {
+        // I32_LOAD8_S
+        const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
+        if (ea > memLen - 1) {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth;
+          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+        }
+        const d = fp + code[pc + 1]!;
+        i32[d] = (u8[ea]! << 24) >> 24;
+        pc += 4;
+        break;
+      }
+      case 43: {
+        // I32_LOAD8_U
+        const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
+        if (ea > memLen - 1) {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth;
+          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+        }
+        const d = fp + code[pc + 1]!;
+        i32[d] = u8[ea]!;
+        pc += 4;
+        break;
+      }
+      case 44: {
+        // I32_LOAD16_S
+        const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
+        if (ea > memLen - 2) {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth;
+          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+        }
+        const d = fp + code[pc + 1]!;
+        i32[d] = dv.getInt16(ea, true);
+        pc += 4;
+        break;
+      }
+      case 45: {
+        // I32_LOAD16_U
+        const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
+        if (ea > memLen - 2) {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth;
+          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+        }
+        const d = fp + code[pc + 1]!;
+        i32[d] = dv.getUint16(ea, true);
+        pc += 4;
+        break;
+      }
+      case 46: {
+        // I64_LOAD8_S
+        const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
+        if (ea > memLen - 1) {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth;
+          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+        }
+        const d = fp + code[pc + 1]!;
+        const v = (u8[ea]! << 24) >> 24;
+        i32[d] = v;
+        i32[d + 1] = v >> 31;
+        pc += 4;
+        break;
+      }
+      case 47: {
+        // I64_LOAD8_U
+        const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
+        if (ea > memLen - 1) {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth;
+          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+        }
+        const d = fp + code[pc + 1]!;
+        i32[d] = u8[ea]!;
+        i32[d + 1] = 0;
+        pc += 4;
+        break;
+      }
+      case 48: {
+        // I64_LOAD16_S
+        const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
+        if (ea > memLen - 2) {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth;
+          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+        }
+        const d = fp + code[pc + 1]!;
+        const v = dv.getInt16(ea, true);
+        i32[d] = v;
+        i32[d + 1] = v >> 31;
+        pc += 4;
+        break;
+      }
+      case 49: {
+        // I64_LOAD16_U
+        const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
+        if (ea > memLen - 2) {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth;
+          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+        }
+        const d = fp + code[pc + 1]!;
+        i32[d] = dv.getUint16(ea, true);
+        i32[d + 1] = 0;
+        pc += 4;
+        break;
+      }
+      case 50: {
+        // I64_LOAD32_S
+        const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
+        if (ea > memLen - 4) {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth;
+          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+        }
+        const d = fp + code[pc + 1]!;
+        const v = dv.getInt32(ea, true);
+        i32[d] = v;
+        i32[d + 1] = v >> 31;
+        pc += 4;
+        break;
+      }
+      case 51: {
+        // I64_LOAD32_U
+        const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
+        if (ea > memLen - 4) {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth;
+          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+        }
+        const d = fp + code[pc + 1]!;
+        i32[d] = dv.getInt32(ea, true);
+        i32[d + 1] = 0;
+        pc += 4;
+        break;
+      }
+      case 52: {
+        // I32_STORE
+        const ea = (i32[fp + code[pc + 1]!]! >>> 0) + (code[pc + 3]! >>> 0);
+        if (ea > memLen - 4) {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth;
+          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+        }
+        const v = fp + code[pc + 2]!;
+        dv.setInt32(ea, i32[v]!, true);
+        pc += 4;
+        break;
+      }
+      case 53: {
+        // I64_STORE
+        const ea = (i32[fp + code[pc + 1]!]! >>> 0) + (code[pc + 3]! >>> 0);
+        if (ea > memLen - 8) {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth;
+          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+        }
+        const v = fp + code[pc + 2]!;
+        dv.setInt32(ea, i32[v]!, true);
+        dv.setInt32(ea + 4, i32[v + 1]!, true);
+        pc += 4;
+        break;
+      }
+      case 54: {
+        // I32_STORE8
+        const ea = (i32[fp + code[pc + 1]!]! >>> 0) + (code[pc + 3]! >>> 0);
+        if (ea > memLen - 1) {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth;
+          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+        }
+        const v = fp + code[pc + 2]!;
+        u8[ea] = i32[v]!;
+        pc += 4;
+        break;
+      }
+      case 55: {
+        // I32_STORE16
+        const ea = (i32[fp + code[pc + 1]!]! >>> 0) + (code[pc + 3]! >>> 0);
+        if (ea > memLen - 2) {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth;
+          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+        }
+        const v = fp + code[pc + 2]!;
+        dv.setInt16(ea, i32[v]!, true);
+        pc += 4;
+        break;
+      }
+      default:
+        m.curFn = fn;
+        m.curPc = pc;
+        m.depth = depth;
+        throw new Error(`interpreter: bad internal opcode ${code[pc]} at ${pc}`);
+    }
+  }
+}
