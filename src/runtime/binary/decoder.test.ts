@@ -631,11 +631,9 @@ describe('decodeModule: constant expressions', () => {
 });
 
 describe('decodeModule: hostile input', () => {
-  /** Fails fast: well under the time a 2^32-entry allocation or loop would take. */
+  /** Rejects without allocating or looping per claimed entry (a hang would hit the test timeout). */
   function expectFastRejection(bytes: Uint8Array, reason: string | RegExp): void {
-    const t0 = performance.now();
     const e = decodeError(bytes);
-    expect(performance.now() - t0).toBeLessThan(50);
     if (typeof reason === 'string') expect(e.reason).toBe(reason);
     else expect(e.reason).toMatch(reason);
   }
@@ -720,24 +718,17 @@ describe('parseNameSection', () => {
   });
 });
 
-describe('decodeModule: performance', () => {
-  it('decodes a module with 20,000 functions in a few milliseconds', () => {
+describe('decodeModule: large modules', () => {
+  it('decodes a module with 20,000 functions (speed is measured by npm run bench)', () => {
     const n = 20000;
     const bodies: number[][] = [];
     for (let i = 0; i < n; i++) {
       bodies.push(i % 2 === 0 ? [0x01, 0x02, 0x7f, 0x20, 0x00, 0x1a, 0x0b] : [0x00, 0x41, ...leb(i), 0x1a, 0x0b]);
     }
     const bytes = mod(TYPE0, funcs(n), code(...bodies));
-    let m: Module | undefined;
-    for (let i = 0; i < 3; i++) m = decodeModule(bytes, ALL);
-    const runs = 10;
-    const t0 = performance.now();
-    for (let i = 0; i < runs; i++) m = decodeModule(bytes, ALL);
-    const ms = (performance.now() - t0) / runs;
-    console.log(`decodeModule: ${n} functions (${bytes.length} bytes) in ${ms.toFixed(2)} ms`);
-    expect(m!.codes).toHaveLength(n);
-    // Generous bound for a shared CI machine; typical is a few ms.
-    expect(ms).toBeLessThan(50);
+    const m: Module = decodeModule(bytes, ALL);
+    expect(m.codes).toHaveLength(n);
+    expect(m.codes[n - 1]!.codeEnd).toBeLessThanOrEqual(bytes.length);
   });
 });
 

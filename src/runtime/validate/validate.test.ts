@@ -389,18 +389,9 @@ describe('validateModule', () => {
       ...section(10, codes),
     ]);
     const m = decodeModule(bytes, CoreFeaturesV2);
-    validateModule(m, CoreFeaturesV2); // warm up the JIT
-    // Best of three: the machine is shared, and one slow run says nothing about the validator.
-    let ms = Infinity;
-    let info: ValidationInfo | undefined;
-    for (let k = 0; k < 3; k++) {
-      const start = performance.now();
-      info = validateModule(m, CoreFeaturesV2);
-      ms = Math.min(ms, performance.now() - start);
-    }
-    console.log(`validated ${n} functions in ${ms.toFixed(1)} ms (best of 3)`);
-    expect(info?.functions).toHaveLength(n);
-    expect(ms).toBeLessThan(100);
+    // Speed is measured by `npm run bench` (compile suite), never asserted in a unit test.
+    const info: ValidationInfo = validateModule(m, CoreFeaturesV2);
+    expect(info.functions).toHaveLength(n);
   });
 });
 
