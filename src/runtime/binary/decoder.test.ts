@@ -17,6 +17,7 @@ import { decodeModule, MAX_LOCALS } from './decoder.js';
 import type { ConstExpr, Module } from './module.js';
 import { funcTypeOf } from './module.js';
 import { parseNameSection } from './names.js';
+import { GUESTS_DIR, SPECTEST_DIR } from '../../../test/paths.js';
 
 const wabt = await wabtInit();
 const ALL = CoreFeaturesV2 | CoreFeaturesThreads | CoreFeaturesTailCall;
@@ -734,8 +735,8 @@ describe('decodeModule: large modules', () => {
 
 // ---- corpora ----
 
-const SPEC_ROOT = process.env['WASMSCOPE_SPECTEST_DIR'] ?? '/work/shared/spectest';
-const GUESTS_ROOT = '/work/shared/guests';
+const SPEC_ROOT = SPECTEST_DIR;
+const GUESTS_ROOT = GUESTS_DIR;
 
 interface SpecCommand {
   readonly type: string;

@@ -17,8 +17,9 @@ import {
 } from '../api/features.js';
 import { decodeModule } from '../binary/decoder.js';
 import { validateModule } from './validate.js';
+import { GUESTS_DIR, SPECTEST_DIR } from '../../../test/paths.js';
 
-const ROOT = process.env['WASMSCOPE_SPECTEST_DIR'] ?? '/work/shared/spectest';
+const ROOT = SPECTEST_DIR;
 
 const SUITES: ReadonlyArray<readonly [string, CoreFeatures]> = [
   ['v1', CoreFeaturesV1],

@@ -14,6 +14,7 @@ import {
 } from '../api/features.js';
 import { decodeModule } from '../binary/decoder.js';
 import { validateModule, type ValidationInfo } from './validate.js';
+import { GUESTS_DIR, SPECTEST_DIR } from '../../../test/paths.js';
 
 const wabt = await wabtInit();
 
@@ -395,8 +396,8 @@ describe('validateModule', () => {
   });
 });
 
-const SPECTEST = process.env['WASMSCOPE_SPECTEST_DIR'] ?? '/work/shared/spectest';
-const GUESTS = '/work/shared/guests';
+const SPECTEST = SPECTEST_DIR;
+const GUESTS = GUESTS_DIR;
 
 function wasmFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];

@@ -1,0 +1,17 @@
+/**
+ * Where the outside corpora live. The spec suites come from `../shared/spectest` next to the repo
+ * (override with WASMSCOPE_SPECTEST_DIR); the guest corpus is committed in test/fixtures/guests
+ * (override with WASMSCOPE_GUESTS_DIR).
+ */
+import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+
+export const SPECTEST_DIR: string = process.env['WASMSCOPE_SPECTEST_DIR'] ?? resolve(repoRoot, '../shared/spectest');
+export const GUESTS_DIR: string = process.env['WASMSCOPE_GUESTS_DIR'] ?? resolve(repoRoot, 'test/fixtures/guests');
+
+/** The message printed when the spec suites are absent. */
+export const SPECTEST_MISSING =
+  `spec tests skipped: ${SPECTEST_DIR} not found. Get the official WebAssembly/testsuite, run wast2json on it, ` +
+  'and lay the output out as v1/, v2/, threads/, tail-call/ plus spectest.wasm; or set WASMSCOPE_SPECTEST_DIR.';
