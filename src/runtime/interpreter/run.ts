@@ -1823,28 +1823,28 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
       case 205: {
         // F64_CEIL
         const x = f64[(fp + code[pc + 2]!) >> 1]!;
-        f64[(fp + code[pc + 1]!) >> 1] = Math.ceil(x);
+        f64[(fp + code[pc + 1]!) >> 1] = x !== x ? x + x : Math.ceil(x); // x + x quiets a signalling NaN
         pc += 3;
         break;
       }
       case 206: {
         // F64_FLOOR
         const x = f64[(fp + code[pc + 2]!) >> 1]!;
-        f64[(fp + code[pc + 1]!) >> 1] = Math.floor(x);
+        f64[(fp + code[pc + 1]!) >> 1] = x !== x ? x + x : Math.floor(x); // x + x quiets a signalling NaN
         pc += 3;
         break;
       }
       case 207: {
         // F64_TRUNC
         const x = f64[(fp + code[pc + 2]!) >> 1]!;
-        f64[(fp + code[pc + 1]!) >> 1] = Math.trunc(x);
+        f64[(fp + code[pc + 1]!) >> 1] = x !== x ? x + x : Math.trunc(x); // x + x quiets a signalling NaN
         pc += 3;
         break;
       }
       case 208: {
         // F64_NEAREST
         const x = f64[(fp + code[pc + 2]!) >> 1]!;
-        f64[(fp + code[pc + 1]!) >> 1] = nearest(x);
+        f64[(fp + code[pc + 1]!) >> 1] = x !== x ? x + x : nearest(x); // x + x quiets a signalling NaN
         pc += 3;
         break;
       }
