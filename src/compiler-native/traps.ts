@@ -1,0 +1,138 @@
+/**
+ * Turning V8's wasm errors into wazero's: trap texts and `wasm stack trace:` frames rebuilt from
+ * `Error.stack`.
+ *
+ * V8 words traps its own way (and one text can cover two wazero traps); frames look like
+ * `at name (wasm://wasm/<module name>-<hash>:wasm-function[<index>]:0x<offset>)`, where the module
+ * name of a rewritten guest carries its compiled-module id (see rewrite.ts) and the offset is in the
+ * rewritten binary.
+ */
+import { Trap, WasmRuntimeError } from '../runtime/api/errors.js';
+import type { FunctionDefinition } from '../runtime/api/module.js';
+import { formatFrameSignature } from '../runtime/store/definition.js';
+import { HELPER_ENTRY_NAME } from './boundary.js';
+import { GUEST_NAME_PREFIX } from './rewrite.js';
+
+/** What the trap mapper needs to know about a compiled guest. */
+export interface FrameSource {
+  readonly defs: readonly FunctionDefinition[];
+  readonly numImportedFuncs: number;
+  /** Original offset of V8 offset `offset` in defined function `funcIndex`. */
+  originalOffset(funcIndex: number, offset: number): number;
+  /** Refines an ambiguous `call_indirect` trap at an original offset (see engine.ts). */
+  refineIndirect(funcIndex: number, offset: number): Trap;
+}
+
+/** A {@link WasmRuntimeError} from the compiler engine, with original byte offsets per frame. */
+export interface CompilerTrapError extends WasmRuntimeError {
+  /** Offset in the original binary of each frame's instruction, innermost first. */
+  wasmOffsets: number[];
+  /** Function index (imports first) of each frame, innermost first. */
+  wasmFunctionIndices: number[];
+}
+
+/** wazero prints at most this many frames. */
+const MAX_FRAMES = 30;
+const OMITTED = '... maybe followed by omitted frames';
+
+/** Frames V8 must capture so that {@link MAX_FRAMES} guest frames survive helper and JS frames. */
+export const STACK_TRACE_LIMIT = 64;
+
+/**
+ * V8's trap texts (Node 20's V8 11.3 and Node 24's V8 13.x; older wordings kept where they
+ * differ) → wazero's. `undefined` entries need the frame to decide.
+ */
+const TRAP_TEXTS: ReadonlyArray<readonly [string, Trap | undefined]> = [
+  ['unreachable', Trap.Unreachable],
+  ['memory access out of bounds', Trap.OutOfBoundsMemoryAccess],
+  // `data segment out of bounds`, `data segment 0 is out of bounds (offset …)`, `… has been dropped`.
+  ['data segment', Trap.OutOfBoundsMemoryAccess],
+  ['divide by zero', Trap.IntegerDivideByZero],
+  ['remainder by zero', Trap.IntegerDivideByZero],
+  ['divide result unrepresentable', Trap.IntegerOverflow],
+  // V8 uses one text for NaN and out-of-range operands; wazero says "invalid conversion to
+  // integer" for NaN. Without the operand the likelier trap in real programs is chosen.
+  ['float unrepresentable in integer range', Trap.IntegerOverflow],
+  ['integer result unrepresentable', Trap.IntegerOverflow],
+  ['table index is out of bounds', Trap.InvalidTableAccess],
+  ['element segment', Trap.InvalidTableAccess],
+  ['table access out of bounds', Trap.InvalidTableAccess],
+  ['null function or function signature mismatch', undefined],
+  ['function signature mismatch', Trap.IndirectCallTypeMismatch],
+  ['null function', Trap.InvalidTableAccess],
+  ['operation does not support unaligned accesses', Trap.UnalignedAtomic],
+  ['Atomics.wait cannot be called in this context', Trap.ExpectedSharedMemory],
+];
+
+function trapOfMessage(message: string): Trap | undefined | 'ambiguous' {
+  // Instantiation errors carry a `WebAssembly.Instance(): ` prefix.
+  const text = message.replace(/^WebAssembly\.[A-Za-z]+\(\): /, '');
+  for (const [t, trap] of TRAP_TEXTS) if (text === t || text.startsWith(t)) return trap ?? 'ambiguous';
+  return undefined;
+}
+
+export function isStackOverflow(e: unknown): boolean {
+  return e instanceof RangeError && e.message.includes('Maximum call stack size exceeded');
+}
+
+const FRAME_RE = /wasm:\/\/wasm\/([^:)\s]*):wasm-function\[(\d+)\]:0x([0-9a-f]+)/;
+const GUEST_RE = new RegExp(`^${GUEST_NAME_PREFIX}(\\d+)-`);
+
+/**
+ * Maps a thrown value to a {@link WasmRuntimeError} when it is a V8 trap or stack overflow;
+ * anything else (host errors, ExitError, an already mapped trap) is returned unchanged.
+ *
+ * @param sources - the compiled guest of each module id seen in frame URLs.
+ */
+export function toWasmError(e: unknown, sources: (id: number) => FrameSource | undefined): unknown {
+  if (e instanceof WasmRuntimeError) return e;
+  let trap: Trap | undefined | 'ambiguous';
+  if (e instanceof WebAssembly.RuntimeError) trap = trapOfMessage(e.message);
+  else if (isStackOverflow(e)) trap = Trap.StackOverflow;
+  if (trap === undefined) return e;
+  const stack = (e as Error).stack ?? '';
+  const frames: string[] = [];
+  const offsets: number[] = [];
+  const indices: number[] = [];
+  let reachedEntry = false;
+  for (const line of stack.split('\n')) {
+    const m = FRAME_RE.exec(line);
+    if (m === null) continue;
+    const url = m[1]!;
+    if (url.startsWith(HELPER_ENTRY_NAME)) {
+      reachedEntry = true;
+      break;
+    }
+    const g = GUEST_RE.exec(url);
+    if (g === null) continue;
+    const src = sources(Number(g[1]));
+    if (src === undefined) continue;
+    const funcIndex = Number(m[2]);
+    const def = src.defs[funcIndex];
+    if (def === undefined) continue;
+    const offset = src.originalOffset(funcIndex, parseInt(m[3]!, 16));
+    if (trap === 'ambiguous') trap = src.refineIndirect(funcIndex, offset);
+    if (frames.length < MAX_FRAMES) {
+      frames.push(formatFrameSignature(def));
+      offsets.push(offset);
+      indices.push(funcIndex);
+    } else {
+      frames.push(OMITTED);
+      break;
+    }
+  }
+  // A trace cut by the capture limit before the entry frame also has omitted frames.
+  if (!reachedEntry && frames.length === MAX_FRAMES) frames.push(OMITTED);
+  if (trap === 'ambiguous') trap = Trap.InvalidTableAccess;
+  const err = new WasmRuntimeError(trap, frames) as CompilerTrapError;
+  err.wasmOffsets = offsets;
+  err.wasmFunctionIndices = indices;
+  return err;
+}
+
+/** The trap of an instantiation error from V8 (segments), or undefined when it is something else. */
+export function instantiationTrap(e: unknown): Trap | undefined {
+  if (!(e instanceof WebAssembly.RuntimeError)) return undefined;
+  const t = trapOfMessage(e.message);
+  return t === 'ambiguous' ? Trap.InvalidTableAccess : t;
+}
