@@ -95,6 +95,8 @@ export interface FSMount {
   readonly hostDir: string | undefined;
   readonly fs: unknown;
   readonly readOnly: boolean;
+  /** The guest path as given (the pre-open name WASI reports); `guestPath` is its cleaned form. */
+  readonly name?: string;
 }
 
 /** Filesystem mounts for WASI. */
@@ -127,13 +129,13 @@ export class FSConfigImpl implements FSConfig {
     return new FSConfigImpl(next);
   }
   withDirMount(hostDir: string, guestPath: string): FSConfig {
-    return this.#with({ guestPath: cleanGuestPath(guestPath), hostDir, fs: undefined, readOnly: false });
+    return this.#with({ guestPath: cleanGuestPath(guestPath), hostDir, fs: undefined, readOnly: false, name: guestPath });
   }
   withReadOnlyDirMount(hostDir: string, guestPath: string): FSConfig {
-    return this.#with({ guestPath: cleanGuestPath(guestPath), hostDir, fs: undefined, readOnly: true });
+    return this.#with({ guestPath: cleanGuestPath(guestPath), hostDir, fs: undefined, readOnly: true, name: guestPath });
   }
   withFSMount(fs: unknown, guestPath: string): FSConfig {
-    return this.#with({ guestPath: cleanGuestPath(guestPath), hostDir: undefined, fs, readOnly: false });
+    return this.#with({ guestPath: cleanGuestPath(guestPath), hostDir: undefined, fs, readOnly: false, name: guestPath });
   }
 }
 

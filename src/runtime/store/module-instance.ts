@@ -15,6 +15,7 @@ import type {
 } from '../api/module.js';
 import type { ValueType } from '../api/value-type.js';
 import type { FuncType } from '../binary/module.js';
+import type { SysContext } from '../../sys/context.js';
 import type { CloseNotifier } from './context-keys.js';
 import type { EngineGlobal, EngineInstance, ExternValue } from './engine.js';
 
@@ -46,6 +47,8 @@ export class ModuleInstance implements InternalModule {
   closeNotifier: CloseNotifier | undefined;
   /** Called when the module closes (e.g. closes the CompiledModule made by `Runtime.instantiate`). */
   onClose: (() => void) | undefined;
+  /** The WASI system view (args, env, stdio, clocks, files) of a wasm module; host modules have none. */
+  sys: SysContext | undefined;
   #exitCode: number | undefined;
 
   constructor(name: string, owner: ModuleOwner, exportsByName: ReadonlyMap<string, ExportEntry>, isHost: boolean) {
@@ -168,6 +171,7 @@ export class ModuleInstance implements InternalModule {
     } finally {
       this.#owner.moduleClosed(this);
       this.engine?.close();
+      this.sys?.close();
       this.onClose?.();
     }
     return true;

@@ -9,6 +9,7 @@ import type { Module } from '../api/module.js';
 import { decodeModule } from '../binary/decoder.js';
 import type { Module as IrModule } from '../binary/module.js';
 import { validateModule } from '../validate/validate.js';
+import { newSysContext } from '../../sys/context.js';
 import { CompiledModuleImpl, type CompiledModule } from './compiled-module.js';
 import type { CompilationCache, ModuleConfig, RuntimeConfig, RuntimeConfigData } from './config.js';
 import { ModuleConfigImpl, RuntimeConfigImpl, newModuleConfigImpl } from './config.js';
@@ -131,18 +132,33 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
     }
 
     const ir = body.ir;
-    const imports = this.#resolveImports(ir, c);
+    // wazero's order: the sys context (env/args validation, mounts) before imports and the store.
+    const sys = newSysContext(config.data);
+    let imports: ExternValue[];
+    try {
+      imports = this.#resolveImports(ir, c);
+    } catch (e) {
+      sys.close();
+      throw e;
+    }
     const exportsByName = new Map<string, ExportEntry>();
     for (const e of ir.exports) exportsByName.set(e.name, { kind: e.kind, index: e.index });
     const m = new ModuleInstance(name, this, exportsByName, false);
-    m.engine = this.engine.instantiate(body.code, imports, { api: m }, {
-      features: this.config.features,
-      memoryLimitPages: this.config.memoryLimitPages,
-      memoryCapacityFromMax: this.config.memoryCapacityFromMax,
-      ctx: c,
-    });
+    m.sys = sys;
+    try {
+      m.engine = this.engine.instantiate(body.code, imports, { api: m }, {
+        features: this.config.features,
+        memoryLimitPages: this.config.memoryLimitPages,
+        memoryCapacityFromMax: this.config.memoryCapacityFromMax,
+        ctx: c,
+      });
+    } catch (e) {
+      sys.close();
+      throw e;
+    }
     if (name !== '' && this.#registry.has(name)) {
       m.engine.close();
+      sys.close();
       throw new Error(`module[${name}] has already been instantiated`);
     }
     this.#register(m, c);

@@ -1,0 +1,287 @@
+/**
+ * The per-module system context (wazero's `internal/sys.Context`): args, environment, stdio, clocks,
+ * randomness and the open-file table, built from a ModuleConfig at instantiation. WASI host functions
+ * reach it through the calling module (`ModuleInstance.sys`).
+ */
+import { randomFillSync } from 'node:crypto';
+import type { ModuleConfigData, Reader } from '../runtime/store/config.js';
+import { DirFS } from './dirfs.js';
+import type { Dirent, File, FS } from './fs.js';
+import { ReadFS } from './readfs.js';
+import { BytesStdin, HostFdStdin, ReaderStdin, sleepMs, WriterFile } from './stdio.js';
+
+/** An open file descriptor. */
+export interface FileEntry {
+  file: File;
+  /** The filesystem a directory's `path_*` calls resolve in (undefined for stdio). */
+  readonly fs: FS | undefined;
+  /** Path of this file inside `fs` (`.` for a mount's root). */
+  readonly path: string;
+  /** Guest name of a pre-opened mount (e.g. `/` or `/tmp`); undefined otherwise. */
+  readonly preopenName: string | undefined;
+  /** Directory listing with `.` and `..` first, taken at cookie 0 and kept so cookies stay valid. */
+  dirents: Dirent[] | undefined;
+}
+
+/** The fd table: lowest free number first, as POSIX does. */
+export class FileTable {
+  readonly #entries: Array<FileEntry | undefined> = [];
+
+  get(fd: number): FileEntry | undefined {
+    return this.#entries[fd];
+  }
+
+  /** Inserts at the lowest free fd and returns it. */
+  insert(e: FileEntry): number {
+    let fd = this.#entries.indexOf(undefined);
+    if (fd < 0) fd = this.#entries.length;
+    this.#entries[fd] = e;
+    return fd;
+  }
+
+  /** Puts `e` at `fd` (replacing nothing: the caller closed what was there). */
+  set(fd: number, e: FileEntry): void {
+    while (this.#entries.length < fd) this.#entries.push(undefined);
+    this.#entries[fd] = e;
+  }
+
+  delete(fd: number): void {
+    if (fd >= this.#entries.length) return;
+    this.#entries[fd] = undefined;
+    while (this.#entries.length > 0 && this.#entries[this.#entries.length - 1] === undefined) this.#entries.pop();
+  }
+
+  /** Closes every file (on module close). */
+  closeAll(): void {
+    for (const e of this.#entries) e?.file.close();
+    this.#entries.length = 0;
+  }
+
+  /** The open fds, ascending. */
+  fds(): number[] {
+    const out: number[] = [];
+    this.#entries.forEach((e, i) => {
+      if (e !== undefined) out.push(i);
+    });
+    return out;
+  }
+}
+
+/** 2022-01-01T00:00:00Z in ns: where the deterministic wall clock starts. */
+export const FAKE_EPOCH_NANOS = 1640995200000000000n;
+const MS = 1_000_000n;
+
+/** Error thrown by {@link newSysContext} for an invalid configuration. */
+export class SysConfigError extends Error {
+  override readonly name = 'SysConfigError';
+}
+
+/** Everything a WASI call needs about its module. */
+export class SysContext {
+  readonly args: readonly Uint8Array[];
+  readonly environ: readonly Uint8Array[];
+  readonly files = new FileTable();
+  /** Wall clock: [seconds, nanoseconds]. */
+  readonly walltime: () => [bigint, number];
+  readonly walltimeResolution: number;
+  readonly nanotime: () => bigint;
+  readonly nanotimeResolution: number;
+  readonly nanosleep: (ns: bigint) => void;
+  readonly osyield: () => void;
+  readonly random: Reader;
+
+  constructor(init: {
+    args: readonly Uint8Array[];
+    environ: readonly Uint8Array[];
+    walltime: () => [bigint, number];
+    walltimeResolution: number;
+    nanotime: () => bigint;
+    nanotimeResolution: number;
+    nanosleep: (ns: bigint) => void;
+    osyield: () => void;
+    random: Reader;
+  }) {
+    this.args = init.args;
+    this.environ = init.environ;
+    this.walltime = init.walltime;
+    this.walltimeResolution = init.walltimeResolution;
+    this.nanotime = init.nanotime;
+    this.nanotimeResolution = init.nanotimeResolution;
+    this.nanosleep = init.nanosleep;
+    this.osyield = init.osyield;
+    this.random = init.random;
+  }
+
+  /** Wall-clock time in ns since the epoch. */
+  walltimeNanos(): bigint {
+    const [s, ns] = this.walltime();
+    return s * 1_000_000_000n + BigInt(ns);
+  }
+
+  /** Closes every open file (the host's stdio fds are never closed: see stdio.ts). */
+  close(): void {
+    this.files.closeAll();
+  }
+}
+
+const encoder = new TextEncoder();
+
+function cString(s: string): Uint8Array {
+  const b = encoder.encode(s);
+  const out = new Uint8Array(b.length + 1);
+  out.set(b);
+  return out;
+}
+
+/** A deterministic pseudo-random source (splitmix64), the default when no rand source is configured. */
+export function newSeededRandom(seed: bigint): Reader {
+  let state = BigInt.asUintN(64, seed);
+  let word = 0n;
+  let left = 0;
+  return {
+    read(into: Uint8Array): number {
+      for (let i = 0; i < into.length; i++) {
+        if (left === 0) {
+          state = BigInt.asUintN(64, state + 0x9e3779b97f4a7c15n);
+          let z = state;
+          z = BigInt.asUintN(64, (z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n);
+          z = BigInt.asUintN(64, (z ^ (z >> 27n)) * 0x94d049bb133111ebn);
+          word = z ^ (z >> 31n);
+          left = 8;
+        }
+        into[i] = Number(word & 0xffn);
+        word >>= 8n;
+        left--;
+      }
+      return into.length;
+    },
+  };
+}
+
+/** A {@link Reader} of cryptographically strong random bytes. */
+export const cryptoRandom: Reader = {
+  read(into: Uint8Array): number {
+    randomFillSync(into);
+    return into.length;
+  },
+};
+
+/** The host's wall clock with sub-millisecond steps (Date.now anchored to hrtime). */
+function sysWalltime(): () => [bigint, number] {
+  const anchorWall = BigInt(Date.now()) * MS;
+  const anchorHr = process.hrtime.bigint();
+  return () => {
+    const t = anchorWall + (process.hrtime.bigint() - anchorHr);
+    return [t / 1_000_000_000n, Number(t % 1_000_000_000n)];
+  };
+}
+
+function checkResolution(kind: string, res: number): void {
+  if (!Number.isInteger(res) || res < 1 || res > 3_600_000_000_000) throw new SysConfigError(`invalid ${kind} resolution: ${res}`);
+}
+
+/**
+ * Builds the system context of a module from its configuration, opening its mounts.
+ * @throws SysConfigError for an invalid environment, argument or clock resolution (wazero's texts).
+ */
+export function newSysContext(c: ModuleConfigData): SysContext {
+  for (const a of c.args) if (a.includes('\0')) throw new SysConfigError('args invalid: contains NUL character');
+  for (const [k, v] of c.env) {
+    if (k === '') throw new SysConfigError('environ invalid: empty key');
+    if (k.includes('=')) throw new SysConfigError("environ invalid: key contains '=' character");
+    if (k.includes('\0') || v.includes('\0')) throw new SysConfigError('environ invalid: contains NUL character');
+  }
+
+  let walltime: () => [bigint, number];
+  let walltimeResolution: number;
+  if (c.walltime === 'sys') {
+    walltime = sysWalltime();
+    walltimeResolution = 1000;
+  } else if (c.walltime !== undefined) {
+    checkResolution('Walltime', c.walltime.resolution);
+    walltime = c.walltime.fn;
+    walltimeResolution = c.walltime.resolution;
+  } else {
+    // Deterministic: starts at 2022-01-01Z, +1 ms per read (see RATIONALE: a guest that spins on the
+    // clock still makes progress, and runs are reproducible).
+    let t = FAKE_EPOCH_NANOS;
+    walltime = () => {
+      const now = t;
+      t += MS;
+      return [now / 1_000_000_000n, Number(now % 1_000_000_000n)];
+    };
+    walltimeResolution = 1000;
+  }
+
+  let nanotime: () => bigint;
+  let nanotimeResolution: number;
+  if (c.nanotime === 'sys') {
+    nanotime = () => process.hrtime.bigint();
+    nanotimeResolution = 1;
+  } else if (c.nanotime !== undefined) {
+    checkResolution('Nanotime', c.nanotime.resolution);
+    nanotime = c.nanotime.fn;
+    nanotimeResolution = c.nanotime.resolution;
+  } else {
+    let t = 0n;
+    nanotime = () => {
+      const now = t;
+      t += MS;
+      return now;
+    };
+    nanotimeResolution = 1;
+  }
+
+  let nanosleep: (ns: bigint) => void;
+  if (c.nanosleep === 'sys') nanosleep = (ns) => sleepMs(Number(ns) / 1e6);
+  else nanosleep = c.nanosleep ?? (() => {});
+
+  const sys = new SysContext({
+    args: c.args.map(cString),
+    environ: c.env.map(([k, v]) => cString(`${k}=${v}`)),
+    walltime,
+    walltimeResolution,
+    nanotime,
+    nanotimeResolution,
+    nanosleep,
+    osyield: c.osyield ?? (() => {}),
+    random: c.randSource ?? newSeededRandom(42n),
+  });
+
+  const stdio = (file: File): FileEntry => ({ file, fs: undefined, path: '', preopenName: undefined, dirents: undefined });
+  const stdin = c.stdin;
+  sys.files.insert(
+    stdio(
+      stdin === undefined
+        ? new BytesStdin(new Uint8Array(0))
+        : typeof stdin === 'number'
+          ? new HostFdStdin(stdin)
+          : typeof stdin === 'string' || stdin instanceof Uint8Array
+            ? new BytesStdin(stdin)
+            : new ReaderStdin(stdin),
+    ),
+  );
+  sys.files.insert(stdio(new WriterFile(c.stdout)));
+  sys.files.insert(stdio(new WriterFile(c.stderr)));
+
+  for (const m of c.fs?.mounts ?? []) {
+    let fs: FS;
+    if (m.hostDir !== undefined) fs = new DirFS(m.hostDir);
+    else if (isFS(m.fs)) fs = m.fs;
+    else throw new SysConfigError(`withFSMount(${m.guestPath}): not an FS from wasmscope/sys`);
+    if (m.readOnly) fs = new ReadFS(fs);
+    const root = fs.openFile('.', 0, 0);
+    if (typeof root === 'number') {
+      const where = m.hostDir ?? m.guestPath;
+      throw new SysConfigError(`mount ${where}: cannot open (errno ${root})`);
+    }
+    // wazero reports the guest path as given, except that an effectively empty one is `/`.
+    const name = m.guestPath === '' ? '/' : (m.name ?? m.guestPath);
+    sys.files.insert({ file: root, fs, path: '.', preopenName: name, dirents: undefined });
+  }
+  return sys;
+}
+
+function isFS(x: unknown): x is FS {
+  return typeof x === 'object' && x !== null && typeof (x as FS).openFile === 'function' && typeof (x as FS).stat === 'function';
+}
