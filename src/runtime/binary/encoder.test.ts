@@ -1,11 +1,13 @@
 /**
  * Round trip: decode → encode of every module the spec suites instantiate and of every guest gives a
- * module V8 accepts and that decodes to the same IR. Suites and guests live in /work/shared (absent
- * folders are skipped with a message).
+ * module V8 accepts and that decodes to the same IR. Corpus locations: test/paths.ts (absent folders
+ * are skipped with a message).
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import wabtInit from 'wabt';
+import { GUESTS_DIR, SPECTEST_DIR, SPECTEST_MISSING } from '../../../test/paths.js';
 import {
   CoreFeaturesTailCall,
   CoreFeaturesThreads,
@@ -17,8 +19,8 @@ import { decodeModule } from './decoder.js';
 import { encodeModule } from './encoder.js';
 import type { Module } from './module.js';
 
-const SPEC = process.env['WASMSCOPE_SPECTEST_DIR'] ?? '/work/shared/spectest';
-const GUESTS = '/work/shared/guests';
+const SPEC = SPECTEST_DIR;
+const GUESTS = GUESTS_DIR;
 const ALL = CoreFeaturesV2 | CoreFeaturesThreads | CoreFeaturesTailCall;
 
 const SUITES: ReadonlyArray<readonly [string, CoreFeatures]> = [
@@ -72,7 +74,7 @@ function roundTrip(bytes: Uint8Array, features: CoreFeatures): void {
 
 describe('encoder: spec suite modules round-trip', () => {
   if (!existsSync(SPEC)) {
-    it.skip(`spec tests absent (${SPEC})`, () => {});
+    it.skip(SPECTEST_MISSING, () => {});
     return;
   }
   for (const [dir, features] of SUITES) {
@@ -125,7 +127,6 @@ describe('encoder: guests round-trip', () => {
 
 describe('encoder: derived modules', () => {
   it('copies unchanged sections raw and re-encodes a changed export section', async () => {
-    const { default: wabtInit } = await import('wabt');
     const wabt = await wabtInit();
     const text = '(module (memory 1) (global i32 (i32.const 7)) (func (result i32) global.get 0) (export "f" (func 0)))';
     const bytes = new Uint8Array(wabt.parseWat('x.wat', text).toBinary({}).buffer);
