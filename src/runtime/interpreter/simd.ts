@@ -383,10 +383,10 @@ function narrow(k: LaneKind, out: LaneKind, sat: (x: number) => number): Handler
   };
 }
 
-/** Widens the low or high half of `A` (already loaded) into `R`. */
-function extendInto(k: LaneKind, out: LaneKind, high: boolean): void {
+/** Widens the low or high half of `A` (already loaded) into `R`; 'i64' results are int32 pairs. */
+function extendInto(k: LaneKind, out: LaneKind | 'i64', high: boolean): void {
   const x = A[k];
-  if (out === 'i32' && x.BYTES_PER_ELEMENT === 4) {
+  if (out === 'i64') {
     // 32 → 64 bits: the high word is the sign (a uint32 lane is never negative).
     const off = high ? 2 : 0;
     for (let i = 0; i < 2; i++) {
@@ -401,8 +401,7 @@ function extendInto(k: LaneKind, out: LaneKind, high: boolean): void {
   for (let i = 0; i < r.length; i++) r[i] = x[i + off]!;
 }
 
-/** `out` is the destination lane view; for 64-bit results pass 'i32' with a 32-bit `k`. */
-function extend(k: LaneKind, out: LaneKind, high: boolean): Handler {
+function extend(k: LaneKind, out: LaneKind | 'i64', high: boolean): Handler {
   return (v, dst, a) => {
     load(v, a, A);
     extendInto(k, out, high);
@@ -673,14 +672,14 @@ function buildTable(): void {
   const WIDEN = [
     ['i16x8', 'i8x16', 'i8', 'u8', 'i16'],
     ['i32x4', 'i16x8', 'i16', 'u16', 'i32'],
-    ['i64x2', 'i32x4', 'i32', 'u32', 'i32'],
+    ['i64x2', 'i32x4', 'i32', 'u32', 'i64'],
   ] as const;
   for (const [to, from, s, u, out] of WIDEN) {
     for (const half of ['low', 'high'] as const) {
       const high = half === 'high';
       def(`${to}.extend_${half}_${from}_s`, extend(s, out, high));
       def(`${to}.extend_${half}_${from}_u`, extend(u, out, high));
-      if (to === 'i64x2') {
+      if (out === 'i64') {
         def(`${to}.extmul_${half}_${from}_s`, extmul64(true, high));
         def(`${to}.extmul_${half}_${from}_u`, extmul64(false, high));
       } else {
@@ -688,7 +687,7 @@ function buildTable(): void {
         def(`${to}.extmul_${half}_${from}_u`, extmul(u, out, high));
       }
     }
-    if (to !== 'i64x2') {
+    if (out !== 'i64') {
       def(`${to}.extadd_pairwise_${from}_s`, extadd(s, out));
       def(`${to}.extadd_pairwise_${from}_u`, extadd(u, out));
     }
@@ -873,11 +872,11 @@ export function simdMem(
   store(v, dst);
 }
 
-const LOAD_EXTEND: ReadonlyArray<readonly [LaneKind, LaneKind]> = [
+const LOAD_EXTEND: ReadonlyArray<readonly [LaneKind, LaneKind | 'i64']> = [
   ['i8', 'i16'],
   ['u8', 'u16'],
   ['i16', 'i32'],
   ['u16', 'u32'],
-  ['i32', 'i32'],
-  ['u32', 'i32'],
+  ['i32', 'i64'],
+  ['u32', 'i64'],
 ];
