@@ -103,7 +103,7 @@ const codeById = new Map<number, WeakRef<CompiledModuleImpl>>();
 const codeRegistry = new FinalizationRegistry<number>((id) => codeById.delete(id));
 
 class CompiledModuleImpl implements CompiledCode, FrameSource {
-  readonly defs: readonly FunctionDefinition[];
+  #defs: readonly FunctionDefinition[] | undefined;
   readonly numImportedFuncs: number;
   /** The most recent instance, to inspect tables when a trap needs it. */
   lastInstance: WeakRef<GuestInstance> | undefined;
@@ -115,8 +115,12 @@ class CompiledModuleImpl implements CompiledCode, FrameSource {
     readonly memoryImported: boolean,
     readonly bodyDelta: Int32Array,
   ) {
-    this.defs = moduleFunctionDefinitions(module);
     this.numImportedFuncs = module.numImportedFuncs;
+  }
+
+  /** Definitions of the function index space, built on first use (compile latency). */
+  get defs(): readonly FunctionDefinition[] {
+    return (this.#defs ??= moduleFunctionDefinitions(this.module));
   }
 
   originalOffset(funcIndex: number, offset: number): number {
@@ -161,19 +165,24 @@ function sourceOf(id: number): FrameSource | undefined {
 
 /** A function of a guest instance (defined, or imported from a guest or through a host adapter). */
 class GuestFunction implements EngineFunction {
-  readonly params: SlotLayout;
-  readonly results: SlotLayout;
   slot = -1;
   entry: EntryFn | undefined;
+  #params: SlotLayout | undefined;
+  #results: SlotLayout | undefined;
 
   constructor(
     readonly type: FuncType,
     readonly definition: FunctionDefinition,
     /** The callable wasm function, or undefined for a defined function V8 does not export. */
     readonly wasm: unknown,
-  ) {
-    this.params = slotLayout(type.params);
-    this.results = slotLayout(type.results);
+  ) {}
+
+  get params(): SlotLayout {
+    return (this.#params ??= slotLayout(this.type.params));
+  }
+
+  get results(): SlotLayout {
+    return (this.#results ??= slotLayout(this.type.results));
   }
 }
 
