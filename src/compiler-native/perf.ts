@@ -1,0 +1,205 @@
+/**
+ * Quick perf check of the compiler engine (not a test): run() of every `nowasi` guest on the engine
+ * vs raw `WebAssembly` in one process, interleaved, medians; plus compile latency and the cost of one
+ * boundary call with i64 params (scratch slots vs BigInt args vs two i32 halves).
+ *
+ * Run: npx tsx src/compiler-native/perf.ts [runs] [tiny]
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Context } from '../runtime/api/context.js';
+import { CoreFeaturesTailCall, CoreFeaturesThreads, CoreFeaturesV2 } from '../runtime/api/features.js';
+import type { Module as ApiModule } from '../runtime/api/module.js';
+import { decodeModule } from '../runtime/binary/decoder.js';
+import { ByteWriter, encodeFuncType } from '../runtime/binary/encoder.js';
+import { validateModule } from '../runtime/validate/validate.js';
+import { newCompilerEngine } from './engine.js';
+
+const FEATURES = CoreFeaturesV2 | CoreFeaturesThreads | CoreFeaturesTailCall;
+const DIR = process.env['WASMSCOPE_GUESTS_DIR'] ?? new URL('../../test/fixtures/guests', import.meta.url).pathname;
+const runs = Number(process.argv[2] ?? 3);
+const tiny = process.argv[3] === 'tiny';
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+const engine = newCompilerEngine();
+const owner = { api: { name: () => 'perf' } as unknown as ApiModule };
+const instOpts = { features: FEATURES, memoryLimitPages: 65536, memoryCapacityFromMax: false, ctx: Context.background() };
+
+async function guests(): Promise<void> {
+  const dir = join(DIR, 'nowasi');
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.wasm') && f.includes('.tiny.') === tiny)
+    .sort();
+  const ratios: number[] = [];
+  console.log(`guest            raw ms   engine ms   ratio (raw/engine, ${runs} interleaved runs, medians)`);
+  for (const f of files) {
+    const bytes = new Uint8Array(readFileSync(join(dir, f)));
+    const rawMod = await WebAssembly.compile(bytes);
+    const m = decodeModule(bytes, FEATURES);
+    validateModule(m, FEATURES);
+    const code = await engine.compile(m, { features: FEATURES, debugInfo: false, listeners: undefined });
+    const runIdx = m.exports.find((e) => e.name === 'run' && e.kind === 0)!.index;
+    const raw: number[] = [];
+    const eng: number[] = [];
+    let rawResult = 0n;
+    let engResult = 0n;
+    for (let r = 0; r < runs; r++) {
+      {
+        const inst = new WebAssembly.Instance(rawMod, {});
+        const t = performance.now();
+        rawResult = (inst.exports['run'] as () => bigint)();
+        raw.push(performance.now() - t);
+      }
+      {
+        const inst = engine.instantiate(code, [], owner, instOpts);
+        const stack = new BigUint64Array(1);
+        const t = performance.now();
+        inst.call(runIdx, stack, Context.background());
+        eng.push(performance.now() - t);
+        engResult = stack[0]!;
+      }
+    }
+    if (BigInt.asUintN(64, rawResult) !== engResult) throw new Error(`${f}: results differ: ${rawResult} vs ${engResult}`);
+    const ratio = median(raw) / median(eng);
+    ratios.push(ratio);
+    console.log(`${f.padEnd(16)} ${median(raw).toFixed(1).padStart(7)} ${median(eng).toFixed(1).padStart(10)}   ${ratio.toFixed(3)}`);
+  }
+  const geo = Math.exp(ratios.reduce((a, r) => a + Math.log(r), 0) / ratios.length);
+  console.log(`geomean ratio ${geo.toFixed(3)}, min ${Math.min(...ratios).toFixed(3)}`);
+}
+
+/** A module of `n` small functions, for compile latency. */
+function bigModule(n: number): Uint8Array {
+  const w = new ByteWriter(n * 16);
+  w.u32Fixed(0x6d736100).u32Fixed(1);
+  const sec = (id: number, b: ByteWriter): void => {
+    w.u8(id).u32(b.len).bytes(b.buf.subarray(0, b.len));
+  };
+  const types = new ByteWriter().u32(1);
+  encodeFuncType(types, { params: [0x7f], results: [0x7f] });
+  sec(1, types);
+  const funcs = new ByteWriter().u32(n);
+  for (let i = 0; i < n; i++) funcs.u32(0);
+  sec(3, funcs);
+  sec(5, new ByteWriter().u32(1).u8(0).u32(1));
+  sec(6, new ByteWriter().u32(1).u8(0x7f).u8(1).u8(0x41).u8(0).u8(0x0b));
+  sec(7, new ByteWriter().u32(1).name('f0').u8(0).u32(0));
+  const code = new ByteWriter(n * 16).u32(n);
+  for (let i = 0; i < n; i++) {
+    const b = new ByteWriter(32).u32(0);
+    b.u8(0x20).u32(0).u8(0x41).s32(i & 63).u8(0x6a).u8(0x28).u8(2).u32(0).u8(0x10).u32((i + 1) % n).u8(0x0b);
+    code.u32(b.len).bytes(b.buf.subarray(0, b.len));
+  }
+  sec(10, code);
+  return w.finish();
+}
+
+async function compileLatency(): Promise<void> {
+  const bytes = bigModule(20000);
+  const raw: number[] = [];
+  const eng: number[] = [];
+  const rewriteOnly: number[] = [];
+  for (let r = 0; r < 5; r++) {
+    let t = performance.now();
+    await WebAssembly.compile(bytes);
+    raw.push(performance.now() - t);
+    const m = decodeModule(bytes, FEATURES);
+    t = performance.now();
+    await engine.compile(m, { features: FEATURES, debugInfo: false, listeners: undefined });
+    eng.push(performance.now() - t);
+    const { rewriteModule } = await import('./rewrite.js');
+    t = performance.now();
+    rewriteModule(m, 0);
+    rewriteOnly.push(performance.now() - t);
+  }
+  console.log(
+    `compile 20000 functions (${bytes.length} B): raw ${median(raw).toFixed(1)} ms, engine.compile ${median(eng).toFixed(1)} ms ` +
+      `(rewrite ${median(rewriteOnly).toFixed(2)} ms), ratio ${(median(eng) / median(raw)).toFixed(3)}`,
+  );
+}
+
+async function boundary(): Promise<void> {
+  const text = new ByteWriter();
+  void text;
+  // (func (param i64 i64) (result i64) i64.add), plus an i32-halves variant.
+  const w = new ByteWriter();
+  w.u32Fixed(0x6d736100).u32Fixed(1);
+  const sec = (id: number, b: ByteWriter): void => {
+    w.u8(id).u32(b.len).bytes(b.buf.subarray(0, b.len));
+  };
+  const types = new ByteWriter().u32(2);
+  encodeFuncType(types, { params: [0x7e, 0x7e], results: [0x7e] });
+  encodeFuncType(types, { params: [0x7f, 0x7f, 0x7f, 0x7f], results: [0x7f] });
+  sec(1, types);
+  sec(3, new ByteWriter().u32(2).u32(0).u32(1));
+  sec(7, new ByteWriter().u32(2).name('add').u8(0).u32(0).name('add32').u8(0).u32(1));
+  const code = new ByteWriter().u32(2);
+  const b0 = new ByteWriter().u32(0).u8(0x20).u32(0).u8(0x20).u32(1).u8(0x7c).u8(0x0b);
+  code.u32(b0.len).bytes(b0.buf.subarray(0, b0.len));
+  // lo/hi halves: combine, add, return low half (enough to time the argument passing).
+  const b1 = new ByteWriter().u32(0);
+  for (const [lo, hi] of [
+    [0, 1],
+    [2, 3],
+  ]) {
+    b1.u8(0x20).u32(lo!).u8(0xad).u8(0x20).u32(hi!).u8(0xad).u8(0x42).u8(32).u8(0x86).u8(0x84);
+  }
+  b1.u8(0x7c).u8(0xa7).u8(0x0b);
+  code.u32(b1.len).bytes(b1.buf.subarray(0, b1.len));
+  sec(10, code);
+  const bytes = w.finish();
+  const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
+  const add = inst.exports['add'] as (a: bigint, b: bigint) => bigint;
+  const add32 = inst.exports['add32'] as (a: number, b: number, c: number, d: number) => number;
+  const m = decodeModule(bytes, FEATURES);
+  const ce = await engine.compile(m, { features: FEATURES, debugInfo: false, listeners: undefined });
+  const ei = engine.instantiate(ce, [], owner, instOpts);
+  const N = 1_000_000;
+  const stack = new BigUint64Array(2);
+  const ctx = Context.background();
+  const time = (f: () => void): number => {
+    f();
+    const t = performance.now();
+    f();
+    return ((performance.now() - t) * 1e6) / N;
+  };
+  const tScratch = time(() => {
+    for (let i = 0; i < N; i++) {
+      stack[0] = 0x123456789n;
+      stack[1] = 0xfedcba987654321n;
+      ei.call(0, stack, ctx);
+    }
+  });
+  const tBig = time(() => {
+    let s = 0n;
+    for (let i = 0; i < N; i++) {
+      stack[0] = 0x123456789n;
+      stack[1] = 0xfedcba987654321n;
+      s = add(BigInt.asIntN(64, stack[0]), BigInt.asIntN(64, stack[1]));
+      stack[0] = BigInt.asUintN(64, s);
+    }
+  });
+  const tHalves = time(() => {
+    for (let i = 0; i < N; i++) {
+      stack[0] = 0x123456789n;
+      stack[1] = 0xfedcba987654321n;
+      const a = stack[0];
+      const b = stack[1];
+      const r = add32(Number(a & 0xffffffffn), Number(a >> 32n), Number(b & 0xffffffffn), Number(b >> 32n));
+      stack[0] = BigInt(r >>> 0);
+    }
+  });
+  console.log(
+    `one call (i64,i64)->i64 from a raw stack: engine (scratch slots) ${tScratch.toFixed(0)} ns, ` +
+      `raw export with BigInt args ${tBig.toFixed(0)} ns, raw export with i32 halves ${tHalves.toFixed(0)} ns`,
+  );
+}
+
+await boundary();
+await compileLatency();
+await guests();
