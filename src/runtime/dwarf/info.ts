@@ -120,8 +120,9 @@ export function parseUnits(s: DwarfSections): Unit[] {
       const c = new Cursor(info, off);
       const { offsetSize, end } = unitLength(c);
       next = end;
-      if (end > info.length || end <= off) break;
-      c.end = end;
+      if (end <= off) break;
+      // A unit claiming more bytes than the section holds is read up to the section's end.
+      c.end = Math.min(end, info.length);
       const u = parseUnit(s, c, off, offsetSize, end, abbrevCache);
       if (u !== undefined) units.push(u);
     } catch (e) {
@@ -219,7 +220,7 @@ function parseUnit(
     abbrevs,
     childrenStart: c.pos,
     rootHasChildren: ab.children,
-    end,
+    end: c.end,
     name: str(AT_name),
     stmtList: typeof stmt === 'number' ? stmt : undefined,
     compDir: str(AT_comp_dir) ?? '',

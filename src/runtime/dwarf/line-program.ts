@@ -57,8 +57,9 @@ interface EntryFormat {
  */
 export function parseLineProgram(s: LineSections, offset: number, compDir: string): LineTable {
   const c = new Cursor(s.line, offset);
-  const { offsetSize, end } = unitLength(c);
-  if (end > s.line.length) throw new DwarfFormatError('line program past section end');
+  const { offsetSize, end: claimedEnd } = unitLength(c);
+  // A unit claiming more bytes than the section holds is read up to the section's end.
+  const end = Math.min(claimedEnd, s.line.length);
   c.end = end;
   const version = c.u16();
   if (version < 2 || version > 5) throw new DwarfFormatError(`line table version ${version}`);
