@@ -25,31 +25,31 @@ export class ReadFS implements FS {
   stat(path: string): Stat | Errno {
     return this.#fs.stat(path);
   }
-  mkdir(): Errno {
+  mkdir(_path: string, _perm: number): Errno {
     return EROFS;
   }
-  chmod(): Errno {
+  chmod(_path: string, _perm: number): Errno {
     return EROFS;
   }
-  rename(): Errno {
+  rename(_from: string, _to: string): Errno {
     return EROFS;
   }
-  rmdir(): Errno {
+  rmdir(_path: string): Errno {
     return EROFS;
   }
-  unlink(): Errno {
+  unlink(_path: string): Errno {
     return EROFS;
   }
-  link(): Errno {
+  link(_oldPath: string, _newPath: string): Errno {
     return EROFS;
   }
-  symlink(): Errno {
+  symlink(_target: string, _linkPath: string): Errno {
     return EROFS;
   }
   readlink(path: string): string | Errno {
     return this.#fs.readlink(path);
   }
-  utimens(): Errno {
+  utimens(_path: string, _atim: bigint, _mtim: bigint): Errno {
     return EROFS;
   }
 }

@@ -1,0 +1,773 @@
+/**
+ * The 46 wasi_snapshot_preview1 host functions, with wazero's errno semantics. Each reads its
+ * parameters from the raw stack, works on the calling module's {@link SysContext} and memory, and
+ * returns a sys errno that the wrapper maps to a WASI errno. WASI functions never throw into the
+ * guest, except `proc_exit` (an {@link ExitError}, by design).
+ */
+import type { Context } from '../runtime/api/context.js';
+import { ExitError } from '../runtime/api/errors.js';
+import type { Module } from '../runtime/api/module.js';
+import { ModuleInstance } from '../runtime/store/module-instance.js';
+import type { FileEntry, SysContext } from '../sys/context.js';
+import {
+  EBADF, EFAULT, EINVAL, EIO, EISDIR, ENAMETOOLONG, ENOENT, ENOSYS, ENOTDIR, ENOTSUP, EPERM, ERANGE, type Errno,
+} from '../sys/errno.js';
+import { FileType, Oflag, UTIME_OMIT, type Dirent, type FS } from '../sys/fs.js';
+import { MAX_PATH } from '../sys/resolve.js';
+import {
+  CLOCKID_MONOTONIC, CLOCKID_REALTIME, DIR_RIGHTS_BASE, EVENTTYPE, FDFLAGS, FILE_RIGHTS_BASE, FSTFLAGS,
+  LOOKUPFLAGS, OFLAGS, RIGHTS, SIZE, SUBCLOCKFLAGS, toWasiErrno,
+} from './constants.js';
+import { inBounds, memView, type MemView } from './memory.js';
+
+const I32 = 0x7f;
+const I64 = 0x7e;
+
+/** One WASI function: signature, parameter names (wazero's) and implementation. */
+export interface WasiFunction {
+  readonly name: string;
+  readonly params: readonly number[];
+  readonly paramNames: readonly string[];
+  /** Empty only for proc_exit; every other function returns `errno`. */
+  readonly results: readonly number[];
+  readonly fn: (ctx: Context, mod: Module, stack: BigUint64Array, sys: SysContext) => Errno;
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: false });
+
+const u32 = (v: bigint | undefined): number => Number((v ?? 0n) & 0xffffffffn);
+const i64 = (v: bigint | undefined): bigint => BigInt.asIntN(64, v ?? 0n);
+const u16 = (v: bigint | undefined): number => Number((v ?? 0n) & 0xffffn);
+
+function sysOf(mod: Module): SysContext | undefined {
+  return mod instanceof ModuleInstance ? mod.sys : undefined;
+}
+
+function lookup(sys: SysContext, fd: number): FileEntry | undefined {
+  return sys.files.get(fd >>> 0);
+}
+
+function readString(v: MemView, ptr: number, len: number): string | undefined {
+  if (!inBounds(v, ptr, len)) return undefined;
+  return decoder.decode(v.u8.subarray(ptr, ptr + len));
+}
+
+/**
+ * wazero's `atPath`: reads the path, refuses escapes, and gives the FS and the path inside it for a
+ * directory fd (pre-opens use the path as is; other directories prefix their own path).
+ */
+function atPath(sys: SysContext, v: MemView, fd: number, ptr: number, len: number): [FS, string] | Errno {
+  const p = readString(v, ptr, len);
+  if (p === undefined) return EFAULT;
+  if (p.length > MAX_PATH) return ENAMETOOLONG;
+  if (p.startsWith('/')) return EPERM;
+  const e = lookup(sys, fd);
+  if (e === undefined) return EBADF;
+  if (e.fs === undefined || !e.file.isDir()) return ENOTDIR;
+  const rel = p === '' ? '.' : p;
+  return [e.fs, e.path === '.' ? rel : `${e.path}/${rel}`];
+}
+
+function writeFilestat(v: MemView, at: number, st: { dev: bigint; ino: bigint; type: number; nlink: bigint; size: bigint; atim: bigint; mtim: bigint; ctim: bigint }): void {
+  const dv = v.dv;
+  dv.setBigUint64(at, BigInt.asUintN(64, st.dev), true);
+  dv.setBigUint64(at + 8, BigInt.asUintN(64, st.ino), true);
+  dv.setBigUint64(at + 16, BigInt(st.type), true);
+  dv.setBigUint64(at + 24, BigInt.asUintN(64, st.nlink), true);
+  dv.setBigUint64(at + 32, BigInt.asUintN(64, st.size), true);
+  dv.setBigUint64(at + 40, BigInt.asUintN(64, st.atim), true);
+  dv.setBigUint64(at + 48, BigInt.asUintN(64, st.mtim), true);
+  dv.setBigUint64(at + 56, BigInt.asUintN(64, st.ctim), true);
+}
+
+/** wazero's `toTimes`: fst_flags → (atim, mtim) with UTIME_OMIT for kept times. */
+function toTimes(sys: SysContext, atim: bigint, mtim: bigint, fst: number): [bigint, bigint] | Errno {
+  const aSet = (fst & FSTFLAGS.ATIM) !== 0;
+  const aNow = (fst & FSTFLAGS.ATIM_NOW) !== 0;
+  const mSet = (fst & FSTFLAGS.MTIM) !== 0;
+  const mNow = (fst & FSTFLAGS.MTIM_NOW) !== 0;
+  if ((aSet && aNow) || (mSet && mNow)) return EINVAL;
+  let now: bigint | undefined;
+  const nowNs = (): bigint => (now ??= sys.walltimeNanos());
+  const a = aSet ? atim : aNow ? nowNs() : UTIME_OMIT;
+  const m = mSet ? mtim : mNow ? nowNs() : UTIME_OMIT;
+  return [a, m];
+}
+
+/** readv/writev over iovecs; `io` returns bytes or -errno. Returns the total or an errno (as a negative). */
+function iovecs(v: MemView, iovs: number, count: number, io: (buf: Uint8Array) => number, stopShort: boolean): number {
+  const stop = count * SIZE.IOVEC;
+  if (!inBounds(v, iovs, stop)) return -EFAULT;
+  let total = 0;
+  for (let p = iovs; p < iovs + stop; p += SIZE.IOVEC) {
+    const off = v.dv.getUint32(p, true);
+    const len = v.dv.getUint32(p + 4, true);
+    if (len === 0 && stopShort) continue;
+    if (!inBounds(v, off, len)) return -EFAULT;
+    const n = io(v.u8.subarray(off, off + len));
+    if (n < 0) return n === -ENOSYS ? -EBADF : n;
+    total += n;
+    if (stopShort && n < len) break;
+  }
+  return total;
+}
+
+// ---------------------------------------------------------------- args, environ
+
+function stringsGet(list: readonly Uint8Array[], v: MemView, ptrs: number, buf: number): Errno {
+  let size = 0;
+  for (const s of list) size += s.length;
+  if (!inBounds(v, ptrs, list.length * 4) || !inBounds(v, buf, size)) return EFAULT;
+  let at = buf;
+  list.forEach((s, i) => {
+    v.dv.setUint32(ptrs + i * 4, at, true);
+    v.u8.set(s, at);
+    at += s.length;
+  });
+  return 0;
+}
+
+function sizesGet(list: readonly Uint8Array[], v: MemView, countPtr: number, sizePtr: number): Errno {
+  if (!inBounds(v, countPtr, 4) || !inBounds(v, sizePtr, 4)) return EFAULT;
+  let size = 0;
+  for (const s of list) size += s.length;
+  v.dv.setUint32(countPtr, list.length, true);
+  v.dv.setUint32(sizePtr, size, true);
+  return 0;
+}
+
+// ---------------------------------------------------------------- the table
+
+function f(
+  name: string,
+  params: ReadonlyArray<readonly [number, string]>,
+  fn: WasiFunction['fn'],
+): WasiFunction {
+  return { name, params: params.map((p) => p[0]), paramNames: params.map((p) => p[1]), results: [I32], fn };
+}
+
+/** A function wazero leaves unimplemented: always ENOSYS. */
+function stub(name: string, params: ReadonlyArray<readonly [number, string]>): WasiFunction {
+  return f(name, params, () => ENOSYS);
+}
+
+function fdOnly(name: string, op: (e: FileEntry) => Errno): WasiFunction {
+  return f(name, [[I32, 'fd']], (_c, _m, s, sys) => {
+    const e = lookup(sys, u32(s[0]));
+    return e === undefined ? EBADF : op(e);
+  });
+}
+
+function dirents(e: FileEntry): Dirent[] | Errno {
+  const list = e.file.readdir();
+  if (typeof list === 'number') return list === ENOTDIR ? EBADF : list;
+  const st = e.file.stat();
+  const ino = typeof st === 'number' ? 0n : st.ino;
+  let parentIno = ino;
+  if (e.fs !== undefined && e.path !== '.') {
+    const ps = e.fs.stat(`${e.path}/..`);
+    if (typeof ps !== 'number') parentIno = ps.ino;
+  }
+  return [{ name: '.', ino, type: FileType.DIRECTORY }, { name: '..', ino: parentIno, type: FileType.DIRECTORY }, ...list];
+}
+
+const encoder = new TextEncoder();
+
+/** All functions, in wazero's export order. */
+export const WASI_FUNCTIONS: readonly WasiFunction[] = [
+  f('args_get', [[I32, 'argv'], [I32, 'argv_buf']], (_c, m, s, sys) => stringsGet(sys.args, memView(m), u32(s[0]), u32(s[1]))),
+  f('args_sizes_get', [[I32, 'result.argc'], [I32, 'result.argv_len']], (_c, m, s, sys) => sizesGet(sys.args, memView(m), u32(s[0]), u32(s[1]))),
+  f('environ_get', [[I32, 'environ'], [I32, 'environ_buf']], (_c, m, s, sys) => stringsGet(sys.environ, memView(m), u32(s[0]), u32(s[1]))),
+  f('environ_sizes_get', [[I32, 'result.environc'], [I32, 'result.environv_len']], (_c, m, s, sys) =>
+    sizesGet(sys.environ, memView(m), u32(s[0]), u32(s[1])),
+  ),
+  f('clock_res_get', [[I32, 'id'], [I32, 'result.resolution']], (_c, m, s, sys) => {
+    const id = u32(s[0]);
+    const at = u32(s[1]);
+    let res: number;
+    if (id === CLOCKID_REALTIME) res = sys.walltimeResolution;
+    else if (id === CLOCKID_MONOTONIC) res = sys.nanotimeResolution;
+    else return EINVAL;
+    const v = memView(m);
+    if (!inBounds(v, at, 8)) return EFAULT;
+    v.dv.setBigUint64(at, BigInt(res), true);
+    return 0;
+  }),
+  f('clock_time_get', [[I32, 'id'], [I64, 'precision'], [I32, 'result.timestamp']], (_c, m, s, sys) => {
+    const id = u32(s[0]);
+    const at = u32(s[2]);
+    if (id !== CLOCKID_REALTIME && id !== CLOCKID_MONOTONIC) return EINVAL;
+    const v = memView(m);
+    if (!inBounds(v, at, 8)) return EFAULT;
+    const t = id === CLOCKID_REALTIME ? sys.walltimeNanos() : sys.nanotime();
+    v.dv.setBigUint64(at, BigInt.asUintN(64, t), true);
+    return 0;
+  }),
+  f('fd_advise', [[I32, 'fd'], [I64, 'offset'], [I64, 'len'], [I32, 'advice']], (_c, _m, s, sys) => {
+    if (lookup(sys, u32(s[0])) === undefined) return EBADF;
+    // posix_fadvise is only a hint: accepting it without acting is correct.
+    return u32(s[3]) <= 5 ? 0 : EINVAL;
+  }),
+  f('fd_allocate', [[I32, 'fd'], [I64, 'offset'], [I64, 'len']], (_c, _m, s, sys) => {
+    const e = lookup(sys, u32(s[0]));
+    if (e === undefined) return EBADF;
+    const tail = BigInt.asIntN(64, (s[1] ?? 0n) + (s[2] ?? 0n));
+    if (tail < 0n) return EINVAL;
+    const st = e.file.stat();
+    if (typeof st === 'number') return st;
+    if (st.size >= tail) return 0;
+    return e.file.truncate(Number(tail));
+  }),
+  fdOnly('fd_close', () => 0),
+  fdOnly('fd_datasync', (e) => e.file.datasync()),
+  f('fd_fdstat_get', [[I32, 'fd'], [I32, 'result.stat']], (_c, m, s, sys) => {
+    const at = u32(s[1]);
+    const v = memView(m);
+    if (!inBounds(v, at, SIZE.FDSTAT)) return EFAULT;
+    const e = lookup(sys, u32(s[0]));
+    if (e === undefined) return EBADF;
+    const st = e.file.stat();
+    if (typeof st === 'number') return st;
+    const flags = e.file.isAppend() ? FDFLAGS.APPEND : 0;
+    let base: number;
+    let inheriting = 0;
+    if (st.type === FileType.DIRECTORY) {
+      base = DIR_RIGHTS_BASE;
+      inheriting = FILE_RIGHTS_BASE | DIR_RIGHTS_BASE;
+    } else if (st.type === FileType.CHARACTER_DEVICE) {
+      // wasi-libc: "a tty is a character device that we can't seek or tell on".
+      base = FILE_RIGHTS_BASE & ~RIGHTS.FD_SEEK & ~RIGHTS.FD_TELL;
+    } else {
+      base = FILE_RIGHTS_BASE;
+    }
+    v.dv.setUint16(at, st.type, true);
+    v.dv.setUint16(at + 2, flags, true);
+    v.dv.setUint32(at + 4, 0, true);
+    v.dv.setBigUint64(at + 8, BigInt(base >>> 0), true);
+    v.dv.setBigUint64(at + 16, BigInt(inheriting >>> 0), true);
+    return 0;
+  }),
+  f('fd_fdstat_set_flags', [[I32, 'fd'], [I32, 'flags']], (_c, _m, s, sys) => {
+    const flags = u16(s[1]);
+    if ((flags & (FDFLAGS.DSYNC | FDFLAGS.RSYNC | FDFLAGS.SYNC)) !== 0) return EINVAL;
+    const e = lookup(sys, u32(s[0]));
+    if (e === undefined) return EBADF;
+    const st = e.file.stat();
+    // Only regular files take APPEND (streams and directories ignore it, as in wazero).
+    if (typeof st !== 'number' && st.type === FileType.REGULAR_FILE) return e.file.setAppend((flags & FDFLAGS.APPEND) !== 0);
+    return 0;
+  }),
+  stub('fd_fdstat_set_rights', [[I32, 'fd'], [I64, 'fs_rights_base'], [I64, 'fs_rights_inheriting']]),
+  f('fd_filestat_get', [[I32, 'fd'], [I32, 'result.filestat']], (_c, m, s, sys) => {
+    const at = u32(s[1]);
+    const v = memView(m);
+    if (!inBounds(v, at, SIZE.FILESTAT)) return EFAULT;
+    const e = lookup(sys, u32(s[0]));
+    if (e === undefined) return EBADF;
+    const st = e.file.stat();
+    if (typeof st === 'number') return st;
+    writeFilestat(v, at, st);
+    return 0;
+  }),
+  f('fd_filestat_set_size', [[I32, 'fd'], [I64, 'size']], (_c, _m, s, sys) => {
+    const e = lookup(sys, u32(s[0]));
+    if (e === undefined) return EBADF;
+    const size = i64(s[1]);
+    if (size < 0n) return EINVAL;
+    return e.file.truncate(Number(size));
+  }),
+  f('fd_filestat_set_times', [[I32, 'fd'], [I64, 'atim'], [I64, 'mtim'], [I32, 'fst_flags']], (_c, _m, s, sys) => {
+    const e = lookup(sys, u32(s[0]));
+    if (e === undefined) return EBADF;
+    const t = toTimes(sys, i64(s[1]), i64(s[2]), u16(s[3]));
+    if (typeof t === 'number') return t;
+    return e.file.utimens(t[0], t[1]);
+  }),
+  f('fd_pread', [[I32, 'fd'], [I32, 'iovs'], [I32, 'iovs_len'], [I64, 'offset'], [I32, 'result.nread']], (_c, m, s, sys) => {
+    const e = lookup(sys, u32(s[0]));
+    if (e === undefined) return EBADF;
+    let off = Number(i64(s[3]));
+    const v = memView(m);
+    const n = iovecs(v, u32(s[1]), u32(s[2]), (b) => {
+      if (b.length === 0) return 0;
+      const r = e.file.pread(b, off);
+      if (r > 0) off += r;
+      return r;
+    }, true);
+    if (n < 0) return -n;
+    const at = u32(s[4]);
+    if (!inBounds(v, at, 4)) return EFAULT;
+    v.dv.setUint32(at, n, true);
+    return 0;
+  }),
+  f('fd_prestat_get', [[I32, 'fd'], [I32, 'result.prestat']], (_c, m, s, sys) => {
+    const e = lookup(sys, u32(s[0]));
+    if (e === undefined || e.preopenName === undefined) return EBADF;
+    const v = memView(m);
+    const at = u32(s[1]);
+    if (!inBounds(v, at, 8)) return EFAULT;
+    // tag 0 (preopentype dir), 3 bytes padding, then u32 name length.
+    v.dv.setUint32(at, 0, true);
+    v.dv.setUint32(at + 4, encoder.encode(e.preopenName).length, true);
+    return 0;
+  }),
+  f('fd_prestat_dir_name', [[I32, 'fd'], [I32, 'result.path'], [I32, 'result.path_len']], (_c, m, s, sys) => {
+    const e = lookup(sys, u32(s[0]));
+    if (e === undefined || e.preopenName === undefined) return EBADF;
+    const name = encoder.encode(e.preopenName);
+    const len = u32(s[2]);
+    if (name.length < len) return ENAMETOOLONG;
+    const v = memView(m);
+    const at = u32(s[1]);
+    if (!inBounds(v, at, len)) return EFAULT;
+    v.u8.set(name.subarray(0, len), at);
+    return 0;
+  }),
+  f('fd_pwrite', [[I32, 'fd'], [I32, 'iovs'], [I32, 'iovs_len'], [I64, 'offset'], [I32, 'result.nwritten']], (_c, m, s, sys) => {
+    const e = lookup(sys, u32(s[0]));
+    if (e === undefined) return EBADF;
+    let off = Number(i64(s[3]));
+    const v = memView(m);
+    const n = iovecs(v, u32(s[1]), u32(s[2]), (b) => {
+      if (b.length === 0) return 0;
+      const r = e.file.pwrite(b, off);
+      if (r > 0) off += r;
+      return r;
+    }, false);
+    if (n < 0) return -n;
+    const at = u32(s[4]);
+    if (!inBounds(v, at, 4)) return EFAULT;
+    v.dv.setUint32(at, n, true);
+    return 0;
+  }),
+  f('fd_read', [[I32, 'fd'], [I32, 'iovs'], [I32, 'iovs_len'], [I32, 'result.nread']], (_c, m, s, sys) => {
+    const e = lookup(sys, u32(s[0]));
+    if (e === undefined) return EBADF;
+    const v = memView(m);
+    const file = e.file;
+    const n = iovecs(v, u32(s[1]), u32(s[2]), (b) => file.read(b), true);
+    if (n < 0) return -n;
+    const at = u32(s[3]);
+    if (!inBounds(v, at, 4)) return EFAULT;
+    v.dv.setUint32(at, n, true);
+    return 0;
+  }),
+  f('fd_readdir', [[I32, 'fd'], [I32, 'buf'], [I32, 'buf_len'], [I64, 'cookie'], [I32, 'result.bufused']], (_c, m, s, sys) => {
+    const buf = u32(s[1]);
+    const bufLen = u32(s[2]);
+    const cookie = i64(s[3]);
+    if (bufLen < SIZE.DIRENT) return EINVAL;
+    const e = lookup(sys, u32(s[0]));
+    if (e === undefined) return EBADF;
+    if (cookie < 0n) return EINVAL;
+    // The listing is taken at cookie 0 and kept, so every cookie handed out stays valid however
+    // large the directory is and however small the guest's buffer.
+    if (cookie === 0n || e.dirents === undefined) {
+      const list = dirents(e);
+      if (typeof list === 'number') return list;
+      e.dirents = list;
+    }
+    const list = e.dirents;
+    if (cookie > BigInt(list.length)) return ENOENT;
+    const v = memView(m);
+    const bufusedAt = u32(s[4]);
+    if (!inBounds(v, buf, bufLen)) return EFAULT;
+    let pos = 0;
+    let truncated = false;
+    for (let i = Number(cookie); i < list.length && pos < bufLen; i++) {
+      const d = list[i]!;
+      const name = encoder.encode(d.name);
+      const left = bufLen - pos;
+      const at = buf + pos;
+      if (SIZE.DIRENT + name.length > left) {
+        // No room for the whole entry: write what fits of the header so the caller sees
+        // bufused == buf_len and retries with a bigger buffer.
+        const hdr = new Uint8Array(SIZE.DIRENT);
+        const hv = new DataView(hdr.buffer);
+        hv.setBigUint64(0, BigInt(i + 1), true);
+        hv.setBigUint64(8, BigInt.asUintN(64, d.ino), true);
+        hv.setUint32(16, name.length, true);
+        hv.setUint32(20, d.type, true);
+        v.u8.set(hdr.subarray(0, Math.min(left, SIZE.DIRENT)), at);
+        truncated = true;
+        break;
+      }
+      v.dv.setBigUint64(at, BigInt(i + 1), true);
+      v.dv.setBigUint64(at + 8, BigInt.asUintN(64, d.ino), true);
+      v.dv.setUint32(at + 16, name.length, true);
+      v.dv.setUint32(at + 20, d.type, true);
+      v.u8.set(name, at + SIZE.DIRENT);
+      pos += SIZE.DIRENT + name.length;
+    }
+    if (!inBounds(v, bufusedAt, 4)) return EFAULT;
+    v.dv.setUint32(bufusedAt, truncated ? bufLen : pos, true);
+    return 0;
+  }),
+  f('fd_renumber', [[I32, 'fd'], [I32, 'to']], (_c, _m, s, sys) => {
+    const from = u32(s[0]);
+    const to = u32(s[1]);
+    const e = lookup(sys, from);
+    if (e === undefined || to > 0x7fffffff) return EBADF;
+    // Mount roots stay where they are (wazero: ENOTSUP); stdio may be renumbered: it only changes
+    // the guest's own table.
+    if (e.preopenName !== undefined) return ENOTSUP;
+    if (from === to) return 0;
+    const old = lookup(sys, to);
+    if (old !== undefined) {
+      if (old.preopenName !== undefined) return ENOTSUP;
+      old.file.close();
+    }
+    sys.files.delete(from);
+    sys.files.set(to, e);
+    return 0;
+  }),
+  f('fd_seek', [[I32, 'fd'], [I64, 'offset'], [I32, 'whence'], [I32, 'result.newoffset']], (_c, m, s, sys) => seek(m, sys, u32(s[0]), i64(s[1]), u32(s[2]), u32(s[3]))),
+  fdOnly('fd_sync', (e) => e.file.sync()),
+  f('fd_tell', [[I32, 'fd'], [I32, 'result.offset']], (_c, m, s, sys) => seek(m, sys, u32(s[0]), 0n, 1, u32(s[1]))),
+  f('fd_write', [[I32, 'fd'], [I32, 'iovs'], [I32, 'iovs_len'], [I32, 'result.nwritten']], (_c, m, s, sys) => {
+    const e = lookup(sys, u32(s[0]));
+    if (e === undefined) return EBADF;
+    const v = memView(m);
+    const file = e.file;
+    const n = iovecs(v, u32(s[1]), u32(s[2]), (b) => file.write(b), false);
+    if (n < 0) return -n;
+    const at = u32(s[3]);
+    if (!inBounds(v, at, 4)) return EFAULT;
+    v.dv.setUint32(at, n, true);
+    return 0;
+  }),
+  f('path_create_directory', [[I32, 'fd'], [I32, 'path'], [I32, 'path_len']], (_c, m, s, sys) => {
+    const p = atPath(sys, memView(m), u32(s[0]), u32(s[1]), u32(s[2]));
+    return typeof p === 'number' ? p : p[0].mkdir(p[1], 0o700);
+  }),
+  f('path_filestat_get', [[I32, 'fd'], [I32, 'flags'], [I32, 'path'], [I32, 'path_len'], [I32, 'result.filestat']], (_c, m, s, sys) => {
+    const v = memView(m);
+    const p = atPath(sys, v, u32(s[0]), u32(s[2]), u32(s[3]));
+    if (typeof p === 'number') return p;
+    const follow = (u32(s[1]) & LOOKUPFLAGS.SYMLINK_FOLLOW) !== 0;
+    const st = follow ? p[0].stat(p[1]) : p[0].lstat(p[1]);
+    if (typeof st === 'number') return st;
+    const at = u32(s[4]);
+    if (!inBounds(v, at, SIZE.FILESTAT)) return EFAULT;
+    writeFilestat(v, at, st);
+    return 0;
+  }),
+  f(
+    'path_filestat_set_times',
+    [[I32, 'fd'], [I32, 'flags'], [I32, 'path'], [I32, 'path_len'], [I64, 'atim'], [I64, 'mtim'], [I32, 'fst_flags']],
+    (_c, m, s, sys) => {
+      const t = toTimes(sys, i64(s[4]), i64(s[5]), u16(s[6]));
+      if (typeof t === 'number') return t;
+      const p = atPath(sys, memView(m), u32(s[0]), u32(s[2]), u32(s[3]));
+      if (typeof p === 'number') return p;
+      if ((u32(s[1]) & LOOKUPFLAGS.SYMLINK_FOLLOW) !== 0) return p[0].utimens(p[1], t[0], t[1]);
+      // Not following: a symlink's own times cannot be set through node:fs (no lutimes with ns).
+      const st = p[0].lstat(p[1]);
+      if (typeof st === 'number') return st;
+      if (st.type === FileType.SYMBOLIC_LINK) return ENOSYS;
+      return p[0].utimens(p[1], t[0], t[1]);
+    },
+  ),
+  f(
+    'path_link',
+    [[I32, 'old_fd'], [I32, 'old_flags'], [I32, 'old_path'], [I32, 'old_path_len'], [I32, 'new_fd'], [I32, 'new_path'], [I32, 'new_path_len']],
+    (_c, m, s, sys) => {
+      const v = memView(m);
+      const a = atPath(sys, v, u32(s[0]), u32(s[2]), u32(s[3]));
+      if (typeof a === 'number') return a;
+      const b = atPath(sys, v, u32(s[4]), u32(s[5]), u32(s[6]));
+      if (typeof b === 'number') return b;
+      if (a[0] !== b[0]) return ENOSYS;
+      return a[0].link(a[1], b[1]);
+    },
+  ),
+  f(
+    'path_open',
+    [[I32, 'fd'], [I32, 'dirflags'], [I32, 'path'], [I32, 'path_len'], [I32, 'oflags'], [I64, 'fs_rights_base'], [I64, 'fs_rights_inheriting'], [I32, 'fdflags'], [I32, 'result.opened_fd']],
+    (_c, m, s, sys) => {
+      const v = memView(m);
+      const dirFd = u32(s[0]);
+      const pathLen = u32(s[3]);
+      const p = atPath(sys, v, dirFd, u32(s[2]), pathLen);
+      if (typeof p === 'number') return p;
+      if (pathLen === 0) return EINVAL;
+      const oflags = u16(s[4]);
+      const flag = openFlags(u16(s[1]), oflags, u16(s[7]), Number((s[5] ?? 0n) & 0xffffffffn));
+      const isDir = (flag & Oflag.DIRECTORY) !== 0;
+      if (isDir && (oflags & OFLAGS.CREAT) !== 0) return EINVAL;
+      const file = p[0].openFile(p[1], flag, 0o600);
+      if (typeof file === 'number') return file;
+      if (isDir && !file.isDir()) {
+        file.close();
+        return ENOTDIR;
+      }
+      const at = u32(s[8]);
+      if (!inBounds(v, at, 4)) {
+        file.close();
+        return EFAULT;
+      }
+      const fd = sys.files.insert({ file, fs: p[0], path: p[1], preopenName: undefined, dirents: undefined });
+      v.dv.setUint32(at, fd, true);
+      return 0;
+    },
+  ),
+  f(
+    'path_readlink',
+    [[I32, 'fd'], [I32, 'path'], [I32, 'path_len'], [I32, 'buf'], [I32, 'buf_len'], [I32, 'result.bufused']],
+    (_c, m, s, sys) => {
+      const pathLen = u32(s[2]);
+      const bufLen = u32(s[4]);
+      if (pathLen === 0 || bufLen === 0) return EINVAL;
+      const v = memView(m);
+      const p = atPath(sys, v, u32(s[0]), u32(s[1]), pathLen);
+      if (typeof p === 'number') return p;
+      const target = p[0].readlink(p[1]);
+      if (typeof target === 'number') return target;
+      const bytes = encoder.encode(target);
+      if (bytes.length > bufLen) return ERANGE;
+      const buf = u32(s[3]);
+      if (!inBounds(v, buf, bytes.length)) return EFAULT;
+      v.u8.set(bytes, buf);
+      const at = u32(s[5]);
+      if (!inBounds(v, at, 4)) return EFAULT;
+      v.dv.setUint32(at, bytes.length, true);
+      return 0;
+    },
+  ),
+  f('path_remove_directory', [[I32, 'fd'], [I32, 'path'], [I32, 'path_len']], (_c, m, s, sys) => {
+    const p = atPath(sys, memView(m), u32(s[0]), u32(s[1]), u32(s[2]));
+    return typeof p === 'number' ? p : p[0].rmdir(p[1]);
+  }),
+  f(
+    'path_rename',
+    [[I32, 'fd'], [I32, 'old_path'], [I32, 'old_path_len'], [I32, 'new_fd'], [I32, 'new_path'], [I32, 'new_path_len']],
+    (_c, m, s, sys) => {
+      const v = memView(m);
+      const a = atPath(sys, v, u32(s[0]), u32(s[1]), u32(s[2]));
+      if (typeof a === 'number') return a;
+      const b = atPath(sys, v, u32(s[3]), u32(s[4]), u32(s[5]));
+      if (typeof b === 'number') return b;
+      if (a[0] !== b[0]) return ENOSYS;
+      return a[0].rename(a[1], b[1]);
+    },
+  ),
+  f(
+    'path_symlink',
+    [[I32, 'old_path'], [I32, 'old_path_len'], [I32, 'fd'], [I32, 'new_path'], [I32, 'new_path_len']],
+    (_c, m, s, sys) => {
+      const fd = u32(s[2]);
+      const e = lookup(sys, fd);
+      if (e === undefined) return EBADF;
+      if (e.fs === undefined || !e.file.isDir()) return ENOTDIR;
+      const oldLen = u32(s[1]);
+      if (oldLen === 0 || u32(s[4]) === 0) return EINVAL;
+      const v = memView(m);
+      const target = readString(v, u32(s[0]), oldLen);
+      if (target === undefined) return EFAULT;
+      const p = atPath(sys, v, fd, u32(s[3]), u32(s[4]));
+      if (typeof p === 'number') return p;
+      // The target is stored as given: it is resolved (and checked) only when followed.
+      return e.fs.symlink(target, p[1]);
+    },
+  ),
+  f('path_unlink_file', [[I32, 'fd'], [I32, 'path'], [I32, 'path_len']], (_c, m, s, sys) => {
+    const p = atPath(sys, memView(m), u32(s[0]), u32(s[1]), u32(s[2]));
+    return typeof p === 'number' ? p : p[0].unlink(p[1]);
+  }),
+  f('poll_oneoff', [[I32, 'in'], [I32, 'out'], [I32, 'nsubscriptions'], [I32, 'result.nevents']], (_c, m, s, sys) =>
+    pollOneoff(memView(m), sys, u32(s[0]), u32(s[1]), u32(s[2]), u32(s[3])),
+  ),
+  {
+    name: 'proc_exit',
+    params: [I32],
+    paramNames: ['rval'],
+    results: [],
+    fn: (ctx, m, s) => {
+      const code = u32(s[0]);
+      // Close the calling module first, so a caller catching the error sees it closed.
+      if (m instanceof ModuleInstance) m.closeNow(code, ctx);
+      throw new ExitError(code);
+    },
+  },
+  stub('proc_raise', [[I32, 'sig']]),
+  f('sched_yield', [], (_c, _m, _s, sys) => {
+    sys.osyield();
+    return 0;
+  }),
+  f('random_get', [[I32, 'buf'], [I32, 'buf_len']], (_c, m, s, sys) => {
+    const v = memView(m);
+    const buf = u32(s[0]);
+    const len = u32(s[1]);
+    if (!inBounds(v, buf, len)) return EFAULT;
+    try {
+      const dst = v.u8.subarray(buf, buf + len);
+      let done = 0;
+      while (done < len) {
+        const n = sys.random.read(dst.subarray(done));
+        if (n <= 0) return EIO;
+        done += n;
+      }
+      return 0;
+    } catch {
+      return EIO;
+    }
+  }),
+  f('sock_accept', [[I32, 'fd'], [I32, 'flags'], [I32, 'result.fd']], (_c, _m, s, sys) => sockErrno(sys, u32(s[0]))),
+  f(
+    'sock_recv',
+    [[I32, 'fd'], [I32, 'ri_data'], [I32, 'ri_data_len'], [I32, 'ri_flags'], [I32, 'result.ro_datalen'], [I32, 'result.ro_flags']],
+    (_c, _m, s, sys) => sockErrno(sys, u32(s[0])),
+  ),
+  f('sock_send', [[I32, 'fd'], [I32, 'si_data'], [I32, 'si_data_len'], [I32, 'si_flags'], [I32, 'result.so_datalen']], (_c, _m, s, sys) =>
+    sockErrno(sys, u32(s[0])),
+  ),
+  f('sock_shutdown', [[I32, 'fd'], [I32, 'how']], (_c, _m, s, sys) => sockErrno(sys, u32(s[0]))),
+];
+
+/** No sockets yet: EBADF for a closed fd, ENOTSUP otherwise (wazero on a non-socket fd). */
+function sockErrno(sys: SysContext, fd: number): Errno {
+  return lookup(sys, fd) === undefined ? EBADF : ENOTSUP;
+}
+
+function seek(m: Module, sys: SysContext, fd: number, offset: bigint, whence: number, at: number): Errno {
+  const e = lookup(sys, fd);
+  if (e === undefined) return EBADF;
+  if (e.file.isDir()) return EISDIR;
+  if (whence > 2) return EINVAL;
+  const r = e.file.seek(Number(offset), whence);
+  if (r < 0) return -r;
+  const v = memView(m);
+  if (!inBounds(v, at, 8)) return EFAULT;
+  v.dv.setBigUint64(at, BigInt(r), true);
+  return 0;
+}
+
+/** wazero's `openFlags`: WASI dirflags/oflags/fdflags/rights → an {@link Oflag} value. */
+export function openFlags(dirflags: number, oflags: number, fdflags: number, rights: number): number {
+  let flag = 0;
+  if ((dirflags & LOOKUPFLAGS.SYMLINK_FOLLOW) === 0) flag |= Oflag.NOFOLLOW;
+  if ((oflags & OFLAGS.DIRECTORY) !== 0) flag |= Oflag.DIRECTORY;
+  else if ((oflags & OFLAGS.EXCL) !== 0) flag |= Oflag.EXCL;
+  let mode: number = Oflag.RDONLY;
+  if ((oflags & OFLAGS.TRUNC) !== 0) {
+    flag |= Oflag.TRUNC;
+    mode = Oflag.RDWR;
+  }
+  if ((oflags & OFLAGS.CREAT) !== 0) {
+    flag |= Oflag.CREAT;
+    mode = Oflag.RDWR;
+  }
+  if ((fdflags & FDFLAGS.NONBLOCK) !== 0) flag |= Oflag.NONBLOCK;
+  if ((fdflags & FDFLAGS.APPEND) !== 0) {
+    flag |= Oflag.APPEND;
+    mode = Oflag.RDWR;
+  }
+  if ((fdflags & FDFLAGS.DSYNC) !== 0) flag |= Oflag.DSYNC;
+  if ((fdflags & FDFLAGS.RSYNC) !== 0) flag |= Oflag.RSYNC;
+  if ((fdflags & FDFLAGS.SYNC) !== 0) flag |= Oflag.SYNC;
+  // Rights are gone from WASI; FD_READ/FD_WRITE still tell the access mode a guest wants.
+  const r = RIGHTS.FD_READ;
+  const w = RIGHTS.FD_WRITE;
+  if ((rights & (r | w)) === (r | w)) flag |= Oflag.RDWR;
+  else if ((rights & w) === w) flag |= Oflag.WRONLY;
+  else if ((rights & r) === r) flag |= Oflag.RDONLY;
+  else flag |= mode;
+  return flag;
+}
+
+function pollOneoff(v: MemView, sys: SysContext, inPtr: number, outPtr: number, n: number, neventsPtr: number): Errno {
+  if (n === 0) return EINVAL;
+  if (!inBounds(v, inPtr, n * SIZE.SUBSCRIPTION) || !inBounds(v, outPtr, n * SIZE.EVENT) || !inBounds(v, neventsPtr, 4)) return EFAULT;
+  const dv = v.dv;
+  let nevents = 0;
+  const writeEvent = (userdata: bigint, errno: Errno, type: number): void => {
+    const at = outPtr + nevents * SIZE.EVENT;
+    dv.setBigUint64(at, userdata, true);
+    dv.setUint16(at + 8, toWasiErrno(errno), true);
+    dv.setUint8(at + 10, type);
+    v.u8.fill(0, at + 11, at + SIZE.EVENT);
+    nevents++;
+  };
+  const clocks: Array<{ userdata: bigint; timeout: bigint }> = [];
+  const blockingReads: Array<{ userdata: bigint; entry: FileEntry }> = [];
+  for (let i = 0; i < n; i++) {
+    const at = inPtr + i * SIZE.SUBSCRIPTION;
+    const userdata = dv.getBigUint64(at, true);
+    const tag = dv.getUint8(at + 8);
+    switch (tag) {
+      case EVENTTYPE.CLOCK: {
+        const id = dv.getUint32(at + 16, true);
+        const timeout = dv.getBigUint64(at + 24, true);
+        const flags = dv.getUint16(at + 40, true);
+        if (id !== CLOCKID_REALTIME && id !== CLOCKID_MONOTONIC) writeEvent(userdata, EINVAL, tag);
+        else if ((flags & SUBCLOCKFLAGS.SUBSCRIPTION_CLOCK_ABSTIME) !== 0) writeEvent(userdata, ENOTSUP, tag);
+        else clocks.push({ userdata, timeout });
+        break;
+      }
+      case EVENTTYPE.FD_READ: {
+        const e = lookup(sys, dv.getUint32(at + 16, true));
+        if (e === undefined) writeEvent(userdata, EBADF, tag);
+        else if (e.file.pollRead !== undefined) blockingReads.push({ userdata, entry: e });
+        else writeEvent(userdata, 0, tag); // files are always readable
+        break;
+      }
+      case EVENTTYPE.FD_WRITE: {
+        const e = lookup(sys, dv.getUint32(at + 16, true));
+        writeEvent(userdata, e === undefined ? EBADF : ENOTSUP, tag);
+        break;
+      }
+      default:
+        return EINVAL;
+    }
+  }
+  let timeout: bigint | undefined;
+  for (const c of clocks) if (timeout === undefined || c.timeout < timeout) timeout = c.timeout;
+  if (nevents > 0) {
+    // Something is ready already: report it without waiting, plus any stream that is ready now.
+    for (const r of blockingReads) if (r.entry.file.pollRead!(0) === true) writeEvent(r.userdata, 0, EVENTTYPE.FD_READ);
+  } else if (blockingReads.length > 0) {
+    // Wait for input up to the smallest clock timeout (no clock: until input arrives).
+    const deadline = timeout === undefined ? undefined : performance.now() + Number(timeout) / 1e6;
+    for (;;) {
+      for (const r of blockingReads) {
+        const ready = r.entry.file.pollRead!(0);
+        if (ready === true) writeEvent(r.userdata, 0, EVENTTYPE.FD_READ);
+        else if (typeof ready === 'number') writeEvent(r.userdata, ready, EVENTTYPE.FD_READ);
+      }
+      if (nevents > 0) break;
+      const left = deadline === undefined ? 50 : deadline - performance.now();
+      if (left <= 0) break;
+      const r0 = blockingReads[0]!;
+      const ready = r0.entry.file.pollRead!(Math.min(left, 50));
+      if (ready === true || typeof ready === 'number') continue;
+    }
+    if (nevents === 0) for (const c of clocks) if (c.timeout === timeout) writeEvent(c.userdata, 0, EVENTTYPE.CLOCK);
+  } else if (timeout !== undefined) {
+    sys.nanosleep(timeout);
+    for (const c of clocks) if (c.timeout === timeout) writeEvent(c.userdata, 0, EVENTTYPE.CLOCK);
+  }
+  dv.setUint32(neventsPtr, nevents, true);
+  return 0;
+}
+
+/** Runs a WASI function for the raw host-function protocol: errno (WASI numbering) in stack[0]. */
+export function toHostFunction(w: WasiFunction): (ctx: Context, mod: Module, stack: BigUint64Array) => void {
+  const fn = w.fn;
+  if (w.results.length === 0) {
+    return (ctx, mod, stack) => {
+      const sys = sysOf(mod);
+      fn(ctx, mod, stack, sys as SysContext);
+    };
+  }
+  return (ctx, mod, stack) => {
+    const sys = sysOf(mod);
+    if (sys === undefined) {
+      stack[0] = BigInt(toWasiErrno(ENOSYS));
+      return;
+    }
+    stack[0] = ERRNO_BIG[fn(ctx, mod, stack, sys)] ?? BigInt(toWasiErrno(EIO));
+  };
+}
+
+/** WASI errno as a raw bigint, indexed by sys errno (avoids BigInt() per call). */
+const ERRNO_BIG: bigint[] = Array.from({ length: 21 }, (_, i) => BigInt(toWasiErrno(i)));
