@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { formatTrapMessage } from '../api/errors.js';
 import { decodeModule } from '../binary/decoder.js';
 import type { Module } from '../binary/module.js';
-import { formatSourceLines, parseDwarf, type DwarfLines, type SourceLine } from './index.js';
+import { formatSourceLines, frameSourceLines, parseDwarf, type DwarfLines, type SourceLine } from './index.js';
 
 // Fixtures from test/fixtures/dwarf/build.sh (Debian clang 14, wasm32-wasi). Expected positions
 // were read from `llvm-dwarfdump --debug-line` and `--debug-info` of each file, and agree with
@@ -134,6 +134,14 @@ describe('formatSourceLines', () => {
 
   it('prints nothing for no lines', () => {
     expect(formatSourceLines(5, [])).toEqual([]);
+  });
+});
+
+describe('frameSourceLines', () => {
+  it('formats the lookup, and gives nothing without DWARF', () => {
+    const { d } = load('trap.dwarf5.wasm');
+    expect(frameSourceLines(d, 0x54)).toEqual(['\t0x54: /fixtures/trap.c:4:13']);
+    expect(frameSourceLines(undefined, 0x54)).toEqual([]);
   });
 });
 

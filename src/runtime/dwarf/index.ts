@@ -92,6 +92,15 @@ export function formatSourceLines(offset: number, lines: readonly SourceLine[]):
   });
 }
 
+/**
+ * The source lines of one stack frame, ready to follow its signature in
+ * `WasmRuntimeError.stackFrames` (see {@link formatSourceLines}); empty without DWARF.
+ */
+export function frameSourceLines(dwarf: DwarfLines | undefined, codeOffset: number): string[] {
+  if (dwarf === undefined) return [];
+  return formatSourceLines(codeOffset, dwarf.linesFor(codeOffset));
+}
+
 interface SequenceRef {
   readonly seq: Sequence;
   readonly table: LineTable;

@@ -181,7 +181,10 @@ function parseUnit(
   const shape: UnitShape = { version, offsetSize, addrSize };
   // Bases may follow the attributes that need them, so read raw values first and resolve after.
   const raw = new Map<number, { form: number; value: number | string }>();
-  for (const a of ab.attrs) raw.set(a.attr, { form: a.form, value: readForm(c, a.form, a.implicitConst, shape) });
+  for (const a of ab.attrs) {
+    const form = a.form === FORM_indirect ? c.uleb() : a.form;
+    raw.set(a.attr, { form, value: readForm(c, form, a.implicitConst, shape) });
+  }
   const num = (attr: number, dflt: number): number => {
     const v = raw.get(attr)?.value;
     return typeof v === 'number' ? v : dflt;
@@ -323,8 +326,12 @@ function readForm(c: Cursor, form: number, implicitConst: number, u: UnitShape):
     case FORM_GNU_addr_index:
     case FORM_GNU_str_index:
       return c.uleb();
-    case FORM_indirect:
-      return readForm(c, c.uleb(), 0, u);
+    case FORM_indirect: {
+      const actual = c.uleb();
+      // An indirect form naming itself would recurse without consuming the abbreviation.
+      if (actual === FORM_indirect || actual === FORM_implicit_const) throw new DwarfFormatError('bad indirect form');
+      return readForm(c, actual, 0, u);
+    }
     case 0x19: // flag_present
       return 1;
     case 0x1e: // data16
@@ -533,25 +540,26 @@ export function inlinedSubroutines(s: DwarfSections, u: Unit): Inlined[] {
         let callLine = 0;
         let callColumn = 0;
         for (const a of ab.attrs) {
-          const value = readForm(c, a.form, a.implicitConst, u);
+          const form = a.form === FORM_indirect ? c.uleb() : a.form;
+          const value = readForm(c, form, a.implicitConst, u);
           switch (a.attr) {
             case AT_low_pc:
-              low = { form: a.form, value };
+              low = { form, value };
               break;
             case AT_high_pc:
-              high = { form: a.form, value };
+              high = { form, value };
               break;
             case AT_ranges:
-              ranges = { form: a.form, value };
+              ranges = { form, value };
               break;
             case AT_call_file:
-              if (typeof value === 'number' && isConstant(a.form)) callFile = value;
+              if (typeof value === 'number' && isConstant(form)) callFile = value;
               break;
             case AT_call_line:
-              if (typeof value === 'number' && isConstant(a.form)) callLine = value;
+              if (typeof value === 'number' && isConstant(form)) callLine = value;
               break;
             case AT_call_column:
-              if (typeof value === 'number' && isConstant(a.form)) callColumn = value;
+              if (typeof value === 'number' && isConstant(form)) callColumn = value;
               break;
           }
         }
