@@ -11,6 +11,7 @@ export class DwarfFormatError extends Error {
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
+/** A read position in one section, with an end that reads may not cross. */
 export class Cursor {
   readonly data: Uint8Array;
   pos: number;
@@ -21,10 +22,6 @@ export class Cursor {
     this.data = data;
     this.pos = pos;
     this.end = Math.min(end, data.length);
-  }
-
-  get remaining(): number {
-    return this.end - this.pos;
   }
 
   private need(n: number): void {

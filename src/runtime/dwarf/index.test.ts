@@ -89,6 +89,12 @@ describe.each(['dwarf4', 'dwarf5'])('inline.c at -O2 (%s)', (v) => {
     expect(d.linesFor(0x23)).toEqual([line(main, 8, 30)]);
   });
 
+  it('reads a single inlined range from DW_AT_low_pc/DW_AT_high_pc', () => {
+    expect(opcodeAt(m, 0x52)).toBe(OP_UNREACHABLE); // checked() inlined into single()
+    expect(d.linesFor(0x52)).toEqual([line(helper, 4, 5, true), line(main, 18, 10)]);
+    expect(d.linesFor(0x64)).toEqual([line(main, 18, 3)]); // high_pc is exclusive
+  });
+
   it('keeps a zero line from the line table (code attributed to no line)', () => {
     expect(d.linesFor(0xe)).toEqual([line(helper, 0, 5)]);
   });

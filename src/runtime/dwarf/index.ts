@@ -7,10 +7,9 @@
  * malformed DWARF; damaged parts just yield fewer or no lines.
  */
 import type { CustomSection } from '../binary/module.js';
-import { DwarfFormatError } from './cursor.js';
+import { DwarfFormatError, stringAt } from './cursor.js';
 import { inlinedSubroutines, parseUnits, strOffset, type DwarfSections, type Inlined, type Unit } from './info.js';
 import { isTombstoned, parseLineProgram, type LineTable, type Sequence } from './line-program.js';
-import { stringAt } from './cursor.js';
 
 /** One source position of an instruction. */
 export interface SourceLine {

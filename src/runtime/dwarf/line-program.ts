@@ -72,8 +72,7 @@ export function parseLineProgram(s: LineSections, offset: number, compDir: strin
   const programStart = c.pos + headerLength;
   const minInstLength = c.u8();
   const maxOps = version >= 4 ? c.u8() : 1;
-  const defaultIsStmt = c.u8() !== 0;
-  void defaultIsStmt;
+  c.u8(); // default_is_stmt: stack traces print every row, statement or not
   const lineBase = (c.u8() << 24) >> 24;
   const lineRange = c.u8();
   const opcodeBase = c.u8();
