@@ -218,7 +218,15 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
     if (st.size >= tail) return 0;
     return e.file.truncate(Number(tail));
   }),
-  fdOnly('fd_close', () => 0),
+  f('fd_close', [[I32, 'fd']], (_c, _m, s, sys) => {
+    const fd = u32(s[0]);
+    const e = lookup(sys, fd);
+    if (e === undefined) return EBADF;
+    // Only the guest's view closes: stdio streams never close the host's descriptors.
+    const errno = e.file.close();
+    sys.files.delete(fd);
+    return errno;
+  }),
   fdOnly('fd_datasync', (e) => e.file.datasync()),
   f('fd_fdstat_get', [[I32, 'fd'], [I32, 'result.stat']], (_c, m, s, sys) => {
     const at = u32(s[1]);
