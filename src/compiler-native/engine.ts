@@ -42,7 +42,8 @@ import {
   type GlobalAccessor,
   type SlotLayout,
 } from './boundary.js';
-import { hiddenGlobal, hiddenTable, rewriteModule } from './rewrite.js';
+import { mapInstrumentedOffset } from './instrument.js';
+import { hiddenGlobal, hiddenTable, rewriteModule, type Rewritten } from './rewrite.js';
 import { STACK_TRACE_LIMIT, toWasmError, type FrameSource } from './traps.js';
 
 const I32 = 0x7f;
@@ -113,9 +114,15 @@ class CompiledModuleImpl implements CompiledCode, FrameSource {
     readonly wasm: WebAssembly.Module,
     readonly id: number,
     readonly memoryImported: boolean,
-    readonly bodyDelta: Int32Array,
+    readonly rw: Rewritten,
   ) {
     this.numImportedFuncs = module.numImportedFuncs;
+  }
+
+  trapOfFunction(funcIndex: number): Trap | undefined {
+    if (funcIndex === this.rw.nanTrapFunc) return Trap.InvalidConversionToInteger;
+    if (funcIndex === this.rw.nullTrapFunc) return Trap.InvalidTableAccess;
+    return undefined;
   }
 
   /** Definitions of the function index space, built on first use (compile latency). */
@@ -124,7 +131,10 @@ class CompiledModuleImpl implements CompiledCode, FrameSource {
   }
 
   originalOffset(funcIndex: number, offset: number): number {
-    const d = this.bodyDelta[funcIndex - this.numImportedFuncs];
+    const i = funcIndex - this.numImportedFuncs;
+    const b = this.rw.instrumented[i];
+    if (b !== undefined) return mapInstrumentedOffset(b, offset - this.rw.newCodeStart[i]!);
+    const d = this.rw.bodyDelta[i];
     return d === undefined ? offset : offset - d;
   }
 
@@ -137,6 +147,8 @@ class CompiledModuleImpl implements CompiledCode, FrameSource {
     const m = this.module;
     const op = m.bytes[offset];
     if (op !== 0x11 && op !== 0x13) return Trap.InvalidTableAccess;
+    // With precise traps, null entries were caught before the call: this is a mismatch.
+    if (this.rw.nullTrapFunc >= 0) return Trap.IndirectCallTypeMismatch;
     let typeIndex: number;
     let tableIndex: number;
     try {
@@ -418,22 +430,35 @@ class HostInstance implements EngineInstance {
   close(): void {}
 }
 
+/** Options of {@link newCompilerEngine}. */
+export interface CompilerEngineOptions {
+  /**
+   * Tell apart the traps V8 words alike (NaN vs. overflow in float→int conversions, null entry vs.
+   * type mismatch in `call_indirect`) by instrumenting the bodies that contain them. Costs a walk
+   * of every body at compile time and a check per such instruction, so it is off by default; the
+   * spec-suite runner turns it on.
+   */
+  readonly preciseTraps?: boolean;
+}
+
 class CompilerEngine implements Engine {
   readonly kind = 'compiler' as const;
+
+  constructor(readonly options: CompilerEngineOptions) {}
 
   async compile(module: IrModule, options: CompileOptions): Promise<CompiledCode> {
     if (options.listeners !== undefined && options.listeners.some((l) => l !== undefined)) {
       throw new Error('not supported: function listeners on the compiler engine');
     }
     const id = nextModuleId++;
-    const rw = rewriteModule(module, id);
+    const rw = rewriteModule(module, id, { preciseTraps: this.options.preciseTraps === true });
     let wasm: WebAssembly.Module;
     try {
       wasm = await WebAssembly.compile(rw.bytes);
     } catch (e) {
       throw new Error(`internal error: V8 rejected the rewritten module: ${(e as Error).message}`, { cause: e });
     }
-    const code = new CompiledModuleImpl(module, wasm, id, rw.memoryImported, rw.bodyDelta);
+    const code = new CompiledModuleImpl(module, wasm, id, rw.memoryImported, rw);
     codeById.set(id, new WeakRef(code));
     codeRegistry.register(code, id);
     return code;
@@ -549,6 +574,6 @@ class CompilerEngine implements Engine {
 }
 
 /** The compiler engine (binary rewriting onto V8). */
-export function newCompilerEngine(): Engine {
-  return new CompilerEngine();
+export function newCompilerEngine(options: CompilerEngineOptions = {}): Engine {
+  return new CompilerEngine(options);
 }

@@ -15,9 +15,10 @@
  * `EncodedBody`) and recording their offset map in `bodyMaps`; untouched bodies keep a constant
  * delta.
  */
-import { ByteWriter } from '../runtime/binary/encoder.js';
+import { ByteWriter, u32Size } from '../runtime/binary/encoder.js';
 import { encodeModule, type EncodableBody } from '../runtime/binary/encoder.js';
-import type { CustomSection, Export, Import, Module } from '../runtime/binary/module.js';
+import type { CustomSection, Export, FuncType, Import, Module } from '../runtime/binary/module.js';
+import { instrumentPreciseTraps, type InstrumentedBody } from './instrument.js';
 
 /** Prefix of hidden export names. */
 export const HIDDEN = '\u0000wasmscope:';
@@ -36,10 +37,22 @@ export interface Rewritten {
    * of V8 frames in such a body map back by subtracting it.
    */
   readonly bodyDelta: Int32Array;
+  /** Per defined function: its instrumented body, if it was rewritten. */
+  readonly instrumented: ReadonlyArray<InstrumentedBody | undefined>;
+  /** Per defined function: absolute offset of its new code (after the locals), for instrumented ones. */
+  readonly newCodeStart: Int32Array;
+  /** Appended trap functions (precise traps): function index of `$nanTrap` and `$nullTrap`, or -1. */
+  readonly nanTrapFunc: number;
+  readonly nullTrapFunc: number;
+}
+
+export interface RewriteOptions {
+  /** Instrument bodies so that traps V8 words alike are told apart (instrument.ts). */
+  readonly preciseTraps: boolean;
 }
 
 /** Rewrites `m` for V8; `id` names it in frame URLs. */
-export function rewriteModule(m: Module, id: number): Rewritten {
+export function rewriteModule(m: Module, id: number, options: RewriteOptions = { preciseTraps: false }): Rewritten {
   const imports: Import[] = m.imports.map((imp, k) => ({ module: 'i', name: String(k), desc: imp.desc, offset: imp.offset }));
   let memories = m.memories;
   const memoryImported = m.memories.length > 0;
@@ -59,11 +72,40 @@ export function rewriteModule(m: Module, id: number): Rewritten {
   const orig = m.customSections.find((c) => c.name === 'name');
   customSections.push({ name: 'name', data: renameModule(orig?.data, `${GUEST_NAME_PREFIX}${id}`), offset: orig?.offset ?? m.bytes.length });
 
-  const codes: readonly EncodableBody[] = m.codes;
-  const out = encodeModule({ ...m, imports, memories, exports, codes, customSections }, m);
+  let codes: readonly EncodableBody[] = m.codes;
+  let types = m.types;
+  let funcTypeIndices = m.funcTypeIndices;
+  const instrumented: Array<InstrumentedBody | undefined> = [];
+  let nanTrapFunc = -1;
+  let nullTrapFunc = -1;
+  if (options.preciseTraps) {
+    nanTrapFunc = m.numImportedFuncs + m.codes.length;
+    nullTrapFunc = nanTrapFunc + 1;
+    const list: EncodableBody[] = [];
+    for (let i = 0; i < m.codes.length; i++) {
+      const b = instrumentPreciseTraps(m, i, nanTrapFunc, nullTrapFunc);
+      instrumented.push(b);
+      list.push(b ?? m.codes[i]!);
+    }
+    let empty = m.types.findIndex((t) => t.params.length === 0 && t.results.length === 0);
+    if (empty < 0) {
+      empty = m.types.length;
+      types = [...m.types, { params: [], results: [] } satisfies FuncType];
+    }
+    const trapBody = { encoded: new Uint8Array([0x00, 0x00, 0x0b]) }; // no locals; unreachable; end
+    list.push(trapBody, trapBody);
+    codes = list;
+    funcTypeIndices = [...m.funcTypeIndices, empty, empty];
+  }
+  const out = encodeModule({ ...m, types, funcTypeIndices, imports, memories, exports, codes, customSections }, m);
   const bodyDelta = new Int32Array(m.codes.length);
-  for (let i = 0; i < m.codes.length; i++) bodyDelta[i] = out.bodyOffsets[i]! - m.codes[i]!.entryOffset;
-  return { bytes: out.bytes, memoryImported, bodyDelta };
+  const newCodeStart = new Int32Array(m.codes.length);
+  for (let i = 0; i < m.codes.length; i++) {
+    bodyDelta[i] = out.bodyOffsets[i]! - m.codes[i]!.entryOffset;
+    const b = instrumented[i];
+    if (b !== undefined) newCodeStart[i] = out.bodyOffsets[i]! + u32Size(b.encoded.length) + b.localsLength;
+  }
+  return { bytes: out.bytes, memoryImported, bodyDelta, instrumented, newCodeStart, nanTrapFunc, nullTrapFunc };
 }
 
 /**

@@ -63,7 +63,7 @@ interface Loaded {
   readonly inst: EngineInstance;
 }
 
-const engine = newCompilerEngine();
+const engine = newCompilerEngine({ preciseTraps: process.env['WASMSCOPE_PRECISE_TRAPS'] !== '0' });
 const api = { name: () => 'spectest' } as unknown as ApiModule;
 
 function laneBits(lane: string, v: string): bigint[] {

@@ -21,6 +21,8 @@ export interface FrameSource {
   originalOffset(funcIndex: number, offset: number): number;
   /** Refines an ambiguous `call_indirect` trap at an original offset (see engine.ts). */
   refineIndirect(funcIndex: number, offset: number): Trap;
+  /** The trap an appended precise-trap function stands for (instrument.ts), else undefined. */
+  trapOfFunction(funcIndex: number): Trap | undefined;
 }
 
 /** A {@link WasmRuntimeError} from the compiler engine, with original byte offsets per frame. */
@@ -51,7 +53,8 @@ const TRAP_TEXTS: ReadonlyArray<readonly [string, Trap | undefined]> = [
   ['remainder by zero', Trap.IntegerDivideByZero],
   ['divide result unrepresentable', Trap.IntegerOverflow],
   // V8 uses one text for NaN and out-of-range operands; wazero says "invalid conversion to
-  // integer" for NaN. Without the operand the likelier trap in real programs is chosen.
+  // integer" for NaN. Without precise traps (instrument.ts) the likelier trap in real programs is
+  // chosen; with them a NaN traps in `$nanTrap` first.
   ['float unrepresentable in integer range', Trap.IntegerOverflow],
   ['integer result unrepresentable', Trap.IntegerOverflow],
   ['table index is out of bounds', Trap.InvalidTableAccess],
@@ -108,6 +111,12 @@ export function toWasmError(e: unknown, sources: (id: number) => FrameSource | u
     const src = sources(Number(g[1]));
     if (src === undefined) continue;
     const funcIndex = Number(m[2]);
+    const precise = src.trapOfFunction(funcIndex);
+    if (precise !== undefined) {
+      // The innermost frame is a precise-trap function: it names the trap and is not shown.
+      if (frames.length === 0) trap = precise;
+      continue;
+    }
     const def = src.defs[funcIndex];
     if (def === undefined) continue;
     const offset = src.originalOffset(funcIndex, parseInt(m[3]!, 16));
