@@ -1,0 +1,334 @@
+/**
+ * The `wasmscope` command line (wazero's `cmd/wazero`): `run` a WASI or plain module, `version`.
+ * Thin over the library; `main` returns the process exit code so tests can run it in-process.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { basename } from 'node:path';
+import {
+  CompileError,
+  ExitError,
+  newCompilationCacheWithDir,
+  newFSConfig,
+  newModuleConfig,
+  newRuntimeConfig,
+  newRuntimeConfigInterpreter,
+  newRuntimeWithConfig,
+  type FSConfig,
+  type ModuleConfig,
+  type Reader,
+  type RuntimeConfig,
+  type Writer,
+} from '../index.js';
+import { cryptoRandom } from '../sys/context.js';
+import { hostFdWriter } from '../sys/stdio.js';
+import { MODULE_NAME, MODULE_NAME_UNSTABLE, newBuilder } from '../wasi/module.js';
+
+/** Where the CLI reads and writes; the defaults are the process's own stdio. */
+export interface CliIO {
+  readonly stdout: Writer;
+  readonly stderr: Writer;
+  /** The guest's stdin: a host fd (default 0), bytes, or a reader. */
+  readonly stdin: number | Uint8Array | string | Reader;
+  /** The environment `--env-inherit` copies. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+function defaultIO(): CliIO {
+  return { stdout: hostFdWriter(1), stderr: hostFdWriter(2), stdin: 0, env: process.env };
+}
+
+const encoder = new TextEncoder();
+
+/** The version in package.json (two levels up from both src/cli and dist/cli). */
+export function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'dev';
+  } catch {
+    return 'dev';
+  }
+}
+
+const USAGE = `wasmscope CLI
+
+Usage:
+  wasmscope <command> [flags]
+
+Commands:
+  run       Runs a WebAssembly binary (WASI commands get the process's args, stdio and mounts)
+  version   Displays the version of wasmscope
+
+Run 'wasmscope <command> --help' for the flags of a command.
+`;
+
+const RUN_USAGE = `Usage:
+  wasmscope run [flags] <path to wasm file> [--] [args...]
+
+Runs a WebAssembly binary. If it imports wasi_snapshot_preview1 (or wasi_unstable), WASI is provided
+with the real clocks, crypto-strength random, the process's stdin/stdout/stderr, and the mounts given.
+The first guest argument (argv[0]) is the file's base name. The exit code is the guest's.
+
+Flags:
+  --interpreter           run on the interpreter engine (default: the compiler engine)
+  --mount host[:guest][:ro]
+                          mount a host directory into the guest filesystem (repeatable); the guest
+                          path defaults to the host path; ':ro' makes it read-only. Example:
+                          --mount .:/ --mount /tmp/data:/data:ro
+  --env KEY=VALUE         set an environment variable (repeatable)
+  --env-inherit           pass the host's environment first (--env values override)
+  --timeout DURATION      stop the guest after e.g. 500ms, 5s, 1m (not supported yet: exits 1)
+  --hostlogging SCOPES    log host calls for scopes all,clock,filesystem,memory,proc,poll,random,sock
+                          (not supported yet: exits 1)
+  --cachedir DIR          cache compiled code in DIR (not supported yet: exits 1)
+  -h, --help              show this help
+`;
+
+class UsageError extends Error {}
+
+const LOG_SCOPES = new Set(['all', 'clock', 'filesystem', 'memory', 'proc', 'poll', 'random', 'sock']);
+
+/** Parses a Go-style duration (`1h2m3.5s`, `500ms`, `10us`, `0`) into milliseconds. */
+export function parseDuration(s: string): number {
+  if (s === '0') return 0;
+  const re = /(-?\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
+  const unit: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  let matched = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(s)) !== null) {
+    total += Number(m[1]) * unit[m[2]!]!;
+    matched = re.lastIndex;
+  }
+  if (matched !== s.length || s.length === 0) throw new UsageError(`invalid duration "${s}" (use e.g. 500ms, 5s, 1m)`);
+  return total;
+}
+
+interface RunOptions {
+  interpreter: boolean;
+  mounts: Array<{ host: string; guest: string; readOnly: boolean }>;
+  env: Array<[string, string]>;
+  envInherit: boolean;
+  timeoutMs: number;
+  hostlogging: string | undefined;
+  cachedir: string | undefined;
+  wasmPath: string;
+  args: string[];
+}
+
+/** Splits `host[:guest][:ro]` at the last colons, as wazero does. */
+export function parseMount(spec: string): { host: string; guest: string; readOnly: boolean } {
+  let s = spec;
+  let readOnly = false;
+  if (s.endsWith(':ro')) {
+    readOnly = true;
+    s = s.slice(0, -3);
+  }
+  const i = s.lastIndexOf(':');
+  const host = i < 0 ? s : s.slice(0, i);
+  const guest = i < 0 ? s : s.slice(i + 1);
+  if (host === '') throw new UsageError(`invalid mount "${spec}": empty host directory`);
+  return { host, guest: guest === '' ? '/' : guest, readOnly };
+}
+
+function parseRun(argv: readonly string[]): RunOptions | 'help' {
+  const o: RunOptions = {
+    interpreter: false,
+    mounts: [],
+    env: [],
+    envInherit: false,
+    timeoutMs: 0,
+    hostlogging: undefined,
+    cachedir: undefined,
+    wasmPath: '',
+    args: [],
+  };
+  let i = 0;
+  const value = (flag: string, inline: string | undefined): string => {
+    if (inline !== undefined) return inline;
+    const v = argv[++i];
+    if (v === undefined) throw new UsageError(`flag needs an argument: ${flag}`);
+    return v;
+  };
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      i++;
+      break;
+    }
+    if (!a.startsWith('-') || a === '-') break;
+    const eq = a.indexOf('=');
+    const flag = (eq < 0 ? a : a.slice(0, eq)).replace(/^--?/, '');
+    const inline = eq < 0 ? undefined : a.slice(eq + 1);
+    switch (flag) {
+      case 'h':
+      case 'help':
+        return 'help';
+      case 'interpreter':
+        o.interpreter = inline === undefined || inline === 'true';
+        break;
+      case 'mount':
+        o.mounts.push(parseMount(value(a, inline)));
+        break;
+      case 'env': {
+        const kv = value(a, inline);
+        const j = kv.indexOf('=');
+        if (j <= 0) throw new UsageError(`invalid --env "${kv}": use KEY=VALUE`);
+        o.env.push([kv.slice(0, j), kv.slice(j + 1)]);
+        break;
+      }
+      case 'env-inherit':
+        o.envInherit = inline === undefined || inline === 'true';
+        break;
+      case 'timeout': {
+        const ms = parseDuration(value(a, inline));
+        if (ms < 0) throw new UsageError('invalid --timeout: must not be negative');
+        o.timeoutMs = ms;
+        break;
+      }
+      case 'hostlogging': {
+        const scopes = value(a, inline);
+        for (const s of scopes.split(',')) {
+          if (!LOG_SCOPES.has(s.trim())) throw new UsageError(`invalid --hostlogging scope "${s}" (use ${[...LOG_SCOPES].join(',')})`);
+        }
+        o.hostlogging = scopes;
+        break;
+      }
+      case 'cachedir':
+        o.cachedir = value(a, inline);
+        break;
+      default:
+        throw new UsageError(`unknown flag: ${a}`);
+    }
+  }
+  const wasm = argv[i];
+  if (wasm === undefined) throw new UsageError('missing path to wasm file');
+  o.wasmPath = wasm;
+  let rest = argv.slice(i + 1);
+  // As wazero: a `--` right after the file is dropped only when more arguments follow.
+  if (rest[0] === '--' && rest.length > 1) rest = rest.slice(1);
+  o.args = rest;
+  return o;
+}
+
+/**
+ * Runs the CLI with `argv` (without `node` and the script name).
+ * @returns the exit code for the process.
+ */
+export async function main(argv: readonly string[], io: CliIO = defaultIO()): Promise<number> {
+  const out = (s: string): void => void io.stdout.write(encoder.encode(s));
+  const err = (s: string): void => void io.stderr.write(encoder.encode(s));
+  const cmd = argv[0];
+  if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
+    err(USAGE);
+    return 0;
+  }
+  if (cmd === 'version' || cmd === '--version') {
+    if (argv[1] === '-h' || argv[1] === '--help') {
+      err('Usage:\n  wasmscope version\n\nDisplays the version of wasmscope.\n');
+      return 0;
+    }
+    out(`${version()}\n`);
+    return 0;
+  }
+  if (cmd !== 'run') {
+    err(`invalid command "${cmd}" (see wasmscope --help)\n`);
+    return 1;
+  }
+  let o: RunOptions | 'help';
+  try {
+    o = parseRun(argv.slice(1));
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`error: ${e.message} (see wasmscope run --help)\n`);
+      return 1;
+    }
+    throw e;
+  }
+  if (o === 'help') {
+    err(RUN_USAGE);
+    return 0;
+  }
+  return run(o, io, err);
+}
+
+async function run(o: RunOptions, io: CliIO, err: (s: string) => void): Promise<number> {
+  if (o.timeoutMs > 0) {
+    err('error: --timeout is not supported yet\n');
+    return 1;
+  }
+  if (o.hostlogging !== undefined) {
+    err('error: --hostlogging is not supported yet\n');
+    return 1;
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(o.wasmPath);
+  } catch (e) {
+    err(`error: cannot read ${o.wasmPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+    return 1;
+  }
+
+  let fs: FSConfig = newFSConfig();
+  for (const m of o.mounts) {
+    let isDir: boolean;
+    try {
+      isDir = statSync(m.host).isDirectory();
+    } catch {
+      err(`error: invalid mount: ${m.host} does not exist\n`);
+      return 1;
+    }
+    if (!isDir) {
+      err(`error: invalid mount: ${m.host} is not a directory\n`);
+      return 1;
+    }
+    fs = m.readOnly ? fs.withReadOnlyDirMount(m.host, m.guest) : fs.withDirMount(m.host, m.guest);
+  }
+
+  let rc: RuntimeConfig = o.interpreter ? newRuntimeConfigInterpreter() : newRuntimeConfig();
+  if (o.cachedir !== undefined) {
+    try {
+      rc = rc.withCompilationCache(await newCompilationCacheWithDir(o.cachedir));
+    } catch (e) {
+      err(`error: --cachedir: ${(e as Error).message}\n`);
+      return 1;
+    }
+  }
+  const r = newRuntimeWithConfig(rc);
+  try {
+    let compiled;
+    try {
+      compiled = await r.compileModule(bytes);
+    } catch (e) {
+      err(`error compiling wasm binary: ${e instanceof CompileError ? e.message : String((e as Error).message ?? e)}\n`);
+      return 1;
+    }
+    const importModules = new Set(compiled.importedFunctions().map((d) => d.import()?.[0]));
+    if (importModules.has(MODULE_NAME)) await newBuilder(r, MODULE_NAME).instantiate();
+    if (importModules.has(MODULE_NAME_UNSTABLE)) await newBuilder(r, MODULE_NAME_UNSTABLE).instantiate();
+
+    let c: ModuleConfig = newModuleConfig()
+      .withArgs(basename(o.wasmPath), ...o.args)
+      .withStdin(io.stdin)
+      .withStdout(io.stdout)
+      .withStderr(io.stderr)
+      .withFSConfig(fs)
+      .withSysWalltime()
+      .withSysNanotime()
+      .withSysNanosleep()
+      .withRandSource(cryptoRandom);
+    const env: Array<[string, string]> = [];
+    if (o.envInherit) for (const [k, v] of Object.entries(io.env)) if (v !== undefined && k !== '') env.push([k, v]);
+    env.push(...o.env);
+    for (const [k, v] of env) c = c.withEnv(k, v);
+    try {
+      await r.instantiateModule(compiled, c);
+    } catch (e) {
+      if (e instanceof ExitError) return e.exitCode;
+      err(`error instantiating wasm binary: ${e instanceof Error ? e.message : String(e)}\n`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    await r.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The `wasmscope` CLI, mostly in-process through `main()` with captured stdio, plus one real process
+ * to check the exit status and the process's own stdio.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main, parseDuration, parseMount, version, type CliIO } from '../../src/cli/main.js';
+import { engines } from '../helpers.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const fixture = (name: string): string => join(root, 'test/fixtures/wasi', `${name}.wasm`);
+const tmp = mkdtempSync(join(tmpdir(), 'wasmscope-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+async function cli(argv: string[], stdin: string = '', env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const o: Uint8Array[] = [];
+  const e: Uint8Array[] = [];
+  const io: CliIO = { stdout: { write: (c) => o.push(c.slice()) }, stderr: { write: (c) => e.push(c.slice()) }, stdin, env };
+  const code = await main(argv, io);
+  return { code, stdout: Buffer.concat(o).toString(), stderr: Buffer.concat(e).toString() };
+}
+
+const engineFlags = engines.map((e) => (e.name === 'interpreter' ? ['--interpreter'] : []));
+
+describe('wasmscope', () => {
+  it('prints usage to stderr with exit 0 without a command or with --help', async () => {
+    for (const argv of [[], ['--help'], ['-h']]) {
+      const r = await cli(argv);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain('wasmscope <command>');
+    }
+    const run = await cli(['run', '--help']);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toContain('--mount host[:guest][:ro]');
+    expect(run.stderr).toContain('not supported yet');
+    expect((await cli(['version', '--help'])).stderr).toContain('wasmscope version');
+  });
+
+  it('prints the package version', async () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+    expect(version()).toBe(pkg.version);
+    expect(await cli(['version'])).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+  });
+
+  it('rejects an unknown command, an unknown flag, a bad --env and a missing file with one line and exit 1', async () => {
+    expect(await cli(['frob'])).toEqual({ code: 1, stdout: '', stderr: 'invalid command "frob" (see wasmscope --help)\n' });
+    expect(await cli(['run', '--bogus', 'x.wasm'])).toEqual({ code: 1, stdout: '', stderr: 'error: unknown flag: --bogus (see wasmscope run --help)\n' });
+    expect((await cli(['run', '--env', 'NOEQUALS', 'x.wasm'])).stderr).toBe('error: invalid --env "NOEQUALS": use KEY=VALUE (see wasmscope run --help)\n');
+    expect((await cli(['run'])).stderr).toBe('error: missing path to wasm file (see wasmscope run --help)\n');
+    expect((await cli(['run', '--mount'])).stderr).toBe('error: flag needs an argument: --mount (see wasmscope run --help)\n');
+    expect(await cli(['run', join(tmp, 'missing.wasm')])).toEqual({ code: 1, stdout: '', stderr: `error: cannot read ${join(tmp, 'missing.wasm')}: ENOENT\n` });
+    expect((await cli(['run', '--mount', join(tmp, 'nope'), fixture('proc')])).stderr).toBe(`error: invalid mount: ${join(tmp, 'nope')} does not exist\n`);
+  });
+
+  it('rejects an invalid module with exit 1', async () => {
+    const bad = join(tmp, 'bad.wasm');
+    writeFileSync(bad, 'not wasm');
+    const r = await cli(['run', bad]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error compiling wasm binary: .*magic header.*\n$/);
+  });
+
+  it('says clearly that --timeout, --hostlogging and --cachedir are not supported yet', async () => {
+    expect((await cli(['run', '--timeout', '5s', fixture('proc')])).stderr).toBe('error: --timeout is not supported yet\n');
+    expect((await cli(['run', '--timeout=-1s', fixture('proc')])).stderr).toContain('must not be negative');
+    expect((await cli(['run', '--hostlogging', 'filesystem,clock', fixture('proc')])).stderr).toBe('error: --hostlogging is not supported yet\n');
+    expect((await cli(['run', '--hostlogging', 'files', fixture('proc')])).stderr).toContain('invalid --hostlogging scope "files"');
+    const cache = await cli(['run', '--cachedir', tmp, fixture('proc')]);
+    expect(cache.code).toBe(1);
+    expect(cache.stderr).toMatch(/^error: --cachedir: not supported/);
+  });
+
+  it('parses durations and mounts as wazero does', () => {
+    expect(parseDuration('1m30s')).toBe(90_000);
+    expect(parseDuration('500ms')).toBe(500);
+    expect(parseDuration('0')).toBe(0);
+    expect(() => parseDuration('5')).toThrow('invalid duration');
+    expect(parseMount('/a/b')).toEqual({ host: '/a/b', guest: '/a/b', readOnly: false });
+    expect(parseMount('/a/b:/data:ro')).toEqual({ host: '/a/b', guest: '/data', readOnly: true });
+    expect(parseMount('.:/')).toEqual({ host: '.', guest: '/', readOnly: false });
+  });
+
+  describe.each(engineFlags)('run %s', (...flags: string[]) => {
+    it('passes args (argv[0] = file name, `--` dropped), env and stdin, and returns the exit code', async () => {
+      const args = await cli(['run', ...flags, fixture('proc'), '--', 'args', 'a b']);
+      expect(args).toEqual({ code: 0, stdout: 'argv[0]=proc.wasm\nargv[1]=args\nargv[2]=a b\n', stderr: '' });
+      const env = await cli(['run', ...flags, '--env-inherit', '--env', 'B=override', fixture('proc'), 'env'], '', { A: 'host', B: 'host' });
+      expect(env.stdout).toBe('A=host\nB=override\n');
+      expect((await cli(['run', ...flags, fixture('proc'), 'cat'], 'from stdin')).stdout).toBe('from stdin');
+      expect((await cli(['run', ...flags, fixture('proc'), 'exit', '42'])).code).toBe(42);
+      expect((await cli(['run', ...flags, fixture('proc'), 'exit', '0'])).code).toBe(0);
+    });
+
+    it('mounts host directories, read-only when asked', async () => {
+      const dir = mkdtempSync(join(tmp, 'mount-'));
+      const rw = await cli(['run', ...flags, '--mount', `${dir}:/sandbox`, fixture('files')]);
+      expect(rw.code).toBe(0);
+      expect(rw.stdout).toContain('open evil: Operation not permitted\n');
+      const ro = await cli(['run', ...flags, `--mount=${dir}:/sandbox:ro`, fixture('files')]);
+      expect(ro.stdout.split('\n')[0]).toBe('open create: Read-only file system');
+    });
+
+    it('uses real clocks', async () => {
+      const r = await cli(['run', ...flags, fixture('clocks')]);
+      const sec = Number(/realtime: (\d+)\./.exec(r.stdout)?.[1]);
+      expect(Math.abs(sec - Date.now() / 1000)).toBeLessThan(60);
+    });
+  });
+
+  it('as a process: the guest writes to the real stdout/stderr and its exit code is the status', () => {
+    const res = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/bin.ts'), 'run', fixture('proc'), 'exit', '7'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(res.stdout).toBe('exiting\n');
+    expect(res.status).toBe(7);
+    const err = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/bin.ts'), 'run', fixture('proc'), 'stderr'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(err.stderr).toBe('to stderr\n');
+    expect(err.status).toBe(0);
+  }, 120_000);
+});
