@@ -432,3 +432,40 @@ describe('compiler engine: host functions', () => {
     expect(() => m.call('go')).toThrow(boom);
   });
 });
+
+describe('compiler engine: precise traps (opt-in)', () => {
+  const precise = newCompilerEngine({ preciseTraps: true });
+  const text = `(module $p
+    (type $r (func (result i32)))
+    (table 3 funcref)
+    (func $one (result i32) (i32.const 1))
+    (func $two (param i32) (result i32) (local.get 0))
+    (elem (i32.const 0) func $one $two)
+    (func (export "trunc") (param f32) (result i32) (i32.trunc_f32_s (local.get 0)))
+    (func (export "trunc64") (param f64) (result i64) (nop) (i64.trunc_f64_u (local.get 0)))
+    (func (export "ind") (param i32) (result i32) (call_indirect (type $r) (local.get 0))))`;
+
+  it('tells a NaN conversion from an overflow and keeps normal results', async () => {
+    const code = await compile(precise, wat(text));
+    const inst = instantiate(precise, code);
+    expect(call(inst, code, 'trunc', 0x40400000n)).toEqual([3n]);
+    expect(trapOf(() => call(inst, code, 'trunc', 0x7fc00000n)).trap).toBe('invalid conversion to integer');
+    expect(trapOf(() => call(inst, code, 'trunc', 0x7f000000n)).trap).toBe('integer overflow');
+    expect(trapOf(() => call(inst, code, 'trunc64', 0xfff8000000000001n)).trap).toBe('invalid conversion to integer');
+    expect(trapOf(() => call(inst, code, 'trunc64', 0xc000000000000000n)).trap).toBe('integer overflow');
+  });
+
+  it('tells a null entry from a type mismatch in one table, with frames mapped to original offsets', async () => {
+    const code = await compile(precise, wat(text));
+    const inst = instantiate(precise, code);
+    expect(call(inst, code, 'ind', 0n)).toEqual([1n]);
+    expect(trapOf(() => call(inst, code, 'ind', 1n)).trap).toBe('indirect call type mismatch');
+    const err = trapOf(() => call(inst, code, 'ind', 2n)) as WasmRuntimeError & { wasmOffsets: number[] };
+    expect(err.trap).toBe('invalid table access');
+    expect(err.message).toBe('wasm error: invalid table access\nwasm stack trace:\n\tp.$4(i32) i32');
+    expect(code.module.bytes[err.wasmOffsets[0]!]).toBe(0x11); // the original call_indirect
+    expect(trapOf(() => call(inst, code, 'ind', 3n)).trap).toBe('invalid table access');
+    const nan = trapOf(() => call(inst, code, 'trunc64', 0x7ff8000000000000n)) as WasmRuntimeError & { wasmOffsets: number[] };
+    expect(code.module.bytes[nan.wasmOffsets[0]!]).toBe(0xb1); // i64.trunc_f64_u, after the nop
+  });
+});
