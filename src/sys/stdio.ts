@@ -198,7 +198,7 @@ export class WriterFile extends Stream {
   }
   override write(buf: Uint8Array): number {
     if (this.closed) return -EBADF;
-    if (this.#w === undefined) return buf.length;
+    if (this.#w === undefined || buf.length === 0) return buf.length;
     try {
       this.#w.write(buf.slice());
       return buf.length;
