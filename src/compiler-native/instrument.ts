@@ -15,7 +15,8 @@
 import { ByteWriter } from '../runtime/binary/encoder.js';
 import type { Module } from '../runtime/binary/module.js';
 import { OPS } from '../runtime/binary/opcodes.js';
-import { Reader } from '../runtime/binary/reader.js';
+
+const opScratch = new Int32Array(1);
 
 /** An instrumented body and how its offsets map back. */
 export interface InstrumentedBody {
@@ -62,79 +63,142 @@ const TRUNC: ReadonlyMap<number, number> = new Map([
   [0xb1, F64],
 ]);
 
-/** Skips the immediates of `code` (an OPS code) at `r`. */
-function skipImmediates(r: Reader, code: number): void {
-  const info = OPS[code];
-  if (info === undefined) throw new Error(`not supported: opcode 0x${code.toString(16)}`);
-  switch (info.imm) {
-    case 'none':
-      return;
-    case 'blocktype':
-      r.s33();
-      return;
-    case 'label':
-    case 'func':
-    case 'local':
-    case 'global':
-    case 'table':
-    case 'dataidx':
-    case 'elemidx':
-    case 'memidx':
-      r.u32();
-      return;
-    case 'brtable': {
-      const n = r.u32();
-      for (let i = 0; i <= n; i++) r.u32();
-      return;
-    }
-    case 'callind':
-    case 'tableinit':
-    case 'tablecopy':
-    case 'meminit':
-      r.u32();
-      r.u32();
-      return;
-    case 'memcopy':
-      r.u32();
-      r.u32();
-      return;
-    case 'memarg':
-      r.u32();
-      r.u32();
-      return;
-    case 'memlane':
-      r.u32();
-      r.u32();
-      r.u8();
-      return;
-    case 'i32':
-      r.s32();
-      return;
-    case 'i64':
-      r.s64Halves();
-      return;
-    case 'f32':
-      r.skip(4);
-      return;
-    case 'f64':
-      r.skip(8);
-      return;
-    case 'v128':
-    case 'shuffle':
-      r.skip(16);
-      return;
-    case 'lane':
-    case 'reftype':
-    case 'fence':
-      r.u8();
-      return;
-    case 'selectt': {
-      const n = r.u32();
-      r.skip(n);
-      return;
+// Immediate shapes as small ints, precomputed from OPS: the walk is a tight loop over bytes.
+const K_NONE = 0;
+const K_LEB = 1; // one LEB (any width): blocktype, indices, i32/i64 constants
+const K_LEB2 = 2; // two LEBs
+const K_LEB2_BYTE = 3; // memarg + lane
+const K_BRTABLE = 4;
+const K_FIXED4 = 5;
+const K_FIXED8 = 6;
+const K_FIXED16 = 7;
+const K_BYTE = 8;
+const K_SELECTT = 9;
+
+const IMM = ((): Uint8Array => {
+  const t = new Uint8Array(OPS.length).fill(255);
+  for (let code = 0; code < OPS.length; code++) {
+    const info = OPS[code];
+    if (info === undefined) continue;
+    switch (info.imm) {
+      case 'none':
+        t[code] = K_NONE;
+        break;
+      case 'blocktype':
+      case 'label':
+      case 'func':
+      case 'local':
+      case 'global':
+      case 'table':
+      case 'dataidx':
+      case 'elemidx':
+      case 'memidx':
+      case 'i32':
+      case 'i64':
+        t[code] = K_LEB;
+        break;
+      case 'callind':
+      case 'tableinit':
+      case 'tablecopy':
+      case 'meminit':
+      case 'memcopy':
+      case 'memarg':
+        t[code] = K_LEB2;
+        break;
+      case 'memlane':
+        t[code] = K_LEB2_BYTE;
+        break;
+      case 'brtable':
+        t[code] = K_BRTABLE;
+        break;
+      case 'f32':
+        t[code] = K_FIXED4;
+        break;
+      case 'f64':
+        t[code] = K_FIXED8;
+        break;
+      case 'v128':
+      case 'shuffle':
+        t[code] = K_FIXED16;
+        break;
+      case 'lane':
+      case 'reftype':
+      case 'fence':
+        t[code] = K_BYTE;
+        break;
+      case 'selectt':
+        t[code] = K_SELECTT;
+        break;
     }
   }
+  return t;
+})();
+
+/** Position after the LEB at `p`. */
+function skipLeb(b: Uint8Array, p: number): number {
+  while ((b[p++]! & 0x80) !== 0);
+  return p;
 }
+
+/** Reads the u32 LEB at `p` (validated bodies only). */
+function readLeb(b: Uint8Array, p: number): number {
+  let result = 0;
+  let shift = 0;
+  for (;;) {
+    const x = b[p++]!;
+    result |= (x & 0x7f) << shift;
+    if ((x & 0x80) === 0) return result >>> 0;
+    shift += 7;
+  }
+}
+
+/**
+ * The position after the instruction at `p` of a validated body; `out[0]` receives its OPS code.
+ */
+function nextInstr(b: Uint8Array, p: number, out: Int32Array): number {
+  let code = b[p++]!;
+  if (code >= 0xfc && code <= 0xfe) {
+    const sub = readLeb(b, p);
+    p = skipLeb(b, p);
+    code = (code === 0xfc ? 0x100 : code === 0xfd ? 0x200 : 0x300) + sub;
+  }
+  out[0] = code;
+  switch (IMM[code]) {
+    case K_NONE:
+      return p;
+    case K_LEB:
+      return skipLeb(b, p);
+    case K_LEB2:
+      return skipLeb(b, skipLeb(b, p));
+    case K_LEB2_BYTE:
+      return skipLeb(b, skipLeb(b, p)) + 1;
+    case K_BRTABLE: {
+      const n = readLeb(b, p);
+      p = skipLeb(b, p);
+      for (let i = 0; i <= n; i++) p = skipLeb(b, p);
+      return p;
+    }
+    case K_FIXED4:
+      return p + 4;
+    case K_FIXED8:
+      return p + 8;
+    case K_FIXED16:
+      return p + 16;
+    case K_BYTE:
+      return p + 1;
+    case K_SELECTT:
+      return skipLeb(b, p) + readLeb(b, p);
+    default:
+      throw new Error(`not supported: opcode 0x${code.toString(16)}`);
+  }
+}
+
+/** Float type taken by each trapping truncation opcode (0 for other opcodes). */
+const TRUNC_TYPE = ((): Uint8Array => {
+  const t = new Uint8Array(256);
+  for (const [op, ty] of TRUNC) t[op] = ty;
+  return t;
+})();
 
 /**
  * Instruments body `defIndex` of `m` for precise traps, or returns undefined when it has no
@@ -147,12 +211,34 @@ export function instrumentPreciseTraps(m: Module, defIndex: number, nanTrapFunc:
   const tmpF32 = base;
   const tmpF64 = base + 1;
   const tmpI32 = base + 2;
-  const r = new Reader(m.bytes, body.codeStart, body.codeEnd);
+  const bytes = m.bytes;
+  const end = body.codeEnd;
+  // Fast path: most bodies have nothing to instrument, and need no allocation.
+  let p = body.codeStart;
+  let found = false;
+  const op = opScratch;
+  while (p < end) {
+    const at = p;
+    p = nextInstr(bytes, p, op);
+    const code = op[0]!;
+    if ((code < 256 && TRUNC_TYPE[code] !== 0) || code === 0x11 || code === 0x13) {
+      found = true;
+      p = at;
+      break;
+    }
+  }
+  if (!found) return undefined;
   const out = new ByteWriter(body.codeEnd - body.codeStart + 64);
   const newStart: number[] = [];
   const origStart: number[] = [];
   const copied: number[] = [];
-  let copyFrom = body.codeStart;
+  let copyFrom = p;
+  if (p > body.codeStart) {
+    newStart.push(0);
+    origStart.push(body.codeStart);
+    copied.push(1);
+    out.bytes(bytes.subarray(body.codeStart, p));
+  }
   let changed = false;
   const flush = (to: number): void => {
     if (to > copyFrom) {
@@ -163,10 +249,11 @@ export function instrumentPreciseTraps(m: Module, defIndex: number, nanTrapFunc:
     }
     copyFrom = to;
   };
-  while (r.pos < body.codeEnd) {
-    const at = r.pos;
-    const code = r.opcode();
-    const trunc = TRUNC.get(code);
+  while (p < end) {
+    const at = p;
+    p = nextInstr(bytes, p, op);
+    const code = op[0]!;
+    const trunc = code < 256 && TRUNC_TYPE[code] !== 0 ? TRUNC_TYPE[code] : undefined;
     if (trunc !== undefined || code === 0x11 || code === 0x13) {
       flush(at);
       changed = true;
@@ -178,15 +265,11 @@ export function instrumentPreciseTraps(m: Module, defIndex: number, nanTrapFunc:
         // local.tee t; local.get t; local.get t; fN.ne; if; call $nanTrap; end
         out.u8(0x22).u32(tmp).u8(0x20).u32(tmp).u8(0x20).u32(tmp).u8(trunc === F32 ? 0x5c : 0x62).u8(0x04).u8(0x40).u8(0x10).u32(nanTrapFunc).u8(0x0b);
       } else {
-        const save = r.pos;
-        r.u32();
-        const table = r.u32();
-        r.pos = save;
+        const table = readLeb(bytes, skipLeb(bytes, at + 1));
         // local.tee i; local.get i; table.get x; ref.is_null; if; call $nullTrap; end
         out.u8(0x22).u32(tmpI32).u8(0x20).u32(tmpI32).u8(0x25).u32(table).u8(0xd1).u8(0x04).u8(0x40).u8(0x10).u32(nullTrapFunc).u8(0x0b);
       }
     }
-    skipImmediates(r, code);
   }
   if (!changed) return undefined;
   flush(body.codeEnd);

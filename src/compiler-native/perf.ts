@@ -73,8 +73,11 @@ async function guests(): Promise<void> {
   console.log(`geomean ratio ${geo.toFixed(3)}, min ${Math.min(...ratios).toFixed(3)}`);
 }
 
-/** A module of `n` small functions, for compile latency. */
-function bigModule(n: number): Uint8Array {
+/**
+ * A module of `n` small functions, for compile latency. `salt` goes into a custom section so every
+ * call gives new bytes (V8 caches native modules by their bytes).
+ */
+function bigModule(n: number, salt: number): Uint8Array {
   const w = new ByteWriter(n * 16);
   w.u32Fixed(0x6d736100).u32Fixed(1);
   const sec = (id: number, b: ByteWriter): void => {
@@ -96,30 +99,49 @@ function bigModule(n: number): Uint8Array {
     code.u32(b.len).bytes(b.buf.subarray(0, b.len));
   }
   sec(10, code);
+  sec(0, new ByteWriter().name('salt').u32(salt));
   return w.finish();
 }
 
 async function compileLatency(): Promise<void> {
-  const bytes = bigModule(20000);
+  const { rewriteModule } = await import('./rewrite.js');
+  const precise = newCompilerEngine({ preciseTraps: true });
   const raw: number[] = [];
   const eng: number[] = [];
+  const engPrecise: number[] = [];
   const rewriteOnly: number[] = [];
-  for (let r = 0; r < 5; r++) {
+  const pipeline: number[] = [];
+  let size = 0;
+  for (let r = 0; r < 7; r++) {
+    const bytes = bigModule(20000, r * 4);
+    size = bytes.length;
     let t = performance.now();
     await WebAssembly.compile(bytes);
     raw.push(performance.now() - t);
-    const m = decodeModule(bytes, FEATURES);
+    const m = decodeModule(bigModule(20000, r * 4 + 1), FEATURES);
     t = performance.now();
     await engine.compile(m, { features: FEATURES, debugInfo: false, listeners: undefined });
     eng.push(performance.now() - t);
-    const { rewriteModule } = await import('./rewrite.js');
+    const m2 = decodeModule(bigModule(20000, r * 4 + 2), FEATURES);
+    t = performance.now();
+    await precise.compile(m2, { features: FEATURES, debugInfo: false, listeners: undefined });
+    engPrecise.push(performance.now() - t);
     t = performance.now();
     rewriteModule(m, 0);
     rewriteOnly.push(performance.now() - t);
+    const b3 = bigModule(20000, r * 4 + 3);
+    t = performance.now();
+    const m3 = decodeModule(b3, FEATURES);
+    validateModule(m3, FEATURES);
+    await engine.compile(m3, { features: FEATURES, debugInfo: false, listeners: undefined });
+    pipeline.push(performance.now() - t);
   }
+  const r = median(raw);
   console.log(
-    `compile 20000 functions (${bytes.length} B): raw ${median(raw).toFixed(1)} ms, engine.compile ${median(eng).toFixed(1)} ms ` +
-      `(rewrite ${median(rewriteOnly).toFixed(2)} ms), ratio ${(median(eng) / median(raw)).toFixed(3)}`,
+    `compile 20000 functions (${size} B, fresh bytes each time): raw WebAssembly.compile ${r.toFixed(1)} ms; ` +
+      `engine.compile ${median(eng).toFixed(1)} ms (${(median(eng) / r).toFixed(2)}x, of which rewrite ${median(rewriteOnly).toFixed(2)} ms); ` +
+      `with precise traps ${median(engPrecise).toFixed(1)} ms (${(median(engPrecise) / r).toFixed(2)}x); ` +
+      `decode+validate+compile ${median(pipeline).toFixed(1)} ms (${(median(pipeline) / r).toFixed(2)}x)`,
   );
 }
 
