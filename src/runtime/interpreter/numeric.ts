@@ -33,40 +33,77 @@ function fromBig(v: bigint): void {
   out64[1] = Number(BigInt.asIntN(32, v >> 32n));
 }
 
-/** Unsigned value of (lo, hi) as a double when exact (< 2^53), else -1. */
-function smallU(lo: number, hi: number): number {
-  return hi >>> 0 < 0x200000 ? (hi >>> 0) * TWO32 + (lo >>> 0) : -1;
+/**
+ * Unsigned 64-bit division into `out64` (quotient) and {@link rem64} (remainder, [lo, hi]).
+ * Divisors below 2^53 use exact double arithmetic (long division in base 2^16 for 32-bit
+ * divisors, a corrected estimate otherwise); larger ones fall back to BigInt.
+ */
+function udivmod64(alo: number, ahi: number, blo: number, bhi: number): void {
+  if (bhi === 0) {
+    const b = blo >>> 0;
+    const ah = ahi >>> 0;
+    const qh = Math.floor(ah / b);
+    let r = ah - qh * b;
+    let n = r * 65536 + (alo >>> 16);
+    const q1 = Math.floor(n / b);
+    r = n - q1 * b;
+    n = r * 65536 + (alo & 0xffff);
+    const q0 = Math.floor(n / b);
+    r = n - q0 * b;
+    out64[0] = (q1 * 65536 + q0) | 0;
+    out64[1] = qh | 0;
+    rem64[0] = r | 0;
+    rem64[1] = 0;
+    return;
+  }
+  if (bhi >>> 0 < 0x200000) {
+    // 2^32 <= b < 2^53: the quotient is below 2^32 and the double estimate is off by at most one.
+    const bd = (bhi >>> 0) * TWO32 + (blo >>> 0);
+    let q = Math.floor(((ahi >>> 0) * TWO32 + (alo >>> 0)) / bd);
+    if (q > 4294967295) q = 4294967295;
+    const plo = Math.imul(q | 0, blo);
+    const phi = (mulhu(q | 0, blo) + Math.imul(q | 0, bhi)) | 0;
+    let rlo = (alo - plo) | 0;
+    let rhi = (ahi - phi - (alo >>> 0 < plo >>> 0 ? 1 : 0)) | 0;
+    while (rhi < 0) {
+      q -= 1;
+      const lo = (rlo + blo) | 0;
+      rhi = (rhi + bhi + (lo >>> 0 < rlo >>> 0 ? 1 : 0)) | 0;
+      rlo = lo;
+    }
+    while (rhi >>> 0 > bhi >>> 0 || (rhi === bhi && rlo >>> 0 >= blo >>> 0)) {
+      q += 1;
+      const lo = (rlo - blo) | 0;
+      rhi = (rhi - bhi - (rlo >>> 0 < blo >>> 0 ? 1 : 0)) | 0;
+      rlo = lo;
+    }
+    out64[0] = q | 0;
+    out64[1] = 0;
+    rem64[0] = rlo;
+    rem64[1] = rhi;
+    return;
+  }
+  const a = BigInt.asUintN(64, toBig(alo, ahi));
+  const b = BigInt.asUintN(64, toBig(blo, bhi));
+  fromBig(a % b);
+  rem64[0] = out64[0]!;
+  rem64[1] = out64[1]!;
+  fromBig(a / b);
 }
+
+/** Remainder of the last 64-bit division: [lo, hi]. */
+const rem64 = new Int32Array(2);
 
 export function divU64(alo: number, ahi: number, blo: number, bhi: number): void {
   if (blo === 0 && bhi === 0) throw new WasmRuntimeError(Trap.IntegerDivideByZero);
-  const a = smallU(alo, ahi);
-  const b = smallU(blo, bhi);
-  if (a >= 0 && b > 0) {
-    const q = Math.floor(a / b);
-    const r = a - q * b;
-    const qq = r < 0 ? q - 1 : r >= b ? q + 1 : q;
-    out64[0] = qq | 0;
-    out64[1] = Math.floor(qq / TWO32) | 0;
-    return;
-  }
-  fromBig(BigInt.asUintN(64, toBig(alo, ahi)) / BigInt.asUintN(64, toBig(blo, bhi)));
+  udivmod64(alo, ahi, blo, bhi);
 }
 
 export function remU64(alo: number, ahi: number, blo: number, bhi: number): void {
   if (blo === 0 && bhi === 0) throw new WasmRuntimeError(Trap.IntegerDivideByZero);
-  const a = smallU(alo, ahi);
-  const b = smallU(blo, bhi);
-  if (a >= 0 && b > 0) {
-    const q = Math.floor(a / b);
-    let r = a - q * b;
-    if (r < 0) r += b;
-    else if (r >= b) r -= b;
-    out64[0] = r | 0;
-    out64[1] = Math.floor(r / TWO32) | 0;
-    return;
-  }
-  fromBig(BigInt.asUintN(64, toBig(alo, ahi)) % BigInt.asUintN(64, toBig(blo, bhi)));
+  udivmod64(alo, ahi, blo, bhi);
+  out64[0] = rem64[0]!;
+  out64[1] = rem64[1]!;
 }
 
 export function divS64(alo: number, ahi: number, blo: number, bhi: number): void {
