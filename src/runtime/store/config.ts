@@ -3,6 +3,7 @@
  * happens at compile/instantiate time, as in wazero (RATIONALE: configs never throw).
  */
 import { CoreFeaturesV2, type CoreFeatures } from '../api/features.js';
+import type { FS } from '../../sys/fs.js';
 
 /** Where bytes read by the guest come from (`read` returns the number of bytes read, 0 at EOF). */
 export interface Reader {
@@ -103,7 +104,8 @@ export interface FSMount {
 export interface FSConfig {
   withDirMount(hostDir: string, guestPath: string): FSConfig;
   withReadOnlyDirMount(hostDir: string, guestPath: string): FSConfig;
-  withFSMount(fs: unknown, guestPath: string): FSConfig;
+  /** Mounts an {@link FS} from wasmscope/sys (e.g. `newMemFS()`) at `guestPath`. */
+  withFSMount(fs: FS, guestPath: string): FSConfig;
 }
 
 /** Guest paths drop leading `./` and `/` and a trailing `/` ("" is the root mount, shown as `/`). */
@@ -134,7 +136,7 @@ export class FSConfigImpl implements FSConfig {
   withReadOnlyDirMount(hostDir: string, guestPath: string): FSConfig {
     return this.#with({ guestPath: cleanGuestPath(guestPath), hostDir, fs: undefined, readOnly: true, name: guestPath });
   }
-  withFSMount(fs: unknown, guestPath: string): FSConfig {
+  withFSMount(fs: FS, guestPath: string): FSConfig {
     return this.#with({ guestPath: cleanGuestPath(guestPath), hostDir: undefined, fs, readOnly: false, name: guestPath });
   }
 }
