@@ -2,7 +2,7 @@
  * wasmscope's own WASI test programs (test/fixtures/wasi/src/*.c, built by build.sh) on every engine:
  * files, directories, clocks and poll, args/env/stdio/random and exit codes.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -154,6 +154,23 @@ stdin: hi there
     const rand2 = (await runGuest(r, wasm('proc'), { args: ['proc', 'random'] })).stdout;
     expect(rand1).toMatch(/^[0-9a-f]{16}\n$/);
     expect(rand2).toBe(rand1); // deterministic default source
+  });
+
+  it('proc.c and clocks.c: stdin from a host fd is read and polled, and the fd stays open', async () => {
+    const file = join(sandbox(), 'in.txt');
+    writeFileSync(file, 'from a host fd\n');
+    const fd = openSync(file, 'r');
+    try {
+      const r = runtimeFor(engine);
+      const res = await runGuest(r, wasm('proc'), { args: ['proc', 'cat'], edit: (c) => c.withStdin(fd) });
+      expect(res.stdout).toBe('from a host fd\n');
+      const fd2 = openSync(file, 'r');
+      const polled = await runGuest(r, wasm('clocks'), { args: ['clocks'], edit: (c) => c.withStdin(fd2) });
+      expect(polled.stdout).toContain('poll stdin: 1 revents=POLLIN\nstdin: from a host fd\n');
+      closeSync(fd2);
+    } finally {
+      closeSync(fd); // throws EBADF if the guest had closed the host's fd
+    }
   });
 
   it('proc.c: exit codes from exit() and from main, and 0 as success', async () => {
