@@ -465,7 +465,7 @@ export function encodeModule(m: EncodableModule, base?: Module, layout: Module |
 
   writeCustoms(-1);
   let codeSectionStart = -1;
-  let bodyOffsets = new Int32Array(0);
+  let bodyOffsets: Int32Array = new Int32Array(0);
   const tmp = new ByteWriter(64);
   for (const id of ORDER) {
     if (present(m, id)) {
