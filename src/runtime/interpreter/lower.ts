@@ -298,6 +298,18 @@ export function lowerFunction(m: IrModule, codeIndex: number): Lowered {
   }
   const localSlots = nslots;
 
+  // Constants used inside loops get read-only slots after the locals, filled at function entry
+  // (like wasmi's function-local constants): inside the loop they cost no instruction at all.
+  const constIndex = new Map<string, number>();
+  const constWords: number[] = [];
+  prescanLoopConstants(m, body.codeStart, body.codeEnd, constIndex, constWords);
+  const constBase = localSlots;
+  const stackBase = localSlots + constWords.length / 2;
+  const constSlot = (lo: number, hi: number): number => {
+    const j = constIndex.get(`${lo | 0},${hi | 0}`);
+    return j === undefined ? -1 : constBase + j;
+  };
+
   const code: number[] = [];
   const offs: number[] = [];
   let curOff = body.codeStart;
@@ -308,8 +320,9 @@ export function lowerFunction(m: IrModule, codeIndex: number): Lowered {
   const vsKind: number[] = [];
   const vsVal: number[] = [];
   const vsSlot: number[] = [];
+  const vsHi: number[] = [];
   let height = 0;
-  let sp = localSlots;
+  let sp = stackBase;
   let maxSp = sp;
 
   // Last simple producer: its destination operand index and slot (for local.set folding).
@@ -332,10 +345,11 @@ export function lowerFunction(m: IrModule, codeIndex: number): Lowered {
     return code.length;
   };
 
-  const push = (t: number, kind: number, val: number): void => {
+  const push = (t: number, kind: number, val: number, hi = 0): void => {
     vsType[height] = t;
     vsKind[height] = kind;
     vsVal[height] = val;
+    vsHi[height] = hi;
     vsSlot[height] = sp;
     height++;
     sp += width(t);
@@ -360,12 +374,24 @@ export function lowerFunction(m: IrModule, codeIndex: number): Lowered {
       emit(d);
       emit(2 * vsVal[i]!);
     } else {
+      emitConstInto(d, i);
+    }
+    vsKind[i] = SLOT;
+  };
+  /** Emits the constant of entry i into word offset d. */
+  function emitConstInto(d: number, i: number): void {
+    const t = vsType[i]!;
+    if (t === 0x7e || t === 0x7c) {
+      emit(I.CONST64);
+      emit(d);
+      emit(vsVal[i]!);
+      emit(vsHi[i]!);
+    } else {
       emit(I.CONST32);
       emit(d);
       emit(vsVal[i]!);
     }
-    vsKind[i] = SLOT;
-  };
+  }
   const materializeAll = (): void => {
     for (let i = 0; i < height; i++) materialize(i);
   };
@@ -373,7 +399,12 @@ export function lowerFunction(m: IrModule, codeIndex: number): Lowered {
   /** Word offset of entry i, materializing constants. */
   const opnd = (i: number): number => {
     if (vsKind[i] === LOCAL) return 2 * vsVal[i]!;
-    if (vsKind[i] === CONST) materialize(i);
+    if (vsKind[i] === CONST) {
+      const t = vsType[i]!;
+      const cs = constSlot(vsVal[i]!, t === 0x7e || t === 0x7c ? vsHi[i]! : 0);
+      if (cs >= 0) return 2 * cs;
+      materialize(i);
+    }
     return 2 * vsSlot[i]!;
   };
 
@@ -417,9 +448,7 @@ export function lowerFunction(m: IrModule, codeIndex: number): Lowered {
       const t = types[j]!;
       if (vsKind[i] === CONST) {
         startInstr();
-        emit(I.CONST32);
-        emit(2 * s);
-        emit(vsVal[i]!);
+        emitConstInto(2 * s, i);
       } else {
         const src = vsKind[i] === LOCAL ? vsVal[i]! : vsSlot[i]!;
         if (src !== s) {
@@ -452,9 +481,7 @@ export function lowerFunction(m: IrModule, codeIndex: number): Lowered {
     if (results.length === 1 && !isRef(results[0]!) && results[0] !== V128) {
       const i = height - 1;
       if (vsKind[i] === CONST) {
-        emit(I.CONST32);
-        emit(0);
-        emit(vsVal[i]!);
+        emitConstInto(0, i);
         emit(I.RET0);
       } else {
         emit(I.RET1);
@@ -863,9 +890,7 @@ export function lowerFunction(m: IrModule, codeIndex: number): Lowered {
           // local.set x (local.get x): nothing to do.
         } else if (kind === CONST) {
           startInstr();
-          emit(I.CONST32);
-          emit(2 * xs);
-          emit(vsVal[i]!);
+          emitConstInto(2 * xs, i);
         } else {
           const src = opnd(i);
           startInstr();
@@ -957,43 +982,19 @@ export function lowerFunction(m: IrModule, codeIndex: number): Lowered {
       case 0x42: {
         // i64.const
         r.s64Halves();
-        startInstr();
-        emit(I.CONST64);
-        const dpos = code.length;
-        emit(0);
-        emit(r.lo);
-        emit(r.hi);
-        code[dpos] = pushResult(0x7e);
-        lastDstPos = dpos;
-        lastDstSlot = sp - 1;
+        push(0x7e, CONST, r.lo, r.hi);
         break;
       }
       case 0x43: {
         // f32.const
-        const bits = r.u32Fixed();
-        startInstr();
-        emit(I.CONST32);
-        const dpos = code.length;
-        emit(0);
-        emit(bits);
-        code[dpos] = pushResult(0x7d);
-        lastDstPos = dpos;
-        lastDstSlot = sp - 1;
+        push(0x7d, CONST, r.u32Fixed() | 0);
         break;
       }
       case 0x44: {
         // f64.const
-        const lo = r.u32Fixed();
-        const hi = r.u32Fixed();
-        startInstr();
-        emit(I.CONST64);
-        const dpos = code.length;
-        emit(0);
-        emit(lo);
-        emit(hi);
-        code[dpos] = pushResult(0x7c);
-        lastDstPos = dpos;
-        lastDstSlot = sp - 1;
+        const lo = r.u32Fixed() | 0;
+        const hi = r.u32Fixed() | 0;
+        push(0x7c, CONST, lo, hi);
         break;
       }
       case 0xa7: // i32.wrap_i64: the low word is the i32
@@ -1126,9 +1127,7 @@ export function lowerFunction(m: IrModule, codeIndex: number): Lowered {
       const t = types[j]!;
       if (vsKind[i] === CONST) {
         startInstr();
-        emit(I.CONST32);
-        emit(2 * s);
-        emit(vsVal[i]!);
+        emitConstInto(2 * s, i);
       } else {
         const src = vsKind[i] === LOCAL ? vsVal[i]! : vsSlot[i]!;
         if (src !== s) {
@@ -1387,6 +1386,7 @@ export function lowerFunction(m: IrModule, codeIndex: number): Lowered {
     maxSlots: maxSp + 4,
     paramSlots,
     localSlots,
+    consts: Int32Array.from(constWords),
     refLocals: Int32Array.from(refLocals),
     lanes,
   };
@@ -1394,6 +1394,52 @@ export function lowerFunction(m: IrModule, codeIndex: number): Lowered {
 
 const IMM_OF_REV: Record<number, number> = {};
 for (const [reg, imm] of Object.values(I32_BIN)) if (imm >= 0) IMM_OF_REV[imm] = reg;
+
+/** At most this many loop constants get slots (each costs two word copies per call). */
+const MAX_LOOP_CONSTS = 64;
+
+/** Collects the distinct numeric constants that appear inside loops (as lo/hi word pairs). */
+function prescanLoopConstants(m: IrModule, start: number, end: number, index: Map<string, number>, words: number[]): void {
+  const r = new Reader(m.bytes, start, end);
+  const kinds: number[] = [];
+  let loops = 0;
+  while (r.pos < end) {
+    const op = r.opcode();
+    const info = OPS[op];
+    if (info === undefined) throw new Error(`lower: unknown opcode ${op}`);
+    if (op === 0x02 || op === 0x03 || op === 0x04) {
+      r.s33();
+      kinds.push(op);
+      if (op === 0x03) loops++;
+      continue;
+    }
+    if (op === 0x0b) {
+      if (kinds.pop() === 0x03) loops--;
+      continue;
+    }
+    let lo = 0;
+    let hi = 0;
+    if (op === 0x41) lo = r.s32();
+    else if (op === 0x42) {
+      r.s64Halves();
+      lo = r.lo;
+      hi = r.hi;
+    } else if (op === 0x43) lo = r.u32Fixed() | 0;
+    else if (op === 0x44) {
+      lo = r.u32Fixed() | 0;
+      hi = r.u32Fixed() | 0;
+    } else {
+      skipImmediates(r, info.imm);
+      continue;
+    }
+    if (loops === 0 || index.size >= MAX_LOOP_CONSTS) continue;
+    const key = `${lo},${hi}`;
+    if (!index.has(key)) {
+      index.set(key, index.size);
+      words.push(lo, hi);
+    }
+  }
+}
 
 function slotsOfTypes(types: readonly number[]): number {
   let n = 0;

@@ -19,6 +19,8 @@ export interface Lowered {
   readonly paramSlots: number;
   /** Slots holding declared locals, zeroed at entry: [paramSlots, localSlots). */
   readonly localSlots: number;
+  /** Words copied to the frame at entry, starting at slot `localSlots` (loop constants). */
+  readonly consts: Int32Array;
   /** Slots of reference-typed declared locals (set to null at entry). */
   readonly refLocals: Int32Array;
   /** Pool of shuffle lane arrays for SIMD. */

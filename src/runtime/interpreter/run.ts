@@ -100,6 +100,7 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
   let f64 = m.f64;
   const refs = m.refs;
   for (let w = fp + 2 * lw.paramSlots, e = fp + 2 * lw.localSlots; w < e; w++) i32[w] = 0;
+  for (let j = 0, b = fp + 2 * lw.localSlots, k = lw.consts; j < k.length; j++) i32[b + j] = k[j]!;
   for (let j = 0; j < lw.refLocals.length; j++) refs[(fp >> 1) + lw.refLocals[j]!] = null;
 
   let inst: Instance = fn.inst!;
@@ -304,6 +305,8 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         pc = 0;
         fp = nfp;
         for (let w = fp + 2 * cl.paramSlots, e = fp + 2 * cl.localSlots; w < e; w++) i32[w] = 0;
+        const kw = cl.consts;
+        for (let j = 0, b = fp + 2 * cl.localSlots; j < kw.length; j++) i32[b + j] = kw[j]!;
         const rl = cl.refLocals;
         for (let j = 0; j < rl.length; j++) refs[(fp >> 1) + rl[j]!] = null;
         if (callee.inst !== inst) {
