@@ -6,10 +6,9 @@
 import { Bench } from 'tinybench';
 import { newRuntimeConfigInterpreter, newRuntimeWithConfig, newModuleConfig } from '../index.js';
 import { GUEST_NAMES, loadNowasiGuest, type NowasiGuest } from './guests.js';
+import { geomean } from './stats.js';
+import { wasiSuite } from './wasi.js';
 
-function geomean(xs: readonly number[]): number {
-  return Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length);
-}
 
 function fmtMs(ms: number): string {
   return ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(2)} ms`;
@@ -62,6 +61,7 @@ async function interpreterSuite(): Promise<void> {
 
 const suites: Record<string, () => Promise<void>> = {
   interpreter: interpreterSuite,
+  wasi: wasiSuite,
 };
 
 const wanted = process.argv.slice(2).filter((a) => a !== '--');
