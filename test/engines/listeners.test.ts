@@ -1,0 +1,375 @@
+/**
+ * Function listeners and stack iteration: ONE table of cases, run on every engine (issue 4 item 2),
+ * so the interpreter and the compiler cannot drift apart.
+ *
+ * Each case logs every listener call as a line:
+ * - `B <mod> <fn> (<params>) [<frames>]` — before; `<mod>` is the `mod` argument's name, `<frames>`
+ *   the stack iterator's frames, called function first, each `name+<delta>` where delta is
+ *   `sourceOffsetForPC(pc)` minus the offset (relative to the code section) of the function's first
+ *   instruction after its locals — so `f2+2` is "the instruction 2 bytes into f2's code"; host
+ *   functions print their name only;
+ * - `A <mod> <fn> (<results>)` — after;
+ * - `X <mod> <fn> <first line of err.message>` — abort.
+ * Params and results print as raw uint64 decimal.
+ *
+ * Semantics fixed here (both engines):
+ * - `mod`: for a wasm function the module instance that defines it; for a host function the
+ *   calling module (the host module itself when called from the API).
+ * - Tail calls: a `return_call*` in a listened function replaces that function's frame. The caller
+ *   gets its `after` at the tail call, with an EMPTY results array (its results are the callee's to
+ *   produce); the callee then gets its own `before` (seeing the caller's caller below it, not the
+ *   replaced frame) and `after`. Exactly one after-or-abort per before still holds, and tail calls
+ *   keep running in constant stack.
+ * - Unlistened functions fire nothing but still appear in stack iterators.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  CoreFeaturesTailCall,
+  functionListenerFactoryFunc,
+  withFunctionListenerFactory,
+  type FunctionListener,
+  type StackIterator,
+} from '../../src/experimental.js';
+import { Context, ExitError, type Runtime } from '../../src/index.js';
+import type { FunctionDefinition, Module } from '../../src/api.js';
+import { CoreFeaturesV2 } from '../../src/runtime/api/features.js';
+import { decodeModule } from '../../src/runtime/binary/decoder.js';
+import { engines, runtimeFor, wat } from '../helpers.js';
+
+const I32 = 0x7f;
+const ALL = CoreFeaturesV2 | CoreFeaturesTailCall;
+
+/** First-instruction offsets (relative to the code section) of each function, by name. */
+type CodeStarts = Map<string, number>;
+
+function codeStartsOf(bytes: Uint8Array, into: CodeStarts, names: readonly string[]): void {
+  const m = decodeModule(bytes, ALL);
+  // `names` lists the defined functions in order (the test knows its own modules).
+  m.codes.forEach((c, i) => {
+    const n = names[i];
+    if (n !== undefined) into.set(n, c.codeStart - m.codeSectionStart);
+  });
+}
+
+interface Env {
+  readonly r: Runtime;
+  readonly log: string[];
+  /** A context that listens every function for which `pick(name)` is true (default: all). */
+  readonly listenCtx: (pick?: (name: string) => boolean) => Context;
+  /** Assembles `text` and records its functions' code starts under `names` (defined functions, in order). */
+  readonly compile: (text: string, names: readonly string[]) => Promise<Uint8Array>;
+}
+
+interface Case {
+  readonly name: string;
+  readonly run: (env: Env) => Promise<void>;
+  readonly expected: readonly string[];
+}
+
+function frames(it: StackIterator, starts: CodeStarts): string {
+  const out: string[] = [];
+  while (it.next()) {
+    const fn = it.function();
+    const def = fn.definition();
+    if (def.hostFunction() !== undefined) {
+      out.push(def.name());
+      continue;
+    }
+    const start = starts.get(def.name());
+    const off = fn.sourceOffsetForPC(it.programCounter());
+    out.push(start === undefined ? `${def.name()}@${off}` : `${def.name()}+${off - start}`);
+  }
+  return `[${out.join(' ')}]`;
+}
+
+function recordingListener(log: string[], starts: CodeStarts, withFrames: boolean): FunctionListener {
+  return {
+    before(_ctx: Context, mod: Module, def: FunctionDefinition, params: BigUint64Array, stack: StackIterator) {
+      const f = withFrames ? ` ${frames(stack, starts)}` : '';
+      log.push(`B ${mod.name()} ${def.name()} (${[...params].join(',')})${f}`);
+    },
+    after(_ctx: Context, mod: Module, def: FunctionDefinition, results: BigUint64Array) {
+      log.push(`A ${mod.name()} ${def.name()} (${[...results].join(',')})`);
+    },
+    abort(_ctx: Context, mod: Module, def: FunctionDefinition, err: unknown) {
+      const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+      log.push(`X ${mod.name()} ${def.name()} ${msg}`);
+    },
+  };
+}
+
+const cases: Case[] = [
+  {
+    name: 'nesting: before and after in call order, stacks with callers at their call instructions',
+    async run({ r, listenCtx, compile }) {
+      const bin = await compile(
+        `(module
+          (func $f1 (export "f1") (param i32) (result i32)
+            (call $f2 (local.get 0)) (call $f2) )
+          (func $f2 (param i32) (result i32) (i32.add (local.get 0) (i32.const 1))))`,
+        ['f1', 'f2'],
+      );
+      const m = await r.instantiateWithConfig(bin, (await import('../../src/index.js')).newModuleConfig().withName('m'), listenCtx());
+      expect(m.exportedFunction('f1')!.call(5)).toEqual([7n]);
+    },
+    // call $f2 at f1+2 (after local.get 0), the second at f1+4.
+    expected: ['B m f1 (5) [f1+0]', 'B m f2 (5) [f2+0 f1+2]', 'A m f2 (6)', 'B m f2 (6) [f2+0 f1+4]', 'A m f2 (7)', 'A m f1 (7)'],
+  },
+  {
+    name: 'every exit fires after with the exact results: return, br/br_if/br_table to the function label, end',
+    async run({ r, listenCtx, compile }) {
+      const bin = await compile(
+        `(module
+          (func $ret (export "ret") (param i64) (result i64 f64)
+            (return (local.get 0) (f64.const nan:0x4000000000001)) )
+          (func $br (export "br") (result i32) (br 0 (i32.const 1)))
+          (func $brif (export "brif") (param i32) (result i32)
+            (block (drop (br_if 1 (i32.const 2) (local.get 0)))) (i32.const 3))
+          (func $brtable (export "brtable") (param i32) (result f32)
+            (drop (block (result f32) (br_table 1 0 (f32.const -0) (local.get 0)))) (f32.const 1))
+          (func $end (export "end") (param f32) (result f32) (local.get 0)))`,
+        ['ret', 'br', 'brif', 'brtable', 'end'],
+      );
+      const m = await r.instantiateWithConfig(bin, (await import('../../src/index.js')).newModuleConfig().withName('m'), listenCtx());
+      m.exportedFunction('ret')!.call(0xffffffffffffffffn);
+      m.exportedFunction('br')!.call();
+      m.exportedFunction('brif')!.call(1);
+      m.exportedFunction('brif')!.call(0);
+      m.exportedFunction('brtable')!.call(0);
+      m.exportedFunction('brtable')!.call(1);
+      m.exportedFunction('end')!.call(0x7fa00001n);
+    },
+    expected: [
+      'B m ret (18446744073709551615) [ret+0]',
+      'A m ret (18446744073709551615,9218868437227405313)',
+      'B m br () [br+0]',
+      'A m br (1)',
+      'B m brif (1) [brif+0]',
+      'A m brif (2)',
+      'B m brif (0) [brif+0]',
+      'A m brif (3)',
+      'B m brtable (0) [brtable+0]',
+      'A m brtable (2147483648)',
+      'B m brtable (1) [brtable+0]',
+      'A m brtable (1065353216)',
+      'B m end (2141192193) [end+0]',
+      'A m end (2141192193)',
+    ],
+  },
+  {
+    name: 'host functions: before/after around the call, mod is the caller, host frame first in the stack',
+    async run({ r, listenCtx, compile }) {
+      await r
+        .newHostModuleBuilder('env')
+        .newFunctionBuilder()
+        .withFunc((_ctx, _mod, x: number) => x * 3, [I32], [I32])
+        .withName('f4')
+        .export('f4')
+        .instantiate(listenCtx());
+      const bin = await compile(
+        `(module (import "env" "f4" (func $f4 (param i32) (result i32)))
+          (func $f1 (export "f1") (result i32) (call $f2))
+          (func $f2 (result i32) (call $f3 (i32.const 4)))
+          (func $f3 (param i32) (result i32) (call $f4 (local.get 0))))`,
+        ['f1', 'f2', 'f3'],
+      );
+      const m = await r.instantiateWithConfig(bin, (await import('../../src/index.js')).newModuleConfig().withName('m'), listenCtx());
+      expect(m.exportedFunction('f1')!.call()).toEqual([12n]);
+    },
+    expected: [
+      'B m f1 () [f1+0]',
+      'B m f2 () [f2+0 f1+0]',
+      'B m f3 (4) [f3+0 f2+2 f1+0]',
+      'B m f4 (4) [f4 f3+2 f2+2 f1+0]',
+      'A m f4 (12)',
+      'A m f3 (12)',
+      'A m f2 (12)',
+      'A m f1 (12)',
+    ],
+  },
+  {
+    name: 'a trap aborts every open listened frame, innermost first, with the final error, and no after',
+    async run({ r, listenCtx, compile }) {
+      const bin = await compile(
+        `(module
+          (func $f1 (export "f1") (call $f2))
+          (func $f2 (call $f3))
+          (func $f3 unreachable))`,
+        ['f1', 'f2', 'f3'],
+      );
+      const m = await r.instantiateWithConfig(bin, (await import('../../src/index.js')).newModuleConfig().withName('m'), listenCtx());
+      expect(() => m.exportedFunction('f1')!.call()).toThrow(/unreachable/);
+      // The runtime stays usable and the shadow stack is empty again.
+      expect(() => m.exportedFunction('f1')!.call()).toThrow(/unreachable/);
+    },
+    expected: [
+      'B m f1 () [f1+0]',
+      'B m f2 () [f2+0 f1+0]',
+      'B m f3 () [f3+0 f2+0 f1+0]',
+      'X m f3 wasm error: unreachable',
+      'X m f2 wasm error: unreachable',
+      'X m f1 wasm error: unreachable',
+      'B m f1 () [f1+0]',
+      'B m f2 () [f2+0 f1+0]',
+      'B m f3 () [f3+0 f2+0 f1+0]',
+      'X m f3 wasm error: unreachable',
+      'X m f2 wasm error: unreachable',
+      'X m f1 wasm error: unreachable',
+    ],
+  },
+  {
+    name: 'a host throw aborts the host frame and every guest frame with the thrown error',
+    async run({ r, listenCtx, compile }) {
+      await r
+        .newHostModuleBuilder('env')
+        .newFunctionBuilder()
+        .withFunc(() => {
+          throw new Error('boom');
+        }, [], [])
+        .withName('h')
+        .export('h')
+        .instantiate(listenCtx());
+      const bin = await compile(`(module (import "env" "h" (func $h)) (func $f1 (export "f1") (call $h)))`, ['f1']);
+      const m = await r.instantiateWithConfig(bin, (await import('../../src/index.js')).newModuleConfig().withName('m'), listenCtx());
+      expect(() => m.exportedFunction('f1')!.call()).toThrow('boom');
+    },
+    expected: ['B m f1 () [f1+0]', 'B m h () [h f1+0]', 'X m h boom', 'X m f1 boom'],
+  },
+  {
+    name: 'an exit (proc_exit style) aborts with the ExitError and closes the module',
+    async run({ r, listenCtx, compile }) {
+      await r
+        .newHostModuleBuilder('env')
+        .newFunctionBuilder()
+        .withFunc((ctx, mod) => {
+          void mod.closeWithExitCode(3, ctx);
+          throw new ExitError(3);
+        }, [], [])
+        .withName('exit')
+        .export('exit')
+        .instantiate(listenCtx());
+      const bin = await compile(`(module (import "env" "exit" (func $exit)) (func $f1 (export "f1") (call $exit)))`, ['f1']);
+      const m = await r.instantiateWithConfig(bin, (await import('../../src/index.js')).newModuleConfig().withName('m'), listenCtx());
+      expect(() => m.exportedFunction('f1')!.call()).toThrow(ExitError);
+      expect(m.isClosed()).toBe(true);
+    },
+    expected: ['B m f1 () [f1+0]', 'B m exit () [exit f1+0]', 'X m exit module closed with exit_code(3)', 'X m f1 module closed with exit_code(3)'],
+  },
+  {
+    name: 'cross-module calls fire the callee module listener with the callee module as mod',
+    async run({ r, listenCtx, compile }) {
+      const lib = await compile(`(module (func $g (export "g") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 2))))`, ['g']);
+      await r.instantiateWithConfig(lib, (await import('../../src/index.js')).newModuleConfig().withName('lib'), listenCtx());
+      const app = await compile(
+        `(module (import "lib" "g" (func $g (param i32) (result i32)))
+          (func $f (export "f") (result i32) (call $g (i32.const 21))))`,
+        ['f'],
+      );
+      // The importing module listens nothing: only lib's listener fires.
+      const m = await r.instantiateWithConfig(app, (await import('../../src/index.js')).newModuleConfig().withName('app'), listenCtx(() => false));
+      expect(m.exportedFunction('f')!.call()).toEqual([42n]);
+    },
+    expected: ['B lib g (21) [g+0 f+2]'],
+  },
+  {
+    name: 'unlistened functions fire nothing but appear in the stack',
+    async run({ r, listenCtx, compile }) {
+      const bin = await compile(
+        `(module
+          (func $f1 (export "f1") (call $f2))
+          (func $f2 (nop) (call $f3))
+          (func $f3))`,
+        ['f1', 'f2', 'f3'],
+      );
+      const m = await r.instantiateWithConfig(bin, (await import('../../src/index.js')).newModuleConfig().withName('m'), listenCtx((n) => n !== 'f2'));
+      m.exportedFunction('f1')!.call();
+    },
+    expected: ['B m f1 () [f1+0]', 'B m f3 () [f3+0 f2+1 f1+0]', 'A m f3 ()', 'A m f1 ()'],
+  },
+  {
+    name: 'tail calls: the caller frame is replaced (after with no results), the callee gets before and after',
+    async run({ r, listenCtx, compile }) {
+      const bin = await compile(
+        `(module
+          (func $f1 (export "f1") (param i32) (result i32) (call $f2 (local.get 0)))
+          (func $f2 (param i32) (result i32) (return_call $f3 (i32.add (local.get 0) (i32.const 1))))
+          (func $f3 (param i32) (result i32) (i32.mul (local.get 0) (i32.const 10)))
+          (table funcref (elem $f3))
+          (type $t (func (param i32) (result i32)))
+          (func $f4 (export "f4") (param i32) (result i32) (return_call_indirect (type $t) (local.get 0) (i32.const 0))))`,
+        ['f1', 'f2', 'f3', 'f4'],
+      );
+      const m = await r.instantiateWithConfig(bin, (await import('../../src/index.js')).newModuleConfig().withName('m'), listenCtx());
+      expect(m.exportedFunction('f1')!.call(1)).toEqual([20n]);
+      expect(m.exportedFunction('f4')!.call(3)).toEqual([30n]);
+    },
+    expected: [
+      'B m f1 (1) [f1+0]',
+      'B m f2 (1) [f2+0 f1+2]',
+      'A m f2 ()',
+      'B m f3 (2) [f3+0 f1+2]',
+      'A m f3 (20)',
+      'A m f1 (20)',
+      'B m f4 (3) [f4+0]',
+      'A m f4 ()',
+      'B m f3 (3) [f3+0]',
+      'A m f3 (30)',
+    ],
+  },
+  {
+    name: 'a tail-recursive listened loop runs in constant stack',
+    async run({ r, listenCtx, compile }) {
+      const bin = await compile(
+        `(module
+          (func $loop (export "loop") (param i32) (result i32)
+            (if (result i32) (i32.eqz (local.get 0)) (then (i32.const 7))
+              (else (return_call $loop (i32.sub (local.get 0) (i32.const 1)))))))`,
+        ['loop'],
+      );
+      const m = await r.instantiateWithConfig(bin, (await import('../../src/index.js')).newModuleConfig().withName('m'), listenCtx());
+      expect(m.exportedFunction('loop')!.call(200_000)).toEqual([7n]);
+    },
+    // Checked by count below (200,001 befores).
+    expected: [],
+  },
+];
+
+for (const engine of engines) {
+  describe(`function listeners on the ${engine.name}`, () => {
+    for (const c of cases) {
+      it(c.name, async () => {
+        const r = runtimeFor(engine, (cfg) => cfg.withCoreFeatures(ALL));
+        const log: string[] = [];
+        const starts: CodeStarts = new Map();
+        const countOnly = c.name.startsWith('a tail-recursive');
+        const listener = recordingListener(log, starts, !countOnly);
+        const env: Env = {
+          r,
+          log,
+          listenCtx: (pick = () => true) =>
+            withFunctionListenerFactory(
+              Context.background(),
+              functionListenerFactoryFunc((def) => (pick(def.name()) ? listener : undefined)),
+            ),
+          compile: async (text, names) => {
+            const bin = await wat(text);
+            codeStartsOf(bin, starts, names);
+            return bin;
+          },
+        };
+        try {
+          await c.run(env);
+        } finally {
+          await r.close();
+        }
+        if (countOnly) {
+          expect(log.filter((l) => l.startsWith('B ')).length).toBe(200_001);
+          expect(log.filter((l) => l.startsWith('A ')).length).toBe(200_001);
+          expect(log.at(-1)).toBe('A m loop (7)');
+        } else {
+          expect(log).toEqual(c.expected);
+        }
+      });
+    }
+  });
+}
