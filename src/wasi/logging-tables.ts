@@ -31,8 +31,11 @@ export type ParamFormat =
   | { kind: 'flags'; table: Readonly<Record<string, number>> }
   | { kind: 'clockid' };
 
-/** How an out-param prints in the results (read from memory only when errno is ESUCCESS). */
-export type OutFormat = 'u32' | 'u64' | 'filestat' | 'fdstat' | 'prestat';
+/**
+ * How an out-param prints in the results (read from memory only when errno is ESUCCESS). `string`:
+ * the bytes at this pointer with the length in the next param (fd_prestat_dir_name's `path`).
+ */
+export type OutFormat = 'u32' | 'u64' | 'filestat' | 'fdstat' | 'prestat' | 'string';
 
 export interface WasiLogSpec {
   readonly name: string;
@@ -88,13 +91,14 @@ function specOf(w: (typeof WASI_FUNCTIONS)[number]): WasiLogSpec {
   const names = w.paramNames;
   const lenIndexes = new Set<number>();
   names.forEach((n, i) => {
-    if (n.includes('path') && !n.endsWith('_len') && !n.startsWith('result.') && names[i + 1] === `${n}_len`) lenIndexes.add(i + 1);
+    if (n.includes('path') && !n.endsWith('_len') && names[i + 1] === `${n}_len`) lenIndexes.add(i + 1);
   });
   names.forEach((n, i) => {
     if (lenIndexes.has(i)) return;
     if (n.startsWith('result.')) {
       const short = n.slice('result.'.length);
-      if (OUT_U32.has(short)) results.push({ index: i, name: short, format: 'u32' });
+      if (lenIndexes.has(i + 1)) results.push({ index: i, name: short, format: 'string' });
+      else if (OUT_U32.has(short)) results.push({ index: i, name: short, format: 'u32' });
       else if (OUT_U64.has(short)) results.push({ index: i, name: short, format: 'u64' });
       else if (OUT_STRUCT[short] !== undefined) results.push({ index: i, name: short, format: OUT_STRUCT[short] });
       else params.push({ index: i, name: n, format: { kind: w.params[i] === 0x7e ? 'i64' : 'i32' } });
