@@ -141,7 +141,8 @@ const cases: Case[] = [
     },
     expected: [
       'B m ret (18446744073709551615) [ret+0]',
-      'A m ret (18446744073709551615,9218868437227405313)',
+      // nan:0x4000000000001 is 0x7ff4000000000001.
+      'A m ret (18446744073709551615,9219994337134247937)',
       'B m br () [br+0]',
       'A m br (1)',
       'B m brif (1) [brif+0]',
@@ -269,7 +270,7 @@ const cases: Case[] = [
       const m = await r.instantiateWithConfig(app, (await import('../../src/index.js')).newModuleConfig().withName('app'), listenCtx(() => false));
       expect(m.exportedFunction('f')!.call()).toEqual([42n]);
     },
-    expected: ['B lib g (21) [g+0 f+2]'],
+    expected: ['B lib g (21) [g+0 f+2]', 'A lib g (42)'],
   },
   {
     name: 'unlistened functions fire nothing but appear in the stack',
