@@ -5,9 +5,11 @@
 import type { Context } from '../api/context.js';
 import { Trap, WasmRuntimeError } from '../api/errors.js';
 import { CoreFeatureBulkMemoryOperations } from '../api/features.js';
-import type { FunctionDefinition } from '../api/module.js';
+import type { FunctionDefinition, Module as ApiModule } from '../api/module.js';
 import type { ConstExpr, Module as IrModule } from '../binary/module.js';
-import { formatFrameSignature, moduleFunctionDefinitions, moduleMemoryDefinitions } from '../store/definition.js';
+import { moduleFunctionDefinitions, moduleMemoryDefinitions } from '../store/definition.js';
+import { formatStackTrace, type TraceFrame } from '../store/trace.js';
+import { absoluteOffsetOf, listenHostAfter, listenHostBefore } from './listen.js';
 import type {
   CompileOptions,
   CompiledCode,
@@ -22,9 +24,6 @@ import { MemoryApi } from '../store/memory-api.js';
 import { Machine, growStack, loadSimd, readRaw, writeRaw } from './machine.js';
 import { FuncInst, GlobalInst, Instance, MemInst, TableInst, type Ref } from './objects.js';
 import { execute, MAX_CALL_DEPTH } from './run.js';
-
-/** Frames printed in a trap's stack trace before eliding the rest. */
-const MAX_FRAMES = 30;
 
 class InterpCompiled implements CompiledCode {
   readonly module: IrModule;
@@ -71,59 +70,111 @@ class InterpInstance implements EngineInstance {
   }
 }
 
-const annotated = new WeakSet<Error>();
+/** Frames (innermost first) already recorded on an error by inner engine invocations. */
+const traceFrames = new WeakMap<Error, TraceFrame[]>();
+
+/** An open frame when an error left an invocation: function, pc, and the caller module of a host function. */
+interface OpenFrame {
+  readonly fn: FuncInst;
+  readonly pc: number;
+  readonly hostCaller: ApiModule | null;
+}
 
 /** Calls `f` from the host with raw params in `stack`; results are written back to `stack`. */
 export function callFunction(m: Machine, f: FuncInst, stack: BigUint64Array, ctx: Context): void {
   const savedCtx = m.ctx;
+  const savedBase = m.baseDepth;
+  const savedOwner = m.entryOwner;
+  const savedFn = m.curFn;
+  const savedPc = m.curPc;
+  const depth = m.depth;
+  const top = m.top;
   m.ctx = ctx;
+  m.ticks = 0;
+  m.baseDepth = depth;
+  m.curFn = null;
+  m.errHost = null;
   try {
     if (f.host !== null) {
-      f.host(ctx, f.hostOwner!.api, stack);
+      callHostFromHost(m, f, stack, ctx);
       return;
     }
-    const depth = m.depth;
-    const top = m.top;
+    m.entryOwner = f.inst!.owner.api;
     const base = top + 1;
     const fp = 2 * base;
-    try {
-      growStack(m, base + Math.max(f.paramSlots, f.resultSlots) + 1);
-      writeRaw(m, f.type.params, fp, stack);
-      execute(m, f, fp);
-      readRaw(m, f.type.results, fp, stack);
-    } catch (e) {
-      if (e instanceof WasmRuntimeError) annotateTrap(m, e, depth);
-      throw e;
-    } finally {
-      for (let d = depth; d < m.frFn.length && m.frFn[d] !== undefined; d++) m.frFn[d] = null;
-      m.depth = depth;
-      m.top = top;
+    growStack(m, base + Math.max(f.paramSlots, f.resultSlots) + 1);
+    writeRaw(m, f.type.params, fp, stack);
+    execute(m, f, fp);
+    readRaw(m, f.type.results, fp, stack);
+  } catch (e) {
+    const open = openFrames(m, depth);
+    if (e instanceof WasmRuntimeError) annotateTrap(e, open);
+    // After the error is final: abort every open listened frame, innermost first.
+    for (const o of open) {
+      if (o.fn.listener === undefined || o.pc < 0) continue;
+      o.fn.listener.abort(ctx, o.hostCaller ?? o.fn.inst!.owner.api, o.fn.definition, e);
     }
+    throw e;
   } finally {
+    for (let d = depth; d < m.frFn.length && m.frFn[d] !== undefined; d++) m.frFn[d] = null;
+    m.depth = depth;
+    m.top = top;
     m.ctx = savedCtx;
+    m.baseDepth = savedBase;
+    m.entryOwner = savedOwner;
+    m.curFn = savedFn;
+    m.curPc = savedPc;
+    m.errHost = null;
+    m.errHostCaller = null;
+    // The outer invocation (if any) looks at its own context at its next CHECK.
+    m.ticks = 0;
   }
 }
 
-function annotateTrap(m: Machine, e: WasmRuntimeError, baseDepth: number): void {
-  const frames: string[] = [];
+/** A host function called directly by the host (`Function.call` on a host module's export). */
+function callHostFromHost(m: Machine, f: FuncInst, stack: BigUint64Array, ctx: Context): void {
+  const api = f.hostOwner!.api;
+  if (f.listener === undefined) {
+    f.host!(ctx, api, stack);
+    return;
+  }
+  listenHostBefore(m, f, api, stack, false);
+  try {
+    f.host!(ctx, api, stack);
+  } catch (e) {
+    m.errHost = f;
+    m.errHostCaller = api;
+    throw e;
+  }
+  listenHostAfter(m, f, api, stack);
+}
+
+/** The frames of this invocation still open when an error left it, innermost first. */
+function openFrames(m: Machine, baseDepth: number): OpenFrame[] {
+  const out: OpenFrame[] = [];
+  if (m.errHost !== null) out.push({ fn: m.errHost, pc: 0, hostCaller: m.errHostCaller });
+  if (m.curFn !== null) out.push({ fn: m.curFn, pc: m.curPc, hostCaller: null });
+  // Frames saved at calls hold the return pc; the call instruction ends one word earlier.
+  for (let d = m.depth - 1; d >= baseDepth; d--) {
+    const fn = m.frFn[d];
+    if (fn !== null && fn !== undefined) out.push({ fn, pc: m.frPc[d]! - 1, hostCaller: null });
+  }
+  return out;
+}
+
+function annotateTrap(e: WasmRuntimeError, open: readonly OpenFrame[]): void {
+  const frames = traceFrames.get(e) ?? [];
   const offsets: number[] = [];
-  const add = (fn: FuncInst | null, pc: number): void => {
-    if (fn === null) return;
-    frames.push(formatFrameSignature(fn.definition));
-    const off = fn.lowered?.offsets[pc];
-    offsets.push(off ?? -1);
-  };
-  add(m.curFn, m.curPc);
-  // Frames saved at calls hold the return pc; step back into the call instruction.
-  for (let d = m.depth - 1; d >= baseDepth; d--) add(m.frFn[d] ?? null, Math.max(0, m.frPc[d]! - 1));
-  const prev = annotated.has(e) ? e.stackFrames : [];
-  let all = [...prev.filter((f) => !f.startsWith('...')), ...frames];
-  if (all.length > MAX_FRAMES) all = [...all.slice(0, MAX_FRAMES), '... maybe followed by omitted frames'];
-  e.setStackFrames(all);
+  for (const o of open) {
+    const inst = o.fn.inst;
+    const offset = absoluteOffsetOf(o.fn, o.pc);
+    frames.push({ definition: o.fn.definition, module: inst !== null && inst.debugInfo ? (inst.module ?? undefined) : undefined, offset });
+    offsets.push(offset ?? -1);
+  }
+  traceFrames.set(e, frames);
+  e.setStackFrames(formatStackTrace(frames, true));
   const t = e as WasmRuntimeError & TrapOffsets;
   t.wasmOffsets = [...(t.wasmOffsets ?? []), ...offsets];
-  annotated.add(e);
-  m.curFn = null;
 }
 
 /** Evaluates a constant expression into `out` (bits or ref). */
@@ -183,6 +234,8 @@ class InterpreterEngine implements Engine {
     const compiled = code as InterpCompiled;
     const mod = compiled.module;
     const inst = new Instance(mod, owner);
+    inst.debugInfo = compiled.options.debugInfo;
+    inst.interrupt = options.closeOnContextDone === true;
     // Imports.
     for (const imp of imports) {
       switch (imp.kind) {
@@ -204,7 +257,9 @@ class InterpreterEngine implements Engine {
     for (let i = 0; i < mod.funcTypeIndices.length; i++) {
       const fi = mod.numImportedFuncs + i;
       const type = mod.types[mod.funcTypeIndices[i]!]!;
-      inst.functions.push(new FuncInst(type, compiled.definitions[fi]!, inst, i, null, null));
+      const f = new FuncInst(type, compiled.definitions[fi]!, inst, i, null, null);
+      f.listener = compiled.options.listeners?.[fi];
+      inst.functions.push(f);
     }
     // Globals.
     for (const g of mod.globals) {
@@ -287,7 +342,11 @@ class InterpreterEngine implements Engine {
 
   instantiateHost(functions: readonly HostFunctionSpec[], owner: InstanceOwner): EngineInstance {
     const inst = new Instance(null, owner);
-    for (const spec of functions) inst.functions.push(new FuncInst(spec.type, spec.definition, null, -1, spec.fn, owner));
+    for (const spec of functions) {
+      const f = new FuncInst(spec.type, spec.definition, null, -1, spec.fn, owner);
+      f.listener = spec.listener;
+      inst.functions.push(f);
+    }
     return new InterpInstance(inst, this.m);
   }
 }

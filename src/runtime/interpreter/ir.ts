@@ -45,6 +45,12 @@ export const I = {
   SIMD: 36, // sub d a b c imm lanesIndex(-1 none)
   SIMD_MEM: 37, // sub d a v off lane
   NOP: 38, // -
+  /** First instruction of a listened function: calls the listener's before (listen.ts). */
+  LISTEN_BEFORE: 39, // -
+  /** Precedes every return of a listened function: calls after with the results at s. */
+  LISTEN_AFTER: 56, // s
+  /** Interrupt check (loop heads, function entries) when closeOnContextDone is on. */
+  CHECK: 57, // -
 
   I32_LOAD: 40, // d a off
   I64_LOAD: 41,
@@ -238,7 +244,10 @@ export function instrLength(op: number, code: Int32Array, pc: number): number {
     case I.UNREACHABLE:
     case I.RET0:
     case I.NOP:
+    case I.LISTEN_BEFORE:
+    case I.CHECK:
       return 1;
+    case I.LISTEN_AFTER:
     case I.BR:
     case I.RET1:
     case I.MEMORY_SIZE:

@@ -271,7 +271,16 @@ function blockType(m: IrModule, bt: number): FuncType {
  * Lowers defined function `codeIndex` of `m` (validated). Throws a plain Error on an internal
  * inconsistency (never for valid input).
  */
-export function lowerFunction(m: IrModule, codeIndex: number): Lowered {
+export interface LowerOptions {
+  /** The function has a listener: LISTEN_BEFORE at entry, LISTEN_AFTER before every return. */
+  readonly listened?: boolean;
+  /** closeOnContextDone: a CHECK at the entry and at every loop head. */
+  readonly interrupt?: boolean;
+}
+
+export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions = {}): Lowered {
+  const listened = opts.listened === true;
+  const interrupt = opts.interrupt === true;
   const body = m.codes[codeIndex];
   const funcIndex = m.numImportedFuncs + codeIndex;
   const ftype = m.types[m.funcTypeIndexSpace[funcIndex]!];
@@ -473,6 +482,21 @@ export function lowerFunction(m: IrModule, codeIndex: number): Lowered {
 
   const emitReturn = (): void => {
     const results = ftype.results;
+    if (listened) {
+      // The after callback reads the results from their slots, then a plain return follows.
+      const first = height - results.length;
+      for (let i = first; i < height; i++) materialize(i);
+      startInstr();
+      emit(I.LISTEN_AFTER);
+      emit(results.length === 0 ? 0 : 2 * vsSlot[first]!);
+      if (results.length === 0) emit(I.RET0);
+      else {
+        emit(I.RETN);
+        emit(2 * vsSlot[first]!);
+        emit(slotsOfTypes(results));
+      }
+      return;
+    }
     startInstr();
     if (results.length === 0) {
       emit(I.RET0);
@@ -497,6 +521,17 @@ export function lowerFunction(m: IrModule, codeIndex: number): Lowered {
     emit(slotsOfTypes(results));
   };
 
+  /**
+   * A tail call replaces a listened function's frame: its after fires at the call with no results
+   * (they are the callee's to produce), so tail calls keep running in constant stack.
+   */
+  const emitTailAfter = (): void => {
+    if (!listened) return;
+    startInstr();
+    emit(I.LISTEN_AFTER);
+    emit(-1);
+  };
+
   const bindLabel = (c: Ctrl): void => {
     const here = code.length;
     for (const f of c.fixups) code[f] = here;
@@ -514,6 +549,11 @@ export function lowerFunction(m: IrModule, codeIndex: number): Lowered {
 
   const r = new Reader(m.bytes, body.codeStart, body.codeEnd);
   let deadDepth = 0;
+  // Entry instructions exist only in the functions that need them, so the others pay nothing.
+  // LISTEN_BEFORE must be at pc 0: the engine reads a frame at pc >= 0 of a listened function as
+  // "before has run".
+  if (listened) emit(I.LISTEN_BEFORE);
+  if (interrupt) emit(I.CHECK);
 
   while (r.pos < body.codeEnd) {
     curOff = r.pos;
@@ -581,6 +621,10 @@ export function lowerFunction(m: IrModule, codeIndex: number): Lowered {
         if (op === 0x03) {
           bindLabel(c);
           c.head = code.length;
+          if (interrupt) {
+            startInstr();
+            emit(I.CHECK);
+          }
         } else if (op === 0x04) {
           if (condKind === CONST) {
             // Constant condition: branch unconditionally or not at all.
@@ -799,6 +843,7 @@ export function lowerFunction(m: IrModule, codeIndex: number): Lowered {
         const f = r.u32();
         const ft = m.types[m.funcTypeIndexSpace[f]!]!;
         const argw = prepareArgs(ft.params.length);
+        if (op === 0x12) emitTailAfter();
         startInstr();
         if (op === 0x10) {
           emit(I.CALL);
@@ -822,6 +867,7 @@ export function lowerFunction(m: IrModule, codeIndex: number): Lowered {
         const ft = m.types[ti]!;
         const idx = popOpnd();
         const argw = prepareArgs(ft.params.length);
+        if (op === 0x13) emitTailAfter();
         startInstr();
         emit(op === 0x11 ? I.CALL_INDIRECT : I.RCALL_INDIRECT);
         emit(typeIdOf(ft));

@@ -4,11 +4,13 @@
  * (host calls, stack growth, bulk memory and table operations, atomics, SIMD dispatch).
  */
 import { Context } from '../api/context.js';
-import { Trap, WasmRuntimeError } from '../api/errors.js';
+import type { Module as ApiModule } from '../api/module.js';
+import { EXIT_CODE_CONTEXT_CANCELED, EXIT_CODE_DEADLINE_EXCEEDED, ExitError, Trap, WasmRuntimeError } from '../api/errors.js';
 import { OPS } from '../binary/opcodes.js';
 import { out64, truncSatI32S, truncSatI32U, truncSatToI64 } from './numeric.js';
 import type { FuncInst, Instance, Ref } from './objects.js';
 import { funcOfHandle } from './objects.js';
+import { listenHostAfter, listenHostBefore } from './listen.js';
 
 /** Maximum value-stack size in slots (8 bytes each): 128 MiB. */
 export const MAX_STACK_SLOTS = 1 << 24;
@@ -67,6 +69,15 @@ export class Machine {
   /** Bumped on every memory.grow so run loops refresh their memory views. */
   memEpoch = 0;
   ctx: Context = Context.background();
+  /** Depth of the outermost frame of the innermost engine invocation (stack iterators stop there). */
+  baseDepth = 0;
+  /** The host function an error came out of (its frame is innermost), and its caller module. */
+  errHost: FuncInst | null = null;
+  errHostCaller: ApiModule | null = null;
+  /** Interrupt checks left before the clock is read (CHECK, see interrupt.ts). */
+  ticks = 0;
+  /** The module whose exported function this engine invocation runs (closed on a timeout). */
+  entryOwner: ApiModule | null = null;
 
   constructor(maxDepth: number) {
     this.capSlots = INITIAL_SLOTS;
@@ -171,15 +182,62 @@ export function callHost(m: Machine, f: FuncInst, fp: number, caller: Instance):
   readRaw(m, f.type.params, fp, stack);
   const depth = m.depth;
   const top = m.top;
+  const curFn = m.curFn;
+  const curPc = m.curPc;
   if (m.top < (fp >> 1) + n) m.top = (fp >> 1) + n;
+  const api = caller.owner.api;
+  let returned = false;
   try {
-    f.host!(m.ctx, caller.owner.api, stack);
+    if (f.listener === undefined) f.host!(m.ctx, api, stack);
+    else {
+      listenHostBefore(m, f, api, stack, true);
+      f.host!(m.ctx, api, stack);
+      returned = true;
+      listenHostAfter(m, f, api, stack);
+    }
+  } catch (e) {
+    // The host frame is the innermost open frame of this invocation (traces, aborts: engine.ts),
+    // unless it returned and only its after listener threw.
+    if (!returned) {
+      m.errHost = f;
+      m.errHostCaller = api;
+    }
+    throw e;
   } finally {
+    // A re-entrant call from the host function moved these; the caller's frame is still current.
     m.depth = depth;
     m.top = top;
+    m.curFn = curFn;
+    m.curPc = curPc;
   }
   if ((fp >> 1) + n > m.capSlots) growStack(m, (fp >> 1) + n);
   writeRaw(m, f.type.results, fp, stack);
+}
+
+/**
+ * CHECKs between two looks at the context. A synchronous guest call blocks the event loop, so
+ * neither a timer nor `AbortSignal.timeout` can fire during it: the deadline is compared with
+ * `performance.now()` (about 50 ns) every this many loop iterations or calls, and `signal.aborted`
+ * only changes if the guest's own host functions abort it.
+ */
+export const CHECK_INTERVAL = 1024;
+
+/**
+ * The slow path of CHECK: when the invocation's context is done, closes the called module and
+ * throws `ExitError` (deadline exceeded or canceled), as wazero's `WithCloseOnContextDone`.
+ */
+export function checkInterrupt(m: Machine): void {
+  const ctx = m.ctx;
+  if (ctx.signal === undefined && ctx.deadline === undefined) {
+    // Nothing can ever end this invocation: stop looking (callFunction resets the count).
+    m.ticks = 0x3fffffff;
+    return;
+  }
+  m.ticks = CHECK_INTERVAL;
+  if (!ctx.isDone()) return;
+  const code = ctx.deadlineExceeded() ? EXIT_CODE_DEADLINE_EXCEEDED : EXIT_CODE_CONTEXT_CANCELED;
+  void m.entryOwner?.closeWithExitCode(code, ctx);
+  throw new ExitError(code);
 }
 
 /** memory.grow: the old size in pages, or -1. */

@@ -3,6 +3,7 @@
  * instances. They double as the engine's extern values (EngineFunction, EngineTable, …), so
  * importing them into another instance of the same engine is sharing the same object.
  */
+import type { FunctionListener, InternalFunction } from '../api/listener.js';
 import type { FunctionDefinition, Memory } from '../api/module.js';
 import type { FuncType, GlobalType, Module as IrModule } from '../binary/module.js';
 import type { EngineFunction, EngineGlobal, EngineMemory, EngineTable, InstanceOwner, RawHostFunction } from '../store/engine.js';
@@ -63,6 +64,13 @@ export class FuncInst implements EngineFunction {
   /** Parameter / result slot counts. */
   readonly paramSlots: number;
   readonly resultSlots: number;
+  /** The listener fixed at compile time (wasm) or host-module build time (host), if any. */
+  listener: FunctionListener | undefined = undefined;
+  /** Reused param/result buffer for the listener (see listen.ts). */
+  listenBuf: BigUint64Array | null = null;
+  listenWords: Int32Array | null = null;
+  /** This function as a stack iterator shows it (created on first use). */
+  internal: InternalFunction | null = null;
   #handle = 0n;
 
   constructor(
@@ -219,6 +227,10 @@ export class Instance {
   /** Memory 0 or null. */
   mem: MemInst | null = null;
   closed = false;
+  /** DWARF source lines in traps (`CompileOptions.debugInfo`). */
+  debugInfo = true;
+  /** Interrupt checks at loop heads and function entries (`closeOnContextDone`). */
+  interrupt = false;
 
   constructor(module: IrModule | null, owner: InstanceOwner) {
     this.module = module;

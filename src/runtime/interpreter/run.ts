@@ -31,7 +31,8 @@
 import { Trap, WasmRuntimeError } from '../api/errors.js';
 import { lowerFunction } from './lower.js';
 import type { Machine } from './machine.js';
-import { atomicOp, callHost, growStack, memGrow, miscOp, simdMemOp, simdOp, truncSat } from './machine.js';
+import { atomicOp, callHost, checkInterrupt, growStack, memGrow, miscOp, simdMemOp, simdOp, truncSat } from './machine.js';
+import { listenAfter, listenBefore } from './listen.js';
 import {
   clz64,
   ctz32,
@@ -69,7 +70,7 @@ export function loweredOf(f: FuncInst): Lowered {
   if (l === null) {
     const inst = f.inst;
     if (inst === null || inst.module === null) throw new Error('interpreter: lowering a host function');
-    l = lowerFunction(inst.module, f.codeIndex);
+    l = lowerFunction(inst.module, f.codeIndex, { listened: f.listener !== undefined, interrupt: inst.interrupt });
     f.lowered = l;
   }
   return l;
@@ -91,8 +92,9 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
   let pc = 0;
   let fp = entryFp;
   if ((fp >> 1) + lw.maxSlots > m.capSlots) {
+    // pc -1: the function has not started (no before ran); traces show its entry.
     m.curFn = fn;
-    m.curPc = 0;
+    m.curPc = -1;
     growStack(m, (fp >> 1) + lw.maxSlots);
   }
   let i32 = m.i32;
@@ -557,6 +559,44 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
       }
       case 38: {
         // NOP
+        pc += 1;
+        break;
+      }
+      case 39:
+      case 56: {
+        // LISTEN_BEFORE, LISTEN_AFTER
+        m.curFn = fn;
+        m.curPc = pc;
+        m.depth = depth;
+        m.top = (fp >> 1) + fn.lowered!.maxSlots;
+        if (code[pc]! === 39) {
+          listenBefore(m, fn, fp, depth);
+          pc += 1;
+        } else {
+          const s = code[pc + 1]!;
+          listenAfter(m, fn, s < 0 ? -1 : fp + s);
+          pc += 2;
+        }
+        // A listener may have called into the runtime (stack growth, memory growth).
+        i32 = m.i32;
+        f32 = m.f32;
+        f64 = m.f64;
+        epoch = m.memEpoch;
+        const b = inst.mem === null ? null : inst.mem.api.wasm.buffer;
+        memBuf = b;
+        dv = b === null ? EMPTY_DV : new DataView(b);
+        u8 = b === null ? EMPTY_U8 : new Uint8Array(b);
+        memLen = u8.length;
+        break;
+      }
+      case 57: {
+        // CHECK
+        if (--m.ticks < 0) {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth;
+          checkInterrupt(m);
+        }
         pc += 1;
         break;
       }

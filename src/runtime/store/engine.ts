@@ -33,6 +33,11 @@ export interface InstantiateOptions {
   /** Reserve capacity up to the maximum (`withMemoryCapacityFromMax`). */
   readonly memoryCapacityFromMax: boolean;
   readonly ctx: Context;
+  /**
+   * `RuntimeConfig.withCloseOnContextDone`: a call whose context is done (deadline or signal)
+   * closes the module and ends with `ExitError`. Off (undefined) costs nothing.
+   */
+  readonly closeOnContextDone?: boolean;
 }
 
 /** A function of some instance: wasm-defined, imported from elsewhere, or a host function. */

@@ -151,6 +151,7 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
         memoryLimitPages: this.config.memoryLimitPages,
         memoryCapacityFromMax: this.config.memoryCapacityFromMax,
         ctx: c,
+        closeOnContextDone: this.config.closeOnContextDone,
       });
     } catch (e) {
       sys.close();
