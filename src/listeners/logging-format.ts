@@ -128,7 +128,7 @@ export function formatF32(v: number): string {
 
 /** i32 raw bits (low 32 of a raw value) as signed decimal. */
 export function formatI32(raw: bigint): string {
-  return String(Number(BigInt.asIntN(32, raw)));
+  return String(Number(raw & 0xffffffffn) | 0);
 }
 
 /** i64 raw bits as signed decimal. */
