@@ -8,8 +8,9 @@
  * guest-to-guest calls stay wasm-to-wasm. The JS boundary goes through the helpers of boundary.ts,
  * which keep raw bits. Traps become `WasmRuntimeError` with wazero's texts (traps.ts).
  */
-import type { Context } from '../runtime/api/context.js';
-import { Trap } from '../runtime/api/errors.js';
+import { Context } from '../runtime/api/context.js';
+import { EXIT_CODE_CONTEXT_CANCELED, EXIT_CODE_DEADLINE_EXCEEDED, ExitError, Trap } from '../runtime/api/errors.js';
+import type { FunctionListener, InternalFunction, StackIterator } from '../runtime/api/listener.js';
 import type { FunctionDefinition, Module as ApiModule } from '../runtime/api/module.js';
 import type { FuncType, GlobalType, Module as IrModule, ValType } from '../runtime/binary/module.js';
 import { Reader } from '../runtime/binary/reader.js';
@@ -37,14 +38,15 @@ import {
   globalAccessor,
   isRef,
   scratch64,
+  scratchMemory,
   slotLayout,
   type EntryFn,
   type GlobalAccessor,
   type SlotLayout,
 } from './boundary.js';
 import { mapInstrumentedOffset } from './instrument.js';
-import { hiddenGlobal, hiddenTable, rewriteModule, type Rewritten } from './rewrite.js';
-import { STACK_TRACE_LIMIT, toWasmError, type FrameSource } from './traps.js';
+import { HIDDEN_BUDGET, HIDDEN_HOOKS, HIDDEN_START, INTERRUPT_BUDGET, hiddenGlobal, hiddenTable, rewriteModule, type Rewritten } from './rewrite.js';
+import { STACK_TRACE_LIMIT, parseGuestFrames, toWasmError, type FrameSource } from './traps.js';
 
 const I32 = 0x7f;
 const I64 = 0x7e;
@@ -106,6 +108,8 @@ const codeRegistry = new FinalizationRegistry<number>((id) => codeById.delete(id
 class CompiledModuleImpl implements CompiledCode, FrameSource {
   #defs: readonly FunctionDefinition[] | undefined;
   readonly numImportedFuncs: number;
+  /** Listener per function index, when any function is listened. */
+  listeners: ReadonlyArray<FunctionListener | undefined> | undefined;
   /** The most recent instance, to inspect tables when a trap needs it. */
   lastInstance: WeakRef<GuestInstance> | undefined;
 
@@ -123,6 +127,13 @@ class CompiledModuleImpl implements CompiledCode, FrameSource {
     if (funcIndex === this.rw.nanTrapFunc) return Trap.InvalidConversionToInteger;
     if (funcIndex === this.rw.nullTrapFunc) return Trap.InvalidTableAccess;
     return undefined;
+  }
+
+  #internal: InternalFunction[] = [];
+
+  /** The stack-iterator view of function `funcIndex` (pcs are original absolute offsets). */
+  internalFunction(funcIndex: number): InternalFunction {
+    return (this.#internal[funcIndex] ??= new SimpleInternalFunction(this.defs[funcIndex]!, this.module.codeSectionStart));
   }
 
   /** Definitions of the function index space, built on first use (compile latency). */
@@ -294,7 +305,10 @@ class CGlobal implements EngineGlobal {
 let currentCtx: Context | undefined;
 let callDepth = 0;
 
-function callWasm(f: GuestFunction, stack: BigUint64Array, ctx: Context): void {
+/** The module whose function the outermost call in progress called (closed by timeouts). */
+let currentCallModule: ApiModule | undefined;
+
+function callWasm(f: GuestFunction, stack: BigUint64Array, ctx: Context, mod: ApiModule): void {
   if (f.wasm === undefined) {
     throw new Error(`not supported: calling function ${f.definition.index()} (not exported) on the compiler engine`);
   }
@@ -307,7 +321,10 @@ function callWasm(f: GuestFunction, stack: BigUint64Array, ctx: Context): void {
   const n = pl.total;
   for (let i = 0; i < n; i++) scratch64[i] = stack[i]!;
   const prevCtx = currentCtx;
+  const prevMod = currentCallModule;
   currentCtx = ctx;
+  currentCallModule = mod;
+  const depth = shadowSp;
   const outer = callDepth++ === 0;
   const prevLimit = Error.stackTraceLimit;
   if (outer && prevLimit < STACK_TRACE_LIMIT) Error.stackTraceLimit = STACK_TRACE_LIMIT;
@@ -321,9 +338,12 @@ function callWasm(f: GuestFunction, stack: BigUint64Array, ctx: Context): void {
       r = f.entry!(...args);
     }
   } catch (e) {
-    throw toWasmError(e, sourceOf);
+    const err = toWasmError(e, sourceOf);
+    if (shadowSp > depth) abortFrames(depth, err);
+    throw err;
   } finally {
     currentCtx = prevCtx;
+    currentCallModule = prevMod;
     callDepth--;
     if (outer) Error.stackTraceLimit = prevLimit;
   }
@@ -352,7 +372,12 @@ function hostAdapter(h: HostFunction, caller: ApiModule): unknown {
   const rl = slotLayout(t.results);
   const size = Math.max(pl.total, rl.total, 1);
   const fn = h.spec.fn;
+  const listener = h.spec.listener;
+  const def = h.definition;
+  const top = new SimpleInternalFunction(def, -1);
   const cached = new BigUint64Array(size);
+  const cachedParams = cached.subarray(0, pl.total);
+  const cachedResults = cached.subarray(0, rl.total);
   let depth = 0;
   const run = (refArgs: readonly unknown[] | undefined): unknown => {
     // A nested call of the same host function (through a re-entrant guest call) gets its own stack.
@@ -366,7 +391,16 @@ function hostAdapter(h: HostFunction, caller: ApiModule): unknown {
           st[pl.slot[i]!] = refToRaw(t.params[i]!, refArgs[k]);
         }
       }
-      fn(currentCtx!, caller, st);
+      if (listener === undefined) {
+        fn(currentCtx!, caller, st);
+      } else {
+        // Left open on the shadow stack if fn throws: the JS boundary aborts it.
+        shadowPush(listener, def, caller);
+        callBefore(listener, caller, def, st === cached ? cachedParams : st.subarray(0, pl.total), top, 0, 0);
+        fn(currentCtx!, caller, st);
+        shadowSp--;
+        listener.after(currentCtx!, caller, def, st === cached ? cachedResults : st.subarray(0, rl.total));
+      }
       for (let i = 0; i < rl.total; i++) scratch64[i] = st[i]!;
       if (rl.refs.length === 0) return undefined;
       if (rl.refs.length === 1) return rawToRef(t.results[rl.refs[0]!]!, st[rl.slot[rl.refs[0]!]!]!);
@@ -379,6 +413,284 @@ function hostAdapter(h: HostFunction, caller: ApiModule): unknown {
   return adapterFor(t, js);
 }
 
+// ---- listeners ----
+//
+// Listened bodies call hooks through the appended hook table (rewrite.ts): before(fi, params…) at
+// entry, after(fi, results…) at every exit, tail(fi) before a tail call. The hooks are import
+// adapters (boundary.ts) that put their arguments in scratch slots, so the listener gets
+// BigUint64Array views over scratch (no copy, no BigInt until read) and the function index comes
+// as a plain number. Open listened frames live on a JS shadow stack; the JS boundary (callWasm,
+// instantiation) aborts every frame still open above its own depth when an error passes.
+// Caller frames for stack iterators come from V8's own stack, captured only when an iterator is
+// walked past its first frame: unlistened callers show too, at their pending call's offset.
+
+const scratch32 = new Uint32Array(scratchMemory.buffer);
+const EMPTY = new BigUint64Array(0);
+
+const shadowListener: FunctionListener[] = [];
+const shadowDef: FunctionDefinition[] = [];
+const shadowMod: ApiModule[] = [];
+let shadowSp = 0;
+
+function shadowPush(l: FunctionListener, def: FunctionDefinition, mod: ApiModule): void {
+  const sp = shadowSp++;
+  shadowListener[sp] = l;
+  shadowDef[sp] = def;
+  shadowMod[sp] = mod;
+}
+
+/** Aborts every listened frame opened above `depth`, innermost first, with the final error. */
+function abortFrames(depth: number, err: unknown): void {
+  const ctx = currentCtx ?? BACKGROUND;
+  while (shadowSp > depth) {
+    const sp = --shadowSp;
+    const l = shadowListener[sp]!;
+    try {
+      l.abort(ctx, shadowMod[sp]!, shadowDef[sp]!, err);
+    } catch {
+      // A failing abort must not hide the error nor skip the other frames.
+    }
+  }
+}
+
+class SimpleInternalFunction implements InternalFunction {
+  constructor(
+    readonly def: FunctionDefinition,
+    /** Offset of the code section contents in the original binary; -1 for host functions. */
+    readonly base: number,
+  ) {}
+  definition(): FunctionDefinition {
+    return this.def;
+  }
+  sourceOffsetForPC(pc: number): number {
+    return this.base < 0 ? 0 : pc - this.base;
+  }
+}
+
+/**
+ * The iterator handed to `before`. Its first frame is the called function; the callers are parsed
+ * from a V8 stack capture on the first `next()` past it (so an unused iterator costs nothing).
+ * Program counters are original absolute offsets (host functions: 0).
+ */
+class CompilerStackIterator implements StackIterator {
+  #top: InternalFunction | undefined;
+  #topPc = 0;
+  /** Guest frames to skip at the top of the capture (the listened function's own frame). */
+  #skip = 0;
+  #fns: InternalFunction[] = [];
+  #pcs: number[] = [];
+  #n = 0;
+  #i = -1;
+  #captured = false;
+
+  reset(top: InternalFunction, pc: number, skip: number): this {
+    this.#top = top;
+    this.#topPc = pc;
+    this.#skip = skip;
+    this.#i = -1;
+    this.#captured = false;
+    this.#n = 0;
+    return this;
+  }
+
+  next(): boolean {
+    if (this.#i === -1) {
+      this.#i = 0;
+      return this.#top !== undefined;
+    }
+    if (!this.#captured) this.#capture();
+    if (this.#i >= this.#n) return false;
+    this.#i++;
+    return true;
+  }
+
+  function(): InternalFunction {
+    if (this.#i <= 0) return this.#top!;
+    return this.#fns[this.#i - 1]!;
+  }
+
+  programCounter(): number {
+    if (this.#i <= 0) return this.#topPc;
+    return this.#pcs[this.#i - 1]!;
+  }
+
+  #capture(): void {
+    this.#captured = true;
+    const holder: { stack?: string } = {};
+    const prev = Error.stackTraceLimit;
+    Error.stackTraceLimit = Infinity;
+    try {
+      Error.captureStackTrace(holder);
+    } finally {
+      Error.stackTraceLimit = prev;
+    }
+    let skip = this.#skip;
+    let n = 0;
+    parseGuestFrames(holder.stack ?? '', sourceOf, (src, funcIndex, offset) => {
+      if (skip > 0) {
+        skip--;
+        return;
+      }
+      this.#fns[n] = (src as CompiledModuleImpl).internalFunction(funcIndex);
+      this.#pcs[n] = offset;
+      n++;
+    });
+    this.#n = n;
+  }
+}
+
+const BACKGROUND = Context.background();
+
+/** One iterator per nesting level of `before` calls (a listener may call into wasm). */
+const iterators: CompilerStackIterator[] = [];
+let beforeDepth = 0;
+
+function callBefore(l: FunctionListener, mod: ApiModule, def: FunctionDefinition, params: BigUint64Array, top: InternalFunction, pc: number, skip: number): void {
+  const d = beforeDepth++;
+  const it = (iterators[d] ??= new CompilerStackIterator()).reset(top, pc, skip);
+  try {
+    l.before(currentCtx ?? BACKGROUND, mod, def, params, it);
+  } finally {
+    beforeDepth--;
+  }
+}
+
+/** A listened function of an instance: what its hooks need. */
+interface Listened {
+  readonly listener: FunctionListener;
+  readonly def: FunctionDefinition;
+  readonly fn: InternalFunction;
+  /** Original absolute offset of the first instruction. */
+  readonly pc: number;
+  readonly params: BigUint64Array;
+  readonly results: BigUint64Array;
+  readonly paramTypes: readonly ValType[];
+  readonly resultTypes: readonly ValType[];
+}
+
+/** Writes the raw handles of reference values (passed to an adapter as JS values) into scratch. */
+function refsToScratch(types: readonly ValType[], refs: readonly unknown[]): void {
+  const l = slotLayout([I32, ...types]);
+  for (let k = 0; k < l.refs.length; k++) {
+    const i = l.refs[k]!;
+    scratch64[l.slot[i]!] = refToRaw(types[i - 1]!, refs[k]);
+  }
+}
+
+/** Fills the hook table of a new instance (listener hooks, interrupt check). */
+function fillHooks(code: CompiledModuleImpl, ex: WebAssembly.Exports, api: ApiModule): void {
+  const m = code.module;
+  const table = ex[HIDDEN_HOOKS] as WebAssembly.Table;
+  const lis: Array<Listened | undefined> = [];
+  const listeners = code.listeners;
+  if (listeners !== undefined) {
+    for (let fi = m.numImportedFuncs; fi < listeners.length; fi++) {
+      const l = listeners[fi];
+      if (l === undefined) continue;
+      const t = m.types[m.funcTypeIndexSpace[fi]!]!;
+      lis[fi] = {
+        listener: l,
+        def: code.defs[fi]!,
+        fn: code.internalFunction(fi),
+        pc: m.codes[fi - m.numImportedFuncs]!.codeStart,
+        params: new BigUint64Array(scratchMemory.buffer, 8, slotLayout(t.params).total),
+        results: new BigUint64Array(scratchMemory.buffer, 8, slotLayout(t.results).total),
+        paramTypes: t.params,
+        resultTypes: t.results,
+      };
+    }
+  }
+  const budget = ex[HIDDEN_BUDGET] as WebAssembly.Global | undefined;
+  const I32_ONLY: FuncType = { params: [I32], results: [] };
+  code.rw.hooks.forEach((h, slot) => {
+    let fn: unknown;
+    switch (h.kind) {
+      case 'before': {
+        const hasRefs = slotLayout(h.type.params).refs.length > 0;
+        const before = (): void => {
+          const e = lis[scratch32[0]!]!;
+          shadowPush(e.listener, e.def, api);
+          callBefore(e.listener, api, e.def, e.params, e.fn, e.pc, 1);
+        };
+        fn = adapterFor(
+          h.type,
+          hasRefs
+            ? (...refs: unknown[]): void => {
+                refsToScratch(lis[scratch32[0]!]!.paramTypes, refs);
+                before();
+              }
+            : before,
+        );
+        break;
+      }
+      case 'after': {
+        const hasRefs = slotLayout(h.type.params).refs.length > 0;
+        const after = (): void => {
+          const e = lis[scratch32[0]!]!;
+          shadowSp--;
+          e.listener.after(currentCtx ?? BACKGROUND, api, e.def, e.results);
+        };
+        fn = adapterFor(
+          h.type,
+          hasRefs
+            ? (...refs: unknown[]): void => {
+                refsToScratch(lis[scratch32[0]!]!.resultTypes, refs);
+                after();
+              }
+            : after,
+        );
+        break;
+      }
+      case 'tail':
+        fn = adapterFor(I32_ONLY, (): void => {
+          const e = lis[scratch32[0]!]!;
+          shadowSp--;
+          e.listener.after(currentCtx ?? BACKGROUND, api, e.def, EMPTY);
+        });
+        break;
+      case 'check':
+        fn = adapterFor(I32_ONLY, (): void => {
+          budget!.value = INTERRUPT_BUDGET;
+          checkInterrupt();
+        });
+        break;
+    }
+    table.set(slot, fn);
+  });
+}
+
+/**
+ * The interrupt check (every {@link INTERRUPT_BUDGET} loop iterations of a module compiled with
+ * `closeOnContextDone`): when the current call's context is done, closes the called module and
+ * throws its ExitError. The context's signal cannot fire during a synchronous call (the event loop
+ * is blocked), so the deadline is compared with the clock, and a SharedArrayBuffer flag set by
+ * another thread is read (`interruptFlag`).
+ */
+function checkInterrupt(): void {
+  const ctx = currentCtx;
+  if (ctx === undefined) return;
+  const flag = ctx.value<Int32Array>(INTERRUPT_FLAG);
+  const flagged = flag !== undefined && Atomics.load(flag, 0) !== 0;
+  if (!flagged && (ctx.deadline === undefined || performance.now() < ctx.deadline) && ctx.signal?.aborted !== true) return;
+  const code = !flagged && ctx.deadlineExceeded() ? EXIT_CODE_DEADLINE_EXCEEDED : EXIT_CODE_CONTEXT_CANCELED;
+  const mod = currentCallModule;
+  if (mod !== undefined) void mod.closeWithExitCode(code, ctx);
+  throw new ExitError(code);
+}
+
+/** Context key of an `Int32Array` over a SharedArrayBuffer: a non-zero element 0 cancels the call. */
+const INTERRUPT_FLAG = Symbol('wasmscope.interruptFlag');
+
+/**
+ * A context whose calls (on modules compiled with `withCloseOnContextDone(true)`) stop with
+ * "context canceled" as soon as another thread stores a non-zero value in `flag[0]`
+ * (`Atomics.store(flag, 0, 1)` from a worker): the way to cancel a synchronous call in progress,
+ * since no signal or timer of this thread can fire during it.
+ */
+export function withInterruptFlag(ctx: Context, flag: Int32Array): Context {
+  return ctx.withValue(INTERRUPT_FLAG, flag);
+}
+
 // ---- instances ----
 
 class GuestInstance implements EngineInstance {
@@ -387,12 +699,13 @@ class GuestInstance implements EngineInstance {
     readonly tables: readonly CTable[],
     readonly memories: readonly CMemory[],
     readonly globals: readonly CGlobal[],
+    readonly api: ApiModule,
   ) {}
 
   call(funcIndex: number, stack: BigUint64Array, ctx: Context): void {
     const f = this.functions[funcIndex];
     if (f === undefined) throw new RangeError(`function index ${funcIndex} out of range`);
-    callWasm(f, stack, ctx);
+    callWasm(f, stack, ctx, this.api);
   }
 
   close(): void {
@@ -420,8 +733,22 @@ class HostInstance implements EngineInstance {
     if (f === undefined) throw new RangeError(`function index ${funcIndex} out of range`);
     const prev = currentCtx;
     currentCtx = ctx;
+    const l = f.spec.listener;
+    const mod = this.owner.api;
+    const depth = shadowSp;
     try {
-      f.spec.fn(ctx, this.owner.api, stack);
+      if (l === undefined) {
+        f.spec.fn(ctx, mod, stack);
+      } else {
+        shadowPush(l, f.definition, mod);
+        callBefore(l, mod, f.definition, stack.subarray(0, slotLayout(f.type.params).total), new SimpleInternalFunction(f.definition, -1), 0, 0);
+        f.spec.fn(ctx, mod, stack);
+        shadowSp--;
+        l.after(ctx, mod, f.definition, stack.subarray(0, slotLayout(f.type.results).total));
+      }
+    } catch (e) {
+      if (shadowSp > depth) abortFrames(depth, e);
+      throw e;
     } finally {
       currentCtx = prev;
     }
@@ -448,11 +775,14 @@ class CompilerEngine implements Engine {
   constructor(readonly options: CompilerEngineOptions) {}
 
   async compile(module: IrModule, options: CompileOptions): Promise<CompiledCode> {
-    if (options.listeners !== undefined && options.listeners.some((l) => l !== undefined)) {
-      throw new Error('not supported: function listeners on the compiler engine');
-    }
+    const listeners = options.listeners;
+    const listened = listeners?.map((l) => l !== undefined);
     const id = nextModuleId++;
-    const rw = rewriteModule(module, id, { preciseTraps: this.options.preciseTraps !== false });
+    const rw = rewriteModule(module, id, {
+      preciseTraps: this.options.preciseTraps !== false,
+      listened,
+      interrupts: options.closeOnContextDone === true,
+    });
     let wasm: WebAssembly.Module;
     try {
       wasm = await WebAssembly.compile(rw.bytes);
@@ -460,6 +790,7 @@ class CompilerEngine implements Engine {
       throw new Error(`internal error: V8 rejected the rewritten module: ${(e as Error).message}`, { cause: e });
     }
     const code = new CompiledModuleImpl(module, wasm, id, rw.memoryImported, rw);
+    code.listeners = listeners;
     codeById.set(id, new WeakRef(code));
     codeRegistry.register(code, id);
     return code;
@@ -556,8 +887,19 @@ class CompilerEngine implements Engine {
     for (let i = m.numImportedGlobals; i < m.globalSpace.length; i++) {
       globals.push(new CGlobal(ex[hiddenGlobal(i)] as WebAssembly.Global, m.globalSpace[i]!));
     }
-    const inst = new GuestInstance(functions, tables, memories, globals);
+    const inst = new GuestInstance(functions, tables, memories, globals, owner.api);
     code.lastInstance = new WeakRef(inst);
+    if (code.rw.hooks.length > 0) {
+      fillHooks(code, ex, owner.api);
+      if (code.rw.deferredStart) {
+        const start = new GuestFunction({ params: [], results: [] }, code.defs[m.startFunction!]!, ex[HIDDEN_START]);
+        try {
+          callWasm(start, new BigUint64Array(0), options.ctx, owner.api);
+        } finally {
+          if (start.slot >= 0) freeSlot(start.slot);
+        }
+      }
+    }
     return inst;
   }
 

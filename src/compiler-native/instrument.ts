@@ -200,45 +200,94 @@ const TRUNC_TYPE = ((): Uint8Array => {
   return t;
 })();
 
-/**
- * Instruments body `defIndex` of `m` for precise traps, or returns undefined when it has no
- * trapping conversion and no `call_indirect`.
- */
+/** Listener hooks of one listened body (the indirect calls go through the appended hook table). */
+export interface ListenPlan {
+  /** Passed as the first (i32) argument of every hook: the function index. */
+  readonly id: number;
+  /** Slot and type index of the before hook `(i32, params…) → ()`. */
+  readonly beforeSlot: number;
+  readonly beforeType: number;
+  /** Slot and type index of the after hook `(i32, results…) → ()`. */
+  readonly afterSlot: number;
+  readonly afterType: number;
+  /** Slot of the tail hook `(i32) → ()` (type `i32Type`). */
+  readonly tailSlot: number;
+  /** Block type of the wrapper block: 0x40, a value type, or a type index (multi-value). */
+  readonly blockType: number;
+  readonly blockTypeIsIndex: boolean;
+}
+
+/** Interrupt checks at loop headers (timeouts). */
+export interface InterruptPlan {
+  /** Slot of the check hook `(i32) → ()` (type `i32Type`). */
+  readonly checkSlot: number;
+  /** The appended mutable i32 global counting down to the next check. */
+  readonly budgetGlobal: number;
+}
+
+/** What to instrument in a body. */
+export interface InstrumentPlan {
+  /** Appended precise-trap functions, or -1 (off). */
+  readonly nanTrapFunc: number;
+  readonly nullTrapFunc: number;
+  /** The hook table (appended) and the `(i32) → ()` type index, when hooks are used. */
+  readonly hookTable: number;
+  readonly i32Type: number;
+  readonly listen: ListenPlan | undefined;
+  readonly interrupt: InterruptPlan | undefined;
+}
+
+/** Instruments body `defIndex` for precise traps only (see {@link instrumentBody}). */
 export function instrumentPreciseTraps(m: Module, defIndex: number, nanTrapFunc: number, nullTrapFunc: number): InstrumentedBody | undefined {
+  return instrumentBody(m, defIndex, { nanTrapFunc, nullTrapFunc, hookTable: -1, i32Type: -1, listen: undefined, interrupt: undefined });
+}
+
+/**
+ * Instruments body `defIndex` of `m`, or returns undefined when the plan changes nothing in it.
+ *
+ * - Precise traps: checks before trapping truncations and `call_indirect`s (module comment).
+ * - Listener: the body is wrapped in a `block` of the function's results, so every branch to the
+ *   function label (`br`, `br_if`, `br_table`) and the fall-through end leave through one epilogue
+ *   calling the after hook; `return` becomes a `br` to that block; a prologue calls the before hook
+ *   with the params; `return_call*` first calls the tail hook (the frame is replaced).
+ * - Interrupt: each `loop` header decrements a budget global and calls the check hook at zero.
+ */
+export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan): InstrumentedBody | undefined {
   const body = m.codes[defIndex]!;
   const type = m.types[m.funcTypeIndices[defIndex]!]!;
   const base = type.params.length + body.numLocals;
   const tmpF32 = base;
   const tmpF64 = base + 1;
   const tmpI32 = base + 2;
+  const tmpResults = base + 3;
   const bytes = m.bytes;
   const end = body.codeEnd;
-  // Fast path: most bodies have nothing to instrument, and need no allocation.
+  const precise = plan.nanTrapFunc >= 0;
+  const listen = plan.listen;
+  const interrupt = plan.interrupt;
   let p = body.codeStart;
-  let found = false;
   const op = opScratch;
-  while (p < end) {
-    const at = p;
-    p = nextInstr(bytes, p, op);
-    const code = op[0]!;
-    if ((code < 256 && TRUNC_TYPE[code] !== 0) || code === 0x11 || code === 0x13) {
-      found = true;
-      p = at;
-      break;
+  if (listen === undefined && interrupt === undefined) {
+    // Fast path: most bodies have nothing to instrument, and need no allocation.
+    if (!precise) return undefined;
+    let found = false;
+    while (p < end) {
+      const at = p;
+      p = nextInstr(bytes, p, op);
+      const code = op[0]!;
+      if ((code < 256 && TRUNC_TYPE[code] !== 0) || code === 0x11 || code === 0x13) {
+        found = true;
+        p = at;
+        break;
+      }
     }
+    if (!found) return undefined;
   }
-  if (!found) return undefined;
   const out = new ByteWriter(body.codeEnd - body.codeStart + 64);
   const newStart: number[] = [];
   const origStart: number[] = [];
   const copied: number[] = [];
-  let copyFrom = p;
-  if (p > body.codeStart) {
-    newStart.push(0);
-    origStart.push(body.codeStart);
-    copied.push(1);
-    out.bytes(bytes.subarray(body.codeStart, p));
-  }
+  let copyFrom = body.codeStart;
   let changed = false;
   const flush = (to: number): void => {
     if (to > copyFrom) {
@@ -249,34 +298,99 @@ export function instrumentPreciseTraps(m: Module, defIndex: number, nanTrapFunc:
     }
     copyFrom = to;
   };
+  /** Starts inserted code standing for the original instruction at `at`. */
+  const insert = (at: number): void => {
+    flush(at);
+    changed = true;
+    newStart.push(out.len);
+    origStart.push(at);
+    copied.push(0);
+  };
+  const hook = (slot: number, typeIndex: number): void => {
+    out.u8(0x41).s32(slot).u8(0x11).u32(typeIndex).u32(plan.hookTable);
+  };
+  if (listen !== undefined) {
+    insert(body.codeStart);
+    out.u8(0x41).s32(listen.id);
+    for (let i = 0; i < type.params.length; i++) out.u8(0x20).u32(i);
+    hook(listen.beforeSlot, listen.beforeType);
+    out.u8(0x02);
+    if (listen.blockTypeIsIndex) out.s32(listen.blockType);
+    else out.u8(listen.blockType);
+  }
+  // Label depth inside the body (the wrapper block, when present, is depth 0 at the top level).
+  let depth = 0;
   while (p < end) {
     const at = p;
     p = nextInstr(bytes, p, op);
     const code = op[0]!;
-    const trunc = code < 256 && TRUNC_TYPE[code] !== 0 ? TRUNC_TYPE[code] : undefined;
-    if (trunc !== undefined || code === 0x11 || code === 0x13) {
-      flush(at);
-      changed = true;
-      newStart.push(out.len);
-      origStart.push(at);
-      copied.push(0);
+    if (code === 0x02 || code === 0x03 || code === 0x04 || code === 0x06) {
+      depth++;
+      if (code === 0x03 && interrupt !== undefined) {
+        // After the loop header: every iteration passes here.
+        flush(p);
+        insert(at);
+        const g = interrupt.budgetGlobal;
+        // budget -= 1; if (budget == 0) check(0)
+        out.u8(0x23).u32(g).u8(0x41).u8(1).u8(0x6b).u8(0x24).u32(g).u8(0x23).u32(g).u8(0x45).u8(0x04).u8(0x40);
+        out.u8(0x41).u8(0);
+        hook(interrupt.checkSlot, plan.i32Type);
+        out.u8(0x0b);
+        copyFrom = p;
+      }
+      continue;
+    }
+    if (code === 0x0b) {
+      if (depth === 0) {
+        // The function's final end.
+        if (listen !== undefined) {
+          insert(at);
+          out.u8(0x0b); // closes the wrapper block
+          const n = type.results.length;
+          for (let k = n - 1; k >= 0; k--) out.u8(0x21).u32(tmpResults + k);
+          out.u8(0x41).s32(listen.id);
+          for (let k = 0; k < n; k++) out.u8(0x20).u32(tmpResults + k);
+          hook(listen.afterSlot, listen.afterType);
+          for (let k = 0; k < n; k++) out.u8(0x20).u32(tmpResults + k);
+        }
+      } else {
+        depth--;
+      }
+      continue;
+    }
+    if (listen !== undefined && code === 0x0f) {
+      insert(at);
+      out.u8(0x0c).u32(depth); // br to the wrapper block
+      copyFrom = p;
+      continue;
+    }
+    const trunc = precise && code < 256 && TRUNC_TYPE[code] !== 0 ? TRUNC_TYPE[code] : undefined;
+    if (trunc !== undefined || (precise && (code === 0x11 || code === 0x13))) {
+      insert(at);
       if (trunc !== undefined) {
         const tmp = trunc === F32 ? tmpF32 : tmpF64;
         // local.tee t; local.get t; local.get t; fN.ne; if; call $nanTrap; end
-        out.u8(0x22).u32(tmp).u8(0x20).u32(tmp).u8(0x20).u32(tmp).u8(trunc === F32 ? 0x5c : 0x62).u8(0x04).u8(0x40).u8(0x10).u32(nanTrapFunc).u8(0x0b);
+        out.u8(0x22).u32(tmp).u8(0x20).u32(tmp).u8(0x20).u32(tmp).u8(trunc === F32 ? 0x5c : 0x62).u8(0x04).u8(0x40).u8(0x10).u32(plan.nanTrapFunc).u8(0x0b);
       } else {
         const table = readLeb(bytes, skipLeb(bytes, at + 1));
         // local.tee i; local.get i; table.get x; ref.is_null; if; call $nullTrap; end
-        out.u8(0x22).u32(tmpI32).u8(0x20).u32(tmpI32).u8(0x25).u32(table).u8(0xd1).u8(0x04).u8(0x40).u8(0x10).u32(nullTrapFunc).u8(0x0b);
+        out.u8(0x22).u32(tmpI32).u8(0x20).u32(tmpI32).u8(0x25).u32(table).u8(0xd1).u8(0x04).u8(0x40).u8(0x10).u32(plan.nullTrapFunc).u8(0x0b);
       }
+    }
+    if (listen !== undefined && (code === 0x12 || code === 0x13)) {
+      if (trunc === undefined && !(precise && code === 0x13)) insert(at);
+      out.u8(0x41).s32(listen.id);
+      hook(listen.tailSlot, plan.i32Type);
     }
   }
   if (!changed) return undefined;
   flush(body.codeEnd);
   const w = new ByteWriter(out.len + 32);
-  w.u32(body.locals.length + 3);
+  const nres = listen !== undefined ? type.results.length : 0;
+  w.u32(body.locals.length + 3 + nres);
   for (const g of body.locals) w.u32(g.count).u8(g.type);
   w.u32(1).u8(F32).u32(1).u8(F64).u32(1).u8(I32);
+  for (let k = 0; k < nres; k++) w.u32(1).u8(type.results[k]!);
   const localsLength = w.len;
   w.bytes(out.buf.subarray(0, out.len));
   return {

@@ -18,12 +18,24 @@
 import { ByteWriter, u32Size } from '../runtime/binary/encoder.js';
 import { encodeModule, type EncodableBody } from '../runtime/binary/encoder.js';
 import type { CustomSection, Export, FuncType, Import, Module } from '../runtime/binary/module.js';
-import { instrumentPreciseTraps, type InstrumentedBody } from './instrument.js';
+import { instrumentBody, type InstrumentPlan, type InstrumentedBody, type ListenPlan } from './instrument.js';
 
 /** Prefix of hidden export names. */
 export const HIDDEN = '\u0000wasmscope:';
 export const hiddenTable = (i: number): string => `${HIDDEN}table${i}`;
 export const hiddenGlobal = (i: number): string => `${HIDDEN}global${i}`;
+/** The hook table (listeners, interrupts), the interrupt budget global and the deferred start function. */
+export const HIDDEN_HOOKS = `${HIDDEN}hooks`;
+export const HIDDEN_BUDGET = `${HIDDEN}budget`;
+export const HIDDEN_START = `${HIDDEN}start`;
+
+/** Loop iterations between two interrupt checks. */
+export const INTERRUPT_BUDGET = 1 << 16;
+
+/** What a slot of the hook table holds. */
+export type HookSlot =
+  | { readonly kind: 'before' | 'after'; readonly type: FuncType }
+  | { readonly kind: 'tail' | 'check' };
 
 /** Module-name prefix of rewritten guests in V8 frame URLs. */
 export const GUEST_NAME_PREFIX = 'wasmscopeguest';
@@ -44,11 +56,22 @@ export interface Rewritten {
   /** Appended trap functions (precise traps): function index of `$nanTrap` and `$nullTrap`, or -1. */
   readonly nanTrapFunc: number;
   readonly nullTrapFunc: number;
+  /** Slots of the hook table (exported as {@link HIDDEN_HOOKS}); empty when there is none. */
+  readonly hooks: readonly HookSlot[];
+  /**
+   * Whether the start function was taken out of the start section (exported as
+   * {@link HIDDEN_START}): the hook table must be filled before it runs.
+   */
+  readonly deferredStart: boolean;
 }
 
 export interface RewriteOptions {
   /** Instrument bodies so that traps V8 words alike are told apart (instrument.ts). */
   readonly preciseTraps: boolean;
+  /** Per function index (imports first): whether to call listener hooks at entry and exits. */
+  readonly listened?: ReadonlyArray<boolean> | undefined;
+  /** Interrupt checks at loop headers (timeouts). */
+  readonly interrupts?: boolean | undefined;
 }
 
 /** Rewrites `m` for V8; `id` names it in frame URLs. */
@@ -75,29 +98,113 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
   let codes: readonly EncodableBody[] = m.codes;
   let types = m.types;
   let funcTypeIndices = m.funcTypeIndices;
+  let tables = m.tables;
+  let globals = m.globals;
+  let startFunction = m.startFunction;
   const instrumented: Array<InstrumentedBody | undefined> = [];
   let nanTrapFunc = -1;
   let nullTrapFunc = -1;
-  if (options.preciseTraps) {
-    nanTrapFunc = m.numImportedFuncs + m.codes.length;
-    nullTrapFunc = nanTrapFunc + 1;
+  const hooks: HookSlot[] = [];
+  const listened = options.listened;
+  const anyListened = listened !== undefined && listened.some((x) => x);
+  const interrupts = options.interrupts === true;
+  if (options.preciseTraps || anyListened || interrupts) {
+    const newTypes = [...m.types];
+    const typeIndex = (t: FuncType): number => {
+      const i = newTypes.findIndex((x) => sameType(x, t));
+      if (i >= 0) return i;
+      newTypes.push(t);
+      return newTypes.length - 1;
+    };
+    const extraFuncTypes: number[] = [];
+    if (options.preciseTraps) {
+      nanTrapFunc = m.numImportedFuncs + m.codes.length;
+      nullTrapFunc = nanTrapFunc + 1;
+      const empty = typeIndex({ params: [], results: [] });
+      extraFuncTypes.push(empty, empty);
+    }
+    let hookTable = -1;
+    let i32Type = -1;
+    let budgetGlobal = -1;
+    let tailSlot = -1;
+    let checkSlot = -1;
+    const hookSlot = new Map<string, number>();
+    const slotFor = (kind: 'before' | 'after', t: FuncType): { slot: number; type: number } => {
+      const key = `${kind}:${t.params.join(',')}`;
+      let slot = hookSlot.get(key);
+      if (slot === undefined) {
+        slot = hooks.length;
+        hooks.push({ kind, type: t });
+        hookSlot.set(key, slot);
+      }
+      return { slot, type: typeIndex(t) };
+    };
+    if (anyListened || interrupts) {
+      hookTable = m.tableSpace.length;
+      i32Type = typeIndex({ params: [I32], results: [] });
+      if (anyListened) {
+        tailSlot = hooks.length;
+        hooks.push({ kind: 'tail' });
+      }
+      if (interrupts) {
+        checkSlot = hooks.length;
+        hooks.push({ kind: 'check' });
+        budgetGlobal = m.globalSpace.length;
+      }
+    }
     const list: EncodableBody[] = [];
     for (let i = 0; i < m.codes.length; i++) {
-      const b = instrumentPreciseTraps(m, i, nanTrapFunc, nullTrapFunc);
+      const fi = m.numImportedFuncs + i;
+      let listen: ListenPlan | undefined;
+      if (anyListened && listened[fi] === true) {
+        const ft = m.types[m.funcTypeIndices[i]!]!;
+        const before = slotFor('before', { params: [I32, ...ft.params], results: [] });
+        const after = slotFor('after', { params: [I32, ...ft.results], results: [] });
+        const multi = ft.results.length > 1;
+        listen = {
+          id: fi,
+          beforeSlot: before.slot,
+          beforeType: before.type,
+          afterSlot: after.slot,
+          afterType: after.type,
+          tailSlot,
+          blockType: ft.results.length === 0 ? 0x40 : multi ? typeIndex({ params: [], results: ft.results }) : ft.results[0]!,
+          blockTypeIsIndex: multi,
+        };
+      }
+      const plan: InstrumentPlan = {
+        nanTrapFunc,
+        nullTrapFunc,
+        hookTable,
+        i32Type,
+        listen,
+        interrupt: interrupts ? { checkSlot, budgetGlobal } : undefined,
+      };
+      const b = instrumentBody(m, i, plan);
       instrumented.push(b);
       list.push(b ?? m.codes[i]!);
     }
-    let empty = m.types.findIndex((t) => t.params.length === 0 && t.results.length === 0);
-    if (empty < 0) {
-      empty = m.types.length;
-      types = [...m.types, { params: [], results: [] } satisfies FuncType];
+    if (options.preciseTraps) {
+      const trapBody = { encoded: new Uint8Array([0x00, 0x00, 0x0b]) }; // no locals; unreachable; end
+      list.push(trapBody, trapBody);
     }
-    const trapBody = { encoded: new Uint8Array([0x00, 0x00, 0x0b]) }; // no locals; unreachable; end
-    list.push(trapBody, trapBody);
     codes = list;
-    funcTypeIndices = [...m.funcTypeIndices, empty, empty];
+    types = newTypes.length === m.types.length ? m.types : newTypes;
+    funcTypeIndices = extraFuncTypes.length === 0 ? m.funcTypeIndices : [...m.funcTypeIndices, ...extraFuncTypes];
+    if (hookTable >= 0) {
+      tables = [...m.tables, { elemType: 0x70, limits: { min: hooks.length, max: hooks.length, shared: false } }];
+      exports.push({ name: HIDDEN_HOOKS, kind: 1, index: hookTable, offset: -1 });
+      if (m.startFunction !== undefined) {
+        exports.push({ name: HIDDEN_START, kind: 0, index: m.startFunction, offset: -1 });
+        startFunction = undefined;
+      }
+    }
+    if (budgetGlobal >= 0) {
+      globals = [...m.globals, { type: { valType: I32, mutable: true }, init: { instrs: [{ op: 'i32.const', value: INTERRUPT_BUDGET }], offset: -1 }, offset: -1 }];
+      exports.push({ name: HIDDEN_BUDGET, kind: 3, index: budgetGlobal, offset: -1 });
+    }
   }
-  const out = encodeModule({ ...m, types, funcTypeIndices, imports, memories, exports, codes, customSections }, m);
+  const out = encodeModule({ ...m, types, funcTypeIndices, imports, memories, tables, globals, startFunction, exports, codes, customSections }, m);
   const bodyDelta = new Int32Array(m.codes.length);
   const newCodeStart = new Int32Array(m.codes.length);
   for (let i = 0; i < m.codes.length; i++) {
@@ -105,7 +212,18 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
     const b = instrumented[i];
     if (b !== undefined) newCodeStart[i] = out.bodyOffsets[i]! + u32Size(b.encoded.length) + b.localsLength;
   }
-  return { bytes: out.bytes, memoryImported, bodyDelta, instrumented, newCodeStart, nanTrapFunc, nullTrapFunc };
+  return { bytes: out.bytes, memoryImported, bodyDelta, instrumented, newCodeStart, nanTrapFunc, nullTrapFunc, hooks, deferredStart: startFunction !== m.startFunction };
+}
+
+const I32 = 0x7f;
+
+function sameType(a: FuncType, b: FuncType): boolean {
+  return (
+    a.params.length === b.params.length &&
+    a.results.length === b.results.length &&
+    a.params.every((x, i) => x === b.params[i]) &&
+    a.results.every((x, i) => x === b.results[i])
+  );
 }
 
 /**

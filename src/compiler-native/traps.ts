@@ -145,3 +145,35 @@ export function instantiationTrap(e: unknown): Trap | undefined {
   const t = trapOfMessage(e.message);
   return t === 'ambiguous' ? Trap.InvalidTableAccess : t;
 }
+
+/**
+ * Calls `onFrame` for each guest frame of a V8 `stack` text, innermost first, up to the first entry
+ * helper frame (the boundary of the current call from JS), with the original offset of the frame's
+ * instruction (a caller's pending call). Returns whether the entry frame was reached.
+ */
+export function parseGuestFrames(
+  stack: string,
+  sources: (id: number) => FrameSource | undefined,
+  onFrame: (src: FrameSource, funcIndex: number, offset: number) => void,
+): boolean {
+  let from = 0;
+  for (;;) {
+    const nl = stack.indexOf('\n', from);
+    const line = nl < 0 ? stack.slice(from) : stack.slice(from, nl);
+    from = nl + 1;
+    const m = FRAME_RE.exec(line);
+    if (m !== null) {
+      const url = m[1]!;
+      if (url.startsWith(HELPER_ENTRY_NAME)) return true;
+      const g = GUEST_RE.exec(url);
+      const src = g === null ? undefined : sources(Number(g[1]));
+      if (src !== undefined) {
+        const funcIndex = Number(m[2]);
+        if (src.trapOfFunction(funcIndex) === undefined && src.defs[funcIndex] !== undefined) {
+          onFrame(src, funcIndex, src.originalOffset(funcIndex, parseInt(m[3]!, 16)));
+        }
+      }
+    }
+    if (nl < 0) return false;
+  }
+}

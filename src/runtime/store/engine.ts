@@ -23,6 +23,11 @@ export interface CompileOptions {
    * the defining module's listener fires instead), or undefined when no function is listened.
    */
   readonly listeners: ReadonlyArray<FunctionListener | undefined> | undefined;
+  /**
+   * `withCloseOnContextDone(true)`: calls must stop when their context is done (an engine may
+   * prepare interrupt checks at compile time; without it, code must run untouched).
+   */
+  readonly closeOnContextDone?: boolean;
 }
 
 /** Options of one instantiation. */

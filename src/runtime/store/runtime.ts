@@ -83,11 +83,11 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
     if (cache instanceof CompilationCacheImpl) {
       // As wazero: the key covers the binary and which functions are listened.
       const listened = listeners === undefined ? '' : listeners.map((l) => (l === undefined ? '0' : '1')).join('');
-      key = `${this.engine.kind}:${features}:${this.config.debugInfo}:${listened}:${createHash('sha256').update(bytes).digest('hex')}`;
+      key = `${this.engine.kind}:${features}:${this.config.debugInfo}:${this.config.closeOnContextDone}:${listened}:${createHash('sha256').update(bytes).digest('hex')}`;
       code = listeners === undefined ? cache.entries.get(key) : undefined;
     }
     if (code === undefined) {
-      code = await this.engine.compile(ir, { features, debugInfo: this.config.debugInfo, listeners });
+      code = await this.engine.compile(ir, { features, debugInfo: this.config.debugInfo, listeners, closeOnContextDone: this.config.closeOnContextDone });
       if (cache instanceof CompilationCacheImpl) cache.entries.set(key, code);
     }
     return new CompiledModuleImpl({ kind: 'wasm', ir: code.module, code }, this.config.customSections, this.config.memoryLimitPages);
