@@ -8,6 +8,7 @@ import { newRuntimeConfigInterpreter, newRuntimeWithConfig, newModuleConfig } fr
 import { GUEST_NAMES, loadNowasiGuest, type NowasiGuest } from './guests.js';
 import { geomean } from './stats.js';
 import { wasiSuite } from './wasi.js';
+import { listenerSuite } from './listeners.js';
 
 
 function fmtMs(ms: number): string {
@@ -62,6 +63,7 @@ async function interpreterSuite(): Promise<void> {
 const suites: Record<string, () => Promise<void>> = {
   interpreter: interpreterSuite,
   wasi: wasiSuite,
+  listeners: listenerSuite,
 };
 
 const wanted = process.argv.slice(2).filter((a) => a !== '--');

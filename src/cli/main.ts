@@ -5,6 +5,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import {
+  Context,
   CompileError,
   ExitError,
   newCompilationCacheWithDir,
@@ -19,6 +20,8 @@ import {
   type RuntimeConfig,
   type Writer,
 } from '../index.js';
+import { withFunctionListenerFactory } from '../runtime/api/listener.js';
+import { newHostLoggingListenerFactory, parseLogScopes } from '../listeners/logging.js';
 import { cryptoRandom } from '../sys/context.js';
 import { hostFdWriter } from '../sys/stdio.js';
 import { MODULE_NAME, MODULE_NAME_UNSTABLE, newBuilder } from '../wasi/module.js';
@@ -77,7 +80,7 @@ Flags:
   --env KEY=VALUE         set an environment variable (repeatable)
   --env-inherit           pass the host's environment first (--env values override)
   --timeout DURATION      stop the guest after e.g. 500ms, 5s, 1m (not supported yet: exits 1)
-  --hostlogging SCOPES    log host calls for scopes all,clock,filesystem,memory,proc,poll,random,sock
+  --hostlogging SCOPES    log host calls to stderr for scopes all,clock,filesystem,memory,proc,poll,random,sock
                           (not supported yet: exits 1)
   --cachedir DIR          cache compiled code in DIR (not supported yet: exits 1)
   -h, --help              show this help
@@ -256,10 +259,6 @@ async function run(o: RunOptions, io: CliIO, err: (s: string) => void): Promise<
     err('error: --timeout is not supported yet\n');
     return 1;
   }
-  if (o.hostlogging !== undefined) {
-    err('error: --hostlogging is not supported yet\n');
-    return 1;
-  }
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(o.wasmPath);
@@ -295,16 +294,24 @@ async function run(o: RunOptions, io: CliIO, err: (s: string) => void): Promise<
   }
   const r = newRuntimeWithConfig(rc);
   try {
+    // Host logging: listeners are fixed at compile time, so the factory rides on the compile and
+    // host-module contexts (wazero writes these logs to stderr).
+    let ctx = Context.background();
+    if (o.hostlogging !== undefined) {
+      const utf8 = new TextEncoder();
+      const logTo = { write: (c: string | Uint8Array) => io.stderr.write(typeof c === 'string' ? utf8.encode(c) : c) };
+      ctx = withFunctionListenerFactory(ctx, newHostLoggingListenerFactory(logTo, parseLogScopes(o.hostlogging)));
+    }
     let compiled;
     try {
-      compiled = await r.compileModule(bytes);
+      compiled = await r.compileModule(bytes, ctx);
     } catch (e) {
       err(`error compiling wasm binary: ${e instanceof CompileError ? e.message : String((e as Error).message ?? e)}\n`);
       return 1;
     }
     const importModules = new Set(compiled.importedFunctions().map((d) => d.import()?.[0]));
-    if (importModules.has(MODULE_NAME)) await newBuilder(r, MODULE_NAME).instantiate();
-    if (importModules.has(MODULE_NAME_UNSTABLE)) await newBuilder(r, MODULE_NAME_UNSTABLE).instantiate();
+    if (importModules.has(MODULE_NAME)) await newBuilder(r, MODULE_NAME).instantiate(ctx);
+    if (importModules.has(MODULE_NAME_UNSTABLE)) await newBuilder(r, MODULE_NAME_UNSTABLE).instantiate(ctx);
 
     let c: ModuleConfig = newModuleConfig()
       .withArgs(basename(o.wasmPath), ...o.args)
