@@ -13,7 +13,9 @@ import type { Module } from '../../src/api.js';
 import { engines, runtimeFor, wat } from '../helpers.js';
 
 const INFINITE = `(module
+  (import "env" "poke" (func $poke))
   (func (export "spin") (loop $l (br $l)))
+  (func (export "spin_poke") (loop $l (call $poke) (br $l)))
   (func (export "count") (param i32) (result i32) (local i32)
     (loop $l (local.set 1 (i32.add (local.get 1) (i32.const 1))) (br_if $l (i32.lt_u (local.get 1) (local.get 0))))
     (local.get 1)))`;
@@ -21,7 +23,8 @@ const INFINITE = `(module
 interface Case {
   readonly name: string;
   readonly closeOnContextDone: boolean;
-  readonly run: (m: Module, ctx: () => Context) => void;
+  /** `poked` aborts when the guest calls `env.poke` (the only way a signal can flip mid-call). */
+  readonly run: (m: Module, poked: AbortController) => void;
 }
 
 const cases: Case[] = [
@@ -62,6 +65,21 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'a signal aborted by a host function during the call stops it with "context canceled"',
+    closeOnContextDone: true,
+    run(m, poked) {
+      const ctx = Context.background().withSignal(poked.signal);
+      let err: unknown;
+      try {
+        m.exportedFunction('spin_poke')!.callWithContext(ctx);
+      } catch (e) {
+        err = e;
+      }
+      expect((err as ExitError).exitCode).toBe(0xffffffff);
+      expect(m.isClosed()).toBe(true);
+    },
+  },
+  {
     name: 'a loop that ends before its deadline returns normally',
     closeOnContextDone: true,
     run(m) {
@@ -83,20 +101,24 @@ const cases: Case[] = [
   },
 ];
 
-/**
- * Engines whose guests can be interrupted. An engine without interrupt checks would spin forever
- * in these cases (and hang the suite), so it joins only once it implements them.
- */
-const INTERRUPTIBLE = new Set<string>(['interpreter']);
-
 for (const engine of engines) {
   describe(`timeouts on the ${engine.name}`, () => {
     for (const c of cases) {
-      it.skipIf(!INTERRUPTIBLE.has(engine.name))(c.name, async () => {
+      it(c.name, async () => {
         const r = runtimeFor(engine, (cfg) => cfg.withCloseOnContextDone(c.closeOnContextDone));
         try {
+          const poked = new AbortController();
+          await r
+            .newHostModuleBuilder('env')
+            .newFunctionBuilder()
+            .withFunc(() => poked.abort(), [], [])
+            .export('poke')
+            .instantiate();
+          const other = await r.instantiateWithConfig(await wat(INFINITE), newModuleConfig().withName('other'));
           const m = await r.instantiateWithConfig(await wat(INFINITE), newModuleConfig().withName('guest'));
-          c.run(m, () => Context.background());
+          c.run(m, poked);
+          // Other modules are untouched.
+          expect(other.exportedFunction('count')!.call(10)).toEqual([10n]);
           // The runtime stays usable: a new instance of the same module runs.
           const again = await r.instantiateWithConfig(await wat(INFINITE), newModuleConfig().withName('again'));
           expect(again.exportedFunction('count')!.call(10)).toEqual([10n]);
