@@ -138,8 +138,8 @@ describe('spec-test runner', () => {
 
   it('tallies a suite per command kind', async () => {
     const r = await runSuite('interpreter', 'v2', { dir });
-    expect(summaryLine(r)).toBe('spectest interpreter v2: passed 20, failed 13, skipped 1');
+    expect(summaryLine(r)).toBe('spectest interpreter v2: passed 19, failed 13, skipped 1');
     expect(r.byKind.get('assert_malformed')).toEqual({ passed: 1, failed: 0, skipped: 1 });
-    expect(r.byKind.get('register')).toEqual({ passed: 1, failed: 0, skipped: 0 });
+    expect(r.byKind.get('register')).toBeUndefined(); // part of the module instantiation, not counted
   });
 });
