@@ -333,6 +333,109 @@ const cases: Case[] = [
     // Checked by count below (200,001 befores).
     expected: [],
   },
+  {
+    name: 'a host function calling back into the guest: the nested call sees only its own frames',
+    async run({ r, listenCtx, compile }) {
+      let back: (() => unknown) | undefined;
+      await r
+        .newHostModuleBuilder('env')
+        .newFunctionBuilder()
+        .withFunc(() => {
+          back!();
+        }, [], [])
+        .withName('h')
+        .export('h')
+        .instantiate(listenCtx());
+      const bin = await compile(
+        `(module (import "env" "h" (func $h))
+          (func $f1 (export "f1") (call $h))
+          (func $f2 (export "f2") (call $f3))
+          (func $f3))`,
+        ['f1', 'f2', 'f3'],
+      );
+      const m = await r.instantiateWithConfig(bin, (await import('../../src/index.js')).newModuleConfig().withName('m'), listenCtx());
+      back = () => m.exportedFunction('f2')!.call();
+      m.exportedFunction('f1')!.call();
+    },
+    expected: ['B m f1 () [f1+0]', 'B m h () [h f1+0]', 'B m f2 () [f2+0]', 'B m f3 () [f3+0 f2+0]', 'A m f3 ()', 'A m f2 ()', 'A m h ()', 'A m f1 ()'],
+  },
+  {
+    name: 'a nested call that traps aborts its own frames when it returns to the host, who may recover',
+    async run({ r, listenCtx, compile }) {
+      let back: (() => unknown) | undefined;
+      await r
+        .newHostModuleBuilder('env')
+        .newFunctionBuilder()
+        .withFunc(() => {
+          try {
+            back!();
+          } catch {
+            return 9;
+          }
+          return 0;
+        }, [], [I32])
+        .withName('h')
+        .export('h')
+        .instantiate(listenCtx());
+      const bin = await compile(
+        `(module (import "env" "h" (func $h (result i32)))
+          (func $f1 (export "f1") (result i32) (call $h))
+          (func $f2 (export "f2") unreachable))`,
+        ['f1', 'f2'],
+      );
+      const m = await r.instantiateWithConfig(bin, (await import('../../src/index.js')).newModuleConfig().withName('m'), listenCtx());
+      back = () => m.exportedFunction('f2')!.call();
+      expect(m.exportedFunction('f1')!.call()).toEqual([9n]);
+    },
+    expected: ['B m f1 () [f1+0]', 'B m h () [h f1+0]', 'B m f2 () [f2+0]', 'X m f2 wasm error: unreachable', 'A m h (9)', 'A m f1 (9)'],
+  },
+  {
+    name: 'a host function called from the API: mod is its own module, the stack is just itself',
+    async run({ r, listenCtx }) {
+      const env = await r
+        .newHostModuleBuilder('env')
+        .newFunctionBuilder()
+        .withFunc((_ctx, _mod, x: number) => x + 1, [I32], [I32])
+        .withName('inc')
+        .export('inc')
+        .instantiate(listenCtx());
+      expect(env.exportedFunction('inc')!.call(41)).toEqual([42n]);
+    },
+    expected: ['B env inc (41) [inc]', 'A env inc (42)'],
+  },
+  {
+    name: 'params and results are the exact raw values (i64 sign bits, f32/f64 NaN payloads)',
+    async run({ r, listenCtx, compile }) {
+      const bin = await compile(
+        `(module (func $id (export "id") (param i64 f32 f64 i32) (result i32 f64 f32 i64)
+          (local.get 3) (local.get 2) (local.get 1) (local.get 0)))`,
+        ['id'],
+      );
+      const m = await r.instantiateWithConfig(bin, (await import('../../src/index.js')).newModuleConfig().withName('m'), listenCtx());
+      m.exportedFunction('id')!.call(0x8000000000000001n, 0x7fa00001n, 0xfff0000000000abcn, 0xffffffffn);
+    },
+    expected: [
+      'B m id (9223372036854775809,2141192193,18442240474082183868,4294967295) [id+0]',
+      'A m id (4294967295,18442240474082183868,2141192193,9223372036854775809)',
+    ],
+  },
+  {
+    name: 'a trap 40 frames deep aborts all 40 listened frames (no 30-frame cap)',
+    async run({ r, listenCtx, compile }) {
+      const bin = await compile(
+        `(module (func $f (export "f") (param i32)
+          (if (i32.eqz (local.get 0)) (then unreachable))
+          (call $f (i32.sub (local.get 0) (i32.const 1)))))`,
+        ['f'],
+      );
+      const m = await r.instantiateWithConfig(bin, (await import('../../src/index.js')).newModuleConfig().withName('m'), listenCtx(() => true));
+      expect(() => m.exportedFunction('f')!.call(39)).toThrow(/unreachable/);
+    },
+    expected: [
+      ...Array.from({ length: 40 }, (_, i) => `B m f (${39 - i}) [${['f+0', ...Array.from({ length: i }, () => 'f+12')].join(' ')}]`),
+      ...Array.from({ length: 40 }, () => 'X m f wasm error: unreachable'),
+    ],
+  },
 ];
 
 for (const engine of engines) {
