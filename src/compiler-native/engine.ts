@@ -10,7 +10,7 @@
  */
 import { Context } from '../runtime/api/context.js';
 import { EXIT_CODE_CONTEXT_CANCELED, EXIT_CODE_DEADLINE_EXCEEDED, ExitError, Trap } from '../runtime/api/errors.js';
-import type { FunctionListener, InternalFunction, StackIterator } from '../runtime/api/listener.js';
+import { functionListenerFunc, type FunctionListener, type InternalFunction, type StackIterator } from '../runtime/api/listener.js';
 import type { FunctionDefinition, Module as ApiModule } from '../runtime/api/module.js';
 import type { FuncType, GlobalType, Module as IrModule, ValType } from '../runtime/binary/module.js';
 import { Reader } from '../runtime/binary/reader.js';
@@ -374,7 +374,8 @@ function hostAdapter(h: HostFunction, caller: ApiModule): unknown {
   const fn = h.spec.fn;
   const listener = h.spec.listener;
   const def = h.definition;
-  const top = new SimpleInternalFunction(def, -1);
+  const frame: OpenFrame | undefined = listener === undefined ? undefined : { listener, def, mod: caller };
+  const it = new CompilerStackIterator(new SimpleInternalFunction(def, -1), 0, 0);
   const cached = new BigUint64Array(size);
   const cachedParams = cached.subarray(0, pl.total);
   const cachedResults = cached.subarray(0, rl.total);
@@ -395,8 +396,8 @@ function hostAdapter(h: HostFunction, caller: ApiModule): unknown {
         fn(currentCtx!, caller, st);
       } else {
         // Left open on the shadow stack if fn throws: the JS boundary aborts it.
-        shadowPush(listener, def, caller);
-        callBefore(listener, caller, def, st === cached ? cachedParams : st.subarray(0, pl.total), top, 0, 0);
+        shadow[shadowSp++] = frame!;
+        listener.before(currentCtx!, caller, def, st === cached ? cachedParams : st.subarray(0, pl.total), it.reset());
         fn(currentCtx!, caller, st);
         shadowSp--;
         listener.after(currentCtx!, caller, def, st === cached ? cachedResults : st.subarray(0, rl.total));
@@ -427,26 +428,24 @@ function hostAdapter(h: HostFunction, caller: ApiModule): unknown {
 const scratch32 = new Uint32Array(scratchMemory.buffer);
 const EMPTY = new BigUint64Array(0);
 
-const shadowListener: FunctionListener[] = [];
-const shadowDef: FunctionDefinition[] = [];
-const shadowMod: ApiModule[] = [];
-let shadowSp = 0;
-
-function shadowPush(l: FunctionListener, def: FunctionDefinition, mod: ApiModule): void {
-  const sp = shadowSp++;
-  shadowListener[sp] = l;
-  shadowDef[sp] = def;
-  shadowMod[sp] = mod;
+/** An open listened frame: what `abort` needs. */
+interface OpenFrame {
+  readonly listener: FunctionListener;
+  readonly def: FunctionDefinition;
+  /** The `mod` argument: the defining module (wasm) or the caller (host functions). */
+  readonly mod: ApiModule;
 }
+
+const shadow: OpenFrame[] = [];
+let shadowSp = 0;
 
 /** Aborts every listened frame opened above `depth`, innermost first, with the final error. */
 function abortFrames(depth: number, err: unknown): void {
   const ctx = currentCtx ?? BACKGROUND;
   while (shadowSp > depth) {
-    const sp = --shadowSp;
-    const l = shadowListener[sp]!;
+    const f = shadow[--shadowSp]!;
     try {
-      l.abort(ctx, shadowMod[sp]!, shadowDef[sp]!, err);
+      f.listener.abort(ctx, f.mod, f.def, err);
     } catch {
       // A failing abort must not hide the error nor skip the other frames.
     }
@@ -473,20 +472,24 @@ class SimpleInternalFunction implements InternalFunction {
  * Program counters are original absolute offsets (host functions: 0).
  */
 class CompilerStackIterator implements StackIterator {
-  #top: InternalFunction | undefined;
-  #topPc = 0;
+  readonly #top: InternalFunction;
+  readonly #topPc: number;
   /** Guest frames to skip at the top of the capture (the listened function's own frame). */
-  #skip = 0;
+  readonly #skip: number;
   #fns: InternalFunction[] = [];
   #pcs: number[] = [];
   #n = 0;
   #i = -1;
   #captured = false;
 
-  reset(top: InternalFunction, pc: number, skip: number): this {
+  constructor(top: InternalFunction, pc: number, skip: number) {
     this.#top = top;
     this.#topPc = pc;
     this.#skip = skip;
+  }
+
+  /** Rewinds for a new `before` (each listened function has its own iterator: no allocation per call). */
+  reset(): this {
     this.#i = -1;
     this.#captured = false;
     this.#n = 0;
@@ -496,7 +499,7 @@ class CompilerStackIterator implements StackIterator {
   next(): boolean {
     if (this.#i === -1) {
       this.#i = 0;
-      return this.#top !== undefined;
+      return true;
     }
     if (!this.#captured) this.#capture();
     if (this.#i >= this.#n) return false;
@@ -505,7 +508,7 @@ class CompilerStackIterator implements StackIterator {
   }
 
   function(): InternalFunction {
-    if (this.#i <= 0) return this.#top!;
+    if (this.#i <= 0) return this.#top;
     return this.#fns[this.#i - 1]!;
   }
 
@@ -541,27 +544,11 @@ class CompilerStackIterator implements StackIterator {
 
 const BACKGROUND = Context.background();
 
-/** One iterator per nesting level of `before` calls (a listener may call into wasm). */
-const iterators: CompilerStackIterator[] = [];
-let beforeDepth = 0;
-
-function callBefore(l: FunctionListener, mod: ApiModule, def: FunctionDefinition, params: BigUint64Array, top: InternalFunction, pc: number, skip: number): void {
-  const d = beforeDepth++;
-  const it = (iterators[d] ??= new CompilerStackIterator()).reset(top, pc, skip);
-  try {
-    l.before(currentCtx ?? BACKGROUND, mod, def, params, it);
-  } finally {
-    beforeDepth--;
-  }
-}
-
 /** A listened function of an instance: what its hooks need. */
-interface Listened {
-  readonly listener: FunctionListener;
-  readonly def: FunctionDefinition;
-  readonly fn: InternalFunction;
-  /** Original absolute offset of the first instruction. */
-  readonly pc: number;
+interface Listened extends OpenFrame {
+  readonly it: CompilerStackIterator;
+  /** False for before-only listeners: no exit hooks, no shadow-stack entry. */
+  readonly exits: boolean;
   readonly params: BigUint64Array;
   readonly results: BigUint64Array;
   readonly paramTypes: readonly ValType[];
@@ -591,8 +578,9 @@ function fillHooks(code: CompiledModuleImpl, ex: WebAssembly.Exports, api: ApiMo
       lis[fi] = {
         listener: l,
         def: code.defs[fi]!,
-        fn: code.internalFunction(fi),
-        pc: m.codes[fi - m.numImportedFuncs]!.codeStart,
+        mod: api,
+        exits: !isBeforeOnly(l),
+        it: new CompilerStackIterator(code.internalFunction(fi), m.codes[fi - m.numImportedFuncs]!.codeStart, 1),
         params: new BigUint64Array(scratchMemory.buffer, 8, slotLayout(t.params).total),
         results: new BigUint64Array(scratchMemory.buffer, 8, slotLayout(t.results).total),
         paramTypes: t.params,
@@ -609,8 +597,8 @@ function fillHooks(code: CompiledModuleImpl, ex: WebAssembly.Exports, api: ApiMo
         const hasRefs = slotLayout(h.type.params).refs.length > 0;
         const before = (): void => {
           const e = lis[scratch32[0]!]!;
-          shadowPush(e.listener, e.def, api);
-          callBefore(e.listener, api, e.def, e.params, e.fn, e.pc, 1);
+          if (e.exits) shadow[shadowSp++] = e;
+          e.listener.before(currentCtx!, api, e.def, e.params, e.it.reset());
         };
         fn = adapterFor(
           h.type,
@@ -628,7 +616,7 @@ function fillHooks(code: CompiledModuleImpl, ex: WebAssembly.Exports, api: ApiMo
         const after = (): void => {
           const e = lis[scratch32[0]!]!;
           shadowSp--;
-          e.listener.after(currentCtx ?? BACKGROUND, api, e.def, e.results);
+          e.listener.after(currentCtx!, api, e.def, e.results);
         };
         fn = adapterFor(
           h.type,
@@ -645,7 +633,7 @@ function fillHooks(code: CompiledModuleImpl, ex: WebAssembly.Exports, api: ApiMo
         fn = adapterFor(I32_ONLY, (): void => {
           const e = lis[scratch32[0]!]!;
           shadowSp--;
-          e.listener.after(currentCtx ?? BACKGROUND, api, e.def, EMPTY);
+          e.listener.after(currentCtx!, api, e.def, EMPTY);
         });
         break;
       case 'check':
@@ -689,6 +677,16 @@ const INTERRUPT_FLAG = Symbol('wasmscope.interruptFlag');
  */
 export function withInterruptFlag(ctx: Context, flag: Int32Array): Context {
   return ctx.withValue(INTERRUPT_FLAG, flag);
+}
+
+const NOOP_AFTER = functionListenerFunc(() => {}).after;
+
+/**
+ * Whether `l` only implements before (made by `functionListenerFunc`): its body then needs no exit
+ * hooks and no shadow-stack entry, which halves the cost of a listened call.
+ */
+function isBeforeOnly(l: FunctionListener): boolean {
+  return l.after === NOOP_AFTER && l.abort === NOOP_AFTER;
 }
 
 // ---- instances ----
@@ -740,8 +738,9 @@ class HostInstance implements EngineInstance {
       if (l === undefined) {
         f.spec.fn(ctx, mod, stack);
       } else {
-        shadowPush(l, f.definition, mod);
-        callBefore(l, mod, f.definition, stack.subarray(0, slotLayout(f.type.params).total), new SimpleInternalFunction(f.definition, -1), 0, 0);
+        shadow[shadowSp++] = { listener: l, def: f.definition, mod };
+        const it = new CompilerStackIterator(new SimpleInternalFunction(f.definition, -1), 0, 0);
+        l.before(ctx, mod, f.definition, stack.subarray(0, slotLayout(f.type.params).total), it);
         f.spec.fn(ctx, mod, stack);
         shadowSp--;
         l.after(ctx, mod, f.definition, stack.subarray(0, slotLayout(f.type.results).total));
@@ -776,7 +775,7 @@ class CompilerEngine implements Engine {
 
   async compile(module: IrModule, options: CompileOptions): Promise<CompiledCode> {
     const listeners = options.listeners;
-    const listened = listeners?.map((l) => l !== undefined);
+    const listened = listeners?.map((l) => (l === undefined ? 0 : isBeforeOnly(l) ? 2 : 1));
     const id = nextModuleId++;
     const rw = rewriteModule(module, id, {
       preciseTraps: this.options.preciseTraps !== false,

@@ -215,6 +215,8 @@ export interface ListenPlan {
   /** Block type of the wrapper block: 0x40, a value type, or a type index (multi-value). */
   readonly blockType: number;
   readonly blockTypeIsIndex: boolean;
+  /** Whether exits call hooks (false for before-only listeners: entry only). */
+  readonly exits: boolean;
 }
 
 /** Interrupt checks at loop headers (timeouts). */
@@ -314,10 +316,13 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
     out.u8(0x41).s32(listen.id);
     for (let i = 0; i < type.params.length; i++) out.u8(0x20).u32(i);
     hook(listen.beforeSlot, listen.beforeType);
-    out.u8(0x02);
-    if (listen.blockTypeIsIndex) out.s32(listen.blockType);
-    else out.u8(listen.blockType);
+    if (listen.exits) {
+      out.u8(0x02);
+      if (listen.blockTypeIsIndex) out.s32(listen.blockType);
+      else out.u8(listen.blockType);
+    }
   }
+  const exits = listen !== undefined && listen.exits ? listen : undefined;
   // Label depth inside the body (the wrapper block, when present, is depth 0 at the top level).
   let depth = 0;
   while (p < end) {
@@ -343,14 +348,14 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
     if (code === 0x0b) {
       if (depth === 0) {
         // The function's final end.
-        if (listen !== undefined) {
+        if (exits !== undefined) {
           insert(at);
           out.u8(0x0b); // closes the wrapper block
           const n = type.results.length;
           for (let k = n - 1; k >= 0; k--) out.u8(0x21).u32(tmpResults + k);
-          out.u8(0x41).s32(listen.id);
+          out.u8(0x41).s32(exits.id);
           for (let k = 0; k < n; k++) out.u8(0x20).u32(tmpResults + k);
-          hook(listen.afterSlot, listen.afterType);
+          hook(exits.afterSlot, exits.afterType);
           for (let k = 0; k < n; k++) out.u8(0x20).u32(tmpResults + k);
         }
       } else {
@@ -358,7 +363,7 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
       }
       continue;
     }
-    if (listen !== undefined && code === 0x0f) {
+    if (exits !== undefined && code === 0x0f) {
       insert(at);
       out.u8(0x0c).u32(depth); // br to the wrapper block
       copyFrom = p;
@@ -377,16 +382,16 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
         out.u8(0x22).u32(tmpI32).u8(0x20).u32(tmpI32).u8(0x25).u32(table).u8(0xd1).u8(0x04).u8(0x40).u8(0x10).u32(plan.nullTrapFunc).u8(0x0b);
       }
     }
-    if (listen !== undefined && (code === 0x12 || code === 0x13)) {
+    if (exits !== undefined && (code === 0x12 || code === 0x13)) {
       if (trunc === undefined && !(precise && code === 0x13)) insert(at);
-      out.u8(0x41).s32(listen.id);
-      hook(listen.tailSlot, plan.i32Type);
+      out.u8(0x41).s32(exits.id);
+      hook(exits.tailSlot, plan.i32Type);
     }
   }
   if (!changed) return undefined;
   flush(body.codeEnd);
   const w = new ByteWriter(out.len + 32);
-  const nres = listen !== undefined ? type.results.length : 0;
+  const nres = exits !== undefined ? type.results.length : 0;
   w.u32(body.locals.length + 3 + nres);
   for (const g of body.locals) w.u32(g.count).u8(g.type);
   w.u32(1).u8(F32).u32(1).u8(F64).u32(1).u8(I32);

@@ -4,11 +4,13 @@
  * boundary call with i64 params (scratch slots vs BigInt args vs two i32 halves).
  *
  * Run: npx tsx src/compiler-native/perf.ts [runs] [tiny]
+ * (WASMSCOPE_PERF=boundary,compile,listeners,guests picks parts; default all)
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Context } from '../runtime/api/context.js';
 import { CoreFeaturesTailCall, CoreFeaturesThreads, CoreFeaturesV2 } from '../runtime/api/features.js';
+import { functionListenerFunc, type FunctionListener } from '../runtime/api/listener.js';
 import type { Module as ApiModule } from '../runtime/api/module.js';
 import { decodeModule } from '../runtime/binary/decoder.js';
 import { ByteWriter, encodeFuncType } from '../runtime/binary/encoder.js';
@@ -240,6 +242,62 @@ async function boundary(): Promise<void> {
   );
 }
 
-await boundary();
-await compileLatency();
-await guests();
+/**
+ * Per-call overhead of a no-op listener on every function (issue 4 item 6): calls.wasm and fib.wasm
+ * run listened and unlistened, interleaved; ns per listened call over the unlistened run.
+ */
+async function listenerOverhead(): Promise<void> {
+  const { ms: N } = { ms: Math.max(3, runs) };
+  for (const name of (process.env['WASMSCOPE_PERF_GUESTS'] ?? 'calls,fib').split(',')) {
+    const bytes = new Uint8Array(readFileSync(join(DIR, 'nowasi', `${name}${tiny ? '.tiny' : ''}.wasm`)));
+    const m = decodeModule(bytes, FEATURES);
+    validateModule(m, FEATURES);
+    let calls = 0;
+    const noop: FunctionListener = {
+      before() {
+        calls++;
+      },
+      after() {},
+      abort() {},
+    };
+    const beforeOnly = functionListenerFunc(() => {
+      calls++;
+    });
+    const on = (l: FunctionListener): Array<FunctionListener | undefined> => m.funcTypeIndexSpace.map((_, i) => (i < m.numImportedFuncs ? undefined : l));
+    const plain = await engine.compile(m, { features: FEATURES, debugInfo: false, listeners: undefined });
+    const listened = await engine.compile(m, { features: FEATURES, debugInfo: false, listeners: on(noop) });
+    const listenedB = await engine.compile(m, { features: FEATURES, debugInfo: false, listeners: on(beforeOnly) });
+    const runIdx = m.exports.find((e) => e.name === 'run' && e.kind === 0)!.index;
+    const tp: number[] = [];
+    const tl: number[] = [];
+    const tb: number[] = [];
+    let perRun = 0;
+    for (let r = 0; r < N; r++) {
+      for (const [code, out] of [
+        [plain, tp],
+        [listened, tl],
+        [listenedB, tb],
+      ] as const) {
+        const inst = engine.instantiate(code, [], owner, instOpts);
+        const stack = new BigUint64Array(1);
+        calls = 0;
+        const t = performance.now();
+        inst.call(runIdx, stack, Context.background());
+        out.push(performance.now() - t);
+        if (code === listened) perRun = calls;
+      }
+    }
+    const ns = (xs: number[]): string => (((median(xs) - median(tp)) * 1e6) / perRun).toFixed(1);
+    console.log(
+      `listener overhead ${name}: unlistened ${median(tp).toFixed(1)} ms; no-op listener on every function ${median(tl).toFixed(1)} ms ` +
+        `(${ns(tl)} ns per listened call, goal <= 8); before-only (functionListenerFunc) ${median(tb).toFixed(1)} ms (${ns(tb)} ns); ` +
+        `${perRun} listened calls per run`,
+    );
+  }
+}
+
+const what = process.env['WASMSCOPE_PERF'] ?? 'all';
+if (what === 'all' || what.includes('boundary')) await boundary();
+if (what === 'all' || what.includes('compile')) await compileLatency();
+if (what === 'all' || what.includes('listeners')) await listenerOverhead();
+if (what === 'all' || what.includes('guests')) await guests();

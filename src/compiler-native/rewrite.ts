@@ -68,8 +68,11 @@ export interface Rewritten {
 export interface RewriteOptions {
   /** Instrument bodies so that traps V8 words alike are told apart (instrument.ts). */
   readonly preciseTraps: boolean;
-  /** Per function index (imports first): whether to call listener hooks at entry and exits. */
-  readonly listened?: ReadonlyArray<boolean> | undefined;
+  /**
+   * Per function index (imports first): 0 = not listened, 1 = hooks at entry and exits,
+   * 2 = entry only (a listener whose after and abort do nothing).
+   */
+  readonly listened?: ReadonlyArray<number> | undefined;
   /** Interrupt checks at loop headers (timeouts). */
   readonly interrupts?: boolean | undefined;
 }
@@ -106,7 +109,7 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
   let nullTrapFunc = -1;
   const hooks: HookSlot[] = [];
   const listened = options.listened;
-  const anyListened = listened !== undefined && listened.some((x) => x);
+  const anyListened = listened !== undefined && listened.some((x) => x !== 0);
   const interrupts = options.interrupts === true;
   if (options.preciseTraps || anyListened || interrupts) {
     const newTypes = [...m.types];
@@ -156,7 +159,7 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
     for (let i = 0; i < m.codes.length; i++) {
       const fi = m.numImportedFuncs + i;
       let listen: ListenPlan | undefined;
-      if (anyListened && listened[fi] === true) {
+      if (anyListened && (listened[fi] ?? 0) !== 0) {
         const ft = m.types[m.funcTypeIndices[i]!]!;
         const before = slotFor('before', { params: [I32, ...ft.params], results: [] });
         const after = slotFor('after', { params: [I32, ...ft.results], results: [] });
@@ -170,6 +173,7 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
           tailSlot,
           blockType: ft.results.length === 0 ? 0x40 : multi ? typeIndex({ params: [], results: ft.results }) : ft.results[0]!,
           blockTypeIsIndex: multi,
+          exits: listened[fi] === 1,
         };
       }
       const plan: InstrumentPlan = {
