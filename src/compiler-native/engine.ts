@@ -9,7 +9,8 @@
  * which keep raw bits. Traps become `WasmRuntimeError` with wazero's texts (traps.ts).
  */
 import { Context } from '../runtime/api/context.js';
-import { EXIT_CODE_CONTEXT_CANCELED, EXIT_CODE_DEADLINE_EXCEEDED, ExitError, Trap } from '../runtime/api/errors.js';
+import { EXIT_CODE_CONTEXT_CANCELED, EXIT_CODE_DEADLINE_EXCEEDED, ExitError, Trap, WasmRuntimeError } from '../runtime/api/errors.js';
+import { CoreFeatureBulkMemoryOperations } from '../runtime/api/features.js';
 import { functionListenerFunc, type FunctionListener, type InternalFunction, type StackIterator } from '../runtime/api/listener.js';
 import type { FunctionDefinition, Module as ApiModule } from '../runtime/api/module.js';
 import type { FuncType, GlobalType, Module as IrModule, ValType } from '../runtime/binary/module.js';
@@ -564,6 +565,34 @@ function refsToScratch(types: readonly ValType[], refs: readonly unknown[]): voi
   }
 }
 
+/**
+ * WebAssembly 1.0 instantiation checks every active segment's bounds before writing anything; V8
+ * (2.0 semantics) writes segments in order and stops at the first that does not fit. Without the
+ * bulk-memory feature the check runs here first, with the interpreter's errors. Defined tables and
+ * memories have their minimum size at this point; imported ones their current size.
+ */
+function checkSegmentsV1(m: IrModule, tables: readonly CTable[], memories: readonly CMemory[], globals: readonly CGlobal[]): void {
+  const offsetOf = (e: IrModule['datas'][number]['offsetExpr']): number => {
+    const i = e?.instrs[0];
+    if (i === undefined) return 0;
+    if (i.op === 'i32.const') return i.value >>> 0;
+    if (i.op === 'global.get') return Number(globals[i.globalIndex]!.get() & 0xffffffffn);
+    throw new Error(`not supported: segment offset ${i.op}`);
+  };
+  for (const seg of m.elements) {
+    if (seg.mode !== 'active') continue;
+    const t = seg.tableIndex;
+    const size = t < m.numImportedTables ? tables[t]!.size() : m.tableSpace[t]!.limits.min;
+    if (offsetOf(seg.offsetExpr) + seg.init.length > size) throw new WasmRuntimeError(Trap.InvalidTableAccess);
+  }
+  for (const d of m.datas) {
+    if (d.mode !== 'active') continue;
+    const i = d.memoryIndex;
+    const pages = i < m.numImportedMemories ? memories[i]!.pages() : (m.memorySpace[i]?.limits.min ?? 0);
+    if (offsetOf(d.offsetExpr) + d.init.length > pages * 65536) throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+  }
+}
+
 /** Fills the hook table of a new instance (listener hooks, interrupt check). */
 function fillHooks(code: CompiledModuleImpl, ex: WebAssembly.Exports, api: ApiModule): void {
   const m = code.module;
@@ -853,6 +882,7 @@ class CompilerEngine implements Engine {
       memories.push(new CMemory(mem, mt.limits.max, mt.limits.shared, new MemoryApi(mem, def, max)));
       importObject['m'] = { m: mem };
     }
+    if ((options.features & CoreFeatureBulkMemoryOperations) === 0) checkSegmentsV1(m, tables, memories, globals);
     let instance: WebAssembly.Instance;
     const prevCtx = currentCtx;
     currentCtx = options.ctx;
