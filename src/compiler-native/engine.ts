@@ -47,7 +47,7 @@ import {
 } from './boundary.js';
 import { mapInstrumentedOffset } from './instrument.js';
 import { HIDDEN_BUDGET, HIDDEN_HOOKS, HIDDEN_START, INTERRUPT_BUDGET, hiddenGlobal, hiddenTable, rewriteModule, type Rewritten } from './rewrite.js';
-import { STACK_TRACE_LIMIT, parseGuestFrames, toWasmError, type FrameSource } from './traps.js';
+import { STACK_TRACE_LIMIT, noteHostFrame, parseGuestFrames, toWasmError, type FrameSource } from './traps.js';
 
 const I32 = 0x7f;
 const I64 = 0x7e;
@@ -109,6 +109,8 @@ const codeRegistry = new FinalizationRegistry<number>((id) => codeById.delete(id
 class CompiledModuleImpl implements CompiledCode, FrameSource {
   #defs: readonly FunctionDefinition[] | undefined;
   readonly numImportedFuncs: number;
+  /** DWARF source lines in traces (`CompileOptions.debugInfo`). */
+  debugInfo = true;
   /** Listener per function index, when any function is listened. */
   listeners: ReadonlyArray<FunctionListener | undefined> | undefined;
   /** The most recent instance, to inspect tables when a trap needs it. */
@@ -407,6 +409,9 @@ function hostAdapter(h: HostFunction, caller: ApiModule): unknown {
       if (rl.refs.length === 0) return undefined;
       if (rl.refs.length === 1) return rawToRef(t.results[rl.refs[0]!]!, st[rl.slot[rl.refs[0]!]!]!);
       return rl.refs.map((i) => rawToRef(t.results[i]!, st[rl.slot[i]!]!));
+    } catch (e) {
+      noteHostFrame(e, def);
+      throw e;
     } finally {
       depth--;
     }
@@ -819,6 +824,7 @@ class CompilerEngine implements Engine {
     }
     const code = new CompiledModuleImpl(module, wasm, id, rw.memoryImported, rw);
     code.listeners = listeners;
+    code.debugInfo = options.debugInfo;
     codeById.set(id, new WeakRef(code));
     codeRegistry.register(code, id);
     return code;

@@ -9,7 +9,8 @@
  */
 import { Trap, WasmRuntimeError } from '../runtime/api/errors.js';
 import type { FunctionDefinition } from '../runtime/api/module.js';
-import { formatFrameSignature } from '../runtime/store/definition.js';
+import type { Module as IrModule } from '../runtime/binary/module.js';
+import { formatStackTrace, type TraceFrame } from '../runtime/store/trace.js';
 import { HELPER_ENTRY_NAME } from './boundary.js';
 import { GUEST_NAME_PREFIX } from './rewrite.js';
 
@@ -23,6 +24,10 @@ export interface FrameSource {
   refineIndirect(funcIndex: number, offset: number): Trap;
   /** The trap an appended precise-trap function stands for (instrument.ts), else undefined. */
   trapOfFunction(funcIndex: number): Trap | undefined;
+  /** The original module (DWARF lines of its frames). */
+  readonly module: IrModule;
+  /** Whether its frames get DWARF source lines (`withDebugInfoEnabled`). */
+  readonly debugInfo: boolean;
 }
 
 /** A {@link WasmRuntimeError} from the compiler engine, with original byte offsets per frame. */
@@ -81,29 +86,82 @@ export function isStackOverflow(e: unknown): boolean {
 const FRAME_RE = /wasm:\/\/wasm\/([^:)\s]*):wasm-function\[(\d+)\]:0x([0-9a-f]+)/;
 const GUEST_RE = new RegExp(`^${GUEST_NAME_PREFIX}(\\d+)-`);
 
+/** A trace in progress: frames so far, and where the next invocation's frames start in V8's text. */
+interface TraceState {
+  readonly frames: TraceFrame[];
+  readonly lines: readonly string[];
+  /** Index in `lines` after the last entry-helper frame consumed. */
+  cursor: number;
+  /** Whether the error left through a host function since the last invocation's frames. */
+  viaHost: boolean;
+}
+
+const traces = new WeakMap<WasmRuntimeError, TraceState>();
+
+function frameOf(src: FrameSource, funcIndex: number, offset: number): TraceFrame {
+  return { definition: src.defs[funcIndex]!, module: src.debugInfo ? src.module : undefined, offset };
+}
+
 /**
  * Maps a thrown value to a {@link WasmRuntimeError} when it is a V8 trap or stack overflow;
- * anything else (host errors, ExitError, an already mapped trap) is returned unchanged.
+ * anything else (host errors, ExitError) is returned unchanged. The frames are the guest frames of
+ * the innermost invocation (up to its entry helper); when an already mapped trap passes a host
+ * function ({@link noteHostFrame}) and reaches an outer invocation, that invocation's frames are
+ * appended, as the interpreter does. Lines come from `formatStackTrace` (DWARF lines included).
  *
  * @param sources - the compiled guest of each module id seen in frame URLs.
  */
 export function toWasmError(e: unknown, sources: (id: number) => FrameSource | undefined): unknown {
-  if (e instanceof WasmRuntimeError) return e;
+  if (e instanceof WasmRuntimeError) {
+    const st = traces.get(e);
+    if (st !== undefined && st.viaHost) {
+      st.viaHost = false;
+      collect(st, sources, undefined);
+      e.setStackFrames(formatStackTrace(st.frames, true));
+      const t = e as CompilerTrapError;
+      t.wasmOffsets = st.frames.map((f) => f.offset ?? -1);
+    }
+    return e;
+  }
   let trap: Trap | undefined | 'ambiguous';
   if (e instanceof WebAssembly.RuntimeError) trap = trapOfMessage(e.message);
   else if (isStackOverflow(e)) trap = Trap.StackOverflow;
   if (trap === undefined) return e;
-  const stack = (e as Error).stack ?? '';
-  const frames: string[] = [];
-  const offsets: number[] = [];
+  const st: TraceState = { frames: [], lines: ((e as Error).stack ?? '').split('\n'), cursor: 0, viaHost: false };
   const indices: number[] = [];
-  let reachedEntry = false;
-  for (const line of stack.split('\n')) {
-    const m = FRAME_RE.exec(line);
+  const t0 = trap;
+  trap = collect(st, sources, (src, funcIndex, offset) => {
+    indices.push(funcIndex);
+    if (t0 === 'ambiguous' && indices.length === 1) return src.refineIndirect(funcIndex, offset);
+    return undefined;
+  }) ?? trap;
+  if (trap === 'ambiguous') trap = Trap.InvalidTableAccess;
+  const err = new WasmRuntimeError(trap, formatStackTrace(st.frames, true)) as CompilerTrapError;
+  err.wasmOffsets = st.frames.map((f) => f.offset ?? -1);
+  err.wasmFunctionIndices = indices;
+  traces.set(err, st);
+  return err;
+}
+
+/**
+ * Appends the guest frames from `st.cursor` to the next entry-helper frame; returns the trap a
+ * precise-trap function (innermost) or `onFrame` names, if any.
+ */
+function collect(
+  st: TraceState,
+  sources: (id: number) => FrameSource | undefined,
+  onFrame: ((src: FrameSource, funcIndex: number, offset: number) => Trap | undefined) | undefined,
+): Trap | undefined {
+  let named: Trap | undefined;
+  const first = st.frames.length;
+  const lines = st.lines;
+  let i = st.cursor;
+  for (; i < lines.length; i++) {
+    const m = FRAME_RE.exec(lines[i]!);
     if (m === null) continue;
     const url = m[1]!;
     if (url.startsWith(HELPER_ENTRY_NAME)) {
-      reachedEntry = true;
+      i++;
       break;
     }
     const g = GUEST_RE.exec(url);
@@ -114,29 +172,29 @@ export function toWasmError(e: unknown, sources: (id: number) => FrameSource | u
     const precise = src.trapOfFunction(funcIndex);
     if (precise !== undefined) {
       // The innermost frame is a precise-trap function: it names the trap and is not shown.
-      if (frames.length === 0) trap = precise;
+      if (st.frames.length === first) named = precise;
       continue;
     }
-    const def = src.defs[funcIndex];
-    if (def === undefined) continue;
+    if (src.defs[funcIndex] === undefined) continue;
     const offset = src.originalOffset(funcIndex, parseInt(m[3]!, 16));
-    if (trap === 'ambiguous') trap = src.refineIndirect(funcIndex, offset);
-    if (frames.length < MAX_FRAMES) {
-      frames.push(formatFrameSignature(def));
-      offsets.push(offset);
-      indices.push(funcIndex);
-    } else {
-      frames.push(OMITTED);
-      break;
-    }
+    st.frames.push(frameOf(src, funcIndex, offset));
+    const t = onFrame?.(src, funcIndex, offset);
+    if (t !== undefined && named === undefined) named = t;
   }
-  // A trace cut by the capture limit before the entry frame also has omitted frames.
-  if (!reachedEntry && frames.length === MAX_FRAMES) frames.push(OMITTED);
-  if (trap === 'ambiguous') trap = Trap.InvalidTableAccess;
-  const err = new WasmRuntimeError(trap, frames) as CompilerTrapError;
-  err.wasmOffsets = offsets;
-  err.wasmFunctionIndices = indices;
-  return err;
+  st.cursor = i;
+  return named;
+}
+
+/**
+ * Records that trap `e` is leaving host function `def` (called from a guest): its frame is added,
+ * and the next invocation boundary the error reaches appends its own guest frames.
+ */
+export function noteHostFrame(e: unknown, def: FunctionDefinition): void {
+  if (!(e instanceof WasmRuntimeError)) return;
+  const st = traces.get(e);
+  if (st === undefined) return;
+  st.frames.push({ definition: def, module: undefined, offset: undefined });
+  st.viaHost = true;
 }
 
 /** The trap of an instantiation error from V8 (segments), or undefined when it is something else. */

@@ -42,14 +42,14 @@ const cases: Case[] = [
   {
     name: 'DWARF 4: source lines for the trapping instruction and each pending call',
     debugInfo: true,
-    gaps: ['compiler'],
+    gaps: [],
     run: (r) => runWasi(r, 'trap.dwarf4.wasm'),
     contains: TRAP_C_FRAMES,
   },
   {
     name: 'DWARF 5: the same lines',
     debugInfo: true,
-    gaps: ['compiler'],
+    gaps: [],
     run: (r) => runWasi(r, 'trap.dwarf5.wasm'),
     contains: TRAP_C_FRAMES,
   },
@@ -63,7 +63,7 @@ const cases: Case[] = [
   {
     name: 'a trap under a host function that called back into the guest shows the host frame',
     debugInfo: true,
-    gaps: ['compiler'],
+    gaps: [],
     async run(r) {
       let inner: ((x: number) => unknown) | undefined;
       await r
