@@ -811,14 +811,25 @@ class CompilerEngine implements Engine {
     const listeners = options.listeners;
     const listened = listeners?.map((l) => (l === undefined ? 0 : isBeforeOnly(l) ? 2 : 1));
     const id = nextModuleId++;
-    const rw = rewriteModule(module, id, {
-      preciseTraps: this.options.preciseTraps !== false,
-      listened,
-      interrupts: options.closeOnContextDone === true,
-    });
+    let rw: Rewritten;
+    try {
+      rw = rewriteModule(module, id, {
+        preciseTraps: this.options.preciseTraps !== false,
+        listened,
+        interrupts: options.closeOnContextDone === true,
+      });
+    } catch (e) {
+      // The rewrite walks bodies assuming they are valid: an invalid module is a CompileError.
+      options.validate?.();
+      throw e;
+    }
+    // V8 compiles on background threads while our validator runs here (compile latency).
+    const compiling = WebAssembly.compile(rw.bytes);
+    compiling.catch(() => {});
+    options.validate?.();
     let wasm: WebAssembly.Module;
     try {
-      wasm = await WebAssembly.compile(rw.bytes);
+      wasm = await compiling;
     } catch (e) {
       throw new Error(`internal error: V8 rejected the rewritten module: ${(e as Error).message}`, { cause: e });
     }

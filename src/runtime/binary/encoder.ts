@@ -513,18 +513,30 @@ function rawBodyOffsets(base: Module, newCodeStart: number): Int32Array {
 }
 
 function encodeCode(m: EncodableModule): { contents: Uint8Array; offsets: Int32Array } {
-  const w = new ByteWriter(1024);
+  const w = new ByteWriter(Math.max(1024, m.bytes.length + 64));
   w.u32(m.codes.length);
   const offsets = new Int32Array(m.codes.length);
+  // Original bodies are contiguous in `m.bytes`: each run of them is copied with one `set`.
+  let runStart = -1;
+  let runEnd = -1;
+  const flushRun = (): void => {
+    if (runStart >= 0) w.bytes(m.bytes.subarray(runStart, runEnd));
+    runStart = -1;
+  };
   for (let i = 0; i < m.codes.length; i++) {
     const b = m.codes[i]!;
-    offsets[i] = w.len;
     if (isEncodedBody(b)) {
+      flushRun();
+      offsets[i] = w.len;
       w.u32(b.encoded.length).bytes(b.encoded);
     } else {
-      // The entry (size LEB, locals, code) is copied as is; it is self-delimiting.
-      w.bytes(m.bytes.subarray(b.entryOffset, b.codeEnd));
+      // The entry (size LEB, locals, code) is self-delimiting.
+      if (runStart >= 0 && b.entryOffset !== runEnd) flushRun();
+      if (runStart < 0) runStart = b.entryOffset;
+      offsets[i] = w.len + (b.entryOffset - runStart);
+      runEnd = b.codeEnd;
     }
   }
+  flushRun();
   return { contents: w.finish(), offsets };
 }

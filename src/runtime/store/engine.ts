@@ -28,6 +28,13 @@ export interface CompileOptions {
    * prepare interrupt checks at compile time; without it, code must run untouched).
    */
   readonly closeOnContextDone?: boolean;
+  /**
+   * Validates the module (throws its CompileError). The store defers validation to the engine so
+   * that it can overlap it with its own work: the engine must call it before using unvalidated
+   * input (the interpreter: first), or while a background compile runs (the compiler). The store
+   * calls it again (a no-op once run) if the engine did not, and first when the engine fails.
+   */
+  readonly validate?: () => void;
 }
 
 /** Options of one instantiation. */

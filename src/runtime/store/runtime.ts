@@ -75,8 +75,16 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
     const bytes = binary.slice();
     const features = this.config.features;
     const ir = decodeModule(bytes, features);
-    validateModule(ir, features);
-    const listeners = buildListeners(ir, getFunctionListenerFactory(ctx));
+    let validated = false;
+    const validate = (): void => {
+      if (validated) return;
+      validateModule(ir, features);
+      validated = true;
+    };
+    const factory = getFunctionListenerFactory(ctx);
+    // The factory sees definitions of valid modules only.
+    if (factory !== undefined) validate();
+    const listeners = buildListeners(ir, factory);
     const cache = this.config.cache;
     let code: CompiledCode | undefined;
     let key = '';
@@ -87,7 +95,14 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
       code = listeners === undefined ? cache.entries.get(key) : undefined;
     }
     if (code === undefined) {
-      code = await this.engine.compile(ir, { features, debugInfo: this.config.debugInfo, listeners, closeOnContextDone: this.config.closeOnContextDone });
+      try {
+        code = await this.engine.compile(ir, { features, debugInfo: this.config.debugInfo, listeners, closeOnContextDone: this.config.closeOnContextDone, validate });
+      } catch (e) {
+        // An invalid module is a CompileError, whatever the engine tripped on.
+        validate();
+        throw e;
+      }
+      validate();
       if (cache instanceof CompilationCacheImpl) cache.entries.set(key, code);
     }
     return new CompiledModuleImpl({ kind: 'wasm', ir: code.module, code }, this.config.customSections, this.config.memoryLimitPages);
