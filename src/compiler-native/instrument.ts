@@ -193,6 +193,15 @@ function nextInstr(b: Uint8Array, p: number, out: Int32Array): number {
   }
 }
 
+/** Bytes that could be a trapping truncation or a `call_indirect`/`return_call_indirect` opcode. */
+const CANDIDATE = ((): Uint8Array => {
+  const t = new Uint8Array(256);
+  for (const op of TRUNC.keys()) t[op] = 1;
+  t[0x11] = 1;
+  t[0x13] = 1;
+  return t;
+})();
+
 /** Float type taken by each trapping truncation opcode (0 for other opcodes). */
 const TRUNC_TYPE = ((): Uint8Array => {
   const t = new Uint8Array(256);
@@ -272,6 +281,15 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
   if (listen === undefined && interrupt === undefined) {
     // Fast path: most bodies have nothing to instrument, and need no allocation.
     if (!precise) return undefined;
+    // Byte prefilter: a body without any byte that could be such an opcode needs no walk.
+    let candidate = false;
+    for (let q = p; q < end; q++) {
+      if (CANDIDATE[bytes[q]!] === 1) {
+        candidate = true;
+        break;
+      }
+    }
+    if (!candidate) return undefined;
     let found = false;
     while (p < end) {
       const at = p;
