@@ -433,8 +433,8 @@ describe('compiler engine: host functions', () => {
   });
 });
 
-describe('compiler engine: precise traps (opt-in)', () => {
-  const precise = newCompilerEngine({ preciseTraps: true });
+describe('compiler engine: precise traps (on by default)', () => {
+  const precise = newCompilerEngine();
   const text = `(module $p
     (type $r (func (result i32)))
     (table 3 funcref)
@@ -467,5 +467,14 @@ describe('compiler engine: precise traps (opt-in)', () => {
     expect(trapOf(() => call(inst, code, 'ind', 3n)).trap).toBe('invalid table access');
     const nan = trapOf(() => call(inst, code, 'trunc64', 0x7ff8000000000000n)) as WasmRuntimeError & { wasmOffsets: number[] };
     expect(code.module.bytes[nan.wasmOffsets[0]!]).toBe(0xb1); // i64.trunc_f64_u, after the nop
+  });
+});
+
+describe('compiler engine: precise traps off', () => {
+  it('leaves bodies untouched and words a NaN conversion as V8 does (overflow)', async () => {
+    const imprecise = newCompilerEngine({ preciseTraps: false });
+    const code = await compile(imprecise, wat(`(module (func (export "t") (param f32) (result i32) (i32.trunc_f32_s (local.get 0))))`));
+    const inst = instantiate(imprecise, code);
+    expect(trapOf(() => call(inst, code, 't', 0x7fc00000n)).trap).toBe('integer overflow');
   });
 });
