@@ -46,7 +46,7 @@ import {
   type SlotLayout,
 } from './boundary.js';
 import { mapInstrumentedOffset } from './instrument.js';
-import { HIDDEN_BUDGET, HIDDEN_HOOKS, HIDDEN_START, INTERRUPT_BUDGET, hiddenGlobal, hiddenTable, rewriteModule, type Rewritten } from './rewrite.js';
+import { HIDDEN_HOOKS, HIDDEN_START, hiddenGlobal, hiddenTable, rewriteModule, type Rewritten } from './rewrite.js';
 import { STACK_TRACE_LIMIT, noteHostFrame, parseGuestFrames, toWasmError, type FrameSource } from './traps.js';
 
 const I32 = 0x7f;
@@ -622,7 +622,6 @@ function fillHooks(code: CompiledModuleImpl, ex: WebAssembly.Exports, api: ApiMo
       };
     }
   }
-  const budget = ex[HIDDEN_BUDGET] as WebAssembly.Global | undefined;
   const I32_ONLY: FuncType = { params: [I32], results: [] };
   code.rw.hooks.forEach((h, slot) => {
     let fn: unknown;
@@ -671,10 +670,7 @@ function fillHooks(code: CompiledModuleImpl, ex: WebAssembly.Exports, api: ApiMo
         });
         break;
       case 'check':
-        fn = adapterFor(I32_ONLY, (): void => {
-          budget!.value = INTERRUPT_BUDGET;
-          checkInterrupt();
-        });
+        fn = adapterFor(I32_ONLY, checkInterrupt);
         break;
     }
     table.set(slot, fn);
@@ -682,7 +678,7 @@ function fillHooks(code: CompiledModuleImpl, ex: WebAssembly.Exports, api: ApiMo
 }
 
 /**
- * The interrupt check (every {@link INTERRUPT_BUDGET} loop iterations of a module compiled with
+ * The interrupt check (every `INTERRUPT_INTERVAL` loop iterations of a module compiled with
  * `closeOnContextDone`): when the current call's context is done, closes the called module and
  * throws its ExitError. The context's signal cannot fire during a synchronous call (the event loop
  * is blocked), so the deadline is compared with the clock, and a SharedArrayBuffer flag set by

@@ -228,13 +228,20 @@ export interface ListenPlan {
   readonly exits: boolean;
 }
 
-/** Interrupt checks at loop headers (timeouts). */
+/**
+ * Interrupt checks at loop headers (timeouts): an appended i32 local counts iterations, and every
+ * {@link INTERRUPT_INTERVAL} of them the check hook runs. A local (not a global) stays in a
+ * register. Per activation is enough: endless execution is either an endless loop in one
+ * activation, or a loop calling functions (counted by the caller's loop), or unbounded recursion
+ * (a stack overflow).
+ */
 export interface InterruptPlan {
   /** Slot of the check hook `(i32) → ()` (type `i32Type`). */
   readonly checkSlot: number;
-  /** The appended mutable i32 global counting down to the next check. */
-  readonly budgetGlobal: number;
 }
+
+/** Loop iterations between two interrupt checks (a power of two: the counter is masked). */
+export const INTERRUPT_INTERVAL = 1 << 16;
 
 /** What to instrument in a body. */
 export interface InstrumentPlan {
@@ -261,20 +268,24 @@ export function instrumentPreciseTraps(m: Module, defIndex: number, nanTrapFunc:
  *   function label (`br`, `br_if`, `br_table`) and the fall-through end leave through one epilogue
  *   calling the after hook; `return` becomes a `br` to that block; a prologue calls the before hook
  *   with the params; `return_call*` first calls the tail hook (the frame is replaced).
- * - Interrupt: each `loop` header decrements a budget global and calls the check hook at zero.
+ * - Interrupt: each `loop` header counts iterations in a local and calls the check hook every
+ *   {@link INTERRUPT_INTERVAL}.
  */
 export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan): InstrumentedBody | undefined {
   const body = m.codes[defIndex]!;
   const type = m.types[m.funcTypeIndices[defIndex]!]!;
   const base = type.params.length + body.numLocals;
+  const listen = plan.listen;
   const tmpF32 = base;
   const tmpF64 = base + 1;
   const tmpI32 = base + 2;
   const tmpResults = base + 3;
+  const nres = listen !== undefined && listen.exits ? type.results.length : 0;
+  const counter = tmpResults + nres;
+  let usesCounter = false;
   const bytes = m.bytes;
   const end = body.codeEnd;
   const precise = plan.nanTrapFunc >= 0;
-  const listen = plan.listen;
   const interrupt = plan.interrupt;
   let p = body.codeStart;
   const op = opScratch;
@@ -353,9 +364,10 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
         // After the loop header: every iteration passes here.
         flush(p);
         insert(at);
-        const g = interrupt.budgetGlobal;
-        // budget -= 1; if (budget == 0) check(0)
-        out.u8(0x23).u32(g).u8(0x41).u8(1).u8(0x6b).u8(0x24).u32(g).u8(0x23).u32(g).u8(0x45).u8(0x04).u8(0x40);
+        usesCounter = true;
+        // if (((counter += 1) & (INTERVAL - 1)) == 0) check(0)
+        out.u8(0x20).u32(counter).u8(0x41).u8(1).u8(0x6a).u8(0x22).u32(counter);
+        out.u8(0x41).s32(INTERRUPT_INTERVAL - 1).u8(0x71).u8(0x45).u8(0x04).u8(0x40);
         out.u8(0x41).u8(0);
         hook(interrupt.checkSlot, plan.i32Type);
         out.u8(0x0b);
@@ -409,11 +421,11 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
   if (!changed) return undefined;
   flush(body.codeEnd);
   const w = new ByteWriter(out.len + 32);
-  const nres = exits !== undefined ? type.results.length : 0;
-  w.u32(body.locals.length + 3 + nres);
+  w.u32(body.locals.length + 3 + nres + (usesCounter ? 1 : 0));
   for (const g of body.locals) w.u32(g.count).u8(g.type);
   w.u32(1).u8(F32).u32(1).u8(F64).u32(1).u8(I32);
   for (let k = 0; k < nres; k++) w.u32(1).u8(type.results[k]!);
+  if (usesCounter) w.u32(1).u8(I32);
   const localsLength = w.len;
   w.bytes(out.buf.subarray(0, out.len));
   return {

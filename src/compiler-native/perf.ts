@@ -308,7 +308,60 @@ async function listenerOverhead(): Promise<void> {
   }
 }
 
+/**
+ * Timeouts (issue 5 item 4): the cost of interrupt checks at loop headers (modules compiled with
+ * `closeOnContextDone`, a deadline set) against plain runs, and for comparison the fixed cost per
+ * call of running under `node:vm`'s watchdog timeout (which needs no body changes).
+ */
+async function interrupts(): Promise<void> {
+  const dir = join(DIR, 'nowasi');
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.wasm') && f.includes('.tiny.') === tiny)
+    .sort();
+  const ratios: number[] = [];
+  const ctx = Context.background().withTimeout(3_600_000);
+  for (const f of files) {
+    const bytes = new Uint8Array(readFileSync(join(dir, f)));
+    const m = decodeModule(bytes, FEATURES);
+    validateModule(m, FEATURES);
+    const plain = await engine.compile(m, { features: FEATURES, debugInfo: false, listeners: undefined });
+    const checked = await engine.compile(m, { features: FEATURES, debugInfo: false, listeners: undefined, closeOnContextDone: true });
+    const runIdx = m.exports.find((e) => e.name === 'run' && e.kind === 0)!.index;
+    const tp: number[] = [];
+    const tc: number[] = [];
+    for (let r = 0; r < runs; r++) {
+      for (const [code, out] of [
+        [plain, tp],
+        [checked, tc],
+      ] as const) {
+        const inst = engine.instantiate(code, [], owner, instOpts);
+        const t = performance.now();
+        inst.call(runIdx, new BigUint64Array(1), ctx);
+        out.push(performance.now() - t);
+      }
+    }
+    const ratio = median(tp) / median(tc);
+    ratios.push(ratio);
+    console.log(`interrupt checks ${f.padEnd(16)} plain ${median(tp).toFixed(1)} ms, checked ${median(tc).toFixed(1)} ms, speed ratio ${ratio.toFixed(3)}`);
+  }
+  const geo = Math.exp(ratios.reduce((a, r) => a + Math.log(r), 0) / ratios.length);
+  console.log(`interrupt checks geomean speed ratio ${geo.toFixed(3)} (1 = free)`);
+  const vm = await import('node:vm');
+  const noop = (): number => 1;
+  const context = vm.createContext({ noop });
+  const script = new vm.Script('noop()');
+  const N = 2000;
+  let t = performance.now();
+  for (let i = 0; i < N; i++) script.runInContext(context, { timeout: 1000 });
+  const withTimeout = ((performance.now() - t) * 1000) / N;
+  t = performance.now();
+  for (let i = 0; i < N; i++) script.runInContext(context);
+  const without = ((performance.now() - t) * 1000) / N;
+  console.log(`node:vm per call: with timeout ${withTimeout.toFixed(1)} us, without ${without.toFixed(1)} us (the watchdog thread per call)`);
+}
+
 const what = process.env['WASMSCOPE_PERF'] ?? 'all';
+if (what === 'all' || what.includes('interrupts')) await interrupts();
 if (what === 'all' || what.includes('boundary')) await boundary();
 if (what === 'all' || what.includes('compile')) await compileLatency();
 if (what === 'all' || what.includes('listeners')) await listenerOverhead();

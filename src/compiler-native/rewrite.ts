@@ -24,13 +24,9 @@ import { instrumentBody, type InstrumentPlan, type InstrumentedBody, type Listen
 export const HIDDEN = '\u0000wasmscope:';
 export const hiddenTable = (i: number): string => `${HIDDEN}table${i}`;
 export const hiddenGlobal = (i: number): string => `${HIDDEN}global${i}`;
-/** The hook table (listeners, interrupts), the interrupt budget global and the deferred start function. */
+/** The hook table (listeners, interrupts) and the deferred start function. */
 export const HIDDEN_HOOKS = `${HIDDEN}hooks`;
-export const HIDDEN_BUDGET = `${HIDDEN}budget`;
 export const HIDDEN_START = `${HIDDEN}start`;
-
-/** Loop iterations between two interrupt checks. */
-export const INTERRUPT_BUDGET = 1 << 16;
 
 /** What a slot of the hook table holds. */
 export type HookSlot =
@@ -102,7 +98,6 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
   let types = m.types;
   let funcTypeIndices = m.funcTypeIndices;
   let tables = m.tables;
-  let globals = m.globals;
   let startFunction = m.startFunction;
   const instrumented: Array<InstrumentedBody | undefined> = [];
   let nanTrapFunc = -1;
@@ -128,7 +123,6 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
     }
     let hookTable = -1;
     let i32Type = -1;
-    let budgetGlobal = -1;
     let tailSlot = -1;
     let checkSlot = -1;
     const hookSlot = new Map<string, number>();
@@ -152,7 +146,6 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
       if (interrupts) {
         checkSlot = hooks.length;
         hooks.push({ kind: 'check' });
-        budgetGlobal = m.globalSpace.length;
       }
     }
     const list: EncodableBody[] = [];
@@ -182,7 +175,7 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
         hookTable,
         i32Type,
         listen,
-        interrupt: interrupts ? { checkSlot, budgetGlobal } : undefined,
+        interrupt: interrupts ? { checkSlot } : undefined,
       };
       const b = instrumentBody(m, i, plan);
       instrumented.push(b);
@@ -203,12 +196,8 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
         startFunction = undefined;
       }
     }
-    if (budgetGlobal >= 0) {
-      globals = [...m.globals, { type: { valType: I32, mutable: true }, init: { instrs: [{ op: 'i32.const', value: INTERRUPT_BUDGET }], offset: -1 }, offset: -1 }];
-      exports.push({ name: HIDDEN_BUDGET, kind: 3, index: budgetGlobal, offset: -1 });
-    }
   }
-  const out = encodeModule({ ...m, types, funcTypeIndices, imports, memories, tables, globals, startFunction, exports, codes, customSections }, m);
+  const out = encodeModule({ ...m, types, funcTypeIndices, imports, memories, tables, startFunction, exports, codes, customSections }, m);
   const bodyDelta = new Int32Array(m.codes.length);
   const newCodeStart = new Int32Array(m.codes.length);
   for (let i = 0; i < m.codes.length; i++) {
