@@ -128,6 +128,8 @@ export function callFunction(m: Machine, f: FuncInst, stack: BigUint64Array, ctx
     m.errHostCaller = null;
     // The outer invocation (if any) looks at its own context at its next CHECK.
     m.ticks = 0;
+    // No before callback can be running once the outermost invocation is over.
+    if (depth === 0 && m.iter !== null) m.iter.busy = false;
   }
 }
 
@@ -261,6 +263,7 @@ class InterpreterEngine implements Engine {
       f.listener = compiled.options.listeners?.[fi];
       inst.functions.push(f);
     }
+    inst.anyListened = inst.functions.some((f) => f.listener !== undefined);
     // Globals.
     for (const g of mod.globals) {
       const gi = new GlobalInst(g.type);

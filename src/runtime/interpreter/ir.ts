@@ -51,6 +51,10 @@ export const I = {
   LISTEN_AFTER: 56, // s
   /** Interrupt check (loop heads, function entries) when closeOnContextDone is on. */
   CHECK: 57, // -
+  /** CALL of a listened wasm function: fires its before and enters at pc 1 (past LISTEN_BEFORE). */
+  CALLL: 58, // f argw
+  /** Return of a listened function: fires after with the results at s, then returns them. */
+  RETL: 59, // s nslots hasRefs
 
   I32_LOAD: 40, // d a off
   I64_LOAD: 41,
@@ -264,6 +268,8 @@ export function instrLength(op: number, code: Int32Array, pc: number): number {
       return 7;
     case I.SIMD:
       return 8;
+    case I.CALLL:
+      return 3;
     case I.CALL_INDIRECT:
     case I.SELECT:
     case I.SELECT_REF:
@@ -273,6 +279,7 @@ export function instrLength(op: number, code: Int32Array, pc: number): number {
     case I.RCALL_INDIRECT:
       return 6;
     case I.RCALL:
+    case I.RETL:
     case I.TABLE_GET:
     case I.TABLE_SET:
     case I.TRUNC_SAT:

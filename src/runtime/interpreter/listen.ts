@@ -125,36 +125,24 @@ class InterpStackIterator implements StackIterator {
   }
 }
 
-const iterators = new WeakMap<Machine, InterpStackIterator>();
-
 /** An iterator for one before callback (a nested before gets its own). */
 function takeIterator(m: Machine): InterpStackIterator {
-  let it = iterators.get(m);
-  if (it === undefined) {
+  let it = m.iter as InterpStackIterator | null;
+  if (it === null) {
     it = new InterpStackIterator(m);
-    iterators.set(m, it);
+    m.iter = it;
   }
   if (it.busy) return new InterpStackIterator(m);
   it.busy = true;
   return it;
 }
 
-interface ListenBuffers {
-  params: BigUint64Array;
-  results: BigUint64Array;
-  words: Int32Array;
-}
-
-const buffers = new WeakMap<FuncInst, ListenBuffers>();
-
-function buffersOf(f: FuncInst): ListenBuffers {
-  let b = buffers.get(f);
-  if (b === undefined) {
-    const raw = new BigUint64Array(Math.max(f.paramSlots, f.resultSlots, 1));
-    b = { params: raw.subarray(0, f.paramSlots), results: raw.subarray(0, f.resultSlots), words: new Int32Array(raw.buffer) };
-    buffers.set(f, b);
-  }
-  return b;
+/** Creates `f`'s reused listener buffers. */
+function makeBuffers(f: FuncInst): void {
+  const raw = new BigUint64Array(Math.max(f.paramSlots, f.resultSlots, 1));
+  f.lParams = raw.subarray(0, f.paramSlots);
+  f.lResults = raw.subarray(0, f.resultSlots);
+  f.lWords = new Int32Array(raw.buffer);
 }
 
 /** Copies typed values at absolute word offset `w` of the value stack into raw form, bit exact. */
@@ -190,14 +178,14 @@ function fill(m: Machine, types: readonly number[], w: number, words: Int32Array
 
 /** LISTEN_BEFORE: the run loop is at pc 0 of `fn` (frame at word offset `fp`), callers below `depth`. */
 export function listenBefore(m: Machine, fn: FuncInst, fp: number, depth: number): void {
-  const b = buffersOf(fn);
-  fill(m, fn.type.params, fp, b.words, b.params);
+  if (fn.lWords === null) makeBuffers(fn);
+  const params = fn.lParams!;
+  fill(m, fn.type.params, fp, fn.lWords!, params);
   const it = takeIterator(m).reset(fn, null, 0, depth - 1, m.baseDepth);
-  try {
-    fn.listener!.before(m.ctx, fn.inst!.owner.api, fn.definition, b.params, it);
-  } finally {
-    it.busy = false;
-  }
+  // No finally: after a throw the iterator stays busy and later befores get fresh ones until
+  // the outermost invocation ends (engine.ts resets it).
+  fn.listener!.before(m.ctx, fn.inst!.owner.api, fn.definition, params, it);
+  it.busy = false;
 }
 
 const NO_RESULTS = new BigUint64Array(0);
@@ -207,11 +195,11 @@ const NO_RESULTS = new BigUint64Array(0);
  * tail call and has no results of its own.
  */
 export function listenAfter(m: Machine, fn: FuncInst, w: number): void {
-  let results = NO_RESULTS;
+  let results: BigUint64Array = NO_RESULTS;
   if (w >= 0) {
-    const b = buffersOf(fn);
-    fill(m, fn.type.results, w, b.words, b.results);
-    results = b.results;
+    if (fn.lWords === null) makeBuffers(fn);
+    results = fn.lResults!;
+    fill(m, fn.type.results, w, fn.lWords!, results);
   }
   fn.listener!.after(m.ctx, fn.inst!.owner.api, fn.definition, results);
 }
@@ -224,11 +212,8 @@ export function listenHostBefore(m: Machine, f: FuncInst, callerApi: ApiModule, 
   const it = takeIterator(m);
   if (fromWasm) it.reset(f, m.curFn, m.curPc, m.depth - 1, m.baseDepth);
   else it.reset(f, null, 0, -1, 0);
-  try {
-    f.listener!.before(m.ctx, callerApi, f.definition, stack.subarray(0, f.paramSlots), it);
-  } finally {
-    it.busy = false;
-  }
+  f.listener!.before(m.ctx, callerApi, f.definition, stack.subarray(0, f.paramSlots), it);
+  it.busy = false;
 }
 
 export function listenHostAfter(m: Machine, f: FuncInst, callerApi: ApiModule, stack: BigUint64Array): void {

@@ -276,6 +276,8 @@ export interface LowerOptions {
   readonly listened?: boolean;
   /** closeOnContextDone: a CHECK at the entry and at every loop head. */
   readonly interrupt?: boolean;
+  /** Whether function index f is a listened wasm function (its direct calls become CALLL). */
+  readonly listenedCallee?: (f: number) => boolean;
 }
 
 export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions = {}): Lowered {
@@ -487,14 +489,10 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
       const first = height - results.length;
       for (let i = first; i < height; i++) materialize(i);
       startInstr();
-      emit(I.LISTEN_AFTER);
+      emit(I.RETL);
       emit(results.length === 0 ? 0 : 2 * vsSlot[first]!);
-      if (results.length === 0) emit(I.RET0);
-      else {
-        emit(I.RETN);
-        emit(2 * vsSlot[first]!);
-        emit(slotsOfTypes(results));
-      }
+      emit(slotsOfTypes(results));
+      emit(results.some(isRef) ? 1 : 0);
       return;
     }
     startInstr();
@@ -846,7 +844,7 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
         if (op === 0x12) emitTailAfter();
         startInstr();
         if (op === 0x10) {
-          emit(I.CALL);
+          emit(opts.listenedCallee?.(f) === true ? I.CALLL : I.CALL);
           emit(f);
           emit(argw);
           pushResults(ft.results);

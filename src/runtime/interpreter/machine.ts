@@ -76,6 +76,8 @@ export class Machine {
   errHostCaller: ApiModule | null = null;
   /** Interrupt checks left before the clock is read (CHECK, see interrupt.ts). */
   ticks = 0;
+  /** The stack iterator handed to before callbacks (listen.ts), created on first use. */
+  iter: { busy: boolean } | null = null;
   /** The module whose exported function this engine invocation runs (closed on a timeout). */
   entryOwner: ApiModule | null = null;
 

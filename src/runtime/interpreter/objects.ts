@@ -66,9 +66,10 @@ export class FuncInst implements EngineFunction {
   readonly resultSlots: number;
   /** The listener fixed at compile time (wasm) or host-module build time (host), if any. */
   listener: FunctionListener | undefined = undefined;
-  /** Reused param/result buffer for the listener (see listen.ts). */
-  listenBuf: BigUint64Array | null = null;
-  listenWords: Int32Array | null = null;
+  /** Reused params/results views of one buffer for the listener, and its words (see listen.ts). */
+  lParams: BigUint64Array | null = null;
+  lResults: BigUint64Array | null = null;
+  lWords: Int32Array | null = null;
   /** This function as a stack iterator shows it (created on first use). */
   internal: InternalFunction | null = null;
   #handle = 0n;
@@ -231,6 +232,8 @@ export class Instance {
   debugInfo = true;
   /** Interrupt checks at loop heads and function entries (`closeOnContextDone`). */
   interrupt = false;
+  /** Some function in the index space has a listener (lowering then looks for CALLL targets). */
+  anyListened = false;
 
   constructor(module: IrModule | null, owner: InstanceOwner) {
     this.module = module;

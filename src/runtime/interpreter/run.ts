@@ -70,7 +70,12 @@ export function loweredOf(f: FuncInst): Lowered {
   if (l === null) {
     const inst = f.inst;
     if (inst === null || inst.module === null) throw new Error('interpreter: lowering a host function');
-    l = lowerFunction(inst.module, f.codeIndex, { listened: f.listener !== undefined, interrupt: inst.interrupt });
+    const funcs = inst.functions;
+    l = lowerFunction(inst.module, f.codeIndex, {
+      listened: f.listener !== undefined,
+      interrupt: inst.interrupt,
+      listenedCallee: inst.anyListened ? (i) => funcs[i] !== undefined && funcs[i].listener !== undefined && funcs[i].host === null : undefined,
+    });
     f.lowered = l;
   }
   return l;
@@ -569,6 +574,8 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         m.curPc = pc;
         m.depth = depth;
         m.top = (fp >> 1) + fn.lowered!.maxSlots;
+        const mem = inst.mem;
+        const grows = mem === null ? 0 : mem.api.grows;
         if (code[pc]! === 39) {
           listenBefore(m, fn, fp, depth);
           pc += 1;
@@ -577,16 +584,139 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
           listenAfter(m, fn, s < 0 ? -1 : fp + s);
           pc += 2;
         }
-        // A listener may have called into the runtime (stack growth, memory growth).
+        // A listener may have called into the runtime (stack growth) or grown the memory.
         i32 = m.i32;
         f32 = m.f32;
         f64 = m.f64;
-        epoch = m.memEpoch;
-        const b = inst.mem === null ? null : inst.mem.api.wasm.buffer;
-        memBuf = b;
-        dv = b === null ? EMPTY_DV : new DataView(b);
-        u8 = b === null ? EMPTY_U8 : new Uint8Array(b);
-        memLen = u8.length;
+        if (mem !== null && mem.api.grows !== grows) {
+          epoch = m.memEpoch;
+          const b = mem.api.wasm.buffer;
+          memBuf = b;
+          dv = new DataView(b);
+          u8 = new Uint8Array(b);
+          memLen = u8.length;
+        }
+        break;
+      }
+      case 58: {
+        // CALLL
+        const callee = funcs[code[pc + 1]!]!;
+        const nfp = fp + code[pc + 2]!;
+        let cl = callee.lowered;
+        if (cl === null) {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth;
+          cl = loweredOf(callee);
+        }
+        if (depth >= MAX_CALL_DEPTH) {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth;
+          throw new WasmRuntimeError(Trap.StackOverflow);
+        }
+        frFn[depth] = fn;
+        frPc[depth] = pc + 3;
+        frFp[depth] = fp;
+        depth++;
+        if ((nfp >> 1) + cl.maxSlots > m.capSlots) {
+          m.curFn = fn;
+          m.curPc = pc;
+          m.depth = depth - 1;
+          growStack(m, (nfp >> 1) + cl.maxSlots);
+          i32 = m.i32;
+          f32 = m.f32;
+          f64 = m.f64;
+        }
+        fn = callee;
+        code = cl.code;
+        fp = nfp;
+        for (let w = fp + 2 * cl.paramSlots, e = fp + 2 * cl.localSlots; w < e; w++) i32[w] = 0;
+        const kw = cl.consts;
+        for (let j = 0, b = fp + 2 * cl.localSlots; j < kw.length; j++) i32[b + j] = kw[j]!;
+        const rl = cl.refLocals;
+        for (let j = 0; j < rl.length; j++) refs[(fp >> 1) + rl[j]!] = null;
+        if (callee.inst !== inst) {
+          inst = callee.inst!;
+          funcs = inst.functions;
+          globals = inst.globals;
+          tables = inst.tables;
+          epoch = m.memEpoch;
+          const b = inst.mem === null ? null : inst.mem.api.wasm.buffer;
+          memBuf = b;
+          dv = b === null ? EMPTY_DV : new DataView(b);
+          u8 = b === null ? EMPTY_U8 : new Uint8Array(b);
+          memLen = u8.length;
+        }
+        // The callee's LISTEN_BEFORE, done here to save a dispatch: enter at pc 1.
+        m.curFn = fn;
+        m.curPc = 0;
+        m.depth = depth;
+        m.top = (fp >> 1) + cl.maxSlots;
+        const mem = inst.mem;
+        const grows = mem === null ? 0 : mem.api.grows;
+        listenBefore(m, fn, fp, depth);
+        i32 = m.i32;
+        f32 = m.f32;
+        f64 = m.f64;
+        if (mem !== null && mem.api.grows !== grows) {
+          epoch = m.memEpoch;
+          const b = mem.api.wasm.buffer;
+          memBuf = b;
+          dv = new DataView(b);
+          u8 = new Uint8Array(b);
+          memLen = u8.length;
+        }
+        pc = 1;
+        break;
+      }
+      case 59: {
+        // RETL
+        m.curFn = fn;
+        m.curPc = pc;
+        m.depth = depth;
+        m.top = (fp >> 1) + fn.lowered!.maxSlots;
+        const s = fp + code[pc + 1]!;
+        const n = code[pc + 2]!;
+        const mem = inst.mem;
+        const grows = mem === null ? 0 : mem.api.grows;
+        listenAfter(m, fn, s);
+        i32 = m.i32;
+        f32 = m.f32;
+        f64 = m.f64;
+        if (s !== fp) {
+          for (let j = 0; j < 2 * n; j++) i32[fp + j] = i32[s + j]!;
+          if (code[pc + 3]! !== 0) for (let j = 0; j < n; j++) refs[(fp >> 1) + j] = refs[(s >> 1) + j]!;
+        }
+        if (depth === baseDepth) {
+          m.depth = baseDepth;
+          return;
+        }
+        depth--;
+        fn = frFn[depth]!;
+        pc = frPc[depth]!;
+        fp = frFp[depth]!;
+        frFn[depth] = null;
+        code = fn.lowered!.code;
+        if (fn.inst !== inst) {
+          inst = fn.inst!;
+          funcs = inst.functions;
+          globals = inst.globals;
+          tables = inst.tables;
+          memBuf = null;
+          epoch = -1;
+        }
+        // The callee or the listener may have grown the memory.
+        if (epoch !== m.memEpoch || (mem !== null && mem.api.grows !== grows)) {
+          epoch = m.memEpoch;
+          const b = inst.mem === null ? null : inst.mem.api.wasm.buffer;
+          if (b !== memBuf || (b !== null && b.byteLength !== memLen)) {
+            memBuf = b;
+            dv = b === null ? EMPTY_DV : new DataView(b);
+            u8 = b === null ? EMPTY_U8 : new Uint8Array(b);
+            memLen = u8.length;
+          }
+        }
         break;
       }
       case 57: {

@@ -57,6 +57,9 @@ export class MemoryApi implements Memory {
     return this.wasm.buffer.byteLength / PAGE;
   }
 
+  /** Successful non-zero grows so far: engines that cache views compare it instead of reading `wasm.buffer`. */
+  grows = 0;
+
   grow(deltaPages: number): number | undefined {
     const prev = this.pages();
     if (!Number.isInteger(deltaPages) || deltaPages < 0 || deltaPages >= 2 ** 31) return undefined;
@@ -67,6 +70,7 @@ export class MemoryApi implements Memory {
     } catch {
       return undefined;
     }
+    this.grows++;
     this.#refresh();
     return prev;
   }
