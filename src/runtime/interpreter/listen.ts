@@ -67,112 +67,120 @@ export function internalOf(f: FuncInst): InternalFunction {
 class InterpStackIterator implements StackIterator {
   m: Machine;
   busy = false;
-  #f0: FuncInst | null = null;
-  #f1: FuncInst | null = null;
-  #pc1 = 0;
-  #d = 0;
-  #base = 0;
-  #i = -1;
-  #cur: FuncInst | null = null;
-  #pc = 0;
+  // Plain fields (not #private): reset runs on every listened call.
+  _f0: FuncInst | null = null;
+  _f1: FuncInst | null = null;
+  _pc1 = 0;
+  _d = 0;
+  _base = 0;
+  _i = -1;
+  _cur: FuncInst | null = null;
+  _pc = 0;
 
   constructor(m: Machine) {
     this.m = m;
   }
 
   reset(f0: FuncInst, f1: FuncInst | null, pc1: number, d: number, base: number): this {
-    this.#f0 = f0;
-    this.#f1 = f1;
-    this.#pc1 = pc1;
-    this.#d = d;
-    this.#base = base;
-    this.#i = -1;
-    this.#cur = null;
+    this._f0 = f0;
+    this._f1 = f1;
+    this._pc1 = pc1;
+    this._d = d;
+    this._base = base;
+    this._i = -1;
+    this._cur = null;
     return this;
   }
 
   next(): boolean {
-    const i = ++this.#i;
+    const i = ++this._i;
     if (i === 0) {
-      this.#cur = this.#f0;
-      this.#pc = 0;
+      this._cur = this._f0;
+      this._pc = 0;
       return true;
     }
-    if (i === 1 && this.#f1 !== null) {
-      this.#cur = this.#f1;
-      this.#pc = this.#pc1;
+    if (i === 1 && this._f1 !== null) {
+      this._cur = this._f1;
+      this._pc = this._pc1;
       return true;
     }
-    const d = this.#d;
-    if (d < this.#base) {
-      this.#cur = null;
+    const d = this._d;
+    if (d < this._base) {
+      this._cur = null;
       return false;
     }
-    this.#cur = this.m.frFn[d] ?? null;
+    this._cur = this.m.frFn[d] ?? null;
     // Frames hold the return pc; the call instruction ends one word earlier.
-    this.#pc = this.m.frPc[d]! - 1;
-    this.#d = d - 1;
-    return this.#cur !== null;
+    this._pc = this.m.frPc[d]! - 1;
+    this._d = d - 1;
+    return this._cur !== null;
   }
 
   function(): InternalFunction {
-    if (this.#cur === null) throw new Error('stack iterator: next() has not yielded a frame');
-    return internalOf(this.#cur);
+    if (this._cur === null) throw new Error('stack iterator: next() has not yielded a frame');
+    return internalOf(this._cur);
   }
 
   programCounter(): number {
-    return this.#pc;
+    return this._pc;
   }
 }
 
-/** An iterator for one before callback (a nested before gets its own). */
+/** An iterator for one before callback: the machine's, or a fresh one when that is in use. */
 function takeIterator(m: Machine): InterpStackIterator {
-  let it = m.iter as InterpStackIterator | null;
+  const it = m.iter as InterpStackIterator | null;
   if (it === null) {
-    it = new InterpStackIterator(m);
-    m.iter = it;
+    const fresh = new InterpStackIterator(m);
+    m.iter = fresh;
+    return fresh;
   }
-  if (it.busy) return new InterpStackIterator(m);
-  it.busy = true;
-  return it;
+  return it.busy ? new InterpStackIterator(m) : it;
 }
 
-/** Creates `f`'s reused listener buffers. */
+/** Value kinds for {@link fill}: 32-bit number, 64-bit number, v128, reference. */
+const K32 = 0;
+const K64 = 1;
+const K128 = 2;
+const KREF = 3;
+
+function kindsOf(types: readonly number[]): Uint8Array {
+  return Uint8Array.from(types, (t) => (t === 0x7f || t === 0x7d ? K32 : t === 0x7e || t === 0x7c ? K64 : t === 0x7b ? K128 : KREF));
+}
+
+/** Creates `f`'s reused listener buffers and value kinds. */
 function makeBuffers(f: FuncInst): void {
   const raw = new BigUint64Array(Math.max(f.paramSlots, f.resultSlots, 1));
   f.lParams = raw.subarray(0, f.paramSlots);
   f.lResults = raw.subarray(0, f.resultSlots);
+  f.lParamKinds = kindsOf(f.type.params);
+  f.lResultKinds = kindsOf(f.type.results);
   f.lWords = new Int32Array(raw.buffer);
 }
 
-/** Copies typed values at absolute word offset `w` of the value stack into raw form, bit exact. */
-function fill(m: Machine, types: readonly number[], w: number, words: Int32Array, raw: BigUint64Array): void {
+/** Copies values of `kinds` at absolute word offset `w` of the value stack into raw form, bit exact. */
+function fill(m: Machine, kinds: Uint8Array, w: number, words: Int32Array, raw: BigUint64Array): void {
   const i32 = m.i32;
   let j = 0;
-  for (let k = 0; k < types.length; k++) {
-    const t = types[k]!;
-    if (t === 0x7f || t === 0x7d) {
-      words[2 * j] = i32[w]!;
-      words[2 * j + 1] = 0;
-      j++;
-      w += 2;
-    } else if (t === 0x7e || t === 0x7c) {
-      words[2 * j] = i32[w]!;
-      words[2 * j + 1] = i32[w + 1]!;
-      j++;
-      w += 2;
-    } else if (t === 0x7b) {
-      words[2 * j] = i32[w]!;
-      words[2 * j + 1] = i32[w + 1]!;
-      words[2 * j + 2] = i32[w + 2]!;
-      words[2 * j + 3] = i32[w + 3]!;
+  for (let k = 0; k < kinds.length; k++) {
+    const kind = kinds[k]!;
+    if (kind === K32) {
+      words[j] = i32[w]!;
+      words[j + 1] = 0;
+    } else if (kind === K64) {
+      words[j] = i32[w]!;
+      words[j + 1] = i32[w + 1]!;
+    } else if (kind === K128) {
+      words[j] = i32[w]!;
+      words[j + 1] = i32[w + 1]!;
+      words[j + 2] = i32[w + 2]!;
+      words[j + 3] = i32[w + 3]!;
       j += 2;
-      w += 4;
-    } else {
-      raw[j] = refToRaw(m.refs[w >> 1]);
-      j++;
       w += 2;
+    } else {
+      raw[j >> 1] = refToRaw(m.refs[w >> 1]);
     }
+    j += 2;
+    w += 2;
   }
 }
 
@@ -180,8 +188,27 @@ function fill(m: Machine, types: readonly number[], w: number, words: Int32Array
 export function listenBefore(m: Machine, fn: FuncInst, fp: number, depth: number): void {
   if (fn.lWords === null) makeBuffers(fn);
   const params = fn.lParams!;
-  fill(m, fn.type.params, fp, fn.lWords!, params);
-  const it = takeIterator(m).reset(fn, null, 0, depth - 1, m.baseDepth);
+  const kinds = fn.lParamKinds!;
+  // Written out (not a call to fill) for the common all-numeric case: this runs on every call.
+  const words = fn.lWords!;
+  const i32 = m.i32;
+  for (let k = 0, j = 0, w = fp; k < kinds.length; k++, j += 2, w += 2) {
+    const kind = kinds[k]!;
+    if (kind === K32) {
+      words[j] = i32[w]!;
+      words[j + 1] = 0;
+    } else if (kind === K64) {
+      words[j] = i32[w]!;
+      words[j + 1] = i32[w + 1]!;
+    } else {
+      fill(m, kinds, fp, words, params);
+      break;
+    }
+  }
+  let it = m.iter as InterpStackIterator | null;
+  if (it === null || it.busy) it = takeIterator(m);
+  it.busy = true;
+  it.reset(fn, null, 0, depth - 1, m.baseDepth);
   // No finally: after a throw the iterator stays busy and later befores get fresh ones until
   // the outermost invocation ends (engine.ts resets it).
   fn.listener!.before(m.ctx, fn.inst!.owner.api, fn.definition, params, it);
@@ -199,7 +226,22 @@ export function listenAfter(m: Machine, fn: FuncInst, w: number): void {
   if (w >= 0) {
     if (fn.lWords === null) makeBuffers(fn);
     results = fn.lResults!;
-    fill(m, fn.type.results, w, fn.lWords!, results);
+    const kinds = fn.lResultKinds!;
+    const words = fn.lWords!;
+    const i32 = m.i32;
+    for (let k = 0, j = 0, v = w; k < kinds.length; k++, j += 2, v += 2) {
+      const kind = kinds[k]!;
+      if (kind === K32) {
+        words[j] = i32[v]!;
+        words[j + 1] = 0;
+      } else if (kind === K64) {
+        words[j] = i32[v]!;
+        words[j + 1] = i32[v + 1]!;
+      } else {
+        fill(m, kinds, w, words, results);
+        break;
+      }
+    }
   }
   fn.listener!.after(m.ctx, fn.inst!.owner.api, fn.definition, results);
 }
@@ -210,6 +252,7 @@ export function listenAfter(m: Machine, fn: FuncInst, w: number): void {
  */
 export function listenHostBefore(m: Machine, f: FuncInst, callerApi: ApiModule, stack: BigUint64Array, fromWasm: boolean): void {
   const it = takeIterator(m);
+  it.busy = true;
   if (fromWasm) it.reset(f, m.curFn, m.curPc, m.depth - 1, m.baseDepth);
   else it.reset(f, null, 0, -1, 0);
   f.listener!.before(m.ctx, callerApi, f.definition, stack.subarray(0, f.paramSlots), it);

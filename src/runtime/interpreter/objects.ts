@@ -70,6 +70,8 @@ export class FuncInst implements EngineFunction {
   lParams: BigUint64Array | null = null;
   lResults: BigUint64Array | null = null;
   lWords: Int32Array | null = null;
+  lParamKinds: Uint8Array | null = null;
+  lResultKinds: Uint8Array | null = null;
   /** This function as a stack iterator shows it (created on first use). */
   internal: InternalFunction | null = null;
   #handle = 0n;
