@@ -430,6 +430,15 @@ function hostAdapter(h: HostFunction, caller: ApiModule): unknown {
 // instantiation) aborts every frame still open above its own depth when an error passes.
 // Caller frames for stack iterators come from V8's own stack, captured only when an iterator is
 // walked past its first frame: unlistened callers show too, at their pending call's offset.
+//
+// Semantics (shared with the interpreter, test/engines/listeners.test.ts):
+// - `mod`: a wasm function's defining module instance; a host function's calling module (the host
+//   module itself when called from the API).
+// - A `return_call*` in a listened function replaces its frame: `after` fires at the tail call with
+//   an empty results array, then the callee gets its own before/after (constant stack kept).
+// - Params/results views are valid during the callback only, and only until the listener calls
+//   back into wasm (they are views over the engine's scratch memory).
+// - Listeners made by `functionListenerFunc` (no after/abort) instrument the entry only.
 
 const scratch32 = new Uint32Array(scratchMemory.buffer);
 const EMPTY = new BigUint64Array(0);
