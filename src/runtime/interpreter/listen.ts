@@ -147,13 +147,43 @@ function kindsOf(types: readonly number[]): Uint8Array {
   return Uint8Array.from(types, (t) => (t === 0x7f || t === 0x7d ? K32 : t === 0x7e || t === 0x7c ? K64 : t === 0x7b ? K128 : KREF));
 }
 
-/** Creates `f`'s reused listener buffers and value kinds. */
+/** Copies the numeric values at word `w` of the value stack into a listener's words. */
+export type WordCopier = (i32: Int32Array, words: Int32Array, w: number) => void;
+
+const copiers = new Map<string, WordCopier | null>();
+
+/**
+ * A straight-line copier for a signature of numbers only (null when it has v128 or references).
+ * Generated once per distinct signature: a loop over value kinds costs several times more than
+ * the copies themselves, and this runs twice per listened call.
+ */
+function copierOf(kinds: Uint8Array): WordCopier | null {
+  const key = kinds.join(',');
+  let c = copiers.get(key);
+  if (c === undefined) {
+    c = null;
+    if (kinds.every((k) => k === K32 || k === K64)) {
+      const body: string[] = [];
+      kinds.forEach((k, j) => {
+        body.push(`o[${2 * j}] = s[w + ${2 * j}];`);
+        body.push(k === K32 ? `o[${2 * j + 1}] = 0;` : `o[${2 * j + 1}] = s[w + ${2 * j + 1}];`);
+      });
+      c = new Function('s', 'o', 'w', body.join('\n')) as WordCopier;
+    }
+    copiers.set(key, c);
+  }
+  return c;
+}
+
+/** Creates `f`'s reused listener buffers, value kinds and copiers. */
 function makeBuffers(f: FuncInst): void {
   const raw = new BigUint64Array(Math.max(f.paramSlots, f.resultSlots, 1));
   f.lParams = raw.subarray(0, f.paramSlots);
   f.lResults = raw.subarray(0, f.resultSlots);
   f.lParamKinds = kindsOf(f.type.params);
   f.lResultKinds = kindsOf(f.type.results);
+  f.lCopyParams = copierOf(f.lParamKinds);
+  f.lCopyResults = copierOf(f.lResultKinds);
   f.lWords = new Int32Array(raw.buffer);
 }
 
@@ -188,23 +218,9 @@ function fill(m: Machine, kinds: Uint8Array, w: number, words: Int32Array, raw: 
 export function listenBefore(m: Machine, fn: FuncInst, fp: number, depth: number): void {
   if (fn.lWords === null) makeBuffers(fn);
   const params = fn.lParams!;
-  const kinds = fn.lParamKinds!;
-  // Written out (not a call to fill) for the common all-numeric case: this runs on every call.
-  const words = fn.lWords!;
-  const i32 = m.i32;
-  for (let k = 0, j = 0, w = fp; k < kinds.length; k++, j += 2, w += 2) {
-    const kind = kinds[k]!;
-    if (kind === K32) {
-      words[j] = i32[w]!;
-      words[j + 1] = 0;
-    } else if (kind === K64) {
-      words[j] = i32[w]!;
-      words[j + 1] = i32[w + 1]!;
-    } else {
-      fill(m, kinds, fp, words, params);
-      break;
-    }
-  }
+  const copy = fn.lCopyParams;
+  if (copy !== null) copy(m.i32, fn.lWords!, fp);
+  else fill(m, fn.lParamKinds!, fp, fn.lWords!, params);
   let it = m.iter as InterpStackIterator | null;
   if (it === null || it.busy) it = takeIterator(m);
   it.busy = true;
@@ -226,22 +242,9 @@ export function listenAfter(m: Machine, fn: FuncInst, w: number): void {
   if (w >= 0) {
     if (fn.lWords === null) makeBuffers(fn);
     results = fn.lResults!;
-    const kinds = fn.lResultKinds!;
-    const words = fn.lWords!;
-    const i32 = m.i32;
-    for (let k = 0, j = 0, v = w; k < kinds.length; k++, j += 2, v += 2) {
-      const kind = kinds[k]!;
-      if (kind === K32) {
-        words[j] = i32[v]!;
-        words[j + 1] = 0;
-      } else if (kind === K64) {
-        words[j] = i32[v]!;
-        words[j + 1] = i32[v + 1]!;
-      } else {
-        fill(m, kinds, w, words, results);
-        break;
-      }
-    }
+    const copy = fn.lCopyResults;
+    if (copy !== null) copy(m.i32, fn.lWords!, w);
+    else fill(m, fn.lResultKinds!, w, fn.lWords!, results);
   }
   fn.listener!.after(m.ctx, fn.inst!.owner.api, fn.definition, results);
 }
