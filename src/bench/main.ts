@@ -9,6 +9,7 @@ import { GUEST_NAMES, loadNowasiGuest, type NowasiGuest } from './guests.js';
 import { geomean } from './stats.js';
 import { wasiSuite } from './wasi.js';
 import { listenerSuite } from './listeners.js';
+import { listenerOverheadSuite } from './listener-overhead.js';
 
 
 function fmtMs(ms: number): string {
@@ -64,6 +65,7 @@ const suites: Record<string, () => Promise<void>> = {
   interpreter: interpreterSuite,
   wasi: wasiSuite,
   listeners: listenerSuite,
+  'listener-overhead': listenerOverheadSuite,
 };
 
 const wanted = process.argv.slice(2).filter((a) => a !== '--');
