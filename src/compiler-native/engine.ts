@@ -46,7 +46,7 @@ import {
   type SlotLayout,
 } from './boundary.js';
 import { mapInstrumentedOffset } from './instrument.js';
-import { HIDDEN_HOOKS, HIDDEN_START, hiddenGlobal, hiddenTable, rewriteModule, type Rewritten } from './rewrite.js';
+import { HIDDEN_HOOKS, HIDDEN_LAST_INDEX, HIDDEN_START, hiddenGlobal, hiddenTable, rewriteModule, type Rewritten } from './rewrite.js';
 import { STACK_TRACE_LIMIT, noteHostFrame, parseGuestFrames, toWasmError, type FrameSource } from './traps.js';
 
 const I32 = 0x7f;
@@ -128,7 +128,6 @@ class CompiledModuleImpl implements CompiledCode, FrameSource {
 
   trapOfFunction(funcIndex: number): Trap | undefined {
     if (funcIndex === this.rw.nanTrapFunc) return Trap.InvalidConversionToInteger;
-    if (funcIndex === this.rw.nullTrapFunc) return Trap.InvalidTableAccess;
     return undefined;
   }
 
@@ -161,8 +160,6 @@ class CompiledModuleImpl implements CompiledCode, FrameSource {
     const m = this.module;
     const op = m.bytes[offset];
     if (op !== 0x11 && op !== 0x13) return Trap.InvalidTableAccess;
-    // With precise traps, null entries were caught before the call: this is a mismatch.
-    if (this.rw.nullTrapFunc >= 0) return Trap.IndirectCallTypeMismatch;
     let typeIndex: number;
     let tableIndex: number;
     try {
@@ -176,6 +173,9 @@ class CompiledModuleImpl implements CompiledCode, FrameSource {
     const table = inst?.tables[tableIndex];
     const expected = m.types[typeIndex];
     if (table === undefined || expected === undefined) return Trap.InvalidTableAccess;
+    // With precise traps the element index was saved just before the call.
+    const last = inst?.lastIndex;
+    if (last !== undefined) return table.wasm.get(last.value as number) === null ? Trap.InvalidTableAccess : Trap.IndirectCallTypeMismatch;
     void funcIndex;
     const n = Math.min(table.size(), 1 << 20);
     for (let i = 0; i < n; i++) if (table.wasm.get(i) === null) return Trap.InvalidTableAccess;
@@ -737,6 +737,8 @@ class GuestInstance implements EngineInstance {
     readonly memories: readonly CMemory[],
     readonly globals: readonly CGlobal[],
     readonly api: ApiModule,
+    /** The precise-traps global holding the last call_indirect element index, if any. */
+    readonly lastIndex: WebAssembly.Global | undefined,
   ) {}
 
   call(funcIndex: number, stack: BigUint64Array, ctx: Context): void {
@@ -938,7 +940,7 @@ class CompilerEngine implements Engine {
     for (let i = m.numImportedGlobals; i < m.globalSpace.length; i++) {
       globals.push(new CGlobal(ex[hiddenGlobal(i)] as WebAssembly.Global, m.globalSpace[i]!));
     }
-    const inst = new GuestInstance(functions, tables, memories, globals, owner.api);
+    const inst = new GuestInstance(functions, tables, memories, globals, owner.api, ex[HIDDEN_LAST_INDEX] as WebAssembly.Global | undefined);
     code.lastInstance = new WeakRef(inst);
     if (code.rw.hooks.length > 0) {
       fillHooks(code, ex, owner.api);

@@ -8,8 +8,9 @@
  * - a trapping float→int conversion of a NaN ("invalid conversion to integer") vs. out of range
  *   ("integer overflow"): a NaN check before the conversion calls an appended `$nanTrap`;
  * - a `call_indirect` of a null entry ("invalid table access") vs. one of another type ("indirect
- *   call type mismatch"): a null check before the call calls an appended `$nullTrap`.
- * A trap whose innermost frame is one of those functions is known precisely; otherwise V8's text is.
+ *   call type mismatch"): the element index is saved in an appended global before the call, and
+ *   the trap mapper looks the entry up.
+ * A trap whose innermost frame is `$nanTrap` is known precisely; otherwise V8's text is.
  * It walks every body, so it is opt-in (compile latency).
  */
 import { ByteWriter } from '../runtime/binary/encoder.js';
@@ -32,6 +33,8 @@ export interface InstrumentedBody {
   readonly newStart: Int32Array;
   readonly origStart: Int32Array;
   readonly copied: Uint8Array;
+  /** Whether it writes the last-index global (has a call_indirect, precise traps). */
+  readonly usesLastIndex?: boolean;
 }
 
 /** Original offset of `rel` (relative to the start of the body's new code). */
@@ -247,7 +250,8 @@ export const INTERRUPT_INTERVAL = 1 << 16;
 export interface InstrumentPlan {
   /** Appended precise-trap functions, or -1 (off). */
   readonly nanTrapFunc: number;
-  readonly nullTrapFunc: number;
+  /** Appended mutable i32 global receiving each `call_indirect`'s element index (precise traps). */
+  readonly lastIndexGlobal: number;
   /** The hook table (appended) and the `(i32) → ()` type index, when hooks are used. */
   readonly hookTable: number;
   readonly i32Type: number;
@@ -256,8 +260,8 @@ export interface InstrumentPlan {
 }
 
 /** Instruments body `defIndex` for precise traps only (see {@link instrumentBody}). */
-export function instrumentPreciseTraps(m: Module, defIndex: number, nanTrapFunc: number, nullTrapFunc: number): InstrumentedBody | undefined {
-  return instrumentBody(m, defIndex, { nanTrapFunc, nullTrapFunc, hookTable: -1, i32Type: -1, listen: undefined, interrupt: undefined });
+export function instrumentPreciseTraps(m: Module, defIndex: number, nanTrapFunc: number, lastIndexGlobal: number): InstrumentedBody | undefined {
+  return instrumentBody(m, defIndex, { nanTrapFunc, lastIndexGlobal, hookTable: -1, i32Type: -1, listen: undefined, interrupt: undefined });
 }
 
 /**
@@ -283,6 +287,7 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
   const nres = listen !== undefined && listen.exits ? type.results.length : 0;
   const counter = tmpResults + nres;
   let usesCounter = false;
+  let usesLastIndex = false;
   const bytes = m.bytes;
   const end = body.codeEnd;
   const precise = plan.nanTrapFunc >= 0;
@@ -407,9 +412,10 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
         // local.tee t; local.get t; local.get t; fN.ne; if; call $nanTrap; end
         out.u8(0x22).u32(tmp).u8(0x20).u32(tmp).u8(0x20).u32(tmp).u8(trunc === F32 ? 0x5c : 0x62).u8(0x04).u8(0x40).u8(0x10).u32(plan.nanTrapFunc).u8(0x0b);
       } else {
-        const table = readLeb(bytes, skipLeb(bytes, at + 1));
-        // local.tee i; local.get i; table.get x; ref.is_null; if; call $nullTrap; end
-        out.u8(0x22).u32(tmpI32).u8(0x20).u32(tmpI32).u8(0x25).u32(table).u8(0xd1).u8(0x04).u8(0x40).u8(0x10).u32(plan.nullTrapFunc).u8(0x0b);
+        // local.tee i; global.set $lastIndex; local.get i — a trap at the call then looks the
+        // entry up (null: invalid table access; else a type mismatch). Cheaper than a table.get.
+        out.u8(0x22).u32(tmpI32).u8(0x24).u32(plan.lastIndexGlobal).u8(0x20).u32(tmpI32);
+        usesLastIndex = true;
       }
     }
     if (exits !== undefined && (code === 0x12 || code === 0x13)) {
@@ -434,5 +440,6 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
     newStart: Int32Array.from(newStart),
     origStart: Int32Array.from(origStart),
     copied: Uint8Array.from(copied),
+    usesLastIndex,
   };
 }

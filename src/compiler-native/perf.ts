@@ -360,7 +360,58 @@ async function interrupts(): Promise<void> {
   console.log(`node:vm per call: with timeout ${withTimeout.toFixed(1)} us, without ${without.toFixed(1)} us (the watchdog thread per call)`);
 }
 
+/**
+ * Precise traps cost nothing on the nowasi guests (none of their bodies has a trapping conversion
+ * or a call_indirect, so none is rewritten); this measures the worst case: loops doing nothing
+ * but such instructions (10^7 of them).
+ */
+async function preciseTrapsWorstCase(): Promise<void> {
+  const wabt = await ((await import('wabt')) as unknown as { default: () => Promise<{ parseWat(n: string, t: string, f: object): { toBinary(o: object): { buffer: ArrayBuffer }; destroy(): void } }> }).default();
+  const text = `(module
+    (type $t (func (param i32) (result i32)))
+    (table funcref (elem $id))
+    (func $id (param i32) (result i32) (local.get 0))
+    (func (export "trunc") (param i32) (result i64) (local i32) (local i64)
+      (loop $l
+        (local.set 2 (i64.add (local.get 2) (i64.trunc_f64_s (f64.convert_i32_s (local.get 1)))))
+        (br_if $l (i32.lt_u (local.tee 1 (i32.add (local.get 1) (i32.const 1))) (local.get 0))))
+      (local.get 2))
+    (func (export "indirect") (param i32) (result i64) (local i32) (local i64)
+      (loop $l
+        (local.set 2 (i64.add (local.get 2) (i64.extend_i32_u (call_indirect (type $t) (local.get 1) (i32.const 0)))))
+        (br_if $l (i32.lt_u (local.tee 1 (i32.add (local.get 1) (i32.const 1))) (local.get 0))))
+      (local.get 2)))`;
+  const mod = wabt.parseWat('w.wat', text, {});
+  const bytes = new Uint8Array(mod.toBinary({}).buffer);
+  mod.destroy();
+  const m = decodeModule(bytes, FEATURES);
+  const p = await engine.compile(m, { features: FEATURES, debugInfo: false, listeners: undefined });
+  const i = await imprecise.compile(m, { features: FEATURES, debugInfo: false, listeners: undefined });
+  for (const name of ['trunc', 'indirect']) {
+    const idx = m.exports.find((e) => e.name === name)!.index;
+    const tp: number[] = [];
+    const ti: number[] = [];
+    for (let r = 0; r < Math.max(5, runs); r++) {
+      for (const [code, out] of [
+        [p, tp],
+        [i, ti],
+      ] as const) {
+        const inst = engine.instantiate(code, [], owner, instOpts);
+        const st = new BigUint64Array([10_000_000n]);
+        const t = performance.now();
+        inst.call(idx, st, Context.background());
+        out.push(performance.now() - t);
+      }
+    }
+    console.log(
+      `precise traps worst case ${name}: 10^7 iterations ${median(ti).toFixed(1)} ms without, ${median(tp).toFixed(1)} ms with ` +
+        `(+${(((median(tp) - median(ti)) * 1e6) / 1e7).toFixed(2)} ns per instruction)`,
+    );
+  }
+}
+
 const what = process.env['WASMSCOPE_PERF'] ?? 'all';
+if (what === 'all' || what.includes('precise')) await preciseTrapsWorstCase();
 if (what === 'all' || what.includes('interrupts')) await interrupts();
 if (what === 'all' || what.includes('boundary')) await boundary();
 if (what === 'all' || what.includes('compile')) await compileLatency();

@@ -27,6 +27,7 @@ export const hiddenGlobal = (i: number): string => `${HIDDEN}global${i}`;
 /** The hook table (listeners, interrupts) and the deferred start function. */
 export const HIDDEN_HOOKS = `${HIDDEN}hooks`;
 export const HIDDEN_START = `${HIDDEN}start`;
+export const HIDDEN_LAST_INDEX = `${HIDDEN}lastIndex`;
 
 /** What a slot of the hook table holds. */
 export type HookSlot =
@@ -49,9 +50,10 @@ export interface Rewritten {
   readonly instrumented: ReadonlyArray<InstrumentedBody | undefined>;
   /** Per defined function: absolute offset of its new code (after the locals), for instrumented ones. */
   readonly newCodeStart: Int32Array;
-  /** Appended trap functions (precise traps): function index of `$nanTrap` and `$nullTrap`, or -1. */
+  /** The appended `$nanTrap` function (precise traps), or -1. */
   readonly nanTrapFunc: number;
-  readonly nullTrapFunc: number;
+  /** The global holding the last `call_indirect` element index (exported as {@link HIDDEN_LAST_INDEX}), or -1. */
+  readonly lastIndexGlobal: number;
   /** Slots of the hook table (exported as {@link HIDDEN_HOOKS}); empty when there is none. */
   readonly hooks: readonly HookSlot[];
   /**
@@ -101,7 +103,8 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
   let startFunction = m.startFunction;
   const instrumented: Array<InstrumentedBody | undefined> = [];
   let nanTrapFunc = -1;
-  let nullTrapFunc = -1;
+  let lastIndexGlobal = -1;
+  let globals = m.globals;
   const hooks: HookSlot[] = [];
   const listened = options.listened;
   const anyListened = listened !== undefined && listened.some((x) => x !== 0);
@@ -117,9 +120,8 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
     const extraFuncTypes: number[] = [];
     if (options.preciseTraps) {
       nanTrapFunc = m.numImportedFuncs + m.codes.length;
-      nullTrapFunc = nanTrapFunc + 1;
-      const empty = typeIndex({ params: [], results: [] });
-      extraFuncTypes.push(empty, empty);
+      lastIndexGlobal = m.globalSpace.length;
+      extraFuncTypes.push(typeIndex({ params: [], results: [] }));
     }
     let hookTable = -1;
     let i32Type = -1;
@@ -171,7 +173,7 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
       }
       const plan: InstrumentPlan = {
         nanTrapFunc,
-        nullTrapFunc,
+        lastIndexGlobal,
         hookTable,
         i32Type,
         listen,
@@ -183,7 +185,13 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
     }
     if (options.preciseTraps) {
       const trapBody = { encoded: new Uint8Array([0x00, 0x00, 0x0b]) }; // no locals; unreachable; end
-      list.push(trapBody, trapBody);
+      list.push(trapBody);
+      if (instrumented.some((b) => b?.usesLastIndex === true)) {
+        globals = [...m.globals, { type: { valType: I32, mutable: true }, init: { instrs: [{ op: 'i32.const', value: 0 }], offset: -1 }, offset: -1 }];
+        exports.push({ name: HIDDEN_LAST_INDEX, kind: 3, index: lastIndexGlobal, offset: -1 });
+      } else {
+        lastIndexGlobal = -1;
+      }
     }
     codes = list;
     types = newTypes.length === m.types.length ? m.types : newTypes;
@@ -197,7 +205,7 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
       }
     }
   }
-  const out = encodeModule({ ...m, types, funcTypeIndices, imports, memories, tables, startFunction, exports, codes, customSections }, m);
+  const out = encodeModule({ ...m, types, funcTypeIndices, imports, memories, tables, globals, startFunction, exports, codes, customSections }, m);
   const bodyDelta = new Int32Array(m.codes.length);
   const newCodeStart = new Int32Array(m.codes.length);
   for (let i = 0; i < m.codes.length; i++) {
@@ -205,7 +213,7 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
     const b = instrumented[i];
     if (b !== undefined) newCodeStart[i] = out.bodyOffsets[i]! + u32Size(b.encoded.length) + b.localsLength;
   }
-  return { bytes: out.bytes, memoryImported, bodyDelta, instrumented, newCodeStart, nanTrapFunc, nullTrapFunc, hooks, deferredStart: startFunction !== m.startFunction };
+  return { bytes: out.bytes, memoryImported, bodyDelta, instrumented, newCodeStart, nanTrapFunc, lastIndexGlobal, hooks, deferredStart: startFunction !== m.startFunction };
 }
 
 const I32 = 0x7f;
