@@ -240,10 +240,57 @@ export const I = {
   F64_CONVERT_I64_U: 226,
   F64_PROMOTE_F32: 227,
   TRUNC_SAT: 228, // sub d a   (0xFC 0..7)
+
+  // Superinstructions A__B: the opcode word of A is replaced, both instructions' operands stay
+  // where they were (B's opcode word is kept too), so a branch to B still runs B alone and no
+  // target moves. The pairs are the most frequent adjacent pairs in the nowasi guests.
+  I32_ADDI__I32_ADDI: 230,
+  I32_ADD__I32_ADD: 231,
+  COPY__COPY: 232,
+  I64_LOAD__F64_MUL: 233,
+  I64_LOAD__F64_ADD: 234,
+  F64_ADD__I64_STORE: 235,
+  I64_STORE__I32_ADDI: 236,
+  I32_ADDI__I64_LOAD: 237,
+  I32_ADDI__I32_LOAD: 238,
+  I32_ROTL__I32_XOR: 239,
+  F64_MUL__F64_MUL: 240,
+  I32_ADDI__BR_NE: 241,
+  I32_ADD__BR_LE_U: 242,
+  I32_STORE8__I32_ADD: 243,
+  BR_LT_S__I32_ADDI: 244,
+  I64_LOAD__I64_ADD: 245,
+  I64_ADD__I64_STORE: 246,
 } as const;
+
+/** [first, second, fused] opcodes of the superinstructions. */
+export const FUSED_PAIRS: ReadonlyArray<readonly [number, number, number]> = [
+  [I.I32_ADDI, I.I32_ADDI, I.I32_ADDI__I32_ADDI],
+  [I.I32_ADD, I.I32_ADD, I.I32_ADD__I32_ADD],
+  [I.COPY, I.COPY, I.COPY__COPY],
+  [I.I64_LOAD, I.F64_MUL, I.I64_LOAD__F64_MUL],
+  [I.I64_LOAD, I.F64_ADD, I.I64_LOAD__F64_ADD],
+  [I.F64_ADD, I.I64_STORE, I.F64_ADD__I64_STORE],
+  [I.I64_STORE, I.I32_ADDI, I.I64_STORE__I32_ADDI],
+  [I.I32_ADDI, I.I64_LOAD, I.I32_ADDI__I64_LOAD],
+  [I.I32_ADDI, I.I32_LOAD, I.I32_ADDI__I32_LOAD],
+  [I.I32_ROTL, I.I32_XOR, I.I32_ROTL__I32_XOR],
+  [I.F64_MUL, I.F64_MUL, I.F64_MUL__F64_MUL],
+  [I.I32_ADDI, I.BR_NE, I.I32_ADDI__BR_NE],
+  [I.I32_ADD, I.BR_LE_U, I.I32_ADD__BR_LE_U],
+  [I.I32_STORE8, I.I32_ADD, I.I32_STORE8__I32_ADD],
+  [I.BR_LT_S, I.I32_ADDI, I.BR_LT_S__I32_ADDI],
+  [I.I64_LOAD, I.I64_ADD, I.I64_LOAD__I64_ADD],
+  [I.I64_ADD, I.I64_STORE, I.I64_ADD__I64_STORE],
+];
+
+const FUSED_FIRST = new Map<number, number>(FUSED_PAIRS.map(([a, , f]) => [f, a]));
 
 /** Number of words of each instruction (opcode included); -1 for variable length (BR_TABLE). */
 export function instrLength(op: number, code: Int32Array, pc: number): number {
+  // A superinstruction's own length is its first half's: the second half follows in place.
+  const first = FUSED_FIRST.get(op);
+  if (first !== undefined) return instrLength(first, code, pc);
   switch (op) {
     case I.UNREACHABLE:
     case I.RET0:

@@ -15,7 +15,7 @@
 import type { FuncType, Module as IrModule } from '../binary/module.js';
 import { OPS } from '../binary/opcodes.js';
 import { Reader } from '../binary/reader.js';
-import { I } from './ir.js';
+import { FUSED_PAIRS, I, instrLength } from './ir.js';
 import type { Lowered } from './objects.js';
 import { typeIdOf } from './objects.js';
 
@@ -1424,8 +1424,10 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
   }
 
   if (ctrls.length !== 0) throw new Error('lower: unbalanced blocks');
+  const out = Int32Array.from(code);
+  fusePairs(out);
   return {
-    code: Int32Array.from(code),
+    code: out,
     offsets: Int32Array.from(offs),
     maxSlots: maxSp + 4,
     paramSlots,
@@ -1434,6 +1436,27 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
     refLocals: Int32Array.from(refLocals),
     lanes,
   };
+}
+
+const FUSE = new Map<number, number>(FUSED_PAIRS.map(([a, b, f]) => [a * 256 + b, f]));
+
+/**
+ * Turns frequent adjacent pairs into superinstructions in place (see ir.ts): only the first
+ * opcode word changes, so every branch target and offset stays valid. Greedy, non-overlapping.
+ */
+function fusePairs(code: Int32Array): void {
+  for (let pc = 0; pc < code.length; ) {
+    const next = pc + instrLength(code[pc]!, code, pc);
+    if (next < code.length) {
+      const f = FUSE.get(code[pc]! * 256 + code[next]!);
+      if (f !== undefined) {
+        code[pc] = f;
+        pc = next + instrLength(code[next]!, code, next);
+        continue;
+      }
+    }
+    pc = next;
+  }
 }
 
 const IMM_OF_REV: Record<number, number> = {};

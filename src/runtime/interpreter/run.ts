@@ -719,6 +719,208 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         }
         break;
       }
+      case 230: {
+        // I32_ADDI__I32_ADDI
+        i32[fp + code[pc + 1]!] = (i32[fp + code[pc + 2]!]! + code[pc + 3]!) | 0;
+        i32[fp + code[pc + 4 + 1]!] = (i32[fp + code[pc + 4 + 2]!]! + code[pc + 4 + 3]!) | 0;
+        pc += 8;
+        break;
+      }
+      case 231: {
+        // I32_ADD__I32_ADD
+        i32[fp + code[pc + 1]!] = (i32[fp + code[pc + 2]!]! + i32[fp + code[pc + 3]!]!) | 0;
+        i32[fp + code[pc + 4 + 1]!] = (i32[fp + code[pc + 4 + 2]!]! + i32[fp + code[pc + 4 + 3]!]!) | 0;
+        pc += 8;
+        break;
+      }
+      case 232: {
+        // COPY__COPY
+        {
+          const d = fp + code[pc + 1]!;
+          const s = fp + code[pc + 2]!;
+          i32[d] = i32[s]!;
+          i32[d + 1] = i32[s + 1]!;
+        }
+        {
+          const d = fp + code[pc + 3 + 1]!;
+          const s = fp + code[pc + 3 + 2]!;
+          i32[d] = i32[s]!;
+          i32[d + 1] = i32[s + 1]!;
+        }
+        pc += 6;
+        break;
+      }
+      case 233: {
+        // I64_LOAD__F64_MUL
+        {
+          const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
+          if (ea > memLen - 8) { m.curFn = fn; m.curPc = pc; m.depth = depth; throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess); }
+          const d = fp + code[pc + 1]!;
+          i32[d] = dv.getInt32(ea, true);
+          i32[d + 1] = dv.getInt32(ea + 4, true);
+        }
+        f64[(fp + code[pc + 4 + 1]!) >> 1] = f64[(fp + code[pc + 4 + 2]!) >> 1]! * f64[(fp + code[pc + 4 + 3]!) >> 1]!;
+        pc += 8;
+        break;
+      }
+      case 234: {
+        // I64_LOAD__F64_ADD
+        {
+          const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
+          if (ea > memLen - 8) { m.curFn = fn; m.curPc = pc; m.depth = depth; throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess); }
+          const d = fp + code[pc + 1]!;
+          i32[d] = dv.getInt32(ea, true);
+          i32[d + 1] = dv.getInt32(ea + 4, true);
+        }
+        f64[(fp + code[pc + 4 + 1]!) >> 1] = f64[(fp + code[pc + 4 + 2]!) >> 1]! + f64[(fp + code[pc + 4 + 3]!) >> 1]!;
+        pc += 8;
+        break;
+      }
+      case 235: {
+        // F64_ADD__I64_STORE
+        f64[(fp + code[pc + 1]!) >> 1] = f64[(fp + code[pc + 2]!) >> 1]! + f64[(fp + code[pc + 3]!) >> 1]!;
+        {
+          const ea = (i32[fp + code[pc + 4 + 1]!]! >>> 0) + (code[pc + 4 + 3]! >>> 0);
+          if (ea > memLen - 8) { m.curFn = fn; m.curPc = pc + 4; m.depth = depth; throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess); }
+          const v = fp + code[pc + 4 + 2]!;
+          dv.setInt32(ea, i32[v]!, true);
+          dv.setInt32(ea + 4, i32[v + 1]!, true);
+        }
+        pc += 8;
+        break;
+      }
+      case 236: {
+        // I64_STORE__I32_ADDI
+        {
+          const ea = (i32[fp + code[pc + 1]!]! >>> 0) + (code[pc + 3]! >>> 0);
+          if (ea > memLen - 8) { m.curFn = fn; m.curPc = pc; m.depth = depth; throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess); }
+          const v = fp + code[pc + 2]!;
+          dv.setInt32(ea, i32[v]!, true);
+          dv.setInt32(ea + 4, i32[v + 1]!, true);
+        }
+        i32[fp + code[pc + 4 + 1]!] = (i32[fp + code[pc + 4 + 2]!]! + code[pc + 4 + 3]!) | 0;
+        pc += 8;
+        break;
+      }
+      case 237: {
+        // I32_ADDI__I64_LOAD
+        i32[fp + code[pc + 1]!] = (i32[fp + code[pc + 2]!]! + code[pc + 3]!) | 0;
+        {
+          const ea = (i32[fp + code[pc + 4 + 2]!]! >>> 0) + (code[pc + 4 + 3]! >>> 0);
+          if (ea > memLen - 8) { m.curFn = fn; m.curPc = pc + 4; m.depth = depth; throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess); }
+          const d = fp + code[pc + 4 + 1]!;
+          i32[d] = dv.getInt32(ea, true);
+          i32[d + 1] = dv.getInt32(ea + 4, true);
+        }
+        pc += 8;
+        break;
+      }
+      case 238: {
+        // I32_ADDI__I32_LOAD
+        i32[fp + code[pc + 1]!] = (i32[fp + code[pc + 2]!]! + code[pc + 3]!) | 0;
+        {
+          const ea = (i32[fp + code[pc + 4 + 2]!]! >>> 0) + (code[pc + 4 + 3]! >>> 0);
+          if (ea > memLen - 4) { m.curFn = fn; m.curPc = pc + 4; m.depth = depth; throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess); }
+          const d = fp + code[pc + 4 + 1]!;
+          i32[d] = dv.getInt32(ea, true);
+        }
+        pc += 8;
+        break;
+      }
+      case 239: {
+        // I32_ROTL__I32_XOR
+        {
+          const x = i32[fp + code[pc + 2]!]!;
+          const y = i32[fp + code[pc + 3]!]! & 31;
+          i32[fp + code[pc + 1]!] = (x << y) | (x >>> (32 - y));
+        }
+        i32[fp + code[pc + 4 + 1]!] = i32[fp + code[pc + 4 + 2]!]! ^ i32[fp + code[pc + 4 + 3]!]!;
+        pc += 8;
+        break;
+      }
+      case 240: {
+        // F64_MUL__F64_MUL
+        f64[(fp + code[pc + 1]!) >> 1] = f64[(fp + code[pc + 2]!) >> 1]! * f64[(fp + code[pc + 3]!) >> 1]!;
+        f64[(fp + code[pc + 4 + 1]!) >> 1] = f64[(fp + code[pc + 4 + 2]!) >> 1]! * f64[(fp + code[pc + 4 + 3]!) >> 1]!;
+        pc += 8;
+        break;
+      }
+      case 241: {
+        // I32_ADDI__BR_NE
+        i32[fp + code[pc + 1]!] = (i32[fp + code[pc + 2]!]! + code[pc + 3]!) | 0;
+        pc = i32[fp + code[pc + 4 + 1]!]! !== i32[fp + code[pc + 4 + 2]!]! ? code[pc + 4 + 3]! : pc + 8;
+        break;
+      }
+      case 242: {
+        // I32_ADD__BR_LE_U
+        i32[fp + code[pc + 1]!] = (i32[fp + code[pc + 2]!]! + i32[fp + code[pc + 3]!]!) | 0;
+        pc = i32[fp + code[pc + 4 + 1]!]! >>> 0 <= i32[fp + code[pc + 4 + 2]!]! >>> 0 ? code[pc + 4 + 3]! : pc + 8;
+        break;
+      }
+      case 243: {
+        // I32_STORE8__I32_ADD
+        {
+          const ea = (i32[fp + code[pc + 1]!]! >>> 0) + (code[pc + 3]! >>> 0);
+          if (ea > memLen - 1) { m.curFn = fn; m.curPc = pc; m.depth = depth; throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess); }
+          const v = fp + code[pc + 2]!;
+          u8[ea] = i32[v]!;
+        }
+        i32[fp + code[pc + 4 + 1]!] = (i32[fp + code[pc + 4 + 2]!]! + i32[fp + code[pc + 4 + 3]!]!) | 0;
+        pc += 8;
+        break;
+      }
+      case 244: {
+        // BR_LT_S__I32_ADDI
+        if (i32[fp + code[pc + 1]!]! < i32[fp + code[pc + 2]!]!) {
+          pc = code[pc + 3]!;
+          break;
+        }
+        i32[fp + code[pc + 4 + 1]!] = (i32[fp + code[pc + 4 + 2]!]! + code[pc + 4 + 3]!) | 0;
+        pc += 8;
+        break;
+      }
+      case 245: {
+        // I64_LOAD__I64_ADD
+        {
+          const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
+          if (ea > memLen - 8) { m.curFn = fn; m.curPc = pc; m.depth = depth; throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess); }
+          const d = fp + code[pc + 1]!;
+          i32[d] = dv.getInt32(ea, true);
+          i32[d + 1] = dv.getInt32(ea + 4, true);
+        }
+        {
+          const a = fp + code[pc + 4 + 2]!;
+          const b = fp + code[pc + 4 + 3]!;
+          const d = fp + code[pc + 4 + 1]!;
+          const alo = i32[a]!;
+          const lo = (alo + i32[b]!) | 0;
+          i32[d + 1] = (i32[a + 1]! + i32[b + 1]! + (lo >>> 0 < alo >>> 0 ? 1 : 0)) | 0;
+          i32[d] = lo;
+        }
+        pc += 8;
+        break;
+      }
+      case 246: {
+        // I64_ADD__I64_STORE
+        {
+          const a = fp + code[pc + 2]!;
+          const b = fp + code[pc + 3]!;
+          const d = fp + code[pc + 1]!;
+          const alo = i32[a]!;
+          const lo = (alo + i32[b]!) | 0;
+          i32[d + 1] = (i32[a + 1]! + i32[b + 1]! + (lo >>> 0 < alo >>> 0 ? 1 : 0)) | 0;
+          i32[d] = lo;
+        }
+        {
+          const ea = (i32[fp + code[pc + 4 + 1]!]! >>> 0) + (code[pc + 4 + 3]! >>> 0);
+          if (ea > memLen - 8) { m.curFn = fn; m.curPc = pc + 4; m.depth = depth; throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess); }
+          const v = fp + code[pc + 4 + 2]!;
+          dv.setInt32(ea, i32[v]!, true);
+          dv.setInt32(ea + 4, i32[v + 1]!, true);
+        }
+        pc += 8;
+        break;
+      }
       case 57: {
         // CHECK
         if (--m.ticks < 0) {
