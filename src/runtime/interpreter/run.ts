@@ -685,8 +685,13 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         f32 = m.f32;
         f64 = m.f64;
         if (s !== fp) {
-          for (let j = 0; j < 2 * n; j++) i32[fp + j] = i32[s + j]!;
-          if (code[pc + 3]! !== 0) for (let j = 0; j < n; j++) refs[(fp >> 1) + j] = refs[(s >> 1) + j]!;
+          if (n === 1 && code[pc + 3]! === 0) {
+            i32[fp] = i32[s]!;
+            i32[fp + 1] = i32[s + 1]!;
+          } else {
+            for (let j = 0; j < 2 * n; j++) i32[fp + j] = i32[s + j]!;
+            if (code[pc + 3]! !== 0) for (let j = 0; j < n; j++) refs[(fp >> 1) + j] = refs[(s >> 1) + j]!;
+          }
         }
         if (depth === baseDepth) {
           m.depth = baseDepth;
