@@ -13,13 +13,34 @@
  * `fp`. i32/f32 live in the low word, i64 is (lo, hi) words, f64 one Float64Array element, v128
  * four words. Every move goes through Int32Array words so NaN payloads survive bit for bit.
  *
- * Interrupts (timeouts, fuel): the place for a check is the loop-back BR targets and CALL; a
- * dedicated CHECK instruction will be emitted by lower.ts at loop heads and function entries only
- * when an interrupt is configured, so the loop costs nothing extra when it is off.
+ * Interrupts (closeOnContextDone): lower.ts emits CHECK at function entries and loop heads only
+ * when the instance was created with interrupts on; CHECK decrements `m.ticks` and looks at the
+ * context (deadline vs `performance.now()`, `signal.aborted`) every CHECK_INTERVAL checks
+ * (machine.ts). Off, there is no CHECK anywhere: zero cost.
+ *
+ * Listeners (listen.ts): only listened functions carry instrumentation, chosen at lowering:
+ * LISTEN_BEFORE at pc 0 (entries through call_indirect, tail calls or the host), CALLL for direct
+ * calls of a listened wasm function (fires before and enters at pc 1: no extra dispatch), RETL
+ * for every return (fires after, then returns), LISTEN_AFTER with no results before a tail call.
+ * Unlistened functions and calls run exactly the code they ran before listeners existed.
+ *
+ * Superinstructions (ir.ts FUSED_PAIRS): the 17 most frequent adjacent pairs of the guests are
+ * fused in place after lowering; only the first opcode word changes, so branch targets, trap
+ * offsets and the second instruction (still reachable by branches) stay valid.
  *
  * Traps set `m.curFn/curPc/depth` before throwing so the engine can build the wasm stack trace.
  *
- * Measured (nowasi tiny guests, CPU time, V8 best of 3 as baseline): cold single run geomean ~37x,
+ * Measured 2026-11 (shared 2-core machine, noisy ±15%): `npm run bench -- interpreter` geomean
+ * 45.7x before superinstructions, 41.4x after (perf.ts, CPU ms vs V8 best of 3: 45–47x before,
+ * 44.6–46.7x after; matmul 118→102x, nbody 66→57x, sieve 60→43x; sha256 ~70x and i64 ~90x are
+ * unchanged: pure i32/i64 ALU chains). Listener overhead, no-op listener on every function,
+ * CPU best of 7 (listened − plain) / calls: calls.tiny 14 ns/call, fib.tiny 38 ns/call; a WAT
+ * loop calling a 2-param function 27–36 ns/call. History: 370–400 ns with a DataView rebuild
+ * after each callback, 130/55 after, 66/57 with WeakMap-free buffers, 41/41 with per-signature
+ * straight-line copiers and fused CALLL/RETL. On this machine a 2-iteration typed-array copy loop
+ * alone costs ~5 ns and one dispatch ~10 ns, which is why the 10 ns goal is not reached.
+ *
+ * Earlier (before listeners, nowasi tiny guests, CPU time, V8 best of 3): cold single run geomean ~37x,
  * warm (second run in the same process) ~24x. The gap is V8 tiering: a guest is usually one long
  * call, so TurboFan compiles this loop by OSR while most cases lack type feedback; reaching a new
  * case later deoptimizes and recompiles (35–110 ms each). Tried: a warm-up that runs every simple
