@@ -179,6 +179,9 @@ export const I = {
   I64_EXTEND_I32_S: 163,
   I64_EXTEND_I32_U: 164,
   I64_ADDI: 165, // d a k (k sign-extended)
+  I64_SHLI: 162, // d a k (1..63)
+  I64_SHR_SI: 166, // d a k (1..63)
+  I64_SHR_UI: 167, // d a k (1..63)
 
   F32_ADD: 170, // d a b
   F32_SUB: 171,
@@ -336,7 +339,7 @@ export function instrLength(op: number, code: Int32Array, pc: number): number {
       if (op >= 60 && op <= 102) return 4;
       if (op >= 110 && op <= 129) return 4;
       if (op >= 130 && op <= 154) return 4;
-      if (op === I.I64_ADDI) return 4;
+      if (op === I.I64_ADDI || op === I.I64_SHLI || op === I.I64_SHR_SI || op === I.I64_SHR_UI) return 4;
       if (op >= 170 && op <= 182) return 4;
       if (op >= 190 && op <= 202) return 4;
       return 3;

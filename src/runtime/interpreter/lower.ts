@@ -1118,6 +1118,14 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
           break;
         }
         const s = SIMPLE[op];
+        if ((s === I.I64_SHL || s === I.I64_SHR_S || s === I.I64_SHR_U) && vsKind[height - 1] === CONST && (vsVal[height - 1]! & 63) !== 0) {
+          // Shift by a constant: the count is an immediate and the run loop needs no helper.
+          const k = vsVal[height - 1]! & 63;
+          pop();
+          const a = popOpnd();
+          simple(s === I.I64_SHL ? I.I64_SHLI : s === I.I64_SHR_S ? I.I64_SHR_SI : I.I64_SHR_UI, a, k, 0x7e);
+          break;
+        }
         if (s !== undefined) {
           const nparams = info.params!.length;
           const b = nparams === 2 ? popOpnd() : -1;

@@ -1626,6 +1626,57 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         pc += 4;
         break;
       }
+      case 162: {
+        // I64_SHLI
+        const a = fp + code[pc + 2]!;
+        const d = fp + code[pc + 1]!;
+        const k = code[pc + 3]!;
+        const alo = i32[a]!;
+        const ahi = i32[a + 1]!;
+        if (k < 32) {
+          i32[d + 1] = (ahi << k) | (alo >>> (32 - k));
+          i32[d] = alo << k;
+        } else {
+          i32[d + 1] = alo << (k - 32);
+          i32[d] = 0;
+        }
+        pc += 4;
+        break;
+      }
+      case 166: {
+        // I64_SHR_SI
+        const a = fp + code[pc + 2]!;
+        const d = fp + code[pc + 1]!;
+        const k = code[pc + 3]!;
+        const alo = i32[a]!;
+        const ahi = i32[a + 1]!;
+        if (k < 32) {
+          i32[d] = (alo >>> k) | (ahi << (32 - k));
+          i32[d + 1] = ahi >> k;
+        } else {
+          i32[d] = ahi >> (k - 32);
+          i32[d + 1] = ahi >> 31;
+        }
+        pc += 4;
+        break;
+      }
+      case 167: {
+        // I64_SHR_UI
+        const a = fp + code[pc + 2]!;
+        const d = fp + code[pc + 1]!;
+        const k = code[pc + 3]!;
+        const alo = i32[a]!;
+        const ahi = i32[a + 1]!;
+        if (k < 32) {
+          i32[d] = (alo >>> k) | (ahi << (32 - k));
+          i32[d + 1] = ahi >>> k;
+        } else {
+          i32[d] = ahi >>> (k - 32);
+          i32[d + 1] = 0;
+        }
+        pc += 4;
+        break;
+      }
       case 143: {
         // I64_ROTL
         const a = fp + code[pc + 2]!;
