@@ -112,3 +112,21 @@ describe('superinstructions', () => {
     expect(offs).toEqual([mod.codes[0]!.codeStart + 5]);
   });
 });
+
+describe('i32 rotates by constants', () => {
+  it('match a reference for every count and direction', async () => {
+    const ks = Array.from({ length: 40 }, (_, k) => k);
+    const fns = ks
+      .map((k) => `(func (param i32) (result i32) (i32.rotl (local.get 0) (i32.const ${k}))) (func (param i32) (result i32) (i32.rotr (local.get 0) (i32.const ${k})))`)
+      .join('\n');
+    const { inst, mod } = await load(`(module ${fns})`);
+    expect(Array.from(lowerFunction(mod, 2).code)).toContain(I.I32_ROTLI);
+    const rotl = (x: number, k: number): number => ((x << (k & 31)) | (x >>> (32 - (k & 31)))) >>> 0;
+    for (const k of ks) {
+      for (const x of [0x80000001, 0x12345678, 1, 0xffffffff]) {
+        expect(call(inst, 2 * k, BigInt(x)), `rotl ${k}`).toBe(BigInt(rotl(x, k)));
+        expect(call(inst, 2 * k + 1, BigInt(x)), `rotr ${k}`).toBe(BigInt(rotl(x, 32 - (k & 31))));
+      }
+    }
+  });
+});

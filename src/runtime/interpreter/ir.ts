@@ -122,6 +122,7 @@ export const I = {
   I32_POPCNT: 106,
   I32_EXTEND8_S: 107,
   I32_EXTEND16_S: 108,
+  I32_ROTLI: 109, // d a k (0..31; rotr k is rotl 32-k)
 
   BR_EQ: 110, // a b t
   BR_NE: 111,
@@ -256,7 +257,7 @@ export const I = {
   I64_STORE__I32_ADDI: 236,
   I32_ADDI__I64_LOAD: 237,
   I32_ADDI__I32_LOAD: 238,
-  I32_ROTL__I32_XOR: 239,
+  I32_ROTLI__I32_XOR: 239,
   F64_MUL__F64_MUL: 240,
   I32_ADDI__BR_NE: 241,
   I32_ADD__BR_LE_U: 242,
@@ -277,7 +278,7 @@ export const FUSED_PAIRS: ReadonlyArray<readonly [number, number, number]> = [
   [I.I64_STORE, I.I32_ADDI, I.I64_STORE__I32_ADDI],
   [I.I32_ADDI, I.I64_LOAD, I.I32_ADDI__I64_LOAD],
   [I.I32_ADDI, I.I32_LOAD, I.I32_ADDI__I32_LOAD],
-  [I.I32_ROTL, I.I32_XOR, I.I32_ROTL__I32_XOR],
+  [I.I32_ROTLI, I.I32_XOR, I.I32_ROTLI__I32_XOR],
   [I.F64_MUL, I.F64_MUL, I.F64_MUL__F64_MUL],
   [I.I32_ADDI, I.BR_NE, I.I32_ADDI__BR_NE],
   [I.I32_ADD, I.BR_LE_U, I.I32_ADD__BR_LE_U],
@@ -336,7 +337,7 @@ export function instrLength(op: number, code: Int32Array, pc: number): number {
       return 4;
     default:
       if (op >= 40 && op <= 55) return 4;
-      if (op >= 60 && op <= 102) return 4;
+      if ((op >= 60 && op <= 102) || op === I.I32_ROTLI) return 4;
       if (op >= 110 && op <= 129) return 4;
       if (op >= 130 && op <= 154) return 4;
       if (op === I.I64_ADDI || op === I.I64_SHLI || op === I.I64_SHR_SI || op === I.I64_SHR_UI) return 4;

@@ -100,8 +100,8 @@ const I32_BIN: Record<number, [number, number]> = {
   0x74: [I.I32_SHL, I.I32_SHLI],
   0x75: [I.I32_SHR_S, I.I32_SHR_SI],
   0x76: [I.I32_SHR_U, I.I32_SHR_UI],
-  0x77: [I.I32_ROTL, -1],
-  0x78: [I.I32_ROTR, -1],
+  0x77: [I.I32_ROTL, I.I32_ROTLI],
+  0x78: [I.I32_ROTR, I.I32_ROTLI],
 };
 // Swapping operands of a compare with a constant on the left.
 const SWAP_CMP: Record<number, number> = {
@@ -1250,6 +1250,7 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
       a = popOpnd();
     }
     if ((irop === I.I32_SHLI || irop === I.I32_SHR_SI || irop === I.I32_SHR_UI) && useImm) b &= 31;
+    if (irop === I.I32_ROTLI) b = reg === I.I32_ROTR ? (32 - (b & 31)) & 31 : b & 31;
     const start = startInstr();
     emit(irop);
     const dpos = code.length;

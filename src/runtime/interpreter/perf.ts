@@ -68,7 +68,9 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.tiny.wasm') && f.
   for (let rep = 0; rep < repeat; rep++) {
     c0 = process.cpuUsage();
     inst.call(idx, stack, Context.background());
-    ms = Math.min(ms, cpuMs(c0));
+    const tRun = cpuMs(c0);
+    if (process.env["VERBOSE"] !== undefined) console.log(`  ${name} run ${rep}: ${tRun.toFixed(0)} ms`);
+    ms = Math.min(ms, tRun);
   }
   const ok = stack[0] === expected[name] && v8res === expected[name];
   const ratio = ms / v8ms;

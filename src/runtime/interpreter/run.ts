@@ -854,10 +854,10 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         break;
       }
       case 239: {
-        // I32_ROTL__I32_XOR
+        // I32_ROTLI__I32_XOR
         {
           const x = i32[fp + code[pc + 2]!]!;
-          const y = i32[fp + code[pc + 3]!]! & 31;
+          const y = code[pc + 3]!;
           i32[fp + code[pc + 1]!] = (x << y) | (x >>> (32 - y));
         }
         i32[fp + code[pc + 4 + 1]!] = i32[fp + code[pc + 4 + 2]!]! ^ i32[fp + code[pc + 4 + 3]!]!;
@@ -1127,6 +1127,14 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         const x = i32[fp + code[pc + 2]!]!;
         const y = code[pc + 3]!;
         i32[fp + code[pc + 1]!] = x >>> y;
+        pc += 4;
+        break;
+      }
+      case 109: {
+        // I32_ROTLI
+        const x = i32[fp + code[pc + 2]!]!;
+        const k = code[pc + 3]!;
+        i32[fp + code[pc + 1]!] = (x << k) | (x >>> (32 - k));
         pc += 4;
         break;
       }
