@@ -130,3 +130,58 @@ describe('compiler hooks: cancelling from another thread', () => {
     await r.close();
   }, 20_000);
 });
+
+describe('compiler hooks: loops wrapped for interrupt checks compute the same', () => {
+  it('runs loops with params and results, br/br_if/br_table across loops, and return, as V8 runs the original', async () => {
+    const bytes = await wat(`(module
+      (func (export "nested") (param i32) (result i32) (local i32 i32)
+        (block $out
+          (loop $outer
+            (local.set 2 (i32.const 0))
+            (loop $inner
+              (local.set 1 (i32.add (local.get 1) (local.get 2)))
+              (br_if $out (i32.gt_u (local.get 1) (i32.const 100000)))
+              (local.set 2 (i32.add (local.get 2) (i32.const 1)))
+              (br_table $inner $inner $outer $out (i32.rem_u (local.get 2) (i32.const 4)))))
+        )
+        (local.get 1))
+      (func (export "params") (param i32) (result i32 i32)
+        (i32.const 0) (local.get 0)
+        (loop $l (param i32 i32) (result i32 i32)
+          ;; (acc, n) -> (acc + n, n - 1) until n == 0
+          (local.set 0)
+          (i32.add (local.get 0))
+          (if (param i32) (result i32 i32) (i32.eqz (local.get 0))
+            (then (local.get 0))
+            (else (i32.sub (local.get 0) (i32.const 1)) (br $l)))))
+      (func (export "ret") (param i32) (result i32)
+        (loop $l (if (i32.ge_u (local.get 0) (i32.const 70000)) (then (return (local.get 0))))
+          (local.set 0 (i32.add (local.get 0) (i32.const 3))) (br $l))
+        (i32.const -1)))`);
+    const raw = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as Record<string, (...a: number[]) => unknown>;
+    const r = newRuntimeWithConfig(newRuntimeConfigCompiler().withCloseOnContextDone(true));
+    const m = await r.instantiateWithConfig(bytes, newModuleConfig().withName('loops'));
+    const ctx = Context.background().withTimeout(60_000);
+    expect(m.exportedFunction('nested')!.callWithContext(ctx, 0)).toEqual([BigInt(raw['nested']!(0) as number)]);
+    expect(m.exportedFunction('params')!.callWithContext(ctx, 100_000)).toEqual((raw['params']!(100_000) as number[]).map((x) => BigInt(x >>> 0)));
+    expect(m.exportedFunction('ret')!.callWithContext(ctx, 1)).toEqual([BigInt(raw['ret']!(1) as number)]);
+    await r.close();
+  });
+
+  it('runs every nowasi guest (tiny) with interrupt checks and a deadline to the same result as V8', async () => {
+    const { readdirSync, readFileSync } = await import('node:fs');
+    const dir = new URL('../../test/fixtures/guests/nowasi', import.meta.url).pathname;
+    const r = newRuntimeWithConfig(newRuntimeConfigCompiler().withCloseOnContextDone(true));
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.tiny.wasm'))) {
+      const bytes = new Uint8Array(readFileSync(`${dir}/${f}`));
+      const raw = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports['run'] as () => bigint | number;
+      const want = BigInt.asUintN(64, BigInt(raw()));
+      const m = await r.instantiateWithConfig(bytes, newModuleConfig().withName(f));
+      const fn = m.exportedFunction('run')!;
+      const got = fn.callWithContext(Context.background().withTimeout(60_000))[0]!;
+      const bits = fn.definition().resultTypes()[0] === 0x7f ? BigInt.asUintN(64, BigInt.asIntN(32, got)) : got;
+      expect({ f, bits }).toEqual({ f, bits: want });
+    }
+    await r.close();
+  }, 60_000);
+});

@@ -14,7 +14,7 @@
  * It walks every body, so it is opt-in (compile latency).
  */
 import { ByteWriter } from '../runtime/binary/encoder.js';
-import type { Module } from '../runtime/binary/module.js';
+import type { FuncType, Module } from '../runtime/binary/module.js';
 import { OPS } from '../runtime/binary/opcodes.js';
 
 const opScratch = new Int32Array(1);
@@ -257,6 +257,16 @@ export interface InstrumentPlan {
   readonly i32Type: number;
   readonly listen: ListenPlan | undefined;
   readonly interrupt: InterruptPlan | undefined;
+  /** The index of a function type, appending it to the module's types if new (interrupts). */
+  readonly typeIndex?: (t: FuncType) => number;
+}
+
+/** The parameter and result types of the block type at `p` (validated body). */
+function blockTypeAt(m: Module, b: Uint8Array, p: number): FuncType {
+  const x = b[p]!;
+  if (x === 0x40) return { params: [], results: [] };
+  if ((x & 0xc0) === 0x40) return { params: [], results: [x] }; // a value type (negative s33)
+  return m.types[readLeb(b, p)]!;
 }
 
 /** Instruments body `defIndex` for precise traps only (see {@link instrumentBody}). */
@@ -358,30 +368,52 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
   }
   const exits = listen !== undefined && listen.exits ? listen : undefined;
   // Label depth inside the body (the wrapper block, when present, is depth 0 at the top level).
-  let depth = 0;
+  // Enclosing labels, innermost last: 1 for a loop wrapped for interrupt checks (3 more labels).
+  const labels: number[] = [];
+  /** A branch depth after wrapping: +3 per wrapped loop the branch leaves. */
+  const newDepth = (k: number): number => {
+    let n = k;
+    for (let j = 0; j < k && j < labels.length; j++) if (labels[labels.length - 1 - j] === 1) n += 3;
+    return n;
+  };
+  let wrapped = 0;
   while (p < end) {
     const at = p;
     p = nextInstr(bytes, p, op);
     const code = op[0]!;
     if (code === 0x02 || code === 0x03 || code === 0x04 || code === 0x06) {
-      depth++;
       if (code === 0x03 && interrupt !== undefined) {
-        // After the loop header: every iteration passes here.
-        flush(p);
+        // The check's call sits outside the loop, so the loop body keeps its registers (a call
+        // inside, even on a cold path, costs spills on every iteration):
+        //   block bt $exit; loop bt $again; block P→P $cold
+        //     loop bt (counter check: br_if $cold every INTERVAL iterations) … end
+        //     br $exit
+        //   end; check(); br $again; end; end
+        const bt = blockTypeAt(m, bytes, at + 1);
+        flush(at);
+        insert(at);
+        out.u8(0x02).bytes(bytes.subarray(at + 1, p));
+        out.u8(0x03).bytes(bytes.subarray(at + 1, p));
+        out.u8(0x02);
+        if (bt.params.length === 0) out.u8(0x40);
+        else out.s32(plan.typeIndex!({ params: bt.params, results: bt.params }));
+        copyFrom = at;
+        flush(p); // the original `loop bt`
         insert(at);
         usesCounter = true;
-        // if (((counter += 1) & (INTERVAL - 1)) == 0) check(0)
+        // br_if $cold when ((counter += 1) & (INTERVAL - 1)) == 0
         out.u8(0x20).u32(counter).u8(0x41).u8(1).u8(0x6a).u8(0x22).u32(counter);
-        out.u8(0x41).s32(INTERRUPT_INTERVAL - 1).u8(0x71).u8(0x45).u8(0x04).u8(0x40);
-        out.u8(0x41).u8(0);
-        hook(interrupt.checkSlot, plan.i32Type);
-        out.u8(0x0b);
+        out.u8(0x41).s32(INTERRUPT_INTERVAL - 1).u8(0x71).u8(0x45).u8(0x0d).u8(1);
         copyFrom = p;
+        labels.push(1);
+        wrapped++;
+      } else {
+        labels.push(0);
       }
       continue;
     }
     if (code === 0x0b) {
-      if (depth === 0) {
+      if (labels.length === 0) {
         // The function's final end.
         if (exits !== undefined) {
           insert(at);
@@ -393,14 +425,41 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
           hook(exits.afterSlot, exits.afterType);
           for (let k = 0; k < n; k++) out.u8(0x20).u32(tmpResults + k);
         }
-      } else {
-        depth--;
+      } else if (labels.pop() === 1) {
+        flush(p); // the loop's end
+        insert(at);
+        // br $exit; end $cold; check(0); br $again; end $again; end $exit
+        out.u8(0x0c).u8(2).u8(0x0b).u8(0x41).u8(0);
+        hook(interrupt!.checkSlot, plan.i32Type);
+        out.u8(0x0c).u8(0).u8(0x0b).u8(0x0b);
+        copyFrom = p;
       }
       continue;
     }
     if (exits !== undefined && code === 0x0f) {
       insert(at);
-      out.u8(0x0c).u32(depth); // br to the wrapper block
+      out.u8(0x0c).u32(newDepth(labels.length)); // br to the wrapper block
+      copyFrom = p;
+      continue;
+    }
+    if (wrapped > 0 && labels.includes(1) && (code === 0x0c || code === 0x0d || code === 0x0e)) {
+      // Branch depths across wrapped loops grow.
+      if (code === 0x0e) {
+        let q = at + 1;
+        const n = readLeb(bytes, q);
+        q = skipLeb(bytes, q);
+        const targets: number[] = [];
+        for (let i = 0; i <= n; i++) {
+          targets.push(newDepth(readLeb(bytes, q)));
+          q = skipLeb(bytes, q);
+        }
+        insert(at);
+        out.u8(0x0e).u32(n);
+        for (const t of targets) out.u32(t);
+      } else {
+        insert(at);
+        out.u8(code).u32(newDepth(readLeb(bytes, at + 1)));
+      }
       copyFrom = p;
       continue;
     }

@@ -178,6 +178,7 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
         i32Type,
         listen,
         interrupt: interrupts ? { checkSlot } : undefined,
+        typeIndex,
       };
       const b = instrumentBody(m, i, plan);
       instrumented.push(b);
