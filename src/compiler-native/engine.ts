@@ -46,7 +46,7 @@ import {
   type SlotLayout,
 } from './boundary.js';
 import { mapInstrumentedOffset } from './instrument.js';
-import { HIDDEN_HOOKS, HIDDEN_LAST_INDEX, HIDDEN_START, hiddenGlobal, hiddenTable, rewriteModule, type Rewritten } from './rewrite.js';
+import { HIDDEN_LAST_INDEX, hiddenGlobal, hiddenTable, rewriteModule, type Rewritten } from './rewrite.js';
 import { STACK_TRACE_LIMIT, noteHostFrame, parseGuestFrames, toWasmError, type FrameSource } from './traps.js';
 
 const I32 = 0x7f;
@@ -607,10 +607,10 @@ function checkSegmentsV1(m: IrModule, tables: readonly CTable[], memories: reado
   }
 }
 
-/** Fills the hook table of a new instance (listener hooks, interrupt check). */
-function fillHooks(code: CompiledModuleImpl, ex: WebAssembly.Exports, api: ApiModule): void {
+/** The filled hook table of a new instance (listener hooks, interrupt check). */
+function hookTable(code: CompiledModuleImpl, api: ApiModule): WebAssembly.Table {
   const m = code.module;
-  const table = ex[HIDDEN_HOOKS] as WebAssembly.Table;
+  const table = new WebAssembly.Table({ element: 'anyfunc', initial: code.rw.hooks.length, maximum: code.rw.hooks.length });
   const lis: Array<Listened | undefined> = [];
   const listeners = code.listeners;
   if (listeners !== undefined) {
@@ -684,6 +684,7 @@ function fillHooks(code: CompiledModuleImpl, ex: WebAssembly.Exports, api: ApiMo
     }
     table.set(slot, fn);
   });
+  return table;
 }
 
 /**
@@ -906,6 +907,21 @@ class CompilerEngine implements Engine {
       memories.push(new CMemory(mem, mt.limits.max, mt.limits.shared, new MemoryApi(mem, def, max)));
       importObject['m'] = { m: mem };
     }
+    let definedTables: CTable[] | undefined;
+    if (code.rw.tablesImported) {
+      definedTables = [];
+      const t: Record<string, unknown> = { hooks: hookTable(code, owner.api) };
+      for (let i = m.numImportedTables; i < m.tableSpace.length; i++) {
+        const tt = m.tableSpace[i]!;
+        const desc: WebAssembly.TableDescriptor = { element: tt.elemType === FUNCREF ? 'anyfunc' : 'externref', initial: tt.limits.min };
+        if (tt.limits.max !== undefined) desc.maximum = tt.limits.max;
+        // Entries start as null (an externref table's default would be `undefined`).
+        const table = new WebAssembly.Table(desc, null);
+        definedTables.push(new CTable(table, tt.elemType, tt.limits.max));
+        t[String(i)] = table;
+      }
+      importObject['t'] = t;
+    }
     if ((options.features & CoreFeatureBulkMemoryOperations) === 0) checkSegmentsV1(m, tables, memories, globals);
     let instance: WebAssembly.Instance;
     const prevCtx = currentCtx;
@@ -933,26 +949,19 @@ class CompilerEngine implements Engine {
       const def = code.defs[i]!;
       functions.push(new GuestFunction(m.types[m.funcTypeIndexSpace[i]!]!, def, exported.get(i)));
     }
-    for (let i = m.numImportedTables; i < m.tableSpace.length; i++) {
-      const t = m.tableSpace[i]!;
-      tables.push(new CTable(ex[hiddenTable(i)] as WebAssembly.Table, t.elemType, t.limits.max));
+    if (definedTables !== undefined) {
+      tables.push(...definedTables);
+    } else {
+      for (let i = m.numImportedTables; i < m.tableSpace.length; i++) {
+        const t = m.tableSpace[i]!;
+        tables.push(new CTable(ex[hiddenTable(i)] as WebAssembly.Table, t.elemType, t.limits.max));
+      }
     }
     for (let i = m.numImportedGlobals; i < m.globalSpace.length; i++) {
       globals.push(new CGlobal(ex[hiddenGlobal(i)] as WebAssembly.Global, m.globalSpace[i]!));
     }
     const inst = new GuestInstance(functions, tables, memories, globals, owner.api, ex[HIDDEN_LAST_INDEX] as WebAssembly.Global | undefined);
     code.lastInstance = new WeakRef(inst);
-    if (code.rw.hooks.length > 0) {
-      fillHooks(code, ex, owner.api);
-      if (code.rw.deferredStart) {
-        const start = new GuestFunction({ params: [], results: [] }, code.defs[m.startFunction!]!, ex[HIDDEN_START]);
-        try {
-          callWasm(start, new BigUint64Array(0), options.ctx, owner.api);
-        } finally {
-          if (start.slot >= 0) freeSlot(start.slot);
-        }
-      }
-    }
     return inst;
   }
 

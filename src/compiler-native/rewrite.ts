@@ -24,9 +24,6 @@ import { instrumentBody, type InstrumentPlan, type InstrumentedBody, type Listen
 export const HIDDEN = '\u0000wasmscope:';
 export const hiddenTable = (i: number): string => `${HIDDEN}table${i}`;
 export const hiddenGlobal = (i: number): string => `${HIDDEN}global${i}`;
-/** The hook table (listeners, interrupts) and the deferred start function. */
-export const HIDDEN_HOOKS = `${HIDDEN}hooks`;
-export const HIDDEN_START = `${HIDDEN}start`;
 export const HIDDEN_LAST_INDEX = `${HIDDEN}lastIndex`;
 
 /** What a slot of the hook table holds. */
@@ -54,13 +51,14 @@ export interface Rewritten {
   readonly nanTrapFunc: number;
   /** The global holding the last `call_indirect` element index (exported as {@link HIDDEN_LAST_INDEX}), or -1. */
   readonly lastIndexGlobal: number;
-  /** Slots of the hook table (exported as {@link HIDDEN_HOOKS}); empty when there is none. */
+  /** Slots of the hook table (the import `t`/`hooks`); empty when there is none. */
   readonly hooks: readonly HookSlot[];
   /**
-   * Whether the start function was taken out of the start section (exported as
-   * {@link HIDDEN_START}): the hook table must be filled before it runs.
+   * Whether the defined tables became imports `t`/`<table index>` and the hook table the import
+   * `t`/`hooks` (when there are hooks): the engine creates and fills them before instantiation,
+   * so hooks work in the start function and in functions a failed instantiation left in tables.
    */
-  readonly deferredStart: boolean;
+  readonly tablesImported: boolean;
 }
 
 export interface RewriteOptions {
@@ -100,7 +98,7 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
   let types = m.types;
   let funcTypeIndices = m.funcTypeIndices;
   let tables = m.tables;
-  let startFunction = m.startFunction;
+  let tablesImported = false;
   const instrumented: Array<InstrumentedBody | undefined> = [];
   let nanTrapFunc = -1;
   let lastIndexGlobal = -1;
@@ -198,15 +196,17 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
     types = newTypes.length === m.types.length ? m.types : newTypes;
     funcTypeIndices = extraFuncTypes.length === 0 ? m.funcTypeIndices : [...m.funcTypeIndices, ...extraFuncTypes];
     if (hookTable >= 0) {
-      tables = [...m.tables, { elemType: 0x70, limits: { min: hooks.length, max: hooks.length, shared: false } }];
-      exports.push({ name: HIDDEN_HOOKS, kind: 1, index: hookTable, offset: -1 });
-      if (m.startFunction !== undefined) {
-        exports.push({ name: HIDDEN_START, kind: 0, index: m.startFunction, offset: -1 });
-        startFunction = undefined;
+      // Imports keep the table index space: original imports, then the defined tables, then hooks.
+      for (let i = 0; i < m.tables.length; i++) {
+        imports.push({ module: 't', name: String(m.numImportedTables + i), desc: { kind: 1, table: m.tables[i]! }, offset: -1 });
       }
+      imports.push({ module: 't', name: 'hooks', desc: { kind: 1, table: { elemType: 0x70, limits: { min: hooks.length, max: hooks.length, shared: false } } }, offset: -1 });
+      tables = [];
+      for (let k = exports.length - 1; k >= 0; k--) if (exports[k]!.kind === 1 && exports[k]!.name.startsWith(HIDDEN)) exports.splice(k, 1);
+      tablesImported = true;
     }
   }
-  const out = encodeModule({ ...m, types, funcTypeIndices, imports, memories, tables, globals, startFunction, exports, codes, customSections }, m);
+  const out = encodeModule({ ...m, types, funcTypeIndices, imports, memories, tables, globals, exports, codes, customSections }, m);
   const bodyDelta = new Int32Array(m.codes.length);
   const newCodeStart = new Int32Array(m.codes.length);
   for (let i = 0; i < m.codes.length; i++) {
@@ -214,7 +214,7 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
     const b = instrumented[i];
     if (b !== undefined) newCodeStart[i] = out.bodyOffsets[i]! + u32Size(b.encoded.length) + b.localsLength;
   }
-  return { bytes: out.bytes, memoryImported, bodyDelta, instrumented, newCodeStart, nanTrapFunc, lastIndexGlobal, hooks, deferredStart: startFunction !== m.startFunction };
+  return { bytes: out.bytes, memoryImported, bodyDelta, instrumented, newCodeStart, nanTrapFunc, lastIndexGlobal, hooks, tablesImported };
 }
 
 const I32 = 0x7f;
