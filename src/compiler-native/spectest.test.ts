@@ -149,13 +149,16 @@ class Runner {
   constructor(
     readonly dir: string,
     readonly features: CoreFeatures,
+    /** Every defined function listened (no-op listener) and interrupt checks in every loop. */
+    readonly hooked = false,
   ) {}
 
   async load(file: string): Promise<Loaded> {
     const bytes = new Uint8Array(readFileSync(join(this.dir, file)));
     const m = decodeModule(bytes, this.features);
     validateModule(m, this.features);
-    const code = await engine.compile(m, { features: this.features, debugInfo: false, listeners: undefined });
+    const listeners = this.hooked ? m.funcTypeIndexSpace.map((_, i) => (i < m.numImportedFuncs ? undefined : NOOP_LISTENER)) : undefined;
+    const code = await engine.compile(m, { features: this.features, debugInfo: false, listeners, closeOnContextDone: this.hooked });
     const imports: ExternValue[] = m.imports.map((imp) => {
       const src = this.registry.get(imp.module);
       const e = src?.code.module.exports.find((x) => x.name === imp.name && x.kind === imp.desc.kind);
@@ -287,7 +290,9 @@ function isKnownGap(failure: string): boolean {
   return KNOWN_GAPS.some((r) => r.test(failure));
 }
 
-describe('compiler engine: spec suites', () => {
+const NOOP_LISTENER = { before(): void {}, after(): void {}, abort(): void {} };
+
+for (const hooked of [false, true]) describe(`compiler engine: spec suites${hooked ? ' with every function listened and interrupt checks in every loop' : ''}`, () => {
   if (!existsSync(SPECTEST_DIR)) {
     it.skip(SPECTEST_MISSING, () => {});
     return;
@@ -300,7 +305,7 @@ describe('compiler engine: spec suites', () => {
       let passed = 0;
       for (const f of readdirSync(path).filter((x) => x.endsWith('.json')).sort()) {
         const json = JSON.parse(readFileSync(join(path, f), 'utf8')) as { commands: Command[] };
-        const r = new Runner(path, features);
+        const r = new Runner(path, features, hooked);
         r.registry.set('spectest', await r.load(join('..', 'spectest.wasm')));
         for (const c of json.commands) await r.run(c);
         passed += r.passed;
