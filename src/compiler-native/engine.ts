@@ -656,8 +656,8 @@ function hookTable(code: CompiledModuleImpl, api: ApiModule): WebAssembly.Table 
       case 'after': {
         const hasRefs = slotLayout(h.type.params).refs.length > 0;
         const after = (): void => {
-          const e = lis[scratch32[0]!]!;
-          shadowSp--;
+          // The exiting frame is the top of the shadow stack (one fewer lookup than by index).
+          const e = shadow[--shadowSp] as Listened;
           e.listener.after(currentCtx!, api, e.def, e.results);
         };
         fn = adapterFor(
