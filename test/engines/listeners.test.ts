@@ -318,6 +318,20 @@ const cases: Case[] = [
     ],
   },
   {
+    name: 'a tail call that traps after the caller got its after aborts only the frames still open',
+    async run({ r, listenCtx, compile }) {
+      const bin = await compile(
+        `(module (type $t (func (result i32))) (table 1 funcref)
+          (func $f1 (export "f1") (result i32) (call $f2))
+          (func $f2 (result i32) (return_call_indirect (type $t) (i32.const 0))))`,
+        ['f1', 'f2'],
+      );
+      const m = await r.instantiateWithConfig(bin, (await import('../../src/index.js')).newModuleConfig().withName('m'), listenCtx());
+      expect(() => m.exportedFunction('f1')!.call()).toThrow(/invalid table access/);
+    },
+    expected: ['B m f1 () [f1+0]', 'B m f2 () [f2+0 f1+0]', 'A m f2 ()', 'X m f1 wasm error: invalid table access'],
+  },
+  {
     name: 'a tail-recursive listened loop runs in constant stack',
     async run({ r, listenCtx, compile }) {
       const bin = await compile(
