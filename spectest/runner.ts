@@ -132,6 +132,8 @@ export interface RunOptions {
   readonly fileBudgetMs?: number;
   /** Called after each command (e.g. for progress output). */
   readonly onOutcome?: (o: CommandOutcome) => void;
+  /** The context modules are compiled, instantiated and called with (e.g. a listener factory); default background. */
+  readonly context?: Context;
 }
 
 /** A fresh, zeroed {@link Tally}. */
@@ -293,7 +295,7 @@ export async function runFile(
 
   const budget = opts.fileBudgetMs ?? 120_000;
   let config = engineConfig(engine).withCoreFeatures(suiteFeatures(suite));
-  let ctx = Context.background();
+  let ctx = opts.context ?? Context.background();
   if (budget > 0) {
     try {
       config = config.withCloseOnContextDone(true);

@@ -9,6 +9,7 @@ import type { FunctionDefinition, Module as ApiModule } from '../api/module.js';
 import type { ConstExpr, Module as IrModule } from '../binary/module.js';
 import { moduleFunctionDefinitions, moduleMemoryDefinitions } from '../store/definition.js';
 import { formatStackTrace, type TraceFrame } from '../store/trace.js';
+import { I } from './ir.js';
 import { absoluteOffsetOf, listenHostAfter, listenHostBefore } from './listen.js';
 import type {
   CompileOptions,
@@ -111,7 +112,7 @@ export function callFunction(m: Machine, f: FuncInst, stack: BigUint64Array, ctx
     if (e instanceof WasmRuntimeError) annotateTrap(e, open);
     // After the error is final: abort every open listened frame, innermost first.
     for (const o of open) {
-      if (o.fn.listener === undefined || o.pc < 0) continue;
+      if (o.fn.listener === undefined || o.pc < 0 || tailCalled(o)) continue;
       o.fn.listener.abort(ctx, o.hostCaller ?? o.fn.inst!.owner.api, o.fn.definition, e);
     }
     throw e;
@@ -149,6 +150,15 @@ function callHostFromHost(m: Machine, f: FuncInst, stack: BigUint64Array, ctx: C
     throw e;
   }
   listenHostAfter(m, f, api, stack);
+}
+
+/**
+ * Whether the frame stopped at a tail call: a listened function's after already fired there
+ * (LISTEN_AFTER precedes RCALL*), so a failing tail call must not abort it too.
+ */
+function tailCalled(o: OpenFrame): boolean {
+  const op = o.fn.lowered?.code[o.pc];
+  return op === I.RCALL || op === I.RCALL_INDIRECT;
 }
 
 /** The frames of this invocation still open when an error left it, innermost first. */
