@@ -29,6 +29,7 @@ import { CoreFeaturesTailCall, CoreFeaturesThreads, CoreFeaturesV1, CoreFeatures
 import type { CoreFeatures, Module } from '../src/api.js';
 import { argsToSlots, formatArgs, matchResults, trapMatches } from './values.js';
 import type { SpecValue } from './values.js';
+import { SPECTEST_DIR } from '../test/paths.js';
 
 /** The engines a suite can run on. */
 export type EngineName = 'interpreter' | 'compiler';
@@ -52,9 +53,9 @@ export function suiteFeatures(suite: SuiteName): CoreFeatures {
   }
 }
 
-/** Where the suite lives: `$WASMSCOPE_SPECTEST_DIR`, else the shared checkout. */
+/** Where the suite lives: `$WASMSCOPE_SPECTEST_DIR`, else `../shared/spectest` beside the repo. */
 export function defaultSpecTestDir(): string {
-  return process.env['WASMSCOPE_SPECTEST_DIR'] ?? '/work/shared/spectest';
+  return SPECTEST_DIR;
 }
 
 /** How to obtain the suite, for skip messages. */

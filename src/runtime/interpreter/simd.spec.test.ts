@@ -10,7 +10,7 @@
  * twice: once with results computed into a separate slot and once with the destination aliasing
  * the first operand's slot, as an interpreter does.
  *
- * Suites live in /work/shared/spectest (override with WASMSCOPE_SPECTEST_DIR); when absent the
+ * Suites live in ../shared/spectest beside the repo (override with WASMSCOPE_SPECTEST_DIR); when absent the
  * test is skipped with a message.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -18,8 +18,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CODE_FD, OPS } from '../binary/opcodes.js';
 import { simdExec, simdMem, type SimdViews } from './simd.js';
+import { SPECTEST_DIR } from '../../../test/paths.js';
 
-const ROOT = process.env['WASMSCOPE_SPECTEST_DIR'] ?? '/work/shared/spectest';
+const ROOT = SPECTEST_DIR;
 const DIR = join(ROOT, 'v2');
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 /**
  * Conformance of decode + validate against the spec test suites (wast2json output): every module the
  * suites instantiate must be accepted, every binary `assert_invalid` / `assert_malformed` rejected.
- * Suites live in /work/shared/spectest (override with WASMSCOPE_SPECTEST_DIR); absent suites are
+ * Suites live in ../shared/spectest beside the repo (override with WASMSCOPE_SPECTEST_DIR); absent suites are
  * skipped with a message.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
