@@ -59,7 +59,7 @@ const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
 
 describe('run loop opcode numbering', () => {
   it('uses the same numbers as ir.ts for every named case', () => {
-    const src = readFileSync(new URL('./run.ts', import.meta.url), 'utf8');
+    const src = readFileSync(new URL('./run.ts', import.meta.url), 'utf8') + readFileSync(new URL('./rare.ts', import.meta.url), 'utf8');
     const re = /case (\d+):(?: \{)?\n\s+\/\/ ([A-Z0-9_, ]+)\n/g;
     let n = 0;
     for (const m of src.matchAll(re)) {

@@ -54,17 +54,12 @@ import { lowerFunction } from './lower.js';
 import type { Machine } from './machine.js';
 import { atomicOp, callHost, checkInterrupt, growStack, memGrow, miscOp, simdMemOp, simdOp, truncSat } from './machine.js';
 import { listenAfter, listenBefore } from './listen.js';
+import { rareOp } from './rare.js';
 import {
-  clz64,
-  ctz32,
-  ctz64,
   divS64,
   divU64,
-  i64ToF32,
   mulhu,
-  nearest,
   out64,
-  popcnt32,
   remS64,
   remU64,
   rotl64,
@@ -72,12 +67,8 @@ import {
   shl64,
   shrS64,
   shrU64,
-  truncToI32S,
-  truncToI32U,
-  truncToI64,
-  u64ToF32,
 } from './numeric.js';
-import type { FuncInst, GlobalInst, Instance, Lowered, Ref, TableInst } from './objects.js';
+import type { FuncInst, GlobalInst, Instance, Lowered, TableInst } from './objects.js';
 
 /** Maximum call depth (frames) before `stack overflow`. */
 export const MAX_CALL_DEPTH = 100_000;
@@ -360,23 +351,6 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         pc += 3;
         break;
       }
-      case 13: {
-        // COPY_REF
-        refs[(fp + code[pc + 1]!) >> 1] = refs[(fp + code[pc + 2]!) >> 1]!;
-        pc += 3;
-        break;
-      }
-      case 14: {
-        // COPY_V128
-        const d = fp + code[pc + 1]!;
-        const s = fp + code[pc + 2]!;
-        i32[d] = i32[s]!;
-        i32[d + 1] = i32[s + 1]!;
-        i32[d + 2] = i32[s + 2]!;
-        i32[d + 3] = i32[s + 3]!;
-        pc += 3;
-        break;
-      }
       case 15: {
         // CONST32
         i32[fp + code[pc + 1]!] = code[pc + 2]!;
@@ -391,40 +365,12 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         pc += 4;
         break;
       }
-      case 17: {
-        // CONST128
-        const d = fp + code[pc + 1]!;
-        i32[d] = code[pc + 2]!;
-        i32[d + 1] = code[pc + 3]!;
-        i32[d + 2] = code[pc + 4]!;
-        i32[d + 3] = code[pc + 5]!;
-        pc += 6;
-        break;
-      }
       case 18: {
         // SELECT
         const d = fp + code[pc + 1]!;
         const s = i32[fp + code[pc + 4]!]! !== 0 ? fp + code[pc + 2]! : fp + code[pc + 3]!;
         i32[d] = i32[s]!;
         i32[d + 1] = i32[s + 1]!;
-        pc += 5;
-        break;
-      }
-      case 19: {
-        // SELECT_REF
-        const s = i32[fp + code[pc + 4]!]! !== 0 ? fp + code[pc + 2]! : fp + code[pc + 3]!;
-        refs[(fp + code[pc + 1]!) >> 1] = refs[s >> 1]!;
-        pc += 5;
-        break;
-      }
-      case 20: {
-        // SELECT_V128
-        const d = fp + code[pc + 1]!;
-        const s = i32[fp + code[pc + 4]!]! !== 0 ? fp + code[pc + 2]! : fp + code[pc + 3]!;
-        i32[d] = i32[s]!;
-        i32[d + 1] = i32[s + 1]!;
-        i32[d + 2] = i32[s + 2]!;
-        i32[d + 3] = i32[s + 3]!;
         pc += 5;
         break;
       }
@@ -446,74 +392,6 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         pc += 3;
         break;
       }
-      case 23: {
-        // GLOBAL_GET_REF
-        refs[(fp + code[pc + 1]!) >> 1] = globals[code[pc + 2]!]!.ref;
-        pc += 3;
-        break;
-      }
-      case 24: {
-        // GLOBAL_SET_REF
-        globals[code[pc + 1]!]!.ref = refs[(fp + code[pc + 2]!) >> 1]!;
-        pc += 3;
-        break;
-      }
-      case 25: {
-        // GLOBAL_GET_V128
-        const d = fp + code[pc + 1]!;
-        const g = globals[code[pc + 2]!]!.bits;
-        i32[d] = g[0]!;
-        i32[d + 1] = g[1]!;
-        i32[d + 2] = g[2]!;
-        i32[d + 3] = g[3]!;
-        pc += 3;
-        break;
-      }
-      case 26: {
-        // GLOBAL_SET_V128
-        const s = fp + code[pc + 2]!;
-        const g = globals[code[pc + 1]!]!.bits;
-        g[0] = i32[s]!;
-        g[1] = i32[s + 1]!;
-        g[2] = i32[s + 2]!;
-        g[3] = i32[s + 3]!;
-        pc += 3;
-        break;
-      }
-      case 27: {
-        // TABLE_GET
-        const tab = tables[code[pc + 2]!]!.elems;
-        const ix = i32[fp + code[pc + 3]!]! >>> 0;
-        if (ix >= tab.length) {
-          m.curFn = fn;
-          m.curPc = pc;
-          m.depth = depth;
-          throw new WasmRuntimeError(Trap.InvalidTableAccess);
-        }
-        refs[(fp + code[pc + 1]!) >> 1] = tab[ix]!;
-        pc += 4;
-        break;
-      }
-      case 28: {
-        // TABLE_SET
-        const tab = tables[code[pc + 1]!]!.elems;
-        const ix = i32[fp + code[pc + 2]!]! >>> 0;
-        if (ix >= tab.length) {
-          m.curFn = fn;
-          m.curPc = pc;
-          m.depth = depth;
-          throw new WasmRuntimeError(Trap.InvalidTableAccess);
-        }
-        tab[ix] = refs[(fp + code[pc + 3]!) >> 1]! as Ref;
-        pc += 4;
-        break;
-      }
-      case 29: {
-        // MEMORY_SIZE
-        i32[fp + code[pc + 1]!] = inst.mem === null ? 0 : inst.mem.api.pages();
-        pc += 2;
-        break;
-      }
       case 30: {
         // MEMORY_GROW
         const d = fp + code[pc + 1]!;
@@ -525,24 +403,6 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         dv = b === null ? EMPTY_DV : new DataView(b);
         u8 = b === null ? EMPTY_U8 : new Uint8Array(b);
         memLen = u8.length;
-        pc += 3;
-        break;
-      }
-      case 31: {
-        // REF_NULL
-        refs[(fp + code[pc + 1]!) >> 1] = null;
-        pc += 2;
-        break;
-      }
-      case 32: {
-        // REF_IS_NULL
-        i32[fp + code[pc + 1]!] = refs[(fp + code[pc + 2]!) >> 1] === null ? 1 : 0;
-        pc += 3;
-        break;
-      }
-      case 33: {
-        // REF_FUNC
-        refs[(fp + code[pc + 1]!) >> 1] = funcs[code[pc + 2]!]!;
         pc += 3;
         break;
       }
@@ -1138,22 +998,6 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         pc += 4;
         break;
       }
-      case 73: {
-        // I32_ROTL
-        const x = i32[fp + code[pc + 2]!]!;
-        const y = i32[fp + code[pc + 3]!]!;
-        i32[fp + code[pc + 1]!] = (x << (y & 31)) | (x >>> (32 - (y & 31)));
-        pc += 4;
-        break;
-      }
-      case 74: {
-        // I32_ROTR
-        const x = i32[fp + code[pc + 2]!]!;
-        const y = i32[fp + code[pc + 3]!]!;
-        i32[fp + code[pc + 1]!] = (x >>> (y & 31)) | (x << (32 - (y & 31)));
-        pc += 4;
-        break;
-      }
       case 75: {
         // I32_EQ
         const x = i32[fp + code[pc + 2]!]!;
@@ -1458,41 +1302,6 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         // I32_EQZ
         const x = i32[fp + code[pc + 2]!]!;
         i32[fp + code[pc + 1]!] = x === 0 ? 1 : 0;
-        pc += 3;
-        break;
-      }
-      case 104: {
-        // I32_CLZ
-        const x = i32[fp + code[pc + 2]!]!;
-        i32[fp + code[pc + 1]!] = Math.clz32(x);
-        pc += 3;
-        break;
-      }
-      case 105: {
-        // I32_CTZ
-        const x = i32[fp + code[pc + 2]!]!;
-        i32[fp + code[pc + 1]!] = ctz32(x);
-        pc += 3;
-        break;
-      }
-      case 106: {
-        // I32_POPCNT
-        const x = i32[fp + code[pc + 2]!]!;
-        i32[fp + code[pc + 1]!] = popcnt32(x);
-        pc += 3;
-        break;
-      }
-      case 107: {
-        // I32_EXTEND8_S
-        const x = i32[fp + code[pc + 2]!]!;
-        i32[fp + code[pc + 1]!] = (x << 24) >> 24;
-        pc += 3;
-        break;
-      }
-      case 108: {
-        // I32_EXTEND16_S
-        const x = i32[fp + code[pc + 2]!]!;
-        i32[fp + code[pc + 1]!] = (x << 16) >> 16;
         pc += 3;
         break;
       }
@@ -1925,71 +1734,6 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         pc += 3;
         break;
       }
-      case 156: {
-        // I64_CLZ
-        const a = fp + code[pc + 2]!;
-        const d = fp + code[pc + 1]!;
-        const lo = i32[a]!;
-        const hi = i32[a + 1]!;
-        i32[d] = clz64(lo, hi);
-        i32[d + 1] = 0;
-        pc += 3;
-        break;
-      }
-      case 157: {
-        // I64_CTZ
-        const a = fp + code[pc + 2]!;
-        const d = fp + code[pc + 1]!;
-        const lo = i32[a]!;
-        const hi = i32[a + 1]!;
-        i32[d] = ctz64(lo, hi);
-        i32[d + 1] = 0;
-        pc += 3;
-        break;
-      }
-      case 158: {
-        // I64_POPCNT
-        const a = fp + code[pc + 2]!;
-        const d = fp + code[pc + 1]!;
-        const lo = i32[a]!;
-        const hi = i32[a + 1]!;
-        i32[d] = popcnt32(lo) + popcnt32(hi);
-        i32[d + 1] = 0;
-        pc += 3;
-        break;
-      }
-      case 159: {
-        // I64_EXTEND8_S
-        const a = fp + code[pc + 2]!;
-        const d = fp + code[pc + 1]!;
-        const lo = i32[a]!;
-        const r = (lo << 24) >> 24;
-        i32[d] = r;
-        i32[d + 1] = r >> 31;
-        pc += 3;
-        break;
-      }
-      case 160: {
-        // I64_EXTEND16_S
-        const a = fp + code[pc + 2]!;
-        const d = fp + code[pc + 1]!;
-        const lo = i32[a]!;
-        const r = (lo << 16) >> 16;
-        i32[d] = r;
-        i32[d + 1] = r >> 31;
-        pc += 3;
-        break;
-      }
-      case 161: {
-        // I64_EXTEND32_S
-        const a = fp + code[pc + 2]!;
-        const d = fp + code[pc + 1]!;
-        const lo = i32[a]!;
-        i32[d] = lo;
-        i32[d + 1] = lo >> 31;
-        pc += 3;
-        break;
-      }
       case 163: {
         // I64_EXTEND_I32_S
         const a = fp + code[pc + 2]!;
@@ -2007,46 +1751,6 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         const lo = i32[a]!;
         i32[d] = lo;
         i32[d + 1] = 0;
-        pc += 3;
-        break;
-      }
-      case 225: {
-        // F64_CONVERT_I64_S
-        const a = fp + code[pc + 2]!;
-        const d = fp + code[pc + 1]!;
-        const lo = i32[a]!;
-        const hi = i32[a + 1]!;
-        f64[d >> 1] = hi * 4294967296 + (lo >>> 0);
-        pc += 3;
-        break;
-      }
-      case 226: {
-        // F64_CONVERT_I64_U
-        const a = fp + code[pc + 2]!;
-        const d = fp + code[pc + 1]!;
-        const lo = i32[a]!;
-        const hi = i32[a + 1]!;
-        f64[d >> 1] = (hi >>> 0) * 4294967296 + (lo >>> 0);
-        pc += 3;
-        break;
-      }
-      case 220: {
-        // F32_CONVERT_I64_S
-        const a = fp + code[pc + 2]!;
-        const d = fp + code[pc + 1]!;
-        const lo = i32[a]!;
-        const hi = i32[a + 1]!;
-        f32[d] = i64ToF32(lo, hi);
-        pc += 3;
-        break;
-      }
-      case 221: {
-        // F32_CONVERT_I64_U
-        const a = fp + code[pc + 2]!;
-        const d = fp + code[pc + 1]!;
-        const lo = i32[a]!;
-        const hi = i32[a + 1]!;
-        f32[d] = u64ToF32(lo, hi);
         pc += 3;
         break;
       }
@@ -2091,22 +1795,6 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         const x = f32[fp + code[pc + 2]!]!;
         const y = f32[fp + code[pc + 3]!]!;
         f32[fp + code[pc + 1]!] = x / y;
-        pc += 4;
-        break;
-      }
-      case 174: {
-        // F32_MIN
-        const x = f32[fp + code[pc + 2]!]!;
-        const y = f32[fp + code[pc + 3]!]!;
-        f32[fp + code[pc + 1]!] = Math.min(x, y);
-        pc += 4;
-        break;
-      }
-      case 175: {
-        // F32_MAX
-        const x = f32[fp + code[pc + 2]!]!;
-        const y = f32[fp + code[pc + 3]!]!;
-        f32[fp + code[pc + 1]!] = Math.max(x, y);
         pc += 4;
         break;
       }
@@ -2158,34 +1846,6 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         pc += 4;
         break;
       }
-      case 185: {
-        // F32_CEIL
-        const x = f32[fp + code[pc + 2]!]!;
-        f32[fp + code[pc + 1]!] = Math.ceil(x);
-        pc += 3;
-        break;
-      }
-      case 186: {
-        // F32_FLOOR
-        const x = f32[fp + code[pc + 2]!]!;
-        f32[fp + code[pc + 1]!] = Math.floor(x);
-        pc += 3;
-        break;
-      }
-      case 187: {
-        // F32_TRUNC
-        const x = f32[fp + code[pc + 2]!]!;
-        f32[fp + code[pc + 1]!] = Math.trunc(x);
-        pc += 3;
-        break;
-      }
-      case 188: {
-        // F32_NEAREST
-        const x = f32[fp + code[pc + 2]!]!;
-        f32[fp + code[pc + 1]!] = nearest(x);
-        pc += 3;
-        break;
-      }
       case 189: {
         // F32_SQRT
         const x = f32[fp + code[pc + 2]!]!;
@@ -2222,22 +1882,6 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         const x = f64[(fp + code[pc + 2]!) >> 1]!;
         const y = f64[(fp + code[pc + 3]!) >> 1]!;
         f64[(fp + code[pc + 1]!) >> 1] = x / y;
-        pc += 4;
-        break;
-      }
-      case 194: {
-        // F64_MIN
-        const x = f64[(fp + code[pc + 2]!) >> 1]!;
-        const y = f64[(fp + code[pc + 3]!) >> 1]!;
-        f64[(fp + code[pc + 1]!) >> 1] = Math.min(x, y);
-        pc += 4;
-        break;
-      }
-      case 195: {
-        // F64_MAX
-        const x = f64[(fp + code[pc + 2]!) >> 1]!;
-        const y = f64[(fp + code[pc + 3]!) >> 1]!;
-        f64[(fp + code[pc + 1]!) >> 1] = Math.max(x, y);
         pc += 4;
         break;
       }
@@ -2289,203 +1933,10 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         pc += 4;
         break;
       }
-      case 205: {
-        // F64_CEIL
-        const x = f64[(fp + code[pc + 2]!) >> 1]!;
-        f64[(fp + code[pc + 1]!) >> 1] = x !== x ? x + x : Math.ceil(x); // x + x quiets a signalling NaN
-        pc += 3;
-        break;
-      }
-      case 206: {
-        // F64_FLOOR
-        const x = f64[(fp + code[pc + 2]!) >> 1]!;
-        f64[(fp + code[pc + 1]!) >> 1] = x !== x ? x + x : Math.floor(x); // x + x quiets a signalling NaN
-        pc += 3;
-        break;
-      }
-      case 207: {
-        // F64_TRUNC
-        const x = f64[(fp + code[pc + 2]!) >> 1]!;
-        f64[(fp + code[pc + 1]!) >> 1] = x !== x ? x + x : Math.trunc(x); // x + x quiets a signalling NaN
-        pc += 3;
-        break;
-      }
-      case 208: {
-        // F64_NEAREST
-        const x = f64[(fp + code[pc + 2]!) >> 1]!;
-        f64[(fp + code[pc + 1]!) >> 1] = x !== x ? x + x : nearest(x); // x + x quiets a signalling NaN
-        pc += 3;
-        break;
-      }
       case 209: {
         // F64_SQRT
         const x = f64[(fp + code[pc + 2]!) >> 1]!;
         f64[(fp + code[pc + 1]!) >> 1] = Math.sqrt(x);
-        pc += 3;
-        break;
-      }
-      case 183: {
-        // F32_ABS
-        i32[fp + code[pc + 1]!] = i32[fp + code[pc + 2]!]! & 0x7fffffff;
-        pc += 3;
-        break;
-      }
-      case 184: {
-        // F32_NEG
-        i32[fp + code[pc + 1]!] = i32[fp + code[pc + 2]!]! ^ -0x80000000;
-        pc += 3;
-        break;
-      }
-      case 176: {
-        // F32_COPYSIGN
-        i32[fp + code[pc + 1]!] = (i32[fp + code[pc + 2]!]! & 0x7fffffff) | (i32[fp + code[pc + 3]!]! & -0x80000000);
-        pc += 4;
-        break;
-      }
-      case 203: {
-        // F64_ABS
-        const a = fp + code[pc + 2]!;
-        const d = fp + code[pc + 1]!;
-        i32[d] = i32[a]!;
-        i32[d + 1] = i32[a + 1]! & 0x7fffffff;
-        pc += 3;
-        break;
-      }
-      case 204: {
-        // F64_NEG
-        const a = fp + code[pc + 2]!;
-        const d = fp + code[pc + 1]!;
-        i32[d] = i32[a]!;
-        i32[d + 1] = i32[a + 1]! ^ -0x80000000;
-        pc += 3;
-        break;
-      }
-      case 196: {
-        // F64_COPYSIGN
-        const a = fp + code[pc + 2]!;
-        const d = fp + code[pc + 1]!;
-        i32[d] = i32[a]!;
-        i32[d + 1] = (i32[a + 1]! & 0x7fffffff) | (i32[fp + code[pc + 3]! + 1]! & -0x80000000);
-        pc += 4;
-        break;
-      }
-      case 210: {
-        // I32_TRUNC_F32_S
-        const a = fp + code[pc + 2]!;
-        const x = f32[a]!;
-        if (x > -2147483649 && x < 2147483648) i32[fp + code[pc + 1]!] = x | 0;
-        else {
-          m.curFn = fn;
-          m.curPc = pc;
-          m.depth = depth;
-          i32[fp + code[pc + 1]!] = truncToI32S(x);
-        }
-        pc += 3;
-        break;
-      }
-      case 211: {
-        // I32_TRUNC_F32_U
-        const a = fp + code[pc + 2]!;
-        const x = f32[a]!;
-        if (x > -1 && x < 4294967296) i32[fp + code[pc + 1]!] = x >>> 0;
-        else {
-          m.curFn = fn;
-          m.curPc = pc;
-          m.depth = depth;
-          i32[fp + code[pc + 1]!] = truncToI32U(x);
-        }
-        pc += 3;
-        break;
-      }
-      case 212: {
-        // I32_TRUNC_F64_S
-        const a = fp + code[pc + 2]!;
-        const x = f64[a >> 1]!;
-        if (x > -2147483649 && x < 2147483648) i32[fp + code[pc + 1]!] = x | 0;
-        else {
-          m.curFn = fn;
-          m.curPc = pc;
-          m.depth = depth;
-          i32[fp + code[pc + 1]!] = truncToI32S(x);
-        }
-        pc += 3;
-        break;
-      }
-      case 213: {
-        // I32_TRUNC_F64_U
-        const a = fp + code[pc + 2]!;
-        const x = f64[a >> 1]!;
-        if (x > -1 && x < 4294967296) i32[fp + code[pc + 1]!] = x >>> 0;
-        else {
-          m.curFn = fn;
-          m.curPc = pc;
-          m.depth = depth;
-          i32[fp + code[pc + 1]!] = truncToI32U(x);
-        }
-        pc += 3;
-        break;
-      }
-      case 214: {
-        // I64_TRUNC_F32_S
-        const a = fp + code[pc + 2]!;
-        const d = fp + code[pc + 1]!;
-        m.curFn = fn;
-        m.curPc = pc;
-        m.depth = depth;
-        truncToI64(f32[a]!, true);
-        i32[d] = out64[0]!;
-        i32[d + 1] = out64[1]!;
-        pc += 3;
-        break;
-      }
-      case 215: {
-        // I64_TRUNC_F32_U
-        const a = fp + code[pc + 2]!;
-        const d = fp + code[pc + 1]!;
-        m.curFn = fn;
-        m.curPc = pc;
-        m.depth = depth;
-        truncToI64(f32[a]!, false);
-        i32[d] = out64[0]!;
-        i32[d + 1] = out64[1]!;
-        pc += 3;
-        break;
-      }
-      case 216: {
-        // I64_TRUNC_F64_S
-        const a = fp + code[pc + 2]!;
-        const d = fp + code[pc + 1]!;
-        m.curFn = fn;
-        m.curPc = pc;
-        m.depth = depth;
-        truncToI64(f64[a >> 1]!, true);
-        i32[d] = out64[0]!;
-        i32[d + 1] = out64[1]!;
-        pc += 3;
-        break;
-      }
-      case 217: {
-        // I64_TRUNC_F64_U
-        const a = fp + code[pc + 2]!;
-        const d = fp + code[pc + 1]!;
-        m.curFn = fn;
-        m.curPc = pc;
-        m.depth = depth;
-        truncToI64(f64[a >> 1]!, false);
-        i32[d] = out64[0]!;
-        i32[d + 1] = out64[1]!;
-        pc += 3;
-        break;
-      }
-      case 218: {
-        // F32_CONVERT_I32_S
-        f32[fp + code[pc + 1]!] = i32[fp + code[pc + 2]!]!;
-        pc += 3;
-        break;
-      }
-      case 219: {
-        // F32_CONVERT_I32_U
-        f32[fp + code[pc + 1]!] = i32[fp + code[pc + 2]!]! >>> 0;
         pc += 3;
         break;
       }
@@ -2749,10 +2200,12 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         break;
       }
       default:
+        // Rare instructions (rare.ts).
         m.curFn = fn;
         m.curPc = pc;
         m.depth = depth;
-        throw new Error(`interpreter: bad internal opcode ${code[pc]} at ${pc}`);
+        pc = rareOp(m, fn, code, pc, fp);
+        break;
     }
   }
 }
