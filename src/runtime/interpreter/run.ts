@@ -26,16 +26,19 @@
  *
  * Superinstructions (ir.ts FUSED_PAIRS): the 17 most frequent adjacent pairs of the guests are
  * fused in place after lowering; only the first opcode word changes, so branch targets, trap
- * offsets and the second instruction (still reachable by branches) stay valid.
+ * offsets and the second instruction (still reachable by branches) stay valid. i64 shifts and
+ * i32 rotates by constants have immediate forms. Rare instructions run out of line (rare.ts,
+ * through `default`) to keep this function, TurboFan's compile unit, smaller.
  *
  * Traps set `m.curFn/curPc/depth` before throwing so the engine can build the wasm stack trace.
  *
  * Measured 2026-11 (shared 2-core machine, noisy ±15%): `npm run bench -- interpreter` geomean
- * 45.7x before superinstructions, 41.4x after (perf.ts, CPU ms vs V8 best of 3: 45–47x before,
- * 44.6–46.7x after; matmul 118→102x, nbody 66→57x, sieve 60→43x; sha256 ~70x and i64 ~90x are
- * unchanged: pure i32/i64 ALU chains). Listener overhead, no-op listener on every function,
- * CPU best of 7 (listened − plain) / calls: calls.tiny 14 ns/call, fib.tiny 38 ns/call; a WAT
- * loop calling a 2-param function 27–36 ns/call. History: 370–400 ns with a DataView rebuild
+ * 45.7x before superinstructions, 41.4x after, 44.4–47.2x after the immediates and rare.ts on a
+ * busier machine (perf.ts, CPU ms vs V8 best of 3: 45–47x before, 43.5–48x after; matmul
+ * 118→~100x, nbody 66→~55x, sieve 60→~45x, i64 ~90→~75x with shift immediates, sha256 ~70x:
+ * pure i32 ALU chains). Listener overhead (perf-listeners.ts: no-op listener on every
+ * function, CPU best of 7, (listened − plain) / calls): calls.tiny 14–45 ns/call, fib.tiny
+ * 38–48 ns/call depending on machine load; a WAT loop calling a 2-param function 27–36 ns/call. History: 370–400 ns with a DataView rebuild
  * after each callback, 130/55 after, 66/57 with WeakMap-free buffers, 41/41 with per-signature
  * straight-line copiers and fused CALLL/RETL. On this machine a 2-iteration typed-array copy loop
  * alone costs ~5 ns and one dispatch ~10 ns, which is why the 10 ns goal is not reached.
