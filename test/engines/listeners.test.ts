@@ -332,6 +332,36 @@ const cases: Case[] = [
     expected: ['B m f1 () [f1+0]', 'B m f2 () [f2+0 f1+0]', 'A m f2 ()', 'X m f1 wasm error: invalid table access'],
   },
   {
+    name: 'a listener may call back into the guest from before and after (re-entrant calls)',
+    async run({ r, compile, log }) {
+      const bin = await compile(
+        `(module (memory 1)
+          (func $f (export "f") (param i32) (result i32) (call $g (local.get 0)))
+          (func $g (param i32) (result i32) (i32.add (local.get 0) (i32.load (i32.const 0))))
+          (func $side (export "side") (param i32) (i32.store (i32.const 0) (local.get 0))))`,
+        ['f', 'g', 'side'],
+      );
+      let m: import('../../src/api.js').Module | undefined;
+      const reentrant: FunctionListener = {
+        before(_ctx: Context, _mod: Module, def: FunctionDefinition, params: BigUint64Array) {
+          log.push(`B ${def.name()} (${[...params].join(',')})`);
+          if (def.name() === 'g') m!.exportedFunction('side')!.call(Number(params[0]) * 100);
+        },
+        after(_ctx: Context, _mod: Module, def: FunctionDefinition, results: BigUint64Array) {
+          log.push(`A ${def.name()} (${[...results].join(',')})`);
+          if (def.name() === 'g') m!.exportedFunction('side')!.call(1000);
+        },
+        abort() {},
+      };
+      const ctx = withFunctionListenerFactory(Context.background(), functionListenerFactoryFunc((d) => (d.name() === 'side' ? undefined : reentrant)));
+      m = await r.instantiateWithConfig(bin, (await import('../../src/index.js')).newModuleConfig().withName('m'), ctx);
+      // g reads the value stored by its before callback; f's result survives the after callback's call.
+      expect(m.exportedFunction('f')!.call(1)).toEqual([101n]);
+      expect(m.exportedFunction('f')!.call(2)).toEqual([202n]);
+    },
+    expected: ['B f (1)', 'B g (1)', 'A g (101)', 'A f (101)', 'B f (2)', 'B g (2)', 'A g (202)', 'A f (202)'],
+  },
+  {
     name: 'a tail-recursive listened loop runs in constant stack',
     async run({ r, listenCtx, compile }) {
       const bin = await compile(
