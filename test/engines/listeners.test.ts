@@ -362,6 +362,61 @@ const cases: Case[] = [
     expected: ['B f (1)', 'B g (1)', 'A g (101)', 'A f (101)', 'B f (2)', 'B g (2)', 'A g (202)', 'A f (202)'],
   },
   {
+    name: 'memory grown by a listener (through a guest call) is visible to the listened function',
+    async run({ r, compile, log }) {
+      const bin = await compile(
+        `(module (memory 1)
+          (func $f (export "f") (result i32) (call $g))
+          (func $g (result i32) (i32.load (i32.const 65536)))
+          (func $grow (export "grow") (drop (memory.grow (i32.const 1))) (i32.store (i32.const 65536) (i32.const 7))))`,
+        ['f', 'g', 'grow'],
+      );
+      let m: import('../../src/api.js').Module | undefined;
+      const growing: FunctionListener = {
+        before(_ctx: Context, _mod: Module, def: FunctionDefinition) {
+          log.push(`B ${def.name()}`);
+          if (def.name() === 'g') m!.exportedFunction('grow')!.call();
+        },
+        after(_ctx: Context, _mod: Module, def: FunctionDefinition, results: BigUint64Array) {
+          log.push(`A ${def.name()} (${[...results].join(',')})`);
+        },
+        abort() {},
+      };
+      const ctx = withFunctionListenerFactory(Context.background(), functionListenerFactoryFunc((d) => (d.name() === 'grow' ? undefined : growing)));
+      m = await r.instantiateWithConfig(bin, (await import('../../src/index.js')).newModuleConfig().withName('m'), ctx);
+      expect(m.exportedFunction('f')!.call()).toEqual([7n]);
+    },
+    expected: ['B f', 'B g', 'A g (7)', 'A f (7)'],
+  },
+  {
+    name: 'memory grown by a listener through the Memory API is visible to the listened function',
+    async run({ r, compile, log }) {
+      const bin = await compile(
+        `(module (memory 1)
+          (func $f (export "f") (result i32) (call $g))
+          (func $g (result i32) (i32.load (i32.const 65536))))`,
+        ['f', 'g'],
+      );
+      const growing: FunctionListener = {
+        before(_ctx: Context, mod: Module, def: FunctionDefinition) {
+          log.push(`B ${def.name()}`);
+          if (def.name() === 'g') {
+            mod.memory()!.grow(1);
+            mod.memory()!.writeUint32Le(65536, 9);
+          }
+        },
+        after(_ctx: Context, _mod: Module, def: FunctionDefinition, results: BigUint64Array) {
+          log.push(`A ${def.name()} (${[...results].join(',')})`);
+        },
+        abort() {},
+      };
+      const ctx = withFunctionListenerFactory(Context.background(), functionListenerFactoryFunc(() => growing));
+      const m = await r.instantiateWithConfig(bin, (await import('../../src/index.js')).newModuleConfig().withName('m'), ctx);
+      expect(m.exportedFunction('f')!.call()).toEqual([9n]);
+    },
+    expected: ['B f', 'B g', 'A g (9)', 'A f (9)'],
+  },
+  {
     name: 'a tail-recursive listened loop runs in constant stack',
     async run({ r, listenCtx, compile }) {
       const bin = await compile(
