@@ -10,6 +10,7 @@
 import { describe, expect, it } from 'vitest';
 import { Context, ExitError, newModuleConfig } from '../../src/index.js';
 import type { Module } from '../../src/api.js';
+import { functionListenerFactoryFunc, withFunctionListenerFactory, type FunctionListener } from '../../src/experimental.js';
 import { engines, runtimeFor, wat } from '../helpers.js';
 
 const INFINITE = `(module
@@ -127,5 +128,36 @@ for (const engine of engines) {
         }
       }, 20_000);
     }
+  });
+}
+
+for (const engine of engines) {
+  describe(`timeouts with listeners on the ${engine.name}`, () => {
+    it('a stopped guest aborts every open listened frame with the ExitError', async () => {
+      const r = runtimeFor(engine, (cfg) => cfg.withCloseOnContextDone(true));
+      try {
+        const log: string[] = [];
+        const listener: FunctionListener = {
+          before: (_c, _m, d) => void log.push(`B ${d.name()}`),
+          after: (_c, _m, d) => void log.push(`A ${d.name()}`),
+          abort: (_c, _m, d, err) => void log.push(`X ${d.name()} ${(err as Error).message}`),
+        };
+        const ctx = withFunctionListenerFactory(Context.background(), functionListenerFactoryFunc(() => listener));
+        const m = await r.instantiateWithConfig(
+          await wat(`(module (func $outer (export "outer") (call $spin)) (func $spin (loop $l (br $l))))`),
+          newModuleConfig().withName('guest'),
+          ctx,
+        );
+        expect(() => m.exportedFunction('outer')!.callWithContext(Context.background().withTimeout(20))).toThrow(ExitError);
+        expect(log).toEqual([
+          'B outer',
+          'B spin',
+          'X spin module closed with context deadline exceeded',
+          'X outer module closed with context deadline exceeded',
+        ]);
+      } finally {
+        await r.close();
+      }
+    }, 20_000);
   });
 }
