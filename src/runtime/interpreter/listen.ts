@@ -147,43 +147,70 @@ function kindsOf(types: readonly number[]): Uint8Array {
   return Uint8Array.from(types, (t) => (t === 0x7f || t === 0x7d ? K32 : t === 0x7e || t === 0x7c ? K64 : t === 0x7b ? K128 : KREF));
 }
 
-/** Copies the numeric values at word `w` of the value stack into a listener's words. */
-export type WordCopier = (i32: Int32Array, words: Int32Array, w: number) => void;
-
-const copiers = new Map<string, WordCopier | null>();
-
 /**
- * A straight-line copier for a signature of numbers only (null when it has v128 or references).
- * Generated once per distinct signature: a loop over value kinds costs several times more than
- * the copies themselves, and this runs twice per listened call.
+ * Signature shapes with a straight-line copy (see {@link copyShape}): a loop over value kinds
+ * costs several times more than the copies themselves, and this runs twice per listened call.
+ * SHAPE_GENERIC: anything else (more values, v128, references) goes through {@link fill}.
  */
-function copierOf(kinds: Uint8Array): WordCopier | null {
-  const key = kinds.join(',');
-  let c = copiers.get(key);
-  if (c === undefined) {
-    c = null;
-    if (kinds.every((k) => k === K32 || k === K64)) {
-      const body: string[] = [];
-      kinds.forEach((k, j) => {
-        body.push(`o[${2 * j}] = s[w + ${2 * j}];`);
-        body.push(k === K32 ? `o[${2 * j + 1}] = 0;` : `o[${2 * j + 1}] = s[w + ${2 * j + 1}];`);
-      });
-      c = new Function('s', 'o', 'w', body.join('\n')) as WordCopier;
-    }
-    copiers.set(key, c);
+const SHAPE_GENERIC = -1;
+
+/** The shape of a signature: values (up to 4, numbers only) + 8 × bitmask of the 64-bit ones. */
+function shapeOf(kinds: Uint8Array): number {
+  if (kinds.length > 4) return SHAPE_GENERIC;
+  let mask = 0;
+  for (let k = 0; k < kinds.length; k++) {
+    if (kinds[k] === K64) mask |= 1 << k;
+    else if (kinds[k] !== K32) return SHAPE_GENERIC;
   }
-  return c;
+  return kinds.length + 8 * mask;
 }
 
-/** Creates `f`'s reused listener buffers, value kinds and copiers. */
+/** Copies the words of shape `shape` from the value stack at word `w`; false for SHAPE_GENERIC. */
+function copyShape(i32: Int32Array, o: Int32Array, w: number, shape: number): boolean {
+  switch (shape) {
+    case 0:
+      return true;
+    case 1: // i32
+      o[0] = i32[w]!;
+      o[1] = 0;
+      return true;
+    case 2: // i32 i32
+      o[0] = i32[w]!;
+      o[1] = 0;
+      o[2] = i32[w + 2]!;
+      o[3] = 0;
+      return true;
+    case 3: // i32 i32 i32
+      o[0] = i32[w]!;
+      o[1] = 0;
+      o[2] = i32[w + 2]!;
+      o[3] = 0;
+      o[4] = i32[w + 4]!;
+      o[5] = 0;
+      return true;
+    case 9: // i64
+      o[0] = i32[w]!;
+      o[1] = i32[w + 1]!;
+      return true;
+    default:
+      if (shape < 0) return false;
+      for (let k = 0, n = shape & 7; k < n; k++) {
+        o[2 * k] = i32[w + 2 * k]!;
+        o[2 * k + 1] = (shape >> (3 + k)) & 1 ? i32[w + 2 * k + 1]! : 0;
+      }
+      return true;
+  }
+}
+
+/** Creates `f`'s reused listener buffers, value kinds and shapes. */
 function makeBuffers(f: FuncInst): void {
   const raw = new BigUint64Array(Math.max(f.paramSlots, f.resultSlots, 1));
   f.lParams = raw.subarray(0, f.paramSlots);
   f.lResults = raw.subarray(0, f.resultSlots);
   f.lParamKinds = kindsOf(f.type.params);
   f.lResultKinds = kindsOf(f.type.results);
-  f.lCopyParams = copierOf(f.lParamKinds);
-  f.lCopyResults = copierOf(f.lResultKinds);
+  f.lParamShape = shapeOf(f.lParamKinds);
+  f.lResultShape = shapeOf(f.lResultKinds);
   f.lWords = new Int32Array(raw.buffer);
 }
 
@@ -218,9 +245,14 @@ function fill(m: Machine, kinds: Uint8Array, w: number, words: Int32Array, raw: 
 export function listenBefore(m: Machine, fn: FuncInst, fp: number, depth: number): void {
   if (fn.lWords === null) makeBuffers(fn);
   const params = fn.lParams!;
-  const copy = fn.lCopyParams;
-  if (copy !== null) copy(m.i32, fn.lWords!, fp);
-  else fill(m, fn.lParamKinds!, fp, fn.lWords!, params);
+  const sh = fn.lParamShape;
+  const i32 = m.i32;
+  if (sh === 2) {
+    params[0] = BigInt(i32[fp]! >>> 0);
+    params[1] = BigInt(i32[fp + 2]! >>> 0);
+  } else if (sh === 1) {
+    params[0] = BigInt(i32[fp]! >>> 0);
+  } else if (!copyShape(i32, fn.lWords!, fp, sh)) fill(m, fn.lParamKinds!, fp, fn.lWords!, params);
   let it = m.iter as InterpStackIterator | null;
   if (it === null || it.busy) it = takeIterator(m);
   it.busy = true;
@@ -242,9 +274,8 @@ export function listenAfter(m: Machine, fn: FuncInst, w: number): void {
   if (w >= 0) {
     if (fn.lWords === null) makeBuffers(fn);
     results = fn.lResults!;
-    const copy = fn.lCopyResults;
-    if (copy !== null) copy(m.i32, fn.lWords!, w);
-    else fill(m, fn.lResultKinds!, w, fn.lWords!, results);
+    if (fn.lResultShape === 1) results[0] = BigInt(m.i32[w]! >>> 0);
+    else if (!copyShape(m.i32, fn.lWords!, w, fn.lResultShape)) fill(m, fn.lResultKinds!, w, fn.lWords!, results);
   }
   fn.listener!.after(m.ctx, fn.inst!.owner.api, fn.definition, results);
 }

@@ -72,8 +72,8 @@ export class FuncInst implements EngineFunction {
   lWords: Int32Array | null = null;
   lParamKinds: Uint8Array | null = null;
   lResultKinds: Uint8Array | null = null;
-  lCopyParams: ((i32: Int32Array, words: Int32Array, w: number) => void) | null = null;
-  lCopyResults: ((i32: Int32Array, words: Int32Array, w: number) => void) | null = null;
+  lParamShape = -1;
+  lResultShape = -1;
   /** This function as a stack iterator shows it (created on first use). */
   internal: InternalFunction | null = null;
   #handle = 0n;
