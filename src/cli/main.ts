@@ -21,6 +21,7 @@ import {
   type Writer,
 } from '../index.js';
 import { withFunctionListenerFactory } from '../runtime/api/listener.js';
+import { EXIT_CODE_DEADLINE_EXCEEDED } from '../runtime/api/errors.js';
 import { newHostLoggingListenerFactory, parseLogScopes } from '../listeners/logging.js';
 import { cryptoRandom } from '../sys/context.js';
 import { hostFdWriter } from '../sys/stdio.js';
@@ -79,7 +80,7 @@ Flags:
                           --mount .:/ --mount /tmp/data:/data:ro
   --env KEY=VALUE         set an environment variable (repeatable)
   --env-inherit           pass the host's environment first (--env values override)
-  --timeout DURATION      stop the guest after e.g. 500ms, 5s, 1m (not supported yet: exits 1)
+  --timeout DURATION      stop the guest after e.g. 500ms, 5s, 1m (0 = no timeout)
   --hostlogging SCOPES    log host calls to stderr for scopes all,clock,filesystem,memory,proc,poll,random,sock
                           (not supported yet: exits 1)
   --cachedir DIR          cache compiled code in DIR (not supported yet: exits 1)
@@ -255,10 +256,6 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO()): Pr
 }
 
 async function run(o: RunOptions, io: CliIO, err: (s: string) => void): Promise<number> {
-  if (o.timeoutMs > 0) {
-    err('error: --timeout is not supported yet\n');
-    return 1;
-  }
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(o.wasmPath);
@@ -284,6 +281,7 @@ async function run(o: RunOptions, io: CliIO, err: (s: string) => void): Promise<
   }
 
   let rc: RuntimeConfig = o.interpreter ? newRuntimeConfigInterpreter() : newRuntimeConfig();
+  if (o.timeoutMs > 0) rc = rc.withCloseOnContextDone(true);
   if (o.cachedir !== undefined) {
     try {
       rc = rc.withCompilationCache(await newCompilationCacheWithDir(o.cachedir));
@@ -327,10 +325,14 @@ async function run(o: RunOptions, io: CliIO, err: (s: string) => void): Promise<
     if (o.envInherit) for (const [k, v] of Object.entries(io.env)) if (v !== undefined && k !== '') env.push([k, v]);
     env.push(...o.env);
     for (const [k, v] of env) c = c.withEnv(k, v);
+    const runCtx = o.timeoutMs > 0 ? ctx.withTimeout(o.timeoutMs) : ctx;
     try {
-      await r.instantiateModule(compiled, c);
+      await r.instantiateModule(compiled, c, runCtx);
     } catch (e) {
-      if (e instanceof ExitError) return e.exitCode;
+      if (e instanceof ExitError) {
+        if (e.exitCode === EXIT_CODE_DEADLINE_EXCEEDED && o.timeoutMs > 0) err(`error: ${e.message} (timeout ${formatDuration(o.timeoutMs)})\n`);
+        return e.exitCode;
+      }
       err(`error instantiating wasm binary: ${e instanceof Error ? e.message : String(e)}\n`);
       return 1;
     }
@@ -338,4 +340,12 @@ async function run(o: RunOptions, io: CliIO, err: (s: string) => void): Promise<
   } finally {
     await r.close().catch(() => undefined);
   }
+}
+
+/** A duration as Go prints it for the common cases (`1ms`, `1.5s`, `2m0s`). */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  if (ms < 60_000) return `${ms / 1000}s`;
+  const m = Math.floor(ms / 60_000);
+  return `${m}m${(ms - m * 60_000) / 1000}s`;
 }

@@ -75,9 +75,19 @@ describe('wasmscope', () => {
     expect((await cli(['run', '--hostlogging', 'files', fixture('proc')])).stderr).toContain('invalid --hostlogging scope "files"');
   });
 
-  it('says clearly that --timeout and --cachedir are not supported yet', async () => {
-    expect((await cli(['run', '--timeout', '5s', fixture('proc')])).stderr).toBe('error: --timeout is not supported yet\n');
+  it('--timeout stops a guest that loops forever, on both engines, with wazero\'s message', async () => {
+    // (module (func (export "_start") (loop (br 0)))), assembled by hand.
+    const loop = join(tmp, 'loop.wasm');
+    writeFileSync(loop, Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 7, 10, 1, 6, ...Buffer.from('_start'), 0, 0, 10, 9, 1, 7, 0, 0x03, 0x40, 0x0c, 0, 0x0b, 0x0b]));
+    for (const engine of [[], ['--interpreter']]) {
+      const r = await cli(['run', ...engine, '--timeout', '50ms', loop]);
+      expect(r.stderr).toBe('error: module closed with context deadline exceeded (timeout 50ms)\n');
+      expect(r.code).toBe(0xefffffff);
+    }
     expect((await cli(['run', '--timeout=-1s', fixture('proc')])).stderr).toContain('must not be negative');
+  });
+
+  it('says clearly that --cachedir is not supported yet', async () => {
     const cache = await cli(['run', '--cachedir', tmp, fixture('proc')]);
     expect(cache.code).toBe(1);
     expect(cache.stderr).toMatch(/^error: --cachedir: not supported/);
