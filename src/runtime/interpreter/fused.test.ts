@@ -130,3 +130,41 @@ describe('i32 rotates by constants', () => {
     }
   });
 });
+
+describe('i32.eqz of a compare', () => {
+  it('negates the compare in place (values, br_if, if; register and immediate forms)', async () => {
+    const ops: Array<[string, (a: number, b: number) => boolean]> = [
+      ['eq', (a, b) => a === b],
+      ['ne', (a, b) => a !== b],
+      ['lt_s', (a, b) => (a | 0) < (b | 0)],
+      ['lt_u', (a, b) => a >>> 0 < b >>> 0],
+      ['gt_s', (a, b) => (a | 0) > (b | 0)],
+      ['gt_u', (a, b) => a >>> 0 > b >>> 0],
+      ['le_s', (a, b) => (a | 0) <= (b | 0)],
+      ['le_u', (a, b) => a >>> 0 <= b >>> 0],
+      ['ge_s', (a, b) => (a | 0) >= (b | 0)],
+      ['ge_u', (a, b) => a >>> 0 >= b >>> 0],
+    ];
+    const fns = ops
+      .map(
+        ([op]) => `(func (param i32 i32) (result i32) (i32.eqz (i32.${op} (local.get 0) (local.get 1))))
+        (func (param i32 i32) (result i32) (block (br_if 0 (i32.eqz (i32.${op} (local.get 0) (local.get 1)))) (return (i32.const 7))) (i32.const 9))
+        (func (param i32 i32) (result i32) (if (result i32) (i32.eqz (i32.${op} (local.get 0) (i32.const 5))) (then (i32.const 1)) (else (i32.const 0))))
+        (func (param i32 i32) (result i32) (i32.eqz (i32.eqz (i32.${op} (i32.const -3) (local.get 1)))))`,
+      )
+      .join('\n');
+    const { inst } = await load(`(module ${fns})`);
+    const vals = [0, 1, 5, -3, 0x7fffffff, -0x80000000];
+    ops.forEach(([name, f], i) => {
+      for (const a of vals) {
+        for (const b of vals) {
+          const args = [BigInt(a >>> 0), BigInt(b >>> 0)];
+          expect(call(inst, 4 * i, ...args), `eqz ${name} ${a} ${b}`).toBe(f(a, b) ? 0n : 1n);
+          expect(call(inst, 4 * i + 1, ...args), `br_if eqz ${name} ${a} ${b}`).toBe(f(a, b) ? 7n : 9n);
+          expect(call(inst, 4 * i + 2, ...args), `if eqz ${name} ${a} 5`).toBe(f(a, 5) ? 0n : 1n);
+          expect(call(inst, 4 * i + 3, ...args), `eqz eqz ${name} -3 ${b}`).toBe(f(-3, b) ? 1n : 0n);
+        }
+      }
+    });
+  });
+});

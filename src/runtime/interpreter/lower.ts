@@ -61,6 +61,20 @@ const INVERT: Record<number, number> = {
   [I.BR_LE_U]: I.BR_GT_U,
 };
 
+// i32 compare op (register form) → its negation (i32.eqz of a compare inverts it in place).
+const CMP_NEGATE: Record<number, number> = {
+  [I.I32_EQ]: I.I32_NE,
+  [I.I32_NE]: I.I32_EQ,
+  [I.I32_LT_S]: I.I32_GE_S,
+  [I.I32_GE_S]: I.I32_LT_S,
+  [I.I32_LT_U]: I.I32_GE_U,
+  [I.I32_GE_U]: I.I32_LT_U,
+  [I.I32_GT_S]: I.I32_LE_S,
+  [I.I32_LE_S]: I.I32_GT_S,
+  [I.I32_GT_U]: I.I32_LE_U,
+  [I.I32_LE_U]: I.I32_GT_U,
+};
+
 // i32 compare op (register form) → fused branch op (register form); +10 for immediates.
 const CMP_TO_BR: Record<number, number> = {
   [I.I32_EQ]: I.BR_EQ,
@@ -1115,6 +1129,13 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
           emit(a);
           emit(v);
           emit(off);
+          break;
+        }
+        if (op === 0x45 && cmpPos >= 0 && code.length === cmpPos + 4 && vsKind[height - 1] === SLOT && code[cmpPos + 1] === 2 * vsSlot[height - 1]!) {
+          // i32.eqz of the compare just emitted: negate the compare instead (no instruction), and
+          // keep it fusable with a following br_if/if.
+          cmpOp = CMP_NEGATE[cmpOp]!;
+          code[cmpPos] = cmpImm ? IMM_OF[cmpOp]! : cmpOp;
           break;
         }
         const s = SIMPLE[op];
