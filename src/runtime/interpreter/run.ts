@@ -27,14 +27,15 @@
  * Superinstructions (ir.ts FUSED_PAIRS): the 17 most frequent adjacent pairs of the guests are
  * fused in place after lowering; only the first opcode word changes, so branch targets, trap
  * offsets and the second instruction (still reachable by branches) stay valid. i64 shifts and
- * i32 rotates by constants have immediate forms. Rare instructions run out of line (rare.ts,
+ * i32 rotates by constants have immediate forms; `i32.eqz` of a compare negates the compare (so
+ * `br_if (i32.eqz (i32.eq …))` is one BR_NE). Rare instructions run out of line (rare.ts,
  * through `default`) to keep this function, TurboFan's compile unit, smaller.
  *
  * Traps set `m.curFn/curPc/depth` before throwing so the engine can build the wasm stack trace.
  *
  * Measured 2026-11 (shared 2-core machine, noisy ±15%): `npm run bench -- interpreter` geomean
  * 45.7x before superinstructions, 41.4x after, 44.4–47.2x after the immediates and rare.ts on a
- * busier machine (perf.ts, CPU ms vs V8 best of 3: 45–47x before, 43.5–48x after; matmul
+ * busier machine (perf.ts, CPU ms vs V8 best of 3: 45–47x before, 43.4–48x after; matmul
  * 118→~100x, nbody 66→~55x, sieve 60→~45x, i64 ~90→~75x with shift immediates, sha256 ~70x:
  * pure i32 ALU chains). Listener overhead (perf-listeners.ts: no-op listener on every
  * function, CPU best of 7, (listened − plain) / calls): calls.tiny 14–45 ns/call, fib.tiny
