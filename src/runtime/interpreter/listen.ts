@@ -1,10 +1,13 @@
 /**
  * Function listeners and stack iteration for the interpreter.
  *
- * Only listened functions pay: their lowered code starts with LISTEN_BEFORE and has a LISTEN_AFTER
- * before every return (lower.ts), whose run-loop cases call {@link listenBefore} and
- * {@link listenAfter}. Host functions are listened in `callHost`. Aborts are fired by the engine
- * when an error leaves an engine invocation (engine.ts), for the frames still open.
+ * Only listened functions pay, by lowering-time choice (lower.ts): their code starts with
+ * LISTEN_BEFORE (reached by call_indirect, tail calls and host entries), direct calls to them are
+ * CALLL (fires before and enters past LISTEN_BEFORE), every return is RETL (fires after), and a
+ * tail call is preceded by LISTEN_AFTER with no results. Those run-loop cases call
+ * {@link listenBefore} and {@link listenAfter}. Host functions are listened in `callHost`. Aborts
+ * are fired by the engine when an error leaves an engine invocation (engine.ts), for the frames
+ * still open, innermost first.
  *
  * Program counters handed to iterators: 0 for the called function (its entry), otherwise the code
  * index of the last word of the pending call instruction. `sourceOffsetForPC` maps them to byte

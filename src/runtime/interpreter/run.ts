@@ -40,8 +40,8 @@
  * pure i32 ALU chains). Listener overhead (perf-listeners.ts: no-op listener on every
  * function, CPU best of 7, (listened − plain) / calls): calls.tiny 14–45 ns/call, fib.tiny
  * 38–48 ns/call depending on machine load; a WAT loop calling a 2-param function 27–36 ns/call. History: 370–400 ns with a DataView rebuild
- * after each callback, 130/55 after, 66/57 with WeakMap-free buffers, 41/41 with per-signature
- * straight-line copiers and fused CALLL/RETL. On this machine a 2-iteration typed-array copy loop
+ * after each callback, 130/55 after, 66/57 with WeakMap-free buffers, 41/41 with straight-line
+ * copies per signature shape and fused CALLL/RETL. On this machine a 2-iteration typed-array copy loop
  * alone costs ~5 ns and one dispatch ~10 ns, which is why the 10 ns goal is not reached.
  *
  * Earlier (before listeners, nowasi tiny guests, CPU time, V8 best of 3): cold single run geomean ~37x,
