@@ -8,6 +8,7 @@ import { newRuntimeConfigInterpreter, newRuntimeWithConfig, newModuleConfig } fr
 import { GUEST_NAMES, loadNowasiGuest, type NowasiGuest } from './guests.js';
 import { geomean } from './stats.js';
 import { wasiSuite } from './wasi.js';
+import { compilerSuite } from './compiler.js';
 import { listenerSuite } from './listeners.js';
 import { listenerOverheadSuite } from './listener-overhead.js';
 
@@ -63,6 +64,7 @@ async function interpreterSuite(): Promise<void> {
 
 const suites: Record<string, () => Promise<void>> = {
   interpreter: interpreterSuite,
+  compiler: compilerSuite,
   wasi: wasiSuite,
   listeners: listenerSuite,
   'listener-overhead': listenerOverheadSuite,
