@@ -78,8 +78,18 @@ beforeAll(async () => {
       action: inv('vnan'),
       expected: [{ type: 'v128', lane_type: 'f32', value: ['nan:canonical', 'nan:arithmetic', '1065353216', '0'] }],
     },
-    { type: 'assert_return', line: 22, action: inv('id_ref', [{ type: 'externref', value: '5' }]), expected: [{ type: 'externref', value: '5' }] },
-    { type: 'assert_return', line: 23, action: inv('id_ref', [{ type: 'externref', value: 'null' }]), expected: [{ type: 'externref', value: 'null' }] },
+    {
+      type: 'assert_return',
+      line: 22,
+      action: inv('id_ref', [{ type: 'externref', value: '5' }]),
+      expected: [{ type: 'externref', value: '5' }],
+    },
+    {
+      type: 'assert_return',
+      line: 23,
+      action: inv('id_ref', [{ type: 'externref', value: 'null' }]),
+      expected: [{ type: 'externref', value: 'null' }],
+    },
     { type: 'assert_return', line: 24, action: { type: 'get', field: 'g' }, expected: [i32(7)] },
     { type: 'assert_exhaustion', line: 25, action: inv('rec'), text: 'call stack exhausted', expected: [] },
     { type: 'assert_return', line: 26, action: inv('missing'), expected: [] },
@@ -114,10 +124,11 @@ describe('spec-test runner', () => {
     const got = byKey(outcomes);
     const status = (k: string) => got.get(k)?.status;
     for (const k of ['1', '10', '12', '13', '16', '19', '21', '22', '23', '24', '25', '31', '33', '34', '36', '40', '41', '42', '51#2']) {
-    expect(got.has('2')).toBe(false); // the register at line 2 belongs to the module at line 1
+      expect(got.has('2')).toBe(false); // the register at line 2 belongs to the module at line 1
       expect([k, status(k), got.get(k)?.message]).toEqual([k, 'passed', undefined]);
     }
-    for (const k of ['11', '14', '15', '17', '18', '20', '26', '30', '35', '37', '50', '51', '52']) expect([k, status(k)]).toEqual([k, 'failed']);
+    for (const k of ['11', '14', '15', '17', '18', '20', '26', '30', '35', '37', '50', '51', '52'])
+      expect([k, status(k)]).toEqual([k, 'failed']);
     expect(status('32')).toBe('skipped');
     expect(outcomes).toHaveLength(33);
   });

@@ -60,7 +60,7 @@ export function defaultSpecTestDir(): string {
 
 /** How to obtain the suite, for skip messages. */
 export const HOW_TO_GET_SUITE =
-  'run the official WebAssembly/testsuite .wast files through wabt\'s wast2json and lay the output out as ' +
+  "run the official WebAssembly/testsuite .wast files through wabt's wast2json and lay the output out as " +
   '<dir>/v1/, <dir>/v2/, <dir>/threads/, <dir>/tail-call/ (json + wasm) plus <dir>/spectest.wasm (the ' +
   '`spectest` host module, spectest/README.md), then set WASMSCOPE_SPECTEST_DIR=<dir>';
 
@@ -266,12 +266,7 @@ const IMPORT_FAILURE_TEXTS = new Set(['unknown import', 'incompatible import typ
  * for a failing command: every command yields exactly one outcome, except a `register` consumed by the
  * module before it, which yields its own.
  */
-export async function runFile(
-  engine: EngineName,
-  suite: SuiteName,
-  jsonPath: string,
-  opts: RunOptions = {},
-): Promise<CommandOutcome[]> {
+export async function runFile(engine: EngineName, suite: SuiteName, jsonPath: string, opts: RunOptions = {}): Promise<CommandOutcome[]> {
   const dir = opts.dir ?? defaultSpecTestDir();
   const file = basename(jsonPath);
   const fileDir = join(dir, suite);
@@ -281,7 +276,8 @@ export async function runFile(
     const n = (lineUses.get(cmd.line) ?? 0) + 1;
     lineUses.set(cmd.line, n);
     const key = `${engine}/${suite}/${file}:${cmd.line}${n > 1 ? `#${n}` : ''}`;
-    const o: CommandOutcome = message === undefined ? { key, file, line: cmd.line, kind, status } : { key, file, line: cmd.line, kind, status, message };
+    const o: CommandOutcome =
+      message === undefined ? { key, file, line: cmd.line, kind, status } : { key, file, line: cmd.line, kind, status, message };
     outcomes.push(o);
     opts.onOutcome?.(o);
   };
@@ -385,15 +381,16 @@ export async function runFile(
         switch (cmd.type) {
           case 'module': {
             const next = commands[i + 1];
-            const registerAs =
-              next?.type === 'register' && (next.name === undefined || next.name === cmd.name) ? next.as : undefined;
+            const registerAs = next?.type === 'register' && (next.name === undefined || next.name === cmd.name) ? next.as : undefined;
             let mod: Module | undefined;
             let err: string | undefined;
             try {
               const compiled = await rt.compileModule(readWasm(cmd), ctx);
               mod = await rt.instantiateModule(
                 compiled,
-                newModuleConfig().withName(registerAs ?? '').withStartFunctions(),
+                newModuleConfig()
+                  .withName(registerAs ?? '')
+                  .withStartFunctions(),
                 ctx,
               );
             } catch (e) {
@@ -439,7 +436,8 @@ export async function runFile(
               kind = 'assert_trap(module)';
               const e = await expectInstantiationFailure(cmd);
               const trap = trapOf(e);
-              if (trap === undefined || !trapMatches(text, trap)) fail(`expected trap ${JSON.stringify(text)}, instantiation failed with ${describeError(e)}`);
+              if (trap === undefined || !trapMatches(text, trap))
+                fail(`expected trap ${JSON.stringify(text)}, instantiation failed with ${describeError(e)}`);
               break;
             }
             const a = cmd.action ?? fail('no action');
@@ -450,7 +448,8 @@ export async function runFile(
               if (e instanceof CommandFailure) throw e;
               const trap = trapOf(e);
               if (trap === undefined) fail(`${describeAction(a)}: expected trap ${JSON.stringify(text)}, threw ${describeError(e)}`);
-              if (!trapMatches(text, trap)) fail(`${describeAction(a)}: expected trap ${JSON.stringify(text)}, got trap ${JSON.stringify(trap)}`);
+              if (!trapMatches(text, trap))
+                fail(`${describeAction(a)}: expected trap ${JSON.stringify(text)}, got trap ${JSON.stringify(trap)}`);
               break;
             }
             fail(`${describeAction(a)}: expected trap ${JSON.stringify(text)}, returned [${results.join(', ')}]`);

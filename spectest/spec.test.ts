@@ -55,7 +55,8 @@ if (!present) {
             if (stale.length > 0) console.log(`known failures matching no command:\n  ${stale.join('\n  ')}`);
 
             const listed = unexpected.slice(0, MAX_LISTED).map(describeFailure);
-            if (unexpected.length > MAX_LISTED) listed.push(`… and ${unexpected.length - MAX_LISTED} more (npx tsx spectest/run.ts --engine ${engine} --suite ${suite})`);
+            if (unexpected.length > MAX_LISTED)
+              listed.push(`… and ${unexpected.length - MAX_LISTED} more (npx tsx spectest/run.ts --engine ${engine} --suite ${suite})`);
             expect(listed, `${unexpected.length} unexpected failure(s)`).toEqual([]);
           },
           SUITE_TIMEOUT_MS,

@@ -136,11 +136,24 @@ describe('result comparison', () => {
   it('reports count mismatches and the first differing result', () => {
     expect(matchResults([{ type: 'i32', value: '1' }], [])).toMatch(/expected 1 result slot\(s\), got 0/);
     expect(matchResults([{ type: 'v128', lane_type: 'i64', value: ['0', '0'] }], [0n])).toMatch(/expected 2/);
-    expect(matchResults([{ type: 'i32', value: '1' }, { type: 'i64', value: '2' }], [1n, 3n])).toMatch(
-      /result 1: expected i64:2 \(0x0000000000000002\), got i64:3/,
-    );
-    expect(matchResults([{ type: 'i32', value: '1' }, { type: 'v128', lane_type: 'i32', value: ['1', '2', '3', '4'] }],
-      [1n, ...v128FromLanes('i32', ['1', '2', '3', '4'])])).toBeUndefined();
+    expect(
+      matchResults(
+        [
+          { type: 'i32', value: '1' },
+          { type: 'i64', value: '2' },
+        ],
+        [1n, 3n],
+      ),
+    ).toMatch(/result 1: expected i64:2 \(0x0000000000000002\), got i64:3/);
+    expect(
+      matchResults(
+        [
+          { type: 'i32', value: '1' },
+          { type: 'v128', lane_type: 'i32', value: ['1', '2', '3', '4'] },
+        ],
+        [1n, ...v128FromLanes('i32', ['1', '2', '3', '4'])],
+      ),
+    ).toBeUndefined();
   });
 
   it('formats values readably for failure reports', () => {

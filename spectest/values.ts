@@ -171,10 +171,7 @@ export function matchResult(expected: SpecValue, slots: readonly bigint[]): bool
       for (let i = 0; i < lanes.length; i++) {
         const got = v128Lane(first, hi, laneType, i);
         const want = lanes[i] as string;
-        const ok =
-          laneType === 'f32' || laneType === 'f64'
-            ? matchFloatBits(want, got, w as 32 | 64)
-            : got === parseBits(want, w);
+        const ok = laneType === 'f32' || laneType === 'f64' ? matchFloatBits(want, got, w as 32 | 64) : got === parseBits(want, w);
         if (!ok) return false;
       }
       return true;
@@ -235,9 +232,7 @@ export function formatExpected(e: SpecValue): string {
   if (e.type === 'v128') {
     const lanes = e.value as readonly string[];
     const lt = e.lane_type ?? '?';
-    return `v128 ${lt}x${lanes.length} [${lanes
-      .map((l) => (l.startsWith('nan:') ? l : formatScalar(lt, BigInt(l))))
-      .join(', ')}]`;
+    return `v128 ${lt}x${lanes.length} [${lanes.map((l) => (l.startsWith('nan:') ? l : formatScalar(lt, BigInt(l)))).join(', ')}]`;
   }
   const s = e.value as string;
   if (s.startsWith('nan:') || e.type === 'externref' || e.type === 'funcref') return `${e.type}:${s}`;

@@ -10,8 +10,29 @@ import { ReadFS } from './sys/readfs.js';
 
 export { ExitError, EXIT_CODE_CONTEXT_CANCELED, EXIT_CODE_DEADLINE_EXCEEDED } from './runtime/api/errors.js';
 export {
-  EACCES, EAGAIN, EBADF, EEXIST, EFAULT, EINTR, EINVAL, EIO, EISDIR, ELOOP, ENAMETOOLONG, ENOENT, ENOSYS, ENOTDIR,
-  ENOTEMPTY, ENOTSOCK, ENOTSUP, EPERM, ERANGE, EROFS, ESUCCESS, errnoName, errnoFromError,
+  EACCES,
+  EAGAIN,
+  EBADF,
+  EEXIST,
+  EFAULT,
+  EINTR,
+  EINVAL,
+  EIO,
+  EISDIR,
+  ELOOP,
+  ENAMETOOLONG,
+  ENOENT,
+  ENOSYS,
+  ENOTDIR,
+  ENOTEMPTY,
+  ENOTSOCK,
+  ENOTSUP,
+  EPERM,
+  ERANGE,
+  EROFS,
+  ESUCCESS,
+  errnoName,
+  errnoFromError,
 } from './sys/errno.js';
 export type { Errno } from './sys/errno.js';
 export { FileType, Oflag, O_ACCMODE, UTIME_OMIT, Whence } from './sys/fs.js';

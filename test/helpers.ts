@@ -3,7 +3,13 @@
  * runs on (one table of cases, once per engine, so the engines cannot drift apart).
  */
 import wabtInit from 'wabt';
-import { newRuntimeConfigCompiler, newRuntimeConfigInterpreter, newRuntimeWithConfig, type Runtime, type RuntimeConfig } from '../src/index.js';
+import {
+  newRuntimeConfigCompiler,
+  newRuntimeConfigInterpreter,
+  newRuntimeWithConfig,
+  type Runtime,
+  type RuntimeConfig,
+} from '../src/index.js';
 
 type Wabt = Awaited<ReturnType<typeof wabtInit>>;
 let wabtPromise: Promise<Wabt> | undefined;

@@ -30,10 +30,14 @@ export async function runExample(out: (line: string) => void = console.log): Pro
     await r
       .newHostModuleBuilder('env')
       .newFunctionBuilder()
-      .withFunc((_ctx, mod: Module, ptr: number, len: number) => {
-        const bytes = mod.memory()!.read(ptr, len)!;
-        out(`[${label}] guest says: ${new TextDecoder().decode(bytes)}`);
-      }, [ValueType.I32, ValueType.I32], [])
+      .withFunc(
+        (_ctx, mod: Module, ptr: number, len: number) => {
+          const bytes = mod.memory()!.read(ptr, len)!;
+          out(`[${label}] guest says: ${new TextDecoder().decode(bytes)}`);
+        },
+        [ValueType.I32, ValueType.I32],
+        [],
+      )
       .withParameterNames('ptr', 'len')
       .export('log')
       .instantiate();

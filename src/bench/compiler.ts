@@ -31,15 +31,20 @@ async function guests(): Promise<void> {
       t = performance.now();
       const got = run.call()[0]!;
       engMs.push(performance.now() - t);
-      if (got !== BigInt.asUintN(64, want) || got !== g.checksum) throw new Error(`${name}: engine ${got}, raw ${want}, expected ${g.checksum}`);
+      if (got !== BigInt.asUintN(64, want) || got !== g.checksum)
+        throw new Error(`${name}: engine ${got}, raw ${want}, expected ${g.checksum}`);
       await m.close();
     }
     const speed = medianOf(rawMs) / medianOf(engMs);
     speeds.push(speed);
-    console.log(`${name.padEnd(8)} raw ${medianOf(rawMs).toFixed(1).padStart(8)} ms  compiler ${medianOf(engMs).toFixed(1).padStart(8)} ms  speed ${speed.toFixed(3)}x`);
+    console.log(
+      `${name.padEnd(8)} raw ${medianOf(rawMs).toFixed(1).padStart(8)} ms  compiler ${medianOf(engMs).toFixed(1).padStart(8)} ms  speed ${speed.toFixed(3)}x`,
+    );
     await r.close();
   }
-  console.log(`geomean speed ${geomean(speeds).toFixed(3)}x, min ${Math.min(...speeds).toFixed(3)}x (goals: >= 0.98x geomean, >= 0.95x each)`);
+  console.log(
+    `geomean speed ${geomean(speeds).toFixed(3)}x, min ${Math.min(...speeds).toFixed(3)}x (goals: >= 0.98x geomean, >= 0.95x each)`,
+  );
 }
 
 async function compileLatency(): Promise<void> {
@@ -62,7 +67,9 @@ async function compileLatency(): Promise<void> {
     await r.close();
   }
   const ratio = medianOf(ours) / medianOf(raw);
-  console.log(`${size} bytes: raw WebAssembly.compile ${medianOf(raw).toFixed(1)} ms, compileModule ${medianOf(ours).toFixed(1)} ms: ${ratio.toFixed(2)}x (goal <= 1.3x)`);
+  console.log(
+    `${size} bytes: raw WebAssembly.compile ${medianOf(raw).toFixed(1)} ms, compileModule ${medianOf(ours).toFixed(1)} ms: ${ratio.toFixed(2)}x (goal <= 1.3x)`,
+  );
 }
 
 export async function compilerSuite(): Promise<void> {

@@ -5,7 +5,14 @@
  * listened call = (listened - plain) / calls, where `calls` is counted by the listener itself.
  * Raw V8 runs the same guest in the same process for scale.
  */
-import { Context, newModuleConfig, newRuntimeConfigCompiler, newRuntimeConfigInterpreter, newRuntimeWithConfig, type RuntimeConfig } from '../index.js';
+import {
+  Context,
+  newModuleConfig,
+  newRuntimeConfigCompiler,
+  newRuntimeConfigInterpreter,
+  newRuntimeWithConfig,
+  type RuntimeConfig,
+} from '../index.js';
 import { functionListenerFactoryFunc, withFunctionListenerFactory, type FunctionListener } from '../runtime/api/listener.js';
 import { loadNowasiGuest, type GuestName, type GuestSize } from './guests.js';
 import { medianOf } from './stats.js';
@@ -29,9 +36,15 @@ async function overhead(engine: string, config: () => RuntimeConfig, name: Guest
   let calls = 0;
   const counting: FunctionListener = { before: () => void calls++, after: () => {}, abort: () => {} };
   const noop: FunctionListener = { before: () => {}, after: () => {}, abort: () => {} };
-  const countCtx = withFunctionListenerFactory(Context.background(), functionListenerFactoryFunc(() => counting));
+  const countCtx = withFunctionListenerFactory(
+    Context.background(),
+    functionListenerFactoryFunc(() => counting),
+  );
   await timeRun(config(), g.bytes, countCtx);
-  const listenCtx = withFunctionListenerFactory(Context.background(), functionListenerFactoryFunc(() => noop));
+  const listenCtx = withFunctionListenerFactory(
+    Context.background(),
+    functionListenerFactoryFunc(() => noop),
+  );
   const plain: number[] = [];
   const listened: number[] = [];
   const v8: number[] = [];

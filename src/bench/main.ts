@@ -12,7 +12,6 @@ import { compilerSuite } from './compiler.js';
 import { listenerSuite } from './listeners.js';
 import { listenerOverheadSuite } from './listener-overhead.js';
 
-
 function fmtMs(ms: number): string {
   return ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(2)} ms`;
 }

@@ -23,7 +23,17 @@ export function bigModule(n: number, salt: number): Uint8Array {
   const code = new ByteWriter(n * 16).u32(n);
   for (let i = 0; i < n; i++) {
     const b = new ByteWriter(32).u32(0);
-    b.u8(0x20).u32(0).u8(0x41).s32(i & 63).u8(0x6a).u8(0x28).u8(2).u32(0).u8(0x10).u32((i + 1) % n).u8(0x0b);
+    b.u8(0x20)
+      .u32(0)
+      .u8(0x41)
+      .s32(i & 63)
+      .u8(0x6a)
+      .u8(0x28)
+      .u8(2)
+      .u32(0)
+      .u8(0x10)
+      .u32((i + 1) % n)
+      .u8(0x0b);
     code.u32(b.len).bytes(b.buf.subarray(0, b.len));
   }
   sec(10, code);

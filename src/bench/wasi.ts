@@ -6,7 +6,13 @@
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WASI } from 'node:wasi';
-import { newModuleConfig, newRuntimeConfigCompiler, newRuntimeConfigInterpreter, newRuntimeWithConfig, type RuntimeConfig } from '../index.js';
+import {
+  newModuleConfig,
+  newRuntimeConfigCompiler,
+  newRuntimeConfigInterpreter,
+  newRuntimeWithConfig,
+  type RuntimeConfig,
+} from '../index.js';
 import { instantiate as instantiateWasi } from '../wasi.js';
 import { GUEST_NAMES, guestsDir, type GuestName } from './guests.js';
 import { geomean, medianOf } from './stats.js';
@@ -36,7 +42,14 @@ async function nodeWasiRun(module: WebAssembly.Module, args: string[], devNull: 
 async function engineRun(config: RuntimeConfig, bytes: Uint8Array, args: string[]): Promise<void> {
   const r = newRuntimeWithConfig(config);
   await instantiateWasi(r);
-  const m = await r.instantiateWithConfig(bytes, newModuleConfig().withName('').withArgs(...args).withStdout(discard).withStderr(discard));
+  const m = await r.instantiateWithConfig(
+    bytes,
+    newModuleConfig()
+      .withName('')
+      .withArgs(...args)
+      .withStdout(discard)
+      .withStderr(discard),
+  );
   if (m.isClosed() === false) await m.close();
   await r.close();
 }
@@ -64,7 +77,9 @@ async function compare(label: string, config: () => RuntimeConfig, size: 'tiny' 
       const o = medianOf(ours);
       const speed = b / o;
       ratios.push(speed);
-      console.log(`${name.padEnd(8)} node:wasi ${b.toFixed(1).padStart(8)} ms  ${label} ${o.toFixed(1).padStart(8)} ms  speed ${speed.toFixed(3)}x of V8`);
+      console.log(
+        `${name.padEnd(8)} node:wasi ${b.toFixed(1).padStart(8)} ms  ${label} ${o.toFixed(1).padStart(8)} ms  speed ${speed.toFixed(3)}x of V8`,
+      );
     }
   } finally {
     closeSync(devNull);

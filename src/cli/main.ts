@@ -330,7 +330,8 @@ async function run(o: RunOptions, io: CliIO, err: (s: string) => void): Promise<
       await r.instantiateModule(compiled, c, runCtx);
     } catch (e) {
       if (e instanceof ExitError) {
-        if (e.exitCode === EXIT_CODE_DEADLINE_EXCEEDED && o.timeoutMs > 0) err(`error: ${e.message} (timeout ${formatDuration(o.timeoutMs)})\n`);
+        if (e.exitCode === EXIT_CODE_DEADLINE_EXCEEDED && o.timeoutMs > 0)
+          err(`error: ${e.message} (timeout ${formatDuration(o.timeoutMs)})\n`);
         return e.exitCode;
       }
       err(`error instantiating wasm binary: ${e instanceof Error ? e.message : String(e)}\n`);

@@ -339,7 +339,12 @@ function buildAccessor(t: ValType, mutable: boolean): Uint8Array {
   section(w, 1, types);
   const imp = new ByteWriter(32).u32(2);
   importMemory(imp);
-  imp.name('g').name('g').u8(3).u8(t).u8(mutable ? 1 : 0);
+  imp
+    .name('g')
+    .name('g')
+    .u8(3)
+    .u8(t)
+    .u8(mutable ? 1 : 0);
   section(w, 2, imp);
   const n = mutable ? 2 : 1;
   const fs = new ByteWriter(4).u32(n);

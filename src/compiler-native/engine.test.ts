@@ -52,12 +52,17 @@ function instantiate(
   imports: readonly ExternValue[] = [],
   opts: { memoryLimitPages?: number; name?: string } = {},
 ): EngineInstance {
-  return engine.instantiate(code, imports, { api: fakeApi(opts.name ?? 'test') }, {
-    features: ALL_FEATURES,
-    memoryLimitPages: opts.memoryLimitPages ?? 65536,
-    memoryCapacityFromMax: false,
-    ctx: Context.background(),
-  });
+  return engine.instantiate(
+    code,
+    imports,
+    { api: fakeApi(opts.name ?? 'test') },
+    {
+      features: ALL_FEATURES,
+      memoryLimitPages: opts.memoryLimitPages ?? 65536,
+      memoryCapacityFromMax: false,
+      ctx: Context.background(),
+    },
+  );
 }
 
 /** Index of export `name` of kind `kind` in `code`'s module. */
@@ -307,9 +312,13 @@ describe('compiler engine: hidden exports and shared objects', () => {
   });
 
   it('caps a defined memory at the runtime page limit', async () => {
-    const m = await load(`(module (memory (export "mem") 1) (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))`, [], {
-      memoryLimitPages: 4,
-    });
+    const m = await load(
+      `(module (memory (export "mem") 1) (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))`,
+      [],
+      {
+        memoryLimitPages: 4,
+      },
+    );
     expect(m.call('grow', 3n)).toEqual([1n]);
     expect(m.call('grow', 1n)).toEqual([0xffffffffn]);
     expect(m.inst.memories[0]!.pages()).toBe(4);
@@ -360,9 +369,14 @@ describe('compiler engine: host functions', () => {
           stack[0] = 0x7ff0000000000001n;
           stack[1] = 0xffffffffn;
         }),
-        hostSpec('ext', { params: [EXTERNREF], results: [EXTERNREF] }, (_ctx, _c, stack) => {
-          stack[0] = stack[0]! + 1n;
-        }, 1),
+        hostSpec(
+          'ext',
+          { params: [EXTERNREF], results: [EXTERNREF] },
+          (_ctx, _c, stack) => {
+            stack[0] = stack[0]! + 1n;
+          },
+          1,
+        ),
       ],
       { api: fakeApi('host') },
     );
@@ -379,10 +393,15 @@ describe('compiler engine: host functions', () => {
           (local.get $r))
         (func (export "ext") (param externref) (result externref) (call $ext (local.get 0))))`),
     );
-    const inst = instantiate(engine, code, [
-      { kind: 0, value: host.functions[0]! },
-      { kind: 0, value: host.functions[1]! },
-    ], { name: 'guest' });
+    const inst = instantiate(
+      engine,
+      code,
+      [
+        { kind: 0, value: host.functions[0]! },
+        { kind: 0, value: host.functions[1]! },
+      ],
+      { name: 'guest' },
+    );
     expect(call(inst, code, 'go')).toEqual([0x7ff0000000000001n, 0xffffffffn]);
     expect(seen).toEqual([[0xffffffffn, 0xfffffffffffffffen, 0x7f800001n, 0xfff0000000000002n, 3n, 4n]]);
     expect(callerName).toBe('guest');

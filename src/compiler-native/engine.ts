@@ -900,7 +900,8 @@ class CompilerEngine implements Engine {
       const mt = m.memories[0]!;
       const limit = options.memoryLimitPages;
       // The interpreter's wording: both engines reject alike.
-      if (mt.limits.min > limit) throw new Error(`memory[${m.numImportedMemories}] min ${mt.limits.min} pages over limit of ${limit} pages`);
+      if (mt.limits.min > limit)
+        throw new Error(`memory[${m.numImportedMemories}] min ${mt.limits.min} pages over limit of ${limit} pages`);
       const max = Math.max(mt.limits.min, Math.min(mt.limits.max ?? limit, limit));
       const mem = new WebAssembly.Memory({ initial: mt.limits.min, maximum: max, shared: mt.limits.shared });
       const def = moduleMemoryDefinitions(m, limit)[m.numImportedMemories]!;
@@ -960,7 +961,14 @@ class CompilerEngine implements Engine {
     for (let i = m.numImportedGlobals; i < m.globalSpace.length; i++) {
       globals.push(new CGlobal(ex[hiddenGlobal(i)] as WebAssembly.Global, m.globalSpace[i]!));
     }
-    const inst = new GuestInstance(functions, tables, memories, globals, owner.api, ex[HIDDEN_LAST_INDEX] as WebAssembly.Global | undefined);
+    const inst = new GuestInstance(
+      functions,
+      tables,
+      memories,
+      globals,
+      owner.api,
+      ex[HIDDEN_LAST_INDEX] as WebAssembly.Global | undefined,
+    );
     code.lastInstance = new WeakRef(inst);
     return inst;
   }

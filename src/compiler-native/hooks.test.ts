@@ -53,7 +53,10 @@ describe('compiler hooks: listener values', () => {
       abort: () => undefined,
     };
     const r = newRuntimeWithConfig(newRuntimeConfigCompiler());
-    const ctx = withFunctionListenerFactory(Context.background(), functionListenerFactoryFunc(() => listener));
+    const ctx = withFunctionListenerFactory(
+      Context.background(),
+      functionListenerFactoryFunc(() => listener),
+    );
     const compiled = await r.compileModule(
       await wat(`(module
         (func $swap (export "swap") (param v128 f64 i32) (result i32 f64 v128)
@@ -74,7 +77,10 @@ describe('compiler hooks: listener values', () => {
       Context.background(),
       functionListenerFactoryFunc(() => functionListenerFunc((_c, _m, _d, params) => seen.push(...params))),
     );
-    const compiled = await r.compileModule(await wat(`(module (func (export "id") (param i32 externref) (result externref) (local.get 1)))`), ctx);
+    const compiled = await r.compileModule(
+      await wat(`(module (func (export "id") (param i32 externref) (result externref) (local.get 1)))`),
+      ctx,
+    );
     const m = await r.instantiateModule(compiled, newModuleConfig().withName('m'));
     expect(m.exportedFunction('id')!.call(7n, 42n)).toEqual([42n]);
     expect(seen).toEqual([7n, 42n]);
@@ -163,7 +169,9 @@ describe('compiler hooks: loops wrapped for interrupt checks compute the same', 
     const m = await r.instantiateWithConfig(bytes, newModuleConfig().withName('loops'));
     const ctx = Context.background().withTimeout(60_000);
     expect(m.exportedFunction('nested')!.callWithContext(ctx, 0)).toEqual([BigInt(raw['nested']!(0) as number)]);
-    expect(m.exportedFunction('params')!.callWithContext(ctx, 100_000)).toEqual((raw['params']!(100_000) as number[]).map((x) => BigInt(x >>> 0)));
+    expect(m.exportedFunction('params')!.callWithContext(ctx, 100_000)).toEqual(
+      (raw['params']!(100_000) as number[]).map((x) => BigInt(x >>> 0)),
+    );
     expect(m.exportedFunction('ret')!.callWithContext(ctx, 1)).toEqual([BigInt(raw['ret']!(1) as number)]);
     await r.close();
   });

@@ -270,7 +270,12 @@ function blockTypeAt(m: Module, b: Uint8Array, p: number): FuncType {
 }
 
 /** Instruments body `defIndex` for precise traps only (see {@link instrumentBody}). */
-export function instrumentPreciseTraps(m: Module, defIndex: number, nanTrapFunc: number, lastIndexGlobal: number): InstrumentedBody | undefined {
+export function instrumentPreciseTraps(
+  m: Module,
+  defIndex: number,
+  nanTrapFunc: number,
+  lastIndexGlobal: number,
+): InstrumentedBody | undefined {
   return instrumentBody(m, defIndex, { nanTrapFunc, lastIndexGlobal, hookTable: -1, i32Type: -1, listen: undefined, interrupt: undefined });
 }
 
@@ -403,7 +408,13 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
         usesCounter = true;
         // br_if $cold when ((counter += 1) & (INTERVAL - 1)) == 0
         out.u8(0x20).u32(counter).u8(0x41).u8(1).u8(0x6a).u8(0x22).u32(counter);
-        out.u8(0x41).s32(INTERRUPT_INTERVAL - 1).u8(0x71).u8(0x45).u8(0x0d).u8(1);
+        out
+          .u8(0x41)
+          .s32(INTERRUPT_INTERVAL - 1)
+          .u8(0x71)
+          .u8(0x45)
+          .u8(0x0d)
+          .u8(1);
         copyFrom = p;
         labels.push(1);
         wrapped++;
@@ -469,7 +480,19 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
       if (trunc !== undefined) {
         const tmp = trunc === F32 ? tmpF32 : tmpF64;
         // local.tee t; local.get t; local.get t; fN.ne; if; call $nanTrap; end
-        out.u8(0x22).u32(tmp).u8(0x20).u32(tmp).u8(0x20).u32(tmp).u8(trunc === F32 ? 0x5c : 0x62).u8(0x04).u8(0x40).u8(0x10).u32(plan.nanTrapFunc).u8(0x0b);
+        out
+          .u8(0x22)
+          .u32(tmp)
+          .u8(0x20)
+          .u32(tmp)
+          .u8(0x20)
+          .u32(tmp)
+          .u8(trunc === F32 ? 0x5c : 0x62)
+          .u8(0x04)
+          .u8(0x40)
+          .u8(0x10)
+          .u32(plan.nanTrapFunc)
+          .u8(0x0b);
       } else {
         // local.tee i; global.set $lastIndex; local.get i — a trap at the call then looks the
         // entry up (null: invalid table access; else a type mismatch). Cheaper than a table.get.

@@ -246,7 +246,8 @@ async function listenerOverhead(): Promise<void> {
     const beforeOnly = functionListenerFunc(() => {
       calls++;
     });
-    const on = (l: FunctionListener): Array<FunctionListener | undefined> => m.funcTypeIndexSpace.map((_, i) => (i < m.numImportedFuncs ? undefined : l));
+    const on = (l: FunctionListener): Array<FunctionListener | undefined> =>
+      m.funcTypeIndexSpace.map((_, i) => (i < m.numImportedFuncs ? undefined : l));
     const plain = await engine.compile(m, { features: FEATURES, debugInfo: false, listeners: undefined });
     const listened = await engine.compile(m, { features: FEATURES, debugInfo: false, listeners: on(noop) });
     const listenedB = await engine.compile(m, { features: FEATURES, debugInfo: false, listeners: on(beforeOnly) });
@@ -313,7 +314,9 @@ async function interrupts(): Promise<void> {
     }
     const ratio = median(tp) / median(tc);
     ratios.push(ratio);
-    console.log(`interrupt checks ${f.padEnd(16)} plain ${median(tp).toFixed(1)} ms, checked ${median(tc).toFixed(1)} ms, speed ratio ${ratio.toFixed(3)}`);
+    console.log(
+      `interrupt checks ${f.padEnd(16)} plain ${median(tp).toFixed(1)} ms, checked ${median(tc).toFixed(1)} ms, speed ratio ${ratio.toFixed(3)}`,
+    );
   }
   const geo = Math.exp(ratios.reduce((a, r) => a + Math.log(r), 0) / ratios.length);
   console.log(`interrupt checks geomean speed ratio ${geo.toFixed(3)} (1 = free)`);
@@ -328,7 +331,9 @@ async function interrupts(): Promise<void> {
   t = performance.now();
   for (let i = 0; i < N; i++) script.runInContext(context);
   const without = ((performance.now() - t) * 1000) / N;
-  console.log(`node:vm per call: with timeout ${withTimeout.toFixed(1)} us, without ${without.toFixed(1)} us (the watchdog thread per call)`);
+  console.log(
+    `node:vm per call: with timeout ${withTimeout.toFixed(1)} us, without ${without.toFixed(1)} us (the watchdog thread per call)`,
+  );
 }
 
 /**
@@ -337,7 +342,13 @@ async function interrupts(): Promise<void> {
  * but such instructions (10^7 of them).
  */
 async function preciseTrapsWorstCase(): Promise<void> {
-  const wabt = await ((await import('wabt')) as unknown as { default: () => Promise<{ parseWat(n: string, t: string, f: object): { toBinary(o: object): { buffer: ArrayBuffer }; destroy(): void } }> }).default();
+  const wabt = await (
+    (await import('wabt')) as unknown as {
+      default: () => Promise<{
+        parseWat(n: string, t: string, f: object): { toBinary(o: object): { buffer: ArrayBuffer }; destroy(): void };
+      }>;
+    }
+  ).default();
   const text = `(module
     (type $t (func (param i32) (result i32)))
     (table funcref (elem $id))

@@ -27,9 +27,7 @@ export const hiddenGlobal = (i: number): string => `${HIDDEN}global${i}`;
 export const HIDDEN_LAST_INDEX = `${HIDDEN}lastIndex`;
 
 /** What a slot of the hook table holds. */
-export type HookSlot =
-  | { readonly kind: 'before' | 'after'; readonly type: FuncType }
-  | { readonly kind: 'tail' | 'check' };
+export type HookSlot = { readonly kind: 'before' | 'after'; readonly type: FuncType } | { readonly kind: 'tail' | 'check' };
 
 /** Module-name prefix of rewritten guests in V8 frame URLs. */
 export const GUEST_NAME_PREFIX = 'wasmscopeguest';
@@ -92,7 +90,11 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
   }
   const customSections: CustomSection[] = [];
   const orig = m.customSections.find((c) => c.name === 'name');
-  customSections.push({ name: 'name', data: renameModule(orig?.data, `${GUEST_NAME_PREFIX}${id}`), offset: orig?.offset ?? m.bytes.length });
+  customSections.push({
+    name: 'name',
+    data: renameModule(orig?.data, `${GUEST_NAME_PREFIX}${id}`),
+    offset: orig?.offset ?? m.bytes.length,
+  });
 
   let codes: readonly EncodableBody[] = m.codes;
   let types = m.types;
@@ -186,7 +188,10 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
       const trapBody = { encoded: new Uint8Array([0x00, 0x00, 0x0b]) }; // no locals; unreachable; end
       list.push(trapBody);
       if (instrumented.some((b) => b?.usesLastIndex === true)) {
-        globals = [...m.globals, { type: { valType: I32, mutable: true }, init: { instrs: [{ op: 'i32.const', value: 0 }], offset: -1 }, offset: -1 }];
+        globals = [
+          ...m.globals,
+          { type: { valType: I32, mutable: true }, init: { instrs: [{ op: 'i32.const', value: 0 }], offset: -1 }, offset: -1 },
+        ];
         exports.push({ name: HIDDEN_LAST_INDEX, kind: 3, index: lastIndexGlobal, offset: -1 });
       } else {
         lastIndexGlobal = -1;
@@ -200,7 +205,12 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
       for (let i = 0; i < m.tables.length; i++) {
         imports.push({ module: 't', name: String(m.numImportedTables + i), desc: { kind: 1, table: m.tables[i]! }, offset: -1 });
       }
-      imports.push({ module: 't', name: 'hooks', desc: { kind: 1, table: { elemType: 0x70, limits: { min: hooks.length, max: hooks.length, shared: false } } }, offset: -1 });
+      imports.push({
+        module: 't',
+        name: 'hooks',
+        desc: { kind: 1, table: { elemType: 0x70, limits: { min: hooks.length, max: hooks.length, shared: false } } },
+        offset: -1,
+      });
       tables = [];
       for (let k = exports.length - 1; k >= 0; k--) if (exports[k]!.kind === 1 && exports[k]!.name.startsWith(HIDDEN)) exports.splice(k, 1);
       tablesImported = true;

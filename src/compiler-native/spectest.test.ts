@@ -11,13 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { GUESTS_DIR, SPECTEST_DIR, SPECTEST_MISSING } from '../../test/paths.js';
 import { Context } from '../runtime/api/context.js';
 import { Trap, WasmRuntimeError } from '../runtime/api/errors.js';
-import {
-  CoreFeaturesTailCall,
-  CoreFeaturesThreads,
-  CoreFeaturesV1,
-  CoreFeaturesV2,
-  type CoreFeatures,
-} from '../runtime/api/features.js';
+import { CoreFeaturesTailCall, CoreFeaturesThreads, CoreFeaturesV1, CoreFeaturesV2, type CoreFeatures } from '../runtime/api/features.js';
 import type { Module as ApiModule } from '../runtime/api/module.js';
 import { decodeModule } from '../runtime/binary/decoder.js';
 import type { CompiledCode, EngineInstance, ExternValue } from '../runtime/store/engine.js';
@@ -125,8 +119,10 @@ function matches(expected: Value, got: bigint[]): boolean {
 }
 
 function floatMatches(width: number, v: string, bits: bigint): boolean {
-  if (v === 'nan:canonical') return width === 32 ? (bits & 0x7fffffffn) === 0x7fc00000n : (bits & 0x7fffffffffffffffn) === 0x7ff8000000000000n;
-  if (v === 'nan:arithmetic') return width === 32 ? (bits & 0x7fc00000n) === 0x7fc00000n : (bits & 0x7ff8000000000000n) === 0x7ff8000000000000n;
+  if (v === 'nan:canonical')
+    return width === 32 ? (bits & 0x7fffffffn) === 0x7fc00000n : (bits & 0x7fffffffffffffffn) === 0x7ff8000000000000n;
+  if (v === 'nan:arithmetic')
+    return width === 32 ? (bits & 0x7fc00000n) === 0x7fc00000n : (bits & 0x7ff8000000000000n) === 0x7ff8000000000000n;
   return bits === BigInt(v);
 }
 
@@ -174,12 +170,17 @@ class Runner {
           return { kind: 3, value: src.inst.globals[e.index]! };
       }
     });
-    const inst = engine.instantiate(code, imports, { api }, {
-      features: this.features,
-      memoryLimitPages: 65536,
-      memoryCapacityFromMax: false,
-      ctx: Context.background(),
-    });
+    const inst = engine.instantiate(
+      code,
+      imports,
+      { api },
+      {
+        features: this.features,
+        memoryLimitPages: 65536,
+        memoryCapacityFromMax: false,
+        ctx: Context.background(),
+      },
+    );
     return { code, inst };
   }
 
@@ -292,30 +293,33 @@ function isKnownGap(failure: string): boolean {
 
 const NOOP_LISTENER = { before(): void {}, after(): void {}, abort(): void {} };
 
-for (const hooked of [false, true]) describe(`compiler engine: spec suites${hooked ? ' with every function listened and interrupt checks in every loop' : ''}`, () => {
-  if (!existsSync(SPECTEST_DIR)) {
-    it.skip(SPECTEST_MISSING, () => {});
-    return;
-  }
-  for (const [dir, features] of SUITES) {
-    const path = join(SPECTEST_DIR, dir);
-    if (!existsSync(path)) continue;
-    it(`${dir}: commands pass on the compiler engine`, { timeout: 600_000 }, async () => {
-      const failures: string[] = [];
-      let passed = 0;
-      for (const f of readdirSync(path).filter((x) => x.endsWith('.json')).sort()) {
-        const json = JSON.parse(readFileSync(join(path, f), 'utf8')) as { commands: Command[] };
-        const r = new Runner(path, features, hooked);
-        r.registry.set('spectest', await r.load(join('..', 'spectest.wasm')));
-        for (const c of json.commands) await r.run(c);
-        passed += r.passed;
-        for (const x of r.failures) failures.push(`${dir}/${f}:${x}`);
-      }
-      const known = failures.filter(isKnownGap);
-      const unknown = failures.filter((x) => !isKnownGap(x));
-      console.log(`${dir}: ${passed} passed, ${unknown.length} failed, ${known.length} known gaps (see KNOWN_GAPS)`);
-      if (unknown.length > 0) console.log(unknown.slice(0, 400).join('\n'));
-      expect(unknown).toEqual([]);
-    });
-  }
-});
+for (const hooked of [false, true])
+  describe(`compiler engine: spec suites${hooked ? ' with every function listened and interrupt checks in every loop' : ''}`, () => {
+    if (!existsSync(SPECTEST_DIR)) {
+      it.skip(SPECTEST_MISSING, () => {});
+      return;
+    }
+    for (const [dir, features] of SUITES) {
+      const path = join(SPECTEST_DIR, dir);
+      if (!existsSync(path)) continue;
+      it(`${dir}: commands pass on the compiler engine`, { timeout: 600_000 }, async () => {
+        const failures: string[] = [];
+        let passed = 0;
+        for (const f of readdirSync(path)
+          .filter((x) => x.endsWith('.json'))
+          .sort()) {
+          const json = JSON.parse(readFileSync(join(path, f), 'utf8')) as { commands: Command[] };
+          const r = new Runner(path, features, hooked);
+          r.registry.set('spectest', await r.load(join('..', 'spectest.wasm')));
+          for (const c of json.commands) await r.run(c);
+          passed += r.passed;
+          for (const x of r.failures) failures.push(`${dir}/${f}:${x}`);
+        }
+        const known = failures.filter(isKnownGap);
+        const unknown = failures.filter((x) => !isKnownGap(x));
+        console.log(`${dir}: ${passed} passed, ${unknown.length} failed, ${known.length} known gaps (see KNOWN_GAPS)`);
+        if (unknown.length > 0) console.log(unknown.slice(0, 400).join('\n'));
+        expect(unknown).toEqual([]);
+      });
+    }
+  });

@@ -130,11 +130,12 @@ export function toWasmError(e: unknown, sources: (id: number) => FrameSource | u
   const st: TraceState = { frames: [], lines: ((e as Error).stack ?? '').split('\n'), cursor: 0, viaHost: false };
   const indices: number[] = [];
   const t0 = trap;
-  trap = collect(st, sources, (src, funcIndex, offset) => {
-    indices.push(funcIndex);
-    if (t0 === 'ambiguous' && indices.length === 1) return src.refineIndirect(funcIndex, offset);
-    return undefined;
-  }) ?? trap;
+  trap =
+    collect(st, sources, (src, funcIndex, offset) => {
+      indices.push(funcIndex);
+      if (t0 === 'ambiguous' && indices.length === 1) return src.refineIndirect(funcIndex, offset);
+      return undefined;
+    }) ?? trap;
   if (trap === 'ambiguous') trap = Trap.InvalidTableAccess;
   const err = new WasmRuntimeError(trap, formatStackTrace(st.frames, true)) as CompilerTrapError;
   err.wasmOffsets = st.frames.map((f) => f.offset ?? -1);

@@ -140,4 +140,3 @@ export function genericConfig(def: FunctionDefinition): LogConfig {
   });
   return { params, results, sampler: undefined, resultsNeedParams: false };
 }
-

@@ -8,7 +8,14 @@ import { ExitError, newModuleConfig, WasmRuntimeError } from '../index.js';
 import { Context } from '../runtime/api/context.js';
 import { functionListenerFactoryFunc, functionListenerFunc, withFunctionListenerFactory } from '../runtime/api/listener.js';
 import { newBuilder as newWasiBuilder } from '../wasi/module.js';
-import { LogScopeAll, LogScopeRandom, newHostLoggingListenerFactory, newLoggingListenerFactory, parseLogScopes, type LogScopes } from './logging.js';
+import {
+  LogScopeAll,
+  LogScopeRandom,
+  newHostLoggingListenerFactory,
+  newLoggingListenerFactory,
+  parseLogScopes,
+  type LogScopes,
+} from './logging.js';
 
 class Lines {
   chunks: Array<string | Uint8Array> = [];
@@ -90,26 +97,32 @@ for (const e of engines) {
   const noGuest = !p.guest;
   const noHost = !p.host;
   describe(`logging listeners end to end on the ${e.name} engine`, () => {
-    it.skipIf(noGuest || noHost)(`[needs ${e.name} to call listeners] logs a guest calling WASI, indented, as wazero's example`, async () => {
-      const { out, r, m } = await instantiateListener(e, newLoggingListenerFactory);
-      m.exportedFunction('rand')!.call(4);
-      expect(out.text).toBe(
-        '--> listener.rand(len=4)\n\t==> wasi_snapshot_preview1.random_get(buf=4,buf_len=4)\n\t<== errno=ESUCCESS\n<--\n',
-      );
-      await r.close();
-    });
+    it.skipIf(noGuest || noHost)(
+      `[needs ${e.name} to call listeners] logs a guest calling WASI, indented, as wazero's example`,
+      async () => {
+        const { out, r, m } = await instantiateListener(e, newLoggingListenerFactory);
+        m.exportedFunction('rand')!.call(4);
+        expect(out.text).toBe(
+          '--> listener.rand(len=4)\n\t==> wasi_snapshot_preview1.random_get(buf=4,buf_len=4)\n\t<== errno=ESUCCESS\n<--\n',
+        );
+        await r.close();
+      },
+    );
 
-    it.skipIf(noGuest || noHost)(`[needs ${e.name} to call listeners] reads a WASI out-param from the caller's memory after success`, async () => {
-      const { out, r, m } = await instantiateListener(e, newLoggingListenerFactory);
-      m.exportedFunction('now')!.call();
-      const ts = m.memory()!.readUint64Le(16)!;
-      expect(out.text).toBe(
-        '--> listener.now()\n' +
-          `\t==> wasi_snapshot_preview1.clock_time_get(id=monotonic,precision=1)\n\t<== (timestamp=${ts},errno=ESUCCESS)\n` +
-          '<-- 0\n',
-      );
-      await r.close();
-    });
+    it.skipIf(noGuest || noHost)(
+      `[needs ${e.name} to call listeners] reads a WASI out-param from the caller's memory after success`,
+      async () => {
+        const { out, r, m } = await instantiateListener(e, newLoggingListenerFactory);
+        m.exportedFunction('now')!.call();
+        const ts = m.memory()!.readUint64Le(16)!;
+        expect(out.text).toBe(
+          '--> listener.now()\n' +
+            `\t==> wasi_snapshot_preview1.clock_time_get(id=monotonic,precision=1)\n\t<== (timestamp=${ts},errno=ESUCCESS)\n` +
+            '<-- 0\n',
+        );
+        await r.close();
+      },
+    );
 
     it.skipIf(noGuest || noHost)(`[needs ${e.name} to call listeners] host logging with scopes=random prints only random_get`, async () => {
       const scopes: LogScopes = parseLogScopes('random');
@@ -121,14 +134,17 @@ for (const e of engines) {
       await r.close();
     });
 
-    it.skipIf(noGuest || noHost)(`[needs ${e.name} to call listeners] host logging with all scopes adds exported guest functions only`, async () => {
-      const { out, r, m } = await instantiateListener(e, (w) => newHostLoggingListenerFactory(w, LogScopeAll));
-      m.exportedFunction('rand')!.call(2);
-      expect(out.text).toBe(
-        '--> listener.rand(len=2)\n\t==> wasi_snapshot_preview1.random_get(buf=4,buf_len=2)\n\t<== errno=ESUCCESS\n<--\n',
-      );
-      await r.close();
-    });
+    it.skipIf(noGuest || noHost)(
+      `[needs ${e.name} to call listeners] host logging with all scopes adds exported guest functions only`,
+      async () => {
+        const { out, r, m } = await instantiateListener(e, (w) => newHostLoggingListenerFactory(w, LogScopeAll));
+        m.exportedFunction('rand')!.call(2);
+        expect(out.text).toBe(
+          '--> listener.rand(len=2)\n\t==> wasi_snapshot_preview1.random_get(buf=4,buf_len=2)\n\t<== errno=ESUCCESS\n<--\n',
+        );
+        await r.close();
+      },
+    );
 
     it.skipIf(noGuest || noHost)(`[needs ${e.name} to call listeners] proc_exit leaves its ==> line with no return line`, async () => {
       const { out, r, m } = await instantiateListener(e, newLoggingListenerFactory);
@@ -144,10 +160,7 @@ for (const e of engines) {
       const m = await r.instantiateModule(await r.compileModule(await wat(GUEST_WAT), ctx), newModuleConfig());
       m.exportedFunction('outer')!.call(3);
       expect(out.text).toBe(
-        '--> calc.outer(n=3)\n' +
-          '\t--> calc.pair(3,-2)\n\t<-- (3,-2)\n' +
-          '\t--> calc.sq(x=3)\n\t<-- 9\n' +
-          '<-- 9\n',
+        '--> calc.outer(n=3)\n' + '\t--> calc.pair(3,-2)\n\t<-- (3,-2)\n' + '\t--> calc.sq(x=3)\n\t<-- 9\n' + '<-- 9\n',
       );
       await r.close();
     });
@@ -159,9 +172,7 @@ for (const e of engines) {
       const m = await r.instantiateModule(await r.compileModule(await wat(GUEST_WAT), ctx), newModuleConfig());
       expect(() => m.exportedFunction('crash')!.call(0)).toThrow(WasmRuntimeError);
       m.exportedFunction('crash')!.call(1);
-      expect(out.text).toBe(
-        '--> calc.$4(n=0)\n\t--> calc.trap(n=0)\n' + '--> calc.$4(n=1)\n\t--> calc.trap(n=1)\n\t<-- 1\n<-- 1\n',
-      );
+      expect(out.text).toBe('--> calc.$4(n=0)\n\t--> calc.trap(n=0)\n' + '--> calc.$4(n=1)\n\t--> calc.trap(n=1)\n\t<-- 1\n<-- 1\n');
       await r.close();
     });
   });

@@ -73,11 +73,7 @@ function decimalOfF32(abs: number): Decimal {
         if (!inside) continue;
         const dist = c > X ? c - X : X - c;
         // Compare distances across different scales by cross-multiplying.
-        if (
-          best === undefined ||
-          dist * best.scale < best.dist * scaleX ||
-          (dist * best.scale === best.dist * scaleX && (d & 1n) === 0n)
-        ) {
+        if (best === undefined || dist * best.scale < best.dist * scaleX || (dist * best.scale === best.dist * scaleX && (d & 1n) === 0n)) {
           best = { d, q, dist, scale: scaleX };
         }
       }

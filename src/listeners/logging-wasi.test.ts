@@ -118,7 +118,13 @@ describe('WASI pretty-printing', () => {
     wasiCall('path_unlink_file', [3, 100, 3], ERRNO.NOENT);
     const first = out.chunks[0];
     expect(first).toBeInstanceOf(Uint8Array);
-    expect([...(first as Uint8Array)]).toEqual([...enc.encode('==> wasi_snapshot_preview1.path_unlink_file(fd=3,path=a'), 0xff, 0x62, 0x29, 0x0a]);
+    expect([...(first as Uint8Array)]).toEqual([
+      ...enc.encode('==> wasi_snapshot_preview1.path_unlink_file(fd=3,path=a'),
+      0xff,
+      0x62,
+      0x29,
+      0x0a,
+    ]);
   });
 
   it('does not log fd_write and fd_read on stdio, nor indent for them', () => {
@@ -150,7 +156,9 @@ describe('WASI pretty-printing', () => {
     out.chunks = [];
     expect(wasiCall('clock_time_get', [0, 0, 64], ERRNO.SUCCESS)).toContain('(id=realtime,precision=0)');
     out.chunks = [];
-    expect(wasiCall('clock_res_get', [7, 64], ERRNO.INVAL)).toBe('==> wasi_snapshot_preview1.clock_res_get(id=7)\n<== (resolution=,errno=EINVAL)\n');
+    expect(wasiCall('clock_res_get', [7, 64], ERRNO.INVAL)).toBe(
+      '==> wasi_snapshot_preview1.clock_res_get(id=7)\n<== (resolution=,errno=EINVAL)\n',
+    );
   });
 
   it('prints filestat, fdstat and prestat structs', () => {

@@ -114,10 +114,20 @@ describe('newLoggingListenerFactory line format (wazero Test_loggingListener)', 
     { name: 'f32 named', d: { params: [F32], paramNames: ['x'] }, params: [MAX_F32], expected: '--> test.fn(x=3.4028235e+38)\n<--\n' },
     { name: 'f64', d: { params: [F64] }, params: [MAX_F64], expected: '--> test.fn(1.7976931348623157e+308)\n<--\n' },
     { name: 'externref', d: { params: [EXTERNREF] }, params: [0n], expected: '--> test.fn(0000000000000000)\n<--\n' },
-    { name: 'externref named', d: { params: [EXTERNREF], paramNames: ['x'] }, params: [0n], expected: '--> test.fn(x=0000000000000000)\n<--\n' },
+    {
+      name: 'externref named',
+      d: { params: [EXTERNREF], paramNames: ['x'] },
+      params: [0n],
+      expected: '--> test.fn(x=0000000000000000)\n<--\n',
+    },
     { name: 'funcref', d: { params: [FUNCREF] }, params: [0xabcn], expected: '--> test.fn(0000000000000abc)\n<--\n' },
     { name: 'v128 (lo, hi)', d: { params: [V128] }, params: [0n, 1n], expected: '--> test.fn(00000000000000000000000000000001)\n<--\n' },
-    { name: 'v128 named', d: { params: [V128], paramNames: ['x'] }, params: [0xan, 0xbn], expected: '--> test.fn(x=000000000000000a000000000000000b)\n<--\n' },
+    {
+      name: 'v128 named',
+      d: { params: [V128], paramNames: ['x'] },
+      params: [0xan, 0xbn],
+      expected: '--> test.fn(x=000000000000000a000000000000000b)\n<--\n',
+    },
     {
       name: 'a v128 takes two slots, so the next value is read after it',
       d: { params: [V128, I32] },
@@ -125,7 +135,13 @@ describe('newLoggingListenerFactory line format (wazero Test_loggingListener)', 
       expected: '--> test.fn(00000000000000010000000000000002,7)\n<--\n',
     },
     { name: 'no params, one result', d: { results: [I32] }, results: [MAX_U32], expected: '--> test.fn()\n<-- -1\n' },
-    { name: 'one param, one result', d: { params: [I32], results: [F32] }, params: [MAX_U32], results: [MAX_F32], expected: '--> test.fn(-1)\n<-- 3.4028235e+38\n' },
+    {
+      name: 'one param, one result',
+      d: { params: [I32], results: [F32] },
+      params: [MAX_U32],
+      results: [MAX_F32],
+      expected: '--> test.fn(-1)\n<-- 3.4028235e+38\n',
+    },
     {
       name: 'two params, two results',
       d: { params: [I32, I64], results: [F32, F64] },
@@ -178,9 +194,7 @@ describe('newLoggingListenerFactory line format (wazero Test_loggingListener)', 
     l2.before(ctx, mod, d2, BigUint64Array.of(2n), it);
     l2.after(ctx, mod, d2, new BigUint64Array(0));
     l1.after(ctx, mod, d1, new BigUint64Array(0));
-    expect(out.text).toBe(
-      '--> test.fn1()\n\t--> test.fn2(x=1)\n\t\t==> host.h()\n\t\t<== 3\n\t<--\n\t--> test.fn2(x=2)\n\t<--\n<--\n',
-    );
+    expect(out.text).toBe('--> test.fn1()\n\t--> test.fn2(x=1)\n\t\t==> host.h()\n\t\t<== 3\n\t<--\n\t--> test.fn2(x=2)\n\t<--\n<--\n');
   });
 
   it('abort only pops: a trapped call leaves its --> line without a return line', () => {
@@ -215,7 +229,8 @@ describe('newLoggingListenerFactory line format (wazero Test_loggingListener)', 
 });
 
 describe('newHostLoggingListenerFactory filtering', () => {
-  const listened = (scopes: number, s: DefSpec): boolean => newHostLoggingListenerFactory(new Lines(), scopes).newFunctionListener(def(s)) !== undefined;
+  const listened = (scopes: number, s: DefSpec): boolean =>
+    newHostLoggingListenerFactory(new Lines(), scopes).newFunctionListener(def(s)) !== undefined;
 
   it('skips guest functions that are not exported', () => {
     expect(listened(LogScopeAll, { exported: false })).toBe(false);
@@ -248,7 +263,8 @@ describe('newHostLoggingListenerFactory filtering', () => {
   });
 
   it('applies env rules: abort needs proc, seed random, emscripten_notify_memory_growth memory, others all', () => {
-    const env = (name: string, exportName: string, scopes: number): boolean => listened(scopes, { module: 'env', name, exportName, host: true });
+    const env = (name: string, exportName: string, scopes: number): boolean =>
+      listened(scopes, { module: 'env', name, exportName, host: true });
     expect(env('~lib/builtins/abort', 'abort', LogScopeProc)).toBe(true);
     expect(env('~lib/builtins/abort', 'abort', LogScopeRandom)).toBe(false);
     expect(env('~lib/builtins/seed', 'seed', LogScopeRandom)).toBe(true);

@@ -47,7 +47,7 @@ const SCOPE_NAMES: ReadonlyArray<readonly [string, LogScopes]> = [
 
 /** Whether any bit of `scope` is in `scopes` (wazero's `IsEnabled`). @experimental */
 export function logScopesEnabled(scopes: LogScopes, scope: LogScopes): boolean {
-  return ((scopes & scope) >>> 0) !== 0;
+  return (scopes & scope) >>> 0 !== 0;
 }
 
 /**

@@ -29,8 +29,27 @@ export const EPERM = 19;
 export const EROFS = 20;
 
 const NAMES = [
-  'ESUCCESS', 'EACCES', 'EAGAIN', 'EBADF', 'EEXIST', 'EFAULT', 'EINTR', 'EINVAL', 'EIO', 'EISDIR', 'ELOOP',
-  'ENAMETOOLONG', 'ENOENT', 'ENOSYS', 'ENOTDIR', 'ERANGE', 'ENOTEMPTY', 'ENOTSOCK', 'ENOTSUP', 'EPERM', 'EROFS',
+  'ESUCCESS',
+  'EACCES',
+  'EAGAIN',
+  'EBADF',
+  'EEXIST',
+  'EFAULT',
+  'EINTR',
+  'EINVAL',
+  'EIO',
+  'EISDIR',
+  'ELOOP',
+  'ENAMETOOLONG',
+  'ENOENT',
+  'ENOSYS',
+  'ENOTDIR',
+  'ERANGE',
+  'ENOTEMPTY',
+  'ENOTSOCK',
+  'ENOTSUP',
+  'EPERM',
+  'EROFS',
 ] as const;
 
 /** The constant's name, e.g. `ENOENT`; unknown numbers print as `errno(N)`. */

@@ -10,13 +10,36 @@ import type { Module } from '../runtime/api/module.js';
 import { ModuleInstance } from '../runtime/store/module-instance.js';
 import type { FileEntry, SysContext } from '../sys/context.js';
 import {
-  EBADF, EFAULT, EINVAL, EIO, EISDIR, ENAMETOOLONG, ENOENT, ENOSYS, ENOTDIR, ENOTSUP, EPERM, ERANGE, type Errno,
+  EBADF,
+  EFAULT,
+  EINVAL,
+  EIO,
+  EISDIR,
+  ENAMETOOLONG,
+  ENOENT,
+  ENOSYS,
+  ENOTDIR,
+  ENOTSUP,
+  EPERM,
+  ERANGE,
+  type Errno,
 } from '../sys/errno.js';
 import { FileType, Oflag, UTIME_OMIT, type Dirent, type FS } from '../sys/fs.js';
 import { MAX_PATH } from '../sys/resolve.js';
 import {
-  CLOCKID_MONOTONIC, CLOCKID_REALTIME, DIR_RIGHTS_BASE, EVENTTYPE, FDFLAGS, FILE_RIGHTS_BASE, FSTFLAGS,
-  LOOKUPFLAGS, OFLAGS, RIGHTS, SIZE, SUBCLOCKFLAGS, toWasiErrno,
+  CLOCKID_MONOTONIC,
+  CLOCKID_REALTIME,
+  DIR_RIGHTS_BASE,
+  EVENTTYPE,
+  FDFLAGS,
+  FILE_RIGHTS_BASE,
+  FSTFLAGS,
+  LOOKUPFLAGS,
+  OFLAGS,
+  RIGHTS,
+  SIZE,
+  SUBCLOCKFLAGS,
+  toWasiErrno,
 } from './constants.js';
 import { inBounds, memView, type MemView } from './memory.js';
 
@@ -68,7 +91,11 @@ function atPath(sys: SysContext, v: MemView, fd: number, ptr: number, len: numbe
   return [e.fs, e.path === '.' ? rel : `${e.path}/${rel}`];
 }
 
-function writeFilestat(v: MemView, at: number, st: { dev: bigint; ino: bigint; type: number; nlink: bigint; size: bigint; atim: bigint; mtim: bigint; ctim: bigint }): void {
+function writeFilestat(
+  v: MemView,
+  at: number,
+  st: { dev: bigint; ino: bigint; type: number; nlink: bigint; size: bigint; atim: bigint; mtim: bigint; ctim: bigint },
+): void {
   const dv = v.dv;
   dv.setBigUint64(at, BigInt.asUintN(64, st.dev), true);
   dv.setBigUint64(at + 8, BigInt.asUintN(64, st.ino), true);
@@ -138,11 +165,7 @@ function sizesGet(list: readonly Uint8Array[], v: MemView, countPtr: number, siz
 
 // ---------------------------------------------------------------- the table
 
-function f(
-  name: string,
-  params: ReadonlyArray<readonly [number, string]>,
-  fn: WasiFunction['fn'],
-): WasiFunction {
+function f(name: string, params: ReadonlyArray<readonly [number, string]>, fn: WasiFunction['fn']): WasiFunction {
   return { name, params: params.map((p) => p[0]), paramNames: params.map((p) => p[1]), results: [I32], fn };
 }
 
@@ -175,49 +198,107 @@ const encoder = new TextEncoder();
 
 /** All functions, in wazero's export order. */
 export const WASI_FUNCTIONS: readonly WasiFunction[] = [
-  f('args_get', [[I32, 'argv'], [I32, 'argv_buf']], (_c, m, s, sys) => stringsGet(sys.args, memView(m), u32(s[0]), u32(s[1]))),
-  f('args_sizes_get', [[I32, 'result.argc'], [I32, 'result.argv_len']], (_c, m, s, sys) => sizesGet(sys.args, memView(m), u32(s[0]), u32(s[1]))),
-  f('environ_get', [[I32, 'environ'], [I32, 'environ_buf']], (_c, m, s, sys) => stringsGet(sys.environ, memView(m), u32(s[0]), u32(s[1]))),
-  f('environ_sizes_get', [[I32, 'result.environc'], [I32, 'result.environv_len']], (_c, m, s, sys) =>
-    sizesGet(sys.environ, memView(m), u32(s[0]), u32(s[1])),
+  f(
+    'args_get',
+    [
+      [I32, 'argv'],
+      [I32, 'argv_buf'],
+    ],
+    (_c, m, s, sys) => stringsGet(sys.args, memView(m), u32(s[0]), u32(s[1])),
   ),
-  f('clock_res_get', [[I32, 'id'], [I32, 'result.resolution']], (_c, m, s, sys) => {
-    const id = u32(s[0]);
-    const at = u32(s[1]);
-    let res: number;
-    if (id === CLOCKID_REALTIME) res = sys.walltimeResolution;
-    else if (id === CLOCKID_MONOTONIC) res = sys.nanotimeResolution;
-    else return EINVAL;
-    const v = memView(m);
-    if (!inBounds(v, at, 8)) return EFAULT;
-    v.dv.setBigUint64(at, BigInt(res), true);
-    return 0;
-  }),
-  f('clock_time_get', [[I32, 'id'], [I64, 'precision'], [I32, 'result.timestamp']], (_c, m, s, sys) => {
-    const id = u32(s[0]);
-    const at = u32(s[2]);
-    if (id !== CLOCKID_REALTIME && id !== CLOCKID_MONOTONIC) return EINVAL;
-    const v = memView(m);
-    if (!inBounds(v, at, 8)) return EFAULT;
-    const t = id === CLOCKID_REALTIME ? sys.walltimeNanos() : sys.nanotime();
-    v.dv.setBigUint64(at, BigInt.asUintN(64, t), true);
-    return 0;
-  }),
-  f('fd_advise', [[I32, 'fd'], [I64, 'offset'], [I64, 'len'], [I32, 'advice']], (_c, _m, s, sys) => {
-    if (lookup(sys, u32(s[0])) === undefined) return EBADF;
-    // posix_fadvise is only a hint: accepting it without acting is correct.
-    return u32(s[3]) <= 5 ? 0 : EINVAL;
-  }),
-  f('fd_allocate', [[I32, 'fd'], [I64, 'offset'], [I64, 'len']], (_c, _m, s, sys) => {
-    const e = lookup(sys, u32(s[0]));
-    if (e === undefined) return EBADF;
-    const tail = BigInt.asIntN(64, (s[1] ?? 0n) + (s[2] ?? 0n));
-    if (tail < 0n) return EINVAL;
-    const st = e.file.stat();
-    if (typeof st === 'number') return st;
-    if (st.size >= tail) return 0;
-    return e.file.truncate(Number(tail));
-  }),
+  f(
+    'args_sizes_get',
+    [
+      [I32, 'result.argc'],
+      [I32, 'result.argv_len'],
+    ],
+    (_c, m, s, sys) => sizesGet(sys.args, memView(m), u32(s[0]), u32(s[1])),
+  ),
+  f(
+    'environ_get',
+    [
+      [I32, 'environ'],
+      [I32, 'environ_buf'],
+    ],
+    (_c, m, s, sys) => stringsGet(sys.environ, memView(m), u32(s[0]), u32(s[1])),
+  ),
+  f(
+    'environ_sizes_get',
+    [
+      [I32, 'result.environc'],
+      [I32, 'result.environv_len'],
+    ],
+    (_c, m, s, sys) => sizesGet(sys.environ, memView(m), u32(s[0]), u32(s[1])),
+  ),
+  f(
+    'clock_res_get',
+    [
+      [I32, 'id'],
+      [I32, 'result.resolution'],
+    ],
+    (_c, m, s, sys) => {
+      const id = u32(s[0]);
+      const at = u32(s[1]);
+      let res: number;
+      if (id === CLOCKID_REALTIME) res = sys.walltimeResolution;
+      else if (id === CLOCKID_MONOTONIC) res = sys.nanotimeResolution;
+      else return EINVAL;
+      const v = memView(m);
+      if (!inBounds(v, at, 8)) return EFAULT;
+      v.dv.setBigUint64(at, BigInt(res), true);
+      return 0;
+    },
+  ),
+  f(
+    'clock_time_get',
+    [
+      [I32, 'id'],
+      [I64, 'precision'],
+      [I32, 'result.timestamp'],
+    ],
+    (_c, m, s, sys) => {
+      const id = u32(s[0]);
+      const at = u32(s[2]);
+      if (id !== CLOCKID_REALTIME && id !== CLOCKID_MONOTONIC) return EINVAL;
+      const v = memView(m);
+      if (!inBounds(v, at, 8)) return EFAULT;
+      const t = id === CLOCKID_REALTIME ? sys.walltimeNanos() : sys.nanotime();
+      v.dv.setBigUint64(at, BigInt.asUintN(64, t), true);
+      return 0;
+    },
+  ),
+  f(
+    'fd_advise',
+    [
+      [I32, 'fd'],
+      [I64, 'offset'],
+      [I64, 'len'],
+      [I32, 'advice'],
+    ],
+    (_c, _m, s, sys) => {
+      if (lookup(sys, u32(s[0])) === undefined) return EBADF;
+      // posix_fadvise is only a hint: accepting it without acting is correct.
+      return u32(s[3]) <= 5 ? 0 : EINVAL;
+    },
+  ),
+  f(
+    'fd_allocate',
+    [
+      [I32, 'fd'],
+      [I64, 'offset'],
+      [I64, 'len'],
+    ],
+    (_c, _m, s, sys) => {
+      const e = lookup(sys, u32(s[0]));
+      if (e === undefined) return EBADF;
+      const tail = BigInt.asIntN(64, (s[1] ?? 0n) + (s[2] ?? 0n));
+      if (tail < 0n) return EINVAL;
+      const st = e.file.stat();
+      if (typeof st === 'number') return st;
+      if (st.size >= tail) return 0;
+      return e.file.truncate(Number(tail));
+    },
+  ),
   f('fd_close', [[I32, 'fd']], (_c, _m, s, sys) => {
     const fd = u32(s[0]);
     const e = lookup(sys, fd);
@@ -228,241 +309,406 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
     return errno;
   }),
   fdOnly('fd_datasync', (e) => e.file.datasync()),
-  f('fd_fdstat_get', [[I32, 'fd'], [I32, 'result.stat']], (_c, m, s, sys) => {
-    const at = u32(s[1]);
-    const v = memView(m);
-    if (!inBounds(v, at, SIZE.FDSTAT)) return EFAULT;
-    const e = lookup(sys, u32(s[0]));
-    if (e === undefined) return EBADF;
-    const st = e.file.stat();
-    if (typeof st === 'number') return st;
-    const flags = e.file.isAppend() ? FDFLAGS.APPEND : 0;
-    let base: number;
-    let inheriting = 0;
-    if (st.type === FileType.DIRECTORY) {
-      base = DIR_RIGHTS_BASE;
-      inheriting = FILE_RIGHTS_BASE | DIR_RIGHTS_BASE;
-    } else if (st.type === FileType.CHARACTER_DEVICE) {
-      // wasi-libc: "a tty is a character device that we can't seek or tell on".
-      base = FILE_RIGHTS_BASE & ~RIGHTS.FD_SEEK & ~RIGHTS.FD_TELL;
-    } else {
-      base = FILE_RIGHTS_BASE;
-    }
-    v.dv.setUint16(at, st.type, true);
-    v.dv.setUint16(at + 2, flags, true);
-    v.dv.setUint32(at + 4, 0, true);
-    v.dv.setBigUint64(at + 8, BigInt(base >>> 0), true);
-    v.dv.setBigUint64(at + 16, BigInt(inheriting >>> 0), true);
-    return 0;
-  }),
-  f('fd_fdstat_set_flags', [[I32, 'fd'], [I32, 'flags']], (_c, _m, s, sys) => {
-    const flags = u16(s[1]);
-    if ((flags & (FDFLAGS.DSYNC | FDFLAGS.RSYNC | FDFLAGS.SYNC)) !== 0) return EINVAL;
-    const e = lookup(sys, u32(s[0]));
-    if (e === undefined) return EBADF;
-    const st = e.file.stat();
-    // Only regular files take APPEND (streams and directories ignore it, as in wazero).
-    if (typeof st !== 'number' && st.type === FileType.REGULAR_FILE) return e.file.setAppend((flags & FDFLAGS.APPEND) !== 0);
-    return 0;
-  }),
-  stub('fd_fdstat_set_rights', [[I32, 'fd'], [I64, 'fs_rights_base'], [I64, 'fs_rights_inheriting']]),
-  f('fd_filestat_get', [[I32, 'fd'], [I32, 'result.filestat']], (_c, m, s, sys) => {
-    const at = u32(s[1]);
-    const v = memView(m);
-    if (!inBounds(v, at, SIZE.FILESTAT)) return EFAULT;
-    const e = lookup(sys, u32(s[0]));
-    if (e === undefined) return EBADF;
-    const st = e.file.stat();
-    if (typeof st === 'number') return st;
-    writeFilestat(v, at, st);
-    return 0;
-  }),
-  f('fd_filestat_set_size', [[I32, 'fd'], [I64, 'size']], (_c, _m, s, sys) => {
-    const e = lookup(sys, u32(s[0]));
-    if (e === undefined) return EBADF;
-    const size = i64(s[1]);
-    if (size < 0n) return EINVAL;
-    return e.file.truncate(Number(size));
-  }),
-  f('fd_filestat_set_times', [[I32, 'fd'], [I64, 'atim'], [I64, 'mtim'], [I32, 'fst_flags']], (_c, _m, s, sys) => {
-    const e = lookup(sys, u32(s[0]));
-    if (e === undefined) return EBADF;
-    const t = toTimes(sys, i64(s[1]), i64(s[2]), u16(s[3]));
-    if (typeof t === 'number') return t;
-    return e.file.utimens(t[0], t[1]);
-  }),
-  f('fd_pread', [[I32, 'fd'], [I32, 'iovs'], [I32, 'iovs_len'], [I64, 'offset'], [I32, 'result.nread']], (_c, m, s, sys) => {
-    const e = lookup(sys, u32(s[0]));
-    if (e === undefined) return EBADF;
-    let off = Number(i64(s[3]));
-    const v = memView(m);
-    const n = iovecs(v, u32(s[1]), u32(s[2]), (b) => {
-      if (b.length === 0) return 0;
-      const r = e.file.pread(b, off);
-      if (r > 0) off += r;
-      return r;
-    }, true);
-    if (n < 0) return -n;
-    const at = u32(s[4]);
-    if (!inBounds(v, at, 4)) return EFAULT;
-    v.dv.setUint32(at, n, true);
-    return 0;
-  }),
-  f('fd_prestat_get', [[I32, 'fd'], [I32, 'result.prestat']], (_c, m, s, sys) => {
-    const e = lookup(sys, u32(s[0]));
-    if (e === undefined || e.preopenName === undefined) return EBADF;
-    const v = memView(m);
-    const at = u32(s[1]);
-    if (!inBounds(v, at, 8)) return EFAULT;
-    // tag 0 (preopentype dir), 3 bytes padding, then u32 name length.
-    v.dv.setUint32(at, 0, true);
-    v.dv.setUint32(at + 4, encoder.encode(e.preopenName).length, true);
-    return 0;
-  }),
-  f('fd_prestat_dir_name', [[I32, 'fd'], [I32, 'result.path'], [I32, 'result.path_len']], (_c, m, s, sys) => {
-    const e = lookup(sys, u32(s[0]));
-    if (e === undefined || e.preopenName === undefined) return EBADF;
-    const name = encoder.encode(e.preopenName);
-    const len = u32(s[2]);
-    if (name.length < len) return ENAMETOOLONG;
-    const v = memView(m);
-    const at = u32(s[1]);
-    if (!inBounds(v, at, len)) return EFAULT;
-    v.u8.set(name.subarray(0, len), at);
-    return 0;
-  }),
-  f('fd_pwrite', [[I32, 'fd'], [I32, 'iovs'], [I32, 'iovs_len'], [I64, 'offset'], [I32, 'result.nwritten']], (_c, m, s, sys) => {
-    const e = lookup(sys, u32(s[0]));
-    if (e === undefined) return EBADF;
-    let off = Number(i64(s[3]));
-    const v = memView(m);
-    const n = iovecs(v, u32(s[1]), u32(s[2]), (b) => {
-      if (b.length === 0) return 0;
-      const r = e.file.pwrite(b, off);
-      if (r > 0) off += r;
-      return r;
-    }, false);
-    if (n < 0) return -n;
-    const at = u32(s[4]);
-    if (!inBounds(v, at, 4)) return EFAULT;
-    v.dv.setUint32(at, n, true);
-    return 0;
-  }),
-  f('fd_read', [[I32, 'fd'], [I32, 'iovs'], [I32, 'iovs_len'], [I32, 'result.nread']], (_c, m, s, sys) => {
-    const e = lookup(sys, u32(s[0]));
-    if (e === undefined) return EBADF;
-    const v = memView(m);
-    const file = e.file;
-    const n = iovecs(v, u32(s[1]), u32(s[2]), (b) => file.read(b), true);
-    if (n < 0) return -n;
-    const at = u32(s[3]);
-    if (!inBounds(v, at, 4)) return EFAULT;
-    v.dv.setUint32(at, n, true);
-    return 0;
-  }),
-  f('fd_readdir', [[I32, 'fd'], [I32, 'buf'], [I32, 'buf_len'], [I64, 'cookie'], [I32, 'result.bufused']], (_c, m, s, sys) => {
-    const buf = u32(s[1]);
-    const bufLen = u32(s[2]);
-    const cookie = i64(s[3]);
-    if (bufLen < SIZE.DIRENT) return EINVAL;
-    const e = lookup(sys, u32(s[0]));
-    if (e === undefined) return EBADF;
-    if (cookie < 0n) return EINVAL;
-    // The listing is taken at cookie 0 and kept, so every cookie handed out stays valid however
-    // large the directory is and however small the guest's buffer.
-    if (cookie === 0n || e.dirents === undefined) {
-      const list = dirents(e);
-      if (typeof list === 'number') return list;
-      e.dirents = list;
-    }
-    const list = e.dirents;
-    if (cookie > BigInt(list.length)) return ENOENT;
-    const v = memView(m);
-    const bufusedAt = u32(s[4]);
-    if (!inBounds(v, buf, bufLen)) return EFAULT;
-    let pos = 0;
-    let truncated = false;
-    for (let i = Number(cookie); i < list.length && pos < bufLen; i++) {
-      const d = list[i]!;
-      const name = encoder.encode(d.name);
-      const left = bufLen - pos;
-      const at = buf + pos;
-      if (SIZE.DIRENT + name.length > left) {
-        // No room for the whole entry: write what fits of the header so the caller sees
-        // bufused == buf_len and retries with a bigger buffer.
-        const hdr = new Uint8Array(SIZE.DIRENT);
-        const hv = new DataView(hdr.buffer);
-        hv.setBigUint64(0, BigInt(i + 1), true);
-        hv.setBigUint64(8, BigInt.asUintN(64, d.ino), true);
-        hv.setUint32(16, name.length, true);
-        hv.setUint32(20, d.type, true);
-        v.u8.set(hdr.subarray(0, Math.min(left, SIZE.DIRENT)), at);
-        truncated = true;
-        break;
+  f(
+    'fd_fdstat_get',
+    [
+      [I32, 'fd'],
+      [I32, 'result.stat'],
+    ],
+    (_c, m, s, sys) => {
+      const at = u32(s[1]);
+      const v = memView(m);
+      if (!inBounds(v, at, SIZE.FDSTAT)) return EFAULT;
+      const e = lookup(sys, u32(s[0]));
+      if (e === undefined) return EBADF;
+      const st = e.file.stat();
+      if (typeof st === 'number') return st;
+      const flags = e.file.isAppend() ? FDFLAGS.APPEND : 0;
+      let base: number;
+      let inheriting = 0;
+      if (st.type === FileType.DIRECTORY) {
+        base = DIR_RIGHTS_BASE;
+        inheriting = FILE_RIGHTS_BASE | DIR_RIGHTS_BASE;
+      } else if (st.type === FileType.CHARACTER_DEVICE) {
+        // wasi-libc: "a tty is a character device that we can't seek or tell on".
+        base = FILE_RIGHTS_BASE & ~RIGHTS.FD_SEEK & ~RIGHTS.FD_TELL;
+      } else {
+        base = FILE_RIGHTS_BASE;
       }
-      v.dv.setBigUint64(at, BigInt(i + 1), true);
-      v.dv.setBigUint64(at + 8, BigInt.asUintN(64, d.ino), true);
-      v.dv.setUint32(at + 16, name.length, true);
-      v.dv.setUint32(at + 20, d.type, true);
-      v.u8.set(name, at + SIZE.DIRENT);
-      pos += SIZE.DIRENT + name.length;
-    }
-    if (!inBounds(v, bufusedAt, 4)) return EFAULT;
-    v.dv.setUint32(bufusedAt, truncated ? bufLen : pos, true);
-    return 0;
-  }),
-  f('fd_renumber', [[I32, 'fd'], [I32, 'to']], (_c, _m, s, sys) => {
-    const from = u32(s[0]);
-    const to = u32(s[1]);
-    const e = lookup(sys, from);
-    if (e === undefined || to > 0x7fffffff) return EBADF;
-    // Mount roots stay where they are (wazero: ENOTSUP); stdio may be renumbered: it only changes
-    // the guest's own table.
-    if (e.preopenName !== undefined) return ENOTSUP;
-    if (from === to) return 0;
-    const old = lookup(sys, to);
-    if (old !== undefined) {
-      if (old.preopenName !== undefined) return ENOTSUP;
-      old.file.close();
-    }
-    sys.files.delete(from);
-    sys.files.set(to, e);
-    return 0;
-  }),
-  f('fd_seek', [[I32, 'fd'], [I64, 'offset'], [I32, 'whence'], [I32, 'result.newoffset']], (_c, m, s, sys) => seek(m, sys, u32(s[0]), i64(s[1]), u32(s[2]), u32(s[3]))),
+      v.dv.setUint16(at, st.type, true);
+      v.dv.setUint16(at + 2, flags, true);
+      v.dv.setUint32(at + 4, 0, true);
+      v.dv.setBigUint64(at + 8, BigInt(base >>> 0), true);
+      v.dv.setBigUint64(at + 16, BigInt(inheriting >>> 0), true);
+      return 0;
+    },
+  ),
+  f(
+    'fd_fdstat_set_flags',
+    [
+      [I32, 'fd'],
+      [I32, 'flags'],
+    ],
+    (_c, _m, s, sys) => {
+      const flags = u16(s[1]);
+      if ((flags & (FDFLAGS.DSYNC | FDFLAGS.RSYNC | FDFLAGS.SYNC)) !== 0) return EINVAL;
+      const e = lookup(sys, u32(s[0]));
+      if (e === undefined) return EBADF;
+      const st = e.file.stat();
+      // Only regular files take APPEND (streams and directories ignore it, as in wazero).
+      if (typeof st !== 'number' && st.type === FileType.REGULAR_FILE) return e.file.setAppend((flags & FDFLAGS.APPEND) !== 0);
+      return 0;
+    },
+  ),
+  stub('fd_fdstat_set_rights', [
+    [I32, 'fd'],
+    [I64, 'fs_rights_base'],
+    [I64, 'fs_rights_inheriting'],
+  ]),
+  f(
+    'fd_filestat_get',
+    [
+      [I32, 'fd'],
+      [I32, 'result.filestat'],
+    ],
+    (_c, m, s, sys) => {
+      const at = u32(s[1]);
+      const v = memView(m);
+      if (!inBounds(v, at, SIZE.FILESTAT)) return EFAULT;
+      const e = lookup(sys, u32(s[0]));
+      if (e === undefined) return EBADF;
+      const st = e.file.stat();
+      if (typeof st === 'number') return st;
+      writeFilestat(v, at, st);
+      return 0;
+    },
+  ),
+  f(
+    'fd_filestat_set_size',
+    [
+      [I32, 'fd'],
+      [I64, 'size'],
+    ],
+    (_c, _m, s, sys) => {
+      const e = lookup(sys, u32(s[0]));
+      if (e === undefined) return EBADF;
+      const size = i64(s[1]);
+      if (size < 0n) return EINVAL;
+      return e.file.truncate(Number(size));
+    },
+  ),
+  f(
+    'fd_filestat_set_times',
+    [
+      [I32, 'fd'],
+      [I64, 'atim'],
+      [I64, 'mtim'],
+      [I32, 'fst_flags'],
+    ],
+    (_c, _m, s, sys) => {
+      const e = lookup(sys, u32(s[0]));
+      if (e === undefined) return EBADF;
+      const t = toTimes(sys, i64(s[1]), i64(s[2]), u16(s[3]));
+      if (typeof t === 'number') return t;
+      return e.file.utimens(t[0], t[1]);
+    },
+  ),
+  f(
+    'fd_pread',
+    [
+      [I32, 'fd'],
+      [I32, 'iovs'],
+      [I32, 'iovs_len'],
+      [I64, 'offset'],
+      [I32, 'result.nread'],
+    ],
+    (_c, m, s, sys) => {
+      const e = lookup(sys, u32(s[0]));
+      if (e === undefined) return EBADF;
+      let off = Number(i64(s[3]));
+      const v = memView(m);
+      const n = iovecs(
+        v,
+        u32(s[1]),
+        u32(s[2]),
+        (b) => {
+          if (b.length === 0) return 0;
+          const r = e.file.pread(b, off);
+          if (r > 0) off += r;
+          return r;
+        },
+        true,
+      );
+      if (n < 0) return -n;
+      const at = u32(s[4]);
+      if (!inBounds(v, at, 4)) return EFAULT;
+      v.dv.setUint32(at, n, true);
+      return 0;
+    },
+  ),
+  f(
+    'fd_prestat_get',
+    [
+      [I32, 'fd'],
+      [I32, 'result.prestat'],
+    ],
+    (_c, m, s, sys) => {
+      const e = lookup(sys, u32(s[0]));
+      if (e === undefined || e.preopenName === undefined) return EBADF;
+      const v = memView(m);
+      const at = u32(s[1]);
+      if (!inBounds(v, at, 8)) return EFAULT;
+      // tag 0 (preopentype dir), 3 bytes padding, then u32 name length.
+      v.dv.setUint32(at, 0, true);
+      v.dv.setUint32(at + 4, encoder.encode(e.preopenName).length, true);
+      return 0;
+    },
+  ),
+  f(
+    'fd_prestat_dir_name',
+    [
+      [I32, 'fd'],
+      [I32, 'result.path'],
+      [I32, 'result.path_len'],
+    ],
+    (_c, m, s, sys) => {
+      const e = lookup(sys, u32(s[0]));
+      if (e === undefined || e.preopenName === undefined) return EBADF;
+      const name = encoder.encode(e.preopenName);
+      const len = u32(s[2]);
+      if (name.length < len) return ENAMETOOLONG;
+      const v = memView(m);
+      const at = u32(s[1]);
+      if (!inBounds(v, at, len)) return EFAULT;
+      v.u8.set(name.subarray(0, len), at);
+      return 0;
+    },
+  ),
+  f(
+    'fd_pwrite',
+    [
+      [I32, 'fd'],
+      [I32, 'iovs'],
+      [I32, 'iovs_len'],
+      [I64, 'offset'],
+      [I32, 'result.nwritten'],
+    ],
+    (_c, m, s, sys) => {
+      const e = lookup(sys, u32(s[0]));
+      if (e === undefined) return EBADF;
+      let off = Number(i64(s[3]));
+      const v = memView(m);
+      const n = iovecs(
+        v,
+        u32(s[1]),
+        u32(s[2]),
+        (b) => {
+          if (b.length === 0) return 0;
+          const r = e.file.pwrite(b, off);
+          if (r > 0) off += r;
+          return r;
+        },
+        false,
+      );
+      if (n < 0) return -n;
+      const at = u32(s[4]);
+      if (!inBounds(v, at, 4)) return EFAULT;
+      v.dv.setUint32(at, n, true);
+      return 0;
+    },
+  ),
+  f(
+    'fd_read',
+    [
+      [I32, 'fd'],
+      [I32, 'iovs'],
+      [I32, 'iovs_len'],
+      [I32, 'result.nread'],
+    ],
+    (_c, m, s, sys) => {
+      const e = lookup(sys, u32(s[0]));
+      if (e === undefined) return EBADF;
+      const v = memView(m);
+      const file = e.file;
+      const n = iovecs(v, u32(s[1]), u32(s[2]), (b) => file.read(b), true);
+      if (n < 0) return -n;
+      const at = u32(s[3]);
+      if (!inBounds(v, at, 4)) return EFAULT;
+      v.dv.setUint32(at, n, true);
+      return 0;
+    },
+  ),
+  f(
+    'fd_readdir',
+    [
+      [I32, 'fd'],
+      [I32, 'buf'],
+      [I32, 'buf_len'],
+      [I64, 'cookie'],
+      [I32, 'result.bufused'],
+    ],
+    (_c, m, s, sys) => {
+      const buf = u32(s[1]);
+      const bufLen = u32(s[2]);
+      const cookie = i64(s[3]);
+      if (bufLen < SIZE.DIRENT) return EINVAL;
+      const e = lookup(sys, u32(s[0]));
+      if (e === undefined) return EBADF;
+      if (cookie < 0n) return EINVAL;
+      // The listing is taken at cookie 0 and kept, so every cookie handed out stays valid however
+      // large the directory is and however small the guest's buffer.
+      if (cookie === 0n || e.dirents === undefined) {
+        const list = dirents(e);
+        if (typeof list === 'number') return list;
+        e.dirents = list;
+      }
+      const list = e.dirents;
+      if (cookie > BigInt(list.length)) return ENOENT;
+      const v = memView(m);
+      const bufusedAt = u32(s[4]);
+      if (!inBounds(v, buf, bufLen)) return EFAULT;
+      let pos = 0;
+      let truncated = false;
+      for (let i = Number(cookie); i < list.length && pos < bufLen; i++) {
+        const d = list[i]!;
+        const name = encoder.encode(d.name);
+        const left = bufLen - pos;
+        const at = buf + pos;
+        if (SIZE.DIRENT + name.length > left) {
+          // No room for the whole entry: write what fits of the header so the caller sees
+          // bufused == buf_len and retries with a bigger buffer.
+          const hdr = new Uint8Array(SIZE.DIRENT);
+          const hv = new DataView(hdr.buffer);
+          hv.setBigUint64(0, BigInt(i + 1), true);
+          hv.setBigUint64(8, BigInt.asUintN(64, d.ino), true);
+          hv.setUint32(16, name.length, true);
+          hv.setUint32(20, d.type, true);
+          v.u8.set(hdr.subarray(0, Math.min(left, SIZE.DIRENT)), at);
+          truncated = true;
+          break;
+        }
+        v.dv.setBigUint64(at, BigInt(i + 1), true);
+        v.dv.setBigUint64(at + 8, BigInt.asUintN(64, d.ino), true);
+        v.dv.setUint32(at + 16, name.length, true);
+        v.dv.setUint32(at + 20, d.type, true);
+        v.u8.set(name, at + SIZE.DIRENT);
+        pos += SIZE.DIRENT + name.length;
+      }
+      if (!inBounds(v, bufusedAt, 4)) return EFAULT;
+      v.dv.setUint32(bufusedAt, truncated ? bufLen : pos, true);
+      return 0;
+    },
+  ),
+  f(
+    'fd_renumber',
+    [
+      [I32, 'fd'],
+      [I32, 'to'],
+    ],
+    (_c, _m, s, sys) => {
+      const from = u32(s[0]);
+      const to = u32(s[1]);
+      const e = lookup(sys, from);
+      if (e === undefined || to > 0x7fffffff) return EBADF;
+      // Mount roots stay where they are (wazero: ENOTSUP); stdio may be renumbered: it only changes
+      // the guest's own table.
+      if (e.preopenName !== undefined) return ENOTSUP;
+      if (from === to) return 0;
+      const old = lookup(sys, to);
+      if (old !== undefined) {
+        if (old.preopenName !== undefined) return ENOTSUP;
+        old.file.close();
+      }
+      sys.files.delete(from);
+      sys.files.set(to, e);
+      return 0;
+    },
+  ),
+  f(
+    'fd_seek',
+    [
+      [I32, 'fd'],
+      [I64, 'offset'],
+      [I32, 'whence'],
+      [I32, 'result.newoffset'],
+    ],
+    (_c, m, s, sys) => seek(m, sys, u32(s[0]), i64(s[1]), u32(s[2]), u32(s[3])),
+  ),
   fdOnly('fd_sync', (e) => e.file.sync()),
-  f('fd_tell', [[I32, 'fd'], [I32, 'result.offset']], (_c, m, s, sys) => seek(m, sys, u32(s[0]), 0n, 1, u32(s[1]))),
-  f('fd_write', [[I32, 'fd'], [I32, 'iovs'], [I32, 'iovs_len'], [I32, 'result.nwritten']], (_c, m, s, sys) => {
-    const e = lookup(sys, u32(s[0]));
-    if (e === undefined) return EBADF;
-    const v = memView(m);
-    const file = e.file;
-    const n = iovecs(v, u32(s[1]), u32(s[2]), (b) => file.write(b), false);
-    if (n < 0) return -n;
-    const at = u32(s[3]);
-    if (!inBounds(v, at, 4)) return EFAULT;
-    v.dv.setUint32(at, n, true);
-    return 0;
-  }),
-  f('path_create_directory', [[I32, 'fd'], [I32, 'path'], [I32, 'path_len']], (_c, m, s, sys) => {
-    const p = atPath(sys, memView(m), u32(s[0]), u32(s[1]), u32(s[2]));
-    return typeof p === 'number' ? p : p[0].mkdir(p[1], 0o700);
-  }),
-  f('path_filestat_get', [[I32, 'fd'], [I32, 'flags'], [I32, 'path'], [I32, 'path_len'], [I32, 'result.filestat']], (_c, m, s, sys) => {
-    const v = memView(m);
-    const p = atPath(sys, v, u32(s[0]), u32(s[2]), u32(s[3]));
-    if (typeof p === 'number') return p;
-    const follow = (u32(s[1]) & LOOKUPFLAGS.SYMLINK_FOLLOW) !== 0;
-    const st = follow ? p[0].stat(p[1]) : p[0].lstat(p[1]);
-    if (typeof st === 'number') return st;
-    const at = u32(s[4]);
-    if (!inBounds(v, at, SIZE.FILESTAT)) return EFAULT;
-    writeFilestat(v, at, st);
-    return 0;
-  }),
+  f(
+    'fd_tell',
+    [
+      [I32, 'fd'],
+      [I32, 'result.offset'],
+    ],
+    (_c, m, s, sys) => seek(m, sys, u32(s[0]), 0n, 1, u32(s[1])),
+  ),
+  f(
+    'fd_write',
+    [
+      [I32, 'fd'],
+      [I32, 'iovs'],
+      [I32, 'iovs_len'],
+      [I32, 'result.nwritten'],
+    ],
+    (_c, m, s, sys) => {
+      const e = lookup(sys, u32(s[0]));
+      if (e === undefined) return EBADF;
+      const v = memView(m);
+      const file = e.file;
+      const n = iovecs(v, u32(s[1]), u32(s[2]), (b) => file.write(b), false);
+      if (n < 0) return -n;
+      const at = u32(s[3]);
+      if (!inBounds(v, at, 4)) return EFAULT;
+      v.dv.setUint32(at, n, true);
+      return 0;
+    },
+  ),
+  f(
+    'path_create_directory',
+    [
+      [I32, 'fd'],
+      [I32, 'path'],
+      [I32, 'path_len'],
+    ],
+    (_c, m, s, sys) => {
+      const p = atPath(sys, memView(m), u32(s[0]), u32(s[1]), u32(s[2]));
+      return typeof p === 'number' ? p : p[0].mkdir(p[1], 0o700);
+    },
+  ),
+  f(
+    'path_filestat_get',
+    [
+      [I32, 'fd'],
+      [I32, 'flags'],
+      [I32, 'path'],
+      [I32, 'path_len'],
+      [I32, 'result.filestat'],
+    ],
+    (_c, m, s, sys) => {
+      const v = memView(m);
+      const p = atPath(sys, v, u32(s[0]), u32(s[2]), u32(s[3]));
+      if (typeof p === 'number') return p;
+      const follow = (u32(s[1]) & LOOKUPFLAGS.SYMLINK_FOLLOW) !== 0;
+      const st = follow ? p[0].stat(p[1]) : p[0].lstat(p[1]);
+      if (typeof st === 'number') return st;
+      const at = u32(s[4]);
+      if (!inBounds(v, at, SIZE.FILESTAT)) return EFAULT;
+      writeFilestat(v, at, st);
+      return 0;
+    },
+  ),
   f(
     'path_filestat_set_times',
-    [[I32, 'fd'], [I32, 'flags'], [I32, 'path'], [I32, 'path_len'], [I64, 'atim'], [I64, 'mtim'], [I32, 'fst_flags']],
+    [
+      [I32, 'fd'],
+      [I32, 'flags'],
+      [I32, 'path'],
+      [I32, 'path_len'],
+      [I64, 'atim'],
+      [I64, 'mtim'],
+      [I32, 'fst_flags'],
+    ],
     (_c, m, s, sys) => {
       const t = toTimes(sys, i64(s[4]), i64(s[5]), u16(s[6]));
       if (typeof t === 'number') return t;
@@ -478,7 +724,15 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
   ),
   f(
     'path_link',
-    [[I32, 'old_fd'], [I32, 'old_flags'], [I32, 'old_path'], [I32, 'old_path_len'], [I32, 'new_fd'], [I32, 'new_path'], [I32, 'new_path_len']],
+    [
+      [I32, 'old_fd'],
+      [I32, 'old_flags'],
+      [I32, 'old_path'],
+      [I32, 'old_path_len'],
+      [I32, 'new_fd'],
+      [I32, 'new_path'],
+      [I32, 'new_path_len'],
+    ],
     (_c, m, s, sys) => {
       const v = memView(m);
       const a = atPath(sys, v, u32(s[0]), u32(s[2]), u32(s[3]));
@@ -491,7 +745,17 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
   ),
   f(
     'path_open',
-    [[I32, 'fd'], [I32, 'dirflags'], [I32, 'path'], [I32, 'path_len'], [I32, 'oflags'], [I64, 'fs_rights_base'], [I64, 'fs_rights_inheriting'], [I32, 'fdflags'], [I32, 'result.opened_fd']],
+    [
+      [I32, 'fd'],
+      [I32, 'dirflags'],
+      [I32, 'path'],
+      [I32, 'path_len'],
+      [I32, 'oflags'],
+      [I64, 'fs_rights_base'],
+      [I64, 'fs_rights_inheriting'],
+      [I32, 'fdflags'],
+      [I32, 'result.opened_fd'],
+    ],
     (_c, m, s, sys) => {
       const v = memView(m);
       const dirFd = u32(s[0]);
@@ -521,7 +785,14 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
   ),
   f(
     'path_readlink',
-    [[I32, 'fd'], [I32, 'path'], [I32, 'path_len'], [I32, 'buf'], [I32, 'buf_len'], [I32, 'result.bufused']],
+    [
+      [I32, 'fd'],
+      [I32, 'path'],
+      [I32, 'path_len'],
+      [I32, 'buf'],
+      [I32, 'buf_len'],
+      [I32, 'result.bufused'],
+    ],
     (_c, m, s, sys) => {
       const pathLen = u32(s[2]);
       const bufLen = u32(s[4]);
@@ -542,13 +813,28 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       return 0;
     },
   ),
-  f('path_remove_directory', [[I32, 'fd'], [I32, 'path'], [I32, 'path_len']], (_c, m, s, sys) => {
-    const p = atPath(sys, memView(m), u32(s[0]), u32(s[1]), u32(s[2]));
-    return typeof p === 'number' ? p : p[0].rmdir(p[1]);
-  }),
+  f(
+    'path_remove_directory',
+    [
+      [I32, 'fd'],
+      [I32, 'path'],
+      [I32, 'path_len'],
+    ],
+    (_c, m, s, sys) => {
+      const p = atPath(sys, memView(m), u32(s[0]), u32(s[1]), u32(s[2]));
+      return typeof p === 'number' ? p : p[0].rmdir(p[1]);
+    },
+  ),
   f(
     'path_rename',
-    [[I32, 'fd'], [I32, 'old_path'], [I32, 'old_path_len'], [I32, 'new_fd'], [I32, 'new_path'], [I32, 'new_path_len']],
+    [
+      [I32, 'fd'],
+      [I32, 'old_path'],
+      [I32, 'old_path_len'],
+      [I32, 'new_fd'],
+      [I32, 'new_path'],
+      [I32, 'new_path_len'],
+    ],
     (_c, m, s, sys) => {
       const v = memView(m);
       const a = atPath(sys, v, u32(s[0]), u32(s[1]), u32(s[2]));
@@ -561,7 +847,13 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
   ),
   f(
     'path_symlink',
-    [[I32, 'old_path'], [I32, 'old_path_len'], [I32, 'fd'], [I32, 'new_path'], [I32, 'new_path_len']],
+    [
+      [I32, 'old_path'],
+      [I32, 'old_path_len'],
+      [I32, 'fd'],
+      [I32, 'new_path'],
+      [I32, 'new_path_len'],
+    ],
     (_c, m, s, sys) => {
       const fd = u32(s[2]);
       const e = lookup(sys, fd);
@@ -578,12 +870,27 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       return e.fs.symlink(target, p[1]);
     },
   ),
-  f('path_unlink_file', [[I32, 'fd'], [I32, 'path'], [I32, 'path_len']], (_c, m, s, sys) => {
-    const p = atPath(sys, memView(m), u32(s[0]), u32(s[1]), u32(s[2]));
-    return typeof p === 'number' ? p : p[0].unlink(p[1]);
-  }),
-  f('poll_oneoff', [[I32, 'in'], [I32, 'out'], [I32, 'nsubscriptions'], [I32, 'result.nevents']], (_c, m, s, sys) =>
-    pollOneoff(memView(m), sys, u32(s[0]), u32(s[1]), u32(s[2]), u32(s[3])),
+  f(
+    'path_unlink_file',
+    [
+      [I32, 'fd'],
+      [I32, 'path'],
+      [I32, 'path_len'],
+    ],
+    (_c, m, s, sys) => {
+      const p = atPath(sys, memView(m), u32(s[0]), u32(s[1]), u32(s[2]));
+      return typeof p === 'number' ? p : p[0].unlink(p[1]);
+    },
+  ),
+  f(
+    'poll_oneoff',
+    [
+      [I32, 'in'],
+      [I32, 'out'],
+      [I32, 'nsubscriptions'],
+      [I32, 'result.nevents'],
+    ],
+    (_c, m, s, sys) => pollOneoff(memView(m), sys, u32(s[0]), u32(s[1]), u32(s[2]), u32(s[3])),
   ),
   {
     name: 'proc_exit',
@@ -602,34 +909,71 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
     sys.osyield();
     return 0;
   }),
-  f('random_get', [[I32, 'buf'], [I32, 'buf_len']], (_c, m, s, sys) => {
-    const v = memView(m);
-    const buf = u32(s[0]);
-    const len = u32(s[1]);
-    if (!inBounds(v, buf, len)) return EFAULT;
-    try {
-      const dst = v.u8.subarray(buf, buf + len);
-      let done = 0;
-      while (done < len) {
-        const n = sys.random.read(dst.subarray(done));
-        if (n <= 0) return EIO;
-        done += n;
-      }
-      return 0;
-    } catch {
-      return EIO;
-    }
-  }),
-  f('sock_accept', [[I32, 'fd'], [I32, 'flags'], [I32, 'result.fd']], (_c, _m, s, sys) => sockErrno(sys, u32(s[0]))),
   f(
-    'sock_recv',
-    [[I32, 'fd'], [I32, 'ri_data'], [I32, 'ri_data_len'], [I32, 'ri_flags'], [I32, 'result.ro_datalen'], [I32, 'result.ro_flags']],
+    'random_get',
+    [
+      [I32, 'buf'],
+      [I32, 'buf_len'],
+    ],
+    (_c, m, s, sys) => {
+      const v = memView(m);
+      const buf = u32(s[0]);
+      const len = u32(s[1]);
+      if (!inBounds(v, buf, len)) return EFAULT;
+      try {
+        const dst = v.u8.subarray(buf, buf + len);
+        let done = 0;
+        while (done < len) {
+          const n = sys.random.read(dst.subarray(done));
+          if (n <= 0) return EIO;
+          done += n;
+        }
+        return 0;
+      } catch {
+        return EIO;
+      }
+    },
+  ),
+  f(
+    'sock_accept',
+    [
+      [I32, 'fd'],
+      [I32, 'flags'],
+      [I32, 'result.fd'],
+    ],
     (_c, _m, s, sys) => sockErrno(sys, u32(s[0])),
   ),
-  f('sock_send', [[I32, 'fd'], [I32, 'si_data'], [I32, 'si_data_len'], [I32, 'si_flags'], [I32, 'result.so_datalen']], (_c, _m, s, sys) =>
-    sockErrno(sys, u32(s[0])),
+  f(
+    'sock_recv',
+    [
+      [I32, 'fd'],
+      [I32, 'ri_data'],
+      [I32, 'ri_data_len'],
+      [I32, 'ri_flags'],
+      [I32, 'result.ro_datalen'],
+      [I32, 'result.ro_flags'],
+    ],
+    (_c, _m, s, sys) => sockErrno(sys, u32(s[0])),
   ),
-  f('sock_shutdown', [[I32, 'fd'], [I32, 'how']], (_c, _m, s, sys) => sockErrno(sys, u32(s[0]))),
+  f(
+    'sock_send',
+    [
+      [I32, 'fd'],
+      [I32, 'si_data'],
+      [I32, 'si_data_len'],
+      [I32, 'si_flags'],
+      [I32, 'result.so_datalen'],
+    ],
+    (_c, _m, s, sys) => sockErrno(sys, u32(s[0])),
+  ),
+  f(
+    'sock_shutdown',
+    [
+      [I32, 'fd'],
+      [I32, 'how'],
+    ],
+    (_c, _m, s, sys) => sockErrno(sys, u32(s[0])),
+  ),
 ];
 
 /** No sockets yet: EBADF for a closed fd, ENOTSUP otherwise (wazero on a non-socket fd). */

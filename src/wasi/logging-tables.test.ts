@@ -13,7 +13,15 @@ describe('WASI logging tables', () => {
 
   it('move out-params to results, merge paths with their lengths, and type flags', () => {
     const open = WASI_LOG_SPECS.get('path_open')!;
-    expect(open.params.map((p) => p.name)).toEqual(['fd', 'dirflags', 'path', 'oflags', 'fs_rights_base', 'fs_rights_inheriting', 'fdflags']);
+    expect(open.params.map((p) => p.name)).toEqual([
+      'fd',
+      'dirflags',
+      'path',
+      'oflags',
+      'fs_rights_base',
+      'fs_rights_inheriting',
+      'fdflags',
+    ]);
     expect(open.params[2]!.format).toEqual({ kind: 'string', lenIndex: 3 });
     expect(open.results).toEqual([{ index: 8, name: 'opened_fd', format: 'u32' }]);
     expect(WASI_LOG_SPECS.get('fd_filestat_get')!.results[0]!.format).toBe('filestat');

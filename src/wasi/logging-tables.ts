@@ -49,7 +49,18 @@ export interface WasiLogSpec {
   readonly skipStdio: boolean;
 }
 
-const OUT_U32 = new Set(['nread', 'nwritten', 'opened_fd', 'nevents', 'bufused', 'resolution', 'ro_datalen', 'ro_flags', 'so_datalen', 'fd']);
+const OUT_U32 = new Set([
+  'nread',
+  'nwritten',
+  'opened_fd',
+  'nevents',
+  'bufused',
+  'resolution',
+  'ro_datalen',
+  'ro_flags',
+  'so_datalen',
+  'fd',
+]);
 const OUT_U64 = new Set(['newoffset', 'timestamp']);
 const OUT_STRUCT: Readonly<Record<string, OutFormat>> = { filestat: 'filestat', stat: 'fdstat', prestat: 'prestat' };
 
@@ -132,4 +143,3 @@ export const WASI_LOG_SPECS: ReadonlyMap<string, WasiLogSpec> = new Map(WASI_FUN
 export function clockIdName(id: number): string {
   return id === 0 ? 'realtime' : id === 1 ? 'monotonic' : String(id);
 }
-

@@ -16,7 +16,11 @@ const fixture = (name: string): string => join(root, 'test/fixtures/wasi', `${na
 const tmp = mkdtempSync(join(tmpdir(), 'wasmscope-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-async function cli(argv: string[], stdin: string = '', env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function cli(
+  argv: string[],
+  stdin: string = '',
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const o: Uint8Array[] = [];
   const e: Uint8Array[] = [];
   const io: CliIO = { stdout: { write: (c) => o.push(c.slice()) }, stderr: { write: (c) => e.push(c.slice()) }, stdin, env };
@@ -48,12 +52,24 @@ describe('wasmscope', () => {
 
   it('rejects an unknown command, an unknown flag, a bad --env and a missing file with one line and exit 1', async () => {
     expect(await cli(['frob'])).toEqual({ code: 1, stdout: '', stderr: 'invalid command "frob" (see wasmscope --help)\n' });
-    expect(await cli(['run', '--bogus', 'x.wasm'])).toEqual({ code: 1, stdout: '', stderr: 'error: unknown flag: --bogus (see wasmscope run --help)\n' });
-    expect((await cli(['run', '--env', 'NOEQUALS', 'x.wasm'])).stderr).toBe('error: invalid --env "NOEQUALS": use KEY=VALUE (see wasmscope run --help)\n');
+    expect(await cli(['run', '--bogus', 'x.wasm'])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: 'error: unknown flag: --bogus (see wasmscope run --help)\n',
+    });
+    expect((await cli(['run', '--env', 'NOEQUALS', 'x.wasm'])).stderr).toBe(
+      'error: invalid --env "NOEQUALS": use KEY=VALUE (see wasmscope run --help)\n',
+    );
     expect((await cli(['run'])).stderr).toBe('error: missing path to wasm file (see wasmscope run --help)\n');
     expect((await cli(['run', '--mount'])).stderr).toBe('error: flag needs an argument: --mount (see wasmscope run --help)\n');
-    expect(await cli(['run', join(tmp, 'missing.wasm')])).toEqual({ code: 1, stdout: '', stderr: `error: cannot read ${join(tmp, 'missing.wasm')}: ENOENT\n` });
-    expect((await cli(['run', '--mount', join(tmp, 'nope'), fixture('proc')])).stderr).toBe(`error: invalid mount: ${join(tmp, 'nope')} does not exist\n`);
+    expect(await cli(['run', join(tmp, 'missing.wasm')])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `error: cannot read ${join(tmp, 'missing.wasm')}: ENOENT\n`,
+    });
+    expect((await cli(['run', '--mount', join(tmp, 'nope'), fixture('proc')])).stderr).toBe(
+      `error: invalid mount: ${join(tmp, 'nope')} does not exist\n`,
+    );
   });
 
   it('rejects an invalid module with exit 1', async () => {
@@ -64,21 +80,63 @@ describe('wasmscope', () => {
     expect(r.stderr).toMatch(/^error compiling wasm binary: .*magic header.*\n$/);
   });
 
-  it('--hostlogging logs the scoped WASI calls to stderr in wazero\'s format', async () => {
+  it("--hostlogging logs the scoped WASI calls to stderr in wazero's format", async () => {
     const hello = fileURLToPath(new URL('../../examples/wasi-hello/hello.wasm', import.meta.url));
     for (const engine of [[], ['--interpreter']]) {
       const r = await cli(['run', ...engine, '--hostlogging', 'clock', hello]);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('hello from WASI');
-      expect(r.stderr).toMatch(/^==> wasi_snapshot_preview1\.clock_time_get\(id=realtime,precision=1000000000\)\n<== \(timestamp=\d+,errno=ESUCCESS\)\n$/);
+      expect(r.stderr).toMatch(
+        /^==> wasi_snapshot_preview1\.clock_time_get\(id=realtime,precision=1000000000\)\n<== \(timestamp=\d+,errno=ESUCCESS\)\n$/,
+      );
     }
     expect((await cli(['run', '--hostlogging', 'files', fixture('proc')])).stderr).toContain('invalid --hostlogging scope "files"');
   });
 
-  it('--timeout stops a guest that loops forever, on both engines, with wazero\'s message', async () => {
+  it("--timeout stops a guest that loops forever, on both engines, with wazero's message", async () => {
     // (module (func (export "_start") (loop (br 0)))), assembled by hand.
     const loop = join(tmp, 'loop.wasm');
-    writeFileSync(loop, Uint8Array.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 7, 10, 1, 6, ...Buffer.from('_start'), 0, 0, 10, 9, 1, 7, 0, 0x03, 0x40, 0x0c, 0, 0x0b, 0x0b]));
+    writeFileSync(
+      loop,
+      Uint8Array.from([
+        0,
+        0x61,
+        0x73,
+        0x6d,
+        1,
+        0,
+        0,
+        0,
+        1,
+        4,
+        1,
+        0x60,
+        0,
+        0,
+        3,
+        2,
+        1,
+        0,
+        7,
+        10,
+        1,
+        6,
+        ...Buffer.from('_start'),
+        0,
+        0,
+        10,
+        9,
+        1,
+        7,
+        0,
+        0x03,
+        0x40,
+        0x0c,
+        0,
+        0x0b,
+        0x0b,
+      ]),
+    );
     for (const engine of [[], ['--interpreter']]) {
       const r = await cli(['run', ...engine, '--timeout', '50ms', loop]);
       expect(r.stderr).toBe('error: module closed with context deadline exceeded (timeout 50ms)\n');
@@ -107,7 +165,10 @@ describe('wasmscope', () => {
     it('passes args (argv[0] = file name, `--` dropped), env and stdin, and returns the exit code', async () => {
       const args = await cli(['run', ...flags, fixture('proc'), '--', 'args', 'a b']);
       expect(args).toEqual({ code: 0, stdout: 'argv[0]=proc.wasm\nargv[1]=args\nargv[2]=a b\n', stderr: '' });
-      const env = await cli(['run', ...flags, '--env-inherit', '--env', 'B=override', fixture('proc'), 'env'], '', { A: 'host', B: 'host' });
+      const env = await cli(['run', ...flags, '--env-inherit', '--env', 'B=override', fixture('proc'), 'env'], '', {
+        A: 'host',
+        B: 'host',
+      });
       expect(env.stdout).toBe('A=host\nB=override\n');
       expect((await cli(['run', ...flags, fixture('proc'), 'cat'], 'from stdin')).stdout).toBe('from stdin');
       expect((await cli(['run', ...flags, fixture('proc'), 'exit', '42'])).code).toBe(42);

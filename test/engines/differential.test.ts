@@ -81,7 +81,7 @@ const UN_F64 = ['sqrt', 'floor', 'ceil', 'trunc', 'nearest', 'abs', 'neg'];
 /** A module of `n` functions `(param i64 i64) (result i64)`; function k may call functions < k. */
 function generate(seed: number, n: number): string {
   const rnd = prng(seed);
-  const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const konst = (): string => {
     const r = rnd();
     if (r < 0.3) return String(Math.floor(rnd() * 16) - 8);
@@ -90,7 +90,12 @@ function generate(seed: number, n: number): string {
   };
   const f64 = (depth: number, k: number): string => {
     const r = rnd();
-    if (depth <= 0 || r < 0.25) return pick([`(f64.convert_i64_s ${i64(depth - 1, k)})`, `(f64.convert_i64_u ${i64(depth - 1, k)})`, `(f64.const ${pick(['0', '-0', '1.5', 'inf', '-inf', 'nan', '1e300', '-3.25'])})`]);
+    if (depth <= 0 || r < 0.25)
+      return pick([
+        `(f64.convert_i64_s ${i64(depth - 1, k)})`,
+        `(f64.convert_i64_u ${i64(depth - 1, k)})`,
+        `(f64.const ${pick(['0', '-0', '1.5', 'inf', '-inf', 'nan', '1e300', '-3.25'])})`,
+      ]);
     if (r < 0.6) return `(f64.${pick(BIN_F64)} ${f64(depth - 1, k)} ${f64(depth - 1, k)})`;
     if (r < 0.8) return `(f64.${pick(UN_F64)} ${f64(depth - 1, k)})`;
     return `(f64.promote_f32 (f32.demote_f64 ${f64(depth - 1, k)}))`;
@@ -188,7 +193,12 @@ describe('differential: generated modules on raw V8 and every engine', () => {
         try {
           const m = await r.instantiateWithConfig(bytes, newModuleConfig().withName('gen'));
           const got = engineOutcomes(m, FUNCS);
-          expect({ seed, engine: e.name, results: got.results, memory: got.memory }).toEqual({ seed, engine: e.name, results: raw.results, memory: raw.memory });
+          expect({ seed, engine: e.name, results: got.results, memory: got.memory }).toEqual({
+            seed,
+            engine: e.name,
+            results: raw.results,
+            memory: raw.memory,
+          });
           if (firstTraps === undefined) firstTraps = got.traps;
           else expect({ seed, engine: e.name, traps: got.traps }).toEqual({ seed, engine: e.name, traps: firstTraps });
         } finally {

@@ -224,9 +224,13 @@ const cases: Case[] = [
       await r
         .newHostModuleBuilder('env')
         .newFunctionBuilder()
-        .withFunc(() => {
-          throw new Error('boom');
-        }, [], [])
+        .withFunc(
+          () => {
+            throw new Error('boom');
+          },
+          [],
+          [],
+        )
         .withName('h')
         .export('h')
         .instantiate(listenCtx());
@@ -242,10 +246,14 @@ const cases: Case[] = [
       await r
         .newHostModuleBuilder('env')
         .newFunctionBuilder()
-        .withFunc((ctx, mod) => {
-          void mod.closeWithExitCode(3, ctx);
-          throw new ExitError(3);
-        }, [], [])
+        .withFunc(
+          (ctx, mod) => {
+            void mod.closeWithExitCode(3, ctx);
+            throw new ExitError(3);
+          },
+          [],
+          [],
+        )
         .withName('exit')
         .export('exit')
         .instantiate(listenCtx());
@@ -254,7 +262,12 @@ const cases: Case[] = [
       expect(() => m.exportedFunction('f1')!.call()).toThrow(ExitError);
       expect(m.isClosed()).toBe(true);
     },
-    expected: ['B m f1 () [f1+0]', 'B m exit () [exit f1+0]', 'X m exit module closed with exit_code(3)', 'X m f1 module closed with exit_code(3)'],
+    expected: [
+      'B m f1 () [f1+0]',
+      'B m exit () [exit f1+0]',
+      'X m exit module closed with exit_code(3)',
+      'X m f1 module closed with exit_code(3)',
+    ],
   },
   {
     name: 'cross-module calls fire the callee module listener with the callee module as mod',
@@ -267,7 +280,11 @@ const cases: Case[] = [
         ['f'],
       );
       // The importing module listens nothing: only lib's listener fires.
-      const m = await r.instantiateWithConfig(app, (await import('../../src/index.js')).newModuleConfig().withName('app'), listenCtx(() => false));
+      const m = await r.instantiateWithConfig(
+        app,
+        (await import('../../src/index.js')).newModuleConfig().withName('app'),
+        listenCtx(() => false),
+      );
       expect(m.exportedFunction('f')!.call()).toEqual([42n]);
     },
     expected: ['B lib g (21) [g+0 f+2]', 'A lib g (42)'],
@@ -282,7 +299,11 @@ const cases: Case[] = [
           (func $f3))`,
         ['f1', 'f2', 'f3'],
       );
-      const m = await r.instantiateWithConfig(bin, (await import('../../src/index.js')).newModuleConfig().withName('m'), listenCtx((n) => n !== 'f2'));
+      const m = await r.instantiateWithConfig(
+        bin,
+        (await import('../../src/index.js')).newModuleConfig().withName('m'),
+        listenCtx((n) => n !== 'f2'),
+      );
       m.exportedFunction('f1')!.call();
     },
     expected: ['B m f1 () [f1+0]', 'B m f3 () [f3+0 f2+1 f1+0]', 'A m f3 ()', 'A m f1 ()'],
@@ -353,7 +374,10 @@ const cases: Case[] = [
         },
         abort() {},
       };
-      const ctx = withFunctionListenerFactory(Context.background(), functionListenerFactoryFunc((d) => (d.name() === 'side' ? undefined : reentrant)));
+      const ctx = withFunctionListenerFactory(
+        Context.background(),
+        functionListenerFactoryFunc((d) => (d.name() === 'side' ? undefined : reentrant)),
+      );
       m = await r.instantiateWithConfig(bin, (await import('../../src/index.js')).newModuleConfig().withName('m'), ctx);
       // g reads the value stored by its before callback; f's result survives the after callback's call.
       expect(m.exportedFunction('f')!.call(1)).toEqual([101n]);
@@ -382,7 +406,10 @@ const cases: Case[] = [
         },
         abort() {},
       };
-      const ctx = withFunctionListenerFactory(Context.background(), functionListenerFactoryFunc((d) => (d.name() === 'grow' ? undefined : growing)));
+      const ctx = withFunctionListenerFactory(
+        Context.background(),
+        functionListenerFactoryFunc((d) => (d.name() === 'grow' ? undefined : growing)),
+      );
       m = await r.instantiateWithConfig(bin, (await import('../../src/index.js')).newModuleConfig().withName('m'), ctx);
       expect(m.exportedFunction('f')!.call()).toEqual([7n]);
     },
@@ -410,7 +437,10 @@ const cases: Case[] = [
         },
         abort() {},
       };
-      const ctx = withFunctionListenerFactory(Context.background(), functionListenerFactoryFunc(() => growing));
+      const ctx = withFunctionListenerFactory(
+        Context.background(),
+        functionListenerFactoryFunc(() => growing),
+      );
       const m = await r.instantiateWithConfig(bin, (await import('../../src/index.js')).newModuleConfig().withName('m'), ctx);
       expect(m.exportedFunction('f')!.call()).toEqual([9n]);
     },
@@ -439,9 +469,13 @@ const cases: Case[] = [
       await r
         .newHostModuleBuilder('env')
         .newFunctionBuilder()
-        .withFunc(() => {
-          back!();
-        }, [], [])
+        .withFunc(
+          () => {
+            back!();
+          },
+          [],
+          [],
+        )
         .withName('h')
         .export('h')
         .instantiate(listenCtx());
@@ -456,7 +490,16 @@ const cases: Case[] = [
       back = () => m.exportedFunction('f2')!.call();
       m.exportedFunction('f1')!.call();
     },
-    expected: ['B m f1 () [f1+0]', 'B m h () [h f1+0]', 'B m f2 () [f2+0]', 'B m f3 () [f3+0 f2+0]', 'A m f3 ()', 'A m f2 ()', 'A m h ()', 'A m f1 ()'],
+    expected: [
+      'B m f1 () [f1+0]',
+      'B m h () [h f1+0]',
+      'B m f2 () [f2+0]',
+      'B m f3 () [f3+0 f2+0]',
+      'A m f3 ()',
+      'A m f2 ()',
+      'A m h ()',
+      'A m f1 ()',
+    ],
   },
   {
     name: 'a nested call that traps aborts its own frames when it returns to the host, who may recover',
@@ -465,14 +508,18 @@ const cases: Case[] = [
       await r
         .newHostModuleBuilder('env')
         .newFunctionBuilder()
-        .withFunc(() => {
-          try {
-            back!();
-          } catch {
-            return 9;
-          }
-          return 0;
-        }, [], [I32])
+        .withFunc(
+          () => {
+            try {
+              back!();
+            } catch {
+              return 9;
+            }
+            return 0;
+          },
+          [],
+          [I32],
+        )
         .withName('h')
         .export('h')
         .instantiate(listenCtx());
@@ -527,7 +574,11 @@ const cases: Case[] = [
           (call $f (i32.sub (local.get 0) (i32.const 1)))))`,
         ['f'],
       );
-      const m = await r.instantiateWithConfig(bin, (await import('../../src/index.js')).newModuleConfig().withName('m'), listenCtx(() => true));
+      const m = await r.instantiateWithConfig(
+        bin,
+        (await import('../../src/index.js')).newModuleConfig().withName('m'),
+        listenCtx(() => true),
+      );
       expect(() => m.exportedFunction('f')!.call(39)).toThrow(/unreachable/);
     },
     expected: [

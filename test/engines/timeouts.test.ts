@@ -105,28 +105,32 @@ const cases: Case[] = [
 for (const engine of engines) {
   describe(`timeouts on the ${engine.name}`, () => {
     for (const c of cases) {
-      it(c.name, async () => {
-        const r = runtimeFor(engine, (cfg) => cfg.withCloseOnContextDone(c.closeOnContextDone));
-        try {
-          const poked = new AbortController();
-          await r
-            .newHostModuleBuilder('env')
-            .newFunctionBuilder()
-            .withFunc(() => poked.abort(), [], [])
-            .export('poke')
-            .instantiate();
-          const other = await r.instantiateWithConfig(await wat(INFINITE), newModuleConfig().withName('other'));
-          const m = await r.instantiateWithConfig(await wat(INFINITE), newModuleConfig().withName('guest'));
-          c.run(m, poked);
-          // Other modules are untouched.
-          expect(other.exportedFunction('count')!.call(10)).toEqual([10n]);
-          // The runtime stays usable: a new instance of the same module runs.
-          const again = await r.instantiateWithConfig(await wat(INFINITE), newModuleConfig().withName('again'));
-          expect(again.exportedFunction('count')!.call(10)).toEqual([10n]);
-        } finally {
-          await r.close();
-        }
-      }, 20_000);
+      it(
+        c.name,
+        async () => {
+          const r = runtimeFor(engine, (cfg) => cfg.withCloseOnContextDone(c.closeOnContextDone));
+          try {
+            const poked = new AbortController();
+            await r
+              .newHostModuleBuilder('env')
+              .newFunctionBuilder()
+              .withFunc(() => poked.abort(), [], [])
+              .export('poke')
+              .instantiate();
+            const other = await r.instantiateWithConfig(await wat(INFINITE), newModuleConfig().withName('other'));
+            const m = await r.instantiateWithConfig(await wat(INFINITE), newModuleConfig().withName('guest'));
+            c.run(m, poked);
+            // Other modules are untouched.
+            expect(other.exportedFunction('count')!.call(10)).toEqual([10n]);
+            // The runtime stays usable: a new instance of the same module runs.
+            const again = await r.instantiateWithConfig(await wat(INFINITE), newModuleConfig().withName('again'));
+            expect(again.exportedFunction('count')!.call(10)).toEqual([10n]);
+          } finally {
+            await r.close();
+          }
+        },
+        20_000,
+      );
     }
   });
 }
@@ -142,7 +146,10 @@ for (const engine of engines) {
           after: (_c, _m, d) => void log.push(`A ${d.name()}`),
           abort: (_c, _m, d, err) => void log.push(`X ${d.name()} ${(err as Error).message}`),
         };
-        const ctx = withFunctionListenerFactory(Context.background(), functionListenerFactoryFunc(() => listener));
+        const ctx = withFunctionListenerFactory(
+          Context.background(),
+          functionListenerFactoryFunc(() => listener),
+        );
         const m = await r.instantiateWithConfig(
           await wat(`(module (func $outer (export "outer") (call $spin)) (func $spin (loop $l (br $l))))`),
           newModuleConfig().withName('guest'),

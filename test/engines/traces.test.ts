@@ -69,10 +69,14 @@ const cases: Case[] = [
       await r
         .newHostModuleBuilder('env')
         .newFunctionBuilder()
-        .withFunc((_ctx, _mod, x: number) => {
-          inner!(x);
-          return 0;
-        }, [I32], [I32])
+        .withFunc(
+          (_ctx, _mod, x: number) => {
+            inner!(x);
+            return 0;
+          },
+          [I32],
+          [I32],
+        )
         .withName('back')
         .export('back')
         .instantiate();

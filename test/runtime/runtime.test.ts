@@ -23,10 +23,14 @@ describe.each(engines)('runtime on the $name engine', (engine) => {
       await r
         .newHostModuleBuilder('env')
         .newFunctionBuilder()
-        .withFunc((_ctx, _mod, a: number, b: bigint, c: number) => {
-          seen.push(a, b, c);
-          return BigInt(a) + b + BigInt(Math.trunc(c));
-        }, [I32, I64, F64], [I64])
+        .withFunc(
+          (_ctx, _mod, a: number, b: bigint, c: number) => {
+            seen.push(a, b, c);
+            return BigInt(a) + b + BigInt(Math.trunc(c));
+          },
+          [I32, I64, F64],
+          [I64],
+        )
         .export('add3')
         .instantiate();
       const m = await r.instantiate(
@@ -43,12 +47,16 @@ describe.each(engines)('runtime on the $name engine', (engine) => {
       await r
         .newHostModuleBuilder('env')
         .newFunctionBuilder()
-        .withModuleFunction((_ctx, _mod, stack) => {
-          const a = stack[0]!;
-          const b = stack[1]!;
-          stack[0] = b;
-          stack[1] = a;
-        }, [I32, I32], [I32, I32])
+        .withModuleFunction(
+          (_ctx, _mod, stack) => {
+            const a = stack[0]!;
+            const b = stack[1]!;
+            stack[0] = b;
+            stack[1] = a;
+          },
+          [I32, I32],
+          [I32, I32],
+        )
         .export('swap')
         .instantiate();
       const m = await r.instantiate(
@@ -104,9 +112,13 @@ describe.each(engines)('runtime on the $name engine', (engine) => {
       await r
         .newHostModuleBuilder('env')
         .newFunctionBuilder()
-        .withFunc(() => {
-          throw boom;
-        }, [], [])
+        .withFunc(
+          () => {
+            throw boom;
+          },
+          [],
+          [],
+        )
         .export('boom')
         .instantiate();
       const m = await r.instantiate(
@@ -207,8 +219,14 @@ describe.each(engines)('runtime on the $name engine', (engine) => {
 
     it('asks the ImportResolver first and falls back to the registry', async () => {
       const r = runtimeFor(engine);
-      const fromRegistry = await r.instantiateWithConfig(await wat(`(module (func (export "v") (result i32) (i32.const 1)))`), newModuleConfig().withName('dep'));
-      const alt = await r.instantiateWithConfig(await wat(`(module (func (export "v") (result i32) (i32.const 2)))`), newModuleConfig().withName(''));
+      const fromRegistry = await r.instantiateWithConfig(
+        await wat(`(module (func (export "v") (result i32) (i32.const 1)))`),
+        newModuleConfig().withName('dep'),
+      );
+      const alt = await r.instantiateWithConfig(
+        await wat(`(module (func (export "v") (result i32) (i32.const 2)))`),
+        newModuleConfig().withName(''),
+      );
       const importer = await wat(`(module (import "dep" "v" (func $v (result i32))) (func (export "run") (result i32) (call $v)))`);
       const asked: string[] = [];
       const ctx = withImportResolver(Context.background(), (name) => {
@@ -219,7 +237,11 @@ describe.each(engines)('runtime on the $name engine', (engine) => {
       const a = await r.instantiateModule(compiled, newModuleConfig().withName(''), ctx);
       expect(a.exportedFunction('run')!.call()).toEqual([2n]);
       expect(asked).toEqual(['dep']);
-      const b = await r.instantiateModule(compiled, newModuleConfig().withName(''), withImportResolver(Context.background(), () => undefined));
+      const b = await r.instantiateModule(
+        compiled,
+        newModuleConfig().withName(''),
+        withImportResolver(Context.background(), () => undefined),
+      );
       expect(b.exportedFunction('run')!.call()).toEqual([1n]);
       expect(fromRegistry.isClosed()).toBe(false);
       await r.close();
@@ -252,7 +274,11 @@ describe.each(engines)('runtime on the $name engine', (engine) => {
     it('runtime close closes every module in reverse order, once, with its exit code', async () => {
       const r = runtimeFor(engine);
       const order: string[] = [];
-      const notifier = (name: string) => withCloseNotifier(Context.background(), closeNotifyFunc((_c, code) => order.push(`${name}:${code}`)));
+      const notifier = (name: string) =>
+        withCloseNotifier(
+          Context.background(),
+          closeNotifyFunc((_c, code) => order.push(`${name}:${code}`)),
+        );
       const bin = await wat(mod);
       const compiled = await r.compileModule(bin);
       const a = await r.instantiateModule(compiled, newModuleConfig().withName('a'), notifier('a'));
@@ -266,10 +292,15 @@ describe.each(engines)('runtime on the $name engine', (engine) => {
 
     it('start functions run after instantiation; a trap there rejects with the trap as cause and closes the module', async () => {
       const r = runtimeFor(engine);
-      const ok = await r.instantiate(await wat(`(module (global $g (export "g") (mut i32) (i32.const 0)) (func (export "_start") (global.set $g (i32.const 9))))`));
+      const ok = await r.instantiate(
+        await wat(`(module (global $g (export "g") (mut i32) (i32.const 0)) (func (export "_start") (global.set $g (i32.const 9))))`),
+      );
       expect(ok.exportedGlobal('g')!.get()).toBe(9n);
       const err: unknown = await r
-        .instantiateWithConfig(await wat(`(module (func (export "boot") unreachable))`), newModuleConfig().withName('bad').withStartFunctions('boot'))
+        .instantiateWithConfig(
+          await wat(`(module (func (export "boot") unreachable))`),
+          newModuleConfig().withName('bad').withStartFunctions('boot'),
+        )
         .catch((e: unknown) => e);
       expect((err as Error).message).toContain('module[bad] function[boot] failed: wasm error: unreachable');
       expect((err as Error).cause).toBeInstanceOf(WasmRuntimeError);
@@ -279,7 +310,9 @@ describe.each(engines)('runtime on the $name engine', (engine) => {
 
     it('the wasm start section runs during instantiation', async () => {
       const r = runtimeFor(engine);
-      const m = await r.instantiate(await wat(`(module (global $g (export "g") (mut i32) (i32.const 0)) (func $s (global.set $g (i32.const 4))) (start $s))`));
+      const m = await r.instantiate(
+        await wat(`(module (global $g (export "g") (mut i32) (i32.const 0)) (func $s (global.set $g (i32.const 4))) (start $s))`),
+      );
       expect(m.exportedGlobal('g')!.get()).toBe(4n);
       await r.close();
     });
@@ -288,7 +321,9 @@ describe.each(engines)('runtime on the $name engine', (engine) => {
   describe('memory', () => {
     it('reads and writes little-endian values, with bounds checks', async () => {
       const r = runtimeFor(engine);
-      const m = await r.instantiate(await wat(`(module (memory (export "memory") 1 3) (func (export "load") (param i32) (result i64) (i64.load (local.get 0))))`));
+      const m = await r.instantiate(
+        await wat(`(module (memory (export "memory") 1 3) (func (export "load") (param i32) (result i64) (i64.load (local.get 0))))`),
+      );
       const mem = m.memory()!;
       expect(mem.size()).toBe(65536);
       expect(mem.writeUint64Le(16, 0x0102030405060708n)).toBe(true);
@@ -310,7 +345,9 @@ describe.each(engines)('runtime on the $name engine', (engine) => {
     it('grows up to the maximum and keeps views valid after growth', async () => {
       const r = runtimeFor(engine);
       const m = await r.instantiate(
-        await wat(`(module (memory (export "memory") 1 3) (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))) (func (export "size") (result i32) (memory.size)))`),
+        await wat(
+          `(module (memory (export "memory") 1 3) (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))) (func (export "size") (result i32) (memory.size)))`,
+        ),
       );
       const mem = m.memory()!;
       expect(mem.grow(1)).toBe(1);
@@ -346,7 +383,9 @@ describe.each(engines)('runtime on the $name engine', (engine) => {
     it('exposes every global by index, exported or not, with raw bits', async () => {
       const r = runtimeFor(engine);
       const m = (await r.instantiate(
-        await wat(`(module (global i32 (i32.const -1)) (global (export "f") f64 (f64.const 2.5)) (global (export "m") (mut i64) (i64.const 5)) (global f32 (f32.const -0)))`),
+        await wat(
+          `(module (global i32 (i32.const -1)) (global (export "f") f64 (f64.const 2.5)) (global (export "m") (mut i64) (i64.const 5)) (global f32 (f32.const -0)))`,
+        ),
       )) as InternalModule;
       expect(m.numGlobal()).toBe(4);
       expect(m.global(0).get()).toBe(0xffffffffn);
@@ -364,7 +403,9 @@ describe.each(engines)('runtime on the $name engine', (engine) => {
     it('preserves NaN payload bits through params, results and globals', async () => {
       const r = runtimeFor(engine);
       const m = await r.instantiate(
-        await wat(`(module (func (export "id32") (param f32) (result f32) (local.get 0)) (func (export "id64") (param f64) (result f64) (local.get 0)))`),
+        await wat(
+          `(module (func (export "id32") (param f32) (result f32) (local.get 0)) (func (export "id64") (param f64) (result f64) (local.get 0)))`,
+        ),
       );
       expect(m.exportedFunction('id32')!.call(0x7fa00001n)).toEqual([0x7fa00001n]);
       expect(m.exportedFunction('id64')!.call(0x7ff4000000000001n)).toEqual([0x7ff4000000000001n]);
@@ -397,14 +438,20 @@ describe.each(engines)('runtime on the $name engine', (engine) => {
       }
       expect(err).toBeInstanceOf(WasmRuntimeError);
       expect((err as WasmRuntimeError).trap).toBe('integer divide by zero');
-      expect((err as Error).message).toBe('wasm error: integer divide by zero\nwasm stack trace:\n\tcalc.div(i32,i32) i32\n\tcalc.run(i32) i32');
+      expect((err as Error).message).toBe(
+        'wasm error: integer divide by zero\nwasm stack trace:\n\tcalc.div(i32,i32) i32\n\tcalc.run(i32) i32',
+      );
       expect(m.exportedFunction('run')!.call(1)).toEqual([1n]);
       await r.close();
     });
 
     it('infinite recursion is a stack overflow trap, and the runtime stays usable', async () => {
       const r = runtimeFor(engine);
-      const m = await r.instantiate(await wat(`(module (func $f (export "f") (param i32) (result i32) (i32.add (call $f (local.get 0)) (i32.const 1))) (func (export "ok") (result i32) (i32.const 7)))`));
+      const m = await r.instantiate(
+        await wat(
+          `(module (func $f (export "f") (param i32) (result i32) (i32.add (call $f (local.get 0)) (i32.const 1))) (func (export "ok") (result i32) (i32.const 7)))`,
+        ),
+      );
       let err: unknown;
       try {
         m.exportedFunction('f')!.call(1);
@@ -430,9 +477,7 @@ describe.each(engines)('runtime on the $name engine', (engine) => {
     it('rejects a type mismatch naming the function index', async () => {
       const r = runtimeFor(engine);
       // (func (result i32) (i64.const 0)) assembled by hand: wabt refuses invalid text.
-      const bin = new Uint8Array([
-        0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7f, 3, 2, 1, 0, 10, 6, 1, 4, 0, 0x42, 0, 0x0b,
-      ]);
+      const bin = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7f, 3, 2, 1, 0, 10, 6, 1, 4, 0, 0x42, 0, 0x0b]);
       const err: unknown = await r.compileModule(bin).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(CompileError);
       expect((err as CompileError).functionIndex).toBe(0);
@@ -449,7 +494,10 @@ describe('hostile binaries', () => {
     ['a truncated section', [...header, 1, 10, 1, 0x60]],
     ['an 11-byte LEB128', [...header, 1, 11, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00]],
     ['a section size past the end', [...header, 10, 0xff, 0xff, 0xff, 0xff, 0x07, 0]],
-    ['a function count claiming 2^32 - 1 locals groups', [...header, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 10, 8, 1, 6, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x7f]],
+    [
+      'a function count claiming 2^32 - 1 locals groups',
+      [...header, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0, 10, 8, 1, 6, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x7f],
+    ],
   ];
   it.each(cases)('rejects %s with a CompileError', async (_name, bytes) => {
     const r = newRuntimeWithConfig(newRuntimeConfigInterpreter());

@@ -18,7 +18,8 @@ const T = (t: number): string => (t === 0x7e ? 'i64' : 'i32');
 /** A guest that imports every WASI function and exports a same-named wrapper, plus its memory. */
 function proxyWat(moduleName: string): string {
   const imports = WASI_FUNCTIONS.map(
-    (f) => `(import "${moduleName}" "${f.name}" (func $${f.name} (param ${f.params.map(T).join(' ')}) ${f.results.length ? '(result i32)' : ''}))`,
+    (f) =>
+      `(import "${moduleName}" "${f.name}" (func $${f.name} (param ${f.params.map(T).join(' ')}) ${f.results.length ? '(result i32)' : ''}))`,
   );
   const wrappers = WASI_FUNCTIONS.map(
     (f) =>
@@ -51,7 +52,11 @@ interface Guest {
 async function guest(r: Runtime, edit: (c: ModuleConfig) => ModuleConfig = (c) => c): Promise<Guest> {
   if (r.module('wasi_snapshot_preview1') === undefined) await instantiate(r);
   const out: Uint8Array[] = [];
-  const cfg = edit(newModuleConfig().withName('').withStdout({ write: (c) => out.push(c) }));
+  const cfg = edit(
+    newModuleConfig()
+      .withName('')
+      .withStdout({ write: (c) => out.push(c) }),
+  );
   const mod = await r.instantiateWithConfig(proxy, cfg);
   const mem = mod.memory()!;
   return {
@@ -153,7 +158,9 @@ describe.each(engines)('WASI functions on $name', (engine) => {
   });
 
   it('fd_prestat_get/fd_prestat_dir_name name the mounts as given; EBADF for stdio; ENAMETOOLONG', async () => {
-    const g = await guest(runtimeFor(engine), (c) => c.withFSConfig(newFSConfig().withFSMount(newMemFS(), '/').withFSMount(newMemFS(), '/tmp')));
+    const g = await guest(runtimeFor(engine), (c) =>
+      c.withFSConfig(newFSConfig().withFSMount(newMemFS(), '/').withFSMount(newMemFS(), '/tmp')),
+    );
     expect(g.call('fd_prestat_get', 3, 0)).toBe(E.SUCCESS);
     expect([g.u32(0), g.u32(4)]).toEqual([0, 1]);
     expect(g.call('fd_prestat_dir_name', 3, 16, 1)).toBe(E.SUCCESS);
@@ -197,7 +204,7 @@ describe.each(engines)('WASI functions on $name', (engine) => {
   });
 
   it('fd_fdstat_get: types, flags and rights; fd_fdstat_set_flags', async () => {
-    const g = await guest(runtimeFor(engine), (c) => c.withFSConfig(newFSConfig().withFSMount(newMemFS({ 'f': 'x' }), '/')));
+    const g = await guest(runtimeFor(engine), (c) => c.withFSConfig(newFSConfig().withFSMount(newMemFS({ f: 'x' }), '/')));
     expect(g.call('fd_fdstat_get', 1, 0)).toBe(E.SUCCESS);
     expect(g.mem.readByte(0)).toBe(2); // CHARACTER_DEVICE
     expect(g.u64(8) & 0x24n).toBe(0n); // no FD_SEEK / FD_TELL: a tty to wasi-libc
@@ -385,7 +392,11 @@ describe.each(engines)('WASI functions on $name', (engine) => {
       g.mem.writeUint64Le(at + 24, timeout);
       g.mem.writeUint16Le(at + 40, flags);
     };
-    const ev = (i: number): [bigint, number, number] => [g.u64(1000 + i * 32), g.mem.readUint16Le(1000 + i * 32 + 8)!, g.mem.readByte(1000 + i * 32 + 10)!];
+    const ev = (i: number): [bigint, number, number] => [
+      g.u64(1000 + i * 32),
+      g.mem.readUint16Le(1000 + i * 32 + 8)!,
+      g.mem.readByte(1000 + i * 32 + 10)!,
+    ];
     expect(g.call('poll_oneoff', 0, 1000, 0, 2000)).toBe(E.INVAL);
     sub(0, 11n, 0, 1, 5_000_000n);
     sub(1, 12n, 0, 1, 2_000_000n);
@@ -399,7 +410,12 @@ describe.each(engines)('WASI functions on $name', (engine) => {
     sub(3, 24n, 0, 9, 1n);
     expect(g.call('poll_oneoff', 0, 1000, 4, 2000)).toBe(E.SUCCESS);
     expect(g.u32(2000)).toBe(4);
-    expect([ev(0), ev(1), ev(2), ev(3)]).toEqual([[21n, E.NOTSUP, 0], [22n, E.NOTSUP, 2], [23n, E.BADF, 1], [24n, E.INVAL, 0]]);
+    expect([ev(0), ev(1), ev(2), ev(3)]).toEqual([
+      [21n, E.NOTSUP, 0],
+      [22n, E.NOTSUP, 2],
+      [23n, E.BADF, 1],
+      [24n, E.INVAL, 0],
+    ]);
     sub(0, 31n, 1, 0);
     sub(1, 32n, 0, 1, 1_000_000_000n);
     expect(g.call('poll_oneoff', 0, 1000, 2, 2000)).toBe(E.SUCCESS);

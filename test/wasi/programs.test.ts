@@ -146,7 +146,17 @@ stdin: hi there
   it('proc.c: args, env, stdin, stderr and random', async () => {
     const r = runtimeFor(engine);
     expect((await runGuest(r, wasm('proc'), { args: ['proc', 'args', 'x y'] })).stdout).toBe('argv[0]=proc\nargv[1]=args\nargv[2]=x y\n');
-    expect((await runGuest(r, wasm('proc'), { args: ['proc', 'env'], env: [['A', '1'], ['B', 'two']] })).stdout).toBe('A=1\nB=two\n');
+    expect(
+      (
+        await runGuest(r, wasm('proc'), {
+          args: ['proc', 'env'],
+          env: [
+            ['A', '1'],
+            ['B', 'two'],
+          ],
+        })
+      ).stdout,
+    ).toBe('A=1\nB=two\n');
     const big = 'line\n'.repeat(2000);
     expect((await runGuest(r, wasm('proc'), { args: ['proc', 'cat'], stdin: big })).stdout).toBe(big);
     expect((await runGuest(r, wasm('proc'), { args: ['proc', 'stderr'] })).stderr).toBe('to stderr\n');

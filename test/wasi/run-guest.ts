@@ -36,7 +36,11 @@ export async function runGuest(r: Runtime, wasm: Uint8Array, o: GuestOptions = {
   if (r.module('wasi_snapshot_preview1') === undefined) await instantiate(r);
   const out = sink();
   const err = sink();
-  let c = newModuleConfig().withName('').withArgs(...(o.args ?? ['guest'])).withStdout(out).withStderr(err);
+  let c = newModuleConfig()
+    .withName('')
+    .withArgs(...(o.args ?? ['guest']))
+    .withStdout(out)
+    .withStderr(err);
   for (const [k, v] of o.env ?? []) c = c.withEnv(k, v);
   if (o.stdin !== undefined) c = c.withStdin(o.stdin);
   if (o.fs !== undefined) c = c.withFSConfig(o.fs);

@@ -244,10 +244,7 @@ describe('decodeModule: a full module built by wabt', () => {
       ['declarative', 0, 0x70],
     ]);
     expect(constOf(m.elements[0]!.offsetExpr)).toEqual([{ op: 'i32.const', value: 1 }]);
-    expect(m.elements[0]!.init.map((e) => e.instrs)).toEqual([
-      [{ op: 'ref.func', funcIndex: 1 }],
-      [{ op: 'ref.func', funcIndex: 2 }],
-    ]);
+    expect(m.elements[0]!.init.map((e) => e.instrs)).toEqual([[{ op: 'ref.func', funcIndex: 1 }], [{ op: 'ref.func', funcIndex: 2 }]]);
     expect(m.elements[1]!.offsetExpr).toBeUndefined();
   });
 

@@ -8,13 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import wabtInit from 'wabt';
 import { GUESTS_DIR, SPECTEST_DIR, SPECTEST_MISSING } from '../../../test/paths.js';
-import {
-  CoreFeaturesTailCall,
-  CoreFeaturesThreads,
-  CoreFeaturesV1,
-  CoreFeaturesV2,
-  type CoreFeatures,
-} from '../api/features.js';
+import { CoreFeaturesTailCall, CoreFeaturesThreads, CoreFeaturesV1, CoreFeaturesV2, type CoreFeatures } from '../api/features.js';
 import { decodeModule } from './decoder.js';
 import { encodeModule } from './encoder.js';
 import type { Module } from './module.js';
@@ -82,7 +76,9 @@ describe('encoder: spec suite modules round-trip', () => {
     if (!existsSync(path)) continue;
     it(`${dir}: every module command round-trips and V8 accepts it`, () => {
       let n = 0;
-      for (const f of readdirSync(path).filter((x) => x.endsWith('.json')).sort()) {
+      for (const f of readdirSync(path)
+        .filter((x) => x.endsWith('.json'))
+        .sort()) {
         const json = JSON.parse(readFileSync(join(path, f), 'utf8')) as { commands: Command[] };
         for (const c of json.commands) {
           if (c.type !== 'module' || c.filename === undefined || !c.filename.endsWith('.wasm')) continue;

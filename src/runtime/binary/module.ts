@@ -202,4 +202,3 @@ export function funcTypeOf(m: Module, funcIndex: number): FuncType | undefined {
   const typeIndex = m.funcTypeIndexSpace[funcIndex];
   return typeIndex === undefined ? undefined : m.types[typeIndex];
 }
-

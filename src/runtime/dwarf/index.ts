@@ -251,10 +251,7 @@ function buildIndex(s: DwarfSections): Index {
       const key = `${u.stmtList}\0${u.compDir}`;
       let t = cache.get(key);
       if (!cache.has(key)) {
-        t = safe(
-          () => parseLineProgram({ line, str: s.str, lineStr: s.lineStr, strx: strx(u) }, u.stmtList!, u.compDir),
-          undefined,
-        );
+        t = safe(() => parseLineProgram({ line, str: s.str, lineStr: s.lineStr, strx: strx(u) }, u.stmtList!, u.compDir), undefined);
         cache.set(key, t);
         if (t !== undefined) addTable(t, i);
       }

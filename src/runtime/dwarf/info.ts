@@ -446,12 +446,7 @@ function rangeList(s: DwarfSections, u: UnitBases & { readonly base: number }, o
 }
 
 /** A DWARF 5 .debug_rnglists list, by offset (DW_FORM_sec_offset) or index (DW_FORM_rnglistx). */
-function rnglist(
-  s: DwarfSections,
-  u: UnitBases & { readonly base: number },
-  form: number,
-  value: number,
-): number[] {
+function rnglist(s: DwarfSections, u: UnitBases & { readonly base: number }, form: number, value: number): number[] {
   const data = s.rnglists;
   if (data === undefined) return [];
   let offset = value;

@@ -188,7 +188,12 @@ describe('line programs without .debug_info', () => {
     const f1 = lines(
       program(
         { version: 2, opcodeBase: 10 },
-        new Bytes().bytes(setAddress(0)).u8(3).sleb(19).u8(10, special(1, 2, 10)).bytes(END_SEQUENCE),
+        new Bytes()
+          .bytes(setAddress(0))
+          .u8(3)
+          .sleb(19)
+          .u8(10, special(1, 2, 10))
+          .bytes(END_SEQUENCE),
       ),
     );
     expect(f1(0)).toEqual([at('a.c', 20 + LINE_BASE)]);
@@ -220,10 +225,7 @@ describe('line programs without .debug_info', () => {
         .uleb(4)
         .bytes(END_SEQUENCE),
     );
-    const p2 = program(
-      { version: 3, files: [['b.c', 0]] },
-      new Bytes().bytes(setAddress(0x30)).u8(1).u8(2).uleb(2).bytes(END_SEQUENCE),
-    );
+    const p2 = program({ version: 3, files: [['b.c', 0]] }, new Bytes().bytes(setAddress(0x30)).u8(1).u8(2).uleb(2).bytes(END_SEQUENCE));
     const f = lines(p1, p2);
     expect(f(0x13)).toEqual([at('a.c', 10)]);
     expect(f(0x14)).toEqual([]);
@@ -232,12 +234,7 @@ describe('line programs without .debug_info', () => {
   });
 
   it('ignores sequences of discarded code (wasm-ld tombstone addresses)', () => {
-    const f = lines(
-      program(
-        { version: 4 },
-        new Bytes().bytes(setAddress(0xffffffff)).u8(1).u8(2).uleb(8).bytes(END_SEQUENCE),
-      ),
-    );
+    const f = lines(program({ version: 4 }, new Bytes().bytes(setAddress(0xffffffff)).u8(1).u8(2).uleb(8).bytes(END_SEQUENCE)));
     expect(f(0xffffffff)).toEqual([]);
     expect(f(3)).toEqual([]);
   });

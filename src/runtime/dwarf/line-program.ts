@@ -358,13 +358,7 @@ function runProgram(c: Cursor, p: ProgramState): void {
   }
 }
 
-function makeSequence(
-  addrs: number[],
-  files: number[],
-  lines: number[],
-  cols: number[],
-  endAddress: number,
-): Sequence {
+function makeSequence(addrs: number[], files: number[], lines: number[], cols: number[], endAddress: number): Sequence {
   let sorted = true;
   for (let i = 1; i < addrs.length; i++) {
     if (addrs[i]! < addrs[i - 1]!) {

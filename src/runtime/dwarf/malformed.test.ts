@@ -72,7 +72,12 @@ describe.each(['inline.dwarf4', 'inline.dwarf5', 'trap.dwarf4', 'trap.dwarf5'])(
 describe('hostile inputs', () => {
   it('ignores empty and garbage sections', () => {
     const garbage = (name: string, bytes: number[]): CustomSection => ({ name, data: new Uint8Array(bytes), offset: 0 });
-    for (const data of [[], [0xff, 0xff, 0xff, 0xff], [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff], [4, 0, 0, 0, 5, 0]]) {
+    for (const data of [
+      [],
+      [0xff, 0xff, 0xff, 0xff],
+      [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff],
+      [4, 0, 0, 0, 5, 0],
+    ]) {
       const d = parseDwarf([garbage('.debug_line', data), garbage('.debug_info', data), garbage('.debug_abbrev', data)]);
       expect(d?.linesFor(0)).toEqual([]);
     }

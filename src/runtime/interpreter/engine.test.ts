@@ -22,7 +22,11 @@ const FEATURES = CoreFeaturesV2 | CoreFeaturesTailCall | CoreFeaturesThreads;
 const ctx = Context.background();
 const owner = { api: {} as ApiModule };
 
-async function inst(engine: Engine, wat: string, imports: ExternValue[] = []): Promise<{ i: EngineInstance; exp: (name: string) => number }> {
+async function inst(
+  engine: Engine,
+  wat: string,
+  imports: ExternValue[] = [],
+): Promise<{ i: EngineInstance; exp: (name: string) => number }> {
   const bin = wabt.parseWat('t.wat', wat, { threads: true, tail_call: true }).toBinary({}).buffer;
   const mod = decodeModule(new Uint8Array(bin), FEATURES);
   validateModule(mod, FEATURES);
@@ -447,7 +451,9 @@ describe('interpreter: host functions and linking', () => {
     const engine = newInterpreterEngine();
     const a = await inst(engine, `(module (memory (export "m") 1))`);
     await expect(
-      inst(engine, `(module (import "a" "m" (memory 1)) (data (i32.const 0) "hi") (data (i32.const 65535) "xx"))`, [{ kind: 2, value: a.i.memories[0]! }]),
+      inst(engine, `(module (import "a" "m" (memory 1)) (data (i32.const 0) "hi") (data (i32.const 65535) "xx"))`, [
+        { kind: 2, value: a.i.memories[0]! },
+      ]),
     ).rejects.toThrow('out of bounds memory access');
     expect(a.i.memories[0]!.api.readByte(0)).toBe(0x68);
   });

@@ -323,7 +323,8 @@ class InterpreterEngine implements Engine {
       for (const d of mod.datas) {
         if (d.mode !== 'active') continue;
         const mem = inst.memories[d.memoryIndex];
-        if (mem === undefined || offsetOf(d.offsetExpr) + d.init.length > mem.api.u8.length) throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+        if (mem === undefined || offsetOf(d.offsetExpr) + d.init.length > mem.api.u8.length)
+          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
       }
     }
     mod.elements.forEach((seg, i) => {

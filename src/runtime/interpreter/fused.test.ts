@@ -28,7 +28,12 @@ async function load(text: string): Promise<{ inst: EngineInstance; mod: ReturnTy
   validateModule(mod, CoreFeaturesV2);
   const engine = newInterpreterEngine();
   const code = await engine.compile(mod, { features: CoreFeaturesV2, debugInfo: false, listeners: undefined });
-  const inst = engine.instantiate(code, [], { api: {} as ApiModule }, { features: CoreFeaturesV2, memoryLimitPages: 1, memoryCapacityFromMax: false, ctx });
+  const inst = engine.instantiate(
+    code,
+    [],
+    { api: {} as ApiModule },
+    { features: CoreFeaturesV2, memoryLimitPages: 1, memoryCapacityFromMax: false, ctx },
+  );
   return { inst, mod };
 }
 
@@ -117,7 +122,10 @@ describe('i32 rotates by constants', () => {
   it('match a reference for every count and direction', async () => {
     const ks = Array.from({ length: 40 }, (_, k) => k);
     const fns = ks
-      .map((k) => `(func (param i32) (result i32) (i32.rotl (local.get 0) (i32.const ${k}))) (func (param i32) (result i32) (i32.rotr (local.get 0) (i32.const ${k})))`)
+      .map(
+        (k) =>
+          `(func (param i32) (result i32) (i32.rotl (local.get 0) (i32.const ${k}))) (func (param i32) (result i32) (i32.rotr (local.get 0) (i32.const ${k})))`,
+      )
       .join('\n');
     const { inst, mod } = await load(`(module ${fns})`);
     expect(Array.from(lowerFunction(mod, 2).code)).toContain(I.I32_ROTLI);

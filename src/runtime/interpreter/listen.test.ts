@@ -91,7 +91,12 @@ describe('interpreter interrupts', () => {
     let closedWith: number | undefined;
     const api = { closeWithExitCode: (c: number) => ((closedWith = c), Promise.resolve()) } as unknown as ApiModule;
     const ctx = Context.background();
-    const inst = engine.instantiate(code, [], { api }, { features: FEATURES, memoryLimitPages: 1, memoryCapacityFromMax: false, ctx, closeOnContextDone: true });
+    const inst = engine.instantiate(
+      code,
+      [],
+      { api },
+      { features: FEATURES, memoryLimitPages: 1, memoryCapacityFromMax: false, ctx, closeOnContextDone: true },
+    );
     const stack = new BigUint64Array([60n]);
     const t0 = performance.now();
     let err: unknown;
@@ -112,7 +117,12 @@ describe('interpreter interrupts', () => {
     const engine = newInterpreterEngine();
     const code = await engine.compile(m, { features: FEATURES, debugInfo: false, listeners: undefined });
     const ctx = Context.background();
-    const inst = engine.instantiate(code, [], { api: {} as ApiModule }, { features: FEATURES, memoryLimitPages: 1, memoryCapacityFromMax: false, ctx, closeOnContextDone: true });
+    const inst = engine.instantiate(
+      code,
+      [],
+      { api: {} as ApiModule },
+      { features: FEATURES, memoryLimitPages: 1, memoryCapacityFromMax: false, ctx, closeOnContextDone: true },
+    );
     const stack = new BigUint64Array([100_000n]);
     inst.call(0, stack, ctx);
     expect(stack[0]).toBe(7n);
@@ -133,7 +143,12 @@ describe('interpreter listeners', () => {
     const engine = newInterpreterEngine();
     const code = await engine.compile(m, { features: FEATURES, debugInfo: false, listeners: [l, undefined] });
     const ctx = Context.background();
-    const inst = engine.instantiate(code, [], { api: {} as ApiModule }, { features: FEATURES, memoryLimitPages: 1, memoryCapacityFromMax: false, ctx });
+    const inst = engine.instantiate(
+      code,
+      [],
+      { api: {} as ApiModule },
+      { features: FEATURES, memoryLimitPages: 1, memoryCapacityFromMax: false, ctx },
+    );
     const stack = new BigUint64Array(1);
     inst.call(1, stack, ctx);
     expect(stack[0]).toBe(5n);

@@ -448,7 +448,17 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
   };
 
   const ctrls: Ctrl[] = [];
-  ctrls.push({ kind: 3, height: 0, slot: localSlots, params: EMPTY, results: ftype.results, fixups: [], head: 0, elseFixup: -1, unreachable: false });
+  ctrls.push({
+    kind: 3,
+    height: 0,
+    slot: localSlots,
+    params: EMPTY,
+    results: ftype.results,
+    fixups: [],
+    head: 0,
+    elseFixup: -1,
+    unreachable: false,
+  });
 
   const labelTypes = (c: Ctrl): readonly number[] => (c.kind === 1 ? c.params : c.results);
 
@@ -1131,7 +1141,13 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
           emit(off);
           break;
         }
-        if (op === 0x45 && cmpPos >= 0 && code.length === cmpPos + 4 && vsKind[height - 1] === SLOT && code[cmpPos + 1] === 2 * vsSlot[height - 1]!) {
+        if (
+          op === 0x45 &&
+          cmpPos >= 0 &&
+          code.length === cmpPos + 4 &&
+          vsKind[height - 1] === SLOT &&
+          code[cmpPos + 1] === 2 * vsSlot[height - 1]!
+        ) {
           // i32.eqz of the compare just emitted: negate the compare instead (no instruction), and
           // keep it fusable with a following br_if/if.
           cmpOp = CMP_NEGATE[cmpOp]!;
@@ -1139,7 +1155,11 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
           break;
         }
         const s = SIMPLE[op];
-        if ((s === I.I64_SHL || s === I.I64_SHR_S || s === I.I64_SHR_U) && vsKind[height - 1] === CONST && (vsVal[height - 1]! & 63) !== 0) {
+        if (
+          (s === I.I64_SHL || s === I.I64_SHR_S || s === I.I64_SHR_U) &&
+          vsKind[height - 1] === CONST &&
+          (vsVal[height - 1]! & 63) !== 0
+        ) {
           // Shift by a constant: the count is an immediate and the run loop needs no helper.
           const k = vsVal[height - 1]! & 63;
           pop();
@@ -1475,7 +1495,7 @@ const FUSE = new Map<number, number>(FUSED_PAIRS.map(([a, b, f]) => [a * 256 + b
  * opcode word changes, so every branch target and offset stays valid. Greedy, non-overlapping.
  */
 function fusePairs(code: Int32Array): void {
-  for (let pc = 0; pc < code.length; ) {
+  for (let pc = 0; pc < code.length;) {
     const next = pc + instrLength(code[pc]!, code, pc);
     if (next < code.length) {
       const f = FUSE.get(code[pc]! * 256 + code[next]!);

@@ -25,7 +25,16 @@ export interface SimdViews {
   dv: DataView;
 }
 
-type SimdExec = (sub: number, v: SimdViews, dst: number, a: number, b: number, c: number, imm: number, lanes: Uint8Array | undefined) => void;
+type SimdExec = (
+  sub: number,
+  v: SimdViews,
+  dst: number,
+  a: number,
+  b: number,
+  c: number,
+  imm: number,
+  lanes: Uint8Array | undefined,
+) => void;
 type SimdMem = (sub: number, v: SimdViews, mem: Uint8Array, ea: number, dst: number, val: number, lane: number) => void;
 
 let simdExec: SimdExec | undefined;
@@ -404,7 +413,7 @@ export function atomicOp(m: Machine, inst: Instance, sub: number, d: number, a: 
     i32[d] = r === 'ok' ? 0 : r === 'not-equal' ? 1 : 2;
     return;
   }
-  const is64 = info.results !== undefined && info.results[0] === 0x7e || (info.params !== undefined && info.params[1] === 0x7e);
+  const is64 = (info.results !== undefined && info.results[0] === 0x7e) || (info.params !== undefined && info.params[1] === 0x7e);
   // Loads and stores.
   if (sub >= 0x10 && sub <= 0x16) {
     const v = atomicLoad(buf, ea, size);
@@ -425,13 +434,26 @@ export function atomicOp(m: Machine, inst: Instance, sub: number, d: number, a: 
     const ix = ea >> 3;
     const x = BigInt.asIntN(64, val);
     switch (op) {
-      case 0: old = Atomics.add(v, ix, x); break;
-      case 1: old = Atomics.sub(v, ix, x); break;
-      case 2: old = Atomics.and(v, ix, x); break;
-      case 3: old = Atomics.or(v, ix, x); break;
-      case 4: old = Atomics.xor(v, ix, x); break;
-      case 5: old = Atomics.exchange(v, ix, x); break;
-      default: old = Atomics.compareExchange(v, ix, x, BigInt.asIntN(64, readVal(i32, c, is64, size)));
+      case 0:
+        old = Atomics.add(v, ix, x);
+        break;
+      case 1:
+        old = Atomics.sub(v, ix, x);
+        break;
+      case 2:
+        old = Atomics.and(v, ix, x);
+        break;
+      case 3:
+        old = Atomics.or(v, ix, x);
+        break;
+      case 4:
+        old = Atomics.xor(v, ix, x);
+        break;
+      case 5:
+        old = Atomics.exchange(v, ix, x);
+        break;
+      default:
+        old = Atomics.compareExchange(v, ix, x, BigInt.asIntN(64, readVal(i32, c, is64, size)));
     }
     old = BigInt.asUintN(64, old);
   } else {
@@ -440,13 +462,26 @@ export function atomicOp(m: Machine, inst: Instance, sub: number, d: number, a: 
     const x = Number(val);
     let o: number;
     switch (op) {
-      case 0: o = Atomics.add(v, ix, x); break;
-      case 1: o = Atomics.sub(v, ix, x); break;
-      case 2: o = Atomics.and(v, ix, x); break;
-      case 3: o = Atomics.or(v, ix, x); break;
-      case 4: o = Atomics.xor(v, ix, x); break;
-      case 5: o = Atomics.exchange(v, ix, x); break;
-      default: o = Atomics.compareExchange(v, ix, x, Number(readVal(i32, c, is64, size)));
+      case 0:
+        o = Atomics.add(v, ix, x);
+        break;
+      case 1:
+        o = Atomics.sub(v, ix, x);
+        break;
+      case 2:
+        o = Atomics.and(v, ix, x);
+        break;
+      case 3:
+        o = Atomics.or(v, ix, x);
+        break;
+      case 4:
+        o = Atomics.xor(v, ix, x);
+        break;
+      case 5:
+        o = Atomics.exchange(v, ix, x);
+        break;
+      default:
+        o = Atomics.compareExchange(v, ix, x, Number(readVal(i32, c, is64, size)));
     }
     old = BigInt(o >>> 0);
   }
@@ -492,7 +527,16 @@ function atomicStore(buf: ArrayBufferLike, ea: number, size: number, v: bigint):
   }
 }
 
-export function simdOp(m: Machine, sub: number, d: number, a: number, b: number, c: number, imm: number, lanes: Uint8Array | undefined): void {
+export function simdOp(
+  m: Machine,
+  sub: number,
+  d: number,
+  a: number,
+  b: number,
+  c: number,
+  imm: number,
+  lanes: Uint8Array | undefined,
+): void {
   if (simdExec === undefined) throw new Error(`not supported: SIMD ${OPS[0x200 + sub]?.name ?? sub}`);
   simdExec(sub, m.simd, d * 4, a * 4, b * 4, c * 4, imm, lanes);
 }

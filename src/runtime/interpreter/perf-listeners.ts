@@ -27,7 +27,13 @@ for (const name of ['calls', 'fib']) {
   const noop: FunctionListener = { before: () => {}, after: () => {}, abort: () => {} };
   const run = async (l: FunctionListener | undefined): Promise<number> => {
     const r = newRuntimeWithConfig(newRuntimeConfigInterpreter().withCoreFeatures(CoreFeaturesV2));
-    const ctx = l === undefined ? undefined : withFunctionListenerFactory(Context.background(), functionListenerFactoryFunc(() => l));
+    const ctx =
+      l === undefined
+        ? undefined
+        : withFunctionListenerFactory(
+            Context.background(),
+            functionListenerFactoryFunc(() => l),
+          );
     const m = await r.instantiateWithConfig(bytes, newModuleConfig().withName(''), ctx);
     const c0 = process.cpuUsage();
     m.exportedFunction('run')!.call();
@@ -43,5 +49,7 @@ for (const name of ['calls', 'fib']) {
     listened = Math.min(listened, await run(noop));
   }
   const ns = ((listened - plain) * 1e6) / calls;
-  console.log(`${name.padEnd(6)} ${calls} calls  plain ${plain.toFixed(0)} ms  no-op listener ${listened.toFixed(0)} ms  overhead ${ns.toFixed(1)} ns/call`);
+  console.log(
+    `${name.padEnd(6)} ${calls} calls  plain ${plain.toFixed(0)} ms  no-op listener ${listened.toFixed(0)} ms  overhead ${ns.toFixed(1)} ns/call`,
+  );
 }

@@ -38,7 +38,9 @@ function cpuMs(c0: NodeJS.CpuUsage): number {
 }
 const ratios: number[] = [];
 const coldRatios: number[] = [];
-for (const file of readdirSync(dir).filter((f) => f.endsWith('.tiny.wasm') && f.includes(filter)).sort()) {
+for (const file of readdirSync(dir)
+  .filter((f) => f.endsWith('.tiny.wasm') && f.includes(filter))
+  .sort()) {
   const name = file.replace('.tiny.wasm', '');
   const bytes = new Uint8Array(readFileSync(join(dir, file)));
   // V8
@@ -61,7 +63,12 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.tiny.wasm') && f.
   const mod = decodeModule(bytes, CoreFeaturesV2);
   validateModule(mod, CoreFeaturesV2);
   const code = await engine.compile(mod, { features: CoreFeaturesV2, debugInfo: false, listeners: undefined });
-  const inst = engine.instantiate(code, [], owner, { features: CoreFeaturesV2, memoryLimitPages: 65536, memoryCapacityFromMax: false, ctx: Context.background() });
+  const inst = engine.instantiate(code, [], owner, {
+    features: CoreFeaturesV2,
+    memoryLimitPages: 65536,
+    memoryCapacityFromMax: false,
+    ctx: Context.background(),
+  });
   const idx = mod.exports.find((e) => e.name === 'run')!.index;
   const stack = new BigUint64Array(1);
   let ms = Infinity;
@@ -69,7 +76,7 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.tiny.wasm') && f.
     c0 = process.cpuUsage();
     inst.call(idx, stack, Context.background());
     const tRun = cpuMs(c0);
-    if (process.env["VERBOSE"] !== undefined) console.log(`  ${name} run ${rep}: ${tRun.toFixed(0)} ms`);
+    if (process.env['VERBOSE'] !== undefined) console.log(`  ${name} run ${rep}: ${tRun.toFixed(0)} ms`);
     ms = Math.min(ms, tRun);
   }
   const ok = stack[0] === expected[name] && v8res === expected[name];

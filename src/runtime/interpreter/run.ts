@@ -59,19 +59,7 @@ import type { Machine } from './machine.js';
 import { atomicOp, callHost, checkInterrupt, growStack, memGrow, miscOp, simdMemOp, simdOp, truncSat } from './machine.js';
 import { listenAfter, listenBefore } from './listen.js';
 import { rareOp } from './rare.js';
-import {
-  divS64,
-  divU64,
-  mulhu,
-  out64,
-  remS64,
-  remU64,
-  rotl64,
-  rotr64,
-  shl64,
-  shrS64,
-  shrU64,
-} from './numeric.js';
+import { divS64, divU64, mulhu, out64, remS64, remU64, rotl64, rotr64, shl64, shrS64, shrU64 } from './numeric.js';
 import type { FuncInst, GlobalInst, Instance, Lowered, TableInst } from './objects.js';
 
 /** Maximum call depth (frames) before `stack overflow`. */
@@ -90,7 +78,9 @@ export function loweredOf(f: FuncInst): Lowered {
     l = lowerFunction(inst.module, f.codeIndex, {
       listened: f.listener !== undefined,
       interrupt: inst.interrupt,
-      listenedCallee: inst.anyListened ? (i) => funcs[i] !== undefined && funcs[i].listener !== undefined && funcs[i].host === null : undefined,
+      listenedCallee: inst.anyListened
+        ? (i) => funcs[i] !== undefined && funcs[i].listener !== undefined && funcs[i].host === null
+        : undefined,
     });
     f.lowered = l;
   }
@@ -415,7 +405,17 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         m.curFn = fn;
         m.curPc = pc;
         m.depth = depth;
-        miscOp(m, inst, code[pc + 1]!, code[pc + 2]!, code[pc + 3]!, fp + code[pc + 4]!, fp + code[pc + 5]!, fp + code[pc + 6]!, fp + code[pc + 7]!);
+        miscOp(
+          m,
+          inst,
+          code[pc + 1]!,
+          code[pc + 2]!,
+          code[pc + 3]!,
+          fp + code[pc + 4]!,
+          fp + code[pc + 5]!,
+          fp + code[pc + 6]!,
+          fp + code[pc + 7]!,
+        );
         pc += 8;
         break;
       }
@@ -424,7 +424,16 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         m.curFn = fn;
         m.curPc = pc;
         m.depth = depth;
-        atomicOp(m, inst, code[pc + 1]!, fp + code[pc + 2]!, fp + code[pc + 3]!, fp + code[pc + 4]!, fp + code[pc + 5]!, code[pc + 6]! >>> 0);
+        atomicOp(
+          m,
+          inst,
+          code[pc + 1]!,
+          fp + code[pc + 2]!,
+          fp + code[pc + 3]!,
+          fp + code[pc + 4]!,
+          fp + code[pc + 5]!,
+          code[pc + 6]! >>> 0,
+        );
         pc += 7;
         break;
       }
@@ -434,7 +443,16 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         m.curPc = pc;
         m.depth = depth;
         const li = code[pc + 7]!;
-        simdOp(m, code[pc + 1]!, fp + code[pc + 2]!, fp + code[pc + 3]!, fp + code[pc + 4]!, fp + code[pc + 5]!, code[pc + 6]!, li < 0 ? undefined : fn.lowered!.lanes[li]);
+        simdOp(
+          m,
+          code[pc + 1]!,
+          fp + code[pc + 2]!,
+          fp + code[pc + 3]!,
+          fp + code[pc + 4]!,
+          fp + code[pc + 5]!,
+          code[pc + 6]!,
+          li < 0 ? undefined : fn.lowered!.lanes[li],
+        );
         pc += 8;
         break;
       }
@@ -644,7 +662,12 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         // I64_LOAD__F64_MUL
         {
           const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
-          if (ea > memLen - 8) { m.curFn = fn; m.curPc = pc; m.depth = depth; throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess); }
+          if (ea > memLen - 8) {
+            m.curFn = fn;
+            m.curPc = pc;
+            m.depth = depth;
+            throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+          }
           const d = fp + code[pc + 1]!;
           i32[d] = dv.getInt32(ea, true);
           i32[d + 1] = dv.getInt32(ea + 4, true);
@@ -657,7 +680,12 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         // I64_LOAD__F64_ADD
         {
           const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
-          if (ea > memLen - 8) { m.curFn = fn; m.curPc = pc; m.depth = depth; throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess); }
+          if (ea > memLen - 8) {
+            m.curFn = fn;
+            m.curPc = pc;
+            m.depth = depth;
+            throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+          }
           const d = fp + code[pc + 1]!;
           i32[d] = dv.getInt32(ea, true);
           i32[d + 1] = dv.getInt32(ea + 4, true);
@@ -671,7 +699,12 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         f64[(fp + code[pc + 1]!) >> 1] = f64[(fp + code[pc + 2]!) >> 1]! + f64[(fp + code[pc + 3]!) >> 1]!;
         {
           const ea = (i32[fp + code[pc + 4 + 1]!]! >>> 0) + (code[pc + 4 + 3]! >>> 0);
-          if (ea > memLen - 8) { m.curFn = fn; m.curPc = pc + 4; m.depth = depth; throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess); }
+          if (ea > memLen - 8) {
+            m.curFn = fn;
+            m.curPc = pc + 4;
+            m.depth = depth;
+            throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+          }
           const v = fp + code[pc + 4 + 2]!;
           dv.setInt32(ea, i32[v]!, true);
           dv.setInt32(ea + 4, i32[v + 1]!, true);
@@ -683,7 +716,12 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         // I64_STORE__I32_ADDI
         {
           const ea = (i32[fp + code[pc + 1]!]! >>> 0) + (code[pc + 3]! >>> 0);
-          if (ea > memLen - 8) { m.curFn = fn; m.curPc = pc; m.depth = depth; throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess); }
+          if (ea > memLen - 8) {
+            m.curFn = fn;
+            m.curPc = pc;
+            m.depth = depth;
+            throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+          }
           const v = fp + code[pc + 2]!;
           dv.setInt32(ea, i32[v]!, true);
           dv.setInt32(ea + 4, i32[v + 1]!, true);
@@ -697,7 +735,12 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         i32[fp + code[pc + 1]!] = (i32[fp + code[pc + 2]!]! + code[pc + 3]!) | 0;
         {
           const ea = (i32[fp + code[pc + 4 + 2]!]! >>> 0) + (code[pc + 4 + 3]! >>> 0);
-          if (ea > memLen - 8) { m.curFn = fn; m.curPc = pc + 4; m.depth = depth; throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess); }
+          if (ea > memLen - 8) {
+            m.curFn = fn;
+            m.curPc = pc + 4;
+            m.depth = depth;
+            throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+          }
           const d = fp + code[pc + 4 + 1]!;
           i32[d] = dv.getInt32(ea, true);
           i32[d + 1] = dv.getInt32(ea + 4, true);
@@ -710,7 +753,12 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         i32[fp + code[pc + 1]!] = (i32[fp + code[pc + 2]!]! + code[pc + 3]!) | 0;
         {
           const ea = (i32[fp + code[pc + 4 + 2]!]! >>> 0) + (code[pc + 4 + 3]! >>> 0);
-          if (ea > memLen - 4) { m.curFn = fn; m.curPc = pc + 4; m.depth = depth; throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess); }
+          if (ea > memLen - 4) {
+            m.curFn = fn;
+            m.curPc = pc + 4;
+            m.depth = depth;
+            throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+          }
           const d = fp + code[pc + 4 + 1]!;
           i32[d] = dv.getInt32(ea, true);
         }
@@ -751,7 +799,12 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         // I32_STORE8__I32_ADD
         {
           const ea = (i32[fp + code[pc + 1]!]! >>> 0) + (code[pc + 3]! >>> 0);
-          if (ea > memLen - 1) { m.curFn = fn; m.curPc = pc; m.depth = depth; throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess); }
+          if (ea > memLen - 1) {
+            m.curFn = fn;
+            m.curPc = pc;
+            m.depth = depth;
+            throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+          }
           const v = fp + code[pc + 2]!;
           u8[ea] = i32[v]!;
         }
@@ -773,7 +826,12 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         // I64_LOAD__I64_ADD
         {
           const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
-          if (ea > memLen - 8) { m.curFn = fn; m.curPc = pc; m.depth = depth; throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess); }
+          if (ea > memLen - 8) {
+            m.curFn = fn;
+            m.curPc = pc;
+            m.depth = depth;
+            throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+          }
           const d = fp + code[pc + 1]!;
           i32[d] = dv.getInt32(ea, true);
           i32[d + 1] = dv.getInt32(ea + 4, true);
@@ -803,7 +861,12 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         }
         {
           const ea = (i32[fp + code[pc + 4 + 1]!]! >>> 0) + (code[pc + 4 + 3]! >>> 0);
-          if (ea > memLen - 8) { m.curFn = fn; m.curPc = pc + 4; m.depth = depth; throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess); }
+          if (ea > memLen - 8) {
+            m.curFn = fn;
+            m.curPc = pc + 4;
+            m.depth = depth;
+            throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+          }
           const v = fp + code[pc + 4 + 2]!;
           dv.setInt32(ea, i32[v]!, true);
           dv.setInt32(ea + 4, i32[v + 1]!, true);
@@ -833,7 +896,7 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
           m.depth = depth;
           throw new WasmRuntimeError(y === 0 ? Trap.IntegerDivideByZero : Trap.IntegerOverflow);
         }
-        i32[fp + code[pc + 1]!] = code[pc]! === 63 ? (x / y) | 0 : x % y | 0;
+        i32[fp + code[pc + 1]!] = code[pc]! === 63 ? (x / y) | 0 : (x % y) | 0;
         pc += 4;
         break;
       }

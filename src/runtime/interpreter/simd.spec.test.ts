@@ -577,9 +577,7 @@ function runFile(file: string): FileResult {
         if (cmd.type === 'assert_trap') err = `expected trap "${cmd.text ?? ''}"`;
         else if (results.length !== want.length) err = `${results.length} results, expected ${want.length}`;
         else {
-          const errs = results
-            .map((r, i) => checkResult(VIEWS.u8, r.at, want[i]!, r.fromFd))
-            .filter((e) => e !== undefined);
+          const errs = results.map((r, i) => checkResult(VIEWS.u8, r.at, want[i]!, r.fromFd)).filter((e) => e !== undefined);
           if (errs.length > 0) err = errs.join(' | ');
         }
       } catch (e) {
@@ -606,7 +604,11 @@ function runFile(file: string): FileResult {
   return res;
 }
 
-const FILES = existsSync(DIR) ? readdirSync(DIR).filter((f) => /^simd_.*\.json$/.test(f)).sort() : [];
+const FILES = existsSync(DIR)
+  ? readdirSync(DIR)
+      .filter((f) => /^simd_.*\.json$/.test(f))
+      .sort()
+  : [];
 
 describe('SIMD spec tests through simdExec', () => {
   if (FILES.length === 0) {

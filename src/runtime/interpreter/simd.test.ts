@@ -394,7 +394,10 @@ describe('integer lanes', () => {
 describe('lane permutations', () => {
   it('swizzle yields 0 for indices of 16 and above', () => {
     reset();
-    setU8s(A, [...Array(16).keys()].map((i) => 0x10 + i));
+    setU8s(
+      A,
+      [...Array(16).keys()].map((i) => 0x10 + i),
+    );
     setU8s(B, [0, 15, 16, 0x80, 0xff, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 31]);
     exec('i8x16.swizzle');
     expect(u8s(D)).toEqual([0x10, 0x1f, 0, 0, 0, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0]);
@@ -403,7 +406,10 @@ describe('lane permutations', () => {
   it('shuffle picks from a (0..15) and b (16..31)', () => {
     reset();
     setU8s(A, [...Array(16).keys()]);
-    setU8s(B, [...Array(16).keys()].map((i) => 0x80 + i));
+    setU8s(
+      B,
+      [...Array(16).keys()].map((i) => 0x80 + i),
+    );
     const lanes = new Uint8Array([31, 0, 16, 15, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22]);
     exec('i8x16.shuffle', D, 0, lanes);
     expect(u8s(D)).toEqual([0x8f, 0, 0x80, 15, 1, 0x81, 2, 0x82, 3, 0x83, 4, 0x84, 5, 0x85, 6, 0x86]);
@@ -504,7 +510,10 @@ describe('simdMem', () => {
   it('stores 16 bytes or exactly one lane', () => {
     const out = new Uint8Array(32);
     reset();
-    setU8s(A, [...Array(16).keys()].map((i) => 0xa0 + i));
+    setU8s(
+      A,
+      [...Array(16).keys()].map((i) => 0xa0 + i),
+    );
     simdMem(sub('v128.store'), v, out, 7, D, A, 0);
     expect([...out.slice(7, 23)]).toEqual(u8s(A));
     expect(out[6]).toBe(0);

@@ -186,7 +186,10 @@ function shr64(lo: number, hi: number, s: number, signed: boolean): void {
 type F1 = (x: number, i: number) => number;
 type F2 = (x: number, y: number) => number;
 
-const clamp = (lo: number, hi: number) => (x: number): number => (x < lo ? lo : x > hi ? hi : x);
+const clamp =
+  (lo: number, hi: number) =>
+  (x: number): number =>
+    x < lo ? lo : x > hi ? hi : x;
 const satS8 = clamp(-0x80, 0x7f);
 const satU8 = clamp(0, 0xff);
 const satS16 = clamp(-0x8000, 0x7fff);
@@ -233,15 +236,7 @@ function truncSatU32(x: number): number {
 // ---------------------------------------------------------------------------------------------
 // Handler factories, one per shape of logic.
 
-type Handler = (
-  v: SimdViews,
-  dst: number,
-  a: number,
-  b: number,
-  c: number,
-  imm: number,
-  lanes: Uint8Array | undefined,
-) => void;
+type Handler = (v: SimdViews, dst: number, a: number, b: number, c: number, imm: number, lanes: Uint8Array | undefined) => void;
 
 /** Lane-wise binary op: `r[i] = f(a[i], b[i])`; float results get canonical NaNs. */
 function bin(k: LaneKind, f: F2, out: LaneKind = k): Handler {
@@ -620,11 +615,26 @@ function buildTable(): void {
   def('i8x16.swizzle', swizzle);
 
   // Bitwise.
-  def('v128.not', un('i32', (x) => ~x));
-  def('v128.and', bin('i32', (x, y) => x & y));
-  def('v128.andnot', bin('i32', (x, y) => x & ~y));
-  def('v128.or', bin('i32', (x, y) => x | y));
-  def('v128.xor', bin('i32', (x, y) => x ^ y));
+  def(
+    'v128.not',
+    un('i32', (x) => ~x),
+  );
+  def(
+    'v128.and',
+    bin('i32', (x, y) => x & y),
+  );
+  def(
+    'v128.andnot',
+    bin('i32', (x, y) => x & ~y),
+  );
+  def(
+    'v128.or',
+    bin('i32', (x, y) => x | y),
+  );
+  def(
+    'v128.xor',
+    bin('i32', (x, y) => x ^ y),
+  );
   def('v128.bitselect', bitselect);
   def('v128.any_true', anyTrue);
 
@@ -636,32 +646,74 @@ function buildTable(): void {
       def(`${name}.${p}_s`, bin(s, CMP[p]));
       def(`${name}.${p}_u`, bin(u, CMP[p]));
     }
-    def(`${name}.abs`, un(s, (x) => Math.abs(x)));
-    def(`${name}.neg`, un(s, (x) => -x));
+    def(
+      `${name}.abs`,
+      un(s, (x) => Math.abs(x)),
+    );
+    def(
+      `${name}.neg`,
+      un(s, (x) => -x),
+    );
     def(`${name}.all_true`, allTrue(s, 1));
     def(`${name}.bitmask`, bitmask(s, 1));
-    def(`${name}.shl`, shift(s, (x, n) => x << n));
-    def(`${name}.shr_s`, shift(s, (x, n) => x >> n));
-    def(`${name}.shr_u`, shift(u, (x, n) => x >>> n));
-    def(`${name}.add`, bin(s, (x, y) => x + y));
-    def(`${name}.sub`, bin(s, (x, y) => x - y));
+    def(
+      `${name}.shl`,
+      shift(s, (x, n) => x << n),
+    );
+    def(
+      `${name}.shr_s`,
+      shift(s, (x, n) => x >> n),
+    );
+    def(
+      `${name}.shr_u`,
+      shift(u, (x, n) => x >>> n),
+    );
+    def(
+      `${name}.add`,
+      bin(s, (x, y) => x + y),
+    );
+    def(
+      `${name}.sub`,
+      bin(s, (x, y) => x - y),
+    );
     def(`${name}.min_s`, bin(s, Math.min));
     def(`${name}.min_u`, bin(u, Math.min));
     def(`${name}.max_s`, bin(s, Math.max));
     def(`${name}.max_u`, bin(u, Math.max));
     if (sat !== undefined) {
       const [ss, su] = sat;
-      def(`${name}.add_sat_s`, bin(s, (x, y) => ss(x + y)));
-      def(`${name}.add_sat_u`, bin(u, (x, y) => su(x + y)));
-      def(`${name}.sub_sat_s`, bin(s, (x, y) => ss(x - y)));
-      def(`${name}.sub_sat_u`, bin(u, (x, y) => su(x - y)));
-      def(`${name}.avgr_u`, bin(u, (x, y) => (x + y + 1) >>> 1));
+      def(
+        `${name}.add_sat_s`,
+        bin(s, (x, y) => ss(x + y)),
+      );
+      def(
+        `${name}.add_sat_u`,
+        bin(u, (x, y) => su(x + y)),
+      );
+      def(
+        `${name}.sub_sat_s`,
+        bin(s, (x, y) => ss(x - y)),
+      );
+      def(
+        `${name}.sub_sat_u`,
+        bin(u, (x, y) => su(x - y)),
+      );
+      def(
+        `${name}.avgr_u`,
+        bin(u, (x, y) => (x + y + 1) >>> 1),
+      );
     }
   }
-  def('i16x8.mul', bin('i16', (x, y) => x * y));
+  def(
+    'i16x8.mul',
+    bin('i16', (x, y) => x * y),
+  );
   def('i32x4.mul', bin('i32', Math.imul));
   def('i8x16.popcnt', un('u8', popcnt8));
-  def('i16x8.q15mulr_sat_s', bin('i16', (x, y) => satS16((x * y + 0x4000) >> 15)));
+  def(
+    'i16x8.q15mulr_sat_s',
+    bin('i16', (x, y) => satS16((x * y + 0x4000) >> 15)),
+  );
   def('i32x4.dot_i16x8_s', dot);
 
   // Narrowing (inputs are signed, also for the unsigned-saturating forms), widening.
@@ -700,7 +752,10 @@ function buildTable(): void {
   def('i64x2.add', bin64(add64));
   def('i64x2.sub', bin64(sub64));
   def('i64x2.mul', bin64(mul64));
-  def('i64x2.neg', un64((lo, hi) => sub64(0, 0, lo, hi)));
+  def(
+    'i64x2.neg',
+    un64((lo, hi) => sub64(0, 0, lo, hi)),
+  );
   def(
     'i64x2.abs',
     un64((lo, hi) => {
@@ -714,8 +769,14 @@ function buildTable(): void {
   def('i64x2.all_true', allTrue('i32', 2));
   def('i64x2.bitmask', bitmask('i32', 2));
   def('i64x2.shl', shift64(shl64));
-  def('i64x2.shr_s', shift64((lo, hi, s) => shr64(lo, hi, s, true)));
-  def('i64x2.shr_u', shift64((lo, hi, s) => shr64(lo, hi, s, false)));
+  def(
+    'i64x2.shr_s',
+    shift64((lo, hi, s) => shr64(lo, hi, s, true)),
+  );
+  def(
+    'i64x2.shr_u',
+    shift64((lo, hi, s) => shr64(lo, hi, s, false)),
+  );
 
   // Floats. Arithmetic runs in double; the Float32Array store rounds like Math.fround, which is
   // exact for + - * / sqrt of f32 operands.
@@ -723,15 +784,33 @@ function buildTable(): void {
     for (const p of ['eq', 'ne', 'lt', 'gt', 'le', 'ge'] as const) {
       def(`${name}.${p}`, k === 'f32' ? bin(k, CMP[p], 'i32') : cmpF64(CMP[p]));
     }
-    def(`${name}.add`, bin(k, (x, y) => x + y));
-    def(`${name}.sub`, bin(k, (x, y) => x - y));
-    def(`${name}.mul`, bin(k, (x, y) => x * y));
-    def(`${name}.div`, bin(k, (x, y) => x / y));
+    def(
+      `${name}.add`,
+      bin(k, (x, y) => x + y),
+    );
+    def(
+      `${name}.sub`,
+      bin(k, (x, y) => x - y),
+    );
+    def(
+      `${name}.mul`,
+      bin(k, (x, y) => x * y),
+    );
+    def(
+      `${name}.div`,
+      bin(k, (x, y) => x / y),
+    );
     // Math.min/max propagate NaN and order -0 below +0, as the spec requires.
     def(`${name}.min`, bin(k, Math.min));
     def(`${name}.max`, bin(k, Math.max));
-    def(`${name}.pmin`, pickLane(k, (x, y) => y < x));
-    def(`${name}.pmax`, pickLane(k, (x, y) => x < y));
+    def(
+      `${name}.pmin`,
+      pickLane(k, (x, y) => y < x),
+    );
+    def(
+      `${name}.pmax`,
+      pickLane(k, (x, y) => x < y),
+    );
     def(`${name}.sqrt`, un(k, Math.sqrt));
     def(`${name}.ceil`, un(k, Math.ceil));
     def(`${name}.floor`, un(k, Math.floor));
@@ -739,10 +818,22 @@ function buildTable(): void {
     def(`${name}.nearest`, un(k, nearest));
   }
   // abs/neg only touch the sign bit (the high word of an f64 lane), keeping NaN payloads.
-  def('f32x4.abs', un('i32', (x) => x & 0x7fffffff));
-  def('f32x4.neg', un('i32', (x) => x ^ 0x80000000));
-  def('f64x2.abs', un('i32', (x, i) => ((i & 1) === 1 ? x & 0x7fffffff : x)));
-  def('f64x2.neg', un('i32', (x, i) => ((i & 1) === 1 ? x ^ 0x80000000 : x)));
+  def(
+    'f32x4.abs',
+    un('i32', (x) => x & 0x7fffffff),
+  );
+  def(
+    'f32x4.neg',
+    un('i32', (x) => x ^ 0x80000000),
+  );
+  def(
+    'f64x2.abs',
+    un('i32', (x, i) => ((i & 1) === 1 ? x & 0x7fffffff : x)),
+  );
+  def(
+    'f64x2.neg',
+    un('i32', (x, i) => ((i & 1) === 1 ? x ^ 0x80000000 : x)),
+  );
 
   // Conversions (`un` zeroes result lanes the input shape lacks: the `_zero` forms).
   const id = (x: number): number => x;
@@ -806,15 +897,7 @@ export function simdExecSupports(sub: number): boolean {
  * @param lane - the lane index of `load*_lane`/`store*_lane`.
  * @throws Error('not a SIMD memory op') for other sub-opcodes.
  */
-export function simdMem(
-  sub: number,
-  v: SimdViews,
-  mem: Uint8Array,
-  ea: number,
-  dst: number,
-  val: number,
-  lane: number,
-): void {
+export function simdMem(sub: number, v: SimdViews, mem: Uint8Array, ea: number, dst: number, val: number, lane: number): void {
   const r = R.u8;
   switch (sub) {
     case 0x00: // v128.load

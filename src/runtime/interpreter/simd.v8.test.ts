@@ -115,13 +115,57 @@ const f32Bits = (x: number): number => {
 };
 
 const SPECIAL32: number[] = [
-  0, 1, 2, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff, 0x00ff00ff, 0x80008000,
-  0x7f807f80, 0x01000100,
+  0,
+  1,
+  2,
+  0x7f,
+  0x80,
+  0xff,
+  0x7fff,
+  0x8000,
+  0xffff,
+  0x7fffffff,
+  0x80000000,
+  0xffffffff,
+  0x00ff00ff,
+  0x80008000,
+  0x7f807f80,
+  0x01000100,
   // f32: -0, ±1, ±0.5, ±1.5, ±2.5, ±inf, NaNs (quiet, signalling, payloads, negative), denormals, limits.
-  0x80000000, 0x3f800000, 0xbf800000, 0x3f000000, 0xbf000000, 0x3fc00000, 0xbfc00000, 0x40200000, 0xc0200000,
-  0x7f800000, 0xff800000, 0x7fc00000, 0xffc00000, 0x7f800001, 0x7fa00000, 0x7fc12345, 0xffc54321, 0x00000001,
-  0x807fffff, 0x7f7fffff, 0xff7fffff, 0x4b000000, 0x4b7fffff, 0x4effffff, 0x4f000000, 0x4f7fffff, 0x4f800000,
-  0xcf000000, 0xcf000001, 0x3effffff, f32Bits(2147483520), f32Bits(4294967040), f32Bits(-0.75), f32Bits(8388609.5),
+  0x80000000,
+  0x3f800000,
+  0xbf800000,
+  0x3f000000,
+  0xbf000000,
+  0x3fc00000,
+  0xbfc00000,
+  0x40200000,
+  0xc0200000,
+  0x7f800000,
+  0xff800000,
+  0x7fc00000,
+  0xffc00000,
+  0x7f800001,
+  0x7fa00000,
+  0x7fc12345,
+  0xffc54321,
+  0x00000001,
+  0x807fffff,
+  0x7f7fffff,
+  0xff7fffff,
+  0x4b000000,
+  0x4b7fffff,
+  0x4effffff,
+  0x4f000000,
+  0x4f7fffff,
+  0x4f800000,
+  0xcf000000,
+  0xcf000001,
+  0x3effffff,
+  f32Bits(2147483520),
+  f32Bits(4294967040),
+  f32Bits(-0.75),
+  f32Bits(8388609.5),
 ];
 
 const f64Parts = (x: number): [number, number] => {
@@ -149,10 +193,35 @@ const SPECIAL64: Array<[number, number]> = [
   [1, 0x80000000],
   [0xffffffff, 0x000fffff],
   ...[
-    0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 1, -1, 2147483647, 2147483647.5, 2147483648, -2147483648, -2147483648.5,
-    -2147483649, 4294967295, 4294967295.5, 4294967296, -0.9, 1e300, -1e300, 3.4028235677973366e38,
-    3.4028235677973362e38, 1.401298464324817e-45, 7.006492321624085e-46, 4503599627370495.5, 4503599627370497,
-    -4503599627370497, 16777217, 1 / 3,
+    0.5,
+    -0.5,
+    1.5,
+    -1.5,
+    2.5,
+    -2.5,
+    1,
+    -1,
+    2147483647,
+    2147483647.5,
+    2147483648,
+    -2147483648,
+    -2147483648.5,
+    -2147483649,
+    4294967295,
+    4294967295.5,
+    4294967296,
+    -0.9,
+    1e300,
+    -1e300,
+    3.4028235677973366e38,
+    3.4028235677973362e38,
+    1.401298464324817e-45,
+    7.006492321624085e-46,
+    4503599627370495.5,
+    4503599627370497,
+    -4503599627370497,
+    16777217,
+    1 / 3,
   ].map(f64Parts),
 ];
 
@@ -211,7 +280,10 @@ function compare(info: OpInfo, want: Uint8Array, got: Uint8Array): string | unde
     const b = w === 4 ? dg.getFloat32(i, true) : dg.getFloat64(i, true);
     if (Number.isNaN(a) || Number.isNaN(b)) {
       if (!(Number.isNaN(a) && Number.isNaN(b))) return `NaN mismatch in lane ${i / w}: want ${hex(want)} got ${hex(got)}`;
-      const canonical = w === 4 ? (dg.getUint32(i, true) & 0x7fffffff) === 0x7fc00000 : dg.getUint32(i, true) === 0 && (dg.getUint32(i + 4, true) & 0x7fffffff) === 0x7ff80000;
+      const canonical =
+        w === 4
+          ? (dg.getUint32(i, true) & 0x7fffffff) === 0x7fc00000
+          : dg.getUint32(i, true) === 0 && (dg.getUint32(i + 4, true) & 0x7fffffff) === 0x7ff80000;
       if (!canonical) return `non-canonical NaN in lane ${i / w}: ${hex(got)}`;
     } else {
       for (let j = i; j < i + w; j++) if (want[j] !== got[j]) return `lane ${i / w} differs: want ${hex(want)} got ${hex(got)}`;

@@ -20,7 +20,11 @@ export interface CompiledModule {
 
 export type CompiledBody =
   | { readonly kind: 'wasm'; readonly ir: IrModule; readonly code: CompiledCode }
-  | { readonly kind: 'host'; readonly moduleName: string; readonly functions: ReadonlyArray<{ readonly exportName: string; readonly spec: HostFunctionSpec }> };
+  | {
+      readonly kind: 'host';
+      readonly moduleName: string;
+      readonly functions: ReadonlyArray<{ readonly exportName: string; readonly spec: HostFunctionSpec }>;
+    };
 
 export class CompiledModuleImpl implements CompiledModule {
   readonly body: CompiledBody;

@@ -182,12 +182,32 @@ export function moduleMemoryDefinitions(m: IrModule, limitPages = 65536): Memory
   for (const imp of m.imports) {
     if (imp.desc.kind !== 2) continue;
     const l = imp.desc.memory.limits;
-    defs.push(new MemoryDefinitionImpl({ moduleName, index: mi, importName: [imp.module, imp.name], exportNames: exportsOf(mi), min: l.min, max: l.max, limitPages }));
+    defs.push(
+      new MemoryDefinitionImpl({
+        moduleName,
+        index: mi,
+        importName: [imp.module, imp.name],
+        exportNames: exportsOf(mi),
+        min: l.min,
+        max: l.max,
+        limitPages,
+      }),
+    );
     mi++;
   }
   for (const mem of m.memories) {
     const l = mem.limits;
-    defs.push(new MemoryDefinitionImpl({ moduleName, index: mi, importName: undefined, exportNames: exportsOf(mi), min: l.min, max: l.max, limitPages }));
+    defs.push(
+      new MemoryDefinitionImpl({
+        moduleName,
+        index: mi,
+        importName: undefined,
+        exportNames: exportsOf(mi),
+        min: l.min,
+        max: l.max,
+        limitPages,
+      }),
+    );
     mi++;
   }
   return defs;

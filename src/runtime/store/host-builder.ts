@@ -163,7 +163,9 @@ class HostFunctionBuilderImpl implements HostFunctionBuilder {
   export(name: string): HostModuleBuilder {
     const fn = this.#fn;
     if (fn === undefined) {
-      this.module.deferError(new Error(`func[${this.module.moduleName}.${name}] has no implementation: call withFunc or withModuleFunction`));
+      this.module.deferError(
+        new Error(`func[${this.module.moduleName}.${name}] has no implementation: call withFunc or withModuleFunction`),
+      );
       return this.module;
     }
     this.module.add({
@@ -233,18 +235,17 @@ export function hostFunctionSpecs(
 ): Array<{ exportName: string; spec: HostFunctionSpec }> {
   return entries.map((e, index) => {
     const definition = newFunctionDefinition({
-        moduleName,
-        index,
-        importName: undefined,
-        exportNames: [e.exportName],
-        name: e.name,
-        type: e.type,
-        paramNames: e.paramNames,
-        resultNames: e.resultNames,
-        hostFunction: e.userFunction,
+      moduleName,
+      index,
+      importName: undefined,
+      exportNames: [e.exportName],
+      name: e.name,
+      type: e.type,
+      paramNames: e.paramNames,
+      resultNames: e.resultNames,
+      hostFunction: e.userFunction,
     });
     const listener = factory?.newFunctionListener(definition);
     return { exportName: e.exportName, spec: { type: e.type, fn: e.raw, definition, listener } };
   });
 }
-

@@ -96,7 +96,13 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
     }
     if (code === undefined) {
       try {
-        code = await this.engine.compile(ir, { features, debugInfo: this.config.debugInfo, listeners, closeOnContextDone: this.config.closeOnContextDone, validate });
+        code = await this.engine.compile(ir, {
+          features,
+          debugInfo: this.config.debugInfo,
+          listeners,
+          closeOnContextDone: this.config.closeOnContextDone,
+          validate,
+        });
       } catch (e) {
         // An invalid module is a CompileError, whatever the engine tripped on.
         validate();
@@ -161,13 +167,18 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
     const m = new ModuleInstance(name, this, exportsByName, false);
     m.sys = sys;
     try {
-      m.engine = this.engine.instantiate(body.code, imports, { api: m }, {
-        features: this.config.features,
-        memoryLimitPages: this.config.memoryLimitPages,
-        memoryCapacityFromMax: this.config.memoryCapacityFromMax,
-        ctx: c,
-        closeOnContextDone: this.config.closeOnContextDone,
-      });
+      m.engine = this.engine.instantiate(
+        body.code,
+        imports,
+        { api: m },
+        {
+          features: this.config.features,
+          memoryLimitPages: this.config.memoryLimitPages,
+          memoryCapacityFromMax: this.config.memoryCapacityFromMax,
+          ctx: c,
+          closeOnContextDone: this.config.closeOnContextDone,
+        },
+      );
     } catch (e) {
       sys.close();
       throw e;
@@ -263,7 +274,6 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
     if (errors.length > 1) throw new AggregateError(errors, 'errors closing modules');
   }
 }
-
 
 /**
  * Listeners for every locally defined function, from the compile context's factory (called once per

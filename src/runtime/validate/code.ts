@@ -7,13 +7,7 @@
  * @see https://webassembly.github.io/spec/core/appendix/algorithm.html
  */
 import { CompileError } from '../api/errors.js';
-import {
-  CoreFeatureMultiValue,
-  CoreFeatureReferenceTypes,
-  CoreFeatureSIMD,
-  coreFeatureName,
-  type CoreFeatures,
-} from '../api/features.js';
+import { CoreFeatureMultiValue, CoreFeatureReferenceTypes, CoreFeatureSIMD, coreFeatureName, type CoreFeatures } from '../api/features.js';
 import { valueTypeName } from '../api/value-type.js';
 import type { FuncType, FunctionBody, Module, TableType } from '../binary/module.js';
 import { CODE_FE, NUM_CODES, OPS, type ImmKind } from '../binary/opcodes.js';
@@ -915,10 +909,9 @@ export class CodeValidator {
     const theirs = callee.results;
     let same = own.length === theirs.length;
     for (let i = 0; same && i < own.length; i++) same = own[i] === theirs[i];
-    if (!same) this.invalid('type mismatch: tail call results differ from the caller\'s results');
+    if (!same) this.invalid("type mismatch: tail call results differ from the caller's results");
   }
 }
-
 
 function isNum(t: number): boolean {
   return t === I32 || t === I64 || t === F32 || t === F64;

@@ -8,13 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CompileError } from '../api/errors.js';
-import {
-  CoreFeaturesTailCall,
-  CoreFeaturesThreads,
-  CoreFeaturesV1,
-  CoreFeaturesV2,
-  type CoreFeatures,
-} from '../api/features.js';
+import { CoreFeaturesTailCall, CoreFeaturesThreads, CoreFeaturesV1, CoreFeaturesV2, type CoreFeatures } from '../api/features.js';
 import { decodeModule } from '../binary/decoder.js';
 import { validateModule } from './validate.js';
 import { GUESTS_DIR, SPECTEST_DIR } from '../../../test/paths.js';
@@ -80,7 +74,9 @@ for (const [suite, features] of SUITES) {
       const failures: string[] = [];
       let accepted = 0;
       let rejected = 0;
-      for (const file of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+      for (const file of readdirSync(dir)
+        .filter((f) => f.endsWith('.json'))
+        .sort()) {
         const json = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { commands: Command[] };
         for (const cmd of json.commands) {
           if (cmd.filename === undefined || cmd.module_type === 'text') continue;

@@ -125,11 +125,20 @@ const VALID: readonly Case[] = [
     name: 'br_table to labels of different types from unreachable code (2.0 rule)',
     wat: '(module (func (block (result f64) (block (result f32) unreachable (br_table 0 1 1 (i32.const 1))) drop f64.const 0) drop))',
   },
-  { name: 'typed select on externref', wat: '(module (func (param externref externref) (result externref) local.get 0 local.get 1 i32.const 0 select (result externref)))' },
+  {
+    name: 'typed select on externref',
+    wat: '(module (func (param externref externref) (result externref) local.get 0 local.get 1 i32.const 0 select (result externref)))',
+  },
   { name: 'ref.func declared by an export', wat: '(module (func $f (export "f")) (func (result funcref) ref.func $f))' },
-  { name: 'ref.func declared by a declarative element segment', wat: '(module (func $f) (elem declare func $f) (func (result funcref) ref.func $f))' },
+  {
+    name: 'ref.func declared by a declarative element segment',
+    wat: '(module (func $f) (elem declare func $f) (func (result funcref) ref.func $f))',
+  },
   { name: 'ref.func declared by a global', wat: '(module (func $f) (global funcref (ref.func $f)) (func (result funcref) ref.func $f))' },
-  { name: 'return_call with equal results', wat: '(module (func $g (param i32) (result i32) local.get 0) (func (result i32) i32.const 1 return_call $g))' },
+  {
+    name: 'return_call with equal results',
+    wat: '(module (func $g (param i32) (result i32) local.get 0) (func (result i32) i32.const 1 return_call $g))',
+  },
   {
     name: 'return_call_indirect with equal results',
     wat: '(module (type $t (func (result i32))) (table 1 funcref) (func (result i32) i32.const 0 return_call_indirect (type $t)))',
@@ -143,8 +152,14 @@ const VALID: readonly Case[] = [
     name: 'memory.init with a data count section',
     wat: '(module (memory 1) (data "x") (func i32.const 0 i32.const 0 i32.const 1 memory.init 0 data.drop 0))',
   },
-  { name: 'table ops on a second table', wat: '(module (table 1 funcref) (table $e 2 externref) (func (result i32) ref.null extern i32.const 1 table.grow $e))' },
-  { name: 'global.get of an imported immutable global in a global initializer', wat: '(module (import "m" "g" (global i32)) (global i32 (global.get 0)))' },
+  {
+    name: 'table ops on a second table',
+    wat: '(module (table 1 funcref) (table $e 2 externref) (func (result i32) ref.null extern i32.const 1 table.grow $e))',
+  },
+  {
+    name: 'global.get of an imported immutable global in a global initializer',
+    wat: '(module (import "m" "g" (global i32)) (global i32 (global.get 0)))',
+  },
   { name: 'the largest memory', wat: '(module (memory 65536))' },
   { name: 'start function [] -> []', wat: '(module (func $s) (start $s))' },
   { name: 'element segment of externref', wat: '(module (table 1 externref) (elem (table 0) (i32.const 0) externref (ref.null extern)))' },
@@ -155,51 +170,127 @@ const INVALID: readonly Case[] = [
   { name: 'values left at the end of a block', wat: '(module (func i32.const 1))', error: 'type mismatch' },
   { name: 'popping from an empty block', wat: '(module (func (result i32) (block (result i32) i32.add)))', error: 'type mismatch' },
   { name: 'block params not available from outside', wat: '(module (func (block (param i32) drop)))', error: 'type mismatch' },
-  { name: 'if without else changing its type', wat: '(module (func (result i32) i32.const 0 (if (result i32) (then i32.const 1))))', error: 'type mismatch' },
+  {
+    name: 'if without else changing its type',
+    wat: '(module (func (result i32) i32.const 0 (if (result i32) (then i32.const 1))))',
+    error: 'type mismatch',
+  },
   { name: 'unknown local', wat: '(module (func (param i32) local.get 1 drop))', error: 'unknown local' },
   { name: 'unknown global', wat: '(module (func global.get 0 drop))', error: 'unknown global' },
   { name: 'unknown function', wat: '(module (func call 5))', error: 'unknown function' },
   { name: 'unknown table', wat: '(module (func i32.const 0 call_indirect (type 0)))', error: 'unknown table' },
   { name: 'unknown memory', wat: '(module (func (result i32) i32.const 0 i32.load))', error: 'unknown memory' },
-  { name: 'unknown type in call_indirect', wat: '(module (table 1 funcref) (func i32.const 0 call_indirect (type 3)))', error: 'unknown type' },
+  {
+    name: 'unknown type in call_indirect',
+    wat: '(module (table 1 funcref) (func i32.const 0 call_indirect (type 3)))',
+    error: 'unknown type',
+  },
   { name: 'unknown label', wat: '(module (func br 1))', error: 'unknown label' },
   { name: 'unknown data segment', wat: '(module (memory 1) (data "x") (func data.drop 1))', error: 'unknown data segment' },
   { name: 'unknown elem segment', wat: '(module (func elem.drop 0))', error: 'unknown elem segment' },
-  { name: 'global.set of an immutable global', wat: '(module (global i32 (i32.const 0)) (func i32.const 1 global.set 0))', error: 'global is immutable' },
-  { name: 'a non-constant global initializer', wat: '(module (global i32 (i32.add (i32.const 1) (i32.const 2))))', error: 'constant expression required' },
+  {
+    name: 'global.set of an immutable global',
+    wat: '(module (global i32 (i32.const 0)) (func i32.const 1 global.set 0))',
+    error: 'global is immutable',
+  },
+  {
+    name: 'a non-constant global initializer',
+    wat: '(module (global i32 (i32.add (i32.const 1) (i32.const 2))))',
+    error: 'constant expression required',
+  },
   {
     name: 'global.get of a mutable import in a constant expression',
     wat: '(module (import "m" "g" (global (mut i32))) (global i32 (global.get 0)))',
     error: 'constant expression required',
   },
-  { name: 'global.get of a defined global in a constant expression', wat: '(module (global i32 (i32.const 0)) (global i32 (global.get 0)))', error: 'unknown global' },
+  {
+    name: 'global.get of a defined global in a constant expression',
+    wat: '(module (global i32 (i32.const 0)) (global i32 (global.get 0)))',
+    error: 'unknown global',
+  },
   { name: 'a constant expression of the wrong type', wat: '(module (global i32 (i64.const 0)))', error: 'type mismatch' },
   { name: 'a data offset of the wrong type', wat: '(module (memory 1) (data (i64.const 0) "x"))', error: 'type mismatch' },
   { name: 'two memories', wat: '(module (memory 1) (memory 1))', error: 'multiple memories' },
   { name: 'a memory over 4GiB', wat: '(module (memory 65537))', error: 'memory size must be at most 65536 pages (4GiB)' },
   { name: 'a memory maximum under its minimum', wat: '(module (memory 2 1))', error: 'size minimum must not be greater than maximum' },
-  { name: 'a table maximum under its minimum', wat: '(module (table 2 1 funcref))', error: 'size minimum must not be greater than maximum' },
+  {
+    name: 'a table maximum under its minimum',
+    wat: '(module (table 2 1 funcref))',
+    error: 'size minimum must not be greater than maximum',
+  },
   { name: 'a start function with a parameter', wat: '(module (func $s (param i32)) (start $s))', error: 'start function' },
-  { name: 'ref.func of an undeclared function', wat: '(module (func $f) (func (result funcref) ref.func $f))', error: 'undeclared function reference' },
-  { name: 'untyped select on references', wat: '(module (func (result externref) ref.null extern ref.null extern i32.const 0 select))', error: 'type mismatch' },
-  { name: 'select of operands of different types', wat: '(module (func (result i32) i32.const 0 i64.const 0 i32.const 0 select))', error: 'type mismatch' },
-  { name: 'alignment larger than natural', wat: '(module (memory 1) (func (result i32) i32.const 0 i32.load align=8))', error: 'alignment must not be larger than natural' },
-  { name: 'SIMD alignment larger than natural', wat: '(module (memory 1) (func (result v128) i32.const 0 v128.load32_splat align=8))', error: 'alignment must not be larger than natural' },
-  { name: 'atomic alignment under natural', wat: '(module (memory 1 1 shared) (func (result i32) i32.const 0 i32.atomic.load align=2))', error: 'alignment must be equal to natural' },
+  {
+    name: 'ref.func of an undeclared function',
+    wat: '(module (func $f) (func (result funcref) ref.func $f))',
+    error: 'undeclared function reference',
+  },
+  {
+    name: 'untyped select on references',
+    wat: '(module (func (result externref) ref.null extern ref.null extern i32.const 0 select))',
+    error: 'type mismatch',
+  },
+  {
+    name: 'select of operands of different types',
+    wat: '(module (func (result i32) i32.const 0 i64.const 0 i32.const 0 select))',
+    error: 'type mismatch',
+  },
+  {
+    name: 'alignment larger than natural',
+    wat: '(module (memory 1) (func (result i32) i32.const 0 i32.load align=8))',
+    error: 'alignment must not be larger than natural',
+  },
+  {
+    name: 'SIMD alignment larger than natural',
+    wat: '(module (memory 1) (func (result v128) i32.const 0 v128.load32_splat align=8))',
+    error: 'alignment must not be larger than natural',
+  },
+  {
+    name: 'atomic alignment under natural',
+    wat: '(module (memory 1 1 shared) (func (result i32) i32.const 0 i32.atomic.load align=2))',
+    error: 'alignment must be equal to natural',
+  },
   { name: 'atomics without a memory', wat: '(module (func (result i32) i32.const 0 i32.atomic.load))', error: 'unknown memory' },
-  { name: 'return_call whose callee results differ', wat: '(module (func $g (result i64) i64.const 0) (func (result i32) return_call $g))', error: 'type mismatch' },
+  {
+    name: 'return_call whose callee results differ',
+    wat: '(module (func $g (result i64) i64.const 0) (func (result i32) return_call $g))',
+    error: 'type mismatch',
+  },
   {
     name: 'return_call_indirect whose callee results differ',
     wat: '(module (type $t (func (result i64))) (table 1 funcref) (func (result i32) i32.const 0 return_call_indirect (type $t)))',
     error: 'type mismatch',
   },
-  { name: 'call_indirect on an externref table', wat: '(module (table 1 externref) (func i32.const 0 call_indirect (type 0)))', error: 'type mismatch' },
-  { name: 'table.copy between tables of different types', wat: '(module (table 1 funcref) (table 1 externref) (func i32.const 0 i32.const 0 i32.const 0 table.copy 0 1))', error: 'type mismatch' },
-  { name: 'table.init of a segment of another type', wat: '(module (table 1 externref) (elem funcref) (func i32.const 0 i32.const 0 i32.const 0 table.init 0 0))', error: 'type mismatch' },
-  { name: 'an element segment for a table of another type', wat: '(module (table 1 externref) (func $f) (elem (i32.const 0) $f))', error: 'type mismatch' },
+  {
+    name: 'call_indirect on an externref table',
+    wat: '(module (table 1 externref) (func i32.const 0 call_indirect (type 0)))',
+    error: 'type mismatch',
+  },
+  {
+    name: 'table.copy between tables of different types',
+    wat: '(module (table 1 funcref) (table 1 externref) (func i32.const 0 i32.const 0 i32.const 0 table.copy 0 1))',
+    error: 'type mismatch',
+  },
+  {
+    name: 'table.init of a segment of another type',
+    wat: '(module (table 1 externref) (elem funcref) (func i32.const 0 i32.const 0 i32.const 0 table.init 0 0))',
+    error: 'type mismatch',
+  },
+  {
+    name: 'an element segment for a table of another type',
+    wat: '(module (table 1 externref) (func $f) (elem (i32.const 0) $f))',
+    error: 'type mismatch',
+  },
   { name: 'an export of an unknown function', wat: '(module (export "f" (func 3)))', error: 'unknown function' },
-  { name: 'br_if with the wrong value for its label', wat: '(module (func (result i32) (block (result i32) i64.const 0 i32.const 1 br_if 0 drop i32.const 0)))', error: 'type mismatch' },
-  { name: 'br_table targets of different arities', wat: '(module (func (block (result i32) (block i32.const 0 i32.const 0 br_table 0 1)) drop))', error: 'type mismatch' },
+  {
+    name: 'br_if with the wrong value for its label',
+    wat: '(module (func (result i32) (block (result i32) i64.const 0 i32.const 1 br_if 0 drop i32.const 0)))',
+    error: 'type mismatch',
+  },
+  {
+    name: 'br_table targets of different arities',
+    wat: '(module (func (block (result i32) (block i32.const 0 i32.const 0 br_table 0 1)) drop))',
+    error: 'type mismatch',
+  },
   { name: 'ref.is_null of a number', wat: '(module (func (result i32) i32.const 0 ref.is_null))', error: 'type mismatch' },
   { name: 'local.set of the wrong type', wat: '(module (func (local f32) i32.const 0 local.set 0))', error: 'type mismatch' },
 ];
@@ -288,14 +379,20 @@ describe('validateModule', () => {
 
   describe('feature gating', () => {
     it('rejects SIMD instructions and v128 without the SIMD feature', () => {
-      expect(() => validate(wat('(module (func (result i32) v128.const i64x2 0 0 i8x16.extract_lane_u 0))'), CoreFeaturesV1)).toThrow(CompileError);
+      expect(() => validate(wat('(module (func (result i32) v128.const i64x2 0 0 i8x16.extract_lane_u 0))'), CoreFeaturesV1)).toThrow(
+        CompileError,
+      );
       expect(() => validate(wat('(module (func (local v128)))'), CoreFeaturesV1)).toThrow(CompileError);
     });
 
     it('rejects sign-extension, saturating conversions and bulk memory in 1.0', () => {
-      expect(rejection(wat('(module (func (result i32) i32.const 0 i32.extend8_s))'), CoreFeaturesV1).reason).toMatch(/^illegal opcode i32.extend8_s/);
+      expect(rejection(wat('(module (func (result i32) i32.const 0 i32.extend8_s))'), CoreFeaturesV1).reason).toMatch(
+        /^illegal opcode i32.extend8_s/,
+      );
       expect(() => validate(wat('(module (func (result i32) f32.const 0 i32.trunc_sat_f32_s))'), CoreFeaturesV1)).toThrow(CompileError);
-      expect(() => validate(wat('(module (memory 1) (func i32.const 0 i32.const 0 i32.const 0 memory.fill))'), CoreFeaturesV1)).toThrow(CompileError);
+      expect(() => validate(wat('(module (memory 1) (func i32.const 0 i32.const 0 i32.const 0 memory.fill))'), CoreFeaturesV1)).toThrow(
+        CompileError,
+      );
     });
 
     it('rejects atomics without threads and tail calls without tail-call', () => {
@@ -321,7 +418,9 @@ describe('validateModule', () => {
     });
 
     it('requires identical br_table label types in 1.0 even in unreachable code', () => {
-      const bytes = wat('(module (func (block (result f64) (block (result f32) unreachable (br_table 0 1 1 (i32.const 1))) drop f64.const 0) drop))');
+      const bytes = wat(
+        '(module (func (block (result f64) (block (result f32) unreachable (br_table 0 1 1 (i32.const 1))) drop f64.const 0) drop))',
+      );
       expect(() => validate(bytes, CoreFeaturesV2)).not.toThrow();
       expect(rejection(bytes, CoreFeaturesV1).reason).toMatch(/^type mismatch/);
     });
@@ -384,7 +483,14 @@ describe('validateModule', () => {
       codes.push(body.length, ...body);
     }
     const bytes = new Uint8Array([
-      0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+      0x00,
+      0x61,
+      0x73,
+      0x6d,
+      1,
+      0,
+      0,
+      0,
       ...section(1, [1, 0x60, 1, 0x7f, 1, 0x7f]),
       ...section(3, funcs),
       ...section(10, codes),

@@ -280,7 +280,11 @@ class ModuleValidator {
       if (e.mode !== 'active') {
         // Passive and declarative segments came with bulk memory and reference types.
         if (!this.has(CoreFeatureBulkMemoryOperations) && !this.has(CoreFeatureReferenceTypes)) {
-          this.invalid(`${e.mode} element segment requires feature ${coreFeatureName(CoreFeatureBulkMemoryOperations)}`, 'element', e.offset);
+          this.invalid(
+            `${e.mode} element segment requires feature ${coreFeatureName(CoreFeatureBulkMemoryOperations)}`,
+            'element',
+            e.offset,
+          );
         }
       }
       if (e.mode === 'active') {
