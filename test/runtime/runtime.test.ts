@@ -377,6 +377,13 @@ describe.each(engines)('runtime on the $name engine', (engine) => {
       await expect(r.instantiate(await wat(`(module (memory 3))`))).rejects.toThrow(/over limit/);
       await r.close();
     });
+    it('withMemoryCapacityFromMax rejects an encoded maximum over the limit instead of clamping it', async () => {
+      const r = runtimeFor(engine, (c) => c.withMemoryLimitPages(2).withMemoryCapacityFromMax(true));
+      await expect(r.instantiate(await wat(`(module (memory 1 10))`))).rejects.toThrow('memory[0] max 10 pages over limit of 2 pages');
+      const m = await r.instantiate(await wat(`(module (memory (export "memory") 1 2))`));
+      expect(m.memory()!.grow(1)).toBe(1);
+      await r.close();
+    });
   });
 
   describe('globals and InternalModule', () => {

@@ -153,6 +153,7 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
     }
 
     const ir = body.ir;
+    checkMemoryCapacity(ir, this.config);
     // wazero's order: the sys context (env/args validation, mounts) before imports and the store.
     const sys = newSysContext(config.data);
     let imports: ExternValue[];
@@ -290,4 +291,18 @@ function buildListeners(ir: IrModule, factory: FunctionListenerFactory | undefin
     if (l !== undefined) any = true;
   }
   return any ? out : undefined;
+}
+
+/**
+ * `withMemoryCapacityFromMax(true)` reserves capacity up to each memory's maximum, so (as in wazero)
+ * an encoded maximum above the runtime's page limit is an error instead of being clamped to it.
+ */
+function checkMemoryCapacity(ir: IrModule, config: RuntimeConfigData): void {
+  if (!config.memoryCapacityFromMax) return;
+  ir.memories.forEach((mem, i) => {
+    const max = mem.limits.max;
+    if (max !== undefined && max > config.memoryLimitPages) {
+      throw new Error(`memory[${ir.numImportedMemories + i}] max ${max} pages over limit of ${config.memoryLimitPages} pages`);
+    }
+  });
 }
