@@ -1,79 +1,14 @@
 /**
  * `npm run bench`: every figure is a ratio against raw V8 measured in the same process, because the
- * machines are shared and noisy. Suites: `interpreter` (nowasi guests at tiny size, interpreter vs
- * raw V8). Select with `npm run bench -- <suite>...`; default: all.
+ * machines are shared and noisy. Select suites with `npm run bench -- <suite>...`; default: all.
  */
-import { Bench } from 'tinybench';
-import { newRuntimeConfigInterpreter, newRuntimeWithConfig, newModuleConfig } from '../index.js';
-import { GUEST_NAMES, loadNowasiGuest, type NowasiGuest } from './guests.js';
-import { geomean } from './stats.js';
-import { wasiSuite } from './wasi.js';
-import { compilerSuite } from './compiler.js';
-import { listenerSuite } from './listeners.js';
-import { listenerOverheadSuite } from './listener-overhead.js';
-
-function fmtMs(ms: number): string {
-  return ms >= 100 ? `${ms.toFixed(0)} ms` : `${ms.toFixed(2)} ms`;
-}
-
-/** Median latency of a task, in ms. */
-function median(bench: Bench, name: string): number {
-  const t = bench.getTask(name);
-  const r = t?.result;
-  if (r === undefined || !('latency' in r)) throw new Error(`bench task ${name} produced no result`);
-  return r.latency.p50 ?? r.latency.mean;
-}
-
-async function interpreterSuite(): Promise<void> {
-  console.log('\n## interpreter vs raw V8 (nowasi guests, tiny size, run() per fresh instance)');
-  const ratios: number[] = [];
-  for (const name of GUEST_NAMES) {
-    const g: NowasiGuest = loadNowasiGuest(name, 'tiny');
-    const v8Module = await WebAssembly.compile(g.bytes);
-    const runtime = newRuntimeWithConfig(newRuntimeConfigInterpreter());
-    const compiled = await runtime.compileModule(g.bytes);
-    const config = newModuleConfig().withName('');
-
-    // Correctness first: a benchmark of a wrong answer is worthless.
-    const probe = await runtime.instantiateModule(compiled, config);
-    const got = BigInt.asUintN(64, probe.exportedFunction('run')!.call()[0]!);
-    if (got !== g.checksum) throw new Error(`${name}: interpreter returned ${got}, expected ${g.checksum}`);
-    await probe.close();
-
-    const bench = new Bench({ time: 0, iterations: 3, warmup: true, warmupIterations: 1, warmupTime: 0 });
-    bench.add('v8', () => {
-      const inst = new WebAssembly.Instance(v8Module, {});
-      (inst.exports['run'] as () => bigint)();
-    });
-    bench.add('interpreter', async () => {
-      const m = await runtime.instantiateModule(compiled, config);
-      m.exportedFunction('run')!.call();
-      await m.close();
-    });
-    await bench.run();
-    const v8 = median(bench, 'v8');
-    const it = median(bench, 'interpreter');
-    const ratio = it / v8;
-    ratios.push(ratio);
-    console.log(`${name.padEnd(8)} v8 ${fmtMs(v8).padStart(10)}  interpreter ${fmtMs(it).padStart(10)}  ratio ${ratio.toFixed(1)}x`);
-    await runtime.close();
-  }
-  console.log(`geomean interpreter/v8: ${geomean(ratios).toFixed(1)}x (goal: <= 60x; wazero's Go interpreter: ~70-150x)`);
-}
-
-const suites: Record<string, () => Promise<void>> = {
-  interpreter: interpreterSuite,
-  compiler: compilerSuite,
-  wasi: wasiSuite,
-  listeners: listenerSuite,
-  'listener-overhead': listenerOverheadSuite,
-};
+import { BENCH_SUITES } from './suites.js';
 
 const wanted = process.argv.slice(2).filter((a) => a !== '--');
-for (const name of wanted.length === 0 ? Object.keys(suites) : wanted) {
-  const suite = suites[name];
+for (const name of wanted.length === 0 ? Object.keys(BENCH_SUITES) : wanted) {
+  const suite = BENCH_SUITES[name];
   if (suite === undefined) {
-    console.error(`unknown bench suite ${name}; known: ${Object.keys(suites).join(', ')}`);
+    console.error(`unknown bench suite ${name}; known: ${Object.keys(BENCH_SUITES).join(', ')}`);
     process.exit(1);
   }
   await suite();

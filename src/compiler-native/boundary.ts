@@ -23,14 +23,7 @@
  */
 import { ByteWriter, encodeFuncType } from '../runtime/binary/encoder.js';
 import type { FuncType, ValType } from '../runtime/binary/module.js';
-
-const I32 = 0x7f;
-const I64 = 0x7e;
-const F32 = 0x7d;
-const F64 = 0x7c;
-const V128 = 0x7b;
-const FUNCREF = 0x70;
-const EXTERNREF = 0x6f;
+import { EXTERNREF, F32, F64, FUNCREF, I32, I64, V128 } from '../runtime/api/value-type.js';
 
 /** Module name of helper modules, so stack frames of helpers can be told apart from guests'. */
 export const HELPER_ENTRY_NAME = 'wasmscopeentry';

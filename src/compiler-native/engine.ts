@@ -48,14 +48,8 @@ import {
 import { mapInstrumentedOffset } from './instrument.js';
 import { HIDDEN_LAST_INDEX, hiddenGlobal, hiddenTable, rewriteModule, type Rewritten } from './rewrite.js';
 import { STACK_TRACE_LIMIT, noteHostFrame, parseGuestFrames, toWasmError, type FrameSource } from './traps.js';
+import { EXTERNREF, F32, F64, FUNCREF, I32, I64, V128 } from '../runtime/api/value-type.js';
 
-const I32 = 0x7f;
-const I64 = 0x7e;
-const F32 = 0x7d;
-const F64 = 0x7c;
-const V128 = 0x7b;
-const FUNCREF = 0x70;
-const EXTERNREF = 0x6f;
 const MASK64 = (1n << 64n) - 1n;
 
 // ---- references across the boundary ----

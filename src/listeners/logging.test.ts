@@ -22,14 +22,7 @@ import {
   type LogWriter,
 } from './logging.js';
 import { newStackIterator } from './stack.js';
-
-const I32 = 0x7f;
-const I64 = 0x7e;
-const F32 = 0x7d;
-const F64 = 0x7c;
-const V128 = 0x7b;
-const FUNCREF = 0x70;
-const EXTERNREF = 0x6f;
+import { EXTERNREF, F32, F64, FUNCREF, I32, I64, V128 } from '../runtime/api/value-type.js';
 
 /** A writer that records each write call as one chunk. */
 class Lines implements LogWriter {

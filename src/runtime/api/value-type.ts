@@ -9,6 +9,15 @@ export const ValueType = {
   Externref: 0x6f,
 } as const;
 
+/** The value type bytes as plain numeric constants, for internal `switch`es and tables. */
+export const I32 = 0x7f;
+export const I64 = 0x7e;
+export const F32 = 0x7d;
+export const F64 = 0x7c;
+export const V128 = 0x7b;
+export const FUNCREF = 0x70;
+export const EXTERNREF = 0x6f;
+
 /** One of the {@link ValueType} bytes. */
 export type ValueType = (typeof ValueType)[keyof typeof ValueType];
 

@@ -52,6 +52,7 @@ import type {
 import { parseNameSection } from './names.js';
 import { OPS } from './opcodes.js';
 import { Reader } from './reader.js';
+import { EXTERNREF, F32, F64, FUNCREF, I32, I64, V128 } from '../api/value-type.js';
 
 /** Section ids. */
 export const SectionId = {
@@ -94,14 +95,6 @@ export const MAX_LOCALS = 50000;
 
 const MAGIC = 0x6d736100;
 const VERSION = 1;
-
-const I32 = 0x7f;
-const I64 = 0x7e;
-const F32 = 0x7d;
-const F64 = 0x7c;
-const V128 = 0x7b;
-const FUNCREF = 0x70;
-const EXTERNREF = 0x6f;
 
 const EMPTY_LOCALS: readonly LocalGroup[] = Object.freeze([]);
 

@@ -35,23 +35,24 @@ export type EncodableBody = FunctionBody | EncodedBody;
  * What the encoder needs: a {@link Module}, where bodies may also be new code. A `Module` is a
  * valid input as is.
  */
-export interface EncodableModule {
-  /** The binary that `FunctionBody` offsets (and unchanged sections) point into. */
-  readonly bytes: Uint8Array;
-  readonly types: readonly FuncType[];
-  readonly imports: readonly Import[];
-  readonly funcTypeIndices: readonly number[];
-  readonly tables: readonly TableType[];
-  readonly memories: readonly MemoryType[];
-  readonly globals: readonly Global[];
-  readonly exports: readonly Export[];
-  readonly startFunction: number | undefined;
-  readonly elements: readonly ElementSegment[];
-  readonly dataCount: number | undefined;
+export type EncodableModule = Pick<
+  Module,
+  | 'bytes'
+  | 'types'
+  | 'imports'
+  | 'funcTypeIndices'
+  | 'tables'
+  | 'memories'
+  | 'globals'
+  | 'exports'
+  | 'startFunction'
+  | 'elements'
+  | 'dataCount'
+  | 'datas'
+  | 'customSections'
+> & {
   readonly codes: readonly EncodableBody[];
-  readonly datas: readonly DataSegment[];
-  readonly customSections: readonly CustomSection[];
-}
+};
 
 export interface EncodeResult {
   readonly bytes: Uint8Array;

@@ -12,16 +12,10 @@ import { valueTypeName } from '../api/value-type.js';
 import type { FuncType, FunctionBody, Module, TableType } from '../binary/module.js';
 import { CODE_FE, NUM_CODES, OPS, type ImmKind } from '../binary/opcodes.js';
 import { Reader } from '../binary/reader.js';
+import { EXTERNREF, F32, F64, FUNCREF, I32, I64, V128 } from '../api/value-type.js';
 
 /** The "bottom" type the spec calls Unknown: produced by pops from an unreachable, empty frame. */
 const UNKNOWN = 0;
-const I32 = 0x7f;
-const I64 = 0x7e;
-const F32 = 0x7d;
-const F64 = 0x7c;
-const V128 = 0x7b;
-const FUNCREF = 0x70;
-const EXTERNREF = 0x6f;
 
 const EMPTY_REFS = new Uint8Array(0);
 const EMPTY_READER = new Reader(new Uint8Array(0));

@@ -18,6 +18,7 @@ import {
 import { valueTypeName } from '../api/value-type.js';
 import type { ConstExpr, Limits, Module } from '../binary/module.js';
 import { CodeValidator, type CodeContext, type FunctionValidationInfo } from './code.js';
+import { EXTERNREF, F32, F64, FUNCREF, I32, I64, V128 } from '../api/value-type.js';
 
 export type { FunctionValidationInfo } from './code.js';
 
@@ -35,14 +36,6 @@ export interface ValidationInfo {
 
 /** Memory pages addressable by a 32-bit memory. */
 const MAX_PAGES = 65536;
-
-const I32 = 0x7f;
-const I64 = 0x7e;
-const F32 = 0x7d;
-const F64 = 0x7c;
-const V128 = 0x7b;
-const FUNCREF = 0x70;
-const EXTERNREF = 0x6f;
 
 /** Shared per process: validation is synchronous, so one instance's scratch stacks serve every call. */
 let sharedCodeValidator: CodeValidator | undefined;

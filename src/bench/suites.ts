@@ -1,0 +1,14 @@
+/** Every bench suite by name (`npm run bench -- <name>`). */
+import { compilerSuite } from './compiler.js';
+import { interpreterSuite } from './interpreter.js';
+import { listenerOverheadSuite } from './listener-overhead.js';
+import { listenerSuite } from './listeners.js';
+import { wasiSuite } from './wasi.js';
+
+export const BENCH_SUITES: Readonly<Record<string, () => Promise<void>>> = {
+  interpreter: interpreterSuite,
+  compiler: compilerSuite,
+  wasi: wasiSuite,
+  listeners: listenerSuite,
+  'listener-overhead': listenerOverheadSuite,
+};
