@@ -5,7 +5,6 @@
  */
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { WASI } from 'node:wasi';
 import {
   newModuleConfig,
   newRuntimeConfigCompiler,
@@ -33,6 +32,8 @@ const SIZE_ARGS: Record<GuestName, { tiny: string[]; default: string[] }> = {
 const discard = { write: (): void => {} };
 
 async function nodeWasiRun(module: WebAssembly.Module, args: string[], devNull: number): Promise<void> {
+  // Loaded on use: importing node:wasi prints an ExperimentalWarning.
+  const { WASI } = await import('node:wasi');
   const wasi = new WASI({ version: 'preview1', args, env: {}, returnOnExit: true, stdout: devNull, stderr: devNull });
   const inst = new WebAssembly.Instance(module, wasi.getImportObject() as WebAssembly.Imports);
   const code = wasi.start(inst);
