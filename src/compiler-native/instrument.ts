@@ -13,6 +13,7 @@
  * A trap whose innermost frame is `$nanTrap` is known precisely; otherwise V8's text is.
  * It walks every body, so it is opt-in (compile latency).
  */
+import { Buffer } from 'node:buffer';
 import { ByteWriter } from '../runtime/binary/encoder.js';
 import type { FuncType, Module } from '../runtime/binary/module.js';
 import { OPS } from '../runtime/binary/opcodes.js';
@@ -205,12 +206,87 @@ const CANDIDATE = ((): Uint8Array => {
   return t;
 })();
 
+/**
+ * Whether bytes `[start, end)` of a body contain a byte that could be an opcode precise traps
+ * instrument. A small, separate loop so the per-body prefilter gets optimized early (compile latency).
+ */
+export function mayHaveTrapOpcodes(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let q = start; q < end; q++) if (CANDIDATE[bytes[q]!] === 1) return true;
+  return false;
+}
+
+/** The byte values of {@link CANDIDATE}. */
+const CANDIDATE_BYTES: readonly number[] = ((): number[] => {
+  const out: number[] = [];
+  for (let b = 0; b < 256; b++) if (CANDIDATE[b] === 1) out.push(b);
+  return out;
+})();
+
+/**
+ * Indices (ascending) of the defined functions whose code holds a byte that could be an opcode
+ * precise traps instrument: {@link mayHaveTrapOpcodes} for every body at once, by native
+ * `indexOf` scans of the code section, so the cost follows the number of such bytes rather than
+ * the module's size (compile latency).
+ */
+export function trapCandidateBodies(m: Module): number[] {
+  const codes = m.codes;
+  const n = codes.length;
+  if (n === 0) return [];
+  // A Buffer view (no copy): its indexOf is a native memchr.
+  const bytes = Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
+  const end = codes[n - 1]!.codeEnd;
+  const mark = new Uint8Array(n);
+  let count = 0;
+  for (const v of CANDIDATE_BYTES) {
+    let pos = bytes.indexOf(v, codes[0]!.codeStart);
+    while (pos >= 0 && pos < end) {
+      // The body whose entry starts at or before pos (bodies are in offset order).
+      let lo = 0;
+      let hi = n - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >>> 1;
+        if (codes[mid]!.entryOffset <= pos) lo = mid;
+        else hi = mid - 1;
+      }
+      const b = codes[lo]!;
+      if (pos >= b.codeStart && pos < b.codeEnd) {
+        if (mark[lo] === 0) {
+          mark[lo] = 1;
+          count++;
+        }
+        pos = bytes.indexOf(v, b.codeEnd);
+      } else {
+        pos = bytes.indexOf(v, pos + 1);
+      }
+    }
+  }
+  const out = new Array<number>(count);
+  for (let i = 0, k = 0; k < count; i++) if (mark[i] === 1) out[k++] = i;
+  return out;
+}
+
 /** Float type taken by each trapping truncation opcode (0 for other opcodes). */
 const TRUNC_TYPE = ((): Uint8Array => {
   const t = new Uint8Array(256);
   for (const [op, ty] of TRUNC) t[op] = ty;
   return t;
 })();
+
+/**
+ * Offset of the first instruction in `[start, end)` that precise traps instrument (a trapping
+ * float→int truncation, `call_indirect` or `return_call_indirect`), or -1.
+ */
+export function firstTrapOpcode(bytes: Uint8Array, start: number, end: number): number {
+  const op = opScratch;
+  let p = start;
+  while (p < end) {
+    const at = p;
+    p = nextInstr(bytes, p, op);
+    const code = op[0]!;
+    if ((code < 256 && TRUNC_TYPE[code] !== 0) || code === 0x11 || code === 0x13) return at;
+  }
+  return -1;
+}
 
 /** Listener hooks of one listened body (the indirect calls go through the appended hook table). */
 export interface ListenPlan {
@@ -313,26 +389,10 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
     // Fast path: most bodies have nothing to instrument, and need no allocation.
     if (!precise) return undefined;
     // Byte prefilter: a body without any byte that could be such an opcode needs no walk.
-    let candidate = false;
-    for (let q = p; q < end; q++) {
-      if (CANDIDATE[bytes[q]!] === 1) {
-        candidate = true;
-        break;
-      }
-    }
-    if (!candidate) return undefined;
-    let found = false;
-    while (p < end) {
-      const at = p;
-      p = nextInstr(bytes, p, op);
-      const code = op[0]!;
-      if ((code < 256 && TRUNC_TYPE[code] !== 0) || code === 0x11 || code === 0x13) {
-        found = true;
-        p = at;
-        break;
-      }
-    }
-    if (!found) return undefined;
+    if (!mayHaveTrapOpcodes(bytes, p, end)) return undefined;
+    const at = firstTrapOpcode(bytes, p, end);
+    if (at < 0) return undefined;
+    p = at;
   }
   const out = new ByteWriter(body.codeEnd - body.codeStart + 64);
   const newStart: number[] = [];

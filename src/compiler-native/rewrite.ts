@@ -18,7 +18,7 @@
 import { ByteWriter, u32Size } from '../runtime/binary/encoder.js';
 import { encodeModule, type EncodableBody } from '../runtime/binary/encoder.js';
 import type { CustomSection, Export, FuncType, Import, Module } from '../runtime/binary/module.js';
-import { instrumentBody, type InstrumentPlan, type InstrumentedBody, type ListenPlan } from './instrument.js';
+import { instrumentBody, trapCandidateBodies, type InstrumentPlan, type InstrumentedBody, type ListenPlan } from './instrument.js';
 
 /** Prefix of hidden export names. */
 export const HIDDEN = '\u0000wasmscope:';
@@ -150,44 +150,69 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
         hooks.push({ kind: 'check' });
       }
     }
-    const list: EncodableBody[] = [];
-    for (let i = 0; i < m.codes.length; i++) {
-      const fi = m.numImportedFuncs + i;
-      let listen: ListenPlan | undefined;
-      if (anyListened && (listened[fi] ?? 0) !== 0) {
-        const ft = m.types[m.funcTypeIndices[i]!]!;
-        const before = slotFor('before', { params: [I32, ...ft.params], results: [] });
-        const after = slotFor('after', { params: [I32, ...ft.results], results: [] });
-        const multi = ft.results.length > 1;
-        listen = {
-          id: fi,
-          beforeSlot: before.slot,
-          beforeType: before.type,
-          afterSlot: after.slot,
-          afterType: after.type,
-          tailSlot,
-          blockType: ft.results.length === 0 ? 0x40 : multi ? typeIndex({ params: [], results: ft.results }) : ft.results[0]!,
-          blockTypeIsIndex: multi,
-          exits: listened[fi] === 1,
-        };
+    const nCodes = m.codes.length;
+    let list: EncodableBody[] = [];
+    let usesLastIndex = false;
+    // One plan serves every body without hooks (no allocation per body: compile latency).
+    const plain: InstrumentPlan = {
+      nanTrapFunc,
+      lastIndexGlobal,
+      hookTable,
+      i32Type,
+      listen: undefined,
+      interrupt: interrupts ? { checkSlot } : undefined,
+      typeIndex,
+    };
+    if (options.preciseTraps && !interrupts && !anyListened) {
+      // Precise traps only: bodies without a byte that could be a trapping opcode stay as they are,
+      // found for the whole code section at once; only the others go through the instrumenter.
+      instrumented.length = nCodes;
+      instrumented.fill(undefined);
+      list = m.codes.slice();
+      for (const i of trapCandidateBodies(m)) {
+        const b = instrumentBody(m, i, plain);
+        if (b !== undefined) {
+          instrumented[i] = b;
+          list[i] = b;
+          if (b.usesLastIndex === true) usesLastIndex = true;
+        }
       }
-      const plan: InstrumentPlan = {
-        nanTrapFunc,
-        lastIndexGlobal,
-        hookTable,
-        i32Type,
-        listen,
-        interrupt: interrupts ? { checkSlot } : undefined,
-        typeIndex,
-      };
-      const b = instrumentBody(m, i, plan);
-      instrumented.push(b);
-      list.push(b ?? m.codes[i]!);
+    } else {
+      for (let i = 0; i < nCodes; i++) {
+        const fi = m.numImportedFuncs + i;
+        let listen: ListenPlan | undefined;
+        if (anyListened && (listened[fi] ?? 0) !== 0) {
+          const ft = m.types[m.funcTypeIndices[i]!]!;
+          const before = slotFor('before', { params: [I32, ...ft.params], results: [] });
+          const after = slotFor('after', { params: [I32, ...ft.results], results: [] });
+          const multi = ft.results.length > 1;
+          listen = {
+            id: fi,
+            beforeSlot: before.slot,
+            beforeType: before.type,
+            afterSlot: after.slot,
+            afterType: after.type,
+            tailSlot,
+            blockType: ft.results.length === 0 ? 0x40 : multi ? typeIndex({ params: [], results: ft.results }) : ft.results[0]!,
+            blockTypeIsIndex: multi,
+            exits: listened[fi] === 1,
+          };
+        }
+        const plan: InstrumentPlan = listen === undefined ? plain : { ...plain, listen };
+        const b = instrumentBody(m, i, plan);
+        instrumented.push(b);
+        if (b === undefined) {
+          list.push(m.codes[i]!);
+        } else {
+          list.push(b);
+          if (b.usesLastIndex === true) usesLastIndex = true;
+        }
+      }
     }
     if (options.preciseTraps) {
       const trapBody = { encoded: new Uint8Array([0x00, 0x00, 0x0b]) }; // no locals; unreachable; end
       list.push(trapBody);
-      if (instrumented.some((b) => b?.usesLastIndex === true)) {
+      if (usesLastIndex) {
         globals = [
           ...m.globals,
           { type: { valType: I32, mutable: true }, init: { instrs: [{ op: 'i32.const', value: 0 }], offset: -1 }, offset: -1 },
@@ -199,7 +224,7 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
     }
     codes = list;
     types = newTypes.length === m.types.length ? m.types : newTypes;
-    funcTypeIndices = extraFuncTypes.length === 0 ? m.funcTypeIndices : [...m.funcTypeIndices, ...extraFuncTypes];
+    funcTypeIndices = extraFuncTypes.length === 0 ? m.funcTypeIndices : m.funcTypeIndices.concat(extraFuncTypes);
     if (hookTable >= 0) {
       // Imports keep the table index space: original imports, then the defined tables, then hooks.
       for (let i = 0; i < m.tables.length; i++) {

@@ -246,11 +246,15 @@ export class CodeValidator {
     const expand = Math.min(total, LOCALS_EXPANDED_MAX);
     if (this.locals.length < expand) this.locals = new Uint8Array(Math.max(expand, this.locals.length * 2));
     const locals = this.locals;
-    for (const g of body.locals) this.checkValType(g.type, body.entryOffset);
+    // Indexed loops: most bodies have no local groups, and this runs once per body (compile latency).
+    const groups = body.locals;
+    const nGroups = groups.length;
+    for (let k = 0; k < nGroups; k++) this.checkValType(groups[k]!.type, body.entryOffset);
+    const params = ft.params;
     let n = 0;
-    for (const stop = Math.min(nParams, expand); n < stop; n++) locals[n] = ft.params[n]!;
-    for (const g of body.locals) {
-      if (n >= expand) break;
+    for (const stop = nParams < expand ? nParams : expand; n < stop; n++) locals[n] = params[n]!;
+    for (let k = 0; k < nGroups && n < expand; k++) {
+      const g = groups[k]!;
       const stop = Math.min(expand, n + g.count);
       for (; n < stop; n++) locals[n] = g.type;
     }
