@@ -47,7 +47,7 @@ async function guests(): Promise<void> {
   );
 }
 
-async function compileLatency(): Promise<void> {
+export async function compileLatency(): Promise<void> {
   const n = 20_000;
   console.log(`\n## compile latency: ${n}-function module (fresh bytes each run, 7 runs, medians)`);
   const raw: number[] = [];

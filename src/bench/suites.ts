@@ -1,5 +1,5 @@
 /** Every bench suite by name (`npm run bench -- <name>`). */
-import { compilerSuite } from './compiler.js';
+import { compileLatency, compilerSuite } from './compiler.js';
 import { interpreterSuite } from './interpreter.js';
 import { listenerOverheadSuite } from './listener-overhead.js';
 import { listenerSuite } from './listeners.js';
@@ -8,6 +8,7 @@ import { wasiSuite } from './wasi.js';
 export const BENCH_SUITES: Readonly<Record<string, () => Promise<void>>> = {
   interpreter: interpreterSuite,
   compiler: compilerSuite,
+  'compile-latency': compileLatency,
   wasi: wasiSuite,
   listeners: listenerSuite,
   'listener-overhead': listenerOverheadSuite,
