@@ -139,6 +139,45 @@ function iovecs(v: MemView, iovs: number, count: number, io: (buf: Uint8Array) =
   return total;
 }
 
+/**
+ * The shared body of fd_read, fd_write, fd_pread and fd_pwrite: runs `io` over the iovecs of `fd`
+ * and stores the byte count at `resultAt`.
+ */
+function vectoredIo(
+  m: Module,
+  sys: SysContext,
+  fd: number,
+  iovs: number,
+  iovsLen: number,
+  resultAt: number,
+  isRead: boolean,
+  io: (file: FileEntry['file'], buf: Uint8Array) => number,
+): number {
+  const e = lookup(sys, fd);
+  if (e === undefined) return EBADF;
+  const v = memView(m);
+  const file = e.file;
+  const n = iovecs(v, iovs, iovsLen, (b) => io(file, b), isRead);
+  if (n < 0) return -n;
+  if (!inBounds(v, resultAt, 4)) return EFAULT;
+  v.dv.setUint32(resultAt, n, true);
+  return 0;
+}
+
+/** An `io` for the positioned variants: reads or writes at `offset`, advancing it. */
+function atOffset(
+  offset: bigint,
+  op: (file: FileEntry['file'], buf: Uint8Array, off: number) => number,
+): (file: FileEntry['file'], buf: Uint8Array) => number {
+  let off = Number(offset);
+  return (file, b) => {
+    if (b.length === 0) return 0;
+    const r = op(file, b, off);
+    if (r > 0) off += r;
+    return r;
+  };
+}
+
 // ---------------------------------------------------------------- args, environ
 
 function stringsGet(list: readonly Uint8Array[], v: MemView, ptrs: number, buf: number): Errno {
@@ -422,29 +461,17 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       [I64, 'offset'],
       [I32, 'result.nread'],
     ],
-    (_c, m, s, sys) => {
-      const e = lookup(sys, u32(s[0]));
-      if (e === undefined) return EBADF;
-      let off = Number(i64(s[3]));
-      const v = memView(m);
-      const n = iovecs(
-        v,
+    (_c, m, s, sys) =>
+      vectoredIo(
+        m,
+        sys,
+        u32(s[0]),
         u32(s[1]),
         u32(s[2]),
-        (b) => {
-          if (b.length === 0) return 0;
-          const r = e.file.pread(b, off);
-          if (r > 0) off += r;
-          return r;
-        },
+        u32(s[4]),
         true,
-      );
-      if (n < 0) return -n;
-      const at = u32(s[4]);
-      if (!inBounds(v, at, 4)) return EFAULT;
-      v.dv.setUint32(at, n, true);
-      return 0;
-    },
+        atOffset(i64(s[3]), (f, b, off) => f.pread(b, off)),
+      ),
   ),
   f(
     'fd_prestat_get',
@@ -493,29 +520,17 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       [I64, 'offset'],
       [I32, 'result.nwritten'],
     ],
-    (_c, m, s, sys) => {
-      const e = lookup(sys, u32(s[0]));
-      if (e === undefined) return EBADF;
-      let off = Number(i64(s[3]));
-      const v = memView(m);
-      const n = iovecs(
-        v,
+    (_c, m, s, sys) =>
+      vectoredIo(
+        m,
+        sys,
+        u32(s[0]),
         u32(s[1]),
         u32(s[2]),
-        (b) => {
-          if (b.length === 0) return 0;
-          const r = e.file.pwrite(b, off);
-          if (r > 0) off += r;
-          return r;
-        },
+        u32(s[4]),
         false,
-      );
-      if (n < 0) return -n;
-      const at = u32(s[4]);
-      if (!inBounds(v, at, 4)) return EFAULT;
-      v.dv.setUint32(at, n, true);
-      return 0;
-    },
+        atOffset(i64(s[3]), (f, b, off) => f.pwrite(b, off)),
+      ),
   ),
   f(
     'fd_read',
@@ -525,18 +540,7 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       [I32, 'iovs_len'],
       [I32, 'result.nread'],
     ],
-    (_c, m, s, sys) => {
-      const e = lookup(sys, u32(s[0]));
-      if (e === undefined) return EBADF;
-      const v = memView(m);
-      const file = e.file;
-      const n = iovecs(v, u32(s[1]), u32(s[2]), (b) => file.read(b), true);
-      if (n < 0) return -n;
-      const at = u32(s[3]);
-      if (!inBounds(v, at, 4)) return EFAULT;
-      v.dv.setUint32(at, n, true);
-      return 0;
-    },
+    (_c, m, s, sys) => vectoredIo(m, sys, u32(s[0]), u32(s[1]), u32(s[2]), u32(s[3]), true, (f, b) => f.read(b)),
   ),
   f(
     'fd_readdir',
@@ -651,18 +655,7 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       [I32, 'iovs_len'],
       [I32, 'result.nwritten'],
     ],
-    (_c, m, s, sys) => {
-      const e = lookup(sys, u32(s[0]));
-      if (e === undefined) return EBADF;
-      const v = memView(m);
-      const file = e.file;
-      const n = iovecs(v, u32(s[1]), u32(s[2]), (b) => file.write(b), false);
-      if (n < 0) return -n;
-      const at = u32(s[3]);
-      if (!inBounds(v, at, 4)) return EFAULT;
-      v.dv.setUint32(at, n, true);
-      return 0;
-    },
+    (_c, m, s, sys) => vectoredIo(m, sys, u32(s[0]), u32(s[1]), u32(s[2]), u32(s[3]), false, (f, b) => f.write(b)),
   ),
   f(
     'path_create_directory',
