@@ -268,16 +268,63 @@ function resolveTimes(atim: bigint, mtim: bigint, current: () => nodefs.BigIntSt
   return [atim === UTIME_OMIT ? s.atimeNs : atim, mtim === UTIME_OMIT ? s.mtimeNs : mtim];
 }
 
+/** What host files and directories share: an open host fd, its stat, sync, times and close. */
+abstract class HostFd {
+  protected readonly fd: number;
+  protected closed = false;
+
+  constructor(fd: number) {
+    this.fd = fd;
+  }
+  stat(): Stat | Errno {
+    if (this.closed) return EBADF;
+    try {
+      return statFromNode(nodefs.fstatSync(this.fd, { bigint: true }));
+    } catch (e) {
+      return errnoFromError(e);
+    }
+  }
+  sync(): Errno {
+    return this.attempt(() => nodefs.fsyncSync(this.fd));
+  }
+  datasync(): Errno {
+    return this.attempt(() => nodefs.fdatasyncSync(this.fd));
+  }
+  utimens(atim: bigint, mtim: bigint): Errno {
+    return this.attempt(() => {
+      const [a, m] = resolveTimes(atim, mtim, () => nodefs.fstatSync(this.fd, { bigint: true }));
+      nodefs.futimesSync(this.fd, nsToSeconds(a), nsToSeconds(m));
+    });
+  }
+  protected attempt(fn: () => void): Errno {
+    if (this.closed) return EBADF;
+    try {
+      fn();
+      return 0;
+    } catch (e) {
+      return errnoFromError(e);
+    }
+  }
+  close(): Errno {
+    if (this.closed) return EBADF;
+    this.closed = true;
+    try {
+      nodefs.closeSync(this.fd);
+      return 0;
+    } catch (e) {
+      return errnoFromError(e);
+    }
+  }
+}
+
 /** A regular (or special) host file; the offset is kept here because node:fs has no lseek. */
-class HostFile implements File {
-  readonly #fd: number;
+class HostFile extends HostFd implements File {
   #append: boolean;
   readonly #writable: boolean;
   #pos = 0;
-  #closed = false;
 
   constructor(fd: number, append: boolean, writable: boolean) {
-    this.#fd = fd;
+    super(fd);
     this.#append = append;
     this.#writable = writable;
   }
@@ -292,30 +339,22 @@ class HostFile implements File {
     this.#append = on;
     return 0;
   }
-  stat(): Stat | Errno {
-    if (this.#closed) return EBADF;
-    try {
-      return statFromNode(nodefs.fstatSync(this.#fd, { bigint: true }));
-    } catch (e) {
-      return errnoFromError(e);
-    }
-  }
   read(buf: Uint8Array): number {
     const n = this.pread(buf, this.#pos);
     if (n > 0) this.#pos += n;
     return n;
   }
   pread(buf: Uint8Array, offset: number): number {
-    if (this.#closed) return -EBADF;
+    if (this.closed) return -EBADF;
     if (offset < 0) return -EINVAL;
     try {
-      return nodefs.readSync(this.#fd, buf, 0, buf.length, offset);
+      return nodefs.readSync(this.fd, buf, 0, buf.length, offset);
     } catch (e) {
       return -errnoFromError(e);
     }
   }
   seek(offset: number, whence: number): number {
-    if (this.#closed) return -EBADF;
+    if (this.closed) return -EBADF;
     let base: number;
     switch (whence) {
       case Whence.SET:
@@ -342,7 +381,7 @@ class HostFile implements File {
     return ENOTDIR;
   }
   write(buf: Uint8Array): number {
-    if (this.#closed) return -EBADF;
+    if (this.closed) return -EBADF;
     if (!this.#writable) return -EBADF;
     if (this.#append) {
       const s = this.stat();
@@ -354,53 +393,22 @@ class HostFile implements File {
     return n;
   }
   pwrite(buf: Uint8Array, offset: number): number {
-    if (this.#closed || !this.#writable) return -EBADF;
+    if (this.closed || !this.#writable) return -EBADF;
     if (offset < 0) return -EINVAL;
     try {
       let done = 0;
-      while (done < buf.length) done += nodefs.writeSync(this.#fd, buf, done, buf.length - done, offset + done);
+      while (done < buf.length) done += nodefs.writeSync(this.fd, buf, done, buf.length - done, offset + done);
       return done;
     } catch (e) {
       return -errnoFromError(e);
     }
   }
   truncate(size: number): Errno {
-    if (this.#closed) return EBADF;
+    if (this.closed) return EBADF;
     if (size < 0) return EINVAL;
     if (!this.#writable) return EBADF;
     try {
-      nodefs.ftruncateSync(this.#fd, size);
-      return 0;
-    } catch (e) {
-      return errnoFromError(e);
-    }
-  }
-  sync(): Errno {
-    return this.#try(() => nodefs.fsyncSync(this.#fd));
-  }
-  datasync(): Errno {
-    return this.#try(() => nodefs.fdatasyncSync(this.#fd));
-  }
-  utimens(atim: bigint, mtim: bigint): Errno {
-    return this.#try(() => {
-      const [a, m] = resolveTimes(atim, mtim, () => nodefs.fstatSync(this.#fd, { bigint: true }));
-      nodefs.futimesSync(this.#fd, nsToSeconds(a), nsToSeconds(m));
-    });
-  }
-  #try(fn: () => void): Errno {
-    if (this.#closed) return EBADF;
-    try {
-      fn();
-      return 0;
-    } catch (e) {
-      return errnoFromError(e);
-    }
-  }
-  close(): Errno {
-    if (this.#closed) return EBADF;
-    this.#closed = true;
-    try {
-      nodefs.closeSync(this.#fd);
+      nodefs.ftruncateSync(this.fd, size);
       return 0;
     } catch (e) {
       return errnoFromError(e);
@@ -409,13 +417,11 @@ class HostFile implements File {
 }
 
 /** An open host directory: the fd pins it for stat; entries are listed by path (node has no fdopendir). */
-class HostDir implements File {
-  readonly #fd: number;
+class HostDir extends HostFd implements File {
   readonly #path: string;
-  #closed = false;
 
   constructor(fd: number, path: string) {
-    this.#fd = fd;
+    super(fd);
     this.#path = path;
   }
   isDir(): boolean {
@@ -427,14 +433,6 @@ class HostDir implements File {
   setAppend(): Errno {
     return 0;
   }
-  stat(): Stat | Errno {
-    if (this.#closed) return EBADF;
-    try {
-      return statFromNode(nodefs.fstatSync(this.#fd, { bigint: true }));
-    } catch (e) {
-      return errnoFromError(e);
-    }
-  }
   read(): number {
     return -EISDIR;
   }
@@ -445,7 +443,7 @@ class HostDir implements File {
     return -EISDIR;
   }
   readdir(): Dirent[] | Errno {
-    if (this.#closed) return EBADF;
+    if (this.closed) return EBADF;
     try {
       const list = nodefs.readdirSync(this.#path, { withFileTypes: true });
       list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -470,36 +468,5 @@ class HostDir implements File {
   }
   truncate(): Errno {
     return EISDIR;
-  }
-  sync(): Errno {
-    return this.#try(() => nodefs.fsyncSync(this.#fd));
-  }
-  datasync(): Errno {
-    return this.#try(() => nodefs.fdatasyncSync(this.#fd));
-  }
-  utimens(atim: bigint, mtim: bigint): Errno {
-    return this.#try(() => {
-      const [a, m] = resolveTimes(atim, mtim, () => nodefs.fstatSync(this.#fd, { bigint: true }));
-      nodefs.futimesSync(this.#fd, nsToSeconds(a), nsToSeconds(m));
-    });
-  }
-  #try(fn: () => void): Errno {
-    if (this.#closed) return EBADF;
-    try {
-      fn();
-      return 0;
-    } catch (e) {
-      return errnoFromError(e);
-    }
-  }
-  close(): Errno {
-    if (this.#closed) return EBADF;
-    this.#closed = true;
-    try {
-      nodefs.closeSync(this.#fd);
-      return 0;
-    } catch (e) {
-      return errnoFromError(e);
-    }
   }
 }
