@@ -49,6 +49,7 @@ import { mapInstrumentedOffset } from './instrument.js';
 import { HIDDEN_LAST_INDEX, hiddenGlobal, hiddenTable, rewriteModule, type Rewritten } from './rewrite.js';
 import { STACK_TRACE_LIMIT, noteHostFrame, parseGuestFrames, toWasmError, type FrameSource } from './traps.js';
 import { EXTERNREF, F32, F64, FUNCREF, I32, I64, V128 } from '../runtime/api/value-type.js';
+import { getInterruptFlag, withInterruptFlag } from '../runtime/store/context-keys.js';
 
 const MASK64 = (1n << 64n) - 1n;
 
@@ -691,7 +692,7 @@ function hookTable(code: CompiledModuleImpl, api: ApiModule): WebAssembly.Table 
 function checkInterrupt(): void {
   const ctx = currentCtx;
   if (ctx === undefined) return;
-  const flag = ctx.value<Int32Array>(INTERRUPT_FLAG);
+  const flag = getInterruptFlag(ctx);
   const flagged = flag !== undefined && Atomics.load(flag, 0) !== 0;
   if (!flagged && (ctx.deadline === undefined || performance.now() < ctx.deadline) && ctx.signal?.aborted !== true) return;
   const code = !flagged && ctx.deadlineExceeded() ? EXIT_CODE_DEADLINE_EXCEEDED : EXIT_CODE_CONTEXT_CANCELED;
@@ -700,18 +701,7 @@ function checkInterrupt(): void {
   throw new ExitError(code);
 }
 
-/** Context key of an `Int32Array` over a SharedArrayBuffer: a non-zero element 0 cancels the call. */
-const INTERRUPT_FLAG = Symbol('wasmscope.interruptFlag');
-
-/**
- * A context whose calls (on modules compiled with `withCloseOnContextDone(true)`) stop with
- * "context canceled" as soon as another thread stores a non-zero value in `flag[0]`
- * (`Atomics.store(flag, 0, 1)` from a worker): the way to cancel a synchronous call in progress,
- * since no signal or timer of this thread can fire during it.
- */
-export function withInterruptFlag(ctx: Context, flag: Int32Array): Context {
-  return ctx.withValue(INTERRUPT_FLAG, flag);
-}
+export { withInterruptFlag };
 
 const NOOP_AFTER = functionListenerFunc(() => {}).after;
 

@@ -1,13 +1,11 @@
 /**
  * Compiler-specific parts of listeners and interrupts: which bodies the rewrite touches (zero cost
  * when nothing is hooked), raw values in listener params/results (v128, NaN bits, references),
- * before-only listeners, host listeners called from the API, and cancelling a running call from a
- * worker through a SharedArrayBuffer flag. Engine-neutral semantics live in test/engines/.
+ * before-only listeners and host listeners called from the API. Engine-neutral semantics (including
+ * cancelling a running call from a worker) live in test/engines/.
  */
-import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { Context } from '../runtime/api/context.js';
-import { ExitError } from '../runtime/api/errors.js';
 import { CoreFeaturesV2 } from '../runtime/api/features.js';
 import {
   functionListenerFactoryFunc,
@@ -18,7 +16,6 @@ import {
 import { decodeModule } from '../runtime/binary/decoder.js';
 import { newModuleConfig, newRuntimeConfigCompiler, newRuntimeWithConfig } from '../index.js';
 import { wat } from '../../test/helpers.js';
-import { withInterruptFlag } from './engine.js';
 import { rewriteModule } from './rewrite.js';
 
 const LOOPS = `(module
@@ -111,31 +108,7 @@ describe('compiler hooks: listener values', () => {
   });
 });
 
-describe('compiler hooks: cancelling from another thread', () => {
-  it('stops a spinning call when a worker sets the SharedArrayBuffer flag', async () => {
-    const r = newRuntimeWithConfig(newRuntimeConfigCompiler().withCloseOnContextDone(true));
-    const m = await r.instantiateWithConfig(await wat(LOOPS), newModuleConfig().withName('spin'));
-    const flag = new Int32Array(new SharedArrayBuffer(4));
-    const worker = new Worker(
-      `const { workerData } = require('node:worker_threads');
-       setTimeout(() => Atomics.store(workerData, 0, 1), 50);`,
-      { eval: true, workerData: flag },
-    );
-    // Let the worker start (it cannot while this thread is busy in the call before it runs).
-    await new Promise<void>((res) => worker.once('online', () => res()));
-    let err: unknown;
-    try {
-      m.exportedFunction('spin')!.callWithContext(withInterruptFlag(Context.background(), flag));
-    } catch (e) {
-      err = e;
-    }
-    await worker.terminate();
-    expect(err).toBeInstanceOf(ExitError);
-    expect((err as ExitError).exitCode).toBe(0xffffffff);
-    expect(m.isClosed()).toBe(true);
-    await r.close();
-  }, 20_000);
-});
+// Cancelling from another thread (SharedArrayBuffer flag) is engine-neutral: test/engines/timeouts.test.ts.
 
 describe('compiler hooks: loops wrapped for interrupt checks compute the same', () => {
   it('runs loops with params and results, br/br_if/br_table across loops, and return, as V8 runs the original', async () => {

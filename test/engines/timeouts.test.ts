@@ -10,7 +10,13 @@
 import { describe, expect, it } from 'vitest';
 import { Context, ExitError, newModuleConfig } from '../../src/index.js';
 import type { Module } from '../../src/api.js';
-import { functionListenerFactoryFunc, withFunctionListenerFactory, type FunctionListener } from '../../src/experimental.js';
+import { Worker } from 'node:worker_threads';
+import {
+  functionListenerFactoryFunc,
+  withFunctionListenerFactory,
+  withInterruptFlag,
+  type FunctionListener,
+} from '../../src/experimental.js';
 import { engines, runtimeFor, wat } from '../helpers.js';
 
 const INFINITE = `(module
@@ -162,6 +168,41 @@ for (const engine of engines) {
           'X spin module closed with context deadline exceeded',
           'X outer module closed with context deadline exceeded',
         ]);
+      } finally {
+        await r.close();
+      }
+    }, 20_000);
+  });
+}
+
+for (const engine of engines) {
+  describe(`cancelling from another thread on the ${engine.name}`, () => {
+    it('a worker setting the SharedArrayBuffer flag stops a spinning call with "context canceled"', async () => {
+      const r = runtimeFor(engine, (cfg) => cfg.withCloseOnContextDone(true));
+      try {
+        const m = await r.instantiateWithConfig(
+          await wat(`(module (func (export "spin") (loop $l (br $l))))`),
+          newModuleConfig().withName('spin'),
+        );
+        const flag = new Int32Array(new SharedArrayBuffer(4));
+        const worker = new Worker(
+          `const { workerData } = require('node:worker_threads');
+           setTimeout(() => Atomics.store(workerData, 0, 1), 50);`,
+          { eval: true, workerData: flag },
+        );
+        // The worker must be running before this thread blocks in the call.
+        await new Promise<void>((res) => worker.once('online', () => res()));
+        let err: unknown;
+        try {
+          m.exportedFunction('spin')!.callWithContext(withInterruptFlag(Context.background(), flag));
+        } catch (e) {
+          err = e;
+        }
+        await worker.terminate();
+        expect(err).toBeInstanceOf(ExitError);
+        expect((err as ExitError).exitCode).toBe(0xffffffff);
+        expect((err as ExitError).message).toBe('module closed with context canceled');
+        expect(m.isClosed()).toBe(true);
       } finally {
         await r.close();
       }

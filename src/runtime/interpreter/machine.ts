@@ -11,6 +11,7 @@ import { out64, truncSatI32S, truncSatI32U, truncSatToI64 } from './numeric.js';
 import type { FuncInst, Instance, Ref } from './objects.js';
 import { funcOfHandle } from './objects.js';
 import { listenHostAfter, listenHostBefore } from './listen.js';
+import { getInterruptFlag } from '../store/context-keys.js';
 
 /** Maximum value-stack size in slots (8 bytes each): 128 MiB. */
 export const MAX_STACK_SLOTS = 1 << 24;
@@ -239,14 +240,17 @@ export const CHECK_INTERVAL = 1024;
  */
 export function checkInterrupt(m: Machine): void {
   const ctx = m.ctx;
-  if (ctx.signal === undefined && ctx.deadline === undefined) {
+  const flag = getInterruptFlag(ctx);
+  if (ctx.signal === undefined && ctx.deadline === undefined && flag === undefined) {
     // Nothing can ever end this invocation: stop looking (callFunction resets the count).
     m.ticks = 0x3fffffff;
     return;
   }
   m.ticks = CHECK_INTERVAL;
-  if (!ctx.isDone()) return;
-  const code = ctx.deadlineExceeded() ? EXIT_CODE_DEADLINE_EXCEEDED : EXIT_CODE_CONTEXT_CANCELED;
+  // A flag set by another thread is the one way to cancel while this thread is busy in the call.
+  const flagged = flag !== undefined && Atomics.load(flag, 0) !== 0;
+  if (!flagged && !ctx.isDone()) return;
+  const code = !flagged && ctx.deadlineExceeded() ? EXIT_CODE_DEADLINE_EXCEEDED : EXIT_CODE_CONTEXT_CANCELED;
   void m.entryOwner?.closeWithExitCode(code, ctx);
   throw new ExitError(code);
 }

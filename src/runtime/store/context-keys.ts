@@ -43,3 +43,20 @@ export function withCloseNotifier(ctx: Context, notifier: CloseNotifier | undefi
 export function getCloseNotifier(ctx: Context): CloseNotifier | undefined {
   return ctx.value<CloseNotifier>(closeNotifierKey);
 }
+
+const interruptFlagKey = Symbol('wasmscope.interruptFlag');
+
+/**
+ * A context whose calls (on runtimes with `withCloseOnContextDone(true)`) stop with "context
+ * canceled" as soon as another thread stores a non-zero value in `flag[0]` (`Atomics.store(flag, 0,
+ * 1)` from a worker): the way to cancel a synchronous call in progress, since no signal or timer of
+ * this thread can fire during it. `flag` is an `Int32Array` over a `SharedArrayBuffer`.
+ * @experimental
+ */
+export function withInterruptFlag(ctx: Context, flag: Int32Array): Context {
+  return ctx.withValue(interruptFlagKey, flag);
+}
+
+export function getInterruptFlag(ctx: Context): Int32Array | undefined {
+  return ctx.value<Int32Array>(interruptFlagKey);
+}
