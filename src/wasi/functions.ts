@@ -91,6 +91,28 @@ function atPath(sys: SysContext, v: MemView, fd: number, ptr: number, len: numbe
   return [e.fs, e.path === '.' ? rel : `${e.path}/${rel}`];
 }
 
+/**
+ * Resolves the two (fd, path) pairs of path_link and path_rename. Both must lie in one filesystem:
+ * linking or renaming across mounts is ENOSYS, as in wazero.
+ */
+function atTwoPaths(
+  sys: SysContext,
+  v: MemView,
+  fromFd: number,
+  fromPtr: number,
+  fromLen: number,
+  toFd: number,
+  toPtr: number,
+  toLen: number,
+): [FS, string, string] | Errno {
+  const a = atPath(sys, v, fromFd, fromPtr, fromLen);
+  if (typeof a === 'number') return a;
+  const b = atPath(sys, v, toFd, toPtr, toLen);
+  if (typeof b === 'number') return b;
+  if (a[0] !== b[0]) return ENOSYS;
+  return [a[0], a[1], b[1]];
+}
+
 function writeFilestat(
   v: MemView,
   at: number,
@@ -727,13 +749,8 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       [I32, 'new_path_len'],
     ],
     (_c, m, s, sys) => {
-      const v = memView(m);
-      const a = atPath(sys, v, u32(s[0]), u32(s[2]), u32(s[3]));
-      if (typeof a === 'number') return a;
-      const b = atPath(sys, v, u32(s[4]), u32(s[5]), u32(s[6]));
-      if (typeof b === 'number') return b;
-      if (a[0] !== b[0]) return ENOSYS;
-      return a[0].link(a[1], b[1]);
+      const p = atTwoPaths(sys, memView(m), u32(s[0]), u32(s[2]), u32(s[3]), u32(s[4]), u32(s[5]), u32(s[6]));
+      return typeof p === 'number' ? p : p[0].link(p[1], p[2]);
     },
   ),
   f(
@@ -829,13 +846,8 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       [I32, 'new_path_len'],
     ],
     (_c, m, s, sys) => {
-      const v = memView(m);
-      const a = atPath(sys, v, u32(s[0]), u32(s[1]), u32(s[2]));
-      if (typeof a === 'number') return a;
-      const b = atPath(sys, v, u32(s[3]), u32(s[4]), u32(s[5]));
-      if (typeof b === 'number') return b;
-      if (a[0] !== b[0]) return ENOSYS;
-      return a[0].rename(a[1], b[1]);
+      const p = atTwoPaths(sys, memView(m), u32(s[0]), u32(s[1]), u32(s[2]), u32(s[3]), u32(s[4]), u32(s[5]));
+      return typeof p === 'number' ? p : p[0].rename(p[1], p[2]);
     },
   ),
   f(
