@@ -11,6 +11,12 @@ const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 export const SPECTEST_DIR: string = process.env['WASMSCOPE_SPECTEST_DIR'] ?? resolve(repoRoot, '../shared/spectest');
 export const GUESTS_DIR: string = process.env['WASMSCOPE_GUESTS_DIR'] ?? resolve(repoRoot, 'test/fixtures/guests');
 
+/**
+ * The core suites every engine passes today (WebAssembly 1.0, 2.0, threads, tail calls). The 3.0 suites
+ * beside them (exceptions, memory64, …) need features the runtime does not decode yet.
+ */
+export const CORE_SUITES: readonly string[] = ['v1', 'v2', 'threads', 'tail-call'];
+
 /** The message printed when the spec suites are absent. */
 export const SPECTEST_MISSING =
   `spec tests skipped: ${SPECTEST_DIR} not found. Get the official WebAssembly/testsuite, run wast2json on it, ` +
