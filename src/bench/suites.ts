@@ -1,5 +1,5 @@
 /** Every bench suite by name (`npm run bench -- <name>`). */
-import { compileLatency, compilerSuite } from './compiler.js';
+import { compileLatency, compilerSuite, interruptCost } from './compiler.js';
 import { interpreterSuite } from './interpreter.js';
 import { listenerOverheadSuite } from './listener-overhead.js';
 import { listenerSuite } from './listeners.js';
@@ -9,6 +9,7 @@ export const BENCH_SUITES: Readonly<Record<string, () => Promise<void>>> = {
   interpreter: interpreterSuite,
   compiler: compilerSuite,
   'compile-latency': compileLatency,
+  interrupts: interruptCost,
   wasi: wasiSuite,
   listeners: listenerSuite,
   'listener-overhead': listenerOverheadSuite,

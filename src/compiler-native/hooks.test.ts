@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Context } from '../runtime/api/context.js';
-import { CoreFeaturesV2 } from '../runtime/api/features.js';
+import { CoreFeaturesTailCall, CoreFeaturesV2 } from '../runtime/api/features.js';
 import {
   functionListenerFactoryFunc,
   functionListenerFunc,
@@ -17,6 +17,7 @@ import { decodeModule } from '../runtime/binary/decoder.js';
 import { newModuleConfig, newRuntimeConfigCompiler, newRuntimeWithConfig } from '../index.js';
 import { wat } from '../../test/helpers.js';
 import { rewriteModule } from './rewrite.js';
+import { entryCheckedBodies } from './instrument.js';
 
 const LOOPS = `(module
   (func $a (export "a") (param i32) (result i32) (local.get 0))
@@ -38,6 +39,28 @@ describe('compiler hooks: what the rewrite touches', () => {
     const listened = rewriteModule(m, 3, { preciseTraps: true, listened: [0, 1, 0] });
     expect(listened.instrumented.map((b) => b !== undefined)).toEqual([false, true, false]);
     expect(listened.hooks.map((h) => h.kind)).toEqual(['tail', 'before', 'after']);
+  });
+});
+
+describe('compiler hooks: entry checks for interrupts', () => {
+  it('checks the entries of functions on a call cycle, calling through a table or calling an import, and no others', async () => {
+    const m = decodeModule(
+      await wat(`(module
+        (import "env" "h" (func $h))
+        (type $v (func))
+        (table 1 funcref)
+        (func $leaf (result i32) (i32.const 1))
+        (func $helper (result i32) (call $leaf))
+        (func $loop (local i32) (loop $l (local.set 0 (call $helper)) (br_if $l (local.get 0))))
+        (func $self (call $self))
+        (func $ping (call $pong))
+        (func $pong (call $ping))
+        (func $tail (return_call $tail))
+        (func $indirect (call_indirect (type $v) (i32.const 0)))
+        (func $host (call $h)))`),
+      CoreFeaturesV2 | CoreFeaturesTailCall,
+    );
+    expect(Array.from(entryCheckedBodies(m))).toEqual([0, 0, 0, 1, 1, 1, 1, 1, 1]);
   });
 });
 

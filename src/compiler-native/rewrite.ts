@@ -18,7 +18,15 @@
 import { ByteWriter, u32Size } from '../runtime/binary/encoder.js';
 import { encodeModule, type EncodableBody } from '../runtime/binary/encoder.js';
 import type { CustomSection, Export, FuncType, Import, Module } from '../runtime/binary/module.js';
-import { instrumentBody, trapCandidateBodies, type InstrumentPlan, type InstrumentedBody, type ListenPlan } from './instrument.js';
+import {
+  INTERRUPT_INTERVAL,
+  entryCheckedBodies,
+  instrumentBody,
+  trapCandidateBodies,
+  type InstrumentPlan,
+  type InstrumentedBody,
+  type ListenPlan,
+} from './instrument.js';
 
 /** Prefix of hidden export names. */
 export const HIDDEN = '\u0000wasmscope:';
@@ -118,9 +126,11 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
       return newTypes.length - 1;
     };
     const extraFuncTypes: number[] = [];
+    // Appended globals: the interrupt budget, then (if some body uses it) the last call_indirect index.
+    const budgetGlobal = interrupts ? m.globalSpace.length : -1;
     if (options.preciseTraps) {
       nanTrapFunc = m.numImportedFuncs + m.codes.length;
-      lastIndexGlobal = m.globalSpace.length;
+      lastIndexGlobal = m.globalSpace.length + (interrupts ? 1 : 0);
       extraFuncTypes.push(typeIndex({ params: [], results: [] }));
     }
     let hookTable = -1;
@@ -160,7 +170,7 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
       hookTable,
       i32Type,
       listen: undefined,
-      interrupt: interrupts ? { checkSlot } : undefined,
+      interrupt: interrupts ? { checkSlot, budgetGlobal, entryChecked: entryCheckedBodies(m) } : undefined,
       typeIndex,
     };
     if (options.preciseTraps && !interrupts && !anyListened) {
@@ -209,14 +219,12 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
         }
       }
     }
+    if (interrupts) globals = [...globals, i32Global(INTERRUPT_INTERVAL)];
     if (options.preciseTraps) {
       const trapBody = { encoded: new Uint8Array([0x00, 0x00, 0x0b]) }; // no locals; unreachable; end
       list.push(trapBody);
       if (usesLastIndex) {
-        globals = [
-          ...m.globals,
-          { type: { valType: I32, mutable: true }, init: { instrs: [{ op: 'i32.const', value: 0 }], offset: -1 }, offset: -1 },
-        ];
+        globals = [...globals, i32Global(0)];
         exports.push({ name: HIDDEN_LAST_INDEX, kind: 3, index: lastIndexGlobal, offset: -1 });
       } else {
         lastIndexGlobal = -1;
@@ -253,6 +261,11 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
 }
 
 const I32 = 0x7f;
+
+/** An appended mutable i32 global with initial value `value`. */
+function i32Global(value: number): Module['globals'][number] {
+  return { type: { valType: I32, mutable: true }, init: { instrs: [{ op: 'i32.const', value }], offset: -1 }, offset: -1 };
+}
 
 function sameType(a: FuncType, b: FuncType): boolean {
   return (

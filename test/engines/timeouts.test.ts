@@ -18,6 +18,7 @@ import {
   type FunctionListener,
 } from '../../src/experimental.js';
 import { engines, runtimeFor, wat } from '../helpers.js';
+import { CoreFeaturesTailCall, CoreFeaturesV2, ValueType } from '../../src/api.js';
 
 const INFINITE = `(module
   (import "env" "poke" (func $poke))
@@ -207,5 +208,145 @@ for (const engine of engines) {
         await r.close();
       }
     }, 20_000);
+  });
+}
+
+/**
+ * Guests that run long without a loop instruction: the check sits at function entries as well as
+ * loop heads, so recursion, tail-call cycles and call_indirect chains stop too. Each case is stopped
+ * once by a deadline and once by the interrupt flag; an uninterrupted run would not end within the
+ * test's timeout.
+ */
+const LOOP_FREE = `(module
+  (import "env" "reenter" (func $reenter (param i32) (result i32)))
+  (type $i2i (func (param i32) (result i32)))
+  (table 2 funcref)
+  (elem (i32.const 0) $fib_indirect $fib)
+  (func $fib (export "fib") (param i32) (result i32)
+    (if (result i32) (i32.lt_u (local.get 0) (i32.const 2)) (then (local.get 0))
+      (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1))) (call $fib (i32.sub (local.get 0) (i32.const 2)))))))
+  (func $fib_indirect (export "fib_indirect") (param i32) (result i32)
+    (if (result i32) (i32.lt_u (local.get 0) (i32.const 2)) (then (local.get 0))
+      (else (i32.add
+        (call_indirect (type $i2i) (i32.sub (local.get 0) (i32.const 1)) (i32.const 0))
+        (call_indirect (type $i2i) (i32.sub (local.get 0) (i32.const 2)) (i32.const 0))))))
+  (func $self (export "self") (param i32) (result i32) (return_call $self (i32.add (local.get 0) (i32.const 1))))
+  (func $ping (export "ping") (param i32) (result i32) (return_call $pong (i32.add (local.get 0) (i32.const 1))))
+  (func $pong (param i32) (result i32) (return_call $ping (local.get 0)))
+  (func (export "via_host") (param i32) (result i32) (call $reenter (local.get 0)))
+  (func (export "small") (param i32) (result i32) (call $fib (local.get 0))))`;
+
+/** A module whose start function never returns (a self tail call). */
+const ENDLESS_START = `(module (func $s (return_call $s)) (start $s))`;
+
+interface LoopFreeCase {
+  readonly name: string;
+  /** Runs the endless part with `ctx`; returns what it returned (it must throw instead). */
+  readonly run: (m: Module, ctx: Context) => unknown;
+}
+
+const loopFree: LoopFreeCase[] = [
+  { name: 'loop-free exponential recursion', run: (m, ctx) => m.exportedFunction('fib')!.callWithContext(ctx, 50) },
+  { name: 'a self return_call cycle', run: (m, ctx) => m.exportedFunction('self')!.callWithContext(ctx, 0) },
+  { name: 'a mutual return_call cycle', run: (m, ctx) => m.exportedFunction('ping')!.callWithContext(ctx, 0) },
+  { name: 'a long call_indirect chain', run: (m, ctx) => m.exportedFunction('fib_indirect')!.callWithContext(ctx, 50) },
+  { name: 'a guest re-entered from a host function', run: (m, ctx) => m.exportedFunction('via_host')!.callWithContext(ctx, 50) },
+];
+
+/** Starts a worker that sets `flag` after `ms`; resolves once it runs. */
+async function flagLater(flag: Int32Array, ms: number): Promise<Worker> {
+  const worker = new Worker(
+    `const { workerData } = require('node:worker_threads');
+     setTimeout(() => Atomics.store(workerData.flag, 0, 1), workerData.ms);`,
+    { eval: true, workerData: { flag, ms } },
+  );
+  await new Promise<void>((res) => worker.once('online', () => res()));
+  return worker;
+}
+
+const stoppers = [
+  { name: 'a deadline', code: 0xefffffff, ctx: async () => ({ ctx: Context.background().withTimeout(100), done: async () => {} }) },
+  {
+    name: 'the interrupt flag',
+    code: 0xffffffff,
+    ctx: async () => {
+      const flag = new Int32Array(new SharedArrayBuffer(4));
+      const worker = await flagLater(flag, 100);
+      return { ctx: withInterruptFlag(Context.background(), flag), done: async () => void (await worker.terminate()) };
+    },
+  },
+];
+
+for (const engine of engines) {
+  describe(`timeouts stop guests without loops on the ${engine.name}`, () => {
+    for (const s of stoppers) {
+      for (const c of loopFree) {
+        it(`${c.name} is stopped by ${s.name}; the runtime stays usable`, async () => {
+          const r = runtimeFor(engine, (cfg) => cfg.withCloseOnContextDone(true).withCoreFeatures(CoreFeaturesV2 | CoreFeaturesTailCall));
+          try {
+            let guest: Module | undefined;
+            await r
+              .newHostModuleBuilder('env')
+              .newFunctionBuilder()
+              .withFunc(
+                (ctx, _m, n: number) => Number(guest!.exportedFunction('fib')!.callWithContext(ctx, n)[0]),
+                [ValueType.I32],
+                [ValueType.I32],
+              )
+              .export('reenter')
+              .instantiate();
+            guest = await r.instantiateWithConfig(await wat(LOOP_FREE), newModuleConfig().withName('guest'));
+            const { ctx, done } = await s.ctx();
+            let err: unknown;
+            try {
+              err = c.run(guest, ctx);
+            } catch (e) {
+              err = e;
+            } finally {
+              await done();
+            }
+            expect(err).toBeInstanceOf(ExitError);
+            expect((err as ExitError).exitCode).toBe(s.code);
+            expect(guest.isClosed()).toBe(true);
+            const again = await r.instantiateWithConfig(await wat(LOOP_FREE), newModuleConfig().withName('again'));
+            expect(again.exportedFunction('small')!.call(20)).toEqual([6765n]);
+          } finally {
+            await r.close();
+          }
+        }, 30_000);
+      }
+      it(`an endless start function is stopped by ${s.name}; the runtime stays usable`, async () => {
+        const r = runtimeFor(engine, (cfg) => cfg.withCloseOnContextDone(true).withCoreFeatures(CoreFeaturesV2 | CoreFeaturesTailCall));
+        try {
+          const { ctx, done } = await s.ctx();
+          let err: unknown;
+          try {
+            await r.instantiateWithConfig(await wat(ENDLESS_START), newModuleConfig().withName('start'), ctx);
+          } catch (e) {
+            err = e;
+          } finally {
+            await done();
+          }
+          expect(err).toBeInstanceOf(ExitError);
+          expect((err as ExitError).exitCode).toBe(s.code);
+          expect(r.module('start')).toBeUndefined();
+          const m = await r
+            .instantiateWithConfig(
+              await wat(LOOP_FREE.replace('(import "env" "reenter"', '(import "env2" "reenter"')),
+              newModuleConfig().withName('after'),
+              undefined,
+            )
+            .catch((e: unknown) => e);
+          expect(m).toBeInstanceOf(Error); // env2 does not exist: linking still works and says so
+          const ok = await r.instantiateWithConfig(
+            await wat('(module (func (export "one") (result i32) (i32.const 1)))'),
+            newModuleConfig(),
+          );
+          expect(ok.exportedFunction('one')!.call()).toEqual([1n]);
+        } finally {
+          await r.close();
+        }
+      }, 30_000);
+    }
   });
 }
