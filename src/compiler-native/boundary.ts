@@ -63,33 +63,104 @@ export function sigKey(t: FuncType): string {
   return `${t.params.map((x) => x.toString(16)).join('')}:${t.results.map((x) => x.toString(16)).join('')}`;
 }
 
-// ---- engine-wide state ----
+// ---- per-engine state ----
 
 const SCRATCH_PAGES = 1;
-/** Scratch slots (8 bytes each): enough for any signature V8 accepts (1000 params/results, v128 x2). */
-export const scratchMemory = new WebAssembly.Memory({ initial: SCRATCH_PAGES, maximum: SCRATCH_PAGES });
-/** Raw 64-bit slots of the scratch memory (never grows, so the view stays valid). */
-export const scratch64 = new BigUint64Array(scratchMemory.buffer);
-/** The funcref table the entry helpers call through. */
-export const callTable = new WebAssembly.Table({ element: 'anyfunc', initial: 64 });
-const freeSlots: number[] = [];
-let nextSlot = 0;
 
-/** Puts `fn` (a wasm function) in the call table; returns its slot. */
-export function allocSlot(fn: unknown): number {
-  let s = freeSlots.pop();
-  if (s === undefined) {
-    s = nextSlot++;
-    if (s >= callTable.length) callTable.grow(Math.max(64, callTable.length));
+/** Calls a wasm function of one signature from JS: `c(slot, ...refParams) → refResults`. */
+export type EntryFn = (...args: unknown[]) => unknown;
+
+export interface GlobalAccessor {
+  /** Stores the global's raw bits to scratch slot 0 (v128: slots 0 and 1). */
+  readonly get: () => void;
+  /** Sets the global from scratch slot 0 (v128: slots 0 and 1); absent for immutable globals. */
+  readonly set: (() => void) | undefined;
+}
+
+/**
+ * One engine's side of the boundary: its scratch memory, the funcref table its entry helpers call
+ * through, and the helper instances bound to them. Compiled helper modules are shared by every
+ * engine (they hold no state); instances are per engine, so two runtimes never share scratch.
+ */
+export class Boundary {
+  /** Scratch slots (8 bytes each): enough for any signature V8 accepts (1000 params/results, v128 x2). */
+  readonly memory = new WebAssembly.Memory({ initial: SCRATCH_PAGES, maximum: SCRATCH_PAGES });
+  /** Raw 64-bit slots of the scratch memory (never grows, so the view stays valid). */
+  readonly u64 = new BigUint64Array(this.memory.buffer);
+  /** 32-bit words of the scratch memory (hook function indices arrive in word 0). */
+  readonly u32 = new Uint32Array(this.memory.buffer);
+  /** The funcref table the entry helpers call through. */
+  readonly callTable = new WebAssembly.Table({ element: 'anyfunc', initial: 64 });
+  readonly #freeSlots: number[] = [];
+  #nextSlot = 0;
+  readonly #entries = new Map<string, EntryFn>();
+
+  /** Puts `fn` (a wasm function) in the call table; returns its slot. */
+  allocSlot(fn: unknown): number {
+    let s = this.#freeSlots.pop();
+    if (s === undefined) {
+      s = this.#nextSlot++;
+      if (s >= this.callTable.length) this.callTable.grow(Math.max(64, this.callTable.length));
+    }
+    this.callTable.set(s, fn);
+    return s;
   }
-  callTable.set(s, fn);
-  return s;
+
+  freeSlot(s: number): void {
+    this.callTable.set(s, null);
+    this.#freeSlots.push(s);
+  }
+
+  /** The entry helper for signature `t` (compiled once per process, instantiated once per engine). */
+  entryFor(t: FuncType): EntryFn {
+    const key = sigKey(t);
+    let fn = this.#entries.get(key);
+    if (fn === undefined) {
+      let mod = entryModules.get(key);
+      if (mod === undefined) {
+        mod = new WebAssembly.Module(buildEntry(t));
+        entryModules.set(key, mod);
+      }
+      const inst = new WebAssembly.Instance(mod, { s: { m: this.memory, t: this.callTable } });
+      fn = inst.exports['c'] as EntryFn;
+      this.#entries.set(key, fn);
+    }
+    return fn;
+  }
+
+  /**
+   * A wasm function of signature `t` that stores its params to scratch and calls `js` (which gets the
+   * ref params as arguments, reads the others from scratch, writes non-ref results to scratch and
+   * returns the ref results: one value, or an array for several).
+   */
+  adapterFor(t: FuncType, js: (...refs: unknown[]) => unknown): unknown {
+    const key = sigKey(t);
+    let mod = adapterModules.get(key);
+    if (mod === undefined) {
+      mod = new WebAssembly.Module(buildAdapter(t));
+      adapterModules.set(key, mod);
+    }
+    const inst = new WebAssembly.Instance(mod, { s: { m: this.memory }, h: { f: js } });
+    return inst.exports['f'];
+  }
+
+  /** Raw get/set of a float or v128 global through wasm, which keeps NaN payloads. */
+  globalAccessor(g: WebAssembly.Global, valType: ValType, mutable: boolean): GlobalAccessor {
+    const key = `${valType}:${mutable ? 1 : 0}`;
+    let mod = accessorModules.get(key);
+    if (mod === undefined) {
+      mod = new WebAssembly.Module(buildAccessor(valType, mutable));
+      accessorModules.set(key, mod);
+    }
+    const inst = new WebAssembly.Instance(mod, { s: { m: this.memory }, g: { g } });
+    return { get: inst.exports['get'] as () => void, set: mutable ? (inst.exports['set'] as () => void) : undefined };
+  }
 }
 
-export function freeSlot(s: number): void {
-  callTable.set(s, null);
-  freeSlots.push(s);
-}
+/** Compiled helper modules by signature (immutable code, shared by every engine). */
+const entryModules = new Map<string, WebAssembly.Module>();
+const adapterModules = new Map<string, WebAssembly.Module>();
+const accessorModules = new Map<string, WebAssembly.Module>();
 
 // ---- wasm emission helpers ----
 
@@ -179,25 +250,6 @@ function importMemory(imp: ByteWriter): void {
 
 // ---- entry helpers ----
 
-/** Calls a wasm function of one signature from JS: `c(slot, ...refParams) → refResults`. */
-export type EntryFn = (...args: unknown[]) => unknown;
-
-const entryCache = new Map<string, EntryFn>();
-
-/** The entry helper for signature `t` (compiled and instantiated once per signature). */
-export function entryFor(t: FuncType): EntryFn {
-  const key = sigKey(t);
-  let fn = entryCache.get(key);
-  if (fn === undefined) {
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(buildEntry(t)), {
-      s: { m: scratchMemory, t: callTable },
-    });
-    fn = inst.exports['c'] as EntryFn;
-    entryCache.set(key, fn);
-  }
-  return fn;
-}
-
 function buildEntry(t: FuncType): Uint8Array {
   const pl = slotLayout(t.params);
   const rl = slotLayout(t.results);
@@ -242,24 +294,6 @@ function buildEntry(t: FuncType): Uint8Array {
 
 // ---- import adapters ----
 
-const adapterCache = new Map<string, WebAssembly.Module>();
-
-/**
- * A wasm function of signature `t` that stores its params to scratch and calls `js` (which gets the
- * ref params as arguments, reads the others from scratch, writes non-ref results to scratch and
- * returns the ref results: one value, or an array for several).
- */
-export function adapterFor(t: FuncType, js: (...refs: unknown[]) => unknown): unknown {
-  const key = sigKey(t);
-  let mod = adapterCache.get(key);
-  if (mod === undefined) {
-    mod = new WebAssembly.Module(buildAdapter(t));
-    adapterCache.set(key, mod);
-  }
-  const inst = new WebAssembly.Instance(mod, { s: { m: scratchMemory }, h: { f: js } });
-  return inst.exports['f'];
-}
-
 function buildAdapter(t: FuncType): Uint8Array {
   const pl = slotLayout(t.params);
   const rl = slotLayout(t.results);
@@ -302,27 +336,6 @@ function buildAdapter(t: FuncType): Uint8Array {
 }
 
 // ---- global accessors ----
-
-export interface GlobalAccessor {
-  /** Stores the global's raw bits to scratch slot 0 (v128: slots 0 and 1). */
-  readonly get: () => void;
-  /** Sets the global from scratch slot 0 (v128: slots 0 and 1); absent for immutable globals. */
-  readonly set: (() => void) | undefined;
-}
-
-const accessorCache = new Map<string, WebAssembly.Module>();
-
-/** Raw get/set of a float or v128 global through wasm, which keeps NaN payloads. */
-export function globalAccessor(g: WebAssembly.Global, valType: ValType, mutable: boolean): GlobalAccessor {
-  const key = `${valType}:${mutable ? 1 : 0}`;
-  let mod = accessorCache.get(key);
-  if (mod === undefined) {
-    mod = new WebAssembly.Module(buildAccessor(valType, mutable));
-    accessorCache.set(key, mod);
-  }
-  const inst = new WebAssembly.Instance(mod, { s: { m: scratchMemory }, g: { g } });
-  return { get: inst.exports['get'] as () => void, set: mutable ? (inst.exports['set'] as () => void) : undefined };
-}
 
 function buildAccessor(t: ValType, mutable: boolean): Uint8Array {
   const w = new ByteWriter(128);

@@ -27,16 +27,16 @@ const LOOPS = `(module
 describe('compiler hooks: what the rewrite touches', () => {
   it('copies every body unchanged when nothing is hooked (precise traps off)', async () => {
     const m = decodeModule(await wat(LOOPS), CoreFeaturesV2);
-    const rw = rewriteModule(m, 1, { preciseTraps: false });
+    const rw = rewriteModule(m, 'test1', { preciseTraps: false });
     expect(rw.instrumented.every((b) => b === undefined)).toBe(true);
     expect(rw.hooks).toEqual([]);
   });
 
   it('instruments only bodies with loops for interrupts, and only listened bodies for listeners', async () => {
     const m = decodeModule(await wat(LOOPS), CoreFeaturesV2);
-    const withInterrupts = rewriteModule(m, 2, { preciseTraps: true, interrupts: true });
+    const withInterrupts = rewriteModule(m, 'test2', { preciseTraps: true, interrupts: true });
     expect(withInterrupts.instrumented.map((b) => b !== undefined)).toEqual([false, true, true]);
-    const listened = rewriteModule(m, 3, { preciseTraps: true, listened: [0, 1, 0] });
+    const listened = rewriteModule(m, 'test3', { preciseTraps: true, listened: [0, 1, 0] });
     expect(listened.instrumented.map((b) => b !== undefined)).toEqual([false, true, false]);
     expect(listened.hooks.map((h) => h.kind)).toEqual(['tail', 'before', 'after']);
   });

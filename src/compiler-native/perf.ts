@@ -121,7 +121,7 @@ async function compileLatency(): Promise<void> {
     await precise.compile(m2, { features: FEATURES, debugInfo: false, listeners: undefined });
     engPrecise.push(performance.now() - t);
     t = performance.now();
-    rewriteModule(m, 0);
+    rewriteModule(m, 'perf');
     rewriteOnly.push(performance.now() - t);
     {
       const rt = newRuntimeWithConfig(newRuntimeConfigCompiler());

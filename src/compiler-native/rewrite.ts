@@ -37,7 +37,7 @@ export const HIDDEN_LAST_INDEX = `${HIDDEN}lastIndex`;
 /** What a slot of the hook table holds. */
 export type HookSlot = { readonly kind: 'before' | 'after'; readonly type: FuncType } | { readonly kind: 'tail' | 'check' };
 
-/** Module-name prefix of rewritten guests in V8 frame URLs. */
+/** Module-name prefix of rewritten guests in V8 frame URLs (the engine appends its tag and an id). */
 export const GUEST_NAME_PREFIX = 'wasmscopeguest';
 
 export interface Rewritten {
@@ -79,8 +79,8 @@ export interface RewriteOptions {
   readonly interrupts?: boolean | undefined;
 }
 
-/** Rewrites `m` for V8; `id` names it in frame URLs. */
-export function rewriteModule(m: Module, id: number, options: RewriteOptions = { preciseTraps: false }): Rewritten {
+/** Rewrites `m` for V8; `moduleName` names it in frame URLs (`wasm://wasm/<moduleName>-<hash>`). */
+export function rewriteModule(m: Module, moduleName: string, options: RewriteOptions = { preciseTraps: false }): Rewritten {
   const imports: Import[] = m.imports.map((imp, k) => ({ module: 'i', name: String(k), desc: imp.desc, offset: imp.offset }));
   let memories = m.memories;
   const memoryImported = m.memories.length > 0;
@@ -100,7 +100,7 @@ export function rewriteModule(m: Module, id: number, options: RewriteOptions = {
   const orig = m.customSections.find((c) => c.name === 'name');
   customSections.push({
     name: 'name',
-    data: renameModule(orig?.data, `${GUEST_NAME_PREFIX}${id}`),
+    data: renameModule(orig?.data, moduleName),
     offset: orig?.offset ?? m.bytes.length,
   });
 

@@ -10,9 +10,9 @@
 import { Trap, WasmRuntimeError } from '../runtime/api/errors.js';
 import type { FunctionDefinition } from '../runtime/api/module.js';
 import type { Module as IrModule } from '../runtime/binary/module.js';
-import { formatStackTrace, type TraceFrame } from '../runtime/store/trace.js';
+import { appendTrace, isStackOverflow } from '../runtime/store/hooks.js';
+import type { TraceFrame } from '../runtime/store/trace.js';
 import { HELPER_ENTRY_NAME } from './boundary.js';
-import { GUEST_NAME_PREFIX } from './rewrite.js';
 
 /** What the trap mapper needs to know about a compiled guest. */
 export interface FrameSource {
@@ -30,19 +30,7 @@ export interface FrameSource {
   readonly debugInfo: boolean;
 }
 
-/** A {@link WasmRuntimeError} from the compiler engine, with original byte offsets per frame. */
-export interface CompilerTrapError extends WasmRuntimeError {
-  /** Offset in the original binary of each frame's instruction, innermost first. */
-  wasmOffsets: number[];
-  /** Function index (imports first) of each frame, innermost first. */
-  wasmFunctionIndices: number[];
-}
-
-/** wazero prints at most this many frames. */
-const MAX_FRAMES = 30;
-const OMITTED = '... maybe followed by omitted frames';
-
-/** Frames V8 must capture so that {@link MAX_FRAMES} guest frames survive helper and JS frames. */
+/** Frames V8 must capture so that the 30 guest frames wazero prints survive helper and JS frames. */
 export const STACK_TRACE_LIMIT = 64;
 
 /**
@@ -79,16 +67,16 @@ function trapOfMessage(message: string): Trap | undefined | 'ambiguous' {
   return undefined;
 }
 
-export function isStackOverflow(e: unknown): boolean {
-  return e instanceof RangeError && e.message.includes('Maximum call stack size exceeded');
+const FRAME_RE = /wasm:\/\/wasm\/([^:)\s]*):wasm-function\[(\d+)\]:0x([0-9a-f]+)/;
+
+/** The compiled guests of one engine, found by the module name in a V8 frame URL. */
+export interface FrameSources {
+  /** The guest a frame URL (`<module name>-<hash>`) belongs to, if it is one of this engine's. */
+  sourceOf(url: string): FrameSource | undefined;
 }
 
-const FRAME_RE = /wasm:\/\/wasm\/([^:)\s]*):wasm-function\[(\d+)\]:0x([0-9a-f]+)/;
-const GUEST_RE = new RegExp(`^${GUEST_NAME_PREFIX}(\\d+)-`);
-
-/** A trace in progress: frames so far, and where the next invocation's frames start in V8's text. */
+/** Where the next invocation's frames start in a trap's V8 stack text. */
 interface TraceState {
-  readonly frames: TraceFrame[];
   readonly lines: readonly string[];
   /** Index in `lines` after the last entry-helper frame consumed. */
   cursor: number;
@@ -104,22 +92,21 @@ function frameOf(src: FrameSource, funcIndex: number, offset: number): TraceFram
 
 /**
  * Maps a thrown value to a {@link WasmRuntimeError} when it is a V8 trap or stack overflow;
- * anything else (host errors, ExitError) is returned unchanged. The frames are the guest frames of
- * the innermost invocation (up to its entry helper); when an already mapped trap passes a host
- * function ({@link noteHostFrame}) and reaches an outer invocation, that invocation's frames are
- * appended, as the interpreter does. Lines come from `formatStackTrace` (DWARF lines included).
+ * anything else (host errors, ExitError) is returned unchanged. The frames attached
+ * ({@link appendTrace}) are the guest frames of the innermost invocation (up to its entry helper);
+ * when an already mapped trap passes a host function ({@link noteHostFrame}) and reaches an outer
+ * invocation, that invocation's frames are appended, as the interpreter does.
  *
- * @param sources - the compiled guest of each module id seen in frame URLs.
+ * @param sources - the compiled guest of each module id of this engine seen in frame URLs.
  */
-export function toWasmError(e: unknown, sources: (id: number) => FrameSource | undefined): unknown {
+export function toWasmError(e: unknown, sources: FrameSources): unknown {
   if (e instanceof WasmRuntimeError) {
     const st = traces.get(e);
     if (st !== undefined && st.viaHost) {
       st.viaHost = false;
-      collect(st, sources, undefined);
-      e.setStackFrames(formatStackTrace(st.frames, true));
-      const t = e as CompilerTrapError;
-      t.wasmOffsets = st.frames.map((f) => f.offset ?? -1);
+      const frames: TraceFrame[] = [];
+      collect(st, frames, sources, undefined);
+      appendTrace(e, frames);
     }
     return e;
   }
@@ -127,19 +114,22 @@ export function toWasmError(e: unknown, sources: (id: number) => FrameSource | u
   if (e instanceof WebAssembly.RuntimeError) trap = trapOfMessage(e.message);
   else if (isStackOverflow(e)) trap = Trap.StackOverflow;
   if (trap === undefined) return e;
-  const st: TraceState = { frames: [], lines: ((e as Error).stack ?? '').split('\n'), cursor: 0, viaHost: false };
-  const indices: number[] = [];
+  const st: TraceState = { lines: ((e as Error).stack ?? '').split('\n'), cursor: 0, viaHost: false };
+  const frames: TraceFrame[] = [];
   const t0 = trap;
+  let first = true;
   trap =
-    collect(st, sources, (src, funcIndex, offset) => {
-      indices.push(funcIndex);
-      if (t0 === 'ambiguous' && indices.length === 1) return src.refineIndirect(funcIndex, offset);
+    collect(st, frames, sources, (src, funcIndex, offset) => {
+      if (t0 === 'ambiguous' && first) {
+        first = false;
+        return src.refineIndirect(funcIndex, offset);
+      }
+      first = false;
       return undefined;
     }) ?? trap;
   if (trap === 'ambiguous') trap = Trap.InvalidTableAccess;
-  const err = new WasmRuntimeError(trap, formatStackTrace(st.frames, true)) as CompilerTrapError;
-  err.wasmOffsets = st.frames.map((f) => f.offset ?? -1);
-  err.wasmFunctionIndices = indices;
+  const err = new WasmRuntimeError(trap);
+  appendTrace(err, frames);
   traces.set(err, st);
   return err;
 }
@@ -150,11 +140,12 @@ export function toWasmError(e: unknown, sources: (id: number) => FrameSource | u
  */
 function collect(
   st: TraceState,
-  sources: (id: number) => FrameSource | undefined,
+  frames: TraceFrame[],
+  sources: FrameSources,
   onFrame: ((src: FrameSource, funcIndex: number, offset: number) => Trap | undefined) | undefined,
 ): Trap | undefined {
   let named: Trap | undefined;
-  const first = st.frames.length;
+  const first = frames.length;
   const lines = st.lines;
   let i = st.cursor;
   for (; i < lines.length; i++) {
@@ -165,20 +156,18 @@ function collect(
       i++;
       break;
     }
-    const g = GUEST_RE.exec(url);
-    if (g === null) continue;
-    const src = sources(Number(g[1]));
+    const src = sources.sourceOf(url);
     if (src === undefined) continue;
     const funcIndex = Number(m[2]);
     const precise = src.trapOfFunction(funcIndex);
     if (precise !== undefined) {
       // The innermost frame is a precise-trap function: it names the trap and is not shown.
-      if (st.frames.length === first) named = precise;
+      if (frames.length === first) named = precise;
       continue;
     }
     if (src.defs[funcIndex] === undefined) continue;
     const offset = src.originalOffset(funcIndex, parseInt(m[3]!, 16));
-    st.frames.push(frameOf(src, funcIndex, offset));
+    frames.push(frameOf(src, funcIndex, offset));
     const t = onFrame?.(src, funcIndex, offset);
     if (t !== undefined && named === undefined) named = t;
   }
@@ -194,7 +183,7 @@ export function noteHostFrame(e: unknown, def: FunctionDefinition): void {
   if (!(e instanceof WasmRuntimeError)) return;
   const st = traces.get(e);
   if (st === undefined) return;
-  st.frames.push({ definition: def, module: undefined, offset: undefined });
+  appendTrace(e, [{ definition: def, module: undefined, offset: undefined }]);
   st.viaHost = true;
 }
 
@@ -212,7 +201,7 @@ export function instantiationTrap(e: unknown): Trap | undefined {
  */
 export function parseGuestFrames(
   stack: string,
-  sources: (id: number) => FrameSource | undefined,
+  sources: FrameSources,
   onFrame: (src: FrameSource, funcIndex: number, offset: number) => void,
 ): boolean {
   let from = 0;
@@ -224,8 +213,7 @@ export function parseGuestFrames(
     if (m !== null) {
       const url = m[1]!;
       if (url.startsWith(HELPER_ENTRY_NAME)) return true;
-      const g = GUEST_RE.exec(url);
-      const src = g === null ? undefined : sources(Number(g[1]));
+      const src = sources.sourceOf(url);
       if (src !== undefined) {
         const funcIndex = Number(m[2]);
         if (src.trapOfFunction(funcIndex) === undefined && src.defs[funcIndex] !== undefined) {

@@ -8,9 +8,10 @@ import { CoreFeatureBulkMemoryOperations } from '../api/features.js';
 import type { FunctionDefinition, Module as ApiModule } from '../api/module.js';
 import type { ConstExpr, Module as IrModule } from '../binary/module.js';
 import { moduleFunctionDefinitions, moduleMemoryDefinitions } from '../store/definition.js';
-import { formatStackTrace, type TraceFrame } from '../store/trace.js';
+import { appendTrace, isStackOverflow } from '../store/hooks.js';
+import type { TraceFrame } from '../store/trace.js';
 import { I } from './ir.js';
-import { absoluteOffsetOf, listenHostAfter, listenHostBefore } from './listen.js';
+import { absoluteOffsetOf, callHostListened } from './listen.js';
 import type {
   CompileOptions,
   CompiledCode,
@@ -22,9 +23,9 @@ import type {
   InstantiateOptions,
 } from '../store/engine.js';
 import { MemoryApi } from '../store/memory-api.js';
-import { Machine, growStack, loadSimd, readRaw, writeRaw } from './machine.js';
+import { Machine, growStack, readRaw, writeRaw } from './machine.js';
 import { FuncInst, GlobalInst, Instance, MemInst, TableInst, type Ref } from './objects.js';
-import { execute, MAX_CALL_DEPTH } from './run.js';
+import { EXEC_DONE, execute, MAX_CALL_DEPTH } from './run.js';
 
 class InterpCompiled implements CompiledCode {
   readonly module: IrModule;
@@ -35,11 +36,6 @@ class InterpCompiled implements CompiledCode {
     this.definitions = moduleFunctionDefinitions(module);
     this.options = options;
   }
-}
-
-/** A trap with the original byte offsets of its frames (innermost first). */
-export interface TrapOffsets {
-  wasmOffsets?: number[];
 }
 
 class InterpInstance implements EngineInstance {
@@ -71,54 +67,74 @@ class InterpInstance implements EngineInstance {
   }
 }
 
-/** Frames (innermost first) already recorded on an error by inner engine invocations. */
-const traceFrames = new WeakMap<Error, TraceFrame[]>();
-
-/** An open frame when an error left an invocation: function, pc, and the caller module of a host function. */
+/** An open frame when an error left an invocation: function and pc (for its trace line). */
 interface OpenFrame {
   readonly fn: FuncInst;
   readonly pc: number;
-  readonly hostCaller: ApiModule | null;
 }
 
-/** Calls `f` from the host with raw params in `stack`; results are written back to `stack`. */
+/**
+ * Calls `f` from the host with raw params in `stack`; results are written back to `stack`. This is
+ * the driver of the run loop: `execute` leaves the loop for every host call, which is made here,
+ * then resumes it (so the run loop's frame is never on the JS stack under a host function).
+ */
 export function callFunction(m: Machine, f: FuncInst, stack: BigUint64Array, ctx: Context): void {
   const savedCtx = m.ctx;
   const savedBase = m.baseDepth;
   const savedOwner = m.entryOwner;
   const savedFn = m.curFn;
   const savedPc = m.curPc;
-  const depth = m.depth;
+  const base = m.depth;
   const top = m.top;
+  const lsDepth = m.listeners.sp;
   m.ctx = ctx;
   m.ticks = 0;
-  m.baseDepth = depth;
+  m.baseDepth = base;
   m.curFn = null;
   m.errHost = null;
   try {
     if (f.host !== null) {
-      callHostFromHost(m, f, stack, ctx);
+      const api = f.hostOwner!.api;
+      if (f.listener === undefined) f.host(ctx, api, stack);
+      else callHostListened(m, f, api, stack, false);
       return;
     }
     m.entryOwner = f.inst!.owner.api;
-    const base = top + 1;
-    const fp = 2 * base;
-    growStack(m, base + Math.max(f.paramSlots, f.resultSlots) + 1);
-    writeRaw(m, f.type.params, fp, stack);
-    execute(m, f, fp);
-    readRaw(m, f.type.results, fp, stack);
-  } catch (e) {
-    const open = openFrames(m, depth);
-    if (e instanceof WasmRuntimeError) annotateTrap(e, open);
-    // After the error is final: abort every open listened frame, innermost first.
-    for (const o of open) {
-      if (o.fn.listener === undefined || o.pc < 0 || tailCalled(o)) continue;
-      o.fn.listener.abort(ctx, o.hostCaller ?? o.fn.inst!.owner.api, o.fn.definition, e);
+    const entryFp = 2 * (top + 1);
+    growStack(m, top + 1 + Math.max(f.paramSlots, f.resultSlots) + 1);
+    writeRaw(m, f.type.params, entryFp, stack);
+    let fn = f;
+    let pc = 0;
+    let fp = entryFp;
+    let depth = base;
+    while (execute(m, fn, pc, fp, depth, base) !== EXEC_DONE) {
+      fn = m.curFn!;
+      depth = m.depth;
+      const next = m.hostNext;
+      callHost(m, m.hostFn!, m.hostFp, fn.inst!);
+      if (next >= 0) {
+        pc = next;
+        fp = m.curFp;
+      } else {
+        // A tail call of a host function: its results are the calling frame's; return them.
+        if (depth === base) break;
+        depth--;
+        fn = m.frFn[depth]!;
+        pc = m.frPc[depth]!;
+        fp = m.frFp[depth]!;
+        m.frFn[depth] = null;
+      }
     }
-    throw e;
+    readRaw(m, f.type.results, entryFp, stack);
+  } catch (e) {
+    const err = isStackOverflow(e) ? new WasmRuntimeError(Trap.StackOverflow) : e;
+    if (err instanceof WasmRuntimeError) appendTrace(err, traceFramesOf(openFrames(m, base)));
+    // After the error is final: abort every open listened frame, innermost first.
+    m.listeners.abortAbove(lsDepth, ctx, err);
+    throw err;
   } finally {
-    for (let d = depth; d < m.frFn.length && m.frFn[d] !== undefined; d++) m.frFn[d] = null;
-    m.depth = depth;
+    for (let d = base; d < m.frFn.length && m.frFn[d] !== undefined; d++) m.frFn[d] = null;
+    m.depth = base;
     m.top = top;
     m.ctx = savedCtx;
     m.baseDepth = savedBase;
@@ -130,63 +146,69 @@ export function callFunction(m: Machine, f: FuncInst, stack: BigUint64Array, ctx
     // The outer invocation (if any) looks at its own context at its next CHECK.
     m.ticks = 0;
     // No before callback can be running once the outermost invocation is over.
-    if (depth === 0 && m.iter !== null) m.iter.busy = false;
+    if (base === 0 && m.iter !== null) m.iter.busy = false;
   }
-}
-
-/** A host function called directly by the host (`Function.call` on a host module's export). */
-function callHostFromHost(m: Machine, f: FuncInst, stack: BigUint64Array, ctx: Context): void {
-  const api = f.hostOwner!.api;
-  if (f.listener === undefined) {
-    f.host!(ctx, api, stack);
-    return;
-  }
-  listenHostBefore(m, f, api, stack, false);
-  try {
-    f.host!(ctx, api, stack);
-  } catch (e) {
-    m.errHost = f;
-    m.errHostCaller = api;
-    throw e;
-  }
-  listenHostAfter(m, f, api, stack);
 }
 
 /**
- * Whether the frame stopped at a tail call: a listened function's after already fired there
- * (LISTEN_AFTER precedes RCALL*), so a failing tail call must not abort it too.
+ * Calls host function `f` (called by wasm code of `caller`) with its parameters at word offset
+ * `fp`; results are written back there. `m.top` is above the calling frame, so re-entrant calls do
+ * not clobber it.
  */
-function tailCalled(o: OpenFrame): boolean {
-  const op = o.fn.lowered?.code[o.pc];
-  return op === I.RCALL || op === I.RCALL_INDIRECT;
+function callHost(m: Machine, f: FuncInst, fp: number, caller: Instance): void {
+  const n = Math.max(f.paramSlots, f.resultSlots);
+  const stack = new BigUint64Array(n);
+  readRaw(m, f.type.params, fp, stack);
+  const depth = m.depth;
+  const top = m.top;
+  const curFn = m.curFn;
+  const curPc = m.curPc;
+  const curFp = m.curFp;
+  if (m.top < (fp >> 1) + n) m.top = (fp >> 1) + n;
+  const api = caller.owner.api;
+  try {
+    if (f.listener === undefined) f.host!(m.ctx, api, stack);
+    else callHostListened(m, f, api, stack, true);
+  } catch (e) {
+    // The host frame is the innermost open frame of this invocation (its trace line).
+    m.errHost = f;
+    m.errHostCaller = api;
+    throw e;
+  } finally {
+    // A re-entrant call from the host function moved these; the caller's frame is still current.
+    m.depth = depth;
+    m.top = top;
+    m.curFn = curFn;
+    m.curPc = curPc;
+    m.curFp = curFp;
+  }
+  if ((fp >> 1) + n > m.capSlots) growStack(m, (fp >> 1) + n);
+  writeRaw(m, f.type.results, fp, stack);
 }
 
 /** The frames of this invocation still open when an error left it, innermost first. */
 function openFrames(m: Machine, baseDepth: number): OpenFrame[] {
   const out: OpenFrame[] = [];
-  if (m.errHost !== null) out.push({ fn: m.errHost, pc: 0, hostCaller: m.errHostCaller });
-  if (m.curFn !== null) out.push({ fn: m.curFn, pc: m.curPc, hostCaller: null });
+  if (m.errHost !== null) out.push({ fn: m.errHost, pc: 0 });
+  if (m.curFn !== null) out.push({ fn: m.curFn, pc: m.curPc });
   // Frames saved at calls hold the return pc; the call instruction ends one word earlier.
   for (let d = m.depth - 1; d >= baseDepth; d--) {
     const fn = m.frFn[d];
-    if (fn !== null && fn !== undefined) out.push({ fn, pc: m.frPc[d]! - 1, hostCaller: null });
+    if (fn !== null && fn !== undefined) out.push({ fn, pc: m.frPc[d]! - 1 });
   }
   return out;
 }
 
-function annotateTrap(e: WasmRuntimeError, open: readonly OpenFrame[]): void {
-  const frames = traceFrames.get(e) ?? [];
-  const offsets: number[] = [];
-  for (const o of open) {
+/** Trace lines of open frames (DWARF lines when the module has them and debug info is on). */
+function traceFramesOf(open: readonly OpenFrame[]): TraceFrame[] {
+  return open.map((o) => {
     const inst = o.fn.inst;
-    const offset = absoluteOffsetOf(o.fn, o.pc);
-    frames.push({ definition: o.fn.definition, module: inst !== null && inst.debugInfo ? (inst.module ?? undefined) : undefined, offset });
-    offsets.push(offset ?? -1);
-  }
-  traceFrames.set(e, frames);
-  e.setStackFrames(formatStackTrace(frames, true));
-  const t = e as WasmRuntimeError & TrapOffsets;
-  t.wasmOffsets = [...(t.wasmOffsets ?? []), ...offsets];
+    return {
+      definition: o.fn.definition,
+      module: inst !== null && inst.debugInfo ? (inst.module ?? undefined) : undefined,
+      offset: absoluteOffsetOf(o.fn, o.pc),
+    };
+  });
 }
 
 /** Evaluates a constant expression into `out` (bits or ref). */
@@ -237,9 +259,8 @@ class InterpreterEngine implements Engine {
   readonly kind = 'interpreter' as const;
   readonly m = new Machine(MAX_CALL_DEPTH);
 
-  async compile(module: IrModule, options: CompileOptions): Promise<CompiledCode> {
-    await loadSimd();
-    return new InterpCompiled(module, options);
+  compile(module: IrModule, options: CompileOptions): Promise<CompiledCode> {
+    return Promise.resolve(new InterpCompiled(module, options));
   }
 
   instantiate(code: CompiledCode, imports: readonly ExternValue[], owner: InstanceOwner, options: InstantiateOptions): EngineInstance {
@@ -276,7 +297,7 @@ class InterpreterEngine implements Engine {
     inst.anyListened = inst.functions.some((f) => f.listener !== undefined);
     // Globals.
     for (const g of mod.globals) {
-      const gi = new GlobalInst(g.type);
+      const gi = new GlobalInst(g.type, this.m.handles);
       evalConst(inst, g.init, gi);
       inst.globals.push(gi);
     }
@@ -297,7 +318,7 @@ class InterpreterEngine implements Engine {
     }
     inst.mem = inst.memories[0] ?? null;
     // Segments.
-    const scratch = new GlobalInst({ valType: 0x7f, mutable: true });
+    const scratch = new GlobalInst({ valType: 0x7f, mutable: true }, this.m.handles);
     for (const seg of mod.elements) {
       const refs: Ref[] = [];
       for (const e of seg.init) {

@@ -3,11 +3,11 @@
  *
  * Only listened functions pay, by lowering-time choice (lower.ts): their code starts with
  * LISTEN_BEFORE (reached by call_indirect, tail calls and host entries), direct calls to them are
- * CALLL (fires before and enters past LISTEN_BEFORE), every return is RETL (fires after), and a
- * tail call is preceded by LISTEN_AFTER with no results. Those run-loop cases call
- * {@link listenBefore} and {@link listenAfter}. Host functions are listened in `callHost`. Aborts
- * are fired by the engine when an error leaves an engine invocation (engine.ts), for the frames
- * still open, innermost first.
+ * CALLL (fires before and enters past LISTEN_BEFORE), and unless the listener is before-only,
+ * every return is RETL (fires after) and a tail call is preceded by LISTEN_AFTER with no results.
+ * Those run-loop cases call {@link listenBefore} and {@link listenAfter}; host functions are listened
+ * by {@link callHostListened}. Open frames follow the shared listener protocol (store/hooks.ts):
+ * the engine aborts the ones still open when an error leaves an invocation, innermost first.
  *
  * Program counters handed to iterators: 0 for the called function (its entry), otherwise the code
  * index of the last word of the pending call instruction. `sourceOffsetForPC` maps them to byte
@@ -15,6 +15,7 @@
  */
 import type { InternalFunction, StackIterator } from '../api/listener.js';
 import type { FunctionDefinition, Module as ApiModule } from '../api/module.js';
+import { callListenedHost, ListenedFrame, listensExits } from '../store/hooks.js';
 import type { Machine } from './machine.js';
 import { refToRaw } from './machine.js';
 import type { FuncInst } from './objects.js';
@@ -237,11 +238,23 @@ function fill(m: Machine, kinds: Uint8Array, w: number, words: Int32Array, raw: 
       j += 2;
       w += 2;
     } else {
-      raw[j >> 1] = refToRaw(m.refs[w >> 1]);
+      raw[j >> 1] = refToRaw(m, m.refs[w >> 1]);
     }
     j += 2;
     w += 2;
   }
+}
+
+/** The frame `fn`'s listener calls open, or null for a before-only listener. */
+function frameOf(fn: FuncInst): ListenedFrame | null {
+  let f = fn.lFrame;
+  if (f === null) {
+    const l = fn.listener!;
+    if (!listensExits(l)) return null;
+    f = new ListenedFrame(l, fn.definition, fn.inst!.owner.api);
+    fn.lFrame = f;
+  }
+  return f;
 }
 
 /** LISTEN_BEFORE: the run loop is at pc 0 of `fn` (frame at word offset `fp`), callers below `depth`. */
@@ -260,6 +273,8 @@ export function listenBefore(m: Machine, fn: FuncInst, fp: number, depth: number
   if (it === null || it.busy) it = takeIterator(m);
   it.busy = true;
   it.reset(fn, null, 0, depth - 1, m.baseDepth);
+  const frame = frameOf(fn);
+  if (frame !== null) m.listeners.push(frame);
   // No finally: after a throw the iterator stays busy and later befores get fresh ones until
   // the outermost invocation ends (engine.ts resets it).
   fn.listener!.before(m.ctx, fn.inst!.owner.api, fn.definition, params, it);
@@ -270,7 +285,7 @@ const NO_RESULTS = new BigUint64Array(0);
 
 /**
  * LISTEN_AFTER: `fn` returns the results at absolute word offset `w`, or (w < 0) is replaced by a
- * tail call and has no results of its own.
+ * tail call and has no results of its own. Its frame closes first (shared protocol).
  */
 export function listenAfter(m: Machine, fn: FuncInst, w: number): void {
   let results: BigUint64Array = NO_RESULTS;
@@ -280,22 +295,29 @@ export function listenAfter(m: Machine, fn: FuncInst, w: number): void {
     if (fn.lResultShape === 1) results[0] = BigInt(m.i32[w]! >>> 0);
     else if (!copyShape(m.i32, fn.lWords!, w, fn.lResultShape)) fill(m, fn.lResultKinds!, w, fn.lWords!, results);
   }
+  m.listeners.sp--;
   fn.listener!.after(m.ctx, fn.inst!.owner.api, fn.definition, results);
 }
 
 /**
- * Before of host function `f` called from wasm: the caller is the run loop's current frame
- * (`m.curFn` at `m.curPc`), its callers are on the frame stack below `m.depth`.
+ * Runs host function `f` listened by its listener, with `callerApi` as the calling module. From
+ * wasm, the caller is the run loop's current frame (`m.curFn` at `m.curPc`) and its callers are on
+ * the frame stack below `m.depth`.
  */
-export function listenHostBefore(m: Machine, f: FuncInst, callerApi: ApiModule, stack: BigUint64Array, fromWasm: boolean): void {
-  const it = takeIterator(m);
-  it.busy = true;
+export function callHostListened(m: Machine, f: FuncInst, callerApi: ApiModule, stack: BigUint64Array, fromWasm: boolean): void {
+  // Each host function has its own iterator: valid during before only, so a nested call of the
+  // same function (from the host function itself) may reset it.
+  let it = f.hostIter as InterpStackIterator | null;
+  if (it === null) {
+    it = new InterpStackIterator(m);
+    f.hostIter = it;
+  }
   if (fromWasm) it.reset(f, m.curFn, m.curPc, m.depth - 1, m.baseDepth);
   else it.reset(f, null, 0, -1, 0);
-  f.listener!.before(m.ctx, callerApi, f.definition, stack.subarray(0, f.paramSlots), it);
-  it.busy = false;
-}
-
-export function listenHostAfter(m: Machine, f: FuncInst, callerApi: ApiModule, stack: BigUint64Array): void {
-  f.listener!.after(m.ctx, callerApi, f.definition, stack.subarray(0, f.resultSlots));
+  let frame = f.hostFrame;
+  if (frame === null || frame.mod !== callerApi) {
+    frame = new ListenedFrame(f.listener!, f.definition, callerApi);
+    f.hostFrame = frame;
+  }
+  callListenedHost(m.listeners, frame, m.ctx, f.host!, stack, stack.subarray(0, f.paramSlots), stack.subarray(0, f.resultSlots), it);
 }

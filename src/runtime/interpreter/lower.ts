@@ -286,8 +286,10 @@ function blockType(m: IrModule, bt: number): FuncType {
  * inconsistency (never for valid input).
  */
 export interface LowerOptions {
-  /** The function has a listener: LISTEN_BEFORE at entry, LISTEN_AFTER before every return. */
+  /** The function has a listener: LISTEN_BEFORE at entry, and (with `listenExits`) RETL at every return. */
   readonly listened?: boolean;
+  /** The listener has exits (`after`/`abort`; false for before-only listeners). Default true. */
+  readonly listenExits?: boolean;
   /** closeOnContextDone: a CHECK at the entry and at every loop head. */
   readonly interrupt?: boolean;
   /** Whether function index f is a listened wasm function (its direct calls become CALLL). */
@@ -296,6 +298,7 @@ export interface LowerOptions {
 
 export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions = {}): Lowered {
   const listened = opts.listened === true;
+  const listenExits = listened && opts.listenExits !== false;
   const interrupt = opts.interrupt === true;
   const body = m.codes[codeIndex];
   const funcIndex = m.numImportedFuncs + codeIndex;
@@ -508,7 +511,7 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
 
   const emitReturn = (): void => {
     const results = ftype.results;
-    if (listened) {
+    if (listenExits) {
       // The after callback reads the results from their slots, then a plain return follows.
       const first = height - results.length;
       for (let i = first; i < height; i++) materialize(i);
@@ -548,7 +551,7 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
    * (they are the callee's to produce), so tail calls keep running in constant stack.
    */
   const emitTailAfter = (): void => {
-    if (!listened) return;
+    if (!listenExits) return;
     startInstr();
     emit(I.LISTEN_AFTER);
     emit(-1);

@@ -5,57 +5,17 @@
  */
 import { Context } from '../api/context.js';
 import type { Module as ApiModule } from '../api/module.js';
-import { EXIT_CODE_CONTEXT_CANCELED, EXIT_CODE_DEADLINE_EXCEEDED, ExitError, Trap, WasmRuntimeError } from '../api/errors.js';
+import { Trap, WasmRuntimeError } from '../api/errors.js';
 import { OPS } from '../binary/opcodes.js';
+import { HandleTable } from '../store/handles.js';
+import { contextCanBeDone, contextDoneExitCode, ListenerStack, stopForContextDone } from '../store/hooks.js';
 import { out64, truncSatI32S, truncSatI32U, truncSatToI64 } from './numeric.js';
 import type { FuncInst, Instance, Ref } from './objects.js';
-import { funcOfHandle } from './objects.js';
-import { listenHostAfter, listenHostBefore } from './listen.js';
-import { getInterruptFlag } from '../store/context-keys.js';
+import { simdExec, simdMem, type SimdViews } from './simd.js';
 
 /** Maximum value-stack size in slots (8 bytes each): 128 MiB. */
 export const MAX_STACK_SLOTS = 1 << 24;
 const INITIAL_SLOTS = 1 << 14;
-
-/** The SIMD module's views (see simd.ts). */
-export interface SimdViews {
-  u8: Uint8Array;
-  i32: Int32Array;
-  f32: Float32Array;
-  f64: Float64Array;
-  dv: DataView;
-}
-
-type SimdExec = (
-  sub: number,
-  v: SimdViews,
-  dst: number,
-  a: number,
-  b: number,
-  c: number,
-  imm: number,
-  lanes: Uint8Array | undefined,
-) => void;
-type SimdMem = (sub: number, v: SimdViews, mem: Uint8Array, ea: number, dst: number, val: number, lane: number) => void;
-
-let simdExec: SimdExec | undefined;
-let simdMem: SimdMem | undefined;
-let simdLoad: Promise<void> | undefined;
-
-/** Loads simd.ts when present (it is written separately); SIMD ops throw 'not supported' until then. */
-export function loadSimd(): Promise<void> {
-  simdLoad ??= (async () => {
-    try {
-      const spec = './simd.js';
-      const mod = (await import(spec)) as { simdExec?: SimdExec; simdMem?: SimdMem };
-      simdExec = mod.simdExec;
-      simdMem = mod.simdMem;
-    } catch {
-      // Not available yet.
-    }
-  })();
-  return simdLoad;
-}
 
 export class Machine {
   buf: ArrayBuffer;
@@ -90,6 +50,20 @@ export class Machine {
   iter: { busy: boolean } | null = null;
   /** The module whose exported function this engine invocation runs (closed on a timeout). */
   entryOwner: ApiModule | null = null;
+  /** Frame pointer (word offset) of `curFn` when a host call left the run loop. */
+  curFp = 0;
+  /**
+   * A host call the run loop left for its driver to make (engine.ts): the host function, the word
+   * offset of its params (and results), and the pc to resume at in `curFn` (-1: a tail call, whose
+   * results are the caller frame's).
+   */
+  hostFn: FuncInst | null = null;
+  hostFp = 0;
+  hostNext = 0;
+  /** The engine's funcref handles (the raw form of a funcref at the API). */
+  readonly handles = new HandleTable();
+  /** Open listened frames (shared listener protocol, store/hooks.ts). */
+  readonly listeners = new ListenerStack();
 
   constructor(maxDepth: number) {
     this.capSlots = INITIAL_SLOTS;
@@ -123,17 +97,17 @@ export function growStack(m: Machine, slots: number): void {
 }
 
 /** Raw (bigint) form of a reference. */
-export function refToRaw(r: Ref | undefined): bigint {
+export function refToRaw(m: Machine, r: Ref | undefined): bigint {
   if (r === null || r === undefined) return 0n;
   if (typeof r === 'bigint') return r;
-  return r.handle;
+  return m.handles.handleOf(r);
 }
 
 /** Reference from its raw form, for a value of type `t`. */
-export function rawToRef(t: number, v: bigint): Ref {
+export function rawToRef(m: Machine, t: number, v: bigint): Ref {
   if (v === 0n) return null;
   if (t === 0x6f) return v;
-  return funcOfHandle(v) ?? null;
+  return (m.handles.valueOf(v) as FuncInst | undefined) ?? null;
 }
 
 /** Copies raw values into the value stack at word offset `fp` by type. */
@@ -142,7 +116,7 @@ export function writeRaw(m: Machine, types: readonly number[], fp: number, stack
   let j = 0;
   for (const t of types) {
     if (t === 0x70 || t === 0x6f) {
-      m.refs[s] = rawToRef(t, stack[j]!);
+      m.refs[s] = rawToRef(m, t, stack[j]!);
       s++;
       j++;
     } else if (t === 0x7b) {
@@ -164,7 +138,7 @@ export function readRaw(m: Machine, types: readonly number[], fp: number, stack:
   let j = 0;
   for (const t of types) {
     if (t === 0x70 || t === 0x6f) {
-      stack[j] = refToRaw(m.refs[s]);
+      stack[j] = refToRaw(m, m.refs[s]);
       s++;
       j++;
     } else if (t === 0x7b) {
@@ -185,48 +159,6 @@ export function readRaw(m: Machine, types: readonly number[], fp: number, stack:
 }
 
 /**
- * Calls host function `f` with its parameters at word offset `fp`; results are written back there.
- * The caller has set `m.top` above its frame so re-entrant calls do not clobber it.
- */
-export function callHost(m: Machine, f: FuncInst, fp: number, caller: Instance): void {
-  const n = Math.max(f.paramSlots, f.resultSlots);
-  const stack = new BigUint64Array(n);
-  readRaw(m, f.type.params, fp, stack);
-  const depth = m.depth;
-  const top = m.top;
-  const curFn = m.curFn;
-  const curPc = m.curPc;
-  if (m.top < (fp >> 1) + n) m.top = (fp >> 1) + n;
-  const api = caller.owner.api;
-  let returned = false;
-  try {
-    if (f.listener === undefined) f.host!(m.ctx, api, stack);
-    else {
-      listenHostBefore(m, f, api, stack, true);
-      f.host!(m.ctx, api, stack);
-      returned = true;
-      listenHostAfter(m, f, api, stack);
-    }
-  } catch (e) {
-    // The host frame is the innermost open frame of this invocation (traces, aborts: engine.ts),
-    // unless it returned and only its after listener threw.
-    if (!returned) {
-      m.errHost = f;
-      m.errHostCaller = api;
-    }
-    throw e;
-  } finally {
-    // A re-entrant call from the host function moved these; the caller's frame is still current.
-    m.depth = depth;
-    m.top = top;
-    m.curFn = curFn;
-    m.curPc = curPc;
-  }
-  if ((fp >> 1) + n > m.capSlots) growStack(m, (fp >> 1) + n);
-  writeRaw(m, f.type.results, fp, stack);
-}
-
-/**
  * CHECKs between two looks at the context. A synchronous guest call blocks the event loop, so
  * neither a timer nor `AbortSignal.timeout` can fire during it: the deadline is compared with
  * `performance.now()` (about 50 ns) every this many loop iterations or calls, and `signal.aborted`
@@ -236,23 +168,18 @@ export const CHECK_INTERVAL = 1024;
 
 /**
  * The slow path of CHECK: when the invocation's context is done, closes the called module and
- * throws `ExitError` (deadline exceeded or canceled), as wazero's `WithCloseOnContextDone`.
+ * throws `ExitError` (the shared decision, store/hooks.ts).
  */
 export function checkInterrupt(m: Machine): void {
   const ctx = m.ctx;
-  const flag = getInterruptFlag(ctx);
-  if (ctx.signal === undefined && ctx.deadline === undefined && flag === undefined) {
+  if (!contextCanBeDone(ctx)) {
     // Nothing can ever end this invocation: stop looking (callFunction resets the count).
     m.ticks = 0x3fffffff;
     return;
   }
   m.ticks = CHECK_INTERVAL;
-  // A flag set by another thread is the one way to cancel while this thread is busy in the call.
-  const flagged = flag !== undefined && Atomics.load(flag, 0) !== 0;
-  if (!flagged && !ctx.isDone()) return;
-  const code = !flagged && ctx.deadlineExceeded() ? EXIT_CODE_DEADLINE_EXCEEDED : EXIT_CODE_CONTEXT_CANCELED;
-  void m.entryOwner?.closeWithExitCode(code, ctx);
-  throw new ExitError(code);
+  const code = contextDoneExitCode(ctx);
+  if (code !== 0) throw stopForContextDone(m.entryOwner ?? undefined, code, ctx);
 }
 
 /** memory.grow: the old size in pages, or -1. */
@@ -541,12 +468,10 @@ export function simdOp(
   imm: number,
   lanes: Uint8Array | undefined,
 ): void {
-  if (simdExec === undefined) throw new Error(`not supported: SIMD ${OPS[0x200 + sub]?.name ?? sub}`);
   simdExec(sub, m.simd, d * 4, a * 4, b * 4, c * 4, imm, lanes);
 }
 
 export function simdMemOp(m: Machine, inst: Instance, sub: number, d: number, a: number, v: number, off: number, lane: number): void {
-  if (simdMem === undefined) throw new Error(`not supported: SIMD ${OPS[0x200 + sub]?.name ?? sub}`);
   const mem = inst.mem === null ? EMPTY : inst.mem.api.u8;
   const ea = (m.i32[a]! >>> 0) + off;
   if (ea + OPS[0x200 + sub]!.memBytes > mem.length) throw oobMem();

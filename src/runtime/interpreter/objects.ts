@@ -3,10 +3,12 @@
  * instances. They double as the engine's extern values (EngineFunction, EngineTable, …), so
  * importing them into another instance of the same engine is sharing the same object.
  */
-import type { FunctionListener, InternalFunction } from '../api/listener.js';
+import type { FunctionListener, InternalFunction, StackIterator } from '../api/listener.js';
 import type { FunctionDefinition, Memory } from '../api/module.js';
 import type { FuncType, GlobalType, Module as IrModule } from '../binary/module.js';
 import type { EngineFunction, EngineGlobal, EngineMemory, EngineTable, InstanceOwner, RawHostFunction } from '../store/engine.js';
+import type { HandleTable } from '../store/handles.js';
+import type { ListenedFrame } from '../store/hooks.js';
 import type { MemoryApi } from '../store/memory-api.js';
 
 /** A lowered function body (see lower.ts). */
@@ -41,14 +43,6 @@ export function typeIdOf(t: FuncType): number {
   return id;
 }
 
-let nextHandle = 1n;
-const handles = new Map<bigint, FuncInst>();
-
-/** The function for an opaque funcref handle (see {@link FuncInst.handle}). */
-export function funcOfHandle(h: bigint): FuncInst | undefined {
-  return handles.get(h);
-}
-
 export class FuncInst implements EngineFunction {
   readonly type: FuncType;
   readonly definition: FunctionDefinition;
@@ -76,7 +70,12 @@ export class FuncInst implements EngineFunction {
   lResultShape = -1;
   /** This function as a stack iterator shows it (created on first use). */
   internal: InternalFunction | null = null;
-  #handle = 0n;
+  /** The frame its listener's calls open (created on first use; wasm functions only). */
+  lFrame: ListenedFrame | null = null;
+  /** The frame of a listened host function's last call (reused while the caller is the same). */
+  hostFrame: ListenedFrame | null = null;
+  /** The stack iterator of a listened host function's calls (created on first use). */
+  hostIter: StackIterator | null = null;
 
   constructor(
     type: FuncType,
@@ -96,15 +95,6 @@ export class FuncInst implements EngineFunction {
     this.hostOwner = hostOwner;
     this.paramSlots = slotsOf(type.params);
     this.resultSlots = slotsOf(type.results);
-  }
-
-  /** An opaque non-zero handle for this funcref in raw (bigint) form. */
-  get handle(): bigint {
-    if (this.#handle === 0n) {
-      this.#handle = nextHandle++;
-      handles.set(this.#handle, this);
-    }
-    return this.#handle;
   }
 }
 
@@ -174,16 +164,19 @@ export class GlobalInst implements EngineGlobal {
   /** Raw bits: i32/f32 in [0]; i64/f64 in [0] (lo), [1] (hi); v128 in [0..3]. */
   readonly bits: Int32Array;
   ref: Ref;
+  /** The engine's funcref handles (the raw form of a funcref at the API). */
+  readonly handles: HandleTable;
 
-  constructor(type: GlobalType) {
+  constructor(type: GlobalType, handles: HandleTable) {
     this.type = type;
     this.bits = new Int32Array(4);
     this.ref = null;
+    this.handles = handles;
   }
 
   get(): bigint {
     const t = this.type.valType;
-    if (t === 0x70) return this.ref === null ? 0n : (this.ref as FuncInst).handle;
+    if (t === 0x70) return this.ref === null ? 0n : this.handles.handleOf(this.ref);
     if (t === 0x6f) return this.ref === null ? 0n : (this.ref as bigint);
     if (t === 0x7f || t === 0x7d) return BigInt(this.bits[0]! >>> 0);
     return (BigInt(this.bits[1]! >>> 0) << 32n) | BigInt(this.bits[0]! >>> 0);
@@ -197,7 +190,7 @@ export class GlobalInst implements EngineGlobal {
   set(v: bigint): void {
     const t = this.type.valType;
     if (t === 0x70) {
-      this.ref = v === 0n ? null : (funcOfHandle(v) ?? null);
+      this.ref = v === 0n ? null : ((this.handles.valueOf(v) as FuncInst | undefined) ?? null);
       return;
     }
     if (t === 0x6f) {

@@ -56,9 +56,10 @@
 import { Trap, WasmRuntimeError } from '../api/errors.js';
 import { lowerFunction } from './lower.js';
 import type { Machine } from './machine.js';
-import { atomicOp, callHost, checkInterrupt, growStack, memGrow, miscOp, simdMemOp, simdOp, truncSat } from './machine.js';
+import { atomicOp, checkInterrupt, growStack, memGrow, miscOp, simdMemOp, simdOp, truncSat } from './machine.js';
 import { listenAfter, listenBefore } from './listen.js';
 import { rareOp } from './rare.js';
+import { listensExits } from '../store/hooks.js';
 import { divS64, divU64, mulhu, out64, remS64, remU64, rotl64, rotr64, shl64, shrS64, shrU64 } from './numeric.js';
 import type { FuncInst, GlobalInst, Instance, Lowered, TableInst } from './objects.js';
 
@@ -77,6 +78,7 @@ export function loweredOf(f: FuncInst): Lowered {
     const funcs = inst.functions;
     l = lowerFunction(inst.module, f.codeIndex, {
       listened: f.listener !== undefined,
+      listenExits: f.listener !== undefined && listensExits(f.listener),
       interrupt: inst.interrupt,
       listenedCallee: inst.anyListened
         ? (i) => funcs[i] !== undefined && funcs[i].listener !== undefined && funcs[i].host === null
@@ -87,34 +89,47 @@ export function loweredOf(f: FuncInst): Lowered {
   return l;
 }
 
+/** {@link execute} returned because the invocation's outermost frame returned. */
+export const EXEC_DONE = 0;
+/** {@link execute} returned to have its driver make the host call in `m.hostFn` (engine.ts). */
+export const EXEC_HOST_CALL = 1;
+
 /**
- * Runs wasm function `entry` whose parameters are already in the value stack at word offset
- * `entryFp`; on return its results are at `entryFp`. Frames are pushed above `m.depth`.
+ * Runs wasm code from function `entry` at `pc0` with its frame at word offset `entryFp` and
+ * `depth0` frames in use, until the frame at `baseDepth` returns (its results are then at its
+ * frame's base) or a host function is called. A host call leaves the loop (EXEC_HOST_CALL, with
+ * `m.curFn/curPc/curFp/depth` and `m.hostFn/hostFp/hostNext` set): the driver calls it and
+ * resumes here after the call. The run loop's large frame is thus never on the JS stack while a
+ * host function runs, so guest→host→guest re-entry nests only small frames.
+ *
+ * `pc0 === 0` enters `entry` afresh (its locals are zeroed here); any other pc resumes.
  */
-export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
-  const baseDepth = m.depth;
-  let depth = baseDepth;
+export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: number, depth0: number, baseDepth: number): number {
+  let depth = depth0;
   const frFn = m.frFn;
   const frPc = m.frPc;
   const frFp = m.frFp;
   let fn = entry;
   let lw = loweredOf(fn);
   let code = lw.code;
-  let pc = 0;
+  let pc = pc0;
   let fp = entryFp;
   if ((fp >> 1) + lw.maxSlots > m.capSlots) {
     // pc -1: the function has not started (no before ran); traces show its entry.
     m.curFn = fn;
-    m.curPc = -1;
+    m.curPc = pc0 === 0 ? -1 : pc0;
+    m.depth = depth;
     growStack(m, (fp >> 1) + lw.maxSlots);
   }
   let i32 = m.i32;
   let f32 = m.f32;
   let f64 = m.f64;
   const refs = m.refs;
-  for (let w = fp + 2 * lw.paramSlots, e = fp + 2 * lw.localSlots; w < e; w++) i32[w] = 0;
-  for (let j = 0, b = fp + 2 * lw.localSlots, k = lw.consts; j < k.length; j++) i32[b + j] = k[j]!;
-  for (let j = 0; j < lw.refLocals.length; j++) refs[(fp >> 1) + lw.refLocals[j]!] = null;
+  if (pc0 === 0) {
+    for (let w = fp + 2 * lw.paramSlots, e = fp + 2 * lw.localSlots; w < e; w++) i32[w] = 0;
+    for (let j = 0, b = fp + 2 * lw.localSlots, k = lw.consts; j < k.length; j++) i32[b + j] = k[j]!;
+    for (let j = 0; j < lw.refLocals.length; j++) refs[(fp >> 1) + lw.refLocals[j]!] = null;
+  }
 
   let inst: Instance = fn.inst!;
   let funcs: FuncInst[] = inst.functions;
@@ -176,7 +191,7 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         }
         if (depth === baseDepth) {
           m.depth = baseDepth;
-          return;
+          return EXEC_DONE;
         }
         depth--;
         fn = frFn[depth]!;
@@ -247,43 +262,16 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
           nfp = fp;
         }
         if (callee.host !== null) {
+          // Leave the loop for the driver to make the host call (see execute's comment).
           m.curFn = fn;
           m.curPc = pc;
+          m.curFp = fp;
           m.depth = depth;
           m.top = (fp >> 1) + fn.lowered!.maxSlots + callee.paramSlots + callee.resultSlots;
-          callHost(m, callee, nfp, inst);
-          i32 = m.i32;
-          f32 = m.f32;
-          f64 = m.f64;
-          epoch = -1;
-          if (op >= 10) {
-            // The host call replaced this frame: return its results.
-            if (depth === baseDepth) {
-              m.depth = baseDepth;
-              return;
-            }
-            depth--;
-            fn = frFn[depth]!;
-            pc = frPc[depth]!;
-            fp = frFp[depth]!;
-            frFn[depth] = null;
-            code = fn.lowered!.code;
-            if (fn.inst !== inst) {
-              inst = fn.inst!;
-              funcs = inst.functions;
-              globals = inst.globals;
-              tables = inst.tables;
-            }
-          } else {
-            pc = next;
-          }
-          epoch = m.memEpoch;
-          const b = inst.mem === null ? null : inst.mem.api.wasm.buffer;
-          memBuf = b;
-          dv = b === null ? EMPTY_DV : new DataView(b);
-          u8 = b === null ? EMPTY_U8 : new Uint8Array(b);
-          memLen = u8.length;
-          break;
+          m.hostFn = callee;
+          m.hostFp = nfp;
+          m.hostNext = op >= 10 ? -1 : next;
+          return EXEC_HOST_CALL;
         }
         let cl = callee.lowered;
         if (cl === null) {
@@ -598,7 +586,7 @@ export function execute(m: Machine, entry: FuncInst, entryFp: number): void {
         }
         if (depth === baseDepth) {
           m.depth = baseDepth;
-          return;
+          return EXEC_DONE;
         }
         depth--;
         fn = frFn[depth]!;

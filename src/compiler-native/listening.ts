@@ -1,0 +1,227 @@
+/**
+ * Listeners and interrupt checks of the compiler engine, reached through the hook table appended
+ * by the rewrite (rewrite.ts, instrument.ts): `before(fi, params…)` at entry, `after(fi,
+ * results…)` at every exit, `tail(fi)` before a tail call, `check(0)` for interrupts. The hooks
+ * are import adapters (boundary.ts) that put their arguments in scratch slots, so a listener gets
+ * `BigUint64Array` views over scratch (no copy, no BigInt until read) and the function index
+ * arrives as a plain number. Open frames are kept by the shared listener protocol
+ * (store/hooks.ts), which aborts them when an error leaves an engine invocation.
+ *
+ * Caller frames for stack iterators come from V8's own stack, captured only when an iterator is
+ * walked past its first frame: unlistened callers show too, at their pending call's offset.
+ *
+ * Engine-specific choices (the semantics are shared, test/engines/listeners.test.ts):
+ * - params/results views are valid during the callback only, and only until the listener calls
+ *   back into wasm (they are views over the engine's scratch memory);
+ * - before-only listeners instrument the entry only.
+ */
+import type { InternalFunction, StackIterator } from '../runtime/api/listener.js';
+import type { Module as ApiModule } from '../runtime/api/module.js';
+import { I32 } from '../runtime/api/value-type.js';
+import type { FuncType, ValType } from '../runtime/binary/module.js';
+import { contextDoneExitCode, ListenedFrame, listensExits, stopForContextDone } from '../runtime/store/hooks.js';
+import { slotLayout } from './boundary.js';
+import type { CompiledModuleImpl } from './compiled.js';
+import type { EngineState } from './state.js';
+import { parseGuestFrames } from './traps.js';
+
+/**
+ * The iterator handed to `before`. Its first frame is the called function; the callers are parsed
+ * from a V8 stack capture on the first `next()` past it (so an unused iterator costs nothing).
+ * Program counters are original absolute offsets (host functions: 0).
+ */
+export class CompilerStackIterator implements StackIterator {
+  readonly #state: EngineState;
+  readonly #top: InternalFunction;
+  readonly #topPc: number;
+  /** Guest frames to skip at the top of the capture (the listened function's own frame). */
+  readonly #skip: number;
+  #fns: InternalFunction[] = [];
+  #pcs: number[] = [];
+  #n = 0;
+  #i = -1;
+  #captured = false;
+
+  constructor(state: EngineState, top: InternalFunction, pc: number, skip: number) {
+    this.#state = state;
+    this.#top = top;
+    this.#topPc = pc;
+    this.#skip = skip;
+  }
+
+  /** Rewinds for a new `before` (each listened function has its own iterator: no allocation per call). */
+  reset(): this {
+    this.#i = -1;
+    this.#captured = false;
+    this.#n = 0;
+    return this;
+  }
+
+  next(): boolean {
+    if (this.#i === -1) {
+      this.#i = 0;
+      return true;
+    }
+    if (!this.#captured) this.#capture();
+    if (this.#i >= this.#n) return false;
+    this.#i++;
+    return true;
+  }
+
+  function(): InternalFunction {
+    if (this.#i <= 0) return this.#top;
+    return this.#fns[this.#i - 1]!;
+  }
+
+  programCounter(): number {
+    if (this.#i <= 0) return this.#topPc;
+    return this.#pcs[this.#i - 1]!;
+  }
+
+  #capture(): void {
+    this.#captured = true;
+    const holder: { stack?: string } = {};
+    const prev = Error.stackTraceLimit;
+    Error.stackTraceLimit = Infinity;
+    try {
+      Error.captureStackTrace(holder);
+    } finally {
+      Error.stackTraceLimit = prev;
+    }
+    let skip = this.#skip;
+    let n = 0;
+    parseGuestFrames(holder.stack ?? '', this.#state, (src, funcIndex, offset) => {
+      if (skip > 0) {
+        skip--;
+        return;
+      }
+      this.#fns[n] = (src as CompiledModuleImpl).internalFunction(funcIndex);
+      this.#pcs[n] = offset;
+      n++;
+    });
+    this.#n = n;
+  }
+}
+
+/** A listened function of an instance: what its hooks need. */
+class Listened extends ListenedFrame {
+  constructor(
+    frame: ListenedFrame,
+    readonly it: CompilerStackIterator,
+    /** False for before-only listeners: no exit hooks, no open frame. */
+    readonly exits: boolean,
+    readonly params: BigUint64Array,
+    readonly results: BigUint64Array,
+    readonly paramTypes: readonly ValType[],
+    readonly resultTypes: readonly ValType[],
+  ) {
+    super(frame.listener, frame.def, frame.mod);
+  }
+}
+
+const EMPTY = new BigUint64Array(0);
+const I32_ONLY: FuncType = { params: [I32], results: [] };
+
+/** Listening mode per function index for the rewrite: 0 not listened, 1 entry and exits, 2 entry only. */
+export function listenModes(listeners: ReadonlyArray<ListenedFrame['listener'] | undefined> | undefined): number[] | undefined {
+  return listeners?.map((l) => (l === undefined ? 0 : listensExits(l) ? 1 : 2));
+}
+
+/** The filled hook table of a new instance (listener hooks, interrupt check). */
+export function hookTable(state: EngineState, code: CompiledModuleImpl, api: ApiModule): WebAssembly.Table {
+  const m = code.module;
+  const b = state.boundary;
+  const table = new WebAssembly.Table({ element: 'anyfunc', initial: code.rw.hooks.length, maximum: code.rw.hooks.length });
+  const lis: Array<Listened | undefined> = [];
+  const listeners = code.listeners;
+  if (listeners !== undefined) {
+    for (let fi = m.numImportedFuncs; fi < listeners.length; fi++) {
+      const l = listeners[fi];
+      if (l === undefined) continue;
+      const t = m.types[m.funcTypeIndexSpace[fi]!]!;
+      lis[fi] = new Listened(
+        new ListenedFrame(l, code.defs[fi]!, api),
+        new CompilerStackIterator(state, code.internalFunction(fi), m.codes[fi - m.numImportedFuncs]!.codeStart, 1),
+        listensExits(l),
+        new BigUint64Array(b.memory.buffer, 8, slotLayout(t.params).total),
+        new BigUint64Array(b.memory.buffer, 8, slotLayout(t.results).total),
+        t.params,
+        t.results,
+      );
+    }
+  }
+  const ls = state.listeners;
+  const u32 = b.u32;
+  /** Writes the raw handles of reference values (passed to an adapter as JS values) into scratch. */
+  const refsToScratch = (types: readonly ValType[], refs: readonly unknown[]): void => {
+    const l = slotLayout([I32, ...types]);
+    for (let k = 0; k < l.refs.length; k++) {
+      const i = l.refs[k]!;
+      b.u64[l.slot[i]!] = state.refs.toRaw(types[i - 1]!, refs[k]);
+    }
+  };
+  code.rw.hooks.forEach((h, slot) => {
+    let fn: unknown;
+    switch (h.kind) {
+      case 'before': {
+        const hasRefs = slotLayout(h.type.params).refs.length > 0;
+        const before = (): void => {
+          const e = lis[u32[0]!]!;
+          if (e.exits) ls.push(e);
+          e.listener.before(state.ctx!, api, e.def, e.params, e.it.reset());
+        };
+        fn = b.adapterFor(
+          h.type,
+          hasRefs
+            ? (...refs: unknown[]): void => {
+                refsToScratch(lis[u32[0]!]!.paramTypes, refs);
+                before();
+              }
+            : before,
+        );
+        break;
+      }
+      case 'after': {
+        const hasRefs = slotLayout(h.type.params).refs.length > 0;
+        const after = (): void => {
+          // The exiting frame is the innermost open one (one fewer lookup than by index).
+          const e = ls.pop() as Listened;
+          e.listener.after(state.ctx!, api, e.def, e.results);
+        };
+        fn = b.adapterFor(
+          h.type,
+          hasRefs
+            ? (...refs: unknown[]): void => {
+                refsToScratch(lis[u32[0]!]!.resultTypes, refs);
+                after();
+              }
+            : after,
+        );
+        break;
+      }
+      case 'tail':
+        fn = b.adapterFor(I32_ONLY, (): void => {
+          const e = ls.pop();
+          e.listener.after(state.ctx!, api, e.def, EMPTY);
+        });
+        break;
+      case 'check':
+        fn = b.adapterFor(I32_ONLY, (): void => checkInterrupt(state));
+        break;
+    }
+    table.set(slot, fn);
+  });
+  return table;
+}
+
+/**
+ * The interrupt check (every `INTERRUPT_INTERVAL` loop iterations or checked function entries of a
+ * module compiled with `closeOnContextDone`): when the current call's context is done, closes the
+ * called module and throws its ExitError (the shared decision, store/hooks.ts).
+ */
+function checkInterrupt(state: EngineState): void {
+  const ctx = state.ctx;
+  if (ctx === undefined) return;
+  const code = contextDoneExitCode(ctx);
+  if (code !== 0) throw stopForContextDone(state.callModule, code, ctx);
+}

@@ -1,0 +1,171 @@
+/**
+ * What both engines do around guest code, decided once so the engines cannot drift apart:
+ * - the listener protocol: which frames are open, exactly one `after` or `abort` per `before`, and
+ *   aborting the open frames innermost first when an error leaves an engine invocation;
+ * - listening a host function call;
+ * - the interrupt decision of `withCloseOnContextDone` (deadline, signal, interrupt flag) and the
+ *   exit it ends in;
+ * - attaching a wasm stack trace to a trap, invocation by invocation as it crosses host frames.
+ *
+ * The engines differ only in how they reach these: the interpreter calls them from its run loop,
+ * the compiler engine from the hooks its rewritten code calls.
+ *
+ * Listener protocol (the same on both engines, test/engines/listeners.test.ts):
+ * - a frame is opened (pushed) *before* `before` runs, so a `before` that throws is answered by one
+ *   `abort` with its own error;
+ * - a frame is closed (popped) *before* `after` runs, so an `after` that throws gets no `abort` of
+ *   its own; the frames around it are aborted with the listener's error, which is the call's error;
+ * - listeners marked {@link FunctionListener.beforeOnly} open no frame at all;
+ * - an `abort` that throws is ignored (the other frames still get theirs; the call's error stays).
+ */
+import { Context } from '../api/context.js';
+import { EXIT_CODE_CONTEXT_CANCELED, EXIT_CODE_DEADLINE_EXCEEDED, ExitError, WasmRuntimeError } from '../api/errors.js';
+import type { FunctionListener, StackIterator } from '../api/listener.js';
+import type { FunctionDefinition, Module as ApiModule } from '../api/module.js';
+import { getInterruptFlag } from './context-keys.js';
+import type { RawHostFunction } from './engine.js';
+import { formatStackTrace, type TraceFrame } from './trace.js';
+
+/** A listened frame: what `after` and `abort` need. One shape for every frame (monomorphic calls). */
+export class ListenedFrame {
+  constructor(
+    readonly listener: FunctionListener,
+    readonly def: FunctionDefinition,
+    /** The `mod` argument: the defining module (wasm) or the calling module (host functions). */
+    readonly mod: ApiModule,
+  ) {}
+}
+
+const BACKGROUND = Context.background();
+
+/** The open listened frames of one engine, innermost last. */
+export class ListenerStack {
+  readonly frames: ListenedFrame[] = [];
+  /** Number of open frames. */
+  sp = 0;
+
+  /** Opens `f` (call right before its `before`). */
+  push(f: ListenedFrame): void {
+    this.frames[this.sp++] = f;
+  }
+
+  /** Closes the innermost frame (call right before its `after`) and returns it. */
+  pop(): ListenedFrame {
+    return this.frames[--this.sp]!;
+  }
+
+  /**
+   * Aborts every frame opened above `depth`, innermost first, with the call's final error `err`. An
+   * `abort` that throws neither hides `err` nor keeps the other frames from their abort.
+   */
+  abortAbove(depth: number, ctx: Context | undefined, err: unknown): void {
+    const c = ctx ?? BACKGROUND;
+    while (this.sp > depth) {
+      const f = this.frames[--this.sp]!;
+      try {
+        f.listener.abort(c, f.mod, f.def, err);
+      } catch {
+        // The call's error is the one the caller sees.
+      }
+    }
+  }
+}
+
+/**
+ * Runs host function `fn` listened by `frame.listener`: before, the call, after, following the
+ * protocol above. `params`/`results` are the views the listener sees (over `stack`).
+ */
+export function callListenedHost(
+  ls: ListenerStack,
+  frame: ListenedFrame,
+  ctx: Context,
+  fn: RawHostFunction,
+  stack: BigUint64Array,
+  params: BigUint64Array,
+  results: BigUint64Array,
+  it: StackIterator,
+): void {
+  const l = frame.listener;
+  if (l.beforeOnly === true) {
+    l.before(ctx, frame.mod, frame.def, params, it);
+    fn(ctx, frame.mod, stack);
+    return;
+  }
+  ls.push(frame);
+  l.before(ctx, frame.mod, frame.def, params, it);
+  fn(ctx, frame.mod, stack);
+  ls.sp--;
+  l.after(ctx, frame.mod, frame.def, results);
+}
+
+/** Whether `l` needs exit hooks (`after`/`abort`): false for before-only listeners. */
+export function listensExits(l: FunctionListener): boolean {
+  return l.beforeOnly !== true;
+}
+
+/**
+ * The exit code a call with context `ctx` must stop with now under `withCloseOnContextDone`, or 0
+ * while it may go on: canceled (signal, or the interrupt flag set by another thread) or deadline
+ * exceeded. A synchronous call blocks the event loop, so neither a timer nor a signal listener can
+ * fire during it: the deadline is compared with the clock and the flag is read with `Atomics`.
+ */
+export function contextDoneExitCode(ctx: Context): number {
+  const flag = getInterruptFlag(ctx);
+  if (flag !== undefined && Atomics.load(flag, 0) !== 0) return EXIT_CODE_CONTEXT_CANCELED;
+  if (ctx.signal?.aborted === true) return EXIT_CODE_CONTEXT_CANCELED;
+  if (ctx.deadline !== undefined && performance.now() >= ctx.deadline) return EXIT_CODE_DEADLINE_EXCEEDED;
+  return 0;
+}
+
+/** Whether anything can ever make {@link contextDoneExitCode} non-zero for `ctx`. */
+export function contextCanBeDone(ctx: Context): boolean {
+  return ctx.signal !== undefined || ctx.deadline !== undefined || getInterruptFlag(ctx) !== undefined;
+}
+
+/**
+ * Stops a call whose context is done: closes `mod` (the module whose function the outermost call
+ * of the invocation called; undefined during instantiation) with `code` and returns the
+ * `ExitError` to throw.
+ */
+export function stopForContextDone(mod: ApiModule | undefined, code: number, ctx: Context): ExitError {
+  if (mod !== undefined) void mod.closeWithExitCode(code, ctx);
+  return new ExitError(code);
+}
+
+/**
+ * Whether `e` is V8's JS stack overflow. Guest code that exhausts the JS stack (deep recursion on
+ * the compiler engine, deep guest→host→guest re-entry on either engine) gets the trap
+ * `stack overflow`, never a `RangeError`.
+ */
+export function isStackOverflow(e: unknown): boolean {
+  return e instanceof RangeError && e.message.includes('Maximum call stack size exceeded');
+}
+
+/** Frames already attached to a trap by inner invocations, innermost first. */
+const traceFrames = new WeakMap<WasmRuntimeError, TraceFrame[]>();
+
+/** Original byte offsets of a trap's frames, innermost first (-1 for host frames). */
+export interface TrapOffsets {
+  wasmOffsets?: number[];
+}
+
+/**
+ * Appends `frames` (innermost first: the frames of one engine invocation the trap left) to trap
+ * `e`'s wasm stack trace and rebuilds its message. Invocations nest through host functions, so a
+ * trap collects the frames of each invocation it leaves, innermost first.
+ */
+export function appendTrace(e: WasmRuntimeError, frames: readonly TraceFrame[]): void {
+  let all = traceFrames.get(e);
+  if (all === undefined) {
+    all = [];
+    traceFrames.set(e, all);
+  }
+  const t = e as WasmRuntimeError & TrapOffsets;
+  const offsets = t.wasmOffsets ?? [];
+  for (const f of frames) {
+    all.push(f);
+    offsets.push(f.offset ?? -1);
+  }
+  t.wasmOffsets = offsets;
+  e.setStackFrames(formatStackTrace(all, true));
+}
