@@ -157,13 +157,15 @@ export function hostAdapter(state: EngineState, h: HostFunction, caller: ApiModu
   const scratch = state.boundary.u64;
   const refs = state.refs;
   let depth = 0;
-  const run = (refArgs: readonly unknown[] | undefined): unknown => {
+  // One closure is the adapter's import (re-entry through the host nests it once per level); its
+  // reference params, if any, are its arguments.
+  const run = (...refArgs: unknown[]): unknown => {
     // A nested call of the same host function (through a re-entrant guest call) gets its own stack.
     const st = depth === 0 ? cached : new BigUint64Array(size);
     depth++;
     try {
       for (let i = 0; i < pl.total; i++) st[i] = scratch[i]!;
-      if (refArgs !== undefined) {
+      if (pl.refs.length > 0) {
         for (let k = 0; k < pl.refs.length; k++) {
           const i = pl.refs[k]!;
           st[pl.slot[i]!] = refs.toRaw(t.params[i]!, refArgs[k]);
@@ -187,6 +189,5 @@ export function hostAdapter(state: EngineState, h: HostFunction, caller: ApiModu
       depth--;
     }
   };
-  const js = pl.refs.length === 0 ? (): unknown => run(undefined) : (...refArgs: unknown[]): unknown => run(refArgs);
-  return state.boundary.adapterFor(t, js);
+  return state.boundary.adapterFor(t, run);
 }

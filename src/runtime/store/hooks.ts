@@ -135,10 +135,14 @@ export function stopForContextDone(mod: ApiModule | undefined, code: number, ctx
 /**
  * Whether `e` is V8's JS stack overflow. Guest code that exhausts the JS stack (deep recursion on
  * the compiler engine, deep guest→host→guest re-entry on either engine) gets the trap
- * `stack overflow`, never a `RangeError`.
+ * `stack overflow`, never a `RangeError`. V8 reports it as a `RangeError`, or as a `SyntaxError`
+ * ("Invalid regular expression: /…/: Stack overflow") when a regular expression ran out of stack
+ * (reading `Error.stack` under a source-map hook runs some). Mapping a trap at such a depth can
+ * fail the same way, so an outer invocation boundary maps it again.
  */
 export function isStackOverflow(e: unknown): boolean {
-  return e instanceof RangeError && e.message.includes('Maximum call stack size exceeded');
+  if (e instanceof RangeError) return e.message.includes('Maximum call stack size exceeded');
+  return e instanceof SyntaxError && /: (Stack overflow|Maximum call stack size exceeded)$/.test(e.message);
 }
 
 /** Frames already attached to a trap by inner invocations, innermost first. */

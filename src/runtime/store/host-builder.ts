@@ -56,74 +56,103 @@ function checkTypes(where: string, kind: string, types: readonly number[]): void
   });
 }
 
-/** Adapts a natural-value host function to the raw stack protocol. */
+/** The natural value of raw param slot(s) at `s` of type `t` (v128: two slots). */
+function naturalParam(t: number, stack: BigUint64Array, s: number): unknown {
+  const raw = stack[s]!;
+  switch (t) {
+    case 0x7f:
+      return Number(BigInt.asIntN(32, raw));
+    case 0x7e:
+      return BigInt.asIntN(64, raw);
+    case 0x7d:
+      return decodeF32(raw);
+    case 0x7c:
+      return decodeF64(raw);
+    case 0x7b:
+      return [raw, stack[s + 1]!];
+    case 0x6f:
+      return decodeExternref(raw);
+    default:
+      return raw;
+  }
+}
+
+/** Writes natural result `v` of type `t` to slot(s) at `s`; returns the next slot. */
+function writeNaturalResult(t: number, v: unknown, stack: BigUint64Array, s: number): number {
+  switch (t) {
+    case 0x7f:
+      stack[s] = BigInt(Number(v) >>> 0);
+      return s + 1;
+    case 0x7e:
+      stack[s] = BigInt.asUintN(64, typeof v === 'bigint' ? v : BigInt(Math.trunc(Number(v))));
+      return s + 1;
+    case 0x7d:
+      stack[s] = encodeF32(Number(v));
+      return s + 1;
+    case 0x7c:
+      stack[s] = encodeF64(Number(v));
+      return s + 1;
+    case 0x7b: {
+      const pair = v as [bigint, bigint];
+      stack[s] = BigInt.asUintN(64, pair[0]);
+      stack[s + 1] = BigInt.asUintN(64, pair[1]);
+      return s + 2;
+    }
+    case 0x6f:
+      stack[s] = encodeExternref(v);
+      return s + 1;
+    default:
+      stack[s] = typeof v === 'bigint' ? v : 0n;
+      return s + 1;
+  }
+}
+
+/**
+ * Adapts a natural-value host function to the raw stack protocol. Up to three params are passed
+ * without a spread call (smaller frames for re-entrant calls, no argument array).
+ */
 export function naturalToRaw(fn: NaturalHostFunction, type: FuncType): RawHostFunction {
   const params = type.params;
   const results = type.results;
-  return (ctx, mod, stack) => {
-    const args: unknown[] = [];
-    let s = 0;
-    for (const t of params) {
-      const raw = stack[s++]!;
-      switch (t) {
-        case 0x7f:
-          args.push(Number(BigInt.asIntN(32, raw)));
-          break;
-        case 0x7e:
-          args.push(BigInt.asIntN(64, raw));
-          break;
-        case 0x7d:
-          args.push(decodeF32(raw));
-          break;
-        case 0x7c:
-          args.push(decodeF64(raw));
-          break;
-        case 0x7b:
-          args.push([raw, stack[s++]!]);
-          break;
-        case 0x6f:
-          args.push(decodeExternref(raw));
-          break;
-        default:
-          args.push(raw);
-      }
-    }
-    const r = fn(ctx, mod, ...args);
+  const n = params.length;
+  const t0 = params[0]!;
+  const t1 = params[1]!;
+  const t2 = params[2]!;
+  const slot1 = t0 === 0x7b ? 2 : 1;
+  const slot2 = slot1 + (t1 === 0x7b ? 2 : 1);
+  const store = (r: unknown, stack: BigUint64Array): void => {
     if (results.length === 0) return;
-    const values: unknown[] = results.length === 1 ? [r] : (r as unknown[]);
-    if (!Array.isArray(values) || values.length !== results.length) {
+    if (results.length === 1) {
+      writeNaturalResult(results[0]!, r, stack, 0);
+      return;
+    }
+    if (!Array.isArray(r) || r.length !== results.length) {
       throw new Error(`host function returned ${String(r)}, expected ${results.length} results`);
     }
-    s = 0;
-    results.forEach((t, i) => {
-      const v = values[i];
-      switch (t) {
-        case 0x7f:
-          stack[s++] = BigInt(Number(v) >>> 0);
-          break;
-        case 0x7e:
-          stack[s++] = BigInt.asUintN(64, typeof v === 'bigint' ? v : BigInt(Math.trunc(Number(v))));
-          break;
-        case 0x7d:
-          stack[s++] = encodeF32(Number(v));
-          break;
-        case 0x7c:
-          stack[s++] = encodeF64(Number(v));
-          break;
-        case 0x7b: {
-          const pair = v as [bigint, bigint];
-          stack[s++] = BigInt.asUintN(64, pair[0]);
-          stack[s++] = BigInt.asUintN(64, pair[1]);
-          break;
-        }
-        case 0x6f:
-          stack[s++] = encodeExternref(v);
-          break;
-        default:
-          stack[s++] = typeof v === 'bigint' ? v : 0n;
-      }
-    });
+    let s = 0;
+    for (let i = 0; i < results.length; i++) s = writeNaturalResult(results[i]!, r[i], stack, s);
   };
+  switch (n) {
+    case 0:
+      return (ctx, mod, stack) => store(fn(ctx, mod), stack);
+    case 1:
+      return (ctx, mod, stack) => store(fn(ctx, mod, naturalParam(t0, stack, 0)), stack);
+    case 2:
+      return (ctx, mod, stack) => store(fn(ctx, mod, naturalParam(t0, stack, 0), naturalParam(t1, stack, slot1)), stack);
+    case 3:
+      return (ctx, mod, stack) =>
+        store(fn(ctx, mod, naturalParam(t0, stack, 0), naturalParam(t1, stack, slot1), naturalParam(t2, stack, slot2)), stack);
+    default:
+      return (ctx, mod, stack) => {
+        const args: unknown[] = [];
+        let s = 0;
+        for (const t of params) {
+          args.push(naturalParam(t, stack, s));
+          s += t === 0x7b ? 2 : 1;
+        }
+        store(fn(ctx, mod, ...args), stack);
+      };
+  }
 }
 
 class HostFunctionBuilderImpl implements HostFunctionBuilder {

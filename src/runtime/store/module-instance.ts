@@ -189,6 +189,8 @@ function globalView(g: EngineGlobal, mutable: boolean): Global | MutableGlobal {
   } as MutableGlobal;
 }
 
+const BACKGROUND = Context.background();
+
 /** Encodes a natural or raw param for a slot of type `t`. */
 export function encodeParam(t: number, v: bigint | number): bigint {
   if (typeof v === 'bigint') return BigInt.asUintN(64, v);
@@ -222,6 +224,8 @@ class FunctionImpl implements ApiFunction {
   readonly #type: FuncType;
   readonly #paramSlots: number;
   readonly #resultSlots: number;
+  /** The slot type of each param slot (v128 takes two i64 slots). */
+  readonly #slotTypes: number[];
 
   constructor(module: ModuleInstance, index: number) {
     this.#module = module;
@@ -231,24 +235,46 @@ class FunctionImpl implements ApiFunction {
     this.#type = fn.type;
     this.#paramSlots = slotCount(fn.type.params);
     this.#resultSlots = slotCount(fn.type.results);
+    this.#slotTypes = slotTypes(fn.type.params);
   }
 
   definition(): FunctionDefinition {
     return this.#module.engine.functions[this.#index]!.definition;
   }
 
+  // call and callWithContext each call the engine themselves: guest→host→guest re-entry nests
+  // their frame once per level, so one frame less is deeper re-entry.
   call(...params: Array<bigint | number>): bigint[] {
-    return this.callWithContext(Context.background(), ...params);
+    const stack = this.#encode(params);
+    const m = this.#module;
+    m.failIfClosed();
+    m.engine.call(this.#index, stack, BACKGROUND);
+    m.failIfClosed();
+    return this.#results(stack);
   }
 
   callWithContext(ctx: Context, ...params: Array<bigint | number>): bigint[] {
+    const stack = this.#encode(params);
+    const m = this.#module;
+    m.failIfClosed();
+    m.engine.call(this.#index, stack, ctx);
+    m.failIfClosed();
+    return this.#results(stack);
+  }
+
+  /** A new raw stack holding `params`, encoded by parameter type. */
+  #encode(params: ReadonlyArray<bigint | number>): BigUint64Array {
     if (params.length !== this.#paramSlots) {
       throw new Error(`expected ${this.#paramSlots} params, but passed ${params.length}`);
     }
     const stack = new BigUint64Array(Math.max(this.#paramSlots, this.#resultSlots));
-    const types = slotTypes(this.#type.params);
+    const types = this.#slotTypes;
     for (let i = 0; i < params.length; i++) stack[i] = encodeParam(types[i]!, params[i]!);
-    this.callWithStack(stack, ctx);
+    return stack;
+  }
+
+  /** The results at the bottom of `stack`. */
+  #results(stack: BigUint64Array): bigint[] {
     const results: bigint[] = new Array<bigint>(this.#resultSlots);
     for (let i = 0; i < this.#resultSlots; i++) results[i] = stack[i]!;
     return results;
