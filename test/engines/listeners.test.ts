@@ -21,11 +21,16 @@
  *   replaced frame) and `after`. Exactly one after-or-abort per before still holds, and tail calls
  *   keep running in constant stack.
  * - Unlistened functions fire nothing but still appear in stack iterators.
+ * - Listeners that throw: a `before` that throws gets one `abort` with its own error; an `after`
+ *   that throws gets none, and the frames around it are aborted with its error, which is the call's
+ *   error; an `abort` that throws changes nothing (the other frames get theirs, the call's error
+ *   stays). Before-only listeners (`functionListenerFunc`) get `before` only.
  */
 import { describe, expect, it } from 'vitest';
 import {
   CoreFeaturesTailCall,
   functionListenerFactoryFunc,
+  functionListenerFunc,
   withFunctionListenerFactory,
   type FunctionListener,
   type StackIterator,
@@ -56,6 +61,10 @@ interface Env {
   readonly log: string[];
   /** A context that listens every function for which `pick(name)` is true (default: all). */
   readonly listenCtx: (pick?: (name: string) => boolean) => Context;
+  /** The recording listener of this case (to wrap in listeners that misbehave). */
+  readonly recorder: FunctionListener;
+  /** A context that listens every function with `listener`. */
+  readonly listenWith: (listener: FunctionListener) => Context;
   /** Assembles `text` and records its functions' code starts under `names` (defined functions, in order). */
   readonly compile: (text: string, names: readonly string[]) => Promise<Uint8Array>;
 }
@@ -98,7 +107,115 @@ function recordingListener(log: string[], starts: CodeStarts, withFrames: boolea
   };
 }
 
+/** `inner`, except that callback `when` of function `name` throws `Error(<when> failed)` after it ran. */
+function throwing(inner: FunctionListener, when: 'before' | 'after' | 'abort', name: string): FunctionListener {
+  const fail = (def: FunctionDefinition): void => {
+    if (def.name() === name) throw new Error(`${when} failed`);
+  };
+  return {
+    before(ctx, mod, def, params, stack) {
+      inner.before(ctx, mod, def, params, stack);
+      if (when === 'before') fail(def);
+    },
+    after(ctx, mod, def, results) {
+      inner.after(ctx, mod, def, results);
+      if (when === 'after') fail(def);
+    },
+    abort(ctx, mod, def, err) {
+      inner.abort(ctx, mod, def, err);
+      if (when === 'abort') fail(def);
+    },
+  };
+}
+
+const NESTED = `(module
+  (import "env" "h" (func $h (param i32) (result i32)))
+  (func $f1 (export "f1") (param i32) (result i32) (call $f2 (local.get 0)))
+  (func $f2 (param i32) (result i32) (call $h (local.get 0)))
+  (func $bad (export "bad") (call $worse))
+  (func $worse unreachable)
+  (func $tail (export "tail") (param i32) (result i32) (return_call $f2 (local.get 0))))`;
+
+/** Instantiates a host module `env` whose `h` adds one, then NESTED as `m` with `ctx`. */
+async function nested(r: Runtime, ctx: Context, compile: Env['compile'], hostCtx?: Context): Promise<Module> {
+  await r
+    .newHostModuleBuilder('env')
+    .newFunctionBuilder()
+    .withFunc((_c, _m, x: number) => x + 1, [I32], [I32])
+    .export('h')
+    .instantiate(hostCtx);
+  const bin = await compile(NESTED, ['f1', 'f2', 'bad', 'worse', 'tail']);
+  const { newModuleConfig } = await import('../../src/index.js');
+  return r.instantiateWithConfig(bin, newModuleConfig().withName('m'), ctx);
+}
+
 const cases: Case[] = [
+  {
+    name: 'an after that throws gets no abort; the frames around it abort with its error, the call fails with it',
+    async run({ r, recorder, listenWith, compile }) {
+      const m = await nested(r, listenWith(throwing(recorder, 'after', 'f2')), compile);
+      expect(() => m.exportedFunction('f1')!.call(1)).toThrow('after failed');
+      // The engine is consistent afterwards: the same call behaves the same.
+      expect(() => m.exportedFunction('f1')!.call(1)).toThrow('after failed');
+    },
+    expected: [
+      'B m f1 (1) [f1+0]',
+      'B m f2 (1) [f2+0 f1+2]',
+      'A m f2 (2)',
+      'X m f1 after failed',
+      'B m f1 (1) [f1+0]',
+      'B m f2 (1) [f2+0 f1+2]',
+      'A m f2 (2)',
+      'X m f1 after failed',
+    ],
+  },
+  {
+    name: 'a before that throws gets exactly one abort with its own error, and so do the frames around it',
+    async run({ r, recorder, listenWith, compile }) {
+      const m = await nested(r, listenWith(throwing(recorder, 'before', 'f2')), compile);
+      expect(() => m.exportedFunction('f1')!.call(1)).toThrow('before failed');
+    },
+    expected: ['B m f1 (1) [f1+0]', 'B m f2 (1) [f2+0 f1+2]', 'X m f2 before failed', 'X m f1 before failed'],
+  },
+  {
+    name: 'an abort that throws neither hides the trap nor keeps the other frames from their abort',
+    async run({ r, recorder, listenWith, compile }) {
+      const m = await nested(r, listenWith(throwing(recorder, 'abort', 'worse')), compile);
+      expect(() => m.exportedFunction('bad')!.call()).toThrow(/^wasm error: unreachable/);
+    },
+    expected: [
+      'B m bad () [bad+0]',
+      'B m worse () [worse+0 bad+0]',
+      'X m worse wasm error: unreachable',
+      'X m bad wasm error: unreachable',
+    ],
+  },
+  {
+    name: 'a host function whose listener after throws: no abort for it, its caller aborts with the error',
+    async run({ r, recorder, listenWith, compile }) {
+      const ctx = listenWith(throwing(recorder, 'after', 'h'));
+      const m = await nested(r, ctx, compile, ctx);
+      expect(() => m.exportedFunction('f1')!.call(5)).toThrow('after failed');
+    },
+    expected: [
+      'B m f1 (5) [f1+0]',
+      'B m f2 (5) [f2+0 f1+2]',
+      'B m h (5) [h f2+2 f1+2]',
+      'A m h (6)',
+      'X m f2 after failed',
+      'X m f1 after failed',
+    ],
+  },
+  {
+    name: 'a before-only listener (functionListenerFunc) gets before for every call, tail calls and host functions included',
+    async run({ r, recorder, listenWith, compile }) {
+      const ctx = listenWith(functionListenerFunc((c, mod, def, params, stack) => recorder.before(c, mod, def, params, stack)));
+      const m = await nested(r, ctx, compile, ctx);
+      expect(m.exportedFunction('tail')!.call(1)).toEqual([2n]);
+      expect(() => m.exportedFunction('bad')!.call()).toThrow(/unreachable/);
+    },
+    expected: ['B m tail (1) [tail+0]', 'B m f2 (1) [f2+0]', 'B m h (1) [h f2+2]', 'B m bad () [bad+0]', 'B m worse () [worse+0 bad+0]'],
+  },
   {
     name: 'nesting: before and after in call order, stacks with callers at their call instructions',
     async run({ r, listenCtx, compile }) {
@@ -600,6 +717,12 @@ for (const engine of engines) {
         const env: Env = {
           r,
           log,
+          recorder: listener,
+          listenWith: (l) =>
+            withFunctionListenerFactory(
+              Context.background(),
+              functionListenerFactoryFunc(() => l),
+            ),
           listenCtx: (pick = () => true) =>
             withFunctionListenerFactory(
               Context.background(),
