@@ -176,6 +176,20 @@ describe.each(impls)('$name', ({ make }) => {
     expect(fs.rename('c.txt', '../c.txt')).toBe(EPERM);
   });
 
+  it('a trailing slash names a directory: ENOTDIR on a file, ENOENT for a link or symlink created there', () => {
+    const fs = make();
+    expect(fs.stat('a.txt/')).toBe(ENOTDIR);
+    expect(fs.openFile('a.txt/', Oflag.RDONLY, 0)).toBe(ENOTDIR);
+    expect(fs.symlink('a.txt', 'new/')).toBe(ENOENT);
+    expect(fs.link('a.txt', 'new/')).toBe(ENOENT);
+    expect(fs.openFile('new/', Oflag.RDWR | Oflag.CREAT, 0o644)).toBe(EISDIR);
+    expect(fs.stat('new')).toBe(ENOENT);
+    expect(fs.mkdir('newdir/', 0o755)).toBe(0);
+    expect(typeof fs.stat('sub/')).toBe('object');
+    expect(fs.rename('a.txt', 'moved/')).toBe(ENOTDIR);
+    expect(fs.rename('newdir/', 'moved/')).toBe(0);
+  });
+
   it('sets times in nanoseconds and keeps an omitted one', () => {
     const fs = make();
     const before = fs.stat('a.txt');

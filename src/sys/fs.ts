@@ -8,7 +8,9 @@
  * - a method that returns an object returns it, or an {@link Errno} (a number) on failure.
  *
  * Paths given to an {@link FS} are relative to its root, use `/` separators and may contain `..`;
- * every implementation here refuses to resolve outside its root (see `resolve.ts`).
+ * every implementation here refuses to resolve outside its root (see `resolve.ts`). A path ending in
+ * `/` must name a directory (POSIX): ENOTDIR for an existing non-directory, ENOENT when creating a
+ * link or symlink there.
  */
 import type { Errno } from './errno.js';
 
