@@ -1,13 +1,12 @@
 /**
  * A host directory as an {@link FS}, with synchronous `node:fs` calls (a WASI call is synchronous).
- * Every path is resolved beneath the directory's real path (see `resolve.ts`).
- *
- * Note: node:fs sets times from float seconds, so times set on host files are exact only to about a
- * tenth of a microsecond.
+ * Every path is resolved beneath the directory's real path (see `resolve.ts`). Times are set with
+ * nanosecond precision where the host allows it (see `host-times.ts`).
  */
 import * as nodefs from 'node:fs';
 import { EBADF, EINVAL, EISDIR, ENOTDIR, ENOENT, EPERM, errnoFromError, type Errno } from './errno.js';
-import { FileType, O_ACCMODE, Oflag, UTIME_OMIT, Whence, type Dirent, type File, type FS, type Stat } from './fs.js';
+import { FileType, O_ACCMODE, Oflag, Whence, type Dirent, type File, type FS, type Stat } from './fs.js';
+import { setHostTimes } from './host-times.js';
 import { resolveBeneath, type ResolveLookup } from './resolve.js';
 
 const C = nodefs.constants;
@@ -77,10 +76,6 @@ function hostFlags(flag: number): number {
   if (flag & Oflag.DSYNC) f |= C.O_DSYNC;
   if (flag & (Oflag.SYNC | Oflag.RSYNC)) f |= C.O_SYNC;
   return f;
-}
-
-function nsToSeconds(ns: bigint): number {
-  return Number(ns) / 1e9;
 }
 
 /** A host directory mounted as a filesystem. */
@@ -251,21 +246,13 @@ export class DirFS implements FS {
 
   utimens(path: string, atim: bigint, mtim: bigint): Errno {
     const p = this.#resolve(path, true);
-    if (typeof p === 'number') return p;
-    try {
-      const [a, m] = resolveTimes(atim, mtim, () => nodefs.statSync(p, { bigint: true }));
-      nodefs.utimesSync(p, nsToSeconds(a), nsToSeconds(m));
-      return 0;
-    } catch (e) {
-      return errnoFromError(e);
-    }
+    return typeof p === 'number' ? p : setHostTimes({ path: p, follow: true }, atim, mtim);
   }
-}
 
-function resolveTimes(atim: bigint, mtim: bigint, current: () => nodefs.BigIntStats): [bigint, bigint] {
-  if (atim !== UTIME_OMIT && mtim !== UTIME_OMIT) return [atim, mtim];
-  const s = current();
-  return [atim === UTIME_OMIT ? s.atimeNs : atim, mtim === UTIME_OMIT ? s.mtimeNs : mtim];
+  lutimens(path: string, atim: bigint, mtim: bigint): Errno {
+    const p = this.#resolve(path, false);
+    return typeof p === 'number' ? p : setHostTimes({ path: p, follow: false }, atim, mtim);
+  }
 }
 
 /** What host files and directories share: an open host fd, its stat, sync, times and close. */
@@ -291,10 +278,7 @@ abstract class HostFd {
     return this.attempt(() => nodefs.fdatasyncSync(this.fd));
   }
   utimens(atim: bigint, mtim: bigint): Errno {
-    return this.attempt(() => {
-      const [a, m] = resolveTimes(atim, mtim, () => nodefs.fstatSync(this.fd, { bigint: true }));
-      nodefs.futimesSync(this.fd, nsToSeconds(a), nsToSeconds(m));
-    });
+    return this.closed ? EBADF : setHostTimes({ fd: this.fd }, atim, mtim);
   }
   protected attempt(fn: () => void): Errno {
     if (this.closed) return EBADF;

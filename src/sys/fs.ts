@@ -11,6 +11,8 @@
  * every implementation here refuses to resolve outside its root (see `resolve.ts`). A path ending in
  * `/` must name a directory (POSIX): ENOTDIR for an existing non-directory, ENOENT when creating a
  * link or symlink there.
+ *
+ * Times are nanoseconds since the Unix epoch and are kept exactly where the host can hold them.
  */
 import type { Errno } from './errno.js';
 
@@ -119,6 +121,8 @@ export interface FS {
   /** Creates a symbolic link at `linkPath` whose content is `target` (not resolved). */
   symlink(target: string, linkPath: string): Errno;
   readlink(path: string): string | Errno;
-  /** Sets times, following a final symlink. */
+  /** Sets times in ns ({@link UTIME_OMIT} keeps one), following a final symlink. */
   utimens(path: string, atim: bigint, mtim: bigint): Errno;
+  /** Sets times like {@link FS.utimens}, but of a final symlink itself (`lutimes`). */
+  lutimens(path: string, atim: bigint, mtim: bigint): Errno;
 }

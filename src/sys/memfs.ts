@@ -274,7 +274,15 @@ export class MemFS implements FS {
   }
 
   utimens(path: string, atim: bigint, mtim: bigint): Errno {
-    const rel = this.#resolve(path, true);
+    return this.#utimens(path, true, atim, mtim);
+  }
+
+  lutimens(path: string, atim: bigint, mtim: bigint): Errno {
+    return this.#utimens(path, false, atim, mtim);
+  }
+
+  #utimens(path: string, follow: boolean, atim: bigint, mtim: bigint): Errno {
+    const rel = this.#resolve(path, follow);
     if (typeof rel === 'number') return rel;
     const n = this.#get(rel);
     if (n === undefined) return ENOENT;
