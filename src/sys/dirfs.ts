@@ -140,7 +140,7 @@ export class DirFS implements FS {
       nodefs.closeSync(fd);
       return errnoFromError(e);
     }
-    return new HostFile(fd, (flag & Oflag.APPEND) !== 0, (flag & O_ACCMODE) !== Oflag.RDONLY);
+    return new HostFile(fd, p, hostFlags(flag), (flag & O_ACCMODE) !== Oflag.RDONLY);
   }
 
   lstat(path: string): Stat | Errno {
@@ -257,7 +257,7 @@ export class DirFS implements FS {
 
 /** What host files and directories share: an open host fd, its stat, sync, times and close. */
 abstract class HostFd {
-  protected readonly fd: number;
+  protected fd: number;
   protected closed = false;
 
   constructor(fd: number) {
@@ -301,15 +301,25 @@ abstract class HostFd {
   }
 }
 
-/** A regular (or special) host file; the offset is kept here because node:fs has no lseek. */
+/**
+ * A regular (or special) host file; the offset is kept here because node:fs has no lseek. Appending
+ * is the host's `O_APPEND` (atomic against other writers); turning it on or off reopens the file
+ * without or with it, since Linux's `pwrite` ignores the offset on an `O_APPEND` descriptor.
+ */
 class HostFile extends HostFd implements File {
-  #append: boolean;
+  readonly #path: string;
+  #flags: number;
   readonly #writable: boolean;
   #pos = 0;
 
-  constructor(fd: number, append: boolean, writable: boolean) {
+  /**
+   * @param path the host path it was opened by (to reopen it where `/proc` is missing).
+   * @param flags the host open flags.
+   */
+  constructor(fd: number, path: string, flags: number, writable: boolean) {
     super(fd);
-    this.#append = append;
+    this.#path = path;
+    this.#flags = flags;
     this.#writable = writable;
   }
 
@@ -317,10 +327,17 @@ class HostFile extends HostFd implements File {
     return false;
   }
   isAppend(): boolean {
-    return this.#append;
+    return (this.#flags & C.O_APPEND) !== 0;
   }
   setAppend(on: boolean): Errno {
-    this.#append = on;
+    if (this.closed) return EBADF;
+    if (on === this.isAppend()) return 0;
+    const flags = (this.#flags & ~(C.O_CREAT | C.O_EXCL | C.O_TRUNC | C.O_APPEND)) | (on ? C.O_APPEND : 0);
+    const fd = reopen(this.fd, this.#path, flags);
+    if (fd < 0) return -fd;
+    nodefs.closeSync(this.fd);
+    this.fd = fd;
+    this.#flags = flags;
     return 0;
   }
   read(buf: Uint8Array): number {
@@ -367,7 +384,7 @@ class HostFile extends HostFd implements File {
   write(buf: Uint8Array): number {
     if (this.closed) return -EBADF;
     if (!this.#writable) return -EBADF;
-    if (this.#append) {
+    if (this.isAppend()) {
       const s = this.stat();
       if (typeof s === 'number') return -s;
       this.#pos = Number(s.size);
@@ -398,6 +415,33 @@ class HostFile extends HostFd implements File {
       return errnoFromError(e);
     }
   }
+}
+
+/**
+ * Opens the file behind `fd` again with other `flags`: through `/proc/self/fd` where there is one,
+ * else by `path` (not following a final symlink), checking it is still the same file.
+ * @returns the new descriptor, or `-errno`.
+ */
+function reopen(fd: number, path: string, flags: number): number {
+  const proc = `/proc/self/fd/${fd}`;
+  const viaProc = nodefs.existsSync(proc);
+  let next: number;
+  try {
+    // The /proc entry is a magic link: following it is the point.
+    next = nodefs.openSync(viaProc ? proc : path, viaProc ? flags & ~C.O_NOFOLLOW : flags | C.O_NOFOLLOW);
+  } catch (e) {
+    return -errnoFromError(e);
+  }
+  try {
+    const a = nodefs.fstatSync(fd, { bigint: true });
+    const b = nodefs.fstatSync(next, { bigint: true });
+    if (a.dev === b.dev && a.ino === b.ino) return next;
+  } catch (e) {
+    nodefs.closeSync(next);
+    return -errnoFromError(e);
+  }
+  nodefs.closeSync(next);
+  return -ENOENT;
 }
 
 /** An open host directory: the fd pins it for stat; entries are listed by path (node has no fdopendir). */

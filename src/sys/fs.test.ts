@@ -222,6 +222,23 @@ describe.each(impls)('$name', ({ make }) => {
     expect(fs.rename('newdir/', 'moved/')).toBe(0);
   });
 
+  it('clearing and setting O_APPEND changes where writes land', () => {
+    const fs = make();
+    const f = file(fs.openFile('a.txt', Oflag.RDWR | Oflag.APPEND, 0));
+    expect(f.isAppend()).toBe(true);
+    expect(f.write(enc.encode('!'))).toBe(1);
+    expect(f.setAppend(false)).toBe(0);
+    expect(f.isAppend()).toBe(false);
+    expect(f.pwrite(enc.encode('J'), 0)).toBe(1);
+    expect(f.seek(1, 0)).toBe(1);
+    expect(f.write(enc.encode('E'))).toBe(1);
+    expect(f.setAppend(true)).toBe(0);
+    expect(f.seek(0, 0)).toBe(0);
+    expect(f.write(enc.encode('?'))).toBe(1);
+    const all = new Uint8Array(16);
+    expect(dec.decode(all.subarray(0, f.pread(all, 0)))).toBe('JEllo!?');
+    f.close();
+  });
 });
 
 describe('ReadFS', () => {

@@ -79,7 +79,9 @@ export const Whence = { SET: 0, CUR: 1, END: 2 } as const;
 export interface File {
   /** Whether this is a directory. */
   isDir(): boolean;
+  /** Whether writes go to the end of the file (`O_APPEND`). */
   isAppend(): boolean;
+  /** Turns `O_APPEND` on or off; later writes (and the host's descriptor) follow it. */
   setAppend(on: boolean): Errno;
   stat(): Stat | Errno;
   /** Reads at the current offset: bytes read (0 at EOF) or `-errno`. */
