@@ -17,7 +17,7 @@ export interface FileEntry {
   readonly fs: FS | undefined;
   /** Path of this file inside `fs` (`.` for a mount's root). */
   readonly path: string;
-  /** Guest name of a pre-opened mount (e.g. `/` or `/tmp`); undefined otherwise. */
+  /** Guest name of a pre-opened mount, exactly as configured (e.g. `/`, `.` or `/tmp`); undefined otherwise. */
   readonly preopenName: string | undefined;
   /** Directory listing with `.` and `..` first, taken at cookie 0 and kept so cookies stay valid. */
   dirents: Dirent[] | undefined;
@@ -275,9 +275,10 @@ export function newSysContext(c: ModuleConfigData): SysContext {
       const where = m.hostDir ?? m.guestPath;
       throw new SysConfigError(`mount ${where}: cannot open (errno ${root})`);
     }
-    // wazero reports the guest path as given, except that an effectively empty one is `/`.
-    const name = m.guestPath === '' ? '/' : (m.name ?? m.guestPath);
-    sys.files.insert({ file: root, fs, path: '.', preopenName: name, dirents: undefined });
+    // The pre-open is named exactly as configured (`.`, `./x`, `/`), as node:wasi and wasmtime do;
+    // only an empty name becomes `/`.
+    const name = m.name ?? m.guestPath;
+    sys.files.insert({ file: root, fs, path: '.', preopenName: name === '' ? '/' : name, dirents: undefined });
   }
   return sys;
 }
