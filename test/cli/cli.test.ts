@@ -186,7 +186,8 @@ describe('wasmscope', () => {
       const dir = mkdtempSync(join(tmp, 'mount-'));
       const rw = await cli(['run', ...flags, '--mount', `${dir}:/sandbox`, fixture('files')]);
       expect(rw.code).toBe(0);
-      expect(rw.stdout).toContain('open evil: Operation not permitted\n');
+      expect(rw.stdout).toContain('symlink outside: Operation not permitted\n');
+      expect(rw.stdout).toContain('open evil2: Operation not permitted\n');
       const ro = await cli(['run', ...flags, `--mount=${dir}:/sandbox:ro`, fixture('files')]);
       expect(ro.stdout.split('\n')[0]).toBe('open create: Read-only file system');
     });
