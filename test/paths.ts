@@ -21,3 +21,15 @@ export const CORE_SUITES: readonly string[] = ['v1', 'v2', 'threads', 'tail-call
 export const SPECTEST_MISSING =
   `spec tests skipped: ${SPECTEST_DIR} not found. Get the official WebAssembly/testsuite, run wast2json on it, ` +
   'and lay the output out as v1/, v2/, threads/, tail-call/ plus spectest.wasm; or set WASMSCOPE_SPECTEST_DIR.';
+
+/**
+ * The official WASI test suite (prebuilt wasm32-wasip1 tests and their runner, run-wasi-testsuite.mjs):
+ * `../shared/wasi-testsuite` next to the repo (override with WASMSCOPE_WASI_TESTSUITE_DIR).
+ */
+export const WASI_TESTSUITE_DIR: string = process.env['WASMSCOPE_WASI_TESTSUITE_DIR'] ?? resolve(repoRoot, '../shared/wasi-testsuite');
+
+/** The message printed when the WASI test suite is absent. */
+export const WASI_TESTSUITE_MISSING =
+  `wasi-testsuite skipped: ${WASI_TESTSUITE_DIR} not found. Get WebAssembly/wasi-testsuite (branch prod/testsuite-base: ` +
+  'tests/{assemblyscript,c,rust}/testsuite/wasm32-wasip1 with their JSON specs and fs-tests.dir) plus the dependency-free ' +
+  'run-wasi-testsuite.mjs runner beside it; or set WASMSCOPE_WASI_TESTSUITE_DIR.';

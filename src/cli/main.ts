@@ -76,7 +76,8 @@ Flags:
   --interpreter           run on the interpreter engine (default: the compiler engine)
   --mount host[:guest][:ro]
                           mount a host directory into the guest filesystem (repeatable); the guest
-                          path defaults to the host path; ':ro' makes it read-only. Example:
+                          path (the pre-open name the guest sees, kept exactly as written: '.',
+                          './x', '/') defaults to the host path; ':ro' makes it read-only. Example:
                           --mount .:/ --mount /tmp/data:/data:ro
   --env KEY=VALUE         set an environment variable (repeatable)
   --env-inherit           pass the host's environment first (--env values override)
@@ -119,7 +120,10 @@ interface RunOptions {
   args: string[];
 }
 
-/** Splits `host[:guest][:ro]` at the last colons, as wazero does. */
+/**
+ * Splits `host[:guest][:ro]` at the last colons, as wazero does. The guest path is kept as written
+ * (`.` stays `.`): it becomes the pre-open's name; only an empty one is `/`.
+ */
 export function parseMount(spec: string): { host: string; guest: string; readOnly: boolean } {
   let s = spec;
   let readOnly = false;

@@ -8,6 +8,7 @@ import type { ModuleConfigData, Reader } from '../runtime/store/config.js';
 import { DirFS } from './dirfs.js';
 import type { Dirent, File, FS } from './fs.js';
 import { ReadFS } from './readfs.js';
+import { DIR_RIGHTS_BASE, DIR_RIGHTS_INHERITING, rightsMask } from './rights.js';
 import { BytesStdin, HostFdStdin, ReaderStdin, sleepMs, WriterFile } from './stdio.js';
 
 /** An open file descriptor. */
@@ -15,12 +16,21 @@ export interface FileEntry {
   file: File;
   /** The filesystem a directory's `path_*` calls resolve in (undefined for stdio). */
   readonly fs: FS | undefined;
-  /** Path of this file inside `fs` (`.` for a mount's root). */
+  /**
+   * Path of this file inside `fs` (`.` for a mount's root). For a directory it is resolved (no `..`,
+   * no symlinks): lookups through the descriptor stay beneath it.
+   */
   readonly path: string;
-  /** Guest name of a pre-opened mount (e.g. `/` or `/tmp`); undefined otherwise. */
+  /** Guest name of a pre-opened mount, exactly as configured (e.g. `/`, `.` or `/tmp`); undefined otherwise. */
   readonly preopenName: string | undefined;
   /** Directory listing with `.` and `..` first, taken at cookie 0 and kept so cookies stay valid. */
   dirents: Dirent[] | undefined;
+  /** WASI rights of the descriptor itself (see `rights.ts`); they can only be dropped. */
+  rightsBase: number;
+  /** WASI rights handed on to descriptors opened through this one. */
+  rightsInheriting: number;
+  /** WASI `fdflags` as opened, then as changed by `fd_fdstat_set_flags`. */
+  fdflags: number;
 }
 
 /** The fd table: lowest free number first, as POSIX does. */
@@ -248,7 +258,16 @@ export function newSysContext(c: ModuleConfigData): SysContext {
     random: c.randSource ?? newSeededRandom(42n),
   });
 
-  const stdio = (file: File): FileEntry => ({ file, fs: undefined, path: '', preopenName: undefined, dirents: undefined });
+  const stdio = (file: File, readable: boolean): FileEntry => ({
+    file,
+    fs: undefined,
+    path: '',
+    preopenName: undefined,
+    dirents: undefined,
+    rightsBase: rightsMask('stream', readable, !readable),
+    rightsInheriting: 0,
+    fdflags: 0,
+  });
   const stdin = c.stdin;
   sys.files.insert(
     stdio(
@@ -259,10 +278,11 @@ export function newSysContext(c: ModuleConfigData): SysContext {
           : typeof stdin === 'string' || stdin instanceof Uint8Array
             ? new BytesStdin(stdin)
             : new ReaderStdin(stdin),
+      true,
     ),
   );
-  sys.files.insert(stdio(new WriterFile(c.stdout)));
-  sys.files.insert(stdio(new WriterFile(c.stderr)));
+  sys.files.insert(stdio(new WriterFile(c.stdout), false));
+  sys.files.insert(stdio(new WriterFile(c.stderr), false));
 
   for (const m of c.fs?.mounts ?? []) {
     let fs: FS;
@@ -275,9 +295,19 @@ export function newSysContext(c: ModuleConfigData): SysContext {
       const where = m.hostDir ?? m.guestPath;
       throw new SysConfigError(`mount ${where}: cannot open (errno ${root})`);
     }
-    // wazero reports the guest path as given, except that an effectively empty one is `/`.
-    const name = m.guestPath === '' ? '/' : (m.name ?? m.guestPath);
-    sys.files.insert({ file: root, fs, path: '.', preopenName: name, dirents: undefined });
+    // The pre-open is named exactly as configured (`.`, `./x`, `/`), as node:wasi and wasmtime do;
+    // only an empty name becomes `/`.
+    const name = m.name ?? m.guestPath;
+    sys.files.insert({
+      file: root,
+      fs,
+      path: '.',
+      preopenName: name === '' ? '/' : name,
+      dirents: undefined,
+      rightsBase: DIR_RIGHTS_BASE,
+      rightsInheriting: DIR_RIGHTS_INHERITING,
+      fdflags: 0,
+    });
   }
   return sys;
 }

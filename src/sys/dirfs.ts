@@ -1,13 +1,12 @@
 /**
  * A host directory as an {@link FS}, with synchronous `node:fs` calls (a WASI call is synchronous).
- * Every path is resolved beneath the directory's real path (see `resolve.ts`).
- *
- * Note: node:fs sets times from float seconds, so times set on host files are exact only to about a
- * tenth of a microsecond.
+ * Every path is resolved beneath the directory's real path (see `resolve.ts`). Times are set with
+ * nanosecond precision where the host allows it (see `host-times.ts`).
  */
 import * as nodefs from 'node:fs';
 import { EBADF, EINVAL, EISDIR, ENOTDIR, ENOENT, EPERM, errnoFromError, type Errno } from './errno.js';
-import { FileType, O_ACCMODE, Oflag, UTIME_OMIT, Whence, type Dirent, type File, type FS, type Stat } from './fs.js';
+import { FileType, O_ACCMODE, Oflag, Whence, type Dirent, type File, type FS, type Stat } from './fs.js';
+import { setHostTimes } from './host-times.js';
 import { resolveBeneath, type ResolveLookup } from './resolve.js';
 
 const C = nodefs.constants;
@@ -79,10 +78,6 @@ function hostFlags(flag: number): number {
   return f;
 }
 
-function nsToSeconds(ns: bigint): number {
-  return Number(ns) / 1e9;
-}
-
 /** A host directory mounted as a filesystem. */
 export class DirFS implements FS {
   readonly #root: string;
@@ -145,7 +140,7 @@ export class DirFS implements FS {
       nodefs.closeSync(fd);
       return errnoFromError(e);
     }
-    return new HostFile(fd, (flag & Oflag.APPEND) !== 0, (flag & O_ACCMODE) !== Oflag.RDONLY);
+    return new HostFile(fd, p, hostFlags(flag), (flag & O_ACCMODE) !== Oflag.RDONLY);
   }
 
   lstat(path: string): Stat | Errno {
@@ -251,26 +246,18 @@ export class DirFS implements FS {
 
   utimens(path: string, atim: bigint, mtim: bigint): Errno {
     const p = this.#resolve(path, true);
-    if (typeof p === 'number') return p;
-    try {
-      const [a, m] = resolveTimes(atim, mtim, () => nodefs.statSync(p, { bigint: true }));
-      nodefs.utimesSync(p, nsToSeconds(a), nsToSeconds(m));
-      return 0;
-    } catch (e) {
-      return errnoFromError(e);
-    }
+    return typeof p === 'number' ? p : setHostTimes({ path: p, follow: true }, atim, mtim);
   }
-}
 
-function resolveTimes(atim: bigint, mtim: bigint, current: () => nodefs.BigIntStats): [bigint, bigint] {
-  if (atim !== UTIME_OMIT && mtim !== UTIME_OMIT) return [atim, mtim];
-  const s = current();
-  return [atim === UTIME_OMIT ? s.atimeNs : atim, mtim === UTIME_OMIT ? s.mtimeNs : mtim];
+  lutimens(path: string, atim: bigint, mtim: bigint): Errno {
+    const p = this.#resolve(path, false);
+    return typeof p === 'number' ? p : setHostTimes({ path: p, follow: false }, atim, mtim);
+  }
 }
 
 /** What host files and directories share: an open host fd, its stat, sync, times and close. */
 abstract class HostFd {
-  protected readonly fd: number;
+  protected fd: number;
   protected closed = false;
 
   constructor(fd: number) {
@@ -291,10 +278,7 @@ abstract class HostFd {
     return this.attempt(() => nodefs.fdatasyncSync(this.fd));
   }
   utimens(atim: bigint, mtim: bigint): Errno {
-    return this.attempt(() => {
-      const [a, m] = resolveTimes(atim, mtim, () => nodefs.fstatSync(this.fd, { bigint: true }));
-      nodefs.futimesSync(this.fd, nsToSeconds(a), nsToSeconds(m));
-    });
+    return this.closed ? EBADF : setHostTimes({ fd: this.fd }, atim, mtim);
   }
   protected attempt(fn: () => void): Errno {
     if (this.closed) return EBADF;
@@ -317,15 +301,25 @@ abstract class HostFd {
   }
 }
 
-/** A regular (or special) host file; the offset is kept here because node:fs has no lseek. */
+/**
+ * A regular (or special) host file; the offset is kept here because node:fs has no lseek. Appending
+ * is the host's `O_APPEND` (atomic against other writers); turning it on or off reopens the file
+ * without or with it, since Linux's `pwrite` ignores the offset on an `O_APPEND` descriptor.
+ */
 class HostFile extends HostFd implements File {
-  #append: boolean;
+  readonly #path: string;
+  #flags: number;
   readonly #writable: boolean;
   #pos = 0;
 
-  constructor(fd: number, append: boolean, writable: boolean) {
+  /**
+   * @param path the host path it was opened by (to reopen it where `/proc` is missing).
+   * @param flags the host open flags.
+   */
+  constructor(fd: number, path: string, flags: number, writable: boolean) {
     super(fd);
-    this.#append = append;
+    this.#path = path;
+    this.#flags = flags;
     this.#writable = writable;
   }
 
@@ -333,10 +327,17 @@ class HostFile extends HostFd implements File {
     return false;
   }
   isAppend(): boolean {
-    return this.#append;
+    return (this.#flags & C.O_APPEND) !== 0;
   }
   setAppend(on: boolean): Errno {
-    this.#append = on;
+    if (this.closed) return EBADF;
+    if (on === this.isAppend()) return 0;
+    const flags = (this.#flags & ~(C.O_CREAT | C.O_EXCL | C.O_TRUNC | C.O_APPEND)) | (on ? C.O_APPEND : 0);
+    const fd = reopen(this.fd, this.#path, flags);
+    if (fd < 0) return -fd;
+    nodefs.closeSync(this.fd);
+    this.fd = fd;
+    this.#flags = flags;
     return 0;
   }
   read(buf: Uint8Array): number {
@@ -383,7 +384,7 @@ class HostFile extends HostFd implements File {
   write(buf: Uint8Array): number {
     if (this.closed) return -EBADF;
     if (!this.#writable) return -EBADF;
-    if (this.#append) {
+    if (this.isAppend()) {
       const s = this.stat();
       if (typeof s === 'number') return -s;
       this.#pos = Number(s.size);
@@ -414,6 +415,33 @@ class HostFile extends HostFd implements File {
       return errnoFromError(e);
     }
   }
+}
+
+/**
+ * Opens the file behind `fd` again with other `flags`: through `/proc/self/fd` where there is one,
+ * else by `path` (not following a final symlink), checking it is still the same file.
+ * @returns the new descriptor, or `-errno`.
+ */
+function reopen(fd: number, path: string, flags: number): number {
+  const proc = `/proc/self/fd/${fd}`;
+  const viaProc = nodefs.existsSync(proc);
+  let next: number;
+  try {
+    // The /proc entry is a magic link: following it is the point.
+    next = nodefs.openSync(viaProc ? proc : path, viaProc ? flags & ~C.O_NOFOLLOW : flags | C.O_NOFOLLOW);
+  } catch (e) {
+    return -errnoFromError(e);
+  }
+  try {
+    const a = nodefs.fstatSync(fd, { bigint: true });
+    const b = nodefs.fstatSync(next, { bigint: true });
+    if (a.dev === b.dev && a.ino === b.ino) return next;
+  } catch (e) {
+    nodefs.closeSync(next);
+    return -errnoFromError(e);
+  }
+  nodefs.closeSync(next);
+  return -ENOENT;
 }
 
 /** An open host directory: the fd pins it for stat; entries are listed by path (node has no fdopendir). */

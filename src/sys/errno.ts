@@ -27,6 +27,8 @@ export const ENOTSOCK = 17;
 export const ENOTSUP = 18;
 export const EPERM = 19;
 export const EROFS = 20;
+/** The descriptor lacks a WASI right the operation needs (WASI's `notcapable`). */
+export const ENOTCAPABLE = 21;
 
 const NAMES = [
   'ESUCCESS',
@@ -50,7 +52,11 @@ const NAMES = [
   'ENOTSUP',
   'EPERM',
   'EROFS',
+  'ENOTCAPABLE',
 ] as const;
+
+/** How many errno values there are (they are numbered `0 .. ERRNO_COUNT - 1`). */
+export const ERRNO_COUNT = NAMES.length;
 
 /** The constant's name, e.g. `ENOENT`; unknown numbers print as `errno(N)`. */
 export function errnoName(e: Errno): string {

@@ -176,17 +176,68 @@ describe.each(impls)('$name', ({ make }) => {
     expect(fs.rename('c.txt', '../c.txt')).toBe(EPERM);
   });
 
-  it('sets times in nanoseconds and keeps an omitted one', () => {
+  it('sets times to the nanosecond and keeps an omitted one exactly', () => {
     const fs = make();
     const before = fs.stat('a.txt');
     if (typeof before === 'number') throw new Error('stat');
-    const t = 1_600_000_000_000_000_000n;
+    const t = 1_600_000_000_123_456_789n;
     expect(fs.utimens('a.txt', UTIME_OMIT, t)).toBe(0);
     const after = fs.stat('a.txt');
     if (typeof after === 'number') throw new Error('stat');
     expect(after.mtim).toBe(t);
-    // node:fs takes times as float seconds: a kept time may move by well under a microsecond.
-    expect(Math.abs(Number(after.atim - before.atim))).toBeLessThan(1000);
+    expect(after.atim).toBe(before.atim);
+    // Before 1970 too (node:fs alone would turn a negative time into "now").
+    expect(fs.utimens('a.txt', -1_500_000_001n, UTIME_OMIT)).toBe(0);
+    const old = fs.stat('a.txt');
+    expect(typeof old === 'object' && old.atim).toBe(-1_500_000_001n);
+  });
+
+  it('lutimens sets the times of a symlink itself, utimens those of its target', () => {
+    const fs = make();
+    expect(fs.symlink('a.txt', 'ln')).toBe(0);
+    const target = fs.stat('a.txt');
+    if (typeof target === 'number') throw new Error('stat');
+    const t = 1_500_000_000_987_654_321n;
+    expect(fs.lutimens('ln', t, t)).toBe(0);
+    const link = fs.lstat('ln');
+    expect(typeof link === 'object' && [link.atim, link.mtim]).toEqual([t, t]);
+    const same = fs.stat('a.txt');
+    expect(typeof same === 'object' && same.mtim).toBe(target.mtim);
+    expect(fs.utimens('ln', UTIME_OMIT, t + 1n)).toBe(0);
+    const moved = fs.stat('a.txt');
+    expect(typeof moved === 'object' && moved.mtim).toBe(t + 1n);
+  });
+
+  it('a trailing slash names a directory: ENOTDIR on a file, ENOENT for a link or symlink created there', () => {
+    const fs = make();
+    expect(fs.stat('a.txt/')).toBe(ENOTDIR);
+    expect(fs.openFile('a.txt/', Oflag.RDONLY, 0)).toBe(ENOTDIR);
+    expect(fs.symlink('a.txt', 'new/')).toBe(ENOENT);
+    expect(fs.link('a.txt', 'new/')).toBe(ENOENT);
+    expect(fs.openFile('new/', Oflag.RDWR | Oflag.CREAT, 0o644)).toBe(EISDIR);
+    expect(fs.stat('new')).toBe(ENOENT);
+    expect(fs.mkdir('newdir/', 0o755)).toBe(0);
+    expect(typeof fs.stat('sub/')).toBe('object');
+    expect(fs.rename('a.txt', 'moved/')).toBe(ENOTDIR);
+    expect(fs.rename('newdir/', 'moved/')).toBe(0);
+  });
+
+  it('clearing and setting O_APPEND changes where writes land', () => {
+    const fs = make();
+    const f = file(fs.openFile('a.txt', Oflag.RDWR | Oflag.APPEND, 0));
+    expect(f.isAppend()).toBe(true);
+    expect(f.write(enc.encode('!'))).toBe(1);
+    expect(f.setAppend(false)).toBe(0);
+    expect(f.isAppend()).toBe(false);
+    expect(f.pwrite(enc.encode('J'), 0)).toBe(1);
+    expect(f.seek(1, 0)).toBe(1);
+    expect(f.write(enc.encode('E'))).toBe(1);
+    expect(f.setAppend(true)).toBe(0);
+    expect(f.seek(0, 0)).toBe(0);
+    expect(f.write(enc.encode('?'))).toBe(1);
+    const all = new Uint8Array(16);
+    expect(dec.decode(all.subarray(0, f.pread(all, 0)))).toBe('JEllo!?');
+    f.close();
   });
 });
 
@@ -203,6 +254,7 @@ describe('ReadFS', () => {
     expect(fs.symlink('a.txt', 'l')).toBe(EROFS);
     expect(fs.link('a.txt', 'l')).toBe(EROFS);
     expect(fs.utimens('a.txt', 0n, 0n)).toBe(EROFS);
+    expect(fs.lutimens('a.txt', 0n, 0n)).toBe(EROFS);
     const f = file(fs.openFile('a.txt', Oflag.RDONLY, 0));
     expect(f.write(enc.encode('x'))).toBe(-EBADF);
     expect(f.truncate(0)).toBe(EBADF);

@@ -8,7 +8,11 @@
  * - a method that returns an object returns it, or an {@link Errno} (a number) on failure.
  *
  * Paths given to an {@link FS} are relative to its root, use `/` separators and may contain `..`;
- * every implementation here refuses to resolve outside its root (see `resolve.ts`).
+ * every implementation here refuses to resolve outside its root (see `resolve.ts`). A path ending in
+ * `/` must name a directory (POSIX): ENOTDIR for an existing non-directory, ENOENT when creating a
+ * link or symlink there.
+ *
+ * Times are nanoseconds since the Unix epoch and are kept exactly where the host can hold them.
  */
 import type { Errno } from './errno.js';
 
@@ -75,7 +79,9 @@ export const Whence = { SET: 0, CUR: 1, END: 2 } as const;
 export interface File {
   /** Whether this is a directory. */
   isDir(): boolean;
+  /** Whether writes go to the end of the file (`O_APPEND`). */
   isAppend(): boolean;
+  /** Turns `O_APPEND` on or off; later writes (and the host's descriptor) follow it. */
   setAppend(on: boolean): Errno;
   stat(): Stat | Errno;
   /** Reads at the current offset: bytes read (0 at EOF) or `-errno`. */
@@ -117,6 +123,8 @@ export interface FS {
   /** Creates a symbolic link at `linkPath` whose content is `target` (not resolved). */
   symlink(target: string, linkPath: string): Errno;
   readlink(path: string): string | Errno;
-  /** Sets times, following a final symlink. */
+  /** Sets times in ns ({@link UTIME_OMIT} keeps one), following a final symlink. */
   utimens(path: string, atim: bigint, mtim: bigint): Errno;
+  /** Sets times like {@link FS.utimens}, but of a final symlink itself (`lutimes`). */
+  lutimens(path: string, atim: bigint, mtim: bigint): Errno;
 }

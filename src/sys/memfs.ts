@@ -4,7 +4,7 @@
  */
 import { EBADF, EEXIST, EINVAL, EISDIR, ELOOP, ENOENT, ENOTDIR, ENOTEMPTY, EPERM, type Errno } from './errno.js';
 import { FileType, O_ACCMODE, Oflag, UTIME_OMIT, Whence, type Dirent, type File, type FS, type Stat } from './fs.js';
-import { resolveBeneath, splitParent, type ResolveLookup } from './resolve.js';
+import { isDirOnly, resolveBeneath, splitParent, stripDirOnly, type ResolveLookup } from './resolve.js';
 
 interface NodeBase {
   ino: bigint;
@@ -95,7 +95,7 @@ export class MemFS implements FS {
   #get(rel: string): Node | undefined {
     if (rel === '.') return this.#root;
     let n: Node = this.#root;
-    for (const p of rel.split('/')) {
+    for (const p of stripDirOnly(rel).split('/')) {
       if (n.kind !== 'dir') return undefined;
       const next: Node | undefined = n.entries.get(p);
       if (next === undefined) return undefined;
@@ -111,7 +111,7 @@ export class MemFS implements FS {
   /** Parent directory and name of a resolved path, for operations that create or remove an entry. */
   #parentOf(rel: string): [DirNode, string] | Errno {
     if (rel === '.') return EPERM;
-    const [parent, name] = splitParent(rel);
+    const [parent, name] = splitParent(stripDirOnly(rel));
     const d = this.#get(parent);
     if (d === undefined) return ENOENT;
     if (d.kind !== 'dir') return ENOTDIR;
@@ -126,6 +126,7 @@ export class MemFS implements FS {
     if (n === undefined) {
       if ((flag & Oflag.CREAT) === 0) return ENOENT;
       if ((flag & Oflag.DIRECTORY) !== 0) return ENOENT;
+      if (isDirOnly(rel)) return EISDIR; // Linux: O_CREAT cannot make a directory
       const pn = this.#parentOf(rel);
       if (typeof pn === 'number') return pn;
       n = this.#newFile(perm & 0o7777);
@@ -192,8 +193,9 @@ export class MemFS implements FS {
     if (typeof pa === 'number') return pa;
     const pb = this.#parentOf(b);
     if (typeof pb === 'number') return pb;
-    if (a === b) return 0;
-    if (src.kind === 'dir' && (b + '/').startsWith(a + '/')) return EINVAL;
+    if (src.kind !== 'dir' && isDirOnly(b)) return ENOTDIR;
+    if (stripDirOnly(a) === stripDirOnly(b)) return 0;
+    if (src.kind === 'dir' && (stripDirOnly(b) + '/').startsWith(stripDirOnly(a) + '/')) return EINVAL;
     const dst = pb[0].entries.get(pb[1]);
     if (dst !== undefined) {
       if (src.kind === 'dir' && dst.kind !== 'dir') return ENOTDIR;
@@ -243,6 +245,7 @@ export class MemFS implements FS {
     const b = this.#resolve(newPath, false);
     if (typeof b === 'number') return b;
     if (this.#get(b) !== undefined) return EEXIST;
+    if (isDirOnly(b)) return ENOENT;
     const pb = this.#parentOf(b);
     if (typeof pb === 'number') return pb;
     pb[0].entries.set(pb[1], src);
@@ -255,6 +258,7 @@ export class MemFS implements FS {
     const rel = this.#resolve(linkPath, false);
     if (typeof rel === 'number') return rel;
     if (this.#get(rel) !== undefined) return EEXIST;
+    if (isDirOnly(rel)) return ENOENT;
     const pn = this.#parentOf(rel);
     if (typeof pn === 'number') return pn;
     pn[0].entries.set(pn[1], { ...this.#base(0o777), kind: 'link', target });
@@ -270,7 +274,15 @@ export class MemFS implements FS {
   }
 
   utimens(path: string, atim: bigint, mtim: bigint): Errno {
-    const rel = this.#resolve(path, true);
+    return this.#utimens(path, true, atim, mtim);
+  }
+
+  lutimens(path: string, atim: bigint, mtim: bigint): Errno {
+    return this.#utimens(path, false, atim, mtim);
+  }
+
+  #utimens(path: string, follow: boolean, atim: bigint, mtim: bigint): Errno {
+    const rel = this.#resolve(path, follow);
     if (typeof rel === 'number') return rel;
     const n = this.#get(rel);
     if (n === undefined) return ENOENT;

@@ -52,6 +52,9 @@ export class ReadFS implements FS {
   utimens(_path: string, _atim: bigint, _mtim: bigint): Errno {
     return EROFS;
   }
+  lutimens(_path: string, _atim: bigint, _mtim: bigint): Errno {
+    return EROFS;
+  }
 }
 
 class ReadOnlyFile implements File {

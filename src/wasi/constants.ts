@@ -117,6 +117,7 @@ FROM_SYS[sys.ENOTSOCK] = ERRNO.NOTSOCK;
 FROM_SYS[sys.ENOTSUP] = ERRNO.NOTSUP;
 FROM_SYS[sys.EPERM] = ERRNO.PERM;
 FROM_SYS[sys.EROFS] = ERRNO.ROFS;
+FROM_SYS[sys.ENOTCAPABLE] = ERRNO.NOTCAPABLE;
 
 /** Maps a sys errno to the WASI errno number. */
 export function toWasiErrno(e: sys.Errno): number {
@@ -147,78 +148,7 @@ export const SUBCLOCKFLAGS = { SUBSCRIPTION_CLOCK_ABSTIME: 1 } as const;
 /** `eventtype` values. */
 export const EVENTTYPE = { CLOCK: 0, FD_READ: 1, FD_WRITE: 2 } as const;
 
-/** `rights` bits (as numbers: all fit in 30 bits). */
-export const RIGHTS = {
-  FD_DATASYNC: 1 << 0,
-  FD_READ: 1 << 1,
-  FD_SEEK: 1 << 2,
-  FD_FDSTAT_SET_FLAGS: 1 << 3,
-  FD_SYNC: 1 << 4,
-  FD_TELL: 1 << 5,
-  FD_WRITE: 1 << 6,
-  FD_ADVISE: 1 << 7,
-  FD_ALLOCATE: 1 << 8,
-  PATH_CREATE_DIRECTORY: 1 << 9,
-  PATH_CREATE_FILE: 1 << 10,
-  PATH_LINK_SOURCE: 1 << 11,
-  PATH_LINK_TARGET: 1 << 12,
-  PATH_OPEN: 1 << 13,
-  FD_READDIR: 1 << 14,
-  PATH_READLINK: 1 << 15,
-  PATH_RENAME_SOURCE: 1 << 16,
-  PATH_RENAME_TARGET: 1 << 17,
-  PATH_FILESTAT_GET: 1 << 18,
-  PATH_FILESTAT_SET_SIZE: 1 << 19,
-  PATH_FILESTAT_SET_TIMES: 1 << 20,
-  FD_FILESTAT_GET: 1 << 21,
-  FD_FILESTAT_SET_SIZE: 1 << 22,
-  FD_FILESTAT_SET_TIMES: 1 << 23,
-  PATH_SYMLINK: 1 << 24,
-  PATH_REMOVE_DIRECTORY: 1 << 25,
-  PATH_UNLINK_FILE: 1 << 26,
-  POLL_FD_READWRITE: 1 << 27,
-  SOCK_SHUTDOWN: 1 << 28,
-  SOCK_ACCEPT: 1 << 29,
-} as const;
-
-const R = RIGHTS;
-/** Rights reported for files (wazero's fileRightsBase). */
-export const FILE_RIGHTS_BASE =
-  R.FD_DATASYNC |
-  R.FD_READ |
-  R.FD_SEEK |
-  R.FD_FDSTAT_SET_FLAGS |
-  R.FD_SYNC |
-  R.FD_TELL |
-  R.FD_WRITE |
-  R.FD_ADVISE |
-  R.FD_ALLOCATE |
-  R.FD_FILESTAT_GET |
-  R.FD_FILESTAT_SET_SIZE |
-  R.FD_FILESTAT_SET_TIMES |
-  R.POLL_FD_READWRITE;
-/** Rights reported for directories (no FD_SEEK, as wasi-testsuite expects). */
-export const DIR_RIGHTS_BASE =
-  R.FD_DATASYNC |
-  R.FD_FDSTAT_SET_FLAGS |
-  R.FD_SYNC |
-  R.PATH_CREATE_DIRECTORY |
-  R.PATH_CREATE_FILE |
-  R.PATH_LINK_SOURCE |
-  R.PATH_LINK_TARGET |
-  R.PATH_OPEN |
-  R.FD_READDIR |
-  R.PATH_READLINK |
-  R.PATH_RENAME_SOURCE |
-  R.PATH_RENAME_TARGET |
-  R.PATH_FILESTAT_GET |
-  R.PATH_FILESTAT_SET_SIZE |
-  R.PATH_FILESTAT_SET_TIMES |
-  R.FD_FILESTAT_GET |
-  R.FD_FILESTAT_SET_TIMES |
-  R.PATH_SYMLINK |
-  R.PATH_REMOVE_DIRECTORY |
-  R.PATH_UNLINK_FILE;
+export { DIR_RIGHTS_BASE, DIR_RIGHTS_INHERITING, FILE_RIGHTS_BASE, RIGHTS, RIGHTS_ALL, STREAM_RIGHTS_BASE } from '../sys/rights.js';
 
 /** `filetype` names, indexed by value. */
 export const FILETYPE_NAMES = [

@@ -1,8 +1,9 @@
 /**
- * The 46 wasi_snapshot_preview1 host functions, with wazero's errno semantics. Each reads its
- * parameters from the raw stack, works on the calling module's {@link SysContext} and memory, and
- * returns a sys errno that the wrapper maps to a WASI errno. WASI functions never throw into the
- * guest, except `proc_exit` (an {@link ExitError}, by design).
+ * The 46 wasi_snapshot_preview1 host functions, with wazero's errno semantics where wasi-testsuite
+ * (and wasmtime) agree, theirs where they differ. Each reads its parameters from the raw stack, checks
+ * the rights it needs (see `sys/rights.ts`), works on the calling module's {@link SysContext} and
+ * memory, and returns a sys errno that the wrapper maps to a WASI errno. WASI functions never throw
+ * into the guest, except `proc_exit` (an {@link ExitError}, by design).
  */
 import type { Context } from '../runtime/api/context.js';
 import { ExitError } from '../runtime/api/errors.js';
@@ -18,21 +19,22 @@ import {
   ENAMETOOLONG,
   ENOENT,
   ENOSYS,
+  ENOTCAPABLE,
   ENOTDIR,
+  ENOTSOCK,
   ENOTSUP,
   EPERM,
-  ERANGE,
+  ERRNO_COUNT,
   type Errno,
 } from '../sys/errno.js';
-import { FileType, Oflag, UTIME_OMIT, type Dirent, type FS } from '../sys/fs.js';
-import { MAX_PATH } from '../sys/resolve.js';
+import { FileType, O_ACCMODE, Oflag, UTIME_OMIT, type Dirent, type FS } from '../sys/fs.js';
+import { lookupOf, MAX_PATH, resolveBeneath, stripDirOnly } from '../sys/resolve.js';
+import { RIGHTS_ALL, rightsMask } from '../sys/rights.js';
 import {
   CLOCKID_MONOTONIC,
   CLOCKID_REALTIME,
-  DIR_RIGHTS_BASE,
   EVENTTYPE,
   FDFLAGS,
-  FILE_RIGHTS_BASE,
   FSTFLAGS,
   LOOKUPFLAGS,
   OFLAGS,
@@ -70,44 +72,78 @@ function lookup(sys: SysContext, fd: number): FileEntry | undefined {
   return sys.files.get(fd >>> 0);
 }
 
+/**
+ * Whether `e` holds every right in `rights`: 0, EBADF for a missing `fd_read`/`fd_write` (not open for
+ * it, as POSIX answers), ENOTCAPABLE for any other missing right.
+ */
+function missingRights(e: FileEntry, rights: number): Errno {
+  const missing = rights & ~e.rightsBase;
+  if (missing === 0) return 0;
+  return (missing & (RIGHTS.FD_READ | RIGHTS.FD_WRITE)) !== 0 ? EBADF : ENOTCAPABLE;
+}
+
+/** The entry of `fd` if it holds `rights` (see {@link missingRights}); EBADF for no such descriptor. */
+function entryWith(sys: SysContext, fd: number, rights: number): FileEntry | Errno {
+  const e = lookup(sys, fd);
+  if (e === undefined) return EBADF;
+  const bad = missingRights(e, rights);
+  return bad === 0 ? e : bad;
+}
+
+/** The 30 defined rights of a raw `rights` parameter. */
+const rightsOf = (v: bigint | undefined): number => Number(BigInt.asUintN(30, v ?? 0n)) & RIGHTS_ALL;
+
 function readString(v: MemView, ptr: number, len: number): string | undefined {
   if (!inBounds(v, ptr, len)) return undefined;
   return decoder.decode(v.u8.subarray(ptr, ptr + len));
 }
 
 /**
- * wazero's `atPath`: reads the path, refuses escapes, and gives the FS and the path inside it for a
- * directory fd (pre-opens use the path as is; other directories prefix their own path).
+ * wazero's `atPath`, with rights: reads the path of a `path_*` call made through the directory `fd`,
+ * which must hold `rights`, and gives the FS and the path inside it. A pre-opened root passes the
+ * path on as is (its FS refuses to leave the root); any other directory resolves it here with itself
+ * as the floor, so neither `..` nor a symlink can climb above the descriptor. `follow` is whether a
+ * final symlink is followed; `walk` resolves here even at a root (to follow a final symlink the FS
+ * operation itself would not).
  */
-function atPath(sys: SysContext, v: MemView, fd: number, ptr: number, len: number): [FS, string] | Errno {
+function atPath(
+  sys: SysContext,
+  v: MemView,
+  fd: number,
+  ptr: number,
+  len: number,
+  rights: number,
+  follow: boolean,
+  walk = false,
+): [FS, string] | Errno {
   const p = readString(v, ptr, len);
   if (p === undefined) return EFAULT;
   if (p.length > MAX_PATH) return ENAMETOOLONG;
-  if (p.startsWith('/')) return EPERM;
   const e = lookup(sys, fd);
   if (e === undefined) return EBADF;
   if (e.fs === undefined || !e.file.isDir()) return ENOTDIR;
+  const bad = missingRights(e, rights);
+  if (bad !== 0) return bad;
+  if (p.startsWith('/')) return EPERM;
   const rel = p === '' ? '.' : p;
-  return [e.fs, e.path === '.' ? rel : `${e.path}/${rel}`];
+  if (e.path === '.' && !walk) return [e.fs, rel];
+  const r = resolveBeneath(rel, follow, lookupOf(e.fs), e.path);
+  return typeof r === 'number' ? r : [e.fs, r];
 }
 
 /**
- * Resolves the two (fd, path) pairs of path_link and path_rename. Both must lie in one filesystem:
- * linking or renaming across mounts is ENOSYS, as in wazero.
+ * Resolves the two (fd, path) pairs of path_link and path_rename, with the rights each side needs.
+ * Both must lie in one filesystem: linking or renaming across mounts is ENOSYS, as in wazero.
  */
 function atTwoPaths(
   sys: SysContext,
   v: MemView,
-  fromFd: number,
-  fromPtr: number,
-  fromLen: number,
-  toFd: number,
-  toPtr: number,
-  toLen: number,
+  from: readonly [fd: number, ptr: number, len: number, rights: number, follow: boolean],
+  to: readonly [fd: number, ptr: number, len: number, rights: number],
 ): [FS, string, string] | Errno {
-  const a = atPath(sys, v, fromFd, fromPtr, fromLen);
+  const a = atPath(sys, v, from[0], from[1], from[2], from[3], from[4], from[4]);
   if (typeof a === 'number') return a;
-  const b = atPath(sys, v, toFd, toPtr, toLen);
+  const b = atPath(sys, v, to[0], to[1], to[2], to[3], false);
   if (typeof b === 'number') return b;
   if (a[0] !== b[0]) return ENOSYS;
   return [a[0], a[1], b[1]];
@@ -173,10 +209,14 @@ function vectoredIo(
   iovsLen: number,
   resultAt: number,
   isRead: boolean,
+  rights: number,
   io: (file: FileEntry['file'], buf: Uint8Array) => number,
 ): number {
   const e = lookup(sys, fd);
   if (e === undefined) return EBADF;
+  if (e.file.isDir()) return EISDIR;
+  const bad = missingRights(e, rights);
+  if (bad !== 0) return bad;
   const v = memView(m);
   const file = e.file;
   const n = iovecs(v, iovs, iovsLen, (b) => io(file, b), isRead);
@@ -235,10 +275,10 @@ function stub(name: string, params: ReadonlyArray<readonly [number, string]>): W
   return f(name, params, () => ENOSYS);
 }
 
-function fdOnly(name: string, op: (e: FileEntry) => Errno): WasiFunction {
+function fdOnly(name: string, rights: number, op: (e: FileEntry) => Errno): WasiFunction {
   return f(name, [[I32, 'fd']], (_c, _m, s, sys) => {
-    const e = lookup(sys, u32(s[0]));
-    return e === undefined ? EBADF : op(e);
+    const e = entryWith(sys, u32(s[0]), rights);
+    return typeof e === 'number' ? e : op(e);
   });
 }
 
@@ -337,7 +377,8 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       [I32, 'advice'],
     ],
     (_c, _m, s, sys) => {
-      if (lookup(sys, u32(s[0])) === undefined) return EBADF;
+      const e = entryWith(sys, u32(s[0]), RIGHTS.FD_ADVISE);
+      if (typeof e === 'number') return e;
       // posix_fadvise is only a hint: accepting it without acting is correct.
       return u32(s[3]) <= 5 ? 0 : EINVAL;
     },
@@ -350,8 +391,8 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       [I64, 'len'],
     ],
     (_c, _m, s, sys) => {
-      const e = lookup(sys, u32(s[0]));
-      if (e === undefined) return EBADF;
+      const e = entryWith(sys, u32(s[0]), RIGHTS.FD_ALLOCATE);
+      if (typeof e === 'number') return e;
       const tail = BigInt.asIntN(64, (s[1] ?? 0n) + (s[2] ?? 0n));
       if (tail < 0n) return EINVAL;
       const st = e.file.stat();
@@ -369,7 +410,7 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
     sys.files.delete(fd);
     return errno;
   }),
-  fdOnly('fd_datasync', (e) => e.file.datasync()),
+  fdOnly('fd_datasync', RIGHTS.FD_DATASYNC, (e) => e.file.datasync()),
   f(
     'fd_fdstat_get',
     [
@@ -384,23 +425,11 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       if (e === undefined) return EBADF;
       const st = e.file.stat();
       if (typeof st === 'number') return st;
-      const flags = e.file.isAppend() ? FDFLAGS.APPEND : 0;
-      let base: number;
-      let inheriting = 0;
-      if (st.type === FileType.DIRECTORY) {
-        base = DIR_RIGHTS_BASE;
-        inheriting = FILE_RIGHTS_BASE | DIR_RIGHTS_BASE;
-      } else if (st.type === FileType.CHARACTER_DEVICE) {
-        // wasi-libc: "a tty is a character device that we can't seek or tell on".
-        base = FILE_RIGHTS_BASE & ~RIGHTS.FD_SEEK & ~RIGHTS.FD_TELL;
-      } else {
-        base = FILE_RIGHTS_BASE;
-      }
       v.dv.setUint16(at, st.type, true);
-      v.dv.setUint16(at + 2, flags, true);
+      v.dv.setUint16(at + 2, e.fdflags, true);
       v.dv.setUint32(at + 4, 0, true);
-      v.dv.setBigUint64(at + 8, BigInt(base >>> 0), true);
-      v.dv.setBigUint64(at + 16, BigInt(inheriting >>> 0), true);
+      v.dv.setBigUint64(at + 8, BigInt(e.rightsBase), true);
+      v.dv.setBigUint64(at + 16, BigInt(e.rightsInheriting), true);
       return 0;
     },
   ),
@@ -412,20 +441,41 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
     ],
     (_c, _m, s, sys) => {
       const flags = u16(s[1]);
+      const e = entryWith(sys, u32(s[0]), RIGHTS.FD_FDSTAT_SET_FLAGS);
+      if (typeof e === 'number') return e;
+      // As fcntl(F_SETFL): the sync flags are fixed at open.
       if ((flags & (FDFLAGS.DSYNC | FDFLAGS.RSYNC | FDFLAGS.SYNC)) !== 0) return EINVAL;
-      const e = lookup(sys, u32(s[0]));
-      if (e === undefined) return EBADF;
+      let changed: number = FDFLAGS.NONBLOCK;
       const st = e.file.stat();
       // Only regular files take APPEND (streams and directories ignore it, as in wazero).
-      if (typeof st !== 'number' && st.type === FileType.REGULAR_FILE) return e.file.setAppend((flags & FDFLAGS.APPEND) !== 0);
+      if (typeof st !== 'number' && st.type === FileType.REGULAR_FILE) {
+        const errno = e.file.setAppend((flags & FDFLAGS.APPEND) !== 0);
+        if (errno !== 0) return errno;
+        changed |= FDFLAGS.APPEND;
+      }
+      e.fdflags = (e.fdflags & ~changed) | (flags & changed);
       return 0;
     },
   ),
-  stub('fd_fdstat_set_rights', [
-    [I32, 'fd'],
-    [I64, 'fs_rights_base'],
-    [I64, 'fs_rights_inheriting'],
-  ]),
+  f(
+    'fd_fdstat_set_rights',
+    [
+      [I32, 'fd'],
+      [I64, 'fs_rights_base'],
+      [I64, 'fs_rights_inheriting'],
+    ],
+    (_c, _m, s, sys) => {
+      const e = lookup(sys, u32(s[0]));
+      if (e === undefined) return EBADF;
+      const base = s[1] ?? 0n;
+      const inheriting = s[2] ?? 0n;
+      // Rights can only be dropped.
+      if ((base & ~BigInt(e.rightsBase)) !== 0n || (inheriting & ~BigInt(e.rightsInheriting)) !== 0n) return ENOTCAPABLE;
+      e.rightsBase = Number(base);
+      e.rightsInheriting = Number(inheriting);
+      return 0;
+    },
+  ),
   f(
     'fd_filestat_get',
     [
@@ -436,8 +486,8 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       const at = u32(s[1]);
       const v = memView(m);
       if (!inBounds(v, at, SIZE.FILESTAT)) return EFAULT;
-      const e = lookup(sys, u32(s[0]));
-      if (e === undefined) return EBADF;
+      const e = entryWith(sys, u32(s[0]), RIGHTS.FD_FILESTAT_GET);
+      if (typeof e === 'number') return e;
       const st = e.file.stat();
       if (typeof st === 'number') return st;
       writeFilestat(v, at, st);
@@ -451,8 +501,8 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       [I64, 'size'],
     ],
     (_c, _m, s, sys) => {
-      const e = lookup(sys, u32(s[0]));
-      if (e === undefined) return EBADF;
+      const e = entryWith(sys, u32(s[0]), RIGHTS.FD_FILESTAT_SET_SIZE);
+      if (typeof e === 'number') return e;
       const size = i64(s[1]);
       if (size < 0n) return EINVAL;
       return e.file.truncate(Number(size));
@@ -467,8 +517,8 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       [I32, 'fst_flags'],
     ],
     (_c, _m, s, sys) => {
-      const e = lookup(sys, u32(s[0]));
-      if (e === undefined) return EBADF;
+      const e = entryWith(sys, u32(s[0]), RIGHTS.FD_FILESTAT_SET_TIMES);
+      if (typeof e === 'number') return e;
       const t = toTimes(sys, i64(s[1]), i64(s[2]), u16(s[3]));
       if (typeof t === 'number') return t;
       return e.file.utimens(t[0], t[1]);
@@ -492,6 +542,7 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
         u32(s[2]),
         u32(s[4]),
         true,
+        RIGHTS.FD_READ | RIGHTS.FD_SEEK,
         atOffset(i64(s[3]), (f, b, off) => f.pread(b, off)),
       ),
   ),
@@ -524,12 +575,13 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       const e = lookup(sys, u32(s[0]));
       if (e === undefined || e.preopenName === undefined) return EBADF;
       const name = encoder.encode(e.preopenName);
-      const len = u32(s[2]);
-      if (name.length < len) return ENAMETOOLONG;
+      // A buffer too small for the whole name fails (a truncated name would be a different path);
+      // a larger one is fine.
+      if (u32(s[2]) < name.length) return ENAMETOOLONG;
       const v = memView(m);
       const at = u32(s[1]);
-      if (!inBounds(v, at, len)) return EFAULT;
-      v.u8.set(name.subarray(0, len), at);
+      if (!inBounds(v, at, name.length)) return EFAULT;
+      v.u8.set(name, at);
       return 0;
     },
   ),
@@ -551,6 +603,7 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
         u32(s[2]),
         u32(s[4]),
         false,
+        RIGHTS.FD_WRITE | RIGHTS.FD_SEEK,
         atOffset(i64(s[3]), (f, b, off) => f.pwrite(b, off)),
       ),
   ),
@@ -562,7 +615,7 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       [I32, 'iovs_len'],
       [I32, 'result.nread'],
     ],
-    (_c, m, s, sys) => vectoredIo(m, sys, u32(s[0]), u32(s[1]), u32(s[2]), u32(s[3]), true, (f, b) => f.read(b)),
+    (_c, m, s, sys) => vectoredIo(m, sys, u32(s[0]), u32(s[1]), u32(s[2]), u32(s[3]), true, RIGHTS.FD_READ, (f, b) => f.read(b)),
   ),
   f(
     'fd_readdir',
@@ -578,8 +631,8 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       const bufLen = u32(s[2]);
       const cookie = i64(s[3]);
       if (bufLen < SIZE.DIRENT) return EINVAL;
-      const e = lookup(sys, u32(s[0]));
-      if (e === undefined) return EBADF;
+      const e = entryWith(sys, u32(s[0]), RIGHTS.FD_READDIR);
+      if (typeof e === 'number') return e;
       if (cookie < 0n) return EINVAL;
       // The listing is taken at cookie 0 and kept, so every cookie handed out stays valid however
       // large the directory is and however small the guest's buffer.
@@ -635,16 +688,13 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       const from = u32(s[0]);
       const to = u32(s[1]);
       const e = lookup(sys, from);
-      if (e === undefined || to > 0x7fffffff) return EBADF;
-      // Mount roots stay where they are (wazero: ENOTSUP); stdio may be renumbered: it only changes
-      // the guest's own table.
-      if (e.preopenName !== undefined) return ENOTSUP;
-      if (from === to) return 0;
+      // As dup2 onto an open descriptor: `to` must be open (wasi-testsuite; wasmtime). Any
+      // descriptor may move or be replaced, pre-opens and stdio too: it only changes the guest's own
+      // table (a replaced pre-open closes; a host's stdio never does).
       const old = lookup(sys, to);
-      if (old !== undefined) {
-        if (old.preopenName !== undefined) return ENOTSUP;
-        old.file.close();
-      }
+      if (e === undefined || old === undefined) return EBADF;
+      if (from === to) return 0;
+      old.file.close();
       sys.files.delete(from);
       sys.files.set(to, e);
       return 0;
@@ -658,16 +708,22 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       [I32, 'whence'],
       [I32, 'result.newoffset'],
     ],
-    (_c, m, s, sys) => seek(m, sys, u32(s[0]), i64(s[1]), u32(s[2]), u32(s[3])),
+    (_c, m, s, sys) => {
+      const offset = i64(s[1]);
+      const whence = u32(s[2]);
+      // fd_seek implies fd_tell; fd_tell alone allows the seek that only reports the offset.
+      const tellOnly = offset === 0n && whence === 1;
+      return seek(m, sys, u32(s[0]), offset, whence, u32(s[3]), tellOnly ? RIGHTS.FD_TELL : RIGHTS.FD_SEEK);
+    },
   ),
-  fdOnly('fd_sync', (e) => e.file.sync()),
+  fdOnly('fd_sync', RIGHTS.FD_SYNC, (e) => e.file.sync()),
   f(
     'fd_tell',
     [
       [I32, 'fd'],
       [I32, 'result.offset'],
     ],
-    (_c, m, s, sys) => seek(m, sys, u32(s[0]), 0n, 1, u32(s[1])),
+    (_c, m, s, sys) => seek(m, sys, u32(s[0]), 0n, 1, u32(s[1]), RIGHTS.FD_TELL),
   ),
   f(
     'fd_write',
@@ -677,7 +733,7 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       [I32, 'iovs_len'],
       [I32, 'result.nwritten'],
     ],
-    (_c, m, s, sys) => vectoredIo(m, sys, u32(s[0]), u32(s[1]), u32(s[2]), u32(s[3]), false, (f, b) => f.write(b)),
+    (_c, m, s, sys) => vectoredIo(m, sys, u32(s[0]), u32(s[1]), u32(s[2]), u32(s[3]), false, RIGHTS.FD_WRITE, (f, b) => f.write(b)),
   ),
   f(
     'path_create_directory',
@@ -687,7 +743,7 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       [I32, 'path_len'],
     ],
     (_c, m, s, sys) => {
-      const p = atPath(sys, memView(m), u32(s[0]), u32(s[1]), u32(s[2]));
+      const p = atPath(sys, memView(m), u32(s[0]), u32(s[1]), u32(s[2]), RIGHTS.PATH_CREATE_DIRECTORY, false);
       return typeof p === 'number' ? p : p[0].mkdir(p[1], 0o700);
     },
   ),
@@ -702,9 +758,9 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
     ],
     (_c, m, s, sys) => {
       const v = memView(m);
-      const p = atPath(sys, v, u32(s[0]), u32(s[2]), u32(s[3]));
-      if (typeof p === 'number') return p;
       const follow = (u32(s[1]) & LOOKUPFLAGS.SYMLINK_FOLLOW) !== 0;
+      const p = atPath(sys, v, u32(s[0]), u32(s[2]), u32(s[3]), RIGHTS.PATH_FILESTAT_GET, follow);
+      if (typeof p === 'number') return p;
       const st = follow ? p[0].stat(p[1]) : p[0].lstat(p[1]);
       if (typeof st === 'number') return st;
       const at = u32(s[4]);
@@ -727,14 +783,10 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
     (_c, m, s, sys) => {
       const t = toTimes(sys, i64(s[4]), i64(s[5]), u16(s[6]));
       if (typeof t === 'number') return t;
-      const p = atPath(sys, memView(m), u32(s[0]), u32(s[2]), u32(s[3]));
+      const follow = (u32(s[1]) & LOOKUPFLAGS.SYMLINK_FOLLOW) !== 0;
+      const p = atPath(sys, memView(m), u32(s[0]), u32(s[2]), u32(s[3]), RIGHTS.PATH_FILESTAT_SET_TIMES, follow);
       if (typeof p === 'number') return p;
-      if ((u32(s[1]) & LOOKUPFLAGS.SYMLINK_FOLLOW) !== 0) return p[0].utimens(p[1], t[0], t[1]);
-      // Not following: a symlink's own times cannot be set through node:fs (no lutimes with ns).
-      const st = p[0].lstat(p[1]);
-      if (typeof st === 'number') return st;
-      if (st.type === FileType.SYMBOLIC_LINK) return ENOSYS;
-      return p[0].utimens(p[1], t[0], t[1]);
+      return follow ? p[0].utimens(p[1], t[0], t[1]) : p[0].lutimens(p[1], t[0], t[1]);
     },
   ),
   f(
@@ -749,7 +801,13 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       [I32, 'new_path_len'],
     ],
     (_c, m, s, sys) => {
-      const p = atTwoPaths(sys, memView(m), u32(s[0]), u32(s[2]), u32(s[3]), u32(s[4]), u32(s[5]), u32(s[6]));
+      const follow = (u32(s[1]) & LOOKUPFLAGS.SYMLINK_FOLLOW) !== 0;
+      const p = atTwoPaths(
+        sys,
+        memView(m),
+        [u32(s[0]), u32(s[2]), u32(s[3]), RIGHTS.PATH_LINK_SOURCE, follow],
+        [u32(s[4]), u32(s[5]), u32(s[6]), RIGHTS.PATH_LINK_TARGET],
+      );
       return typeof p === 'number' ? p : p[0].link(p[1], p[2]);
     },
   ),
@@ -769,12 +827,23 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
     (_c, m, s, sys) => {
       const v = memView(m);
       const dirFd = u32(s[0]);
+      const dirflags = u16(s[1]);
       const pathLen = u32(s[3]);
-      const p = atPath(sys, v, dirFd, u32(s[2]), pathLen);
+      const oflags = u16(s[4]);
+      const fdflags = u16(s[7]);
+      let need: number = RIGHTS.PATH_OPEN;
+      if ((oflags & OFLAGS.CREAT) !== 0) need |= RIGHTS.PATH_CREATE_FILE;
+      if ((oflags & OFLAGS.TRUNC) !== 0) need |= RIGHTS.PATH_FILESTAT_SET_SIZE;
+      const follow = (dirflags & LOOKUPFLAGS.SYMLINK_FOLLOW) !== 0;
+      const p = atPath(sys, v, dirFd, u32(s[2]), pathLen, need, follow);
       if (typeof p === 'number') return p;
       if (pathLen === 0) return EINVAL;
-      const oflags = u16(s[4]);
-      const flag = openFlags(u16(s[1]), oflags, u16(s[7]), Number((s[5] ?? 0n) & 0xffffffffn));
+      // The new descriptor gets what it asks for as far as its directory may hand it on (asking for
+      // more is not an error: wasi-libc and Go ask for every right and take what they get).
+      const dir = lookup(sys, dirFd)!;
+      const base = rightsOf(s[5]) & dir.rightsInheriting;
+      const inheriting = rightsOf(s[6]) & dir.rightsInheriting;
+      const flag = openFlags(dirflags, oflags, fdflags, base);
       const isDir = (flag & Oflag.DIRECTORY) !== 0;
       if (isDir && (oflags & OFLAGS.CREAT) !== 0) return EINVAL;
       const file = p[0].openFile(p[1], flag, 0o600);
@@ -783,12 +852,33 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
         file.close();
         return ENOTDIR;
       }
+      let path = p[1];
+      if (file.isDir()) {
+        // Lookups through a directory descriptor are confined beneath its resolved path.
+        const r = resolveBeneath(p[1], true, lookupOf(p[0]));
+        if (typeof r === 'number') {
+          file.close();
+          return r;
+        }
+        path = stripDirOnly(r);
+      }
       const at = u32(s[8]);
       if (!inBounds(v, at, 4)) {
         file.close();
         return EFAULT;
       }
-      const fd = sys.files.insert({ file, fs: p[0], path: p[1], preopenName: undefined, dirents: undefined });
+      const acc = flag & O_ACCMODE;
+      const mask = rightsMask(file.isDir() ? 'dir' : 'file', acc !== Oflag.WRONLY, acc !== Oflag.RDONLY);
+      const fd = sys.files.insert({
+        file,
+        fs: p[0],
+        path,
+        preopenName: undefined,
+        dirents: undefined,
+        rightsBase: base & mask,
+        rightsInheriting: inheriting,
+        fdflags: fdflags & (FDFLAGS.APPEND | FDFLAGS.DSYNC | FDFLAGS.NONBLOCK | FDFLAGS.RSYNC | FDFLAGS.SYNC),
+      });
       v.dv.setUint32(at, fd, true);
       return 0;
     },
@@ -808,12 +898,12 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       const bufLen = u32(s[4]);
       if (pathLen === 0 || bufLen === 0) return EINVAL;
       const v = memView(m);
-      const p = atPath(sys, v, u32(s[0]), u32(s[1]), pathLen);
+      const p = atPath(sys, v, u32(s[0]), u32(s[1]), pathLen, RIGHTS.PATH_READLINK, false);
       if (typeof p === 'number') return p;
       const target = p[0].readlink(p[1]);
       if (typeof target === 'number') return target;
-      const bytes = encoder.encode(target);
-      if (bytes.length > bufLen) return ERANGE;
+      // As readlink(2): a small buffer gets the first bytes of the target.
+      const bytes = encoder.encode(target).subarray(0, bufLen);
       const buf = u32(s[3]);
       if (!inBounds(v, buf, bytes.length)) return EFAULT;
       v.u8.set(bytes, buf);
@@ -831,7 +921,7 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       [I32, 'path_len'],
     ],
     (_c, m, s, sys) => {
-      const p = atPath(sys, memView(m), u32(s[0]), u32(s[1]), u32(s[2]));
+      const p = atPath(sys, memView(m), u32(s[0]), u32(s[1]), u32(s[2]), RIGHTS.PATH_REMOVE_DIRECTORY, false);
       return typeof p === 'number' ? p : p[0].rmdir(p[1]);
     },
   ),
@@ -846,7 +936,12 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       [I32, 'new_path_len'],
     ],
     (_c, m, s, sys) => {
-      const p = atTwoPaths(sys, memView(m), u32(s[0]), u32(s[1]), u32(s[2]), u32(s[3]), u32(s[4]), u32(s[5]));
+      const p = atTwoPaths(
+        sys,
+        memView(m),
+        [u32(s[0]), u32(s[1]), u32(s[2]), RIGHTS.PATH_RENAME_SOURCE, false],
+        [u32(s[3]), u32(s[4]), u32(s[5]), RIGHTS.PATH_RENAME_TARGET],
+      );
       return typeof p === 'number' ? p : p[0].rename(p[1], p[2]);
     },
   ),
@@ -861,18 +956,17 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
     ],
     (_c, m, s, sys) => {
       const fd = u32(s[2]);
-      const e = lookup(sys, fd);
-      if (e === undefined) return EBADF;
-      if (e.fs === undefined || !e.file.isDir()) return ENOTDIR;
       const oldLen = u32(s[1]);
-      if (oldLen === 0 || u32(s[4]) === 0) return EINVAL;
       const v = memView(m);
+      const p = atPath(sys, v, fd, u32(s[3]), u32(s[4]), RIGHTS.PATH_SYMLINK, false);
+      if (typeof p === 'number') return p;
+      if (oldLen === 0 || u32(s[4]) === 0) return EINVAL;
       const target = readString(v, u32(s[0]), oldLen);
       if (target === undefined) return EFAULT;
-      const p = atPath(sys, v, fd, u32(s[3]), u32(s[4]));
-      if (typeof p === 'number') return p;
-      // The target is stored as given: it is resolved (and checked) only when followed.
-      return e.fs.symlink(target, p[1]);
+      // An absolute target could only ever name something outside the sandbox. A relative one is
+      // stored as given and checked whenever it is followed.
+      if (target.startsWith('/')) return EPERM;
+      return p[0].symlink(target, p[1]);
     },
   ),
   f(
@@ -883,7 +977,7 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       [I32, 'path_len'],
     ],
     (_c, m, s, sys) => {
-      const p = atPath(sys, memView(m), u32(s[0]), u32(s[1]), u32(s[2]));
+      const p = atPath(sys, memView(m), u32(s[0]), u32(s[1]), u32(s[2]), RIGHTS.PATH_UNLINK_FILE, false);
       return typeof p === 'number' ? p : p[0].unlink(p[1]);
     },
   ),
@@ -981,15 +1075,17 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
   ),
 ];
 
-/** No sockets yet: EBADF for a closed fd, ENOTSUP otherwise (wazero on a non-socket fd). */
+/** No descriptor is a socket (none can be opened or pre-opened yet): EBADF for a closed fd, ENOTSOCK otherwise. */
 function sockErrno(sys: SysContext, fd: number): Errno {
-  return lookup(sys, fd) === undefined ? EBADF : ENOTSUP;
+  return lookup(sys, fd) === undefined ? EBADF : ENOTSOCK;
 }
 
-function seek(m: Module, sys: SysContext, fd: number, offset: bigint, whence: number, at: number): Errno {
+/** fd_seek and fd_tell; `rights` is FD_TELL when only the offset is asked for (FD_SEEK implies it). */
+function seek(m: Module, sys: SysContext, fd: number, offset: bigint, whence: number, at: number, rights: number): Errno {
   const e = lookup(sys, fd);
   if (e === undefined) return EBADF;
   if (e.file.isDir()) return EISDIR;
+  if (missingRights(e, rights) !== 0 && missingRights(e, RIGHTS.FD_SEEK) !== 0) return ENOTCAPABLE;
   if (whence > 2) return EINVAL;
   const r = e.file.seek(Number(offset), whence);
   if (r < 0) return -r;
@@ -999,7 +1095,7 @@ function seek(m: Module, sys: SysContext, fd: number, offset: bigint, whence: nu
   return 0;
 }
 
-/** wazero's `openFlags`: WASI dirflags/oflags/fdflags/rights → an {@link Oflag} value. */
+/** wazero's `openFlags`: WASI dirflags/oflags/fdflags and the granted base rights → an {@link Oflag} value. */
 export function openFlags(dirflags: number, oflags: number, fdflags: number, rights: number): number {
   let flag = 0;
   if ((dirflags & LOOKUPFLAGS.SYMLINK_FOLLOW) === 0) flag |= Oflag.NOFOLLOW;
@@ -1022,7 +1118,8 @@ export function openFlags(dirflags: number, oflags: number, fdflags: number, rig
   if ((fdflags & FDFLAGS.DSYNC) !== 0) flag |= Oflag.DSYNC;
   if ((fdflags & FDFLAGS.RSYNC) !== 0) flag |= Oflag.RSYNC;
   if ((fdflags & FDFLAGS.SYNC) !== 0) flag |= Oflag.SYNC;
-  // Rights are gone from WASI; FD_READ/FD_WRITE still tell the access mode a guest wants.
+  // FD_READ/FD_WRITE among the granted rights tell the access mode; without either, a descriptor
+  // that creates, truncates or appends is opened for writing (it then holds no rights to use it).
   const r = RIGHTS.FD_READ;
   const w = RIGHTS.FD_WRITE;
   if ((rights & (r | w)) === (r | w)) flag |= Oflag.RDWR;
@@ -1062,15 +1159,17 @@ function pollOneoff(v: MemView, sys: SysContext, inPtr: number, outPtr: number, 
         break;
       }
       case EVENTTYPE.FD_READ: {
-        const e = lookup(sys, dv.getUint32(at + 16, true));
-        if (e === undefined) writeEvent(userdata, EBADF, tag);
+        const e = entryWith(sys, dv.getUint32(at + 16, true), RIGHTS.POLL_FD_READWRITE | RIGHTS.FD_READ);
+        if (typeof e === 'number') writeEvent(userdata, e, tag);
         else if (e.file.pollRead !== undefined) blockingReads.push({ userdata, entry: e });
         else writeEvent(userdata, 0, tag); // files are always readable
         break;
       }
       case EVENTTYPE.FD_WRITE: {
-        const e = lookup(sys, dv.getUint32(at + 16, true));
-        writeEvent(userdata, e === undefined ? EBADF : ENOTSUP, tag);
+        // Every write here completes synchronously (stdio writers and files block), so whatever
+        // may be written to is writable now.
+        const e = entryWith(sys, dv.getUint32(at + 16, true), RIGHTS.POLL_FD_READWRITE | RIGHTS.FD_WRITE);
+        writeEvent(userdata, typeof e === 'number' ? e : 0, tag);
         break;
       }
       default:
@@ -1127,4 +1226,4 @@ export function toHostFunction(w: WasiFunction): (ctx: Context, mod: Module, sta
 }
 
 /** WASI errno as a raw bigint, indexed by sys errno (avoids BigInt() per call). */
-const ERRNO_BIG: bigint[] = Array.from({ length: 21 }, (_, i) => BigInt(toWasiErrno(i)));
+const ERRNO_BIG: bigint[] = Array.from({ length: ERRNO_COUNT }, (_, i) => BigInt(toWasiErrno(i)));

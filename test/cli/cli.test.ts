@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main, parseDuration, parseMount, version, type CliIO } from '../../src/cli/main.js';
-import { engines } from '../helpers.js';
+import { engines, wat } from '../helpers.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const fixture = (name: string): string => join(root, 'test/fixtures/wasi', `${name}.wasm`);
@@ -161,6 +161,13 @@ describe('wasmscope', () => {
     expect(parseMount('.:/')).toEqual({ host: '.', guest: '/', readOnly: false });
   });
 
+  it('parses --mount keeping the guest path exactly as written (".", "./x", "/x/")', () => {
+    expect(parseMount('w:.')).toEqual({ host: 'w', guest: '.', readOnly: false });
+    expect(parseMount('w:./x:ro')).toEqual({ host: 'w', guest: './x', readOnly: true });
+    expect(parseMount('/w:/x/')).toEqual({ host: '/w', guest: '/x/', readOnly: false });
+    expect(parseMount('w:')).toEqual({ host: 'w', guest: '/', readOnly: false });
+  });
+
   describe.each(engineFlags)('run %s', (...flags: string[]) => {
     it('passes args (argv[0] = file name, `--` dropped), env and stdin, and returns the exit code', async () => {
       const args = await cli(['run', ...flags, fixture('proc'), '--', 'args', 'a b']);
@@ -179,9 +186,38 @@ describe('wasmscope', () => {
       const dir = mkdtempSync(join(tmp, 'mount-'));
       const rw = await cli(['run', ...flags, '--mount', `${dir}:/sandbox`, fixture('files')]);
       expect(rw.code).toBe(0);
-      expect(rw.stdout).toContain('open evil: Operation not permitted\n');
+      expect(rw.stdout).toContain('symlink outside: Operation not permitted\n');
+      expect(rw.stdout).toContain('open evil2: Operation not permitted\n');
       const ro = await cli(['run', ...flags, `--mount=${dir}:/sandbox:ro`, fixture('files')]);
       expect(ro.stdout.split('\n')[0]).toBe('open create: Read-only file system');
+    });
+
+    it('names each pre-open exactly as its --mount guest path was written', async () => {
+      // Prints the name of every pre-open, one a line, through fd_prestat_get/fd_prestat_dir_name.
+      const names = join(tmp, 'preopens.wasm');
+      writeFileSync(
+        names,
+        await wat(`(module
+          (import "wasi_snapshot_preview1" "fd_prestat_get" (func $get (param i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "fd_prestat_dir_name" (func $name (param i32 i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (func (export "_start") (local $fd i32) (local $len i32)
+            (local.set $fd (i32.const 3))
+            (block $done (loop $next
+              (br_if $done (call $get (local.get $fd) (i32.const 0)))
+              (local.set $len (i32.load (i32.const 4)))
+              (br_if $done (call $name (local.get $fd) (i32.const 100) (local.get $len)))
+              (i32.store8 (i32.add (i32.const 100) (local.get $len)) (i32.const 10))
+              (i32.store (i32.const 16) (i32.const 100))
+              (i32.store (i32.const 20) (i32.add (local.get $len) (i32.const 1)))
+              (drop (call $write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 24)))
+              (local.set $fd (i32.add (local.get $fd) (i32.const 1)))
+              (br $next))))
+        )`),
+      );
+      const r = await cli(['run', ...flags, '--mount', `${tmp}:.`, '--mount', `${tmp}:./x`, '--mount', `${tmp}:/`, '--mount', tmp, names]);
+      expect(r).toEqual({ code: 0, stdout: `.\n./x\n/\n${tmp}\n`, stderr: '' });
     });
 
     it('uses real clocks', async () => {

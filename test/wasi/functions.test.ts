@@ -6,77 +6,26 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ExitError, newFSConfig, newModuleConfig, type ModuleConfig, type Runtime } from '../../src/index.js';
-import type { Memory, Module } from '../../src/api.js';
+import { ExitError, newFSConfig, newModuleConfig } from '../../src/index.js';
 import { cryptoRandom, newMemFS } from '../../src/sys.js';
-import { ERRNO, MODULE_NAME_UNSTABLE, instantiate, newBuilder } from '../../src/wasi.js';
-import { WASI_FUNCTIONS } from '../../src/wasi/functions.js';
+import { ERRNO, MODULE_NAME_UNSTABLE, newBuilder } from '../../src/wasi.js';
 import { engines, runtimeFor, wat } from '../helpers.js';
+import { guest, proxyWat } from './proxy-guest.js';
 
-const T = (t: number): string => (t === 0x7e ? 'i64' : 'i32');
-
-/** A guest that imports every WASI function and exports a same-named wrapper, plus its memory. */
-function proxyWat(moduleName: string): string {
-  const imports = WASI_FUNCTIONS.map(
-    (f) =>
-      `(import "${moduleName}" "${f.name}" (func $${f.name} (param ${f.params.map(T).join(' ')}) ${f.results.length ? '(result i32)' : ''}))`,
-  );
-  const wrappers = WASI_FUNCTIONS.map(
-    (f) =>
-      `(func (export "${f.name}") (param ${f.params.map(T).join(' ')}) ${f.results.length ? '(result i32)' : ''} ${f.params.map((_, i) => `local.get ${i}`).join(' ')} call $${f.name})`,
-  );
-  return `(module ${imports.join('\n')} (memory (export "memory") 1) ${wrappers.join('\n')})`;
-}
-
-let proxy: Uint8Array;
 let proxyUnstable: Uint8Array;
 let tmp: string;
 beforeAll(async () => {
-  proxy = await wat(proxyWat('wasi_snapshot_preview1'));
   proxyUnstable = await wat(proxyWat('wasi_unstable'));
   tmp = mkdtempSync(join(tmpdir(), 'wasmscope-wasifn-'));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-interface Guest {
-  mod: Module;
-  mem: Memory;
-  call(name: string, ...args: Array<number | bigint>): number;
-  str(ptr: number, len: number): string;
-  put(ptr: number, s: string): number;
-  u32(ptr: number): number;
-  u64(ptr: number): bigint;
-  out: Uint8Array[];
-}
-
-async function guest(r: Runtime, edit: (c: ModuleConfig) => ModuleConfig = (c) => c): Promise<Guest> {
-  if (r.module('wasi_snapshot_preview1') === undefined) await instantiate(r);
-  const out: Uint8Array[] = [];
-  const cfg = edit(
-    newModuleConfig()
-      .withName('')
-      .withStdout({ write: (c) => out.push(c) }),
-  );
-  const mod = await r.instantiateWithConfig(proxy, cfg);
-  const mem = mod.memory()!;
-  return {
-    mod,
-    mem,
-    out,
-    call: (name, ...args) => Number(mod.exportedFunction(name)!.call(...args)[0] ?? -1n),
-    str: (ptr, len) => new TextDecoder().decode(mem.read(ptr, len)!),
-    put: (ptr, s) => {
-      const b = new TextEncoder().encode(s);
-      mem.write(ptr, b);
-      return b.length;
-    },
-    u32: (ptr) => mem.readUint32Le(ptr)!,
-    u64: (ptr) => mem.readUint64Le(ptr)!,
-  };
-}
-
 const E = ERRNO;
 const PAGE = 65536;
+/** Every right, as a guest asking for all it can get passes them to path_open. */
+const ALL = 0x3fffffffn;
+/** Every right but fd_write: a directory opened asking for fd_read and fd_write is EISDIR. */
+const DIR = ALL & ~0x40n;
 
 describe.each(engines)('WASI functions on $name', (engine) => {
   it('args_sizes_get/args_get and environ_*: sizes, NUL-terminated strings, EFAULT', async () => {
@@ -157,7 +106,7 @@ describe.each(engines)('WASI functions on $name', (engine) => {
     expect(g.call('fd_read', 1, 0, 2, 16)).toBe(E.BADF);
   });
 
-  it('fd_prestat_get/fd_prestat_dir_name name the mounts as given; EBADF for stdio; ENAMETOOLONG', async () => {
+  it('fd_prestat_get/fd_prestat_dir_name name the mounts as given; EBADF for stdio; ENAMETOOLONG for a small buffer', async () => {
     const g = await guest(runtimeFor(engine), (c) =>
       c.withFSConfig(newFSConfig().withFSMount(newMemFS(), '/').withFSMount(newMemFS(), '/tmp')),
     );
@@ -169,7 +118,8 @@ describe.each(engines)('WASI functions on $name', (engine) => {
     expect(g.u32(4)).toBe(4);
     expect(g.call('fd_prestat_dir_name', 4, 16, 4)).toBe(E.SUCCESS);
     expect(g.str(16, 4)).toBe('/tmp');
-    expect(g.call('fd_prestat_dir_name', 4, 16, 5)).toBe(E.NAMETOOLONG);
+    expect(g.call('fd_prestat_dir_name', 4, 16, 3)).toBe(E.NAMETOOLONG);
+    expect(g.call('fd_prestat_dir_name', 4, 16, 5)).toBe(E.SUCCESS);
     expect(g.call('fd_prestat_get', 1, 0)).toBe(E.BADF);
     expect(g.call('fd_prestat_get', 5, 0)).toBe(E.BADF);
     expect(g.call('fd_prestat_dir_name', 4, PAGE - 2, 4)).toBe(E.FAULT);
@@ -178,7 +128,7 @@ describe.each(engines)('WASI functions on $name', (engine) => {
   it('path_open: files and directories, escapes refused (EPERM), NUL (EINVAL), flags checked', async () => {
     const fs = newMemFS({ 'dir/a.txt': 'abc' });
     const g = await guest(runtimeFor(engine), (c) => c.withFSConfig(newFSConfig().withFSMount(fs, '/')));
-    const open = (path: string, oflags = 0, rights = 0n, fdflags = 0, dirflags = 1): number =>
+    const open = (path: string, oflags = 0, rights = ALL, fdflags = 0, dirflags = 1): number =>
       g.call('path_open', 3, dirflags, 1000, g.put(1000, path), oflags, rights, 0n, fdflags, 0);
     expect(open('dir/a.txt')).toBe(E.SUCCESS);
     const fd = g.u32(0);
@@ -197,9 +147,9 @@ describe.each(engines)('WASI functions on $name', (engine) => {
     expect(g.call('path_open', 99, 1, 1000, 1, 0, 0n, 0n, 0, 0)).toBe(E.BADF);
     expect(g.call('path_open', 3, 1, PAGE - 1, 5, 0, 0n, 0n, 0, 0)).toBe(E.FAULT);
     // A directory fd resolves relative to itself.
-    expect(open('dir', 2)).toBe(E.SUCCESS);
+    expect(open('dir', 2, DIR)).toBe(E.SUCCESS);
     const dirFd = g.u32(0);
-    expect(g.call('path_open', dirFd, 1, 1000, g.put(1000, 'a.txt'), 0, 0n, 0n, 0, 0)).toBe(E.SUCCESS);
+    expect(g.call('path_open', dirFd, 1, 1000, g.put(1000, 'a.txt'), 0, ALL, 0n, 0, 0)).toBe(E.SUCCESS);
     expect(g.call('path_open', dirFd, 1, 1000, g.put(1000, '../../x'), 0, 0n, 0n, 0, 0)).toBe(E.PERM);
   });
 
@@ -211,7 +161,7 @@ describe.each(engines)('WASI functions on $name', (engine) => {
     expect(g.call('fd_fdstat_get', 3, 0)).toBe(E.SUCCESS);
     expect(g.mem.readByte(0)).toBe(3); // DIRECTORY
     expect(g.u64(8) & 0x4000n).toBe(0x4000n); // FD_READDIR
-    g.call('path_open', 3, 1, 1000, g.put(1000, 'f'), 0, 0n, 0n, 1 /* APPEND */, 0);
+    g.call('path_open', 3, 1, 1000, g.put(1000, 'f'), 0, ALL, 0n, 1 /* APPEND */, 0);
     const fd = g.u32(0);
     expect(g.call('fd_fdstat_get', fd, 0)).toBe(E.SUCCESS);
     expect(g.mem.readByte(0)).toBe(4); // REGULAR_FILE
@@ -225,14 +175,13 @@ describe.each(engines)('WASI functions on $name', (engine) => {
     expect(g.call('fd_fdstat_get', 1, PAGE - 8)).toBe(E.FAULT);
   });
 
-  it('stubs and sockets: fd_fdstat_set_rights and proc_raise are ENOSYS, sock_* ENOTSUP or EBADF', async () => {
+  it('proc_raise is ENOSYS; sock_* on a descriptor that is not a socket are ENOTSOCK, on a closed one EBADF', async () => {
     const g = await guest(runtimeFor(engine));
-    expect(g.call('fd_fdstat_set_rights', 1, 0n, 0n)).toBe(E.NOSYS);
     expect(g.call('proc_raise', 9)).toBe(E.NOSYS);
-    expect(g.call('sock_accept', 1, 0, 0)).toBe(E.NOTSUP);
-    expect(g.call('sock_recv', 1, 0, 0, 0, 0, 4)).toBe(E.NOTSUP);
-    expect(g.call('sock_send', 1, 0, 0, 0, 0)).toBe(E.NOTSUP);
-    expect(g.call('sock_shutdown', 1, 3)).toBe(E.NOTSUP);
+    expect(g.call('sock_accept', 1, 0, 0)).toBe(E.NOTSOCK);
+    expect(g.call('sock_recv', 1, 0, 0, 0, 0, 4)).toBe(E.NOTSOCK);
+    expect(g.call('sock_send', 1, 0, 0, 0, 0)).toBe(E.NOTSOCK);
+    expect(g.call('sock_shutdown', 1, 3)).toBe(E.NOTSOCK);
     expect(g.call('sock_shutdown', 40, 3)).toBe(E.BADF);
   });
 
@@ -240,9 +189,9 @@ describe.each(engines)('WASI functions on $name', (engine) => {
     const dir = mkdtempSync(join(tmp, 'meta-'));
     writeFileSync(join(dir, 'f'), 'hello');
     symlinkSync('f', join(dir, 'link'));
-    const t = 1_700_000_000_000_000_000n;
+    const t = 1_700_000_000_123_456_789n;
     const g = await guest(runtimeFor(engine), (c) => c.withFSConfig(newFSConfig().withDirMount(dir, '/')));
-    expect(g.call('path_open', 3, 1, 1000, g.put(1000, 'f'), 0, 0x42n /* READ|WRITE */, 0n, 0, 0)).toBe(E.SUCCESS);
+    expect(g.call('path_open', 3, 1, 1000, g.put(1000, 'f'), 0, ALL, 0n, 0, 0)).toBe(E.SUCCESS);
     const fd = g.u32(0);
     expect(g.call('fd_filestat_get', fd, 64)).toBe(E.SUCCESS);
     expect(g.mem.readByte(64 + 16)).toBe(4);
@@ -261,7 +210,7 @@ describe.each(engines)('WASI functions on $name', (engine) => {
     expect(g.call('fd_datasync', fd)).toBe(E.SUCCESS);
     expect(g.call('fd_filestat_set_times', fd, 0n, t, 4 /* MTIM */)).toBe(E.SUCCESS);
     g.call('fd_filestat_get', fd, 64);
-    expect(g.u64(64 + 48) / 1000n).toBe(t / 1000n);
+    expect(g.u64(64 + 48)).toBe(t);
     expect(g.call('fd_filestat_set_times', fd, 0n, t, 1 | 2 /* ATIM|ATIM_NOW */)).toBe(E.INVAL);
     expect(g.call('path_filestat_get', 3, 0, 1000, g.put(1000, 'link'), 64)).toBe(E.SUCCESS);
     expect(g.mem.readByte(64 + 16)).toBe(7); // SYMBOLIC_LINK when not following
@@ -270,14 +219,13 @@ describe.each(engines)('WASI functions on $name', (engine) => {
     expect(g.call('path_filestat_get', 3, 1, 1000, g.put(1000, 'nope'), 64)).toBe(E.NOENT);
     expect(g.call('path_filestat_set_times', 3, 1, 1000, g.put(1000, 'link'), t, t, 1 | 4)).toBe(E.SUCCESS);
     g.call('path_filestat_get', 3, 1, 1000, g.put(1000, 'f'), 64);
-    expect(g.u64(64 + 40) / 1000n).toBe(t / 1000n);
-    expect(g.call('path_filestat_set_times', 3, 0, 1000, g.put(1000, 'link'), t, t, 1)).toBe(E.NOSYS);
+    expect(g.u64(64 + 40)).toBe(t);
     expect(g.call('fd_filestat_get', 55, 64)).toBe(E.BADF);
   });
 
   it('fd_seek/fd_tell: offsets, EINVAL whence, EISDIR on a directory; fd_pread/fd_pwrite keep the offset', async () => {
     const g = await guest(runtimeFor(engine), (c) => c.withFSConfig(newFSConfig().withFSMount(newMemFS({ f: '0123456789' }), '/')));
-    g.call('path_open', 3, 1, 1000, g.put(1000, 'f'), 0, 0x42n, 0n, 0, 0);
+    g.call('path_open', 3, 1, 1000, g.put(1000, 'f'), 0, ALL, 0n, 0, 0);
     const fd = g.u32(0);
     expect(g.call('fd_seek', fd, 4n, 0, 8)).toBe(E.SUCCESS);
     expect(g.u64(8)).toBe(4n);
@@ -306,7 +254,7 @@ describe.each(engines)('WASI functions on $name', (engine) => {
     for (let i = 0; i < 40; i++) files[`d/entry-${String(i).padStart(2, '0')}`] = '';
     files['file'] = '';
     const g = await guest(runtimeFor(engine), (c) => c.withFSConfig(newFSConfig().withFSMount(newMemFS(files), '/')));
-    g.call('path_open', 3, 1, 1000, g.put(1000, 'd'), 2, 0n, 0n, 0, 0);
+    g.call('path_open', 3, 1, 1000, g.put(1000, 'd'), 2, DIR, 0n, 0, 0);
     const fd = g.u32(0);
     const names: string[] = [];
     let cookie = 0n;
@@ -330,7 +278,7 @@ describe.each(engines)('WASI functions on $name', (engine) => {
     expect(g.call('fd_readdir', fd, 2000, 23, 0n, 0)).toBe(E.INVAL);
     expect(g.call('fd_readdir', fd, 2000, 100, 1000n, 0)).toBe(E.NOENT);
     expect(g.call('fd_readdir', fd, 2000, 100, -1n, 0)).toBe(E.INVAL);
-    expect(g.call('fd_readdir', 1, 2000, 100, 0n, 0)).toBe(E.BADF);
+    expect(g.call('fd_readdir', 1, 2000, 100, 0n, 0)).toBe(E.NOTCAPABLE);
     expect(g.call('fd_readdir', 99, 2000, 100, 0n, 0)).toBe(E.BADF);
     expect(g.call('fd_readdir', fd, PAGE - 50, 100, 0n, 0)).toBe(E.FAULT);
   });
@@ -349,11 +297,10 @@ describe.each(engines)('WASI functions on $name', (engine) => {
     expect(g.call('path_link', 3, 0, ...p('z.txt'), 4, ...q('z.txt'))).toBe(E.NOSYS);
     expect(g.call('path_rename', 3, ...p('z.txt'), 4, ...q('z.txt'))).toBe(E.NOSYS);
     expect(g.call('path_symlink', ...p('d/y.txt'), 3, ...q('ln'))).toBe(E.SUCCESS);
-    expect(g.call('path_symlink', ...p('/etc/passwd'), 3, ...q('evil'))).toBe(E.SUCCESS);
-    expect(g.call('path_open', 3, 1, ...q('evil'), 0, 0n, 0n, 0, 0)).toBe(E.PERM);
+    expect(g.call('path_symlink', ...p('/etc/passwd'), 3, ...q('evil'))).toBe(E.PERM);
+    expect(g.call('path_open', 3, 1, ...q('evil'), 0, 0n, 0n, 0, 0)).toBe(E.NOENT);
     expect(g.call('path_readlink', 3, ...q('ln'), 2000, 100, 0)).toBe(E.SUCCESS);
     expect(g.str(2000, g.u32(0))).toBe('d/y.txt');
-    expect(g.call('path_readlink', 3, ...q('ln'), 2000, 3, 0)).toBe(E.RANGE);
     expect(g.call('path_readlink', 3, ...q('ln'), 2000, 0, 0)).toBe(E.INVAL);
     expect(g.call('path_readlink', 3, ...q('z.txt'), 2000, 100, 0)).toBe(E.INVAL);
     expect(g.call('path_unlink_file', 3, ...p('d'))).toBe(E.ISDIR);
@@ -364,10 +311,8 @@ describe.each(engines)('WASI functions on $name', (engine) => {
     expect(g.call('path_create_directory', 1, ...p('d'))).toBe(E.NOTDIR);
   });
 
-  it('fd_close and fd_renumber: mounts stay put, stdio may move, closed fds are EBADF', async () => {
+  it('fd_close and fd_renumber: a descriptor replaces an open one, closed fds are EBADF', async () => {
     const g = await guest(runtimeFor(engine), (c) => c.withFSConfig(newFSConfig().withFSMount(newMemFS({ f: '' }), '/')));
-    expect(g.call('fd_renumber', 3, 7)).toBe(E.NOTSUP);
-    expect(g.call('fd_renumber', 1, 3)).toBe(E.NOTSUP);
     expect(g.call('fd_renumber', 9, 1)).toBe(E.BADF);
     g.call('path_open', 3, 1, 1000, g.put(1000, 'f'), 0, 0n, 0n, 0, 0);
     const fd = g.u32(0);
@@ -412,7 +357,7 @@ describe.each(engines)('WASI functions on $name', (engine) => {
     expect(g.u32(2000)).toBe(4);
     expect([ev(0), ev(1), ev(2), ev(3)]).toEqual([
       [21n, E.NOTSUP, 0],
-      [22n, E.NOTSUP, 2],
+      [22n, E.SUCCESS, 2],
       [23n, E.BADF, 1],
       [24n, E.INVAL, 0],
     ]);

@@ -52,8 +52,8 @@ lstat symlink: ok
 is symlink: 1
 through symlink: Jello!
 open ..: Operation not permitted
-symlink outside: ok
-open evil: Operation not permitted
+symlink outside: Operation not permitted
+open evil: No such file or directory
 symlink up: ok
 open evil2: Operation not permitted
 unlink: ok

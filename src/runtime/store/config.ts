@@ -123,8 +123,9 @@ export function cleanGuestPath(p: string): string {
 export class FSConfigImpl implements FSConfig {
   constructor(readonly mounts: readonly FSMount[]) {}
   #with(m: FSMount): FSConfigImpl {
-    // A re-mount of the same guest path keeps its slot (so fd numbers stay stable).
-    const i = this.mounts.findIndex((x) => x.guestPath === m.guestPath);
+    // A re-mount of the same guest path, as written, keeps its slot (so fd numbers stay stable);
+    // `.` and `/` are two pre-opens, as in node:wasi and wasmtime.
+    const i = this.mounts.findIndex((x) => (x.name ?? x.guestPath) === (m.name ?? m.guestPath));
     const next = this.mounts.slice();
     if (i >= 0) next[i] = m;
     else next.push(m);
