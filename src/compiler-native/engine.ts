@@ -10,11 +10,8 @@
  * which keep raw bits. Traps become `WasmRuntimeError` with wazero's texts (traps.ts). Everything
  * that changes while calls run lives in the engine's own state (state.ts).
  */
-import { Trap, WasmRuntimeError } from '../runtime/api/errors.js';
-import { CoreFeatureBulkMemoryOperations } from '../runtime/api/features.js';
 import { F32, F64, FUNCREF, I32, I64, V128 } from '../runtime/api/value-type.js';
 import type { Module as IrModule } from '../runtime/binary/module.js';
-import { moduleMemoryDefinitions } from '../runtime/store/definition.js';
 import type {
   CompileOptions,
   CompiledCode,
@@ -25,7 +22,7 @@ import type {
   InstanceOwner,
   InstantiateOptions,
 } from '../runtime/store/engine.js';
-import { MemoryApi } from '../runtime/store/memory-api.js';
+import { planInstantiation } from '../runtime/store/instantiate.js';
 import { isRef } from './boundary.js';
 import { CompiledModuleImpl } from './compiled.js';
 import { CGlobal, CMemory, CTable, GuestFunction, HostFunction } from './externs.js';
@@ -133,17 +130,12 @@ class CompilerEngine implements Engine {
       }
     }
     const importObject: Record<string, Record<string, unknown>> = { i: importArr as unknown as Record<string, unknown> };
+    // The store checked limits and segment bounds and made the memory; V8 applies the rest.
+    const plan = options.plan ?? planInstantiation(m, imports, options);
     if (code.rw.memoryImported) {
-      const mt = m.memories[0]!;
-      const limit = options.memoryLimitPages;
-      // The interpreter's wording: both engines reject alike.
-      if (mt.limits.min > limit)
-        throw new Error(`memory[${m.numImportedMemories}] min ${mt.limits.min} pages over limit of ${limit} pages`);
-      const max = Math.max(mt.limits.min, Math.min(mt.limits.max ?? limit, limit));
-      const mem = new WebAssembly.Memory({ initial: mt.limits.min, maximum: max, shared: mt.limits.shared });
-      const def = moduleMemoryDefinitions(m, limit)[m.numImportedMemories]!;
-      memories.push(new CMemory(mem, mt.limits.max, mt.limits.shared, new MemoryApi(mem, def, max)));
-      importObject['m'] = { m: mem };
+      const pm = plan.memories[0]!;
+      memories.push(new CMemory(pm.api.wasm, pm.max, pm.shared, pm.api));
+      importObject['m'] = { m: pm.api.wasm };
     }
     let definedTables: CTable[] | undefined;
     if (code.rw.tablesImported) {
@@ -160,7 +152,6 @@ class CompilerEngine implements Engine {
       }
       importObject['t'] = t;
     }
-    if ((options.features & CoreFeatureBulkMemoryOperations) === 0) checkSegmentsV1(m, tables, memories, globals);
     let instance: WebAssembly.Instance;
     const prevCtx = state.ctx;
     const prevMod = state.callModule;
@@ -229,34 +220,6 @@ class CompilerEngine implements Engine {
       functions.map((f) => new HostFunction(f.type, f.definition, f, owner)),
       owner,
     );
-  }
-}
-
-/**
- * WebAssembly 1.0 instantiation checks every active segment's bounds before writing anything; V8
- * (2.0 semantics) writes segments in order and stops at the first that does not fit. Without the
- * bulk-memory feature the check runs here first, with the interpreter's errors. Defined tables and
- * memories have their minimum size at this point; imported ones their current size.
- */
-function checkSegmentsV1(m: IrModule, tables: readonly CTable[], memories: readonly CMemory[], globals: readonly CGlobal[]): void {
-  const offsetOf = (e: IrModule['datas'][number]['offsetExpr']): number => {
-    const i = e?.instrs[0];
-    if (i === undefined) return 0;
-    if (i.op === 'i32.const') return i.value >>> 0;
-    if (i.op === 'global.get') return Number(globals[i.globalIndex]!.get() & 0xffffffffn);
-    throw new Error(`not supported: segment offset ${i.op}`);
-  };
-  for (const seg of m.elements) {
-    if (seg.mode !== 'active') continue;
-    const t = seg.tableIndex;
-    const size = t < m.numImportedTables ? tables[t]!.size() : m.tableSpace[t]!.limits.min;
-    if (offsetOf(seg.offsetExpr) + seg.init.length > size) throw new WasmRuntimeError(Trap.InvalidTableAccess);
-  }
-  for (const d of m.datas) {
-    if (d.mode !== 'active') continue;
-    const i = d.memoryIndex;
-    const pages = i < m.numImportedMemories ? memories[i]!.pages() : (m.memorySpace[i]?.limits.min ?? 0);
-    if (offsetOf(d.offsetExpr) + d.init.length > pages * 65536) throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
   }
 }
 

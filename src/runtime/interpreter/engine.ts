@@ -4,13 +4,12 @@
  */
 import type { Context } from '../api/context.js';
 import { Trap, WasmRuntimeError } from '../api/errors.js';
-import { CoreFeatureBulkMemoryOperations } from '../api/features.js';
-import type { FunctionDefinition, Module as ApiModule } from '../api/module.js';
-import type { ConstExpr, Module as IrModule } from '../binary/module.js';
-import { moduleFunctionDefinitions, moduleMemoryDefinitions } from '../store/definition.js';
+import type { FunctionDefinition } from '../api/module.js';
+import type { Module as IrModule } from '../binary/module.js';
+import { moduleFunctionDefinitions } from '../store/definition.js';
+import { planInstantiation, type PlannedValue } from '../store/instantiate.js';
 import { appendTrace, isStackOverflow } from '../store/hooks.js';
 import type { TraceFrame } from '../store/trace.js';
-import { I } from './ir.js';
 import { absoluteOffsetOf, callHostListened } from './listen.js';
 import type {
   CompileOptions,
@@ -22,7 +21,6 @@ import type {
   InstanceOwner,
   InstantiateOptions,
 } from '../store/engine.js';
-import { MemoryApi } from '../store/memory-api.js';
 import { Machine, growStack, readRaw, writeRaw } from './machine.js';
 import { FuncInst, GlobalInst, Instance, MemInst, TableInst, type Ref } from './objects.js';
 import { EXEC_DONE, execute, MAX_CALL_DEPTH } from './run.js';
@@ -211,47 +209,26 @@ function traceFramesOf(open: readonly OpenFrame[]): TraceFrame[] {
   });
 }
 
-/** Evaluates a constant expression into `out` (bits or ref). */
-function evalConst(inst: Instance, expr: ConstExpr, out: GlobalInst): void {
-  if (expr.instrs.length !== 1) throw new Error('not supported: extended constant expressions');
-  const c = expr.instrs[0]!;
-  const b = out.bits;
-  b.fill(0);
-  out.ref = null;
-  switch (c.op) {
-    case 'i32.const':
-      b[0] = c.value;
-      return;
-    case 'i64.const':
-      b[0] = Number(BigInt.asIntN(32, c.value));
-      b[1] = Number(BigInt.asIntN(32, c.value >> 32n));
-      return;
-    case 'f32.const':
-      b[0] = c.bits;
-      return;
-    case 'f64.const':
-      b[0] = Number(BigInt.asIntN(32, c.bits));
-      b[1] = Number(BigInt.asIntN(32, c.bits >> 32n));
-      return;
-    case 'v128.const': {
-      const v = c.bytes;
-      for (let j = 0; j < 4; j++) b[j] = v[4 * j]! | (v[4 * j + 1]! << 8) | (v[4 * j + 2]! << 16) | (v[4 * j + 3]! << 24);
-      return;
-    }
-    case 'ref.null':
-      return;
-    case 'ref.func':
-      out.ref = inst.functions[c.funcIndex] ?? null;
-      return;
-    case 'global.get': {
-      const g = inst.globals[c.globalIndex];
-      if (g === undefined) throw new Error(`interpreter: no global ${c.globalIndex}`);
-      b.set(g.bits);
-      out.ref = g.ref;
-      return;
-    }
+/** Sets `g` to planned value `v` (raw bits or a reference of `inst`). */
+function setPlanned(inst: Instance, v: PlannedValue, g: GlobalInst): void {
+  g.ref = plannedRef(inst, v);
+  if (v.kind !== 'bits') return;
+  const b = g.bits;
+  b[0] = Number(BigInt.asIntN(32, v.lo));
+  b[1] = Number(BigInt.asIntN(32, v.lo >> 32n));
+  b[2] = Number(BigInt.asIntN(32, v.hi));
+  b[3] = Number(BigInt.asIntN(32, v.hi >> 32n));
+}
+
+/** The reference a planned value stands for in `inst` (null for numbers and ref.null). */
+function plannedRef(inst: Instance, v: PlannedValue): Ref {
+  switch (v.kind) {
+    case 'func':
+      return inst.functions[v.index] ?? null;
+    case 'global':
+      return (v.global as GlobalInst).ref;
     default:
-      throw new Error(`not supported: constant expression ${c.op}`);
+      return null;
   }
 }
 
@@ -266,10 +243,10 @@ class InterpreterEngine implements Engine {
   instantiate(code: CompiledCode, imports: readonly ExternValue[], owner: InstanceOwner, options: InstantiateOptions): EngineInstance {
     const compiled = code as InterpCompiled;
     const mod = compiled.module;
+    const plan = options.plan ?? planInstantiation(mod, imports, options);
     const inst = new Instance(mod, owner);
     inst.debugInfo = compiled.options.debugInfo;
     inst.interrupt = options.closeOnContextDone === true;
-    // Imports.
     for (const imp of imports) {
       switch (imp.kind) {
         case 0:
@@ -286,7 +263,6 @@ class InterpreterEngine implements Engine {
           break;
       }
     }
-    // Defined functions.
     for (let i = 0; i < mod.funcTypeIndices.length; i++) {
       const fi = mod.numImportedFuncs + i;
       const type = mod.types[mod.funcTypeIndices[i]!]!;
@@ -295,79 +271,36 @@ class InterpreterEngine implements Engine {
       inst.functions.push(f);
     }
     inst.anyListened = inst.functions.some((f) => f.listener !== undefined);
-    // Globals.
-    for (const g of mod.globals) {
+    mod.globals.forEach((g, i) => {
       const gi = new GlobalInst(g.type, this.m.handles);
-      evalConst(inst, g.init, gi);
+      setPlanned(inst, plan.globals[i]!, gi);
       inst.globals.push(gi);
-    }
-    // Tables.
-    for (const t of mod.tables) inst.tables.push(new TableInst(t.elemType, t.limits.min, t.limits.max));
-    // Memories.
-    const memDefs = moduleMemoryDefinitions(mod, options.memoryLimitPages);
-    for (let i = 0; i < mod.memories.length; i++) {
-      const l = mod.memories[i]!.limits;
-      const limit = options.memoryLimitPages;
-      if (l.min > limit) throw new Error(`memory[${mod.numImportedMemories + i}] min ${l.min} pages over limit of ${limit} pages`);
-      const max = Math.min(l.max ?? limit, limit);
-      const desc: WebAssembly.MemoryDescriptor = { initial: l.min, maximum: max };
-      if (l.shared) (desc as { shared?: boolean }).shared = true;
-      const wasm = new WebAssembly.Memory(desc);
-      const api = new MemoryApi(wasm, memDefs[mod.numImportedMemories + i]!, max);
-      inst.memories.push(new MemInst(api, l.max, l.shared));
-    }
+    });
+    for (const t of plan.tables) inst.tables.push(new TableInst(t.elemType, t.min, t.max));
+    for (const pm of plan.memories) inst.memories.push(new MemInst(pm.api, pm.max, pm.shared));
     inst.mem = inst.memories[0] ?? null;
-    // Segments.
-    const scratch = new GlobalInst({ valType: 0x7f, mutable: true }, this.m.handles);
-    for (const seg of mod.elements) {
-      const refs: Ref[] = [];
-      for (const e of seg.init) {
-        evalConst(inst, e, scratch);
-        refs.push(scratch.ref);
-      }
-      inst.elems.push(refs);
-    }
-    for (const d of mod.datas) inst.datas.push(d.init);
-    const bulk = (options.features & CoreFeatureBulkMemoryOperations) !== 0;
-    const offsetOf = (e: ConstExpr | undefined): number => {
-      if (e === undefined) return 0;
-      evalConst(inst, e, scratch);
-      return scratch.bits[0]! >>> 0;
-    };
-    if (!bulk) {
-      // WebAssembly 1.0: all bounds are checked before anything is written.
-      mod.elements.forEach((seg, i) => {
-        if (seg.mode !== 'active') return;
-        const t = inst.tables[seg.tableIndex]!;
-        if (offsetOf(seg.offsetExpr) + inst.elems[i]!.length > t.size()) throw new WasmRuntimeError(Trap.InvalidTableAccess);
-      });
-      for (const d of mod.datas) {
-        if (d.mode !== 'active') continue;
-        const mem = inst.memories[d.memoryIndex];
-        if (mem === undefined || offsetOf(d.offsetExpr) + d.init.length > mem.api.u8.length)
-          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
-      }
-    }
-    mod.elements.forEach((seg, i) => {
+    for (const seg of plan.elements) inst.elems.push(seg.items.map((v) => plannedRef(inst, v)));
+    for (const d of plan.datas) inst.datas.push(d.init);
+    // Active segments in order, up to the plan's failure; active and declarative ones are dropped.
+    const failure = plan.failure;
+    for (let i = 0; i < plan.elements.length; i++) {
+      const seg = plan.elements[i]!;
+      if (failure?.kind === 'element' && failure.index === i) throw new WasmRuntimeError(failure.trap);
+      if (seg.mode === 'passive') continue;
       if (seg.mode === 'active') {
-        const t = inst.tables[seg.tableIndex]!;
-        const off = offsetOf(seg.offsetExpr);
         const refs = inst.elems[i]!;
-        if (off + refs.length > t.size()) throw new WasmRuntimeError(Trap.InvalidTableAccess);
-        for (let j = 0; j < refs.length; j++) t.elems[off + j] = refs[j]!;
-        inst.elems[i] = null;
-      } else if (seg.mode === 'declarative') {
-        inst.elems[i] = null;
+        const t = inst.tables[seg.tableIndex]!;
+        for (let j = 0; j < refs.length; j++) t.elems[seg.offset + j] = refs[j]!;
       }
-    });
-    mod.datas.forEach((d, i) => {
-      if (d.mode !== 'active') return;
-      const mem = inst.memories[d.memoryIndex];
-      const off = offsetOf(d.offsetExpr);
-      if (mem === undefined || off + d.init.length > mem.api.u8.length) throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
-      mem.api.u8.set(d.init, off);
+      inst.elems[i] = null;
+    }
+    for (let i = 0; i < plan.datas.length; i++) {
+      const d = plan.datas[i]!;
+      if (failure?.kind === 'data' && failure.index === i) throw new WasmRuntimeError(failure.trap);
+      if (d.mode !== 'active') continue;
+      inst.memories[d.memoryIndex]!.api.u8.set(d.init, d.offset);
       inst.datas[i] = null;
-    });
+    }
     const ei = new InterpInstance(inst, this.m);
     if (mod.startFunction !== undefined) {
       ei.call(mod.startFunction, new BigUint64Array(1), options.ctx);

@@ -12,6 +12,7 @@ import type { CoreFeatures } from '../api/features.js';
 import type { FunctionDefinition, Memory, Module as ApiModule, MemoryDefinition } from '../api/module.js';
 import type { FuncType, GlobalType, Module as IrModule } from '../binary/module.js';
 import type { FunctionListener } from '../api/listener.js';
+import type { InstantiationPlan } from './instantiate.js';
 
 /** Options fixed at compile time. */
 export interface CompileOptions {
@@ -39,6 +40,13 @@ export interface CompileOptions {
 
 /** Options of one instantiation. */
 export interface InstantiateOptions {
+  /**
+   * What the store decided (store/instantiate.ts): the defined memories (already created), tables,
+   * global initial values, evaluated segments and the first segment that does not fit. Engines
+   * build their objects from it and never re-check limits or bounds. Undefined when an engine is
+   * driven directly (engine tests): the engine then plans with `planInstantiation` itself.
+   */
+  readonly plan?: InstantiationPlan;
   readonly features: CoreFeatures;
   /** Memory limit in pages (`withMemoryLimitPages`). */
   readonly memoryLimitPages: number;
@@ -134,9 +142,10 @@ export interface Engine {
   readonly kind: 'interpreter' | 'compiler';
   compile(module: IrModule, options: CompileOptions): Promise<CompiledCode>;
   /**
-   * Instantiates: globals, tables, memories, element and data segments, then the start section.
-   * `imports` has one extern value per import, in import order, already type-checked by the store.
-   * @throws WasmRuntimeError for an out-of-bounds segment or a trap in the start function.
+   * Instantiates from `options.plan`: globals, tables, memories, element and data segments (up to
+   * the plan's failure, then its trap), then the start section. `imports` has one extern value per
+   * import, in import order, already type-checked by the store.
+   * @throws WasmRuntimeError for the plan's failing segment or a trap in the start function.
    */
   instantiate(code: CompiledCode, imports: readonly ExternValue[], owner: InstanceOwner, options: InstantiateOptions): EngineInstance;
   /** Creates an instance whose functions are host functions (a host module). */

@@ -14,7 +14,6 @@ import type {
   MutableGlobal,
 } from '../api/module.js';
 import type { ValueType } from '../api/value-type.js';
-import type { FuncType } from '../binary/module.js';
 import type { SysContext } from '../../sys/context.js';
 import type { CloseNotifier } from './context-keys.js';
 import type { EngineGlobal, EngineInstance, ExternValue } from './engine.js';
@@ -221,7 +220,6 @@ function slotTypes(types: readonly number[]): number[] {
 class FunctionImpl implements ApiFunction {
   readonly #module: ModuleInstance;
   readonly #index: number;
-  readonly #type: FuncType;
   readonly #paramSlots: number;
   readonly #resultSlots: number;
   /** The slot type of each param slot (v128 takes two i64 slots). */
@@ -232,7 +230,6 @@ class FunctionImpl implements ApiFunction {
     this.#index = index;
     const fn = module.engine.functions[index];
     if (fn === undefined) throw new RangeError(`function index ${index} out of range`);
-    this.#type = fn.type;
     this.#paramSlots = slotCount(fn.type.params);
     this.#resultSlots = slotCount(fn.type.results);
     this.#slotTypes = slotTypes(fn.type.params);

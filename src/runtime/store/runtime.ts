@@ -19,6 +19,7 @@ import { moduleFunctionDefinitions } from './definition.js';
 import type { CompiledCode, Engine, ExternValue } from './engine.js';
 import { HostModuleBuilderImpl, hostFunctionSpecs, type HostFunctionEntry, type HostModuleBuilder } from './host-builder.js';
 import { checkImport } from './link.js';
+import { checkLimits, planInstantiation } from './instantiate.js';
 import { ModuleInstance, type ExportEntry, type ModuleOwner } from './module-instance.js';
 
 export interface Runtime {
@@ -76,9 +77,11 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
     const features = this.config.features;
     const ir = decodeModule(bytes, features);
     let validated = false;
+    // Validation includes the runtime's limits, so engines (and V8) never see a module over them.
     const validate = (): void => {
       if (validated) return;
       validateModule(ir, features);
+      checkLimits(ir, this.config.memoryLimitPages);
       validated = true;
     };
     const factory = getFunctionListenerFactory(ctx);
@@ -168,11 +171,13 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
     const m = new ModuleInstance(name, this, exportsByName, false);
     m.sys = sys;
     try {
+      const plan = planInstantiation(ir, imports, this.config);
       m.engine = this.engine.instantiate(
         body.code,
         imports,
         { api: m },
         {
+          plan,
           features: this.config.features,
           memoryLimitPages: this.config.memoryLimitPages,
           memoryCapacityFromMax: this.config.memoryCapacityFromMax,

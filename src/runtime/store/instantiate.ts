@@ -1,0 +1,248 @@
+/**
+ * Instantiation decided once, by the store, for both engines: limits, constant expressions,
+ * segment bounds and the memories themselves. An engine only builds its objects from the plan
+ * (the interpreter applies every value and segment itself; the compiler engine lets V8 apply them
+ * from the binary, with the same semantics, after the store's checks passed).
+ *
+ * - Limits are checked when the module is compiled ({@link checkLimits}): a memory minimum over
+ *   the runtime's page limit, a table minimum over {@link MAX_TABLE_ELEMENTS}, each with one
+ *   message on both engines (never V8's "initial table size … larger than implementation limit").
+ * - Constant expressions (global initial values, segment offsets, element items) are evaluated
+ *   here into {@link PlannedValue}s.
+ * - Segment bounds: WebAssembly 1.0 checks every active segment before writing anything; 2.0
+ *   writes them in order (elements, then data) and traps at the first that does not fit, keeping
+ *   the writes before it. The plan names that first failure; without the bulk-memory feature
+ *   {@link planInstantiation} throws it before anything is written.
+ */
+import { CompileError, Trap, WasmRuntimeError } from '../api/errors.js';
+import { CoreFeatureBulkMemoryOperations, type CoreFeatures } from '../api/features.js';
+import { V128 } from '../api/value-type.js';
+import type { ConstExpr, DataMode, ElementMode, Module as IrModule, ValType } from '../binary/module.js';
+import { moduleMemoryDefinitions } from './definition.js';
+import type { EngineGlobal, ExternValue } from './engine.js';
+import { MemoryApi } from './memory-api.js';
+
+/** The most elements a table may hold (V8's limit; the interpreter uses the same). */
+export const MAX_TABLE_ELEMENTS = 10_000_000;
+
+/** The value of a constant expression. */
+export type PlannedValue =
+  /** Raw bits: `lo` the low 64 bits (all of a non-v128 value), `hi` the high 64 bits of a v128. */
+  | { readonly kind: 'bits'; readonly lo: bigint; readonly hi: bigint }
+  | { readonly kind: 'null' }
+  /** `ref.func`: the function at this index of the new instance's function index space. */
+  | { readonly kind: 'func'; readonly index: number }
+  /** `global.get` of an imported reference global: the engine copies the reference it holds. */
+  | { readonly kind: 'global'; readonly global: EngineGlobal };
+
+/** A memory the module defines, created by the store with the runtime's page limit. */
+export interface PlannedMemory {
+  readonly api: MemoryApi;
+  /** The encoded maximum, if any (the limit applies through `api.maxPages`). */
+  readonly max: number | undefined;
+  readonly shared: boolean;
+}
+
+/** A table the module defines. */
+export interface PlannedTable {
+  readonly elemType: ValType;
+  readonly min: number;
+  readonly max: number | undefined;
+}
+
+export interface PlannedElement {
+  readonly mode: ElementMode;
+  readonly tableIndex: number;
+  /** Evaluated offset (active segments; 0 otherwise). */
+  readonly offset: number;
+  readonly items: readonly PlannedValue[];
+}
+
+export interface PlannedData {
+  readonly mode: DataMode;
+  readonly memoryIndex: number;
+  /** Evaluated offset (active segments; 0 otherwise). */
+  readonly offset: number;
+  readonly init: Uint8Array;
+}
+
+export interface InstantiationPlan {
+  /** Defined memories, in index order after the imported ones. */
+  readonly memories: readonly PlannedMemory[];
+  /** Defined tables, in index order after the imported ones. */
+  readonly tables: readonly PlannedTable[];
+  /** Initial values of the defined globals. */
+  readonly globals: readonly PlannedValue[];
+  readonly elements: readonly PlannedElement[];
+  readonly datas: readonly PlannedData[];
+  /**
+   * The first active segment (elements first, then data, each in order) that does not fit: the
+   * engine writes the active segments before it, then throws `trap` (2.0 semantics).
+   */
+  readonly failure: { readonly kind: 'element' | 'data'; readonly index: number; readonly trap: Trap } | undefined;
+}
+
+/** What planning needs from the runtime's configuration. */
+export interface PlanOptions {
+  readonly features: CoreFeatures;
+  readonly memoryLimitPages: number;
+}
+
+/**
+ * Checks the module's own memory and table minimums against the runtime's limits.
+ * @throws CompileError naming the memory or table, its minimum and the limit.
+ */
+export function checkLimits(m: IrModule, memoryLimitPages: number): void {
+  const sectionStart = (id: number): number | undefined => m.sections.find((s) => s.id === id)?.start;
+  m.memories.forEach((mem, i) => {
+    if (mem.limits.min > memoryLimitPages) {
+      throw new CompileError(
+        `memory[${m.numImportedMemories + i}] min ${mem.limits.min} pages over limit of ${memoryLimitPages} pages`,
+        { section: 'memory', offset: sectionStart(5) },
+        'invalid',
+      );
+    }
+  });
+  m.tables.forEach((t, i) => {
+    if (t.limits.min > MAX_TABLE_ELEMENTS) {
+      throw new CompileError(
+        `table[${m.numImportedTables + i}] min ${t.limits.min} elements over limit of ${MAX_TABLE_ELEMENTS} elements`,
+        { section: 'table', offset: sectionStart(4) },
+        'invalid',
+      );
+    }
+  });
+}
+
+/**
+ * Plans the instantiation of `m` with `imports` (one extern value per import, type-checked).
+ * @throws WasmRuntimeError for a segment out of bounds without the bulk-memory feature (nothing
+ *   is written then); Error when a memory cannot be allocated.
+ */
+export function planInstantiation(m: IrModule, imports: readonly ExternValue[], options: PlanOptions): InstantiationPlan {
+  const importedGlobals: EngineGlobal[] = [];
+  const importedTableSizes: number[] = [];
+  const importedMemoryPages: number[] = [];
+  for (const ev of imports) {
+    if (ev.kind === 3) importedGlobals.push(ev.value);
+    else if (ev.kind === 1) importedTableSizes.push(ev.value.size());
+    else if (ev.kind === 2) importedMemoryPages.push(ev.value.pages());
+  }
+  const globals: PlannedValue[] = [];
+  const evaluate = (e: ConstExpr, what: string): PlannedValue => evalConst(e, importedGlobals, globals, what);
+  for (let i = 0; i < m.globals.length; i++) globals.push(evaluate(m.globals[i]!.init, `global[${m.numImportedGlobals + i}]`));
+
+  const tables: PlannedTable[] = m.tables.map((t) => ({ elemType: t.elemType, min: t.limits.min, max: t.limits.max }));
+  const memories = createMemories(m, options.memoryLimitPages);
+
+  const offsetOf = (e: ConstExpr | undefined, what: string): number => {
+    if (e === undefined) return 0;
+    const v = evaluate(e, what);
+    return v.kind === 'bits' ? Number(v.lo & 0xffffffffn) : 0;
+  };
+  const elements: PlannedElement[] = m.elements.map((seg, i) => ({
+    mode: seg.mode,
+    tableIndex: seg.tableIndex,
+    offset: seg.mode === 'active' ? offsetOf(seg.offsetExpr, `element[${i}] offset`) : 0,
+    items: seg.init.map((e, k) => evaluate(e, `element[${i}] item ${k}`)),
+  }));
+  const datas: PlannedData[] = m.datas.map((d, i) => ({
+    mode: d.mode,
+    memoryIndex: d.memoryIndex,
+    offset: d.mode === 'active' ? offsetOf(d.offsetExpr, `data[${i}] offset`) : 0,
+    init: d.init,
+  }));
+
+  const tableSize = (t: number): number => (t < m.numImportedTables ? importedTableSizes[t]! : tables[t - m.numImportedTables]!.min);
+  const memoryBytes = (i: number): number =>
+    65536 * (i < m.numImportedMemories ? importedMemoryPages[i]! : (m.memorySpace[i]?.limits.min ?? 0));
+  let failure: InstantiationPlan['failure'];
+  elements.forEach((seg, index) => {
+    if (failure === undefined && seg.mode === 'active' && seg.offset + seg.items.length > tableSize(seg.tableIndex)) {
+      failure = { kind: 'element', index, trap: Trap.InvalidTableAccess };
+    }
+  });
+  datas.forEach((d, index) => {
+    if (failure === undefined && d.mode === 'active' && d.offset + d.init.length > memoryBytes(d.memoryIndex)) {
+      failure = { kind: 'data', index, trap: Trap.OutOfBoundsMemoryAccess };
+    }
+  });
+  // WebAssembly 1.0: all bounds are checked before anything is written.
+  if (failure !== undefined && (options.features & CoreFeatureBulkMemoryOperations) === 0) throw new WasmRuntimeError(failure.trap);
+  return { memories, tables, globals, elements, datas, failure };
+}
+
+/** Creates the module's own memories (`WebAssembly.Memory`, shared by both engines' code). */
+function createMemories(m: IrModule, limit: number): PlannedMemory[] {
+  if (m.memories.length === 0) return [];
+  const defs = moduleMemoryDefinitions(m, limit);
+  return m.memories.map((mem, i) => {
+    const index = m.numImportedMemories + i;
+    const l = mem.limits;
+    const max = Math.max(l.min, Math.min(l.max ?? limit, limit));
+    const desc: WebAssembly.MemoryDescriptor = { initial: l.min, maximum: max };
+    if (l.shared) (desc as { shared?: boolean }).shared = true;
+    let wasm: WebAssembly.Memory;
+    try {
+      wasm = new WebAssembly.Memory(desc);
+    } catch (e) {
+      throw new Error(`memory[${index}]: cannot allocate ${l.min} pages (${(e as Error).message})`, { cause: e });
+    }
+    return { api: new MemoryApi(wasm, defs[index]!, max), max: l.max, shared: l.shared };
+  });
+}
+
+/** The raw bits of a v128 constant's 16 little-endian bytes. */
+function v128Bits(bytes: Uint8Array): PlannedValue {
+  let lo = 0n;
+  let hi = 0n;
+  for (let k = 7; k >= 0; k--) {
+    lo = (lo << 8n) | BigInt(bytes[k]!);
+    hi = (hi << 8n) | BigInt(bytes[k + 8]!);
+  }
+  return { kind: 'bits', lo, hi };
+}
+
+const NULL: PlannedValue = { kind: 'null' };
+
+/**
+ * Evaluates a (validated) constant expression: one instruction in WebAssembly 2.0. `global.get`
+ * reads an imported global, or (where a later proposal allows it) an earlier defined one.
+ */
+function evalConst(e: ConstExpr, imported: readonly EngineGlobal[], defined: readonly PlannedValue[], what: string): PlannedValue {
+  if (e.instrs.length !== 1) throw new Error(`not supported: extended constant expression in ${what}`);
+  const c = e.instrs[0]!;
+  switch (c.op) {
+    case 'i32.const':
+      return { kind: 'bits', lo: BigInt(c.value >>> 0), hi: 0n };
+    case 'i64.const':
+      return { kind: 'bits', lo: BigInt.asUintN(64, c.value), hi: 0n };
+    case 'f32.const':
+      return { kind: 'bits', lo: BigInt(c.bits >>> 0), hi: 0n };
+    case 'f64.const':
+      return { kind: 'bits', lo: BigInt.asUintN(64, c.bits), hi: 0n };
+    case 'v128.const':
+      return v128Bits(c.bytes);
+    case 'ref.null':
+      return NULL;
+    case 'ref.func':
+      return { kind: 'func', index: c.funcIndex };
+    case 'global.get': {
+      const g = imported[c.globalIndex];
+      if (g === undefined) {
+        const d = defined[c.globalIndex - imported.length];
+        if (d === undefined) throw new Error(`internal error: ${what} reads global ${c.globalIndex}, not yet defined`);
+        return d;
+      }
+      const t = g.type.valType;
+      if (t === 0x70 || t === 0x6f) return { kind: 'global', global: g };
+      if (t === V128) {
+        const [lo, hi] = g.getV128!();
+        return { kind: 'bits', lo, hi };
+      }
+      return { kind: 'bits', lo: g.get(), hi: 0n };
+    }
+    default:
+      throw new Error(`internal error: ${what} is not a constant expression`);
+  }
+}
