@@ -31,7 +31,7 @@ class Lines {
 async function probe(e: EngineCase): Promise<{ guest: boolean; host: boolean }> {
   let guest = false;
   let host = false;
-  const factory = functionListenerFactoryFunc((def) =>
+  const factory = functionListenerFactoryFunc(() =>
     functionListenerFunc((_ctx, _mod, d) => {
       if (d.hostFunction() !== undefined) host = true;
       else guest = true;

@@ -12,13 +12,9 @@ import type {
   CustomSection,
   DataSegment,
   ElementSegment,
-  Export,
   FuncType,
   FunctionBody,
-  Global,
-  Import,
   Limits,
-  MemoryType,
   Module,
   TableType,
 } from './module.js';

@@ -10,9 +10,10 @@
 import type { Context } from '../api/context.js';
 import type { CoreFeatures } from '../api/features.js';
 import type { FunctionDefinition, Memory, Module as ApiModule, MemoryDefinition } from '../api/module.js';
-import type { FuncType, GlobalType, Module as IrModule } from '../binary/module.js';
+import type { DataMode, ElementMode, FuncType, GlobalType, Module as IrModule, ValType } from '../binary/module.js';
+import type { MemoryApi } from './memory-api.js';
+import type { Trap } from '../api/errors.js';
 import type { FunctionListener } from '../api/listener.js';
-import type { InstantiationPlan } from './instantiate.js';
 
 /** Options fixed at compile time. */
 export interface CompileOptions {
@@ -36,6 +37,65 @@ export interface CompileOptions {
    * calls it again (a no-op once run) if the engine did not, and first when the engine fails.
    */
   readonly validate?: () => void;
+}
+
+// ---- the instantiation plan (made by store/instantiate.ts) ----
+
+/** The value of a constant expression. */
+export type PlannedValue =
+  /** Raw bits: `lo` the low 64 bits (all of a non-v128 value), `hi` the high 64 bits of a v128. */
+  | { readonly kind: 'bits'; readonly lo: bigint; readonly hi: bigint }
+  | { readonly kind: 'null' }
+  /** `ref.func`: the function at this index of the new instance's function index space. */
+  | { readonly kind: 'func'; readonly index: number }
+  /** `global.get` of an imported reference global: the engine copies the reference it holds. */
+  | { readonly kind: 'global'; readonly global: EngineGlobal };
+
+/** A memory the module defines, created by the store with the runtime's page limit. */
+export interface PlannedMemory {
+  readonly api: MemoryApi;
+  /** The encoded maximum, if any (the limit applies through `api.maxPages`). */
+  readonly max: number | undefined;
+  readonly shared: boolean;
+}
+
+/** A table the module defines. */
+export interface PlannedTable {
+  readonly elemType: ValType;
+  readonly min: number;
+  readonly max: number | undefined;
+}
+
+export interface PlannedElement {
+  readonly mode: ElementMode;
+  readonly tableIndex: number;
+  /** Evaluated offset (active segments; 0 otherwise). */
+  readonly offset: number;
+  readonly items: readonly PlannedValue[];
+}
+
+export interface PlannedData {
+  readonly mode: DataMode;
+  readonly memoryIndex: number;
+  /** Evaluated offset (active segments; 0 otherwise). */
+  readonly offset: number;
+  readonly init: Uint8Array;
+}
+
+export interface InstantiationPlan {
+  /** Defined memories, in index order after the imported ones. */
+  readonly memories: readonly PlannedMemory[];
+  /** Defined tables, in index order after the imported ones. */
+  readonly tables: readonly PlannedTable[];
+  /** Initial values of the defined globals. */
+  readonly globals: readonly PlannedValue[];
+  readonly elements: readonly PlannedElement[];
+  readonly datas: readonly PlannedData[];
+  /**
+   * The first active segment (elements first, then data, each in order) that does not fit: the
+   * engine writes the active segments before it, then throws `trap` (2.0 semantics).
+   */
+  readonly failure: { readonly kind: 'element' | 'data'; readonly index: number; readonly trap: Trap } | undefined;
 }
 
 /** Options of one instantiation. */

@@ -11,7 +11,7 @@ import { CompileError } from '../api/errors.js';
 import { CoreFeaturesTailCall, CoreFeaturesThreads, CoreFeaturesV1, CoreFeaturesV2, type CoreFeatures } from '../api/features.js';
 import { decodeModule } from '../binary/decoder.js';
 import { validateModule } from './validate.js';
-import { GUESTS_DIR, SPECTEST_DIR } from '../../../test/paths.js';
+import { SPECTEST_DIR } from '../../../test/paths.js';
 
 const ROOT = SPECTEST_DIR;
 
