@@ -14,3 +14,25 @@ export { newModule } from './wazerotest/module.js';
 export type { MockExtern, MockModule } from './wazerotest/module.js';
 export { newStackIterator } from './listeners/stack.js';
 export type { StackFrame } from './listeners/stack.js';
+export {
+  decodeHostCallLog,
+  formatHostCallLog,
+  formatHostCallRecord,
+  HOST_CALL_LOG_VERSION,
+  HostCallDivergenceError,
+  HostCallLogError,
+  newHostCallLogBuffer,
+  replayHostCalls,
+  withHostCallRecorder,
+} from './replay.js';
+export type {
+  HostCallDivergence,
+  HostCallFunction,
+  HostCallLog,
+  HostCallLogBuffer,
+  HostCallOutcome,
+  HostCallRecord,
+  HostCallRecorderOptions,
+  HostCallReplay,
+  HostCallWrite,
+} from './replay.js';
