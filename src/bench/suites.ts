@@ -3,6 +3,7 @@ import { compileLatency, compilerSuite, interruptCost } from './compiler.js';
 import { interpreterSuite } from './interpreter.js';
 import { listenerOverheadSuite } from './listener-overhead.js';
 import { listenerSuite } from './listeners.js';
+import { recorderSuite } from './recorder.js';
 import { wasiSuite } from './wasi.js';
 
 export const BENCH_SUITES: Readonly<Record<string, () => Promise<void>>> = {
@@ -13,4 +14,5 @@ export const BENCH_SUITES: Readonly<Record<string, () => Promise<void>>> = {
   wasi: wasiSuite,
   listeners: listenerSuite,
   'listener-overhead': listenerOverheadSuite,
+  recorder: recorderSuite,
 };

@@ -2,7 +2,7 @@
  * The `wasmscope` command line (wazero's `cmd/wazero`): `run` a WASI or plain module, `version`.
  * Thin over the library; `main` returns the process exit code so tests can run it in-process.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 import {
   Context,
@@ -26,6 +26,9 @@ import { newHostLoggingListenerFactory, parseLogScopes } from '../listeners/logg
 import { cryptoRandom } from '../sys/context.js';
 import { hostFdWriter } from '../sys/stdio.js';
 import { MODULE_NAME, MODULE_NAME_UNSTABLE, newBuilder } from '../wasi/module.js';
+import { withHostCallRecorder } from '../replay/recorder.js';
+import { decodeHostCallLog, formatHostCallLog, type HostCallLog } from '../replay/format.js';
+import { HostCallDivergenceError, replayHostCalls } from '../replay/replay.js';
 
 /** Where the CLI reads and writes; the defaults are the process's own stdio. */
 export interface CliIO {
@@ -60,6 +63,7 @@ Usage:
 
 Commands:
   run       Runs a WebAssembly binary (WASI commands get the process's args, stdio and mounts)
+  replay    Runs a WebAssembly binary against host calls recorded by 'run --record'
   version   Displays the version of wasmscope
 
 Run 'wasmscope <command> --help' for the flags of a command.
@@ -85,6 +89,22 @@ Flags:
   --hostlogging SCOPES    log host calls to stderr for scopes all,clock,filesystem,memory,proc,poll,random,sock
                           (not supported yet: exits 1)
   --cachedir DIR          cache compiled code in DIR (not supported yet: exits 1)
+  --record FILE           record every host call (params, results, memory written, exit) to FILE,
+                          for 'wasmscope replay'
+  -h, --help              show this help
+`;
+
+const REPLAY_USAGE = `Usage:
+  wasmscope replay [flags] <calls.log> <path to wasm file> [--] [args...]
+
+Runs a WebAssembly binary whose host calls are answered from a log written by 'wasmscope run
+--record': no host function runs, so the run is reproducible without the files, clocks, random or
+stdio it had. Each call must match the log (function and params); the first that does not is reported
+with its index and both calls, and the exit code is 1. Otherwise the exit code is the recorded one.
+
+Flags:
+  --interpreter           replay on the interpreter engine (default: the compiler engine)
+  --print                 print the recorded calls and exit, without running anything
   -h, --help              show this help
 `;
 
@@ -116,6 +136,7 @@ interface RunOptions {
   timeoutMs: number;
   hostlogging: string | undefined;
   cachedir: string | undefined;
+  record: string | undefined;
   wasmPath: string;
   args: string[];
 }
@@ -147,6 +168,7 @@ function parseRun(argv: readonly string[]): RunOptions | 'help' {
     timeoutMs: 0,
     hostlogging: undefined,
     cachedir: undefined,
+    record: undefined,
     wasmPath: '',
     args: [],
   };
@@ -204,6 +226,9 @@ function parseRun(argv: readonly string[]): RunOptions | 'help' {
       case 'cachedir':
         o.cachedir = value(a, inline);
         break;
+      case 'record':
+        o.record = value(a, inline);
+        break;
       default:
         throw new UsageError(`unknown flag: ${a}`);
     }
@@ -238,6 +263,7 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO()): Pr
     out(`${version()}\n`);
     return 0;
   }
+  if (cmd === 'replay') return replayCommand(argv.slice(1), io, err);
   if (cmd !== 'run') {
     err(`invalid command "${cmd}" (see wasmscope --help)\n`);
     return 1;
@@ -295,6 +321,7 @@ async function run(o: RunOptions, io: CliIO, err: (s: string) => void): Promise<
     }
   }
   const r = newRuntimeWithConfig(rc);
+  let recordFd: number | undefined;
   try {
     // Host logging: listeners are fixed at compile time, so the factory rides on the compile and
     // host-module contexts (wazero writes these logs to stderr).
@@ -303,6 +330,16 @@ async function run(o: RunOptions, io: CliIO, err: (s: string) => void): Promise<
       const utf8 = new TextEncoder();
       const logTo = { write: (c: string | Uint8Array) => io.stderr.write(typeof c === 'string' ? utf8.encode(c) : c) };
       ctx = withFunctionListenerFactory(ctx, newHostLoggingListenerFactory(logTo, parseLogScopes(o.hostlogging)));
+    }
+    if (o.record !== undefined) {
+      try {
+        recordFd = openSync(o.record, 'w');
+      } catch (e) {
+        err(`error: --record: cannot open ${o.record}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+        return 1;
+      }
+      const fd = recordFd;
+      ctx = withHostCallRecorder(ctx, { write: (chunk: Uint8Array) => writeSync(fd, chunk) });
     }
     let compiled;
     try {
@@ -342,6 +379,119 @@ async function run(o: RunOptions, io: CliIO, err: (s: string) => void): Promise<
       return 1;
     }
     return 0;
+  } finally {
+    await r.close().catch(() => undefined);
+    if (recordFd !== undefined) closeSync(recordFd);
+  }
+}
+
+interface ReplayOptions {
+  interpreter: boolean;
+  print: boolean;
+  logPath: string;
+  wasmPath: string;
+  args: string[];
+}
+
+function parseReplay(argv: readonly string[]): ReplayOptions | 'help' {
+  const o: ReplayOptions = { interpreter: false, print: false, logPath: '', wasmPath: '', args: [] };
+  let i = 0;
+  for (; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') {
+      i++;
+      break;
+    }
+    if (!a.startsWith('-') || a === '-') break;
+    const eq = a.indexOf('=');
+    const flag = (eq < 0 ? a : a.slice(0, eq)).replace(/^--?/, '');
+    const inline = eq < 0 ? undefined : a.slice(eq + 1);
+    if (flag === 'h' || flag === 'help') return 'help';
+    if (flag === 'interpreter') o.interpreter = inline === undefined || inline === 'true';
+    else if (flag === 'print') o.print = inline === undefined || inline === 'true';
+    else throw new UsageError(`unknown flag: ${a}`);
+  }
+  const log = argv[i];
+  if (log === undefined) throw new UsageError('missing path to the calls log');
+  o.logPath = log;
+  if (o.print) return o;
+  const wasm = argv[i + 1];
+  if (wasm === undefined) throw new UsageError('missing path to wasm file');
+  o.wasmPath = wasm;
+  let rest = argv.slice(i + 2);
+  if (rest[0] === '--' && rest.length > 1) rest = rest.slice(1);
+  o.args = rest;
+  return o;
+}
+
+async function replayCommand(argv: readonly string[], io: CliIO, err: (s: string) => void): Promise<number> {
+  let o: ReplayOptions | 'help';
+  try {
+    o = parseReplay(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err(`error: ${e.message} (see wasmscope replay --help)\n`);
+      return 1;
+    }
+    throw e;
+  }
+  if (o === 'help') {
+    err(REPLAY_USAGE);
+    return 0;
+  }
+  let log: HostCallLog;
+  try {
+    log = decodeHostCallLog(readFileSync(o.logPath));
+  } catch (e) {
+    err(`error: cannot read ${o.logPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+    return 1;
+  }
+  if (o.print) {
+    void io.stdout.write(encoder.encode(`${formatHostCallLog(log)}\n`));
+    return 0;
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(o.wasmPath);
+  } catch (e) {
+    err(`error: cannot read ${o.wasmPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+    return 1;
+  }
+  const r = newRuntimeWithConfig(o.interpreter ? newRuntimeConfigInterpreter() : newRuntimeConfig());
+  const replay = replayHostCalls(log);
+  try {
+    let compiled;
+    try {
+      compiled = await r.compileModule(bytes);
+    } catch (e) {
+      err(`error compiling wasm binary: ${(e as Error).message}\n`);
+      return 1;
+    }
+    await replay.instantiate(r);
+    const c = newModuleConfig().withArgs(basename(o.wasmPath), ...o.args);
+    let code = 0;
+    try {
+      await r.instantiateModule(compiled, c);
+    } catch (e) {
+      const divergence =
+        e instanceof HostCallDivergenceError ? e : e instanceof Error && e.cause instanceof HostCallDivergenceError ? e.cause : undefined;
+      if (divergence !== undefined) {
+        err(`error: ${divergence.message}\n`);
+        return 1;
+      }
+      if (!(e instanceof ExitError)) {
+        err(`error instantiating wasm binary: ${e instanceof Error ? e.message : String(e)}\n`);
+        return 1;
+      }
+      code = e.exitCode;
+    }
+    try {
+      replay.assertComplete();
+    } catch (e) {
+      err(`error: ${(e as Error).message}\n`);
+      return 1;
+    }
+    return code;
   } finally {
     await r.close().catch(() => undefined);
   }
