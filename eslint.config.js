@@ -83,7 +83,8 @@ const noImportCircle = {
 };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'docs/**', 'scratch-exp/**'] },
+  // AssemblyScript sources are not TypeScript.
+  { ignores: ['dist/**', 'node_modules/**', 'docs/**', 'scratch-exp/**', 'examples/*/assembly/**'] },
   {
     files: ['**/*.ts'],
     languageOptions: { parser: tseslint.parser },

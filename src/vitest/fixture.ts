@@ -154,15 +154,12 @@ export const wasmTest: TestAPI<WasmTestFixtures> = test.extend<WasmTestFixtures>
   engine: 'compiler',
   callTrace: false,
   // Vitest reads each fixture's dependencies from its destructured first parameter.
-  // eslint-disable-next-line no-empty-pattern
   fs: async ({}, use) => {
     await use(newMemFS());
   },
-  // eslint-disable-next-line no-empty-pattern
   stdout: async ({}, use) => {
     await use(newCapturedOutput());
   },
-  // eslint-disable-next-line no-empty-pattern
   stderr: async ({}, use) => {
     await use(newCapturedOutput());
   },

@@ -27,6 +27,6 @@ export interface WasmMatchers<R = unknown> {
 
 declare module 'vitest' {
   // The type parameter must repeat Vitest's own declaration exactly.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any, @typescript-eslint/no-empty-object-type
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any, @typescript-eslint/no-unused-vars
   interface Assertion<T = any> extends WasmMatchers<void> {}
 }

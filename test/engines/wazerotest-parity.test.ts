@@ -12,7 +12,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { newModuleConfig, type Runtime } from '../../src/index.js';
-import { ValueType, type Memory, type Module } from '../../src/api.js';
+import type { Memory, Module } from '../../src/api.js';
 import { newFixedMemory, newFunction, newMemory, newModule } from '../../src/wazerotest.js';
 import { engines, runtimeFor, wat } from '../helpers.js';
 
