@@ -7,17 +7,7 @@
  * bodies are always copied from the bytes they point into unless replaced by new code. So a rewrite
  * that touches only the export section walks no function body and copies the code section whole.
  */
-import type {
-  ConstExpr,
-  CustomSection,
-  DataSegment,
-  ElementSegment,
-  FuncType,
-  FunctionBody,
-  Limits,
-  Module,
-  TableType,
-} from './module.js';
+import type { ConstExpr, CustomSection, DataSegment, ElementSegment, FuncType, FunctionBody, Limits, Module, TableType } from './module.js';
 
 /** A function body written from scratch: its locals and code, without the leading size. */
 export interface EncodedBody {
