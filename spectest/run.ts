@@ -1,11 +1,14 @@
 /**
  * Command-line spec-test runner for debugging:
  *
- *   npx tsx spectest/run.ts [--engine interpreter|compiler] [--suite v2] [--file i32.json]... [-v] [--kinds]
- *                           [--known] [--budget ms] [--slow n]
+ *   npx tsx spectest/run.ts [--engine interpreter|compiler] [--suite v2] [--file i32.json]... [--listen-all]
+ *                           [--interrupts] [--budget ms] [-v] [--known] [--slow n]
  *
- * Prints a summary line per engine × suite and every failure (command line, expected, got). `-v` also prints
- * the per-kind counts and the slowest files; `--known` hides failures listed in known-failures.json.
+ * Prints a summary line per engine × suite and every failure (command line, expected, got). `--listen-all`
+ * listens every function with the nesting-checking listener (its findings are printed and count as a
+ * failure); `--interrupts` runs with `withCloseOnContextDone(true)` and a per-file deadline (`--budget`,
+ * default 120000 ms; `--budget` implies `--interrupts`). `-v` also prints the per-kind counts and the
+ * slowest files; `--known` hides failures listed in known-failures.json.
  */
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -16,6 +19,7 @@ import {
   describeFailure,
   engineUnavailableReason,
   kindLines,
+  listenerLine,
   loadKnownFailures,
   runSuite,
   specTestDirPresent,
@@ -30,6 +34,8 @@ interface Args {
   files: string[];
   verbose: boolean;
   hideKnown: boolean;
+  listenAll: boolean;
+  interrupts: boolean;
   budgetMs: number | undefined;
   slow: number;
 }
@@ -37,13 +43,23 @@ interface Args {
 function usage(): never {
   console.error(
     'usage: npx tsx spectest/run.ts [--engine interpreter|compiler] [--suite v1|v2|threads|tail-call] ' +
-      '[--file name.json]... [-v] [--known] [--budget ms] [--slow n]',
+      '[--file name.json]... [--listen-all] [--interrupts] [--budget ms] [-v] [--known] [--slow n]',
   );
   process.exit(2);
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { engines: [], suites: [], files: [], verbose: false, hideKnown: false, budgetMs: undefined, slow: 5 };
+  const a: Args = {
+    engines: [],
+    suites: [],
+    files: [],
+    verbose: false,
+    hideKnown: false,
+    listenAll: false,
+    interrupts: false,
+    budgetMs: undefined,
+    slow: 5,
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const value = (): string => argv[++i] ?? usage();
@@ -70,8 +86,15 @@ function parseArgs(argv: readonly string[]): Args {
       case '--known':
         a.hideKnown = true;
         break;
+      case '--listen-all':
+        a.listenAll = true;
+        break;
+      case '--interrupts':
+        a.interrupts = true;
+        break;
       case '--budget':
         a.budgetMs = Number(value());
+        a.interrupts = true;
         break;
       case '--slow':
         a.slow = Number(value());
@@ -105,7 +128,10 @@ async function main(): Promise<number> {
       continue;
     }
     for (const suite of suites) {
-      const report = await runSuite(engine, suite, {
+      const report = await runSuite(suite, {
+        engine,
+        listenAll: args.listenAll,
+        interrupts: args.interrupts,
         dir,
         ...(args.files.length > 0 ? { files: args.files } : {}),
         ...(args.budgetMs !== undefined ? { fileBudgetMs: args.budgetMs } : {}),
@@ -116,6 +142,11 @@ async function main(): Promise<number> {
         console.log(describeFailure(o));
       }
       console.log(`${summaryLine(report)} (${(report.durationMs / 1000).toFixed(1)}s)`);
+      const listener = listenerLine(report);
+      if (listener !== undefined) console.log(listener);
+      for (const m of report.listening?.misnested ?? []) console.log(`  misnested: ${m}`);
+      const l = report.listening;
+      if (l !== undefined && (l.misnested.length > 0 || l.ends !== l.befores)) failed++;
       if (args.verbose) {
         for (const l of kindLines(report)) console.log(l);
         const slowest = [...report.fileTimes.entries()].sort((x, y) => y[1] - x[1]).slice(0, args.slow);

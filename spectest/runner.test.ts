@@ -120,7 +120,7 @@ const byKey = (outcomes: CommandOutcome[]) => new Map(outcomes.map((o) => [o.key
 
 describe('spec-test runner', () => {
   it('passes correct commands and fails wrong ones without aborting the file', async () => {
-    const outcomes = await runFile('interpreter', 'v2', join(dir, 'v2', 'mixed.json'), { dir });
+    const outcomes = await runFile('v2', join(dir, 'v2', 'mixed.json'), { engine: 'interpreter', dir });
     const got = byKey(outcomes);
     const status = (k: string) => got.get(k)?.status;
     for (const k of ['1', '10', '12', '13', '16', '19', '21', '22', '23', '24', '25', '31', '33', '34', '36', '40', '41', '42', '51#2']) {
@@ -134,7 +134,7 @@ describe('spec-test runner', () => {
   });
 
   it('explains failures with what ran, what was expected and what came back', async () => {
-    const got = byKey(await runFile('interpreter', 'v2', join(dir, 'v2', 'mixed.json'), { dir }));
+    const got = byKey(await runFile('v2', join(dir, 'v2', 'mixed.json'), { engine: 'interpreter', dir }));
     expect(got.get('11')?.message).toMatch(/invoke add\(i32:1 .*\): result 0: expected i32:4 .* got i32:3/);
     expect(got.get('14')?.message).toMatch(/expected trap "unreachable", got trap "integer divide by zero"/);
     expect(got.get('15')?.message).toMatch(/expected trap "unreachable", returned \[3\]/);
@@ -149,9 +149,24 @@ describe('spec-test runner', () => {
   });
 
   it('tallies a suite per command kind', async () => {
-    const r = await runSuite('interpreter', 'v2', { dir });
+    const r = await runSuite('v2', { engine: 'interpreter', dir });
     expect(summaryLine(r)).toBe('spectest interpreter v2: passed 19, failed 13, skipped 1');
     expect(r.byKind.get('assert_malformed')).toEqual({ passed: 1, failed: 0, skipped: 1 });
     expect(r.byKind.get('register')).toBeUndefined(); // part of the module instantiation, not counted
+    expect(r.listening).toBeUndefined();
   });
+
+  for (const engine of ['interpreter', 'compiler'] as const) {
+    it(`on the ${engine}, listenAll and interrupts change no outcome; the listener sees every call nest and balance`, async () => {
+      const plain = await runSuite('v2', { engine, dir });
+      const hooked = await runSuite('v2', { engine, dir, listenAll: true, interrupts: true });
+      expect(summaryLine(hooked)).toBe(`spectest ${engine} v2 (listened, interrupts): passed 19, failed 13, skipped 1`);
+      expect(hooked.outcomes.map((o) => [o.key, o.status])).toEqual(plain.outcomes.map((o) => [o.key, o.status]));
+      const l = hooked.listening!;
+      expect(l.misnested).toEqual([]);
+      // add, div (twice), the exhausting rec (aborted at every level), add3 → add, and more.
+      expect(l.befores).toBeGreaterThan(20);
+      expect(l.ends).toBe(l.befores);
+    });
+  }
 });

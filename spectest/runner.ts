@@ -1,8 +1,14 @@
 /**
  * The WebAssembly core spec-test runner: executes wast2json output (`<suite>/<name>.json` plus its
  * `.wasm` modules) against wasmscope through its public API only, the way wazero's
- * `internal/integration_test/spectest` does (see reference/wazero-behaviour.md §8), with these
- * deliberate differences:
+ * `internal/integration_test/spectest` does (see reference/wazero-behaviour.md §8).
+ *
+ * One runner for every way a suite runs ({@link RunOptions}): on either engine, plainly or with
+ * instrumentation that must not change a single result — `listenAll` (every function listened by a
+ * listener that checks the calls nest and balance) and `interrupts` (`withCloseOnContextDone(true)`
+ * and a far deadline on every call, so the engines' interrupt checks run).
+ *
+ * Deliberate differences from wazero's runner:
  *
  * - `assert_invalid` and binary `assert_malformed` must be rejected by `compileModule` with a
  *   `CompileError` (wazero accepts any failure, even at instantiation).
@@ -26,7 +32,8 @@ import {
 } from '../src/index.js';
 import type { CompiledModule, Runtime, RuntimeConfig } from '../src/index.js';
 import { CoreFeaturesTailCall, CoreFeaturesThreads, CoreFeaturesV1, CoreFeaturesV2 } from '../src/api.js';
-import type { CoreFeatures, Module } from '../src/api.js';
+import type { CoreFeatures, FunctionDefinition, Module } from '../src/api.js';
+import { functionListenerFactoryFunc, withFunctionListenerFactory, type FunctionListener } from '../src/experimental.js';
 import { argsToSlots, formatArgs, matchResults, trapMatches } from './values.js';
 import type { SpecValue } from './values.js';
 import { SPECTEST_DIR } from '../test/paths.js';
@@ -107,10 +114,24 @@ export interface Tally {
   skipped: number;
 }
 
+/** What the nesting-checking listener of a `listenAll` run saw. */
+export interface ListenerCheck {
+  /** `before` calls. */
+  befores: number;
+  /** `after` and `abort` calls: equal to `befores` when every call was closed exactly once. */
+  ends: number;
+  /** Calls closed out of order, and frames left open at the end of a file (the first few). */
+  readonly misnested: string[];
+}
+
 /** Everything one engine × suite run produced. */
 export interface SuiteReport {
   readonly engine: EngineName;
   readonly suite: SuiteName;
+  readonly listenAll: boolean;
+  readonly interrupts: boolean;
+  /** The listener's findings (`listenAll` runs only). */
+  readonly listening?: ListenerCheck;
   readonly total: Tally;
   readonly byKind: Map<string, Tally>;
   readonly outcomes: CommandOutcome[];
@@ -119,22 +140,30 @@ export interface SuiteReport {
   readonly durationMs: number;
 }
 
-/** Options for {@link runSuite} and {@link runFile}. */
+/** How to run: {@link runSuite} and {@link runFile}. */
 export interface RunOptions {
+  readonly engine: EngineName;
+  /**
+   * Listen every function (wasm and host) with a listener that checks nesting: each `after` or
+   * `abort` closes the innermost open `before`, and no frame is left open at the end of a file.
+   * Its findings are {@link SuiteReport.listening}. Default false.
+   */
+  readonly listenAll?: boolean;
+  /**
+   * Run with `withCloseOnContextDone(true)` and a deadline (the file budget) on every compile,
+   * instantiation and call, so the engines' interrupt checks at function entries and loop heads run.
+   * The deadline also ends a runaway guest loop (an engine bug) instead of hanging the run; a plain
+   * run has neither. Default false.
+   */
+  readonly interrupts?: boolean;
   /** The spec-test root; default {@link defaultSpecTestDir}. */
   readonly dir?: string;
   /** Only these json files (basenames, `.json` optional). */
   readonly files?: readonly string[];
-  /**
-   * A per-file time budget in ms, enforced by the runtime's close-on-context-done deadline check, so a
-   * runaway guest loop (an engine bug) ends the file instead of hanging the run. 0 disables it.
-   * Default 120000.
-   */
+  /** With `interrupts`: each file's deadline in ms. Default 120000. */
   readonly fileBudgetMs?: number;
   /** Called after each command (e.g. for progress output). */
   readonly onOutcome?: (o: CommandOutcome) => void;
-  /** The context modules are compiled, instantiated and called with (e.g. a listener factory); default background. */
-  readonly context?: Context;
 }
 
 /** A fresh, zeroed {@link Tally}. */
@@ -180,15 +209,16 @@ export function suiteFiles(dir: string, suite: SuiteName, only?: readonly string
     .map((f) => join(sdir, f));
 }
 
-/** Runs every (selected) json file of `suite` on `engine`, sequentially, each in a new runtime. */
-export async function runSuite(engine: EngineName, suite: SuiteName, opts: RunOptions = {}): Promise<SuiteReport> {
+/** Runs every (selected) json file of `suite`, sequentially, each in a new runtime. */
+export async function runSuite(suite: SuiteName, opts: RunOptions): Promise<SuiteReport> {
   const dir = opts.dir ?? defaultSpecTestDir();
   const started = performance.now();
   const outcomes: CommandOutcome[] = [];
   const fileTimes = new Map<string, number>();
+  const listening = opts.listenAll === true ? newListenerCheck() : undefined;
   for (const path of suiteFiles(dir, suite, opts.files)) {
     const t0 = performance.now();
-    outcomes.push(...(await runFile(engine, suite, path, opts)));
+    outcomes.push(...(await runFile(suite, path, opts, listening)));
     fileTimes.set(basename(path), performance.now() - t0);
   }
   const total = newTally();
@@ -199,12 +229,85 @@ export async function runSuite(engine: EngineName, suite: SuiteName, opts: RunOp
     if (t === undefined) byKind.set(o.kind, (t = newTally()));
     t[o.status]++;
   }
-  return { engine, suite, total, byKind, outcomes, fileTimes, durationMs: performance.now() - started };
+  return {
+    engine: opts.engine,
+    suite,
+    listenAll: opts.listenAll === true,
+    interrupts: opts.interrupts === true,
+    ...(listening !== undefined ? { listening } : {}),
+    total,
+    byKind,
+    outcomes,
+    fileTimes,
+    durationMs: performance.now() - started,
+  };
 }
 
-/** `spectest <engine> <suite>: passed N, failed N, skipped N`. */
+/** `` (plain), ` (listened)`, ` (interrupts)` or ` (listened, interrupts)`. */
+export function modeLabel(o: { readonly listenAll?: boolean; readonly interrupts?: boolean }): string {
+  const parts = [...(o.listenAll === true ? ['listened'] : []), ...(o.interrupts === true ? ['interrupts'] : [])];
+  return parts.length === 0 ? '' : ` (${parts.join(', ')})`;
+}
+
+/** `spectest <engine> <suite>[ (listened, interrupts)]: passed N, failed N, skipped N`. */
 export function summaryLine(r: SuiteReport): string {
-  return `spectest ${r.engine} ${r.suite}: passed ${r.total.passed}, failed ${r.total.failed}, skipped ${r.total.skipped}`;
+  return `spectest ${r.engine} ${r.suite}${modeLabel(r)}: passed ${r.total.passed}, failed ${r.total.failed}, skipped ${r.total.skipped}`;
+}
+
+/** `  listener: N befores, N afters/aborts, N misnested` for `listenAll` runs; undefined otherwise. */
+export function listenerLine(r: SuiteReport): string | undefined {
+  const l = r.listening;
+  return l === undefined ? undefined : `  listener: ${l.befores} befores, ${l.ends} afters/aborts, ${l.misnested.length} misnested`;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The nesting-checking listener of `listenAll` runs
+
+const MAX_MISNESTED = 5;
+
+/** A fresh, zeroed {@link ListenerCheck}. */
+export function newListenerCheck(): ListenerCheck {
+  return { befores: 0, ends: 0, misnested: [] };
+}
+
+/**
+ * A listener for every function that records into `check`: `before` opens a frame, `after` and
+ * `abort` must close the innermost open one. {@link closeFile} reports frames left open.
+ */
+class NestingListener implements FunctionListener {
+  readonly #open: FunctionDefinition[] = [];
+
+  constructor(readonly check: ListenerCheck) {}
+
+  before(_ctx: Context, _mod: Module, def: FunctionDefinition): void {
+    this.check.befores++;
+    this.#open.push(def);
+  }
+
+  after(_ctx: Context, _mod: Module, def: FunctionDefinition): void {
+    this.#close(def);
+  }
+
+  abort(_ctx: Context, _mod: Module, def: FunctionDefinition): void {
+    this.#close(def);
+  }
+
+  #close(def: FunctionDefinition): void {
+    this.check.ends++;
+    const top = this.#open.pop();
+    if (top !== def) this.#note(`${def.debugName()} closed while ${top?.debugName() ?? 'nothing'} was innermost`);
+  }
+
+  /** Ends a file: every frame must be closed. */
+  closeFile(file: string): void {
+    if (this.#open.length > 0) this.#note(`${this.#open.length} frame(s) still open after ${file}`);
+    this.#open.length = 0;
+  }
+
+  #note(s: string): void {
+    if (this.check.misnested.length < MAX_MISNESTED) this.check.misnested.push(s);
+    else if (this.check.misnested.length === MAX_MISNESTED) this.check.misnested.push('…');
+  }
 }
 
 /** One line per command kind, e.g. `  assert_return: passed 1, failed 0, skipped 0`. */
@@ -264,9 +367,16 @@ const IMPORT_FAILURE_TEXTS = new Set(['unknown import', 'incompatible import typ
 /**
  * Runs one wast2json file in a new runtime (with `spectest.wasm` registered as `spectest`). Never throws
  * for a failing command: every command yields exactly one outcome, except a `register` consumed by the
- * module before it, which yields its own.
+ * module before it, which yields its own. With `listenAll`, the listener's findings go to `listening`
+ * (a fresh check when omitted).
  */
-export async function runFile(engine: EngineName, suite: SuiteName, jsonPath: string, opts: RunOptions = {}): Promise<CommandOutcome[]> {
+export async function runFile(
+  suite: SuiteName,
+  jsonPath: string,
+  opts: RunOptions,
+  listening: ListenerCheck = newListenerCheck(),
+): Promise<CommandOutcome[]> {
+  const engine = opts.engine;
   const dir = opts.dir ?? defaultSpecTestDir();
   const file = basename(jsonPath);
   const fileDir = join(dir, suite);
@@ -290,16 +400,19 @@ export async function runFile(engine: EngineName, suite: SuiteName, jsonPath: st
     return outcomes;
   }
 
-  const budget = opts.fileBudgetMs ?? 120_000;
+  const interrupts = opts.interrupts === true;
   let config = engineConfig(engine).withCoreFeatures(suiteFeatures(suite));
-  let ctx = opts.context ?? Context.background();
-  if (budget > 0) {
-    try {
-      config = config.withCloseOnContextDone(true);
-      ctx = ctx.withTimeout(budget);
-    } catch {
-      // No deadline support yet: run unguarded rather than not at all.
-    }
+  let ctx = Context.background();
+  const listener = opts.listenAll === true ? new NestingListener(listening) : undefined;
+  if (listener !== undefined) {
+    ctx = withFunctionListenerFactory(
+      ctx,
+      functionListenerFactoryFunc(() => listener),
+    );
+  }
+  if (interrupts) {
+    config = config.withCloseOnContextDone(true);
+    ctx = ctx.withTimeout(opts.fileBudgetMs ?? 120_000);
   }
 
   let rt: Runtime;
@@ -343,7 +456,7 @@ export async function runFile(engine: EngineName, suite: SuiteName, jsonPath: st
     }
     const fn = mod.exportedFunction(a.field) ?? fail(`no exported function ${JSON.stringify(a.field)}`);
     const args = argsToSlots(a.args ?? []);
-    return budget > 0 ? fn.callWithContext(ctx, ...args) : fn.call(...args);
+    return interrupts ? fn.callWithContext(ctx, ...args) : fn.call(...args);
   };
 
   /** Compiles and instantiates a module that must fail instantiation; returns the instantiation error. */
@@ -503,6 +616,7 @@ export async function runFile(engine: EngineName, suite: SuiteName, jsonPath: st
     }
   } finally {
     await rt.close().catch(() => undefined);
+    listener?.closeFile(file);
   }
   return outcomes;
 }

@@ -1,7 +1,12 @@
 /**
- * The WebAssembly core spec tests on every available engine: one test per engine × suite. A test fails when
- * a command fails that known-failures.json does not list; listed commands that now pass are printed so the
- * list can shrink.
+ * The WebAssembly core spec tests, one test per run of a suite (spectest/runner.ts):
+ * - both engines, plainly, on every suite;
+ * - the compiler with every function listened and interrupt checks on, on every suite;
+ * - the interpreter likewise on v1 and tail-call (v2 and threads pass too but cost minutes:
+ *   `npx tsx spectest/run.ts --engine interpreter --listen-all --interrupts --suite v2`).
+ * A run fails when a command fails that known-failures.json does not list (listed commands that now
+ * pass are printed so the list can shrink), and a listened run also when the listener's calls do not
+ * nest (each after/abort closing the innermost open before) or do not balance.
  */
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -14,11 +19,15 @@ import {
   describeFailure,
   engineUnavailableReason,
   kindLines,
+  listenerLine,
   loadKnownFailures,
+  modeLabel,
   runSuite,
   specTestDirPresent,
   suiteFiles,
   summaryLine,
+  type RunOptions,
+  type SuiteName,
 } from './runner.js';
 
 const dir = defaultSpecTestDir();
@@ -27,22 +36,32 @@ const known = loadKnownFailures(join(dirname(fileURLToPath(import.meta.url)), 'k
 const MAX_LISTED = 40;
 const SUITE_TIMEOUT_MS = 300_000;
 
+const HOOKED = { listenAll: true, interrupts: true } as const;
+const RUNS: ReadonlyArray<RunOptions & { readonly suite: SuiteName }> = [
+  ...ENGINES.flatMap((engine) => SUITES.map((suite) => ({ engine, suite }))),
+  ...SUITES.map((suite) => ({ engine: 'compiler' as const, suite, ...HOOKED })),
+  ...(['v1', 'tail-call'] as const).map((suite) => ({ engine: 'interpreter' as const, suite, ...HOOKED })),
+];
+
 if (!present) {
   describe('spec tests', () => {
     it.skip(`skipped: spec tests not found in ${dir}; to get them, ${HOW_TO_GET_SUITE}`, () => undefined);
   });
 } else {
+  const unavailable = new Map(await Promise.all(ENGINES.map(async (e) => [e, await engineUnavailableReason(e, dir)] as const)));
   for (const engine of ENGINES) {
-    const unavailable = await engineUnavailableReason(engine, dir);
     describe(`spec tests on the ${engine}`, () => {
-      for (const suite of SUITES) {
-        const run = unavailable === undefined && suiteFiles(dir, suite).length > 0 ? it : it.skip;
-        const note = unavailable !== undefined ? ` (skipped: ${unavailable})` : '';
+      for (const { suite, ...opts } of RUNS.filter((r) => r.engine === engine)) {
+        const why = unavailable.get(engine);
+        const run = why === undefined && suiteFiles(dir, suite).length > 0 ? it : it.skip;
+        const hooked =
+          opts.listenAll === true ? ' with every function listened and interrupt checks on; listener calls nest and balance' : '';
         run(
-          `passes every ${suite} command not listed in known-failures.json${note}`,
+          `passes every ${suite} command not listed in known-failures.json${hooked}${why !== undefined ? ` (skipped: ${why})` : ''}`,
           async () => {
-            const report = await runSuite(engine, suite, { dir });
-            console.log([summaryLine(report), ...kindLines(report)].join('\n'));
+            const report = await runSuite(suite, { ...opts, dir });
+            const listener = listenerLine(report);
+            console.log([summaryLine(report), ...kindLines(report), ...(listener !== undefined ? [listener] : [])].join('\n'));
 
             const unexpected = report.outcomes.filter((o) => o.status === 'failed' && !(o.key in known));
             const prefix = `${engine}/${suite}/`;
@@ -54,10 +73,19 @@ if (!present) {
             }
             if (stale.length > 0) console.log(`known failures matching no command:\n  ${stale.join('\n  ')}`);
 
+            const flags = `${opts.listenAll === true ? ' --listen-all' : ''}${opts.interrupts === true ? ' --interrupts' : ''}`;
             const listed = unexpected.slice(0, MAX_LISTED).map(describeFailure);
             if (unexpected.length > MAX_LISTED)
-              listed.push(`… and ${unexpected.length - MAX_LISTED} more (npx tsx spectest/run.ts --engine ${engine} --suite ${suite})`);
-            expect(listed, `${unexpected.length} unexpected failure(s)`).toEqual([]);
+              listed.push(
+                `… and ${unexpected.length - MAX_LISTED} more (npx tsx spectest/run.ts --engine ${engine} --suite ${suite}${flags})`,
+              );
+            expect(listed, `${unexpected.length} unexpected failure(s)${modeLabel(opts)}`).toEqual([]);
+
+            if (report.listening !== undefined) {
+              expect(report.listening.misnested).toEqual([]);
+              expect(report.listening.ends).toBe(report.listening.befores);
+              expect(report.listening.befores).toBeGreaterThan(100);
+            }
           },
           SUITE_TIMEOUT_MS,
         );

@@ -7,6 +7,7 @@ import {
   newRuntimeConfigCompiler,
   newRuntimeConfigInterpreter,
   newRuntimeWithConfig,
+  WasmRuntimeError,
   type Runtime,
   type RuntimeConfig,
 } from '../src/index.js';
@@ -36,7 +37,9 @@ export async function wat(text: string): Promise<Uint8Array> {
   const mod = wabt.parseWat('test.wat', text, ALL_FEATURES);
   try {
     mod.resolveNames();
-    mod.validate();
+    // wabt's typings omit validate's features argument; without it, validation falls back to the
+    // default features and rejects shared memories.
+    (mod as unknown as { validate(features: typeof ALL_FEATURES): void }).validate(ALL_FEATURES);
     const { buffer } = mod.toBinary({ write_debug_names: true });
     return new Uint8Array(buffer);
   } finally {
@@ -66,4 +69,31 @@ export const engines: EngineCase[] = [
 export function runtimeFor(e: EngineCase, edit?: (c: RuntimeConfig) => RuntimeConfig): Runtime {
   const c = e.config();
   return newRuntimeWithConfig(edit === undefined ? c : edit(c));
+}
+
+/** What `fn` threw (the test fails when it returns). */
+export function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a throw, but the call returned');
+}
+
+/** The WasmRuntimeError `fn` threw, itself or as the `cause` of what it threw (anything else fails the test). */
+export function trapOf(fn: () => unknown): WasmRuntimeError {
+  return asTrap(thrown(fn));
+}
+
+/** `e` as a WasmRuntimeError: itself or its `cause`; throws `e` when it is neither. */
+export function asTrap(e: unknown): WasmRuntimeError {
+  if (e instanceof WasmRuntimeError) return e;
+  if (e instanceof Error && e.cause instanceof WasmRuntimeError) return e.cause;
+  throw e;
+}
+
+/** The original byte offsets of a trap's frames, innermost first (-1 for host frames). */
+export function wasmOffsetsOf(e: WasmRuntimeError): readonly number[] {
+  return (e as WasmRuntimeError & { wasmOffsets?: number[] }).wasmOffsets ?? [];
 }

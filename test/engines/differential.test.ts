@@ -1,8 +1,9 @@
 /**
- * Differential test (issue 3 "Done when"): the same modules on every engine and on raw V8
- * (`WebAssembly` directly) give identical results.
+ * Differential test: the same modules on every engine and on raw V8 (`WebAssembly` directly) give
+ * identical results.
  *
- * - The nowasi guests (tiny sizes): `run()` results and a hash of the final memory.
+ * - The nowasi guests (tiny sizes): `run()` results and a hash of the final memory, on every engine
+ *   plainly and with interrupt checks on (`withCloseOnContextDone(true)`, a far deadline).
  * - Generated modules: seeded random i64 expression trees (integer arithmetic including trapping
  *   division and conversions, float arithmetic folded back with saturating truncations so NaN
  *   payloads cannot differ, memory stores/loads, calls, loops, selects), called with edge-case
@@ -12,7 +13,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { WasmRuntimeError, newModuleConfig } from '../../src/index.js';
+import { Context, WasmRuntimeError, newModuleConfig } from '../../src/index.js';
 import type { Module } from '../../src/api.js';
 import { engines, runtimeFor, wat } from '../helpers.js';
 
@@ -33,26 +34,29 @@ describe('differential: nowasi guests (tiny) on raw V8 and every engine', () => 
     .filter((f) => f.endsWith('.tiny.wasm'))
     .sort();
   for (const f of files) {
-    it(`${f} gives the same result and memory everywhere`, async () => {
+    it(`${f} gives the same result and memory everywhere, with and without interrupt checks`, async () => {
       const bytes = new Uint8Array(readFileSync(join(GUESTS, f)));
       const raw = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
       const rawResult = BigInt.asUintN(64, BigInt((raw.exports['run'] as () => bigint | number)()));
       const rawMem = fingerprint(new Uint8Array((raw.exports['memory'] as WebAssembly.Memory).buffer));
       for (const e of engines) {
-        const r = runtimeFor(e);
-        try {
-          const m = await r.instantiateWithConfig(bytes, newModuleConfig().withName('g'));
-          const fn = m.exportedFunction('run')!;
-          const res = fn.call();
-          const t = fn.definition().resultTypes()[0];
-          const bits = t === 0x7f ? BigInt.asUintN(64, BigInt.asIntN(32, res[0]!)) : res[0]!;
-          expect({ engine: e.name, result: bits, memory: fingerprint(m.memory()!.read(0, m.memory()!.size())!) }).toEqual({
-            engine: e.name,
-            result: rawResult,
-            memory: rawMem,
-          });
-        } finally {
-          await r.close();
+        for (const interrupts of [false, true]) {
+          const r = runtimeFor(e, (c) => c.withCloseOnContextDone(interrupts));
+          try {
+            const m = await r.instantiateWithConfig(bytes, newModuleConfig().withName('g'));
+            const fn = m.exportedFunction('run')!;
+            const res = fn.callWithContext(interrupts ? Context.background().withTimeout(600_000) : Context.background());
+            const t = fn.definition().resultTypes()[0];
+            const bits = t === 0x7f ? BigInt.asUintN(64, BigInt.asIntN(32, res[0]!)) : res[0]!;
+            expect({ engine: e.name, interrupts, result: bits, memory: fingerprint(m.memory()!.read(0, m.memory()!.size())!) }).toEqual({
+              engine: e.name,
+              interrupts,
+              result: rawResult,
+              memory: rawMem,
+            });
+          } finally {
+            await r.close();
+          }
         }
       }
     }, 60_000);

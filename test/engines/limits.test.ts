@@ -3,13 +3,18 @@
  * one message per limit, a typed error, never a raw V8 RangeError; the runtime stays usable.
  * - A memory minimum over the runtime's page limit, or a table minimum over 10,000,000 elements,
  *   fails `compileModule` with a CompileError naming the memory/table, its minimum and the limit.
+ *   A memory without a maximum is capped at the page limit: `memory.grow` past it fails.
  * - WebAssembly 1.0 (no bulk memory): an out-of-bounds segment fails instantiation before anything
- *   is written. 2.0: segments before the failing one are written, then the trap.
+ *   is written. 2.0: segments before the failing one are written (visible through an imported
+ *   memory or table), then the trap: `out of bounds memory access` for data, `invalid table access`
+ *   for elements.
+ * - A start function that traps fails the instantiation with the trap and its frames; the module's
+ *   name stays free.
  */
 import { describe, expect, it } from 'vitest';
 import { CompileError, Trap, WasmRuntimeError, newModuleConfig, type Runtime } from '../../src/index.js';
 import { CoreFeaturesV1 } from '../../src/api.js';
-import { engines, runtimeFor, wat } from '../helpers.js';
+import { asTrap, engines, runtimeFor, wat } from '../helpers.js';
 
 interface Case {
   readonly name: string;
@@ -90,6 +95,59 @@ const cases: Case[] = [
       expect(err).toBeInstanceOf(WasmRuntimeError);
       expect((err as WasmRuntimeError).trap).toBe(Trap.OutOfBoundsMemoryAccess);
       expect(r.module('shared')!.exportedFunction('peek')!.call()).toEqual([42n]);
+    },
+  },
+  {
+    name: '2.0: element segments before the out-of-bounds one are written, then the trap "invalid table access"',
+    async run(r) {
+      const a = await r.instantiateWithConfig(
+        await wat(`(module (table (export "t") 2 funcref) (type $r (func (result i32)))
+          (func (export "callt") (param i32) (result i32) (call_indirect (type $r) (local.get 0))))`),
+        newModuleConfig().withName('a'),
+      );
+      const err = await r
+        .instantiateWithConfig(
+          await wat(`(module (import "a" "t" (table 2 funcref)) (func $eleven (result i32) (i32.const 11))
+            (elem (i32.const 0) func $eleven) (elem (i32.const 2) func $eleven))`),
+          newModuleConfig().withName('b'),
+        )
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(asTrap(err).trap).toBe(Trap.InvalidTableAccess);
+      expect(r.module('b')).toBeUndefined();
+      expect(a.exportedFunction('callt')!.call(0)).toEqual([11n]);
+    },
+  },
+  {
+    name: 'a start function that traps fails instantiation with its trap and frame, and the name stays free',
+    async run(r) {
+      const err = await r
+        .instantiateWithConfig(await wat(`(module $s (func $boom unreachable) (start $boom))`), newModuleConfig().withName('s'))
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(asTrap(err).message).toBe('wasm error: unreachable\nwasm stack trace:\n\ts.boom()');
+      expect(r.module('s')).toBeUndefined();
+      const s = await r.instantiateWithConfig(
+        await wat(`(module (func (export "two") (result i32) (i32.const 2)))`),
+        newModuleConfig().withName('s'),
+      );
+      expect(s.exportedFunction('two')!.call()).toEqual([2n]);
+    },
+  },
+  {
+    name: 'a memory without a maximum is capped at the page limit: memory.grow past it returns -1',
+    async run(r) {
+      const m = await r.instantiate(
+        await wat(`(module (memory 1) (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0))))`),
+      );
+      expect(m.exportedFunction('grow')!.call(1)).toEqual([1n]);
+      expect(m.exportedFunction('grow')!.call(1)).toEqual([0xffffffffn]);
+      expect(m.memory()!.grow(1)).toBeUndefined();
+      expect(m.memory()!.size()).toBe(2 * 65536);
     },
   },
 ];

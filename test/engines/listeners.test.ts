@@ -1,6 +1,6 @@
 /**
- * Function listeners and stack iteration: ONE table of cases, run on every engine (issue 4 item 2),
- * so the interpreter and the compiler cannot drift apart.
+ * Function listeners and stack iteration: ONE table of cases, run on every engine, so the
+ * interpreter and the compiler cannot drift apart.
  *
  * Each case logs every listener call as a line:
  * - `B <mod> <fn> (<params>) [<frames>]` — before; `<mod>` is the `mod` argument's name, `<frames>`
@@ -667,20 +667,40 @@ const cases: Case[] = [
     expected: ['B env inc (41) [inc]', 'A env inc (42)'],
   },
   {
-    name: 'params and results are the exact raw values (i64 sign bits, f32/f64 NaN payloads)',
+    name: 'params and results are the exact raw values (i64 sign bits, f32/f64 NaN payloads, v128 as two slots, externref handles)',
     async run({ r, listenCtx, compile }) {
       const bin = await compile(
-        `(module (func $id (export "id") (param i64 f32 f64 i32) (result i32 f64 f32 i64)
-          (local.get 3) (local.get 2) (local.get 1) (local.get 0)))`,
+        `(module (func $id (export "id") (param i64 f32 f64 i32 v128 externref) (result externref v128 i32 f64 f32 i64)
+          (local.get 5) (local.get 4) (local.get 3) (local.get 2) (local.get 1) (local.get 0)))`,
         ['id'],
       );
       const m = await r.instantiateWithConfig(bin, (await import('../../src/index.js')).newModuleConfig().withName('m'), listenCtx());
-      m.exportedFunction('id')!.call(0x8000000000000001n, 0x7fa00001n, 0xfff0000000000abcn, 0xffffffffn);
+      expect(
+        m.exportedFunction('id')!.call(0x8000000000000001n, 0x7fa00001n, 0xfff0000000000abcn, 0xffffffffn, 0x1111n, 0x2222n, 42n),
+      ).toEqual([42n, 0x1111n, 0x2222n, 0xffffffffn, 0xfff0000000000abcn, 0x7fa00001n, 0x8000000000000001n]);
     },
     expected: [
-      'B m id (9223372036854775809,2141192193,18442240474082183868,4294967295) [id+0]',
-      'A m id (4294967295,18442240474082183868,2141192193,9223372036854775809)',
+      'B m id (9223372036854775809,2141192193,18442240474082183868,4294967295,4369,8738,42) [id+0]',
+      'A m id (42,4369,8738,4294967295,18442240474082183868,2141192193,9223372036854775809)',
     ],
+  },
+  {
+    name: 'a listened function called through call_indirect fires before and after, its caller at the call_indirect in the stack',
+    async run({ r, listenCtx, compile }) {
+      const bin = await compile(
+        `(module (type $t (func (result i32)))
+          (func $k (result i32) (i32.const 5)) (table funcref (elem $k))
+          (func $f (export "f") (result i32) (call_indirect (type $t) (i32.const 0))))`,
+        ['k', 'f'],
+      );
+      const m = await r.instantiateWithConfig(
+        bin,
+        (await import('../../src/index.js')).newModuleConfig().withName('m'),
+        listenCtx((name) => name === 'k'),
+      );
+      expect(m.exportedFunction('f')!.call()).toEqual([5n]);
+    },
+    expected: ['B m k () [k+0 f+2]', 'A m k (5)'],
   },
   {
     name: 'a trap 40 frames deep aborts all 40 listened frames (no 30-frame cap)',

@@ -1,5 +1,5 @@
 /**
- * Timeouts (issue 5 item 4), one table of cases run on every engine: with
+ * Timeouts, one table of cases run on every engine: with
  * `withCloseOnContextDone(true)`, a call whose context is done stops with an ExitError, the called
  * module is closed and the runtime stays usable.
  *
@@ -93,6 +93,15 @@ const cases: Case[] = [
     run(m) {
       const ctx = Context.background().withTimeout(60_000);
       expect(m.exportedFunction('count')!.callWithContext(ctx, 1_000_000)).toEqual([1_000_000n]);
+      expect(m.isClosed()).toBe(false);
+    },
+  },
+  {
+    name: 'with withCloseOnContextDone, a context without deadline or signal never stops the call',
+    closeOnContextDone: true,
+    run(m) {
+      expect(m.exportedFunction('count')!.callWithContext(Context.background(), 300_000)).toEqual([300_000n]);
+      expect(m.exportedFunction('count')!.call(300_000)).toEqual([300_000n]);
       expect(m.isClosed()).toBe(false);
     },
   },

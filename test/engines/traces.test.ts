@@ -1,14 +1,23 @@
 /**
- * Wasm stack traces in trap messages: ONE table of cases, run on every engine. Frames are innermost
- * first, host function frames included; with DWARF (test/fixtures/dwarf, built by build.sh) each
- * frame carries `\t\t0x<offset>: <file>:<line>:<col>` lines for the trapping instruction (innermost)
- * or the pending call (callers), unless `withDebugInfoEnabled(false)`.
+ * Traps and their wasm stack traces: ONE table of cases, run on every engine.
+ *
+ * - A trap is a WasmRuntimeError whose message is `wasm error: <trap>` then `wasm stack trace:` and
+ *   one tab-indented frame per line, innermost first, host function frames included, named from the
+ *   name section (`$<index>` for unnamed functions); at most 30 frames, then an elision line.
+ * - Each trap text names its cause with wazero's words (`invalid table access` for an index past the
+ *   table or a null entry, `indirect call type mismatch`, `invalid conversion to integer` for a NaN).
+ * - `wasmOffsets` holds each frame's byte offset in the module binary: the trapping instruction for
+ *   the innermost frame, the pending call for its callers.
+ * - Unbounded recursion traps with `stack overflow`; the module and the runtime stay usable.
+ * - With DWARF (test/fixtures/dwarf, built by build.sh) each frame carries
+ *   `\t\t0x<offset>: <file>:<line>:<col>` lines for the trapping instruction (innermost) or the
+ *   pending call (callers), unless `withDebugInfoEnabled(false)`.
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { newModuleConfig, WasmRuntimeError, type Runtime } from '../../src/index.js';
+import { newModuleConfig, Trap, WasmRuntimeError, type Runtime } from '../../src/index.js';
 import { instantiate as instantiateWasi } from '../../src/wasi.js';
-import { engines, runtimeFor, wat } from '../helpers.js';
+import { engines, runtimeFor, trapOf, wasmOffsetsOf, wat } from '../helpers.js';
 
 const I32 = 0x7f;
 
@@ -21,6 +30,8 @@ interface Case {
   /** Substrings the trap message must contain, in order. */
   readonly contains: readonly string[];
   readonly excludes?: readonly string[];
+  /** More checks of the trap, and of the runtime after it. */
+  readonly check?: (e: WasmRuntimeError, r: Runtime) => void | Promise<void>;
 }
 
 const fixture = (name: string): Uint8Array => new Uint8Array(readFileSync(new URL(`../fixtures/dwarf/${name}`, import.meta.url)));
@@ -38,7 +49,135 @@ const TRAP_C_FRAMES = [
   '\t.__original_main() i32\n\t\t0x11f: /fixtures/trap.c:16:10\n',
 ];
 
+/** Instantiates `text` as module `m` and calls its export `name` with `params`. */
+async function callIn(r: Runtime, text: string, name: string, ...params: bigint[]): Promise<unknown> {
+  const m = await r.instantiateWithConfig(await wat(text), newModuleConfig().withName('m'));
+  return m.exportedFunction(name)!.call(...params);
+}
+
+const TRAPS = `(module $m
+  (type $v (func))
+  (type $r (func (result i32)))
+  (memory 1)
+  (table $t 3 funcref)
+  (table $full 1 funcref)
+  (func $one (result i32) (i32.const 1))
+  (func $nop)
+  (elem (table $t) (i32.const 0) func $one)
+  (elem (table $full) (i32.const 0) func $nop)
+  (func $unr (export "unreachable") unreachable)
+  (func (export "nested") (call $unr))
+  (func (export "load_end") (drop (i32.load offset=4 (i32.const 65529))))
+  (func (export "load_wrap") (drop (i32.load offset=4 (i32.const 0xfffffffc))))
+  (func (export "div") (drop (i32.div_s (i32.const 1) (i32.const 0))))
+  (func (export "rem") (drop (i64.rem_u (i64.const 1) (i64.const 0))))
+  (func (export "ovf") (drop (i32.div_s (i32.const 0x80000000) (i32.const -1))))
+  (func (export "trunc") (drop (i32.trunc_f64_s (f64.const 1e100))))
+  (func (export "trunc_nan") (drop (i32.trunc_f32_s (f32.const nan))))
+  (func (export "past_table") (drop (call_indirect $t (type $r) (i32.const 7))))
+  (func (export "null_entry") (drop (call_indirect $t (type $r) (i32.const 2))))
+  (func (export "mismatch") (drop (call_indirect $full (type $r) (i32.const 0))))
+  (func (export "table_get") (drop (table.get $t (i32.const 3))))
+  (func (export "fill") (memory.fill (i32.const 65000) (i32.const 0) (i32.const 1000))))`;
+
+const OFFSETS = `(module $o (memory 1) (type $r (func (result i32))) (table 2 funcref)
+  (func $inner (param i32) (result i32) (i32.load offset=4 (local.get 0)))
+  (func (export "outer") (param i32) (result i32) (call $inner (local.get 0)))
+  (func (export "trunc") (param f64) (result i64) (nop) (i64.trunc_f64_u (local.get 0)))
+  (func (export "ind") (param i32) (result i32) (call_indirect (type $r) (local.get 0))))`;
+
+/** [what traps, export of TRAPS, trap text]. */
+const TRAP_TEXTS: ReadonlyArray<readonly [string, string, Trap]> = [
+  ['unreachable', 'unreachable', Trap.Unreachable],
+  ['a load past the end of memory', 'load_end', Trap.OutOfBoundsMemoryAccess],
+  ['a load whose address plus offset wraps past 2^32', 'load_wrap', Trap.OutOfBoundsMemoryAccess],
+  ['i32.div_s by zero', 'div', Trap.IntegerDivideByZero],
+  ['i64.rem_u by zero', 'rem', Trap.IntegerDivideByZero],
+  ['i32.div_s of INT_MIN by -1', 'ovf', Trap.IntegerOverflow],
+  ['a truncation of a value out of range', 'trunc', Trap.IntegerOverflow],
+  ['a truncation of NaN', 'trunc_nan', Trap.InvalidConversionToInteger],
+  ['call_indirect past the end of the table', 'past_table', Trap.InvalidTableAccess],
+  ['call_indirect of a null entry', 'null_entry', Trap.InvalidTableAccess],
+  ['call_indirect of an entry of another type', 'mismatch', Trap.IndirectCallTypeMismatch],
+  ['table.get past the end of the table', 'table_get', Trap.InvalidTableAccess],
+  ['memory.fill past the end of memory', 'fill', Trap.OutOfBoundsMemoryAccess],
+];
+
 const cases: Case[] = [
+  ...TRAP_TEXTS.map(([what, name, trap]): Case => ({
+    name: `${what} traps with "${trap}"`,
+    debugInfo: false,
+    run: (r) => callIn(r, TRAPS, name),
+    contains: [`wasm error: ${trap}\nwasm stack trace:\n\tm.`],
+    check: (e) => {
+      expect(e.trap).toBe(trap);
+      expect(e.message.startsWith(`wasm error: ${trap}\n`)).toBe(true);
+    },
+  })),
+  {
+    name: 'frames are named from the name section ($<index> when unnamed) and offsets point at the trapping instruction and each pending call',
+    debugInfo: false,
+    run: (r) => callIn(r, TRAPS, 'nested'),
+    contains: ['wasm error: unreachable\nwasm stack trace:\n\tm.unr()\n\tm.$3()'],
+    async check(e) {
+      expect(e.message).toBe('wasm error: unreachable\nwasm stack trace:\n\tm.unr()\n\tm.$3()');
+      expect(e.stackFrames).toEqual(['m.unr()', 'm.$3()']);
+      const bytes = await wat(TRAPS);
+      const [unr, call] = wasmOffsetsOf(e);
+      expect(wasmOffsetsOf(e).length).toBe(2);
+      expect(bytes[unr!]).toBe(0x00); // unreachable, the first instruction of $unr
+      expect([...bytes.subarray(call!, call! + 2)]).toEqual([0x10, 2]); // call $unr
+    },
+  },
+  {
+    name: 'offsets point at the trapping instruction inside a body (a load with its memarg, a truncation after a nop, a call_indirect)',
+    debugInfo: false,
+    async run(r) {
+      const m = await r.instantiateWithConfig(await wat(OFFSETS), newModuleConfig().withName('o'));
+      expect(m.exportedFunction('outer')!.call(65528)).toEqual([0n]);
+      return m.exportedFunction('outer')!.call(65529);
+    },
+    contains: ['wasm error: out of bounds memory access\nwasm stack trace:\n\to.inner(i32) i32\n\to.$1(i32) i32'],
+    async check(e, r) {
+      const bytes = await wat(OFFSETS);
+      const [load, call] = wasmOffsetsOf(e);
+      expect([...bytes.subarray(load!, load! + 3)]).toEqual([0x28, 0x02, 0x04]); // i32.load align=2 offset=4
+      expect([...bytes.subarray(call!, call! + 2)]).toEqual([0x10, 0x00]); // call $inner
+      const m = r.module('o')!;
+      const nan = trapOf(() => m.exportedFunction('trunc')!.call(0x7ff8000000000000n));
+      expect(nan.trap).toBe(Trap.InvalidConversionToInteger);
+      expect(bytes[wasmOffsetsOf(nan)[0]!]).toBe(0xb1); // i64.trunc_f64_u, after the nop
+      const ind = trapOf(() => m.exportedFunction('ind')!.call(1));
+      expect(ind.message).toBe('wasm error: invalid table access\nwasm stack trace:\n\to.$3(i32) i32');
+      expect(bytes[wasmOffsetsOf(ind)[0]!]).toBe(0x11); // call_indirect
+    },
+  },
+  {
+    name: 'unbounded recursion traps with "stack overflow" and 30 frames; the module stays usable and overflows alike again',
+    debugInfo: false,
+    run: (r) =>
+      callIn(
+        r,
+        `(module $m
+          (func $rec (export "rec") (param i64) (result i64) (i64.add (call $rec (local.get 0)) (i64.const 1)))
+          (func $fac (export "fac") (param i64) (result i64)
+            (if (result i64) (i64.eqz (local.get 0)) (then (i64.const 1))
+              (else (i64.mul (local.get 0) (call $fac (i64.sub (local.get 0) (i64.const 1))))))))`,
+        'rec',
+        1n,
+      ),
+    contains: [
+      'wasm error: stack overflow\nwasm stack trace:\n' + '\tm.rec(i64) i64\n'.repeat(30) + '\t... maybe followed by omitted frames',
+    ],
+    check(e, r) {
+      expect(e.trap).toBe(Trap.StackOverflow);
+      expect(e.stackFrames.length).toBe(31);
+      const m = r.module('m')!;
+      expect(m.exportedFunction('fac')!.call(20n)).toEqual([2432902008176640000n]);
+      expect(trapOf(() => m.exportedFunction('rec')!.call(1n)).trap).toBe(Trap.StackOverflow);
+      expect(m.exportedFunction('fac')!.call(20n)).toEqual([2432902008176640000n]);
+    },
+  },
   {
     name: 'DWARF 4: source lines for the trapping instruction and each pending call',
     debugInfo: true,
@@ -108,7 +247,7 @@ const cases: Case[] = [
 ];
 
 for (const engine of engines) {
-  describe(`wasm stack traces on the ${engine.name}`, () => {
+  describe(`traps and wasm stack traces on the ${engine.name}`, () => {
     for (const c of cases) {
       it.skipIf(c.gaps?.includes(engine.name) === true)(c.name, async () => {
         const r = runtimeFor(engine, (cfg) => cfg.withDebugInfoEnabled(c.debugInfo));
@@ -129,6 +268,7 @@ for (const engine of engines) {
             from = at + s.length;
           }
           for (const s of c.excludes ?? []) expect(msg).not.toContain(s);
+          await c.check?.(e as WasmRuntimeError, r);
         } finally {
           await r.close();
         }
