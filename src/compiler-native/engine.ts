@@ -109,7 +109,8 @@ class CompilerEngine implements Engine {
             throw new Error('internal error: function from another engine');
           }
           importArr.push(wasm);
-          functions.push(new GuestFunction(imp.desc.kind === 0 ? m.types[imp.desc.typeIndex]! : src.type, def, wasm));
+          const type = imp.desc.kind === 0 ? m.types[imp.desc.typeIndex]! : src.type;
+          functions.push(new GuestFunction(type, def, wasm, src instanceof HostFunction ? src : undefined));
           break;
         }
         case 1:

@@ -26,6 +26,8 @@ export class GuestFunction implements EngineFunction {
     readonly definition: FunctionDefinition,
     /** The callable wasm function, or undefined for a defined function V8 does not export. */
     readonly wasm: unknown,
+    /** The host function, when this is an imported host function (called directly from the API). */
+    readonly host: HostFunction | undefined = undefined,
   ) {}
 
   get params(): SlotLayout {

@@ -30,6 +30,8 @@ export class GuestInstance implements EngineInstance {
   call(funcIndex: number, stack: BigUint64Array, ctx: Context): void {
     const f = this.functions[funcIndex];
     if (f === undefined) throw new RangeError(`function index ${funcIndex} out of range`);
+    // An imported host function called from the API: no guest calls it, so its `mod` is its own module.
+    if (f.host !== undefined) return callHostFromApi(this.state, f.host, stack, ctx);
     if (f.wasm === undefined) {
       throw new Error(`not supported: calling function ${f.definition.index()} (not exported) on the compiler engine`);
     }
@@ -111,30 +113,34 @@ export class HostInstance implements EngineInstance {
   call(funcIndex: number, stack: BigUint64Array, ctx: Context): void {
     const f = this.functions[funcIndex];
     if (f === undefined) throw new RangeError(`function index ${funcIndex} out of range`);
-    const state = this.state;
-    const prev = state.ctx;
-    state.ctx = ctx;
-    const l = f.spec.listener;
-    const mod = this.owner.api;
-    const depth = state.listeners.sp;
-    try {
-      if (l === undefined) {
-        f.spec.fn(ctx, mod, stack);
-      } else {
-        const it = new CompilerStackIterator(state, new SimpleInternalFunction(f.definition, -1), 0, 0);
-        const params = stack.subarray(0, slotLayout(f.type.params).total);
-        const results = stack.subarray(0, slotLayout(f.type.results).total);
-        callListenedHost(state.listeners, new ListenedFrame(l, f.definition, mod), ctx, f.spec.fn, stack, params, results, it);
-      }
-    } catch (e) {
-      state.listeners.abortAbove(depth, ctx, e);
-      throw e;
-    } finally {
-      state.ctx = prev;
-    }
+    callHostFromApi(this.state, f, stack, ctx);
   }
 
   close(): void {}
+}
+
+/** Calls host function `f` from the API (`mod` is its own module), listened if it has a listener. */
+function callHostFromApi(state: EngineState, f: HostFunction, stack: BigUint64Array, ctx: Context): void {
+  const prev = state.ctx;
+  state.ctx = ctx;
+  const l = f.spec.listener;
+  const mod = f.owner.api;
+  const depth = state.listeners.sp;
+  try {
+    if (l === undefined) {
+      f.spec.fn(ctx, mod, stack);
+    } else {
+      const it = new CompilerStackIterator(state, new SimpleInternalFunction(f.definition, -1), 0, 0);
+      const params = stack.subarray(0, slotLayout(f.type.params).total);
+      const results = stack.subarray(0, slotLayout(f.type.results).total);
+      callListenedHost(state.listeners, new ListenedFrame(l, f.definition, mod), ctx, f.spec.fn, stack, params, results, it);
+    }
+  } catch (e) {
+    state.listeners.abortAbove(depth, ctx, e);
+    throw e;
+  } finally {
+    state.ctx = prev;
+  }
 }
 
 /**
