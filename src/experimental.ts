@@ -16,3 +16,5 @@ export {
 export type { FunctionListener, FunctionListenerFactory, InternalFunction, StackIterator } from './runtime/api/listener.js';
 export { benchmarkFunctionListener, newStackIterator } from './listeners/stack.js';
 export type { StackFrame } from './listeners/stack.js';
+export { getSnapshotter, withSnapshotter } from './runtime/store/snapshots.js';
+export type { Snapshot, Snapshotter } from './runtime/store/snapshots.js';

@@ -13,7 +13,7 @@ import { newCompilerEngine } from './compiler-native/engine.js';
 import type { Engine } from './runtime/store/engine.js';
 
 export { Context } from './runtime/api/context.js';
-export { CompileError, ExitError, LinkError, WasmRuntimeError, Trap } from './runtime/api/errors.js';
+export { CompileError, ExitError, LinkError, SnapshotError, WasmRuntimeError, Trap } from './runtime/api/errors.js';
 export type { Runtime } from './runtime/store/runtime.js';
 export type { CompiledModule } from './runtime/store/compiled-module.js';
 export type { CompilationCache, FSConfig, ModuleConfig, Reader, RuntimeConfig, Writer } from './runtime/store/config.js';

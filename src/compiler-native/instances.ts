@@ -8,12 +8,27 @@ import type { Context } from '../runtime/api/context.js';
 import type { Module as ApiModule } from '../runtime/api/module.js';
 import type { EngineGlobal, EngineInstance, EngineMemory, EngineTable, InstanceOwner } from '../runtime/store/engine.js';
 import { callListenedHost, ListenedFrame } from '../runtime/store/hooks.js';
+import { snapshotsEnabled, withInvocationSnapshotter, type Snapshotter } from '../runtime/store/snapshots.js';
 import { slotLayout } from './boundary.js';
 import { SimpleInternalFunction } from './compiled.js';
 import type { CGlobal, CMemory, CTable, GuestFunction, HostFunction } from './externs.js';
 import { CompilerStackIterator } from './listening.js';
 import type { EngineState } from './state.js';
 import { STACK_TRACE_LIMIT, noteHostFrame, toWasmError } from './traps.js';
+
+/**
+ * The compiler engine's snapshotter: V8 cannot copy or re-create a wasm call stack, so taking a
+ * snapshot needs an Asyncify-style rewrite of every function a host call can be under, which this
+ * engine does not have (README limits). The interpreter takes snapshots.
+ */
+const NO_SNAPSHOTS: Snapshotter = {
+  snapshot(): never {
+    throw new Error(
+      'not supported: snapshots on the compiler engine (V8 cannot copy a wasm call stack); ' +
+        'run calls that take snapshots on the interpreter (newRuntimeConfigInterpreter())',
+    );
+  },
+};
 
 export class GuestInstance implements EngineInstance {
   constructor(
@@ -48,7 +63,7 @@ export class GuestInstance implements EngineInstance {
     for (let i = 0; i < n; i++) scratch[i] = stack[i]!;
     const prevCtx = state.ctx;
     const prevMod = state.callModule;
-    state.ctx = ctx;
+    state.ctx = snapshotsEnabled(ctx) ? withInvocationSnapshotter(ctx, NO_SNAPSHOTS) : ctx;
     state.callModule = this.api;
     const depth = state.listeners.sp;
     const outer = state.callDepth++ === 0;

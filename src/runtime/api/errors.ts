@@ -120,3 +120,12 @@ function exitErrorMessage(code: number): string {
   if (code === EXIT_CODE_DEADLINE_EXCEEDED) return 'module closed with context deadline exceeded';
   return `module closed with exit_code(${code})`;
 }
+
+/**
+ * A snapshot restore that cannot happen: the snapshot belongs to another call, or its call has
+ * finished (a snapshot is valid only while the call that took it runs). Host frames between the
+ * restore and the caller still run their `finally` blocks.
+ */
+export class SnapshotError extends Error {
+  override readonly name = 'SnapshotError';
+}

@@ -9,6 +9,8 @@ import type { Module as IrModule } from '../binary/module.js';
 import { moduleFunctionDefinitions } from '../store/definition.js';
 import { planInstantiation, type PlannedValue } from '../store/instantiate.js';
 import { appendTrace, isStackOverflow } from '../store/hooks.js';
+import { foreignRestore, Invocation, SnapshotRestore, snapshotsEnabled, withInvocationSnapshotter } from '../store/snapshots.js';
+import { InterpSnapshotter, restoreSnapshot, type InterpSnapshotState } from './snapshots.js';
 import type { TraceFrame } from '../store/trace.js';
 import { absoluteOffsetOf, callHostListened } from './listen.js';
 import type {
@@ -85,7 +87,10 @@ export function callFunction(m: Machine, f: FuncInst, stack: BigUint64Array, ctx
   const base = m.depth;
   const top = m.top;
   const lsDepth = m.listeners.sp;
-  m.ctx = ctx;
+  const entryFp = 2 * (top + 1);
+  // Snapshots (withSnapshotter): host functions of this invocation find its snapshotter in ctx.
+  const snapper = f.host === null && snapshotsEnabled(ctx) ? new InterpSnapshotter(m, new Invocation(), base, entryFp, lsDepth, f) : null;
+  m.ctx = snapper === null ? ctx : withInvocationSnapshotter(ctx, snapper);
   m.ticks = 0;
   m.baseDepth = base;
   m.curFn = null;
@@ -98,7 +103,6 @@ export function callFunction(m: Machine, f: FuncInst, stack: BigUint64Array, ctx
       return;
     }
     m.entryOwner = f.inst!.owner.api;
-    const entryFp = 2 * (top + 1);
     growStack(m, top + 1 + Math.max(f.paramSlots, f.resultSlots) + 1);
     writeRaw(m, f.type.params, entryFp, stack);
     let fn = f;
@@ -108,8 +112,33 @@ export function callFunction(m: Machine, f: FuncInst, stack: BigUint64Array, ctx
     while (execute(m, fn, pc, fp, depth, base) !== EXEC_DONE) {
       fn = m.curFn!;
       depth = m.depth;
-      const next = m.hostNext;
-      callHost(m, m.hostFn!, m.hostFp, fn.inst!);
+      let next = m.hostNext;
+      if (snapper === null) {
+        callHost(m, m.hostFn!, m.hostFp, fn.inst!);
+      } else {
+        const site = snapper.site;
+        site.fn = fn;
+        site.pc = m.curPc;
+        site.fp = m.curFp;
+        site.depth = depth;
+        site.hostFn = m.hostFn!;
+        site.hostFp = m.hostFp;
+        site.next = next;
+        site.lsDepth = m.listeners.sp;
+        site.top = m.top;
+        try {
+          callHost(m, site.hostFn, site.hostFp, fn.inst!);
+        } catch (e) {
+          if (!(e instanceof SnapshotRestore)) throw e;
+          if (e.invocation !== snapper.invocation) throw foreignRestore(e);
+          // Resume right after the host call that took the snapshot.
+          const at = restoreSnapshot(m, snapper, e.state as InterpSnapshotState, e.results, e);
+          fn = at.fn;
+          depth = at.depth;
+          next = at.next;
+          m.curFp = at.fp;
+        }
+      }
       if (next >= 0) {
         pc = next;
         fp = m.curFp;
@@ -125,12 +154,14 @@ export function callFunction(m: Machine, f: FuncInst, stack: BigUint64Array, ctx
     }
     readRaw(m, f.type.results, entryFp, stack);
   } catch (e) {
-    const err = isStackOverflow(e) ? new WasmRuntimeError(Trap.StackOverflow) : e;
+    let err = isStackOverflow(e) ? new WasmRuntimeError(Trap.StackOverflow) : e;
+    if (err instanceof SnapshotRestore) err = foreignRestore(err);
     if (err instanceof WasmRuntimeError) appendTrace(err, traceFramesOf(openFrames(m, base)));
     // After the error is final: abort every open listened frame, innermost first.
     m.listeners.abortAbove(lsDepth, ctx, err);
     throw err;
   } finally {
+    if (snapper !== null) snapper.invocation.live = false;
     for (let d = base; d < m.frFn.length && m.frFn[d] !== undefined; d++) m.frFn[d] = null;
     m.depth = base;
     m.top = top;
