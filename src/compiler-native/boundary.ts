@@ -23,7 +23,7 @@
  */
 import { ByteWriter, encodeFuncType } from '../runtime/binary/encoder.js';
 import type { FuncType, ValType } from '../runtime/binary/module.js';
-import { EXTERNREF, F32, F64, FUNCREF, I32, I64, V128 } from '../runtime/api/value-type.js';
+import { EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, slotsOf } from '../runtime/api/value-type.js';
 
 /** Module name of helper modules, so stack frames of helpers can be told apart from guests'. */
 export const HELPER_ENTRY_NAME = 'wasmscopeentry';
@@ -32,11 +32,6 @@ const HELPER_GLOBAL_NAME = 'wasmscopeglobal';
 
 export function isRef(t: ValType): boolean {
   return t === FUNCREF || t === EXTERNREF;
-}
-
-/** Slots a value takes on the raw stack. */
-export function slotsOf(t: ValType): number {
-  return t === V128 ? 2 : 1;
 }
 
 /** Slot layout of a value list: the slot index of each value, and the total. */

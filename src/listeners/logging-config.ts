@@ -3,6 +3,7 @@
  * per-type configuration (`internal/logging.Config`).
  */
 import type { FunctionDefinition, Module } from '../runtime/api/module.js';
+import { slotsOf } from '../runtime/api/value-type.js';
 import { f32OfRaw, f64OfRaw, formatF32, formatF64, formatI32, formatI64, hex16 } from './logging-format.js';
 
 /** The destination of a line (see `LogWriter`). */
@@ -84,7 +85,7 @@ function slotIndexes(types: readonly number[]): number[] {
   let slot = 0;
   for (const t of types) {
     out.push(slot);
-    slot += t === 0x7b ? 2 : 1;
+    slot += slotsOf(t);
   }
   return out;
 }

@@ -48,6 +48,22 @@ export function isRefType(t: number): boolean {
   return t === 0x70 || t === 0x6f;
 }
 
+/**
+ * Raw stack slots (64 bits each) a value of type `t` takes: two for `v128`, one for any other type.
+ * The raw stack of `Function.callWithStack`, listener params and results and both engines' value
+ * stacks share this layout.
+ */
+export function slotsOf(t: number): number {
+  return t === 0x7b ? 2 : 1;
+}
+
+/** Raw stack slots a list of values takes (see {@link slotsOf}). */
+export function slotsOfTypes(types: readonly number[]): number {
+  let n = 0;
+  for (let i = 0; i < types.length; i++) n += slotsOf(types[i]!);
+  return n;
+}
+
 /** Kinds of external values, by their binary encoding in import/export descriptors. */
 export const ExternKind = { Func: 0, Table: 1, Memory: 2, Global: 3 } as const;
 export type ExternKind = (typeof ExternKind)[keyof typeof ExternKind];

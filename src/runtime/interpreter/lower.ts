@@ -12,6 +12,7 @@
  * call arguments and for branch values. `br_if`/`if` on an i32 comparison fuse into one
  * compare-and-branch instruction. Branch targets are resolved here: the run loop never searches.
  */
+import { V128, isRefType, slotsOf, slotsOfTypes } from '../api/value-type.js';
 import type { FuncType, Module as IrModule } from '../binary/module.js';
 import { OPS } from '../binary/opcodes.js';
 import { Reader } from '../binary/reader.js';
@@ -22,10 +23,6 @@ import { typeIdOf } from './objects.js';
 const SLOT = 0;
 const LOCAL = 1;
 const CONST = 2;
-
-const V128 = 0x7b;
-const isRef = (t: number): boolean => t === 0x70 || t === 0x6f;
-const width = (t: number): number => (t === V128 ? 2 : 1);
 
 interface Ctrl {
   /** 0 block, 1 loop, 2 if, 3 function. */
@@ -312,7 +309,7 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
   for (const t of ftype.params) {
     localSlot.push(nslots);
     localType.push(t);
-    nslots += width(t);
+    nslots += slotsOf(t);
   }
   const paramSlots = nslots;
   const refLocals: number[] = [];
@@ -320,8 +317,8 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
     for (let i = 0; i < g.count; i++) {
       localSlot.push(nslots);
       localType.push(g.type);
-      if (isRef(g.type)) refLocals.push(nslots);
-      nslots += width(g.type);
+      if (isRefType(g.type)) refLocals.push(nslots);
+      nslots += slotsOf(g.type);
     }
   }
   const localSlots = nslots;
@@ -380,7 +377,7 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
     vsHi[height] = hi;
     vsSlot[height] = sp;
     height++;
-    sp += width(t);
+    sp += slotsOf(t);
     if (sp > maxSp) maxSp = sp;
   };
   const pushResult = (t: number): number => {
@@ -389,7 +386,7 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
     return 2 * s;
   };
 
-  const copyOp = (t: number): number => (t === V128 ? I.COPY_V128 : isRef(t) ? I.COPY_REF : I.COPY);
+  const copyOp = (t: number): number => (t === V128 ? I.COPY_V128 : isRefType(t) ? I.COPY_REF : I.COPY);
 
   /** Emits code that puts entry i into its own slot. */
   const materialize = (i: number): void => {
@@ -472,7 +469,7 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
     for (let j = 0; j < types.length; j++) {
       const i = height - types.length + j;
       if (vsKind[i] !== SLOT || vsSlot[i] !== s) return true;
-      s += width(types[j]!);
+      s += slotsOf(types[j]!);
     }
     return false;
   };
@@ -496,7 +493,7 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
           emit(2 * src);
         }
       }
-      s += width(t);
+      s += slotsOf(t);
     }
   };
 
@@ -519,7 +516,7 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
       emit(I.RETL);
       emit(results.length === 0 ? 0 : 2 * vsSlot[first]!);
       emit(slotsOfTypes(results));
-      emit(results.some(isRef) ? 1 : 0);
+      emit(results.some(isRefType) ? 1 : 0);
       return;
     }
     startInstr();
@@ -527,7 +524,7 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
       emit(I.RET0);
       return;
     }
-    if (results.length === 1 && !isRef(results[0]!) && results[0] !== V128) {
+    if (results.length === 1 && !isRefType(results[0]!) && results[0] !== V128) {
       const i = height - 1;
       if (vsKind[i] === CONST) {
         emitConstInto(0, i);
@@ -921,7 +918,7 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
         const b = popOpnd();
         const a = popOpnd();
         startInstr();
-        emit(t === V128 ? I.SELECT_V128 : isRef(t) ? I.SELECT_REF : I.SELECT);
+        emit(t === V128 ? I.SELECT_V128 : isRefType(t) ? I.SELECT_REF : I.SELECT);
         const dpos = code.length;
         emit(0);
         emit(a);
@@ -929,7 +926,7 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
         emit(c);
         code[dpos] = pushResult(t);
         lastDstPos = dpos;
-        lastDstSlot = sp - width(t);
+        lastDstSlot = sp - slotsOf(t);
         break;
       }
       case 0x20: {
@@ -978,13 +975,13 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
         const g = r.u32();
         const t = m.globalSpace[g]!.valType;
         startInstr();
-        emit(t === V128 ? I.GLOBAL_GET_V128 : isRef(t) ? I.GLOBAL_GET_REF : I.GLOBAL_GET);
+        emit(t === V128 ? I.GLOBAL_GET_V128 : isRefType(t) ? I.GLOBAL_GET_REF : I.GLOBAL_GET);
         const dpos = code.length;
         emit(0);
         emit(g);
         code[dpos] = pushResult(t);
         lastDstPos = dpos;
-        lastDstSlot = sp - width(t);
+        lastDstSlot = sp - slotsOf(t);
         break;
       }
       case 0x24: {
@@ -993,7 +990,7 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
         const t = m.globalSpace[g]!.valType;
         const s = popOpnd();
         startInstr();
-        emit(t === V128 ? I.GLOBAL_SET_V128 : isRef(t) ? I.GLOBAL_SET_REF : I.GLOBAL_SET);
+        emit(t === V128 ? I.GLOBAL_SET_V128 : isRefType(t) ? I.GLOBAL_SET_REF : I.GLOBAL_SET);
         emit(g);
         emit(s);
         break;
@@ -1233,7 +1230,7 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
           emit(2 * src);
         }
       }
-      s += width(t);
+      s += slotsOf(t);
     }
   }
 
@@ -1260,7 +1257,7 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
     if (b >= 0) emit(b);
     code[dpos] = pushResult(resultType);
     lastDstPos = dpos;
-    lastDstSlot = sp - width(resultType);
+    lastDstSlot = sp - slotsOf(resultType);
   }
 
   function lowerI32Bin(op: number): void {
@@ -1559,12 +1556,6 @@ function prescanLoopConstants(m: IrModule, start: number, end: number, index: Ma
       words.push(lo, hi);
     }
   }
-}
-
-function slotsOfTypes(types: readonly number[]): number {
-  let n = 0;
-  for (const t of types) n += width(t);
-  return n;
 }
 
 function skipImmediates(r: Reader, imm: string): void {

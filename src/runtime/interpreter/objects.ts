@@ -5,6 +5,7 @@
  */
 import type { FunctionListener, InternalFunction, StackIterator } from '../api/listener.js';
 import type { FunctionDefinition, Memory } from '../api/module.js';
+import { slotsOfTypes } from '../api/value-type.js';
 import type { FuncType, GlobalType, Module as IrModule } from '../binary/module.js';
 import type { EngineFunction, EngineGlobal, EngineMemory, EngineTable, InstanceOwner, RawHostFunction } from '../store/engine.js';
 import type { HandleTable } from '../store/handles.js';
@@ -93,16 +94,9 @@ export class FuncInst implements EngineFunction {
     this.lowered = null;
     this.host = host;
     this.hostOwner = hostOwner;
-    this.paramSlots = slotsOf(type.params);
-    this.resultSlots = slotsOf(type.results);
+    this.paramSlots = slotsOfTypes(type.params);
+    this.resultSlots = slotsOfTypes(type.results);
   }
-}
-
-/** Slots taken by a list of value types (v128 takes two). */
-export function slotsOf(types: readonly number[]): number {
-  let n = 0;
-  for (const t of types) n += t === 0x7b ? 2 : 1;
-  return n;
 }
 
 /** A reference value: a function, a non-null externref handle, or null. */

@@ -13,7 +13,7 @@ import type {
   MemoryDefinition,
   MutableGlobal,
 } from '../api/module.js';
-import type { ValueType } from '../api/value-type.js';
+import { slotsOfTypes, type ValueType } from '../api/value-type.js';
 import type { SysContext } from '../../sys/context.js';
 import type { CloseNotifier } from './context-keys.js';
 import type { EngineGlobal, EngineInstance, ExternValue } from './engine.js';
@@ -27,13 +27,6 @@ export interface ModuleOwner {
 export interface ExportEntry {
   readonly kind: 0 | 1 | 2 | 3;
   readonly index: number;
-}
-
-/** Number of uint64 slots a value of type `t` takes (v128 takes two). */
-export function slotCount(types: readonly number[]): number {
-  let n = 0;
-  for (const t of types) n += t === 0x7b ? 2 : 1;
-  return n;
 }
 
 export class ModuleInstance implements InternalModule {
@@ -230,8 +223,8 @@ class FunctionImpl implements ApiFunction {
     this.#index = index;
     const fn = module.engine.functions[index];
     if (fn === undefined) throw new RangeError(`function index ${index} out of range`);
-    this.#paramSlots = slotCount(fn.type.params);
-    this.#resultSlots = slotCount(fn.type.results);
+    this.#paramSlots = slotsOfTypes(fn.type.params);
+    this.#resultSlots = slotsOfTypes(fn.type.results);
     this.#slotTypes = slotTypes(fn.type.params);
   }
 

@@ -8,7 +8,7 @@
  */
 import { CompileError } from '../api/errors.js';
 import { CoreFeatureMultiValue, CoreFeatureReferenceTypes, CoreFeatureSIMD, coreFeatureName, type CoreFeatures } from '../api/features.js';
-import { valueTypeName } from '../api/value-type.js';
+import { slotsOf, valueTypeName } from '../api/value-type.js';
 import type { FuncType, FunctionBody, Module, TableType } from '../binary/module.js';
 import { CODE_FE, NUM_CODES, OPS, type ImmKind } from '../binary/opcodes.js';
 import { Reader } from '../binary/reader.js';
@@ -305,7 +305,7 @@ export class CodeValidator {
       this.vals = grown;
     }
     this.vals[this.nVals++] = t;
-    this.slots += t === V128 ? 2 : 1;
+    this.slots += slotsOf(t);
     if (this.nVals > this.maxVals) this.maxVals = this.nVals;
     if (this.slots > this.maxSlots) this.maxSlots = this.slots;
   }
@@ -317,7 +317,7 @@ export class CodeValidator {
       this.mismatch(UNKNOWN, undefined);
     }
     const t = this.vals[--this.nVals]!;
-    this.slots -= t === V128 ? 2 : 1;
+    this.slots -= slotsOf(t);
     return t;
   }
 
@@ -329,7 +329,7 @@ export class CodeValidator {
     }
     const t = this.vals[--this.nVals]!;
     if (t !== expect && t !== UNKNOWN && expect !== UNKNOWN) this.mismatch(expect, t);
-    this.slots -= t === V128 ? 2 : 1;
+    this.slots -= slotsOf(t);
     return t;
   }
 
