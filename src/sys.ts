@@ -39,6 +39,7 @@ export type { Errno } from './sys/errno.js';
 export { FileType, Oflag, O_ACCMODE, UTIME_OMIT, Whence } from './sys/fs.js';
 export type { Dirent, File, FS, Stat } from './sys/fs.js';
 export type { MemFSInit } from './sys/memfs.js';
+export type { Reader, Writer } from './sys/io.js';
 export { hostFdWriter } from './sys/stdio.js';
 export { cryptoRandom, newSeededRandom } from './sys/context.js';
 

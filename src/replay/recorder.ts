@@ -22,7 +22,7 @@ import {
   type FunctionListenerFactory,
 } from '../runtime/api/listener.js';
 import type { FunctionDefinition, Module } from '../runtime/api/module.js';
-import type { Writer } from '../runtime/store/config.js';
+import type { Writer } from '../sys/io.js';
 import { logHeader, RecordWriter, Tag } from './format.js';
 
 const PAGE = 65536;

@@ -4,12 +4,40 @@
  * reach it through the calling module (`ModuleInstance.sys`).
  */
 import { randomFillSync } from 'node:crypto';
-import type { ModuleConfigData, Reader } from '../runtime/store/config.js';
 import { DirFS } from './dirfs.js';
 import type { Dirent, File, FS } from './fs.js';
+import type { Reader, Writer } from './io.js';
 import { ReadFS } from './readfs.js';
 import { DIR_RIGHTS_BASE, DIR_RIGHTS_INHERITING, rightsMask } from './rights.js';
 import { BytesStdin, HostFdStdin, ReaderStdin, sleepMs, WriterFile } from './stdio.js';
+
+/** A mount of a filesystem into the guest's view. */
+export interface FSMount {
+  readonly guestPath: string;
+  readonly hostDir: string | undefined;
+  readonly fs: unknown;
+  readonly readOnly: boolean;
+  /** The guest path as given (the pre-open name WASI reports); `guestPath` is its cleaned form. */
+  readonly name?: string;
+}
+
+/**
+ * What a module's system context is built from: the system part of its `ModuleConfig`
+ * (`undefined` fields take the deterministic defaults).
+ */
+export interface SysConfig {
+  readonly args: readonly string[];
+  readonly env: ReadonlyArray<readonly [string, string]>;
+  readonly stdin: Uint8Array | string | number | Reader | undefined;
+  readonly stdout: Writer | undefined;
+  readonly stderr: Writer | undefined;
+  readonly fs: { readonly mounts: readonly FSMount[] } | undefined;
+  readonly walltime: { fn: () => [bigint, number]; resolution: number } | 'sys' | undefined;
+  readonly nanotime: { fn: () => bigint; resolution: number } | 'sys' | undefined;
+  readonly nanosleep: ((ns: bigint) => void) | 'sys' | undefined;
+  readonly osyield: (() => void) | undefined;
+  readonly randSource: Reader | undefined;
+}
 
 /** An open file descriptor. */
 export interface FileEntry {
@@ -194,7 +222,7 @@ function checkResolution(kind: string, res: number): void {
  * Builds the system context of a module from its configuration, opening its mounts.
  * @throws SysConfigError for an invalid environment, argument or clock resolution (wazero's texts).
  */
-export function newSysContext(c: ModuleConfigData): SysContext {
+export function newSysContext(c: SysConfig): SysContext {
   for (const a of c.args) if (a.includes('\0')) throw new SysConfigError('args invalid: contains NUL character');
   for (const [k, v] of c.env) {
     if (k === '') throw new SysConfigError('environ invalid: empty key');
@@ -212,8 +240,8 @@ export function newSysContext(c: ModuleConfigData): SysContext {
     walltime = c.walltime.fn;
     walltimeResolution = c.walltime.resolution;
   } else {
-    // Deterministic: starts at 2022-01-01Z, +1 ms per read (see RATIONALE: a guest that spins on the
-    // clock still makes progress, and runs are reproducible).
+    // Deterministic: starts at 2022-01-01Z, +1 ms per read (as in wazero, see its RATIONALE.md: a
+    // guest that spins on the clock still makes progress, and runs are reproducible).
     let t = FAKE_EPOCH_NANOS;
     walltime = () => {
       const now = t;

@@ -6,7 +6,7 @@ import * as nodefs from 'node:fs';
 import { statFromNode } from './dirfs.js';
 import { EAGAIN, EBADF, ENOTDIR, errnoFromError, type Errno } from './errno.js';
 import { FileType, type Dirent, type File, type Stat } from './fs.js';
-import type { Reader, Writer } from '../runtime/store/config.js';
+import type { Reader, Writer } from './io.js';
 
 /** Seeking or positioned I/O on a stream: wazero answers EBADF (ESPIPE is not in its errno set). */
 const ESPIPE_AS_EBADF = EBADF;

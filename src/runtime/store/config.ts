@@ -1,18 +1,12 @@
 /**
  * Runtime, module and filesystem configurations. Immutable: every `with…` returns a copy. Validation
- * happens at compile/instantiate time, as in wazero (RATIONALE: configs never throw).
+ * happens at compile/instantiate time: configs never throw (wazero's RATIONALE.md). The system part
+ * of a module's configuration (stdio, clocks, randomness, mounts) is shaped by `src/sys`.
  */
 import { CoreFeaturesV2, type CoreFeatures } from '../api/features.js';
+import type { FSMount, SysConfig } from '../../sys/context.js';
 import type { FS } from '../../sys/fs.js';
-
-/** Where bytes read by the guest come from (`read` returns the number of bytes read, 0 at EOF). */
-export interface Reader {
-  read(into: Uint8Array): number;
-}
-/** Where bytes written by the guest go. */
-export interface Writer {
-  write(chunk: Uint8Array): unknown;
-}
+import type { Reader, Writer } from '../../sys/io.js';
 
 export type EngineKind = 'interpreter' | 'compiler' | 'auto';
 
@@ -90,16 +84,6 @@ export function newRuntimeConfigOf(engine: EngineKind): RuntimeConfigImpl {
   });
 }
 
-/** A mount of a filesystem into the guest's view, used by WASI. */
-export interface FSMount {
-  readonly guestPath: string;
-  readonly hostDir: string | undefined;
-  readonly fs: unknown;
-  readonly readOnly: boolean;
-  /** The guest path as given (the pre-open name WASI reports); `guestPath` is its cleaned form. */
-  readonly name?: string;
-}
-
 /** Filesystem mounts for WASI. */
 export interface FSConfig {
   withDirMount(hostDir: string, guestPath: string): FSConfig;
@@ -165,20 +149,11 @@ export interface ModuleConfig {
   withRandSource(source: Reader): ModuleConfig;
 }
 
-export interface ModuleConfigData {
+/** A module configuration's data: the instance name and start functions, then its system view. */
+export interface ModuleConfigData extends SysConfig {
   readonly name: string | undefined;
   readonly startFunctions: readonly string[];
-  readonly args: readonly string[];
-  readonly env: ReadonlyArray<readonly [string, string]>;
-  readonly stdin: Uint8Array | string | number | Reader | undefined;
-  readonly stdout: Writer | undefined;
-  readonly stderr: Writer | undefined;
   readonly fs: FSConfigImpl | undefined;
-  readonly walltime: { fn: () => [bigint, number]; resolution: number } | 'sys' | undefined;
-  readonly nanotime: { fn: () => bigint; resolution: number } | 'sys' | undefined;
-  readonly nanosleep: ((ns: bigint) => void) | 'sys' | undefined;
-  readonly osyield: (() => void) | undefined;
-  readonly randSource: Reader | undefined;
 }
 
 export class ModuleConfigImpl implements ModuleConfig {
