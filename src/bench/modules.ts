@@ -1,42 +1,36 @@
 /** Generated modules for benches. */
+import { I32 } from '../runtime/api/value-type.js';
 import { ByteWriter, encodeFuncType } from '../runtime/binary/encoder.js';
+import { SectionId } from '../runtime/binary/module.js';
 
 /**
  * A module of `n` small functions (each adds, loads and calls the next), for compile latency.
  * `salt` goes into a custom section so every call gives new bytes (V8 caches native modules by bytes).
  */
 export function bigModule(n: number, salt: number): Uint8Array {
-  const w = new ByteWriter(n * 16);
-  w.u32Fixed(0x6d736100).u32Fixed(1);
-  const sec = (id: number, b: ByteWriter): void => {
-    w.u8(id).u32(b.len).bytes(b.buf.subarray(0, b.len));
-  };
+  const w = new ByteWriter(n * 16).preamble();
   const types = new ByteWriter().u32(1);
-  encodeFuncType(types, { params: [0x7f], results: [0x7f] });
-  sec(1, types);
+  encodeFuncType(types, { params: [I32], results: [I32] });
+  w.section(SectionId.Type, types);
   const funcs = new ByteWriter().u32(n);
   for (let i = 0; i < n; i++) funcs.u32(0);
-  sec(3, funcs);
-  sec(5, new ByteWriter().u32(1).u8(0).u32(1));
-  sec(6, new ByteWriter().u32(1).u8(0x7f).u8(1).u8(0x41).u8(0).u8(0x0b));
-  sec(7, new ByteWriter().u32(1).name('f0').u8(0).u32(0));
+  w.section(SectionId.Function, funcs);
+  w.section(SectionId.Memory, new ByteWriter().u32(1).u8(0).u32(1));
+  w.section(SectionId.Global, new ByteWriter().u32(1).u8(I32).u8(1).i32Const(0).end());
+  w.section(SectionId.Export, new ByteWriter().u32(1).name('f0').u8(0).u32(0));
   const code = new ByteWriter(n * 16).u32(n);
   for (let i = 0; i < n; i++) {
-    const b = new ByteWriter(32).u32(0);
-    b.u8(0x20)
+    const b = new ByteWriter(32)
       .u32(0)
-      .u8(0x41)
-      .s32(i & 63)
-      .u8(0x6a)
-      .u8(0x28)
-      .u8(2)
-      .u32(0)
-      .u8(0x10)
-      .u32((i + 1) % n)
-      .u8(0x0b);
-    code.u32(b.len).bytes(b.buf.subarray(0, b.len));
+      .localGet(0)
+      .i32Const(i & 63)
+      .i32Add()
+      .i32Load(2, 0)
+      .call((i + 1) % n)
+      .end();
+    code.sized(b);
   }
-  sec(10, code);
-  sec(0, new ByteWriter().name('salt').u32(salt));
+  w.section(SectionId.Code, code);
+  w.section(SectionId.Custom, new ByteWriter().name('salt').u32(salt));
   return w.finish();
 }

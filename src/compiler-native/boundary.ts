@@ -22,7 +22,7 @@
  * bench).
  */
 import { ByteWriter, encodeFuncType } from '../runtime/binary/encoder.js';
-import type { FuncType, ValType } from '../runtime/binary/module.js';
+import { SectionId, type FuncType, type ValType } from '../runtime/binary/module.js';
 import { EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, slotsOf } from '../runtime/api/value-type.js';
 
 /** Module name of helper modules, so stack frames of helpers can be told apart from guests'. */
@@ -159,40 +159,31 @@ const accessorModules = new Map<string, WebAssembly.Module>();
 
 // ---- wasm emission helpers ----
 
-function section(w: ByteWriter, id: number, body: ByteWriter): void {
-  w.u8(id).u32(body.len).bytes(body.buf.subarray(0, body.len));
-}
-
-function header(w: ByteWriter): void {
-  w.u32Fixed(0x6d736100).u32Fixed(1);
-}
-
 /** A `name` custom section with only the module name. */
 function nameSection(w: ByteWriter, moduleName: string): void {
   const sub = new ByteWriter(32).name(moduleName);
-  const payload = new ByteWriter(64).name('name').u8(0).u32(sub.len).bytes(sub.buf.subarray(0, sub.len));
-  section(w, 0, payload);
+  w.section(SectionId.Custom, new ByteWriter(64).name('name').u8(0).sized(sub));
 }
 
 /** Loads the value of type `t` from scratch slot `slot` (address 0 + offset). */
 function emitLoad(c: ByteWriter, t: ValType, slot: number): void {
-  c.u8(0x41).u8(0); // i32.const 0
+  c.i32Const(0);
   const off = slot * 8;
   switch (t) {
     case I32:
-      c.u8(0x28).u8(0).u32(off);
+      c.i32Load(0, off);
       return;
     case I64:
-      c.u8(0x29).u8(0).u32(off);
+      c.i64Load(0, off);
       return;
     case F32:
-      c.u8(0x2a).u8(0).u32(off);
+      c.f32Load(0, off);
       return;
     case F64:
-      c.u8(0x2b).u8(0).u32(off);
+      c.f64Load(0, off);
       return;
     case V128:
-      c.u8(0xfd).u32(0).u8(0).u32(off);
+      c.v128Load(0, off);
       return;
     default:
       throw new Error(`not supported: value type 0x${t.toString(16)} in scratch`);
@@ -204,39 +195,36 @@ function emitLoad(c: ByteWriter, t: ValType, slot: number): void {
  * 64-bit slot as the raw stack protocol requires.
  */
 function emitStoreLocal(c: ByteWriter, t: ValType, local: number, slot: number): void {
-  c.u8(0x41).u8(0); // i32.const 0
-  c.u8(0x20).u32(local); // local.get
+  c.i32Const(0).localGet(local);
   const off = slot * 8;
   switch (t) {
     case I32:
-      c.u8(0xad).u8(0x37).u8(0).u32(off); // i64.extend_i32_u; i64.store
+      c.i64ExtendI32U().i64Store(0, off);
       return;
     case I64:
-      c.u8(0x37).u8(0).u32(off);
+      c.i64Store(0, off);
       return;
     case F32:
-      c.u8(0xbc).u8(0xad).u8(0x37).u8(0).u32(off); // i32.reinterpret_f32; i64.extend_i32_u; i64.store
+      c.i32ReinterpretF32().i64ExtendI32U().i64Store(0, off);
       return;
     case F64:
-      c.u8(0x39).u8(0).u32(off); // f64.store (bit-exact)
+      c.f64Store(0, off); // bit-exact
       return;
     case V128:
-      c.u8(0xfd).u32(11).u8(0).u32(off); // v128.store
+      c.v128Store(0, off);
       return;
     default:
       throw new Error(`not supported: value type 0x${t.toString(16)} in scratch`);
   }
 }
 
-/** Encodes a function body: local groups (one per local) then code then `end`. */
-function body(locals: readonly ValType[], code: ByteWriter): ByteWriter {
+/** Writes a code entry: its size, local groups (one per local), `code` and `end`. */
+function body(w: ByteWriter, locals: readonly ValType[], code: ByteWriter): void {
   const b = new ByteWriter(code.len + 16);
   b.u32(locals.length);
   for (const t of locals) b.u32(1).u8(t);
-  b.bytes(code.buf.subarray(0, code.len)).u8(0x0b);
-  const out = new ByteWriter(b.len + 5);
-  out.u32(b.len).bytes(b.buf.subarray(0, b.len));
-  return out;
+  b.bytes(code.written()).end();
+  w.sized(b);
 }
 
 function importMemory(imp: ByteWriter): void {
@@ -250,39 +238,36 @@ function buildEntry(t: FuncType): Uint8Array {
   const rl = slotLayout(t.results);
   const refParams = pl.refs.map((i) => t.params[i]!);
   const refResults = rl.refs.map((i) => t.results[i]!);
-  const w = new ByteWriter(256);
-  header(w);
+  const w = new ByteWriter(256).preamble();
   const types = new ByteWriter(64).u32(2);
   encodeFuncType(types, t);
   encodeFuncType(types, { params: [I32, ...refParams], results: refResults });
-  section(w, 1, types);
+  w.section(SectionId.Type, types);
   const imp = new ByteWriter(32).u32(2);
   importMemory(imp);
   imp.name('s').name('t').u8(1).u8(FUNCREF).u8(0x00).u32(0);
-  section(w, 2, imp);
-  section(w, 3, new ByteWriter(4).u32(1).u32(1));
-  section(w, 7, new ByteWriter(8).u32(1).name('c').u8(0).u32(0));
+  w.section(SectionId.Import, imp);
+  w.section(SectionId.Function, new ByteWriter(4).u32(1).u32(1));
+  w.section(SectionId.Export, new ByteWriter(8).u32(1).name('c').u8(0).u32(0));
   const c = new ByteWriter(128);
   let refArg = 1;
   for (let i = 0; i < t.params.length; i++) {
     const p = t.params[i]!;
-    if (isRef(p)) c.u8(0x20).u32(refArg++);
+    if (isRef(p)) c.localGet(refArg++);
     else emitLoad(c, p, pl.slot[i]!);
   }
-  c.u8(0x20).u8(0); // local.get slot
-  c.u8(0x11).u32(0).u32(0); // call_indirect type 0 table 0
+  c.localGet(0).callIndirect(0, 0); // the slot; call type 0 through table 0
   // Results are on the stack, last on top: park them in locals, then store / push back refs.
   const firstLocal = 1 + refParams.length;
-  for (let i = t.results.length - 1; i >= 0; i--) c.u8(0x21).u32(firstLocal + i);
+  for (let i = t.results.length - 1; i >= 0; i--) c.localSet(firstLocal + i);
   for (let i = 0; i < t.results.length; i++) {
     const r = t.results[i]!;
     if (!isRef(r)) emitStoreLocal(c, r, firstLocal + i, rl.slot[i]!);
   }
-  for (const i of rl.refs) c.u8(0x20).u32(firstLocal + i);
+  for (const i of rl.refs) c.localGet(firstLocal + i);
   const code = new ByteWriter(256).u32(1);
-  const b = body(t.results, c);
-  code.bytes(b.buf.subarray(0, b.len));
-  section(w, 10, code);
+  body(code, t.results, c);
+  w.section(SectionId.Code, code);
   nameSection(w, HELPER_ENTRY_NAME);
   return w.finish();
 }
@@ -294,38 +279,36 @@ function buildAdapter(t: FuncType): Uint8Array {
   const rl = slotLayout(t.results);
   const refParams = pl.refs.map((i) => t.params[i]!);
   const refResults = rl.refs.map((i) => t.results[i]!);
-  const w = new ByteWriter(256);
-  header(w);
+  const w = new ByteWriter(256).preamble();
   const types = new ByteWriter(64).u32(2);
   encodeFuncType(types, t);
   encodeFuncType(types, { params: refParams, results: refResults });
-  section(w, 1, types);
+  w.section(SectionId.Type, types);
   const imp = new ByteWriter(32).u32(2);
   importMemory(imp);
   imp.name('h').name('f').u8(0).u32(1);
-  section(w, 2, imp);
-  section(w, 3, new ByteWriter(4).u32(1).u32(0));
-  section(w, 7, new ByteWriter(8).u32(1).name('f').u8(0).u32(1));
+  w.section(SectionId.Import, imp);
+  w.section(SectionId.Function, new ByteWriter(4).u32(1).u32(0));
+  w.section(SectionId.Export, new ByteWriter(8).u32(1).name('f').u8(0).u32(1));
   const c = new ByteWriter(128);
   for (let i = 0; i < t.params.length; i++) {
     const p = t.params[i]!;
     if (!isRef(p)) emitStoreLocal(c, p, i, pl.slot[i]!);
   }
-  for (const i of pl.refs) c.u8(0x20).u32(i);
-  c.u8(0x10).u32(0); // call $h
+  for (const i of pl.refs) c.localGet(i);
+  c.call(0); // $h
   // Ref results come back on the stack; park them, then push every result in order.
   const firstLocal = t.params.length;
-  for (let k = refResults.length - 1; k >= 0; k--) c.u8(0x21).u32(firstLocal + k);
+  for (let k = refResults.length - 1; k >= 0; k--) c.localSet(firstLocal + k);
   let k = 0;
   for (let i = 0; i < t.results.length; i++) {
     const r = t.results[i]!;
-    if (isRef(r)) c.u8(0x20).u32(firstLocal + k++);
+    if (isRef(r)) c.localGet(firstLocal + k++);
     else emitLoad(c, r, rl.slot[i]!);
   }
   const code = new ByteWriter(256).u32(1);
-  const b = body(refResults, c);
-  code.bytes(b.buf.subarray(0, b.len));
-  section(w, 10, code);
+  body(code, refResults, c);
+  w.section(SectionId.Code, code);
   nameSection(w, HELPER_ADAPTER_NAME);
   return w.finish();
 }
@@ -333,11 +316,10 @@ function buildAdapter(t: FuncType): Uint8Array {
 // ---- global accessors ----
 
 function buildAccessor(t: ValType, mutable: boolean): Uint8Array {
-  const w = new ByteWriter(128);
-  header(w);
+  const w = new ByteWriter(128).preamble();
   const types = new ByteWriter(16).u32(1);
   encodeFuncType(types, { params: [], results: [] });
-  section(w, 1, types);
+  w.section(SectionId.Type, types);
   const imp = new ByteWriter(32).u32(2);
   importMemory(imp);
   imp
@@ -346,27 +328,25 @@ function buildAccessor(t: ValType, mutable: boolean): Uint8Array {
     .u8(3)
     .u8(t)
     .u8(mutable ? 1 : 0);
-  section(w, 2, imp);
+  w.section(SectionId.Import, imp);
   const n = mutable ? 2 : 1;
   const fs = new ByteWriter(4).u32(n);
   for (let i = 0; i < n; i++) fs.u32(0);
-  section(w, 3, fs);
+  w.section(SectionId.Function, fs);
   const ex = new ByteWriter(16).u32(n).name('get').u8(0).u32(0);
   if (mutable) ex.name('set').u8(0).u32(1);
-  section(w, 7, ex);
+  w.section(SectionId.Export, ex);
   const code = new ByteWriter(64).u32(n);
-  const get = new ByteWriter(32).u8(0x23).u32(0).u8(0x21).u32(0); // global.get 0; local.set 0
+  const get = new ByteWriter(32).globalGet(0).localSet(0);
   emitStoreLocal(get, t, 0, 0);
-  const gb = body([t], get);
-  code.bytes(gb.buf.subarray(0, gb.len));
+  body(code, [t], get);
   if (mutable) {
     const set = new ByteWriter(32);
     emitLoad(set, t, 0);
-    set.u8(0x24).u32(0); // global.set 0
-    const sb = body([], set);
-    code.bytes(sb.buf.subarray(0, sb.len));
+    set.globalSet(0);
+    body(code, [], set);
   }
-  section(w, 10, code);
+  w.section(SectionId.Code, code);
   nameSection(w, HELPER_GLOBAL_NAME);
   return w.finish();
 }

@@ -221,7 +221,7 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
     }
     if (interrupts) globals = [...globals, i32Global(INTERRUPT_INTERVAL)];
     if (options.preciseTraps) {
-      const trapBody = { encoded: new Uint8Array([0x00, 0x00, 0x0b]) }; // no locals; unreachable; end
+      const trapBody = { encoded: new ByteWriter(3).u32(0).unreachable().end().finish() }; // no locals
       list.push(trapBody);
       if (usesLastIndex) {
         globals = [...globals, i32Global(0)];
@@ -282,8 +282,7 @@ function sameType(a: FuncType, b: FuncType): boolean {
  */
 function renameModule(data: Uint8Array | undefined, name: string): Uint8Array {
   const w = new ByteWriter(64 + (data?.length ?? 0));
-  const sub = new ByteWriter(32).name(name);
-  w.u8(0).u32(sub.len).bytes(sub.buf.subarray(0, sub.len));
+  w.u8(0).sized(new ByteWriter(32).name(name)); // the module name subsection
   if (data === undefined) return w.finish();
   const rest = new ByteWriter(data.length);
   let p = 0;
@@ -308,6 +307,6 @@ function renameModule(data: Uint8Array | undefined, name: string): Uint8Array {
   } catch {
     return w.finish();
   }
-  w.bytes(rest.buf.subarray(0, rest.len));
+  w.bytes(rest.written());
   return w.finish();
 }

@@ -49,27 +49,11 @@ import type {
   TableType,
   ValType,
 } from './module.js';
+import { SectionId } from './module.js';
 import { parseNameSection } from './names.js';
 import { OPS } from './opcodes.js';
 import { Reader } from './reader.js';
 import { EXTERNREF, F32, F64, FUNCREF, I32, I64, V128 } from '../api/value-type.js';
-
-/** Section ids. */
-export const SectionId = {
-  Custom: 0,
-  Type: 1,
-  Import: 2,
-  Function: 3,
-  Table: 4,
-  Memory: 5,
-  Global: 6,
-  Export: 7,
-  Start: 8,
-  Element: 9,
-  Code: 10,
-  Data: 11,
-  DataCount: 12,
-} as const;
 
 const SECTION_NAMES = [
   'custom',

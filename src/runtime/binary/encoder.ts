@@ -8,6 +8,8 @@
  * that touches only the export section walks no function body and copies the code section whole.
  */
 import type { ConstExpr, CustomSection, DataSegment, ElementSegment, FuncType, FunctionBody, Limits, Module, TableType } from './module.js';
+import { SectionId } from './module.js';
+import { CODE_FD, Op, PREFIX_FC, PREFIX_FD, PREFIX_FE, opByName } from './opcodes.js';
 
 /** A function body written from scratch: its locals and code, without the leading size. */
 export interface EncodedBody {
@@ -48,41 +50,76 @@ export interface EncodeResult {
   readonly bodyOffsets: Int32Array;
 }
 
-const enum Sec {
-  Custom = 0,
-  Type = 1,
-  Import = 2,
-  Function = 3,
-  Table = 4,
-  Memory = 5,
-  Global = 6,
-  Export = 7,
-  Start = 8,
-  Element = 9,
-  Code = 10,
-  Data = 11,
-  DataCount = 12,
-}
-
 /** Canonical order of the known sections. */
-const ORDER: readonly Sec[] = [
-  Sec.Type,
-  Sec.Import,
-  Sec.Function,
-  Sec.Table,
-  Sec.Memory,
-  Sec.Global,
-  Sec.Export,
-  Sec.Start,
-  Sec.Element,
-  Sec.DataCount,
-  Sec.Code,
-  Sec.Data,
+const ORDER: readonly SectionId[] = [
+  SectionId.Type,
+  SectionId.Import,
+  SectionId.Function,
+  SectionId.Table,
+  SectionId.Memory,
+  SectionId.Global,
+  SectionId.Export,
+  SectionId.Start,
+  SectionId.Element,
+  SectionId.DataCount,
+  SectionId.Code,
+  SectionId.Data,
 ];
 
 const utf8 = new TextEncoder();
 
-/** A growable byte buffer with LEB128 writers. */
+/** The code (opcodes.ts numbering) of the instruction with spec name `name`; throws for unknown names. */
+function codeOf(name: string): number {
+  const info = opByName(name);
+  if (info === undefined) throw new Error(`encoder: no instruction ${name}`);
+  return info.code;
+}
+
+// Instructions the named emitters write that the `Op` table does not name.
+const I32_LOAD = codeOf('i32.load');
+const I64_LOAD = codeOf('i64.load');
+const F32_LOAD = codeOf('f32.load');
+const F64_LOAD = codeOf('f64.load');
+const I32_STORE = codeOf('i32.store');
+const I64_STORE = codeOf('i64.store');
+const F32_STORE = codeOf('f32.store');
+const F64_STORE = codeOf('f64.store');
+const V128_LOAD = codeOf('v128.load');
+const V128_STORE = codeOf('v128.store');
+const V128_CONST = codeOf('v128.const');
+const I32_EQZ = codeOf('i32.eqz');
+const I32_LT_U = codeOf('i32.lt_u');
+const I32_ADD = codeOf('i32.add');
+const I32_AND = codeOf('i32.and');
+const I64_ADD = codeOf('i64.add');
+const I64_OR = codeOf('i64.or');
+const I64_SHL = codeOf('i64.shl');
+const F32_NE = codeOf('f32.ne');
+const F64_NE = codeOf('f64.ne');
+const I32_WRAP_I64 = codeOf('i32.wrap_i64');
+const I64_EXTEND_I32_U = codeOf('i64.extend_i32_u');
+const I64_TRUNC_F64_S = codeOf('i64.trunc_f64_s');
+const F64_CONVERT_I32_S = codeOf('f64.convert_i32_s');
+const I32_REINTERPRET_F32 = codeOf('i32.reinterpret_f32');
+
+/**
+ * A block type as the signed LEB128 (s33) the binary format gives it: {@link BLOCK_EMPTY}, one value
+ * type ({@link blockResult}), or a type index (>= 0).
+ */
+export type BlockType = number;
+/** The block type of a block without params or results (the byte 0x40). */
+export const BLOCK_EMPTY: BlockType = -64;
+/** The block type of a block with one result of type `t` (the value type's byte). */
+export function blockResult(t: number): BlockType {
+  return t - 0x80;
+}
+
+/**
+ * A growable byte buffer with LEB128 writers, and one emitter per instruction the engine writes, so
+ * generated code reads as the wasm it is: `w.localGet(0).i32Const(1).i32Add().end()`. Memory
+ * instructions take their memarg as `(align, offset)`, align as the exponent the binary format
+ * encodes. Instructions without immediates that have no emitter here are written with {@link op}.
+ */
 export class ByteWriter {
   buf: Uint8Array;
   len = 0;
@@ -177,9 +214,197 @@ export class ByteWriter {
     return this.u32(b.length).bytes(b);
   }
 
+  /** The written bytes, as a view (no copy; valid until the next write). */
+  written(): Uint8Array {
+    return this.buf.subarray(0, this.len);
+  }
+
   /** A copy of the written bytes. */
   finish(): Uint8Array {
     return this.buf.slice(0, this.len);
+  }
+
+  // ---- module structure ----
+
+  /** The module preamble: the magic number `\0asm` and version 1. */
+  preamble(): this {
+    return this.u32Fixed(0x6d736100).u32Fixed(1);
+  }
+
+  /** Section `id` with the bytes written to `contents` (its size first). */
+  section(id: number, contents: ByteWriter): this {
+    return this.u8(id).sized(contents);
+  }
+
+  /** The bytes written to `w`, preceded by their size (a code entry, a name subsection, …). */
+  sized(w: ByteWriter): this {
+    return this.u32(w.len).bytes(w.written());
+  }
+
+  // ---- instructions ----
+
+  /** The opcode of the instruction with code `code` (opcodes.ts): a byte, or a prefix and its sub-opcode. */
+  op(code: number): this {
+    if (code < 0x100) return this.u8(code);
+    return this.u8(code < CODE_FD ? PREFIX_FC : code < CODE_FD + 0x100 ? PREFIX_FD : PREFIX_FE).u32(code & 0xff);
+  }
+
+  unreachable(): this {
+    return this.u8(Op.Unreachable);
+  }
+  block(bt: BlockType): this {
+    return this.u8(Op.Block).s32(bt);
+  }
+  loop(bt: BlockType): this {
+    return this.u8(Op.Loop).s32(bt);
+  }
+  if(bt: BlockType): this {
+    return this.u8(Op.If).s32(bt);
+  }
+  else(): this {
+    return this.u8(Op.Else);
+  }
+  end(): this {
+    return this.u8(Op.End);
+  }
+  br(label: number): this {
+    return this.u8(Op.Br).u32(label);
+  }
+  brIf(label: number): this {
+    return this.u8(Op.BrIf).u32(label);
+  }
+  brTable(labels: readonly number[], defaultLabel: number): this {
+    this.u8(Op.BrTable).u32(labels.length);
+    for (let i = 0; i < labels.length; i++) this.u32(labels[i]!);
+    return this.u32(defaultLabel);
+  }
+  return(): this {
+    return this.u8(Op.Return);
+  }
+  call(func: number): this {
+    return this.u8(Op.Call).u32(func);
+  }
+  callIndirect(typeIndex: number, table: number): this {
+    return this.u8(Op.CallIndirect).u32(typeIndex).u32(table);
+  }
+
+  localGet(i: number): this {
+    return this.u8(Op.LocalGet).u32(i);
+  }
+  localSet(i: number): this {
+    return this.u8(Op.LocalSet).u32(i);
+  }
+  localTee(i: number): this {
+    return this.u8(Op.LocalTee).u32(i);
+  }
+  globalGet(i: number): this {
+    return this.u8(Op.GlobalGet).u32(i);
+  }
+  globalSet(i: number): this {
+    return this.u8(Op.GlobalSet).u32(i);
+  }
+
+  /** A memory instruction: its opcode, then the memarg. */
+  memop(code: number, align: number, offset: number): this {
+    return this.op(code).u32(align).u32(offset);
+  }
+  i32Load(align: number, offset: number): this {
+    return this.memop(I32_LOAD, align, offset);
+  }
+  i64Load(align: number, offset: number): this {
+    return this.memop(I64_LOAD, align, offset);
+  }
+  f32Load(align: number, offset: number): this {
+    return this.memop(F32_LOAD, align, offset);
+  }
+  f64Load(align: number, offset: number): this {
+    return this.memop(F64_LOAD, align, offset);
+  }
+  v128Load(align: number, offset: number): this {
+    return this.memop(V128_LOAD, align, offset);
+  }
+  i32Store(align: number, offset: number): this {
+    return this.memop(I32_STORE, align, offset);
+  }
+  i64Store(align: number, offset: number): this {
+    return this.memop(I64_STORE, align, offset);
+  }
+  f32Store(align: number, offset: number): this {
+    return this.memop(F32_STORE, align, offset);
+  }
+  f64Store(align: number, offset: number): this {
+    return this.memop(F64_STORE, align, offset);
+  }
+  v128Store(align: number, offset: number): this {
+    return this.memop(V128_STORE, align, offset);
+  }
+
+  i32Const(v: number): this {
+    return this.u8(Op.I32Const).s32(v);
+  }
+  i64Const(v: bigint): this {
+    return this.u8(Op.I64Const).s64(v);
+  }
+  /** `f32.const` of the raw bits `bits`. */
+  f32Const(bits: number): this {
+    return this.u8(Op.F32Const).u32Fixed(bits);
+  }
+  /** `f64.const` of the raw bits `bits`. */
+  f64Const(bits: bigint): this {
+    return this.u8(Op.F64Const).u64Fixed(bits);
+  }
+  /** `v128.const` of 16 bytes, lane 0 first. */
+  v128Const(bytes: Uint8Array | readonly number[]): this {
+    return this.op(V128_CONST).bytes(bytes);
+  }
+  refNull(t: number): this {
+    return this.u8(Op.RefNull).u8(t);
+  }
+  refFunc(func: number): this {
+    return this.u8(Op.RefFunc).u32(func);
+  }
+
+  i32Eqz(): this {
+    return this.u8(I32_EQZ);
+  }
+  i32LtU(): this {
+    return this.u8(I32_LT_U);
+  }
+  i32Add(): this {
+    return this.u8(I32_ADD);
+  }
+  i32And(): this {
+    return this.u8(I32_AND);
+  }
+  i64Add(): this {
+    return this.u8(I64_ADD);
+  }
+  i64Or(): this {
+    return this.u8(I64_OR);
+  }
+  i64Shl(): this {
+    return this.u8(I64_SHL);
+  }
+  f32Ne(): this {
+    return this.u8(F32_NE);
+  }
+  f64Ne(): this {
+    return this.u8(F64_NE);
+  }
+  i32WrapI64(): this {
+    return this.u8(I32_WRAP_I64);
+  }
+  i64ExtendI32U(): this {
+    return this.u8(I64_EXTEND_I32_U);
+  }
+  i64TruncF64S(): this {
+    return this.u8(I64_TRUNC_F64_S);
+  }
+  f64ConvertI32S(): this {
+    return this.u8(F64_CONVERT_I32_S);
+  }
+  i32ReinterpretF32(): this {
+    return this.u8(I32_REINTERPRET_F32);
   }
 }
 
@@ -214,34 +439,34 @@ export function encodeConstExpr(w: ByteWriter, e: ConstExpr): void {
   for (const i of e.instrs) {
     switch (i.op) {
       case 'i32.const':
-        w.u8(0x41).s32(i.value);
+        w.i32Const(i.value);
         break;
       case 'i64.const':
-        w.u8(0x42).s64(i.value);
+        w.i64Const(i.value);
         break;
       case 'f32.const':
-        w.u8(0x43).u32Fixed(i.bits);
+        w.f32Const(i.bits);
         break;
       case 'f64.const':
-        w.u8(0x44).u64Fixed(i.bits);
+        w.f64Const(i.bits);
         break;
       case 'v128.const':
-        w.u8(0xfd).u32(12).bytes(i.bytes);
+        w.v128Const(i.bytes);
         break;
       case 'ref.null':
-        w.u8(0xd0).u8(i.refType);
+        w.refNull(i.refType);
         break;
       case 'ref.func':
-        w.u8(0xd2).u32(i.funcIndex);
+        w.refFunc(i.funcIndex);
         break;
       case 'global.get':
-        w.u8(0x23).u32(i.globalIndex);
+        w.globalGet(i.globalIndex);
         break;
       case 'other':
         throw new Error(`not supported: encoding constant expression opcode 0x${i.opcode.toString(16)}`);
     }
   }
-  w.u8(0x0b);
+  w.end();
 }
 
 function isFuncIndexForm(s: ElementSegment): boolean {
@@ -295,62 +520,62 @@ function isEncodedBody(b: EncodableBody): b is EncodedBody {
 }
 
 /** Which IR field each known section encodes (for the unchanged-section check). */
-function fieldOf(m: EncodableModule, id: Sec): unknown {
+function fieldOf(m: EncodableModule, id: SectionId): unknown {
   switch (id) {
-    case Sec.Type:
+    case SectionId.Type:
       return m.types;
-    case Sec.Import:
+    case SectionId.Import:
       return m.imports;
-    case Sec.Function:
+    case SectionId.Function:
       return m.funcTypeIndices;
-    case Sec.Table:
+    case SectionId.Table:
       return m.tables;
-    case Sec.Memory:
+    case SectionId.Memory:
       return m.memories;
-    case Sec.Global:
+    case SectionId.Global:
       return m.globals;
-    case Sec.Export:
+    case SectionId.Export:
       return m.exports;
-    case Sec.Start:
+    case SectionId.Start:
       return m.startFunction;
-    case Sec.Element:
+    case SectionId.Element:
       return m.elements;
-    case Sec.DataCount:
+    case SectionId.DataCount:
       return m.dataCount;
-    case Sec.Code:
+    case SectionId.Code:
       return m.codes;
-    case Sec.Data:
+    case SectionId.Data:
       return m.datas;
     default:
       return undefined;
   }
 }
 
-function present(m: EncodableModule, id: Sec): boolean {
+function present(m: EncodableModule, id: SectionId): boolean {
   switch (id) {
-    case Sec.Type:
+    case SectionId.Type:
       return m.types.length > 0;
-    case Sec.Import:
+    case SectionId.Import:
       return m.imports.length > 0;
-    case Sec.Function:
+    case SectionId.Function:
       return m.funcTypeIndices.length > 0;
-    case Sec.Table:
+    case SectionId.Table:
       return m.tables.length > 0;
-    case Sec.Memory:
+    case SectionId.Memory:
       return m.memories.length > 0;
-    case Sec.Global:
+    case SectionId.Global:
       return m.globals.length > 0;
-    case Sec.Export:
+    case SectionId.Export:
       return m.exports.length > 0;
-    case Sec.Start:
+    case SectionId.Start:
       return m.startFunction !== undefined;
-    case Sec.Element:
+    case SectionId.Element:
       return m.elements.length > 0;
-    case Sec.DataCount:
+    case SectionId.DataCount:
       return m.dataCount !== undefined;
-    case Sec.Code:
+    case SectionId.Code:
       return m.codes.length > 0;
-    case Sec.Data:
+    case SectionId.Data:
       return m.datas.length > 0;
     default:
       return false;
@@ -358,13 +583,13 @@ function present(m: EncodableModule, id: Sec): boolean {
 }
 
 /** Writes the contents (after id and size) of a known section from the IR. */
-function encodeSectionContents(w: ByteWriter, m: EncodableModule, id: Sec): void {
+function encodeSectionContents(w: ByteWriter, m: EncodableModule, id: SectionId): void {
   switch (id) {
-    case Sec.Type:
+    case SectionId.Type:
       w.u32(m.types.length);
       for (const t of m.types) encodeFuncType(w, t);
       return;
-    case Sec.Import:
+    case SectionId.Import:
       w.u32(m.imports.length);
       for (const imp of m.imports) {
         w.name(imp.module).name(imp.name).u8(imp.desc.kind);
@@ -375,40 +600,40 @@ function encodeSectionContents(w: ByteWriter, m: EncodableModule, id: Sec): void
         else w.u8(d.global.valType).u8(d.global.mutable ? 1 : 0);
       }
       return;
-    case Sec.Function:
+    case SectionId.Function:
       w.u32(m.funcTypeIndices.length);
       for (const t of m.funcTypeIndices) w.u32(t);
       return;
-    case Sec.Table:
+    case SectionId.Table:
       w.u32(m.tables.length);
       for (const t of m.tables) encodeTableType(w, t);
       return;
-    case Sec.Memory:
+    case SectionId.Memory:
       w.u32(m.memories.length);
       for (const mem of m.memories) encodeLimits(w, mem.limits);
       return;
-    case Sec.Global:
+    case SectionId.Global:
       w.u32(m.globals.length);
       for (const g of m.globals) {
         w.u8(g.type.valType).u8(g.type.mutable ? 1 : 0);
         encodeConstExpr(w, g.init);
       }
       return;
-    case Sec.Export:
+    case SectionId.Export:
       w.u32(m.exports.length);
       for (const e of m.exports) w.name(e.name).u8(e.kind).u32(e.index);
       return;
-    case Sec.Start:
+    case SectionId.Start:
       w.u32(m.startFunction!);
       return;
-    case Sec.Element:
+    case SectionId.Element:
       w.u32(m.elements.length);
       for (const s of m.elements) encodeElement(w, s);
       return;
-    case Sec.DataCount:
+    case SectionId.DataCount:
       w.u32(m.dataCount!);
       return;
-    case Sec.Data:
+    case SectionId.Data:
       w.u32(m.datas.length);
       for (const d of m.datas) encodeData(w, d);
       return;
@@ -427,7 +652,7 @@ function encodeSectionContents(w: ByteWriter, m: EncodableModule, id: Sec): void
  */
 export function encodeModule(m: EncodableModule, base?: Module, layout: Module | undefined = base): EncodeResult {
   const w = new ByteWriter(Math.max(1024, (base?.bytes.length ?? m.bytes.length) + 256));
-  w.u32Fixed(0x6d736100).u32Fixed(1);
+  w.preamble();
 
   // Custom sections go after the known section that preceded them in the original layout.
   const customsAfter = new Map<number, CustomSection[]>();
@@ -446,7 +671,7 @@ export function encodeModule(m: EncodableModule, base?: Module, layout: Module |
     for (const c of list) {
       const nameBytes = utf8.encode(c.name);
       const size = u32Size(nameBytes.length) + nameBytes.length + c.data.length;
-      w.u8(Sec.Custom).u32(size).u32(nameBytes.length).bytes(nameBytes).bytes(c.data);
+      w.u8(SectionId.Custom).u32(size).u32(nameBytes.length).bytes(nameBytes).bytes(c.data);
     }
   };
 
@@ -459,12 +684,12 @@ export function encodeModule(m: EncodableModule, base?: Module, layout: Module |
       const raw = base === undefined ? undefined : rawSection(m, base, id);
       if (raw !== undefined) {
         w.u8(id).u32(raw.length);
-        if (id === Sec.Code) {
+        if (id === SectionId.Code) {
           codeSectionStart = w.len;
           bodyOffsets = rawBodyOffsets(base!, codeSectionStart);
         }
         w.bytes(raw);
-      } else if (id === Sec.Code) {
+      } else if (id === SectionId.Code) {
         const r = encodeCode(m);
         w.u8(id).u32(r.contents.length);
         codeSectionStart = w.len;
@@ -474,7 +699,7 @@ export function encodeModule(m: EncodableModule, base?: Module, layout: Module |
       } else {
         tmp.len = 0;
         encodeSectionContents(tmp, m, id);
-        w.u8(id).u32(tmp.len).bytes(tmp.buf.subarray(0, tmp.len));
+        w.section(id, tmp);
       }
     }
     writeCustoms(id);
@@ -485,7 +710,7 @@ export function encodeModule(m: EncodableModule, base?: Module, layout: Module |
 }
 
 /** The raw contents of section `id` of `base`, when `m`'s field for it is unchanged. */
-function rawSection(m: EncodableModule, base: Module, id: Sec): Uint8Array | undefined {
+function rawSection(m: EncodableModule, base: Module, id: SectionId): Uint8Array | undefined {
   if (m.bytes !== base.bytes) return undefined;
   if (fieldOf(m, id) !== fieldOf(base, id)) return undefined;
   for (const s of base.sections) if (s.id === id) return base.bytes.subarray(s.start, s.end);

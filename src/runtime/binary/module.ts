@@ -2,9 +2,27 @@
  * The decoded module: plain data produced by the decoder (decoder.ts), checked by the validator
  * (../validate) and consumed by both engines. Function bodies are not decoded into instructions
  * here: a body keeps the byte range of its code inside `Module.bytes`, and each consumer (validator,
- * interpreter lowering, compiler rewriting) walks the bytes with `InstrReader` (instr-reader.ts).
+ * interpreter lowering, compiler rewriting) walks those bytes.
  * Byte offsets are absolute offsets into `Module.bytes`; they are the program counters of the toolkit.
  */
+
+/** Section ids, by their binary encoding. */
+export const SectionId = {
+  Custom: 0,
+  Type: 1,
+  Import: 2,
+  Function: 3,
+  Table: 4,
+  Memory: 5,
+  Global: 6,
+  Export: 7,
+  Start: 8,
+  Element: 9,
+  Code: 10,
+  Data: 11,
+  DataCount: 12,
+} as const;
+export type SectionId = (typeof SectionId)[keyof typeof SectionId];
 
 /** A value type byte (see `ValueType` in ../api/value-type.ts). */
 export type ValType = number;
