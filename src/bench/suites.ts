@@ -1,8 +1,10 @@
 /** Every bench suite by name (`npm run bench -- <name>`). */
+import { boundarySuite } from './boundary.js';
 import { compileLatency, compilerSuite, interruptCost } from './compiler.js';
 import { interpreterSuite } from './interpreter.js';
 import { listenerOverheadSuite } from './listener-overhead.js';
 import { listenerSuite } from './listeners.js';
+import { preciseTrapsSuite } from './precise-traps.js';
 import { recorderSuite } from './recorder.js';
 import { wasiSuite } from './wasi.js';
 
@@ -11,6 +13,8 @@ export const BENCH_SUITES: Readonly<Record<string, () => Promise<void>>> = {
   compiler: compilerSuite,
   'compile-latency': compileLatency,
   interrupts: interruptCost,
+  boundary: boundarySuite,
+  'precise-traps': preciseTrapsSuite,
   wasi: wasiSuite,
   listeners: listenerSuite,
   'listener-overhead': listenerOverheadSuite,

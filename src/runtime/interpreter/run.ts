@@ -35,9 +35,9 @@
  *
  * Measured 2026-11 (shared 2-core machine, noisy ±15%): `npm run bench -- interpreter` geomean
  * 45.7x before superinstructions, 41.4x after, 44.4–47.2x after the immediates and rare.ts on a
- * busier machine (perf.ts, CPU ms vs V8 best of 3: 45–47x before, 43.4–48x after; matmul
+ * busier machine (CPU ms vs V8 best of 3: 45–47x before, 43.4–48x after; matmul
  * 118→~100x, nbody 66→~55x, sieve 60→~45x, i64 ~90→~75x with shift immediates, sha256 ~70x:
- * pure i32 ALU chains). Listener overhead (perf-listeners.ts: no-op listener on every
+ * pure i32 ALU chains). Listener overhead (no-op listener on every
  * function, CPU best of 7, (listened − plain) / calls): calls.tiny 14–45 ns/call, fib.tiny
  * 38–48 ns/call depending on machine load; a WAT loop calling a 2-param function 27–36 ns/call. History: 370–400 ns with a DataView rebuild
  * after each callback, 130/55 after, 66/57 with WeakMap-free buffers, 41/41 with straight-line
