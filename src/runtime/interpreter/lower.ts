@@ -13,8 +13,8 @@
  * compare-and-branch instruction. Branch targets are resolved here: the run loop never searches.
  */
 import { V128, isRefType, slotsOf, slotsOfTypes } from '../api/value-type.js';
-import type { FuncType, Module as IrModule } from '../binary/module.js';
-import { OPS } from '../binary/opcodes.js';
+import type { FuncType, FunctionBody, Module as IrModule } from '../binary/module.js';
+import { OPS, type ImmKind, type OpInfo } from '../binary/opcodes.js';
 import { Reader } from '../binary/reader.js';
 import { FUSED_PAIRS, I, instrLength } from './ir.js';
 import type { Lowered } from './objects.js';
@@ -265,11 +265,6 @@ const STORES: Record<number, number> = {
   0x3e: I.I32_STORE,
 };
 
-/** Function types of a module's function index space, for call lowering. */
-export interface LowerContext {
-  readonly module: IrModule;
-}
-
 function blockType(m: IrModule, bt: number): FuncType {
   if (bt === -64) return { params: EMPTY, results: EMPTY };
   if (bt < 0) return { params: EMPTY, results: [bt & 0x7f] };
@@ -278,10 +273,7 @@ function blockType(m: IrModule, bt: number): FuncType {
   return t;
 }
 
-/**
- * Lowers defined function `codeIndex` of `m` (validated). Throws a plain Error on an internal
- * inconsistency (never for valid input).
- */
+/** What to lower a function for, beyond its body. */
 export interface LowerOptions {
   /** The function has a listener: LISTEN_BEFORE at entry, and (with `listenExits`) RETL at every return. */
   readonly listened?: boolean;
@@ -293,1029 +285,1083 @@ export interface LowerOptions {
   readonly listenedCallee?: (f: number) => boolean;
 }
 
+/**
+ * Lowers defined function `codeIndex` of `m` (validated). Throws a plain Error on an internal
+ * inconsistency (never for valid input).
+ */
 export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions = {}): Lowered {
-  const listened = opts.listened === true;
-  const listenExits = listened && opts.listenExits !== false;
-  const interrupt = opts.interrupt === true;
-  const body = m.codes[codeIndex];
-  const funcIndex = m.numImportedFuncs + codeIndex;
-  const ftype = m.types[m.funcTypeIndexSpace[funcIndex]!];
-  if (body === undefined || ftype === undefined) throw new Error(`lower: no function ${funcIndex}`);
+  return new Lowerer(m, codeIndex, opts).lower();
+}
+
+/**
+ * The lowering of one function: one pass over its body that keeps the virtual stack, the control
+ * frames and the code emitted so far. Used once, by {@link lowerFunction}.
+ */
+class Lowerer {
+  private readonly m: IrModule;
+  private readonly opts: LowerOptions;
+  private readonly listened: boolean;
+  /** Listened with exits: RETL at every return, LISTEN_AFTER before a tail call. */
+  private readonly listenExits: boolean;
+  private readonly interrupt: boolean;
+  private readonly body: FunctionBody;
+  private readonly ftype: FuncType;
+  private readonly r: Reader;
 
   // Locals: slot of each local index and its type.
-  const localSlot: number[] = [];
-  const localType: number[] = [];
-  let nslots = 0;
-  for (const t of ftype.params) {
-    localSlot.push(nslots);
-    localType.push(t);
-    nslots += slotsOf(t);
-  }
-  const paramSlots = nslots;
-  const refLocals: number[] = [];
-  for (const g of body.locals) {
-    for (let i = 0; i < g.count; i++) {
-      localSlot.push(nslots);
-      localType.push(g.type);
-      if (isRefType(g.type)) refLocals.push(nslots);
-      nslots += slotsOf(g.type);
-    }
-  }
-  const localSlots = nslots;
+  private readonly localSlot: number[] = [];
+  private readonly localType: number[] = [];
+  private readonly refLocals: number[] = [];
+  private readonly paramSlots: number;
+  private readonly localSlots: number;
 
   // Constants used inside loops get read-only slots after the locals, filled at function entry
   // (like wasmi's function-local constants): inside the loop they cost no instruction at all.
-  const constIndex = new Map<string, number>();
-  const constWords: number[] = [];
-  prescanLoopConstants(m, body.codeStart, body.codeEnd, constIndex, constWords);
-  const constBase = localSlots;
-  const stackBase = localSlots + constWords.length / 2;
-  const constSlot = (lo: number, hi: number): number => {
-    const j = constIndex.get(`${lo | 0},${hi | 0}`);
-    return j === undefined ? -1 : constBase + j;
-  };
+  private readonly constIndex = new Map<string, number>();
+  private readonly constWords: number[] = [];
+  private readonly constBase: number;
 
-  const code: number[] = [];
-  const offs: number[] = [];
-  let curOff = body.codeStart;
-  const lanes: Uint8Array[] = [];
+  // The code: words, the original byte offset of each word, and the SIMD shuffle lanes.
+  private readonly code: number[] = [];
+  private readonly offs: number[] = [];
+  private curOff: number;
+  private readonly lanes: Uint8Array[] = [];
 
   // Virtual stack.
-  const vsType: number[] = [];
-  const vsKind: number[] = [];
-  const vsVal: number[] = [];
-  const vsSlot: number[] = [];
-  const vsHi: number[] = [];
-  let height = 0;
-  let sp = stackBase;
-  let maxSp = sp;
+  private readonly vsType: number[] = [];
+  private readonly vsKind: number[] = [];
+  private readonly vsVal: number[] = [];
+  private readonly vsSlot: number[] = [];
+  private readonly vsHi: number[] = [];
+  private height = 0;
+  private sp: number;
+  private maxSp: number;
 
   // Last simple producer: its destination operand index and slot (for local.set folding).
-  let lastDstPos = -1;
-  let lastDstSlot = -1;
+  private lastDstPos = -1;
+  private lastDstSlot = -1;
   // Last i32 compare (for compare-and-branch fusion): start index, op, operands.
-  let cmpPos = -1;
-  let cmpOp = 0;
-  let cmpA = 0;
-  let cmpB = 0;
-  let cmpImm = false;
+  private cmpPos = -1;
+  private cmpOp = 0;
+  private cmpA = 0;
+  private cmpB = 0;
+  private cmpImm = false;
 
-  const emit = (w: number): void => {
-    code.push(w | 0);
-    offs.push(curOff);
-  };
-  const startInstr = (): number => {
-    lastDstPos = -1;
-    cmpPos = -1;
-    return code.length;
-  };
+  private readonly ctrls: Ctrl[] = [];
+  /** Nesting depth inside dead code (after an unconditional branch), which is skipped. */
+  private deadDepth = 0;
 
-  const push = (t: number, kind: number, val: number, hi = 0): void => {
-    vsType[height] = t;
-    vsKind[height] = kind;
-    vsVal[height] = val;
-    vsHi[height] = hi;
-    vsSlot[height] = sp;
-    height++;
-    sp += slotsOf(t);
-    if (sp > maxSp) maxSp = sp;
-  };
-  const pushResult = (t: number): number => {
-    const s = sp;
-    push(t, SLOT, 0);
-    return 2 * s;
-  };
+  constructor(m: IrModule, codeIndex: number, opts: LowerOptions) {
+    this.m = m;
+    this.opts = opts;
+    this.listened = opts.listened === true;
+    this.listenExits = this.listened && opts.listenExits !== false;
+    this.interrupt = opts.interrupt === true;
+    const body = m.codes[codeIndex];
+    const funcIndex = m.numImportedFuncs + codeIndex;
+    const ftype = m.types[m.funcTypeIndexSpace[funcIndex]!];
+    if (body === undefined || ftype === undefined) throw new Error(`lower: no function ${funcIndex}`);
+    this.body = body;
+    this.ftype = ftype;
 
-  const copyOp = (t: number): number => (t === V128 ? I.COPY_V128 : isRefType(t) ? I.COPY_REF : I.COPY);
-
-  /** Emits code that puts entry i into its own slot. */
-  const materialize = (i: number): void => {
-    const k = vsKind[i]!;
-    if (k === SLOT) return;
-    startInstr();
-    const d = 2 * vsSlot[i]!;
-    if (k === LOCAL) {
-      emit(copyOp(vsType[i]!));
-      emit(d);
-      emit(2 * vsVal[i]!);
-    } else {
-      emitConstInto(d, i);
+    let nslots = 0;
+    for (const t of ftype.params) {
+      this.localSlot.push(nslots);
+      this.localType.push(t);
+      nslots += slotsOf(t);
     }
-    vsKind[i] = SLOT;
-  };
+    this.paramSlots = nslots;
+    for (const g of body.locals) {
+      for (let i = 0; i < g.count; i++) {
+        this.localSlot.push(nslots);
+        this.localType.push(g.type);
+        if (isRefType(g.type)) this.refLocals.push(nslots);
+        nslots += slotsOf(g.type);
+      }
+    }
+    this.localSlots = nslots;
+
+    prescanLoopConstants(m, body.codeStart, body.codeEnd, this.constIndex, this.constWords);
+    this.constBase = this.localSlots;
+    this.sp = this.localSlots + this.constWords.length / 2;
+    this.maxSp = this.sp;
+    this.curOff = body.codeStart;
+    this.r = new Reader(m.bytes, body.codeStart, body.codeEnd);
+    this.ctrls.push({
+      kind: 3,
+      height: 0,
+      slot: this.localSlots,
+      params: EMPTY,
+      results: ftype.results,
+      fixups: [],
+      head: 0,
+      elseFixup: -1,
+      unreachable: false,
+    });
+  }
+
+  lower(): Lowered {
+    // Entry instructions exist only in the functions that need them, so the others pay nothing.
+    // LISTEN_BEFORE must be at pc 0: the engine reads a frame at pc >= 0 of a listened function as
+    // "before has run".
+    if (this.listened) this.emit(I.LISTEN_BEFORE);
+    if (this.interrupt) this.emit(I.CHECK);
+    const r = this.r;
+    const end = this.body.codeEnd;
+    while (r.pos < end) {
+      this.curOff = r.pos;
+      const op = r.opcode();
+      const info = OPS[op];
+      if (info === undefined) throw new Error(`lower: unknown opcode ${op}`);
+      const top = this.ctrls[this.ctrls.length - 1]!;
+      if (top.unreachable && this.skipDead(op, info.imm)) continue;
+      this.instr(op, info, top);
+    }
+    if (this.ctrls.length !== 0) throw new Error('lower: unbalanced blocks');
+    const out = Int32Array.from(this.code);
+    fusePairs(out);
+    return {
+      code: out,
+      offsets: Int32Array.from(this.offs),
+      maxSlots: this.maxSp + 4,
+      paramSlots: this.paramSlots,
+      localSlots: this.localSlots,
+      consts: Int32Array.from(this.constWords),
+      refLocals: Int32Array.from(this.refLocals),
+      lanes: this.lanes,
+    };
+  }
+
+  /**
+   * In dead code, skips instruction `op` (tracking only nesting) and returns true; returns false for
+   * the `else` or `end` that closes the dead frame, which is lowered.
+   */
+  private skipDead(op: number, imm: ImmKind): boolean {
+    const r = this.r;
+    if (op === 0x02 || op === 0x03 || op === 0x04) {
+      r.s33();
+      this.deadDepth++;
+      return true;
+    }
+    if (op === 0x0b && this.deadDepth > 0) {
+      this.deadDepth--;
+      return true;
+    }
+    if (op === 0x05 && this.deadDepth > 0) return true;
+    if (op !== 0x0b && op !== 0x05) {
+      skipImmediates(r, imm);
+      return true;
+    }
+    return false;
+  }
+
+  // ---- emitting ----
+
+  private emit(w: number): void {
+    this.code.push(w | 0);
+    this.offs.push(this.curOff);
+  }
+
+  /** Starts an instruction: no folding or fusion reaches across it. Returns its code index. */
+  private startInstr(): number {
+    this.lastDstPos = -1;
+    this.cmpPos = -1;
+    return this.code.length;
+  }
+
   /** Emits the constant of entry i into word offset d. */
-  function emitConstInto(d: number, i: number): void {
-    const t = vsType[i]!;
+  private emitConstInto(d: number, i: number): void {
+    const t = this.vsType[i]!;
     if (t === 0x7e || t === 0x7c) {
-      emit(I.CONST64);
-      emit(d);
-      emit(vsVal[i]!);
-      emit(vsHi[i]!);
+      this.emit(I.CONST64);
+      this.emit(d);
+      this.emit(this.vsVal[i]!);
+      this.emit(this.vsHi[i]!);
     } else {
-      emit(I.CONST32);
-      emit(d);
-      emit(vsVal[i]!);
+      this.emit(I.CONST32);
+      this.emit(d);
+      this.emit(this.vsVal[i]!);
     }
   }
-  const materializeAll = (): void => {
-    for (let i = 0; i < height; i++) materialize(i);
-  };
 
-  /** Word offset of entry i, materializing constants. */
-  const opnd = (i: number): number => {
-    if (vsKind[i] === LOCAL) return 2 * vsVal[i]!;
-    if (vsKind[i] === CONST) {
-      const t = vsType[i]!;
-      const cs = constSlot(vsVal[i]!, t === 0x7e || t === 0x7c ? vsHi[i]! : 0);
-      if (cs >= 0) return 2 * cs;
-      materialize(i);
-    }
-    return 2 * vsSlot[i]!;
-  };
+  /**
+   * Gives the destination operand at code index `dpos` a new slot for a result of type `t`, and
+   * remembers it so that a following `local.set` can retarget it.
+   */
+  private setResult(dpos: number, t: number): void {
+    this.code[dpos] = this.pushResult(t);
+    this.lastDstPos = dpos;
+    this.lastDstSlot = this.sp - slotsOf(t);
+  }
 
-  const pop = (): number => {
-    height--;
-    if (height < 0) throw new Error('lower: operand stack underflow');
-    sp = vsSlot[height]!;
-    return height;
-  };
+  // ---- virtual stack ----
+
+  private push(t: number, kind: number, val: number, hi = 0): void {
+    const h = this.height;
+    this.vsType[h] = t;
+    this.vsKind[h] = kind;
+    this.vsVal[h] = val;
+    this.vsHi[h] = hi;
+    this.vsSlot[h] = this.sp;
+    this.height = h + 1;
+    this.sp += slotsOf(t);
+    if (this.sp > this.maxSp) this.maxSp = this.sp;
+  }
+
+  /** Pushes a value in its own slot; returns the slot's word offset. */
+  private pushResult(t: number): number {
+    const s = this.sp;
+    this.push(t, SLOT, 0);
+    return 2 * s;
+  }
+
+  private pushResults(results: readonly number[]): void {
+    for (const t of results) this.push(t, SLOT, 0);
+    this.lastDstPos = -1;
+    this.cmpPos = -1;
+  }
+
+  private pop(): number {
+    this.height--;
+    if (this.height < 0) throw new Error('lower: operand stack underflow');
+    this.sp = this.vsSlot[this.height]!;
+    return this.height;
+  }
+
   /** Pops and returns the operand word offset of the top entry. */
-  const popOpnd = (): number => {
-    const i = height - 1;
-    const w = opnd(i);
-    pop();
+  private popOpnd(): number {
+    const w = this.opnd(this.height - 1);
+    this.pop();
     return w;
-  };
+  }
 
-  const ctrls: Ctrl[] = [];
-  ctrls.push({
-    kind: 3,
-    height: 0,
-    slot: localSlots,
-    params: EMPTY,
-    results: ftype.results,
-    fixups: [],
-    head: 0,
-    elseFixup: -1,
-    unreachable: false,
-  });
+  /** Word offset of entry i, materializing constants that have no loop-constant slot. */
+  private opnd(i: number): number {
+    const kind = this.vsKind[i];
+    if (kind === LOCAL) return 2 * this.vsVal[i]!;
+    if (kind === CONST) {
+      const t = this.vsType[i]!;
+      const cs = this.constSlot(this.vsVal[i]!, t === 0x7e || t === 0x7c ? this.vsHi[i]! : 0);
+      if (cs >= 0) return 2 * cs;
+      this.materialize(i);
+    }
+    return 2 * this.vsSlot[i]!;
+  }
 
-  const labelTypes = (c: Ctrl): readonly number[] => (c.kind === 1 ? c.params : c.results);
+  /** The slot of a loop constant, or -1. */
+  private constSlot(lo: number, hi: number): number {
+    const j = this.constIndex.get(`${lo | 0},${hi | 0}`);
+    return j === undefined ? -1 : this.constBase + j;
+  }
+
+  /** Emits code that puts entry i into its own slot. */
+  private materialize(i: number): void {
+    const k = this.vsKind[i]!;
+    if (k === SLOT) return;
+    this.startInstr();
+    const d = 2 * this.vsSlot[i]!;
+    if (k === LOCAL) {
+      this.emit(copyOp(this.vsType[i]!));
+      this.emit(d);
+      this.emit(2 * this.vsVal[i]!);
+    } else {
+      this.emitConstInto(d, i);
+    }
+    this.vsKind[i] = SLOT;
+  }
+
+  private materializeAll(): void {
+    for (let i = 0; i < this.height; i++) this.materialize(i);
+  }
+
+  /** Materializes the top `n` entries (call arguments) and pops them; returns the first one's word offset. */
+  private prepareArgs(n: number): number {
+    const first = this.height - n;
+    for (let i = first; i < this.height; i++) this.materialize(i);
+    const argw = 2 * (n > 0 ? this.vsSlot[first]! : this.sp);
+    for (let i = 0; i < n; i++) this.pop();
+    return argw;
+  }
+
+  // ---- control ----
+
+  private labelTypes(c: Ctrl): readonly number[] {
+    return c.kind === 1 ? c.params : c.results;
+  }
 
   /** Whether branching to c needs value copies. */
-  const needsCopies = (c: Ctrl): boolean => {
-    const types = labelTypes(c);
+  private needsCopies(c: Ctrl): boolean {
+    const types = this.labelTypes(c);
     let s = c.slot;
     for (let j = 0; j < types.length; j++) {
-      const i = height - types.length + j;
-      if (vsKind[i] !== SLOT || vsSlot[i] !== s) return true;
+      const i = this.height - types.length + j;
+      if (this.vsKind[i] !== SLOT || this.vsSlot[i] !== s) return true;
       s += slotsOf(types[j]!);
     }
     return false;
-  };
+  }
 
-  /** Emits copies of the top label-arity values into c's slots. */
-  const emitCopies = (c: Ctrl): void => {
-    const types = labelTypes(c);
-    let s = c.slot;
+  /** Puts the top label values of a block's fall-through end into the block's result slots. */
+  private emitBlockEndValues(c: Ctrl): void {
+    if (c.kind === 3) return;
+    this.copyTopTo(c.slot, c.results);
+  }
+
+  /** Emits copies of the top |types| entries into the slots from `slot` on (those not there yet). */
+  private copyTopTo(slot: number, types: readonly number[]): void {
+    let s = slot;
     for (let j = 0; j < types.length; j++) {
-      const i = height - types.length + j;
+      const i = this.height - types.length + j;
       const t = types[j]!;
-      if (vsKind[i] === CONST) {
-        startInstr();
-        emitConstInto(2 * s, i);
+      if (this.vsKind[i] === CONST) {
+        this.startInstr();
+        this.emitConstInto(2 * s, i);
       } else {
-        const src = vsKind[i] === LOCAL ? vsVal[i]! : vsSlot[i]!;
+        const src = this.vsKind[i] === LOCAL ? this.vsVal[i]! : this.vsSlot[i]!;
         if (src !== s) {
-          startInstr();
-          emit(copyOp(t));
-          emit(2 * s);
-          emit(2 * src);
+          this.startInstr();
+          this.emit(copyOp(t));
+          this.emit(2 * s);
+          this.emit(2 * src);
         }
       }
       s += slotsOf(t);
     }
-  };
+  }
+
+  /** An unconditional branch to c: the top label-arity values to c's slots, then BR. */
+  private branchTo(c: Ctrl): void {
+    this.copyTopTo(c.slot, this.labelTypes(c));
+    this.startInstr();
+    this.emit(I.BR);
+    this.emitTarget(c);
+  }
 
   /** Emits a jump target operand for c (a loop head or a fixup). */
-  const emitTarget = (c: Ctrl): void => {
-    if (c.kind === 1) emit(c.head);
+  private emitTarget(c: Ctrl): void {
+    if (c.kind === 1) this.emit(c.head);
     else {
-      c.fixups.push(code.length);
-      emit(0);
+      c.fixups.push(this.code.length);
+      this.emit(0);
     }
-  };
+  }
 
-  const emitReturn = (): void => {
-    const results = ftype.results;
-    if (listenExits) {
+  private emitReturn(): void {
+    const results = this.ftype.results;
+    if (this.listenExits) {
       // The after callback reads the results from their slots, then a plain return follows.
-      const first = height - results.length;
-      for (let i = first; i < height; i++) materialize(i);
-      startInstr();
-      emit(I.RETL);
-      emit(results.length === 0 ? 0 : 2 * vsSlot[first]!);
-      emit(slotsOfTypes(results));
-      emit(results.some(isRefType) ? 1 : 0);
+      const first = this.height - results.length;
+      for (let i = first; i < this.height; i++) this.materialize(i);
+      this.startInstr();
+      this.emit(I.RETL);
+      this.emit(results.length === 0 ? 0 : 2 * this.vsSlot[first]!);
+      this.emit(slotsOfTypes(results));
+      this.emit(results.some(isRefType) ? 1 : 0);
       return;
     }
-    startInstr();
+    this.startInstr();
     if (results.length === 0) {
-      emit(I.RET0);
+      this.emit(I.RET0);
       return;
     }
     if (results.length === 1 && !isRefType(results[0]!) && results[0] !== V128) {
-      const i = height - 1;
-      if (vsKind[i] === CONST) {
-        emitConstInto(0, i);
-        emit(I.RET0);
+      const i = this.height - 1;
+      if (this.vsKind[i] === CONST) {
+        this.emitConstInto(0, i);
+        this.emit(I.RET0);
       } else {
-        emit(I.RET1);
-        emit(opnd(i));
+        this.emit(I.RET1);
+        this.emit(this.opnd(i));
       }
       return;
     }
-    const first = height - results.length;
-    for (let i = first; i < height; i++) materialize(i);
-    startInstr();
-    emit(I.RETN);
-    emit(2 * vsSlot[first]!);
-    emit(slotsOfTypes(results));
-  };
+    const first = this.height - results.length;
+    for (let i = first; i < this.height; i++) this.materialize(i);
+    this.startInstr();
+    this.emit(I.RETN);
+    this.emit(2 * this.vsSlot[first]!);
+    this.emit(slotsOfTypes(results));
+  }
 
   /**
    * A tail call replaces a listened function's frame: its after fires at the call with no results
    * (they are the callee's to produce), so tail calls keep running in constant stack.
    */
-  const emitTailAfter = (): void => {
-    if (!listenExits) return;
-    startInstr();
-    emit(I.LISTEN_AFTER);
-    emit(-1);
-  };
+  private emitTailAfter(): void {
+    if (!this.listenExits) return;
+    this.startInstr();
+    this.emit(I.LISTEN_AFTER);
+    this.emit(-1);
+  }
 
-  const bindLabel = (c: Ctrl): void => {
-    const here = code.length;
-    for (const f of c.fixups) code[f] = here;
+  private bindLabel(c: Ctrl): void {
+    const here = this.code.length;
+    for (const f of c.fixups) this.code[f] = here;
     c.fixups.length = 0;
-    lastDstPos = -1;
-    cmpPos = -1;
-  };
+    this.lastDstPos = -1;
+    this.cmpPos = -1;
+  }
 
   /** Resets the virtual stack to c's base plus its results, all in their slots. */
-  const resetTo = (c: Ctrl, types: readonly number[]): void => {
-    height = c.height;
-    sp = c.slot;
-    for (const t of types) push(t, SLOT, 0);
-  };
+  private resetTo(c: Ctrl, types: readonly number[]): void {
+    this.height = c.height;
+    this.sp = c.slot;
+    for (const t of types) this.push(t, SLOT, 0);
+  }
 
-  const r = new Reader(m.bytes, body.codeStart, body.codeEnd);
-  let deadDepth = 0;
-  // Entry instructions exist only in the functions that need them, so the others pay nothing.
-  // LISTEN_BEFORE must be at pc 0: the engine reads a frame at pc >= 0 of a listened function as
-  // "before has run".
-  if (listened) emit(I.LISTEN_BEFORE);
-  if (interrupt) emit(I.CHECK);
+  /** The compare just emitted, if the top entry is its result and nothing was emitted since: its code index, or -1. */
+  private fusableCompare(): number {
+    const i = this.height - 1;
+    const p = this.cmpPos;
+    return p >= 0 && this.vsKind[i] === SLOT && this.code.length === p + 4 && this.code[p + 1] === 2 * this.vsSlot[i]! ? p : -1;
+  }
 
-  while (r.pos < body.codeEnd) {
-    curOff = r.pos;
-    const op = r.opcode();
-    const info = OPS[op];
-    if (info === undefined) throw new Error(`lower: unknown opcode ${op}`);
-    const top = ctrls[ctrls.length - 1]!;
+  /** Replaces the compare at `pos` with fused compare-and-branch `brOp` (without its target). */
+  private fuseCompare(pos: number, brOp: number): void {
+    const imm = this.cmpImm;
+    const a = this.cmpA;
+    const b = this.cmpB;
+    this.code.length = pos;
+    this.offs.length = pos;
+    this.startInstr();
+    this.emit(brOp + (imm ? 10 : 0));
+    this.emit(a);
+    this.emit(b);
+  }
 
-    if (top.unreachable) {
-      // Skip dead code, tracking only nesting.
-      if (op === 0x02 || op === 0x03 || op === 0x04) {
-        r.s33();
-        deadDepth++;
-        continue;
-      }
-      if (op === 0x0b && deadDepth > 0) {
-        deadDepth--;
-        continue;
-      }
-      if (op === 0x05 && deadDepth > 0) continue;
-      if (op !== 0x0b && op !== 0x05) {
-        skipImmediates(r, info.imm);
-        continue;
-      }
-    }
+  // ---- instructions ----
 
+  private instr(op: number, info: OpInfo, top: Ctrl): void {
+    const r = this.r;
     switch (op) {
       case 0x00: // unreachable
-        startInstr();
-        emit(I.UNREACHABLE);
+        this.startInstr();
+        this.emit(I.UNREACHABLE);
         top.unreachable = true;
-        break;
+        return;
       case 0x01: // nop
-        break;
+        return;
       case 0x02: // block
       case 0x03: // loop
-      case 0x04: {
-        // if
-        const bt = blockType(m, r.s33());
-        let cond = -1;
-        let condKind = SLOT;
-        let condVal = 0;
-        let fuse = -1;
-        if (op === 0x04) {
-          const i = height - 1;
-          condKind = vsKind[i]!;
-          condVal = vsVal[i]!;
-          if (cmpPos >= 0 && vsKind[i] === SLOT && code.length === cmpPos + 4 && code[cmpPos + 1] === 2 * vsSlot[i]!) fuse = cmpPos;
-          cond = opnd(i);
-          pop();
-        }
-        // Everything on the stack goes to its slot: inside the block, locals may change.
-        materializeAll();
-        const c: Ctrl = {
-          kind: op === 0x02 ? 0 : op === 0x03 ? 1 : 2,
-          height: height - bt.params.length,
-          slot: height - bt.params.length < height ? vsSlot[height - bt.params.length]! : sp,
-          params: bt.params,
-          results: bt.results,
-          fixups: [],
-          head: 0,
-          elseFixup: -1,
-          unreachable: false,
-        };
-        if (op === 0x03) {
-          bindLabel(c);
-          c.head = code.length;
-          if (interrupt) {
-            startInstr();
-            emit(I.CHECK);
-          }
-        } else if (op === 0x04) {
-          if (condKind === CONST) {
-            // Constant condition: branch unconditionally or not at all.
-            startInstr();
-            if (condVal === 0) {
-              emit(I.BR);
-              c.elseFixup = code.length;
-              emit(0);
-            } else {
-              emit(I.NOP);
-            }
-          } else if (fuse >= 0 && materializedNothingSince(code, fuse)) {
-            const cop = cmpOp;
-            const a = cmpA;
-            const b = cmpB;
-            const imm = cmpImm;
-            code.length = fuse;
-            offs.length = fuse;
-            startInstr();
-            const br = CMP_TO_BR[cop]!;
-            emit(INVERT[br]! + (imm ? 10 : 0));
-            emit(a);
-            emit(b);
-            c.elseFixup = code.length;
-            emit(0);
-          } else {
-            startInstr();
-            emit(I.BR_IFZ);
-            emit(cond);
-            c.elseFixup = code.length;
-            emit(0);
-          }
-        }
-        ctrls.push(c);
-        lastDstPos = -1;
-        cmpPos = -1;
-        break;
-      }
-      case 0x05: {
-        // else
-        if (!top.unreachable) {
-          emitBlockEndValues(top);
-          startInstr();
-          emit(I.BR);
-          emitTarget(top);
-        }
-        if (top.elseFixup >= 0) {
-          code[top.elseFixup] = code.length;
-          top.elseFixup = -1;
-        }
-        lastDstPos = -1;
-        cmpPos = -1;
-        resetTo(top, top.params);
-        top.unreachable = false;
-        deadDepth = 0;
-        break;
-      }
-      case 0x0b: {
-        // end
-        if (!top.unreachable) emitBlockEndValues(top);
-        if (top.elseFixup >= 0) {
-          code[top.elseFixup] = code.length;
-          top.elseFixup = -1;
-        }
-        deadDepth = 0;
-        if (top.kind === 3) {
-          if (!top.unreachable) {
-            emitReturn();
-          }
-          ctrls.pop();
-          break;
-        }
-        ctrls.pop();
-        if (top.kind !== 1) bindLabel(top);
-        resetTo(top, top.results);
-        lastDstPos = -1;
-        cmpPos = -1;
-        break;
-      }
+      case 0x04: // if
+        this.blockStart(op);
+        return;
+      case 0x05: // else
+        this.else(top);
+        return;
+      case 0x0b: // end
+        this.end(top);
+        return;
       case 0x0c: {
         // br
-        const depth = r.u32();
-        const c = ctrls[ctrls.length - 1 - depth]!;
-        if (c.kind === 3) emitReturn();
+        const c = this.ctrls[this.ctrls.length - 1 - r.u32()]!;
+        if (c.kind === 3) this.emitReturn();
         else {
-          emitCopies(c);
-          startInstr();
-          emit(I.BR);
-          emitTarget(c);
+          this.branchTo(c);
         }
         top.unreachable = true;
-        break;
+        return;
       }
-      case 0x0d: {
-        // br_if
-        const depth = r.u32();
-        const c = ctrls[ctrls.length - 1 - depth]!;
-        const i = height - 1;
-        const fusable = cmpPos >= 0 && vsKind[i] === SLOT && code.length === cmpPos + 4 && code[cmpPos + 1] === 2 * vsSlot[i]!;
-        const fuse = fusable ? cmpPos : -1;
-        const condKind = vsKind[i]!;
-        const condVal = vsVal[i]!;
-        const cond = condKind === CONST ? 0 : opnd(i);
-        pop();
-        if (c.kind === 3) {
-          // Conditional return.
-          if (condKind === CONST && condVal === 0) break;
-          // Materialize before branching: the return path must not change the fall-through state.
-          for (let j = height - ftype.results.length; j < height; j++) materialize(j);
-          startInstr();
-          let skip = -1;
-          if (condKind !== CONST) {
-            emit(I.BR_IFZ);
-            emit(cond);
-            skip = code.length;
-            emit(0);
-          }
-          emitReturn();
-          if (skip >= 0) code[skip] = code.length;
-          lastDstPos = -1;
-          cmpPos = -1;
-          if (condKind === CONST) top.unreachable = true;
-          break;
-        }
-        if (condKind === CONST) {
-          if (condVal !== 0) {
-            emitCopies(c);
-            startInstr();
-            emit(I.BR);
-            emitTarget(c);
-            top.unreachable = true;
-          }
-          break;
-        }
-        if (!needsCopies(c)) {
-          if (fuse >= 0) {
-            const cop = cmpOp;
-            const a = cmpA;
-            const b = cmpB;
-            const imm = cmpImm;
-            code.length = fuse;
-            offs.length = fuse;
-            startInstr();
-            emit(CMP_TO_BR[cop]! + (imm ? 10 : 0));
-            emit(a);
-            emit(b);
-          } else {
-            startInstr();
-            emit(I.BR_IF);
-            emit(cond);
-          }
-          emitTarget(c);
-        } else {
-          startInstr();
-          emit(I.BR_IFZ);
-          emit(cond);
-          const skip = code.length;
-          emit(0);
-          emitCopies(c);
-          startInstr();
-          emit(I.BR);
-          emitTarget(c);
-          code[skip] = code.length;
-        }
-        lastDstPos = -1;
-        cmpPos = -1;
-        break;
-      }
-      case 0x0e: {
-        // br_table
-        const n = r.count(1);
-        const depths: number[] = [];
-        for (let j = 0; j <= n; j++) depths.push(r.u32());
-        const i = height - 1;
-        const cond = opnd(i);
-        pop();
-        const dc = ctrls[ctrls.length - 1 - depths[n]!]!;
-        const arity = dc.kind === 3 ? ftype.results.length : labelTypes(dc).length;
-        // Stubs are alternatives: none may change the shared virtual state, so values go to slots first.
-        for (let j = height - arity; j < height; j++) materialize(j);
-        startInstr();
-        emit(I.BR_TABLE);
-        emit(cond);
-        emit(n);
-        const slots: number[] = [];
-        for (let j = 0; j <= n; j++) {
-          slots.push(code.length);
-          emit(0);
-        }
-        for (let j = 0; j <= n; j++) {
-          const c = ctrls[ctrls.length - 1 - depths[j]!]!;
-          if (c.kind === 3) {
-            code[slots[j]!] = code.length;
-            emitReturn();
-          } else if (!needsCopies(c)) {
-            if (c.kind === 1) code[slots[j]!] = c.head;
-            else c.fixups.push(slots[j]!);
-          } else {
-            code[slots[j]!] = code.length;
-            emitCopies(c);
-            startInstr();
-            emit(I.BR);
-            emitTarget(c);
-          }
-        }
-        top.unreachable = true;
-        break;
-      }
+      case 0x0d: // br_if
+        this.brIf(top);
+        return;
+      case 0x0e: // br_table
+        this.brTable(top);
+        return;
       case 0x0f: // return
-        emitReturn();
+        this.emitReturn();
         top.unreachable = true;
-        break;
-      case 0x10:
-      case 0x12: {
-        // call, return_call
-        const f = r.u32();
-        const ft = m.types[m.funcTypeIndexSpace[f]!]!;
-        const argw = prepareArgs(ft.params.length);
-        if (op === 0x12) emitTailAfter();
-        startInstr();
-        if (op === 0x10) {
-          emit(opts.listenedCallee?.(f) === true ? I.CALLL : I.CALL);
-          emit(f);
-          emit(argw);
-          pushResults(ft.results);
-        } else {
-          emit(I.RCALL);
-          emit(f);
-          emit(argw);
-          emit(slotsOfTypes(ft.params));
-          top.unreachable = true;
-        }
-        break;
-      }
-      case 0x11:
-      case 0x13: {
-        // call_indirect, return_call_indirect
-        const ti = r.u32();
-        const table = r.u32();
-        const ft = m.types[ti]!;
-        const idx = popOpnd();
-        const argw = prepareArgs(ft.params.length);
-        if (op === 0x13) emitTailAfter();
-        startInstr();
-        emit(op === 0x11 ? I.CALL_INDIRECT : I.RCALL_INDIRECT);
-        emit(typeIdOf(ft));
-        emit(table);
-        emit(argw);
-        emit(idx);
-        if (op === 0x11) pushResults(ft.results);
-        else {
-          emit(slotsOfTypes(ft.params));
-          top.unreachable = true;
-        }
-        break;
-      }
+        return;
+      case 0x10: // call
+      case 0x12: // return_call
+        this.call(op, top);
+        return;
+      case 0x11: // call_indirect
+      case 0x13: // return_call_indirect
+        this.callIndirect(op, top);
+        return;
       case 0x1a: // drop
-        pop();
-        break;
+        this.pop();
+        return;
       case 0x1b:
-      case 0x1c: {
-        // select
-        if (op === 0x1c) {
-          const n = r.count(1);
-          for (let j = 0; j < n; j++) r.u8();
-        }
-        const c = popOpnd();
-        const t = vsType[height - 1]!;
-        const b = popOpnd();
-        const a = popOpnd();
-        startInstr();
-        emit(t === V128 ? I.SELECT_V128 : isRefType(t) ? I.SELECT_REF : I.SELECT);
-        const dpos = code.length;
-        emit(0);
-        emit(a);
-        emit(b);
-        emit(c);
-        code[dpos] = pushResult(t);
-        lastDstPos = dpos;
-        lastDstSlot = sp - slotsOf(t);
-        break;
-      }
+      case 0x1c: // select
+        this.select(op);
+        return;
       case 0x20: {
         // local.get
         const x = r.u32();
-        push(localType[x]!, LOCAL, localSlot[x]!);
-        break;
+        this.push(this.localType[x]!, LOCAL, this.localSlot[x]!);
+        return;
       }
-      case 0x21:
-      case 0x22: {
-        // local.set, local.tee
-        const x = r.u32();
-        const xs = localSlot[x]!;
-        const t = localType[x]!;
-        const i = height - 1;
-        let conflict = false;
-        for (let j = 0; j < i; j++) {
-          if (vsKind[j] === LOCAL && vsVal[j] === xs) {
-            materialize(j);
-            conflict = true;
-          }
-        }
-        const kind = vsKind[i]!;
-        if (!conflict && kind === SLOT && lastDstPos >= 0 && lastDstSlot === vsSlot[i]) {
-          code[lastDstPos] = 2 * xs;
-          lastDstPos = -1;
-          cmpPos = -1;
-        } else if (kind === LOCAL && vsVal[i] === xs) {
-          // local.set x (local.get x): nothing to do.
-        } else if (kind === CONST) {
-          startInstr();
-          emitConstInto(2 * xs, i);
-        } else {
-          const src = opnd(i);
-          startInstr();
-          emit(copyOp(t));
-          emit(2 * xs);
-          emit(src);
-        }
-        pop();
-        if (op === 0x22) push(t, LOCAL, xs);
-        break;
-      }
+      case 0x21: // local.set
+      case 0x22: // local.tee
+        this.localSet(op);
+        return;
       case 0x23: {
         // global.get
         const g = r.u32();
-        const t = m.globalSpace[g]!.valType;
-        startInstr();
-        emit(t === V128 ? I.GLOBAL_GET_V128 : isRefType(t) ? I.GLOBAL_GET_REF : I.GLOBAL_GET);
-        const dpos = code.length;
-        emit(0);
-        emit(g);
-        code[dpos] = pushResult(t);
-        lastDstPos = dpos;
-        lastDstSlot = sp - slotsOf(t);
-        break;
+        const t = this.m.globalSpace[g]!.valType;
+        this.startInstr();
+        this.emit(t === V128 ? I.GLOBAL_GET_V128 : isRefType(t) ? I.GLOBAL_GET_REF : I.GLOBAL_GET);
+        const dpos = this.code.length;
+        this.emit(0);
+        this.emit(g);
+        this.setResult(dpos, t);
+        return;
       }
       case 0x24: {
         // global.set
         const g = r.u32();
-        const t = m.globalSpace[g]!.valType;
-        const s = popOpnd();
-        startInstr();
-        emit(t === V128 ? I.GLOBAL_SET_V128 : isRefType(t) ? I.GLOBAL_SET_REF : I.GLOBAL_SET);
-        emit(g);
-        emit(s);
-        break;
+        const t = this.m.globalSpace[g]!.valType;
+        const s = this.popOpnd();
+        this.startInstr();
+        this.emit(t === V128 ? I.GLOBAL_SET_V128 : isRefType(t) ? I.GLOBAL_SET_REF : I.GLOBAL_SET);
+        this.emit(g);
+        this.emit(s);
+        return;
       }
       case 0x25: {
         // table.get
         const t = r.u32();
-        const idx = popOpnd();
-        startInstr();
-        emit(I.TABLE_GET);
-        const dpos = code.length;
-        emit(0);
-        emit(t);
-        emit(idx);
-        code[dpos] = pushResult(m.tableSpace[t]!.elemType);
-        break;
+        const idx = this.popOpnd();
+        this.startInstr();
+        this.emit(I.TABLE_GET);
+        const dpos = this.code.length;
+        this.emit(0);
+        this.emit(t);
+        this.emit(idx);
+        this.code[dpos] = this.pushResult(this.m.tableSpace[t]!.elemType);
+        return;
       }
       case 0x26: {
         // table.set
         const t = r.u32();
-        const v = popOpnd();
-        const idx = popOpnd();
-        startInstr();
-        emit(I.TABLE_SET);
-        emit(t);
-        emit(idx);
-        emit(v);
-        break;
+        const v = this.popOpnd();
+        const idx = this.popOpnd();
+        this.startInstr();
+        this.emit(I.TABLE_SET);
+        this.emit(t);
+        this.emit(idx);
+        this.emit(v);
+        return;
       }
       case 0x3f: {
         // memory.size
         r.u8();
-        startInstr();
-        emit(I.MEMORY_SIZE);
-        const dpos = code.length;
-        emit(0);
-        code[dpos] = pushResult(0x7f);
-        break;
+        this.startInstr();
+        this.emit(I.MEMORY_SIZE);
+        const dpos = this.code.length;
+        this.emit(0);
+        this.code[dpos] = this.pushResult(0x7f);
+        return;
       }
       case 0x40: {
         // memory.grow
         r.u8();
-        const a = popOpnd();
-        startInstr();
-        emit(I.MEMORY_GROW);
-        const dpos = code.length;
-        emit(0);
-        emit(a);
-        code[dpos] = pushResult(0x7f);
-        break;
+        const a = this.popOpnd();
+        this.startInstr();
+        this.emit(I.MEMORY_GROW);
+        const dpos = this.code.length;
+        this.emit(0);
+        this.emit(a);
+        this.code[dpos] = this.pushResult(0x7f);
+        return;
       }
-      case 0x41: {
-        // i32.const
-        push(0x7f, CONST, r.s32());
-        break;
-      }
-      case 0x42: {
-        // i64.const
+      case 0x41: // i32.const
+        this.push(0x7f, CONST, r.s32());
+        return;
+      case 0x42: // i64.const
         r.s64Halves();
-        push(0x7e, CONST, r.lo, r.hi);
-        break;
-      }
-      case 0x43: {
-        // f32.const
-        push(0x7d, CONST, r.u32Fixed() | 0);
-        break;
-      }
+        this.push(0x7e, CONST, r.lo, r.hi);
+        return;
+      case 0x43: // f32.const
+        this.push(0x7d, CONST, r.u32Fixed() | 0);
+        return;
       case 0x44: {
         // f64.const
         const lo = r.u32Fixed() | 0;
         const hi = r.u32Fixed() | 0;
-        push(0x7c, CONST, lo, hi);
-        break;
+        this.push(0x7c, CONST, lo, hi);
+        return;
       }
       case 0xa7: // i32.wrap_i64: the low word is the i32
       case 0xbc: // reinterpretations: same bits
       case 0xbd:
       case 0xbe:
-      case 0xbf: {
-        const t = info.results![0]!;
-        const i = height - 1;
-        vsType[i] = t;
-        break;
-      }
+      case 0xbf:
+        this.vsType[this.height - 1] = info.results![0]!;
+        return;
       case 0xd0: {
         // ref.null
         const t = r.u8();
-        startInstr();
-        emit(I.REF_NULL);
-        const dpos = code.length;
-        emit(0);
-        code[dpos] = pushResult(t);
-        lastDstPos = dpos;
-        lastDstSlot = sp - 1;
-        break;
+        this.startInstr();
+        this.emit(I.REF_NULL);
+        const dpos = this.code.length;
+        this.emit(0);
+        this.setResult(dpos, t);
+        return;
       }
-      case 0xd1: {
-        // ref.is_null
-        const a = popOpnd();
-        simple(I.REF_IS_NULL, a, -1, 0x7f);
-        break;
-      }
+      case 0xd1: // ref.is_null
+        this.simple(I.REF_IS_NULL, this.popOpnd(), -1, 0x7f);
+        return;
       case 0xd2: {
         // ref.func
         const f = r.u32();
-        startInstr();
-        emit(I.REF_FUNC);
-        const dpos = code.length;
-        emit(0);
-        emit(f);
-        code[dpos] = pushResult(0x70);
-        lastDstPos = dpos;
-        lastDstSlot = sp - 1;
-        break;
+        this.startInstr();
+        this.emit(I.REF_FUNC);
+        const dpos = this.code.length;
+        this.emit(0);
+        this.emit(f);
+        this.setResult(dpos, 0x70);
+        return;
       }
-      default: {
-        if (op in I32_BIN) {
-          lowerI32Bin(op);
-          break;
-        }
-        const ld = LOADS[op];
-        if (ld !== undefined) {
-          r.u32();
-          const off = r.u32();
-          const a = popOpnd();
-          startInstr();
-          emit(ld);
-          const dpos = code.length;
-          emit(0);
-          emit(a);
-          emit(off);
-          const t = info.results![0]!;
-          code[dpos] = pushResult(t);
-          lastDstPos = dpos;
-          lastDstSlot = sp - 1;
-          break;
-        }
-        const st = STORES[op];
-        if (st !== undefined) {
-          r.u32();
-          const off = r.u32();
-          const v = popOpnd();
-          const a = popOpnd();
-          startInstr();
-          emit(st);
-          emit(a);
-          emit(v);
-          emit(off);
-          break;
-        }
-        if (
-          op === 0x45 &&
-          cmpPos >= 0 &&
-          code.length === cmpPos + 4 &&
-          vsKind[height - 1] === SLOT &&
-          code[cmpPos + 1] === 2 * vsSlot[height - 1]!
-        ) {
-          // i32.eqz of the compare just emitted: negate the compare instead (no instruction), and
-          // keep it fusable with a following br_if/if.
-          cmpOp = CMP_NEGATE[cmpOp]!;
-          code[cmpPos] = cmpImm ? IMM_OF[cmpOp]! : cmpOp;
-          break;
-        }
-        const s = SIMPLE[op];
-        if (
-          (s === I.I64_SHL || s === I.I64_SHR_S || s === I.I64_SHR_U) &&
-          vsKind[height - 1] === CONST &&
-          (vsVal[height - 1]! & 63) !== 0
-        ) {
-          // Shift by a constant: the count is an immediate and the run loop needs no helper.
-          const k = vsVal[height - 1]! & 63;
-          pop();
-          const a = popOpnd();
-          simple(s === I.I64_SHL ? I.I64_SHLI : s === I.I64_SHR_S ? I.I64_SHR_SI : I.I64_SHR_UI, a, k, 0x7e);
-          break;
-        }
-        if (s !== undefined) {
-          const nparams = info.params!.length;
-          const b = nparams === 2 ? popOpnd() : -1;
-          const a = popOpnd();
-          simple(s, a, b, info.results![0]!);
-          break;
-        }
-        if (op >= 0x100 && op <= 0x107) {
-          // trunc_sat
-          const a = popOpnd();
-          startInstr();
-          emit(I.TRUNC_SAT);
-          emit(op - 0x100);
-          const dpos = code.length;
-          emit(0);
-          emit(a);
-          code[dpos] = pushResult(info.results![0]!);
-          lastDstPos = dpos;
-          lastDstSlot = sp - 1;
-          break;
-        }
-        if (op >= 0x108 && op <= 0x111) {
-          lowerMisc(op - 0x100);
-          break;
-        }
-        if (op >= 0x300 && op < 0x400) {
-          lowerAtomic(op, info.params!.length, info.results!.length);
-          break;
-        }
-        if (op >= 0x200 && op < 0x300) {
-          lowerSimd(op);
-          break;
-        }
-        throw new Error(`not supported: ${info.name}`);
-      }
+      default:
+        this.numericOrMemory(op, info);
     }
   }
 
-  function materializedNothingSince(c: number[], pos: number): boolean {
-    return c.length === pos + 4;
-  }
-
-  /** Puts the top label values of a block's fall-through end into the block's result slots. */
-  function emitBlockEndValues(c: Ctrl): void {
-    if (c.kind === 3) return;
-    const types = c.results;
-    // The fall-through values are the top |results| entries; they must sit at c.slot...
-    let s = c.slot;
-    for (let j = 0; j < types.length; j++) {
-      const i = height - types.length + j;
-      const t = types[j]!;
-      if (vsKind[i] === CONST) {
-        startInstr();
-        emitConstInto(2 * s, i);
+  /** `block`, `loop` or `if`. */
+  private blockStart(op: number): void {
+    const bt = blockType(this.m, this.r.s33());
+    let cond = -1;
+    let condKind = SLOT;
+    let condVal = 0;
+    let fuse = -1;
+    if (op === 0x04) {
+      const i = this.height - 1;
+      condKind = this.vsKind[i]!;
+      condVal = this.vsVal[i]!;
+      fuse = this.fusableCompare();
+      cond = this.opnd(i);
+      this.pop();
+    }
+    // Everything on the stack goes to its slot: inside the block, locals may change.
+    this.materializeAll();
+    const base = this.height - bt.params.length;
+    const c: Ctrl = {
+      kind: op === 0x02 ? 0 : op === 0x03 ? 1 : 2,
+      height: base,
+      slot: base < this.height ? this.vsSlot[base]! : this.sp,
+      params: bt.params,
+      results: bt.results,
+      fixups: [],
+      head: 0,
+      elseFixup: -1,
+      unreachable: false,
+    };
+    if (op === 0x03) {
+      this.bindLabel(c);
+      c.head = this.code.length;
+      if (this.interrupt) {
+        this.startInstr();
+        this.emit(I.CHECK);
+      }
+    } else if (op === 0x04) {
+      if (condKind === CONST) {
+        // Constant condition: branch unconditionally or not at all.
+        this.startInstr();
+        if (condVal === 0) {
+          this.emit(I.BR);
+          c.elseFixup = this.code.length;
+          this.emit(0);
+        } else {
+          this.emit(I.NOP);
+        }
+      } else if (fuse >= 0 && this.code.length === fuse + 4) {
+        // Nothing was materialized since the compare: branch on its negation.
+        this.fuseCompare(fuse, INVERT[CMP_TO_BR[this.cmpOp]!]!);
+        c.elseFixup = this.code.length;
+        this.emit(0);
       } else {
-        const src = vsKind[i] === LOCAL ? vsVal[i]! : vsSlot[i]!;
-        if (src !== s) {
-          startInstr();
-          emit(copyOp(t));
-          emit(2 * s);
-          emit(2 * src);
-        }
+        this.startInstr();
+        this.emit(I.BR_IFZ);
+        this.emit(cond);
+        c.elseFixup = this.code.length;
+        this.emit(0);
       }
-      s += slotsOf(t);
+    }
+    this.ctrls.push(c);
+    this.lastDstPos = -1;
+    this.cmpPos = -1;
+  }
+
+  private else(top: Ctrl): void {
+    if (!top.unreachable) {
+      this.emitBlockEndValues(top);
+      this.startInstr();
+      this.emit(I.BR);
+      this.emitTarget(top);
+    }
+    if (top.elseFixup >= 0) {
+      this.code[top.elseFixup] = this.code.length;
+      top.elseFixup = -1;
+    }
+    this.lastDstPos = -1;
+    this.cmpPos = -1;
+    this.resetTo(top, top.params);
+    top.unreachable = false;
+    this.deadDepth = 0;
+  }
+
+  private end(top: Ctrl): void {
+    if (!top.unreachable) this.emitBlockEndValues(top);
+    if (top.elseFixup >= 0) {
+      this.code[top.elseFixup] = this.code.length;
+      top.elseFixup = -1;
+    }
+    this.deadDepth = 0;
+    if (top.kind === 3) {
+      if (!top.unreachable) this.emitReturn();
+      this.ctrls.pop();
+      return;
+    }
+    this.ctrls.pop();
+    if (top.kind !== 1) this.bindLabel(top);
+    this.resetTo(top, top.results);
+    this.lastDstPos = -1;
+    this.cmpPos = -1;
+  }
+
+  private brIf(top: Ctrl): void {
+    const c = this.ctrls[this.ctrls.length - 1 - this.r.u32()]!;
+    const i = this.height - 1;
+    const fuse = this.fusableCompare();
+    const condKind = this.vsKind[i]!;
+    const condVal = this.vsVal[i]!;
+    const cond = condKind === CONST ? 0 : this.opnd(i);
+    this.pop();
+    if (c.kind === 3) {
+      // Conditional return.
+      if (condKind === CONST && condVal === 0) return;
+      // Materialize before branching: the return path must not change the fall-through state.
+      for (let j = this.height - this.ftype.results.length; j < this.height; j++) this.materialize(j);
+      this.startInstr();
+      let skip = -1;
+      if (condKind !== CONST) {
+        this.emit(I.BR_IFZ);
+        this.emit(cond);
+        skip = this.code.length;
+        this.emit(0);
+      }
+      this.emitReturn();
+      if (skip >= 0) this.code[skip] = this.code.length;
+      this.lastDstPos = -1;
+      this.cmpPos = -1;
+      if (condKind === CONST) top.unreachable = true;
+      return;
+    }
+    if (condKind === CONST) {
+      if (condVal !== 0) {
+        this.branchTo(c);
+        top.unreachable = true;
+      }
+      return;
+    }
+    if (!this.needsCopies(c)) {
+      if (fuse >= 0) {
+        this.fuseCompare(fuse, CMP_TO_BR[this.cmpOp]!);
+      } else {
+        this.startInstr();
+        this.emit(I.BR_IF);
+        this.emit(cond);
+      }
+      this.emitTarget(c);
+    } else {
+      this.startInstr();
+      this.emit(I.BR_IFZ);
+      this.emit(cond);
+      const skip = this.code.length;
+      this.emit(0);
+      this.branchTo(c);
+      this.code[skip] = this.code.length;
+    }
+    this.lastDstPos = -1;
+    this.cmpPos = -1;
+  }
+
+  private brTable(top: Ctrl): void {
+    const r = this.r;
+    const n = r.count(1);
+    const depths: number[] = [];
+    for (let j = 0; j <= n; j++) depths.push(r.u32());
+    const cond = this.popOpnd();
+    const ctrls = this.ctrls;
+    const dc = ctrls[ctrls.length - 1 - depths[n]!]!;
+    const arity = dc.kind === 3 ? this.ftype.results.length : this.labelTypes(dc).length;
+    // Stubs are alternatives: none may change the shared virtual state, so values go to slots first.
+    for (let j = this.height - arity; j < this.height; j++) this.materialize(j);
+    this.startInstr();
+    this.emit(I.BR_TABLE);
+    this.emit(cond);
+    this.emit(n);
+    const slots: number[] = [];
+    for (let j = 0; j <= n; j++) {
+      slots.push(this.code.length);
+      this.emit(0);
+    }
+    for (let j = 0; j <= n; j++) {
+      const c = ctrls[ctrls.length - 1 - depths[j]!]!;
+      if (c.kind === 3) {
+        this.code[slots[j]!] = this.code.length;
+        this.emitReturn();
+      } else if (!this.needsCopies(c)) {
+        if (c.kind === 1) this.code[slots[j]!] = c.head;
+        else c.fixups.push(slots[j]!);
+      } else {
+        this.code[slots[j]!] = this.code.length;
+        this.branchTo(c);
+      }
+    }
+    top.unreachable = true;
+  }
+
+  /** `call` or `return_call`. */
+  private call(op: number, top: Ctrl): void {
+    const m = this.m;
+    const f = this.r.u32();
+    const ft = m.types[m.funcTypeIndexSpace[f]!]!;
+    const argw = this.prepareArgs(ft.params.length);
+    if (op === 0x12) this.emitTailAfter();
+    this.startInstr();
+    if (op === 0x10) {
+      this.emit(this.opts.listenedCallee?.(f) === true ? I.CALLL : I.CALL);
+      this.emit(f);
+      this.emit(argw);
+      this.pushResults(ft.results);
+    } else {
+      this.emit(I.RCALL);
+      this.emit(f);
+      this.emit(argw);
+      this.emit(slotsOfTypes(ft.params));
+      top.unreachable = true;
     }
   }
 
-  function prepareArgs(n: number): number {
-    const first = height - n;
-    for (let i = first; i < height; i++) materialize(i);
-    const argw = 2 * (n > 0 ? vsSlot[first]! : sp);
-    for (let i = 0; i < n; i++) pop();
-    return argw;
+  /** `call_indirect` or `return_call_indirect`. */
+  private callIndirect(op: number, top: Ctrl): void {
+    const ti = this.r.u32();
+    const table = this.r.u32();
+    const ft = this.m.types[ti]!;
+    const idx = this.popOpnd();
+    const argw = this.prepareArgs(ft.params.length);
+    if (op === 0x13) this.emitTailAfter();
+    this.startInstr();
+    this.emit(op === 0x11 ? I.CALL_INDIRECT : I.RCALL_INDIRECT);
+    this.emit(typeIdOf(ft));
+    this.emit(table);
+    this.emit(argw);
+    this.emit(idx);
+    if (op === 0x11) this.pushResults(ft.results);
+    else {
+      this.emit(slotsOfTypes(ft.params));
+      top.unreachable = true;
+    }
   }
 
-  function pushResults(results: readonly number[]): void {
-    for (const t of results) push(t, SLOT, 0);
-    lastDstPos = -1;
-    cmpPos = -1;
+  /** `select` or `select t*`. */
+  private select(op: number): void {
+    if (op === 0x1c) {
+      const n = this.r.count(1);
+      for (let j = 0; j < n; j++) this.r.u8();
+    }
+    const c = this.popOpnd();
+    const t = this.vsType[this.height - 1]!;
+    const b = this.popOpnd();
+    const a = this.popOpnd();
+    this.startInstr();
+    this.emit(t === V128 ? I.SELECT_V128 : isRefType(t) ? I.SELECT_REF : I.SELECT);
+    const dpos = this.code.length;
+    this.emit(0);
+    this.emit(a);
+    this.emit(b);
+    this.emit(c);
+    this.setResult(dpos, t);
   }
 
-  function simple(irop: number, a: number, b: number, resultType: number): void {
-    startInstr();
-    emit(irop);
-    const dpos = code.length;
-    emit(0);
-    emit(a);
-    if (b >= 0) emit(b);
-    code[dpos] = pushResult(resultType);
-    lastDstPos = dpos;
-    lastDstSlot = sp - slotsOf(resultType);
+  /** `local.set` or `local.tee`. */
+  private localSet(op: number): void {
+    const x = this.r.u32();
+    const xs = this.localSlot[x]!;
+    const t = this.localType[x]!;
+    const i = this.height - 1;
+    let conflict = false;
+    for (let j = 0; j < i; j++) {
+      if (this.vsKind[j] === LOCAL && this.vsVal[j] === xs) {
+        this.materialize(j);
+        conflict = true;
+      }
+    }
+    const kind = this.vsKind[i]!;
+    if (!conflict && kind === SLOT && this.lastDstPos >= 0 && this.lastDstSlot === this.vsSlot[i]) {
+      this.code[this.lastDstPos] = 2 * xs;
+      this.lastDstPos = -1;
+      this.cmpPos = -1;
+    } else if (kind === LOCAL && this.vsVal[i] === xs) {
+      // local.set x (local.get x): nothing to do.
+    } else if (kind === CONST) {
+      this.startInstr();
+      this.emitConstInto(2 * xs, i);
+    } else {
+      const src = this.opnd(i);
+      this.startInstr();
+      this.emit(copyOp(t));
+      this.emit(2 * xs);
+      this.emit(src);
+    }
+    this.pop();
+    if (op === 0x22) this.push(t, LOCAL, xs);
   }
 
-  function lowerI32Bin(op: number): void {
+  /** Numeric, memory, 0xFC, SIMD and atomic instructions. */
+  private numericOrMemory(op: number, info: OpInfo): void {
+    const r = this.r;
+    if (op in I32_BIN) {
+      this.lowerI32Bin(op);
+      return;
+    }
+    const ld = LOADS[op];
+    if (ld !== undefined) {
+      r.u32();
+      const off = r.u32();
+      const a = this.popOpnd();
+      this.startInstr();
+      this.emit(ld);
+      const dpos = this.code.length;
+      this.emit(0);
+      this.emit(a);
+      this.emit(off);
+      this.setResult(dpos, info.results![0]!);
+      return;
+    }
+    const st = STORES[op];
+    if (st !== undefined) {
+      r.u32();
+      const off = r.u32();
+      const v = this.popOpnd();
+      const a = this.popOpnd();
+      this.startInstr();
+      this.emit(st);
+      this.emit(a);
+      this.emit(v);
+      this.emit(off);
+      return;
+    }
+    if (op === 0x45 && this.fusableCompare() >= 0) {
+      // i32.eqz of the compare just emitted: negate the compare instead (no instruction), and
+      // keep it fusable with a following br_if/if.
+      this.cmpOp = CMP_NEGATE[this.cmpOp]!;
+      this.code[this.cmpPos] = this.cmpImm ? IMM_OF[this.cmpOp]! : this.cmpOp;
+      return;
+    }
+    const s = SIMPLE[op];
+    const top = this.height - 1;
+    if ((s === I.I64_SHL || s === I.I64_SHR_S || s === I.I64_SHR_U) && this.vsKind[top] === CONST && (this.vsVal[top]! & 63) !== 0) {
+      // Shift by a constant: the count is an immediate and the run loop needs no helper.
+      const k = this.vsVal[top]! & 63;
+      this.pop();
+      const a = this.popOpnd();
+      this.simple(s === I.I64_SHL ? I.I64_SHLI : s === I.I64_SHR_S ? I.I64_SHR_SI : I.I64_SHR_UI, a, k, 0x7e);
+      return;
+    }
+    if (s !== undefined) {
+      const b = info.params!.length === 2 ? this.popOpnd() : -1;
+      const a = this.popOpnd();
+      this.simple(s, a, b, info.results![0]!);
+      return;
+    }
+    if (op >= 0x100 && op <= 0x107) {
+      // trunc_sat
+      const a = this.popOpnd();
+      this.startInstr();
+      this.emit(I.TRUNC_SAT);
+      this.emit(op - 0x100);
+      const dpos = this.code.length;
+      this.emit(0);
+      this.emit(a);
+      this.setResult(dpos, info.results![0]!);
+      return;
+    }
+    if (op >= 0x108 && op <= 0x111) {
+      this.lowerMisc(op - 0x100);
+      return;
+    }
+    if (op >= 0x300 && op < 0x400) {
+      this.lowerAtomic(op, info.params!.length, info.results!.length);
+      return;
+    }
+    if (op >= 0x200 && op < 0x300) {
+      this.lowerSimd(op);
+      return;
+    }
+    throw new Error(`not supported: ${info.name}`);
+  }
+
+  /** An instruction `irop d, a[, b]` whose result goes to a new slot. */
+  private simple(irop: number, a: number, b: number, resultType: number): void {
+    this.startInstr();
+    this.emit(irop);
+    const dpos = this.code.length;
+    this.emit(0);
+    this.emit(a);
+    if (b >= 0) this.emit(b);
+    this.setResult(dpos, resultType);
+  }
+
+  private lowerI32Bin(op: number): void {
     const [reg, imm] = I32_BIN[op]!;
-    const bi = height - 1;
-    const ai = height - 2;
+    const bi = this.height - 1;
+    const ai = this.height - 2;
     let irop = reg;
     let a: number;
     let b: number;
     let useImm = false;
-    if (vsKind[bi] === CONST && (imm >= 0 || reg === I.I32_SUB)) {
-      b = vsVal[bi]!;
+    if (this.vsKind[bi] === CONST && (imm >= 0 || reg === I.I32_SUB)) {
+      b = this.vsVal[bi]!;
       if (reg === I.I32_SUB) {
         irop = I.I32_ADDI;
         b = -b | 0;
       } else irop = imm;
       useImm = true;
-      pop();
-      a = popOpnd();
-    } else if (vsKind[ai] === CONST && SWAP_CMP[reg] !== undefined && vsKind[bi] !== CONST) {
-      const k = vsVal[ai]!;
-      b = opnd(bi);
-      pop();
-      pop();
+      this.pop();
+      a = this.popOpnd();
+    } else if (this.vsKind[ai] === CONST && SWAP_CMP[reg] !== undefined && this.vsKind[bi] !== CONST) {
+      const k = this.vsVal[ai]!;
+      b = this.opnd(bi);
+      this.pop();
+      this.pop();
       a = b;
       b = k;
       irop = IMM_OF[SWAP_CMP[reg]!]!;
       useImm = true;
     } else {
-      b = popOpnd();
-      a = popOpnd();
+      b = this.popOpnd();
+      a = this.popOpnd();
     }
     if ((irop === I.I32_SHLI || irop === I.I32_SHR_SI || irop === I.I32_SHR_UI) && useImm) b &= 31;
     if (irop === I.I32_ROTLI) b = reg === I.I32_ROTR ? (32 - (b & 31)) & 31 : b & 31;
-    const start = startInstr();
-    emit(irop);
-    const dpos = code.length;
-    emit(0);
-    emit(a);
-    emit(b);
-    code[dpos] = pushResult(0x7f);
-    lastDstPos = dpos;
-    lastDstSlot = sp - 1;
+    const start = this.startInstr();
+    this.emit(irop);
+    const dpos = this.code.length;
+    this.emit(0);
+    this.emit(a);
+    this.emit(b);
+    this.setResult(dpos, 0x7f);
     // Remember compares for branch fusion.
     const base = useImm ? IMM_OF_REV[irop] : irop;
     if (base !== undefined && CMP_TO_BR[base] !== undefined) {
-      cmpPos = start;
-      cmpOp = base;
-      cmpA = a;
-      cmpB = b;
-      cmpImm = useImm;
+      this.cmpPos = start;
+      this.cmpOp = base;
+      this.cmpA = a;
+      this.cmpB = b;
+      this.cmpImm = useImm;
     }
   }
 
-  function lowerMisc(sub: number): void {
+  /** The 0xFC bulk memory and table instructions (sub-opcodes 8 to 0x11). */
+  private lowerMisc(sub: number): void {
+    const r = this.r;
     let k1 = 0;
     let k2 = 0;
-    let d = 0;
     let a = 0;
     let b = 0;
     let c = 0;
@@ -1324,9 +1370,9 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
       case 0x08: // memory.init
         k1 = r.u32();
         r.u8();
-        c = popOpnd();
-        b = popOpnd();
-        a = popOpnd();
+        c = this.popOpnd();
+        b = this.popOpnd();
+        a = this.popOpnd();
         break;
       case 0x09: // data.drop
         k1 = r.u32();
@@ -1334,22 +1380,22 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
       case 0x0a: // memory.copy
         r.u8();
         r.u8();
-        c = popOpnd();
-        b = popOpnd();
-        a = popOpnd();
+        c = this.popOpnd();
+        b = this.popOpnd();
+        a = this.popOpnd();
         break;
       case 0x0b: // memory.fill
         r.u8();
-        c = popOpnd();
-        b = popOpnd();
-        a = popOpnd();
+        c = this.popOpnd();
+        b = this.popOpnd();
+        a = this.popOpnd();
         break;
       case 0x0c: // table.init
         k1 = r.u32();
         k2 = r.u32();
-        c = popOpnd();
-        b = popOpnd();
-        a = popOpnd();
+        c = this.popOpnd();
+        b = this.popOpnd();
+        a = this.popOpnd();
         break;
       case 0x0d: // elem.drop
         k1 = r.u32();
@@ -1357,14 +1403,14 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
       case 0x0e: // table.copy
         k1 = r.u32();
         k2 = r.u32();
-        c = popOpnd();
-        b = popOpnd();
-        a = popOpnd();
+        c = this.popOpnd();
+        b = this.popOpnd();
+        a = this.popOpnd();
         break;
       case 0x0f: // table.grow
         k1 = r.u32();
-        b = popOpnd();
-        a = popOpnd();
+        b = this.popOpnd();
+        a = this.popOpnd();
         result = 0x7f;
         break;
       case 0x10: // table.size
@@ -1373,27 +1419,28 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
         break;
       case 0x11: // table.fill
         k1 = r.u32();
-        c = popOpnd();
-        b = popOpnd();
-        a = popOpnd();
+        c = this.popOpnd();
+        b = this.popOpnd();
+        a = this.popOpnd();
         break;
       default:
         throw new Error(`lower: bad 0xFC sub-opcode ${sub}`);
     }
-    startInstr();
-    emit(I.MISC);
-    emit(sub);
-    emit(k1);
-    emit(k2);
-    const dpos = code.length;
-    emit(d);
-    emit(a);
-    emit(b);
-    emit(c);
-    if (result >= 0) code[dpos] = pushResult(result);
+    this.startInstr();
+    this.emit(I.MISC);
+    this.emit(sub);
+    this.emit(k1);
+    this.emit(k2);
+    const dpos = this.code.length;
+    this.emit(0);
+    this.emit(a);
+    this.emit(b);
+    this.emit(c);
+    if (result >= 0) this.code[dpos] = this.pushResult(result);
   }
 
-  function lowerAtomic(op: number, nparams: number, nresults: number): void {
+  private lowerAtomic(op: number, nparams: number, nresults: number): void {
+    const r = this.r;
     const sub = op - 0x300;
     let off = 0;
     if (sub === 0x03) r.u8();
@@ -1402,90 +1449,78 @@ export function lowerFunction(m: IrModule, codeIndex: number, opts: LowerOptions
       off = r.u32();
     }
     const ops = [0, 0, 0];
-    for (let j = nparams - 1; j >= 0; j--) ops[j] = popOpnd();
-    startInstr();
-    emit(I.ATOMIC);
-    emit(sub);
-    const dpos = code.length;
-    emit(0);
-    emit(ops[0]!);
-    emit(ops[1]!);
-    emit(ops[2]!);
-    emit(off);
-    if (nresults > 0) code[dpos] = pushResult(OPS[op]!.results![0]!);
+    for (let j = nparams - 1; j >= 0; j--) ops[j] = this.popOpnd();
+    this.startInstr();
+    this.emit(I.ATOMIC);
+    this.emit(sub);
+    const dpos = this.code.length;
+    this.emit(0);
+    this.emit(ops[0]!);
+    this.emit(ops[1]!);
+    this.emit(ops[2]!);
+    this.emit(off);
+    if (nresults > 0) this.code[dpos] = this.pushResult(OPS[op]!.results![0]!);
   }
 
-  function lowerSimd(op: number): void {
+  private lowerSimd(op: number): void {
+    const r = this.r;
     const sub = op - 0x200;
     const info = OPS[op]!;
     if (sub === 0x0c) {
       // v128.const
       const v = r.view(16);
-      startInstr();
-      emit(I.CONST128);
-      const dpos = code.length;
-      emit(0);
-      for (let j = 0; j < 16; j += 4) emit(v[j]! | (v[j + 1]! << 8) | (v[j + 2]! << 16) | (v[j + 3]! << 24));
-      code[dpos] = pushResult(V128);
-      lastDstPos = dpos;
-      lastDstSlot = sp - 2;
+      this.startInstr();
+      this.emit(I.CONST128);
+      const dpos = this.code.length;
+      this.emit(0);
+      for (let j = 0; j < 16; j += 4) this.emit(v[j]! | (v[j + 1]! << 8) | (v[j + 2]! << 16) | (v[j + 3]! << 24));
+      this.setResult(dpos, V128);
       return;
     }
     if (info.imm === 'memarg' || info.imm === 'memlane') {
       r.u32();
       const off = r.u32();
       const lane = info.imm === 'memlane' ? r.u8() : 0;
-      const nparams = info.params!.length;
-      const v = nparams === 2 ? popOpnd() : 0;
-      const a = popOpnd();
-      startInstr();
-      emit(I.SIMD_MEM);
-      emit(sub);
-      const dpos = code.length;
-      emit(0);
-      emit(a);
-      emit(v);
-      emit(off);
-      emit(lane);
-      if (info.results!.length > 0) code[dpos] = pushResult(V128);
+      const v = info.params!.length === 2 ? this.popOpnd() : 0;
+      const a = this.popOpnd();
+      this.startInstr();
+      this.emit(I.SIMD_MEM);
+      this.emit(sub);
+      const dpos = this.code.length;
+      this.emit(0);
+      this.emit(a);
+      this.emit(v);
+      this.emit(off);
+      this.emit(lane);
+      if (info.results!.length > 0) this.code[dpos] = this.pushResult(V128);
       return;
     }
     let imm = 0;
     let laneIdx = -1;
     if (info.imm === 'lane') imm = r.u8();
     else if (info.imm === 'shuffle') {
-      lanes.push(r.view(16).slice());
-      laneIdx = lanes.length - 1;
+      this.lanes.push(r.view(16).slice());
+      laneIdx = this.lanes.length - 1;
     }
     const n = info.params!.length;
     const ops = [0, 0, 0];
-    for (let j = n - 1; j >= 0; j--) ops[j] = popOpnd();
-    startInstr();
-    emit(I.SIMD);
-    emit(sub);
-    const dpos = code.length;
-    emit(0);
-    emit(ops[0]!);
-    emit(ops[1]!);
-    emit(ops[2]!);
-    emit(imm);
-    emit(laneIdx);
-    code[dpos] = pushResult(info.results![0]!);
+    for (let j = n - 1; j >= 0; j--) ops[j] = this.popOpnd();
+    this.startInstr();
+    this.emit(I.SIMD);
+    this.emit(sub);
+    const dpos = this.code.length;
+    this.emit(0);
+    this.emit(ops[0]!);
+    this.emit(ops[1]!);
+    this.emit(ops[2]!);
+    this.emit(imm);
+    this.emit(laneIdx);
+    this.code[dpos] = this.pushResult(info.results![0]!);
   }
+}
 
-  if (ctrls.length !== 0) throw new Error('lower: unbalanced blocks');
-  const out = Int32Array.from(code);
-  fusePairs(out);
-  return {
-    code: out,
-    offsets: Int32Array.from(offs),
-    maxSlots: maxSp + 4,
-    paramSlots,
-    localSlots,
-    consts: Int32Array.from(constWords),
-    refLocals: Int32Array.from(refLocals),
-    lanes,
-  };
+function copyOp(t: number): number {
+  return t === V128 ? I.COPY_V128 : isRefType(t) ? I.COPY_REF : I.COPY;
 }
 
 const FUSE = new Map<number, number>(FUSED_PAIRS.map(([a, b, f]) => [a * 256 + b, f]));
