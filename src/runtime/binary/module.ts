@@ -2,7 +2,8 @@
  * The decoded module: plain data produced by the decoder (decoder.ts), checked by the validator
  * (../validate) and consumed by both engines. Function bodies are not decoded into instructions
  * here: a body keeps the byte range of its code inside `Module.bytes`, and each consumer (validator,
- * interpreter lowering, compiler rewriting) walks those bytes.
+ * interpreter lowering, compiler instrumentation) walks those bytes with the immediate kinds and the
+ * instruction walker of instr.ts.
  * Byte offsets are absolute offsets into `Module.bytes`; they are the program counters of the toolkit.
  */
 

@@ -34,35 +34,37 @@ export const NUM_CODES = 0x400;
  * - dataidx, elemidx (u32); meminit (dataidx u32, memidx byte); memcopy (2 memidx bytes);
  * - tableinit (elemidx u32, tableidx u32); tablecopy (dst tableidx u32, src tableidx u32); fence (one 0x00 byte).
  */
-export type ImmKind =
-  | 'none'
-  | 'blocktype'
-  | 'label'
-  | 'brtable'
-  | 'func'
-  | 'callind'
-  | 'local'
-  | 'global'
-  | 'table'
-  | 'memarg'
-  | 'memidx'
-  | 'i32'
-  | 'i64'
-  | 'f32'
-  | 'f64'
-  | 'v128'
-  | 'shuffle'
-  | 'lane'
-  | 'memlane'
-  | 'reftype'
-  | 'selectt'
-  | 'dataidx'
-  | 'elemidx'
-  | 'meminit'
-  | 'memcopy'
-  | 'tableinit'
-  | 'tablecopy'
-  | 'fence';
+export const IMM_KINDS = [
+  'none',
+  'blocktype',
+  'label',
+  'brtable',
+  'func',
+  'callind',
+  'local',
+  'global',
+  'table',
+  'memarg',
+  'memidx',
+  'i32',
+  'i64',
+  'f32',
+  'f64',
+  'v128',
+  'shuffle',
+  'lane',
+  'memlane',
+  'reftype',
+  'selectt',
+  'dataidx',
+  'elemidx',
+  'meminit',
+  'memcopy',
+  'tableinit',
+  'tablecopy',
+  'fence',
+] as const;
+export type ImmKind = (typeof IMM_KINDS)[number];
 
 export interface OpInfo {
   readonly code: number;
@@ -620,6 +622,7 @@ function buildTable(): Array<OpInfo | undefined> {
         params = types(p ?? '');
         results = types(r ?? '');
       }
+      if (!(IMM_KINDS as readonly string[]).includes(imm)) throw new Error(`opcodes: unknown immediate kind ${imm}`);
       table[base + sub] = {
         code: base + sub,
         name,

@@ -14,7 +14,8 @@
  */
 import { V128, isRefType, slotsOf, slotsOfTypes } from '../api/value-type.js';
 import type { FuncType, FunctionBody, Module as IrModule } from '../binary/module.js';
-import { OPS, type ImmKind, type OpInfo } from '../binary/opcodes.js';
+import { skipImmediates } from '../binary/instr.js';
+import { OPS, type OpInfo } from '../binary/opcodes.js';
 import { Reader } from '../binary/reader.js';
 import { FUSED_PAIRS, I, instrLength } from './ir.js';
 import type { Lowered } from './objects.js';
@@ -414,7 +415,7 @@ class Lowerer {
       const info = OPS[op];
       if (info === undefined) throw new Error(`lower: unknown opcode ${op}`);
       const top = this.ctrls[this.ctrls.length - 1]!;
-      if (top.unreachable && this.skipDead(op, info.imm)) continue;
+      if (top.unreachable && this.skipDead(op)) continue;
       this.instr(op, info, top);
     }
     if (this.ctrls.length !== 0) throw new Error('lower: unbalanced blocks');
@@ -436,7 +437,7 @@ class Lowerer {
    * In dead code, skips instruction `op` (tracking only nesting) and returns true; returns false for
    * the `else` or `end` that closes the dead frame, which is lowered.
    */
-  private skipDead(op: number, imm: ImmKind): boolean {
+  private skipDead(op: number): boolean {
     const r = this.r;
     if (op === 0x02 || op === 0x03 || op === 0x04) {
       r.s33();
@@ -449,7 +450,7 @@ class Lowerer {
     }
     if (op === 0x05 && this.deadDepth > 0) return true;
     if (op !== 0x0b && op !== 0x05) {
-      skipImmediates(r, imm);
+      r.pos = skipImmediates(r.bytes, r.pos, op);
       return true;
     }
     return false;
@@ -1581,7 +1582,7 @@ function prescanLoopConstants(m: IrModule, start: number, end: number, index: Ma
       lo = r.u32Fixed() | 0;
       hi = r.u32Fixed() | 0;
     } else {
-      skipImmediates(r, info.imm);
+      r.pos = skipImmediates(r.bytes, r.pos, op);
       continue;
     }
     if (loops === 0 || index.size >= MAX_LOOP_CONSTS) continue;
@@ -1590,81 +1591,5 @@ function prescanLoopConstants(m: IrModule, start: number, end: number, index: Ma
       index.set(key, index.size);
       words.push(lo, hi);
     }
-  }
-}
-
-function skipImmediates(r: Reader, imm: string): void {
-  switch (imm) {
-    case 'none':
-      return;
-    case 'blocktype':
-      r.s33();
-      return;
-    case 'label':
-    case 'func':
-    case 'local':
-    case 'global':
-    case 'table':
-    case 'dataidx':
-    case 'elemidx':
-      r.u32();
-      return;
-    case 'brtable': {
-      const n = r.count(1);
-      for (let i = 0; i <= n; i++) r.u32();
-      return;
-    }
-    case 'callind':
-    case 'tableinit':
-    case 'tablecopy':
-      r.u32();
-      r.u32();
-      return;
-    case 'memarg':
-      r.u32();
-      r.u32();
-      return;
-    case 'memlane':
-      r.u32();
-      r.u32();
-      r.u8();
-      return;
-    case 'memidx':
-    case 'reftype':
-    case 'lane':
-    case 'fence':
-      r.u8();
-      return;
-    case 'memcopy':
-      r.u8();
-      r.u8();
-      return;
-    case 'meminit':
-      r.u32();
-      r.u8();
-      return;
-    case 'i32':
-      r.s32();
-      return;
-    case 'i64':
-      r.s64Halves();
-      return;
-    case 'f32':
-      r.skip(4);
-      return;
-    case 'f64':
-      r.skip(8);
-      return;
-    case 'v128':
-    case 'shuffle':
-      r.skip(16);
-      return;
-    case 'selectt': {
-      const n = r.count(1);
-      for (let i = 0; i < n; i++) r.u8();
-      return;
-    }
-    default:
-      throw new Error(`lower: unknown immediate kind ${imm}`);
   }
 }

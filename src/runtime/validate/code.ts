@@ -10,7 +10,8 @@ import { CompileError } from '../api/errors.js';
 import { CoreFeatureMultiValue, CoreFeatureReferenceTypes, CoreFeatureSIMD, coreFeatureName, type CoreFeatures } from '../api/features.js';
 import { slotsOf, valueTypeName } from '../api/value-type.js';
 import type { FuncType, FunctionBody, Module, TableType } from '../binary/module.js';
-import { CODE_FE, NUM_CODES, OPS, type ImmKind } from '../binary/opcodes.js';
+import * as instr from '../binary/instr.js';
+import { CODE_FE, NUM_CODES, OPS } from '../binary/opcodes.js';
 import { Reader } from '../binary/reader.js';
 import { EXTERNREF, F32, F64, FUNCREF, I32, I64, V128 } from '../api/value-type.js';
 
@@ -31,59 +32,30 @@ const OP_LOOP = 0x03;
 const OP_IF = 0x04;
 const OP_ELSE = 0x05;
 
-// Immediate kinds as small integers for a dense switch.
-const IMM_KINDS: readonly ImmKind[] = [
-  'none',
-  'blocktype',
-  'label',
-  'brtable',
-  'func',
-  'callind',
-  'local',
-  'global',
-  'table',
-  'memarg',
-  'memidx',
-  'i32',
-  'i64',
-  'f32',
-  'f64',
-  'v128',
-  'shuffle',
-  'lane',
-  'memlane',
-  'reftype',
-  'selectt',
-  'dataidx',
-  'elemidx',
-  'meminit',
-  'memcopy',
-  'tableinit',
-  'tablecopy',
-  'fence',
-];
-const K_NONE = 0;
-const K_TABLE = 8;
-const K_MEMARG = 9;
-const K_MEMIDX = 10;
-const K_I32 = 11;
-const K_I64 = 12;
-const K_F32 = 13;
-const K_F64 = 14;
-const K_V128 = 15;
-const K_SHUFFLE = 16;
-const K_LANE = 17;
-const K_MEMLANE = 18;
-const K_DATAIDX = 21;
-const K_ELEMIDX = 22;
-const K_MEMINIT = 23;
-const K_MEMCOPY = 24;
-const K_TABLEINIT = 25;
-const K_TABLECOPY = 26;
-const K_FENCE = 27;
+// Immediate kinds (instr.ts) as module constants: V8 folds these in optimized code, not imported bindings.
+const K_NONE = instr.IMM_NONE;
+const K_TABLE = instr.IMM_TABLE;
+const K_MEMARG = instr.IMM_MEMARG;
+const K_MEMIDX = instr.IMM_MEMIDX;
+const K_I32 = instr.IMM_I32;
+const K_I64 = instr.IMM_I64;
+const K_F32 = instr.IMM_F32;
+const K_F64 = instr.IMM_F64;
+const K_V128 = instr.IMM_V128;
+const K_SHUFFLE = instr.IMM_SHUFFLE;
+const K_LANE = instr.IMM_LANE;
+const K_MEMLANE = instr.IMM_MEMLANE;
+const K_DATAIDX = instr.IMM_DATAIDX;
+const K_ELEMIDX = instr.IMM_ELEMIDX;
+const K_MEMINIT = instr.IMM_MEMINIT;
+const K_MEMCOPY = instr.IMM_MEMCOPY;
+const K_TABLEINIT = instr.IMM_TABLEINIT;
+const K_TABLECOPY = instr.IMM_TABLECOPY;
+const K_FENCE = instr.IMM_FENCE;
+const IMM_OF = instr.IMM_OF;
+const IMM_UNKNOWN = instr.IMM_UNKNOWN;
 
 // Per-code tables derived once from OPS, so the hot loop reads typed arrays instead of objects.
-const immOf = new Uint8Array(NUM_CODES);
 const featureOf = new Int32Array(NUM_CODES);
 /** log2(memBytes): the natural alignment exponent of memory instructions. */
 const alignOf = new Uint8Array(NUM_CODES);
@@ -93,13 +65,9 @@ const memBytesOf = new Uint8Array(NUM_CODES);
 const fixedOf = new Uint8Array(NUM_CODES);
 const paramsOf: Array<readonly number[]> = new Array<readonly number[]>(NUM_CODES).fill([]);
 const resultsOf: Array<readonly number[]> = new Array<readonly number[]>(NUM_CODES).fill([]);
-/** 1 for codes present in OPS. */
-const knownOf = new Uint8Array(NUM_CODES);
 for (const info of OPS) {
   if (info === undefined) continue;
   const c = info.code;
-  knownOf[c] = 1;
-  immOf[c] = IMM_KINDS.indexOf(info.imm);
   featureOf[c] = info.feature;
   memBytesOf[c] = info.memBytes;
   alignOf[c] = info.memBytes > 0 ? Math.log2(info.memBytes) : 0;
@@ -537,7 +505,7 @@ export class CodeValidator {
     while (this.nCtrl > 0) {
       this.at = r.pos;
       const code = r.opcode();
-      if (code < 0 || knownOf[code] === 0) this.malformed('illegal opcode');
+      if (code < 0 || IMM_OF[code] === IMM_UNKNOWN) this.malformed('illegal opcode');
       const feature = featureOf[code]!;
       if ((feature & features) !== feature) {
         this.malformed(`illegal opcode ${OPS[code]!.name} (feature ${coreFeatureName(feature)} is disabled)`);
@@ -557,7 +525,7 @@ export class CodeValidator {
   /** Reads and checks the immediates of an instruction with a fixed signature. */
   private immediates(code: number): void {
     const r = this.r;
-    switch (immOf[code]) {
+    switch (IMM_OF[code]) {
       case K_NONE:
         return;
       case K_MEMARG:
@@ -630,7 +598,7 @@ export class CodeValidator {
         this.zeroByte();
         return;
       default:
-        throw new Error(`not supported: immediate kind ${IMM_KINDS[immOf[code]!] ?? '?'} of ${OPS[code]!.name}`);
+        throw new Error(`not supported: immediate kind ${OPS[code]!.imm} of ${OPS[code]!.name}`);
     }
   }
 
