@@ -23,7 +23,7 @@
  */
 import { ByteWriter, encodeFuncType } from '../runtime/binary/encoder.js';
 import { SectionId, type FuncType, type ValType } from '../runtime/binary/module.js';
-import { EXTERNREF, F32, F64, FUNCREF, I32, I64, V128, slotsOf } from '../runtime/api/value-type.js';
+import { EXTERNREF, ExternKind, F32, F64, FUNCREF, I32, I64, V128, slotsOf } from '../runtime/api/value-type.js';
 
 /** Module name of helper modules, so stack frames of helpers can be told apart from guests'. */
 export const HELPER_ENTRY_NAME = 'wasmscopeentry';
@@ -228,7 +228,7 @@ function body(w: ByteWriter, locals: readonly ValType[], code: ByteWriter): void
 }
 
 function importMemory(imp: ByteWriter): void {
-  imp.name('s').name('m').u8(2).u8(0x01).u32(SCRATCH_PAGES).u32(SCRATCH_PAGES);
+  imp.name('s').name('m').u8(ExternKind.Memory).u8(0x01).u32(SCRATCH_PAGES).u32(SCRATCH_PAGES); // limits with a maximum
 }
 
 // ---- entry helpers ----
@@ -245,10 +245,10 @@ function buildEntry(t: FuncType): Uint8Array {
   w.section(SectionId.Type, types);
   const imp = new ByteWriter(32).u32(2);
   importMemory(imp);
-  imp.name('s').name('t').u8(1).u8(FUNCREF).u8(0x00).u32(0);
+  imp.name('s').name('t').u8(ExternKind.Table).u8(FUNCREF).u8(0x00).u32(0); // limits: minimum 0, no maximum
   w.section(SectionId.Import, imp);
   w.section(SectionId.Function, new ByteWriter(4).u32(1).u32(1));
-  w.section(SectionId.Export, new ByteWriter(8).u32(1).name('c').u8(0).u32(0));
+  w.section(SectionId.Export, new ByteWriter(8).u32(1).name('c').u8(ExternKind.Func).u32(0));
   const c = new ByteWriter(128);
   let refArg = 1;
   for (let i = 0; i < t.params.length; i++) {
@@ -286,10 +286,10 @@ function buildAdapter(t: FuncType): Uint8Array {
   w.section(SectionId.Type, types);
   const imp = new ByteWriter(32).u32(2);
   importMemory(imp);
-  imp.name('h').name('f').u8(0).u32(1);
+  imp.name('h').name('f').u8(ExternKind.Func).u32(1);
   w.section(SectionId.Import, imp);
   w.section(SectionId.Function, new ByteWriter(4).u32(1).u32(0));
-  w.section(SectionId.Export, new ByteWriter(8).u32(1).name('f').u8(0).u32(1));
+  w.section(SectionId.Export, new ByteWriter(8).u32(1).name('f').u8(ExternKind.Func).u32(1));
   const c = new ByteWriter(128);
   for (let i = 0; i < t.params.length; i++) {
     const p = t.params[i]!;
@@ -325,7 +325,7 @@ function buildAccessor(t: ValType, mutable: boolean): Uint8Array {
   imp
     .name('g')
     .name('g')
-    .u8(3)
+    .u8(ExternKind.Global)
     .u8(t)
     .u8(mutable ? 1 : 0);
   w.section(SectionId.Import, imp);
@@ -333,8 +333,8 @@ function buildAccessor(t: ValType, mutable: boolean): Uint8Array {
   const fs = new ByteWriter(4).u32(n);
   for (let i = 0; i < n; i++) fs.u32(0);
   w.section(SectionId.Function, fs);
-  const ex = new ByteWriter(16).u32(n).name('get').u8(0).u32(0);
-  if (mutable) ex.name('set').u8(0).u32(1);
+  const ex = new ByteWriter(16).u32(n).name('get').u8(ExternKind.Func).u32(0);
+  if (mutable) ex.name('set').u8(ExternKind.Func).u32(1);
   w.section(SectionId.Export, ex);
   const code = new ByteWriter(64).u32(n);
   const get = new ByteWriter(32).globalGet(0).localSet(0);

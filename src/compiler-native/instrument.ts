@@ -1,7 +1,8 @@
 /**
- * Body instrumentation for the compiler engine: the first pass rewrites some function bodies while
- * the others stay byte-for-byte copies (see rewrite.ts). It is the extension point for listeners,
- * snapshots and interrupts (issues 4/5); today it implements *precise traps*.
+ * Body instrumentation for the compiler engine: the bodies that need hooks are rewritten, the others
+ * stay byte-for-byte copies (see rewrite.ts). Three kinds of hooks: listeners (an entry hook and one
+ * exit hook), interrupt checks (at loop heads and at the entries of functions a call cycle can pass)
+ * and *precise traps*.
  *
  * Precise traps: V8 reports one text where wazero has two, and the operand that decides is gone by
  * the time JS sees the error:
@@ -10,13 +11,14 @@
  * - a `call_indirect` of a null entry ("invalid table access") vs. one of another type ("indirect
  *   call type mismatch"): the element index is saved in an appended global before the call, and
  *   the trap mapper looks the entry up.
- * A trap whose innermost frame is `$nanTrap` is known precisely; otherwise V8's text is.
- * It walks every body, so it is opt-in (compile latency).
+ * A trap whose innermost frame is `$nanTrap` is known precisely; otherwise V8's text is. Only the
+ * bodies with a byte that could be such an opcode are walked (compile latency).
  */
 import { Buffer } from 'node:buffer';
-import { ByteWriter } from '../runtime/binary/encoder.js';
+import { BLOCK_EMPTY, ByteWriter, type BlockType } from '../runtime/binary/encoder.js';
+import { nextInstr, readLeb, skipLeb } from '../runtime/binary/instr.js';
 import type { FuncType, Module } from '../runtime/binary/module.js';
-import { OPS } from '../runtime/binary/opcodes.js';
+import { Op } from '../runtime/binary/opcodes.js';
 
 const opScratch = new Int32Array(1);
 
@@ -66,136 +68,6 @@ const TRUNC: ReadonlyMap<number, number> = new Map([
   [0xb0, F64],
   [0xb1, F64],
 ]);
-
-// Immediate shapes as small ints, precomputed from OPS: the walk is a tight loop over bytes.
-const K_NONE = 0;
-const K_LEB = 1; // one LEB (any width): blocktype, indices, i32/i64 constants
-const K_LEB2 = 2; // two LEBs
-const K_LEB2_BYTE = 3; // memarg + lane
-const K_BRTABLE = 4;
-const K_FIXED4 = 5;
-const K_FIXED8 = 6;
-const K_FIXED16 = 7;
-const K_BYTE = 8;
-const K_SELECTT = 9;
-
-const IMM = ((): Uint8Array => {
-  const t = new Uint8Array(OPS.length).fill(255);
-  for (let code = 0; code < OPS.length; code++) {
-    const info = OPS[code];
-    if (info === undefined) continue;
-    switch (info.imm) {
-      case 'none':
-        t[code] = K_NONE;
-        break;
-      case 'blocktype':
-      case 'label':
-      case 'func':
-      case 'local':
-      case 'global':
-      case 'table':
-      case 'dataidx':
-      case 'elemidx':
-      case 'memidx':
-      case 'i32':
-      case 'i64':
-        t[code] = K_LEB;
-        break;
-      case 'callind':
-      case 'tableinit':
-      case 'tablecopy':
-      case 'meminit':
-      case 'memcopy':
-      case 'memarg':
-        t[code] = K_LEB2;
-        break;
-      case 'memlane':
-        t[code] = K_LEB2_BYTE;
-        break;
-      case 'brtable':
-        t[code] = K_BRTABLE;
-        break;
-      case 'f32':
-        t[code] = K_FIXED4;
-        break;
-      case 'f64':
-        t[code] = K_FIXED8;
-        break;
-      case 'v128':
-      case 'shuffle':
-        t[code] = K_FIXED16;
-        break;
-      case 'lane':
-      case 'reftype':
-      case 'fence':
-        t[code] = K_BYTE;
-        break;
-      case 'selectt':
-        t[code] = K_SELECTT;
-        break;
-    }
-  }
-  return t;
-})();
-
-/** Position after the LEB at `p`. */
-function skipLeb(b: Uint8Array, p: number): number {
-  while ((b[p++]! & 0x80) !== 0);
-  return p;
-}
-
-/** Reads the u32 LEB at `p` (validated bodies only). */
-function readLeb(b: Uint8Array, p: number): number {
-  let result = 0;
-  let shift = 0;
-  for (;;) {
-    const x = b[p++]!;
-    result |= (x & 0x7f) << shift;
-    if ((x & 0x80) === 0) return result >>> 0;
-    shift += 7;
-  }
-}
-
-/**
- * The position after the instruction at `p` of a validated body; `out[0]` receives its OPS code.
- */
-function nextInstr(b: Uint8Array, p: number, out: Int32Array): number {
-  let code = b[p++]!;
-  if (code >= 0xfc && code <= 0xfe) {
-    const sub = readLeb(b, p);
-    p = skipLeb(b, p);
-    code = (code === 0xfc ? 0x100 : code === 0xfd ? 0x200 : 0x300) + sub;
-  }
-  out[0] = code;
-  switch (IMM[code]) {
-    case K_NONE:
-      return p;
-    case K_LEB:
-      return skipLeb(b, p);
-    case K_LEB2:
-      return skipLeb(b, skipLeb(b, p));
-    case K_LEB2_BYTE:
-      return skipLeb(b, skipLeb(b, p)) + 1;
-    case K_BRTABLE: {
-      const n = readLeb(b, p);
-      p = skipLeb(b, p);
-      for (let i = 0; i <= n; i++) p = skipLeb(b, p);
-      return p;
-    }
-    case K_FIXED4:
-      return p + 4;
-    case K_FIXED8:
-      return p + 8;
-    case K_FIXED16:
-      return p + 16;
-    case K_BYTE:
-      return p + 1;
-    case K_SELECTT:
-      return skipLeb(b, p) + readLeb(b, p);
-    default:
-      throw new Error(`not supported: opcode 0x${code.toString(16)}`);
-  }
-}
 
 /** Bytes that could be a trapping truncation or a `call_indirect`/`return_call_indirect` opcode. */
 const CANDIDATE = ((): Uint8Array => {
@@ -300,9 +172,8 @@ export interface ListenPlan {
   readonly afterType: number;
   /** Slot of the tail hook `(i32) → ()` (type `i32Type`). */
   readonly tailSlot: number;
-  /** Block type of the wrapper block: 0x40, a value type, or a type index (multi-value). */
-  readonly blockType: number;
-  readonly blockTypeIsIndex: boolean;
+  /** Block type of the wrapper block: the function's results. */
+  readonly blockType: BlockType;
   /** Whether exits call hooks (false for before-only listeners: entry only). */
   readonly exits: boolean;
 }
@@ -511,29 +382,26 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
     origStart.push(at);
     copied.push(0);
   };
+  /** Calls the hook in slot `slot` of the hook table, of type `typeIndex`. */
   const hook = (slot: number, typeIndex: number): void => {
-    out.u8(0x41).s32(slot).u8(0x11).u32(typeIndex).u32(plan.hookTable);
+    out.i32Const(slot).callIndirect(typeIndex, plan.hookTable);
   };
   if (listen !== undefined) {
     insert(body.codeStart);
-    out.u8(0x41).s32(listen.id);
-    for (let i = 0; i < type.params.length; i++) out.u8(0x20).u32(i);
+    out.i32Const(listen.id);
+    for (let i = 0; i < type.params.length; i++) out.localGet(i);
     hook(listen.beforeSlot, listen.beforeType);
-    if (listen.exits) {
-      out.u8(0x02);
-      if (listen.blockTypeIsIndex) out.s32(listen.blockType);
-      else out.u8(listen.blockType);
-    }
+    if (listen.exits) out.block(listen.blockType);
   }
   if (interrupt !== undefined && interrupt.entryChecked[defIndex] === 1) {
     if (listen === undefined) insert(body.codeStart);
     // budget -= 1; when it goes below zero: budget = INTERVAL; check(0)
     const g = interrupt.budgetGlobal;
-    out.u8(0x23).u32(g).u8(0x41).u8(1).u8(0x6b).u8(0x22).u32(tmpI32).u8(0x24).u32(g);
-    out.u8(0x20).u32(tmpI32).u8(0x41).u8(0).u8(0x48).u8(0x04).u8(0x40);
-    out.u8(0x41).s32(INTERRUPT_INTERVAL).u8(0x24).u32(g).u8(0x41).u8(0);
+    out.globalGet(g).i32Const(1).i32Sub().localTee(tmpI32).globalSet(g);
+    out.localGet(tmpI32).i32Const(0).i32LtS().if(BLOCK_EMPTY);
+    out.i32Const(INTERRUPT_INTERVAL).globalSet(g).i32Const(0);
     hook(interrupt.checkSlot, plan.i32Type);
-    out.u8(0x0b);
+    out.end();
   }
   const exits = listen !== undefined && listen.exits ? listen : undefined;
   // Label depth inside the body (the wrapper block, when present, is depth 0 at the top level).
@@ -559,26 +427,22 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
         //     br $exit
         //   end; check(); br $again; end; end
         const bt = blockTypeAt(m, bytes, at + 1);
+        const btBytes = bytes.subarray(at + 1, p); // the loop's block type, as encoded
         flush(at);
         insert(at);
-        out.u8(0x02).bytes(bytes.subarray(at + 1, p));
-        out.u8(0x03).bytes(bytes.subarray(at + 1, p));
-        out.u8(0x02);
-        if (bt.params.length === 0) out.u8(0x40);
-        else out.s32(plan.typeIndex!({ params: bt.params, results: bt.params }));
+        out.u8(Op.Block).bytes(btBytes).u8(Op.Loop).bytes(btBytes);
+        out.block(bt.params.length === 0 ? BLOCK_EMPTY : plan.typeIndex!({ params: bt.params, results: bt.params }));
         copyFrom = at;
         flush(p); // the original `loop bt`
         insert(at);
         usesCounter = true;
         // br_if $cold when ((counter += 1) & (INTERVAL - 1)) == 0
-        out.u8(0x20).u32(counter).u8(0x41).u8(1).u8(0x6a).u8(0x22).u32(counter);
+        out.localGet(counter).i32Const(1).i32Add().localTee(counter);
         out
-          .u8(0x41)
-          .s32(INTERRUPT_INTERVAL - 1)
-          .u8(0x71)
-          .u8(0x45)
-          .u8(0x0d)
-          .u8(1);
+          .i32Const(INTERRUPT_INTERVAL - 1)
+          .i32And()
+          .i32Eqz()
+          .brIf(1);
         copyFrom = p;
         labels.push(1);
         wrapped++;
@@ -592,28 +456,28 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
         // The function's final end.
         if (exits !== undefined) {
           insert(at);
-          out.u8(0x0b); // closes the wrapper block
+          out.end(); // closes the wrapper block
           const n = type.results.length;
-          for (let k = n - 1; k >= 0; k--) out.u8(0x21).u32(tmpResults + k);
-          out.u8(0x41).s32(exits.id);
-          for (let k = 0; k < n; k++) out.u8(0x20).u32(tmpResults + k);
+          for (let k = n - 1; k >= 0; k--) out.localSet(tmpResults + k);
+          out.i32Const(exits.id);
+          for (let k = 0; k < n; k++) out.localGet(tmpResults + k);
           hook(exits.afterSlot, exits.afterType);
-          for (let k = 0; k < n; k++) out.u8(0x20).u32(tmpResults + k);
+          for (let k = 0; k < n; k++) out.localGet(tmpResults + k);
         }
       } else if (labels.pop() === 1) {
         flush(p); // the loop's end
         insert(at);
         // br $exit; end $cold; check(0); br $again; end $again; end $exit
-        out.u8(0x0c).u8(2).u8(0x0b).u8(0x41).u8(0);
+        out.br(2).end().i32Const(0);
         hook(interrupt!.checkSlot, plan.i32Type);
-        out.u8(0x0c).u8(0).u8(0x0b).u8(0x0b);
+        out.br(0).end().end();
         copyFrom = p;
       }
       continue;
     }
     if (exits !== undefined && code === 0x0f) {
       insert(at);
-      out.u8(0x0c).u32(newDepth(labels.length)); // br to the wrapper block
+      out.br(newDepth(labels.length)); // to the wrapper block
       copyFrom = p;
       continue;
     }
@@ -624,16 +488,17 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
         const n = readLeb(bytes, q);
         q = skipLeb(bytes, q);
         const targets: number[] = [];
-        for (let i = 0; i <= n; i++) {
+        for (let i = 0; i < n; i++) {
           targets.push(newDepth(readLeb(bytes, q)));
           q = skipLeb(bytes, q);
         }
         insert(at);
-        out.u8(0x0e).u32(n);
-        for (const t of targets) out.u32(t);
+        out.brTable(targets, newDepth(readLeb(bytes, q)));
       } else {
+        const depth = newDepth(readLeb(bytes, at + 1));
         insert(at);
-        out.u8(code).u32(newDepth(readLeb(bytes, at + 1)));
+        if (code === Op.Br) out.br(depth);
+        else out.brIf(depth);
       }
       copyFrom = p;
       continue;
@@ -643,30 +508,21 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
       insert(at);
       if (trunc !== undefined) {
         const tmp = trunc === F32 ? tmpF32 : tmpF64;
-        // local.tee t; local.get t; local.get t; fN.ne; if; call $nanTrap; end
-        out
-          .u8(0x22)
-          .u32(tmp)
-          .u8(0x20)
-          .u32(tmp)
-          .u8(0x20)
-          .u32(tmp)
-          .u8(trunc === F32 ? 0x5c : 0x62)
-          .u8(0x04)
-          .u8(0x40)
-          .u8(0x10)
-          .u32(plan.nanTrapFunc)
-          .u8(0x0b);
+        // A NaN is the one value not equal to itself.
+        out.localTee(tmp).localGet(tmp).localGet(tmp);
+        if (trunc === F32) out.f32Ne();
+        else out.f64Ne();
+        out.if(BLOCK_EMPTY).call(plan.nanTrapFunc).end();
       } else {
-        // local.tee i; global.set $lastIndex; local.get i — a trap at the call then looks the
-        // entry up (null: invalid table access; else a type mismatch). Cheaper than a table.get.
-        out.u8(0x22).u32(tmpI32).u8(0x24).u32(plan.lastIndexGlobal).u8(0x20).u32(tmpI32);
+        // The element index goes to $lastIndex: a trap at the call then looks the entry up (null:
+        // invalid table access; else a type mismatch). Cheaper than a table.get.
+        out.localTee(tmpI32).globalSet(plan.lastIndexGlobal).localGet(tmpI32);
         usesLastIndex = true;
       }
     }
     if (exits !== undefined && (code === 0x12 || code === 0x13)) {
       if (trunc === undefined && !(precise && code === 0x13)) insert(at);
-      out.u8(0x41).s32(exits.id);
+      out.i32Const(exits.id);
       hook(exits.tailSlot, plan.i32Type);
     }
   }
@@ -679,7 +535,7 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
   for (let k = 0; k < nres; k++) w.u32(1).u8(type.results[k]!);
   if (usesCounter) w.u32(1).u8(I32);
   const localsLength = w.len;
-  w.bytes(out.buf.subarray(0, out.len));
+  w.bytes(out.written());
   return {
     encoded: w.finish(),
     localsLength,

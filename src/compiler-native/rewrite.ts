@@ -15,7 +15,7 @@
  * `EncodedBody`) and recording their offset map in `bodyMaps`; untouched bodies keep a constant
  * delta.
  */
-import { ByteWriter, u32Size } from '../runtime/binary/encoder.js';
+import { BLOCK_EMPTY, ByteWriter, blockResult, u32Size } from '../runtime/binary/encoder.js';
 import { encodeModule, type EncodableBody } from '../runtime/binary/encoder.js';
 import type { CustomSection, Export, FuncType, Import, Module } from '../runtime/binary/module.js';
 import {
@@ -203,8 +203,8 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
             afterSlot: after.slot,
             afterType: after.type,
             tailSlot,
-            blockType: ft.results.length === 0 ? 0x40 : multi ? typeIndex({ params: [], results: ft.results }) : ft.results[0]!,
-            blockTypeIsIndex: multi,
+            blockType:
+              ft.results.length === 0 ? BLOCK_EMPTY : multi ? typeIndex({ params: [], results: ft.results }) : blockResult(ft.results[0]!),
             exits: listened[fi] === 1,
           };
         }

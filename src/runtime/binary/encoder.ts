@@ -88,8 +88,10 @@ const V128_LOAD = codeOf('v128.load');
 const V128_STORE = codeOf('v128.store');
 const V128_CONST = codeOf('v128.const');
 const I32_EQZ = codeOf('i32.eqz');
+const I32_LT_S = codeOf('i32.lt_s');
 const I32_LT_U = codeOf('i32.lt_u');
 const I32_ADD = codeOf('i32.add');
+const I32_SUB = codeOf('i32.sub');
 const I32_AND = codeOf('i32.and');
 const I64_ADD = codeOf('i64.add');
 const I64_OR = codeOf('i64.or');
@@ -367,11 +369,17 @@ export class ByteWriter {
   i32Eqz(): this {
     return this.u8(I32_EQZ);
   }
+  i32LtS(): this {
+    return this.u8(I32_LT_S);
+  }
   i32LtU(): this {
     return this.u8(I32_LT_U);
   }
   i32Add(): this {
     return this.u8(I32_ADD);
+  }
+  i32Sub(): this {
+    return this.u8(I32_SUB);
   }
   i32And(): this {
     return this.u8(I32_AND);
