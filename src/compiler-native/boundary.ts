@@ -18,8 +18,8 @@
  * scratch area serves every nesting level.
  *
  * Note: i64 params could also cross as BigInt arguments or as two i32 halves; through scratch they
- * need no conversion at all (a BigUint64Array element copy), which measured fastest (see report in
- * bench).
+ * need no conversion at all (a BigUint64Array element copy), which measured fastest
+ * (`npm run bench -- boundary`).
  */
 import { ByteWriter, encodeFuncType } from '../runtime/binary/encoder.js';
 import { SectionId, type FuncType, type ValType } from '../runtime/binary/module.js';

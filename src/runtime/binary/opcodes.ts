@@ -1,7 +1,7 @@
 /**
  * Every instruction wasmscope knows, with its immediate kind, its stack signature when fixed, and the
- * feature that gates it. One table serves the validator, the interpreter lowering, the encoder and
- * error messages.
+ * feature that gates it. One table serves the validator, the instruction walker (instr.ts) that
+ * lowering and instrumentation use, the encoder's emitters and error messages.
  *
  * Opcode numbering ("code"): single-byte opcodes are their byte; prefixed opcodes are
  * `0x100 + sub` for 0xFC, `0x200 + sub` for 0xFD (SIMD) and `0x300 + sub` for 0xFE (atomics).
