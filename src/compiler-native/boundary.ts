@@ -23,16 +23,12 @@
  */
 import { ByteWriter, encodeFuncType } from '../runtime/binary/encoder.js';
 import { SectionId, type FuncType, type ValType } from '../runtime/binary/module.js';
-import { EXTERNREF, ExternKind, F32, F64, FUNCREF, I32, I64, V128, slotsOf } from '../runtime/api/value-type.js';
+import { ExternKind, F32, F64, FUNCREF, I32, I64, V128, isRefType, slotsOf } from '../runtime/api/value-type.js';
 
 /** Module name of helper modules, so stack frames of helpers can be told apart from guests'. */
 export const HELPER_ENTRY_NAME = 'wasmscopeentry';
 export const HELPER_ADAPTER_NAME = 'wasmscopehost';
 const HELPER_GLOBAL_NAME = 'wasmscopeglobal';
-
-export function isRef(t: ValType): boolean {
-  return t === FUNCREF || t === EXTERNREF;
-}
 
 /** Slot layout of a value list: the slot index of each value, and the total. */
 export interface SlotLayout {
@@ -48,7 +44,7 @@ export function slotLayout(types: readonly ValType[]): SlotLayout {
   let n = 0;
   for (let i = 0; i < types.length; i++) {
     slot.push(n);
-    if (isRef(types[i]!)) refs.push(i);
+    if (isRefType(types[i]!)) refs.push(i);
     n += slotsOf(types[i]!);
   }
   return { slot, total: n, refs };
@@ -253,7 +249,7 @@ function buildEntry(t: FuncType): Uint8Array {
   let refArg = 1;
   for (let i = 0; i < t.params.length; i++) {
     const p = t.params[i]!;
-    if (isRef(p)) c.localGet(refArg++);
+    if (isRefType(p)) c.localGet(refArg++);
     else emitLoad(c, p, pl.slot[i]!);
   }
   c.localGet(0).callIndirect(0, 0); // the slot; call type 0 through table 0
@@ -262,7 +258,7 @@ function buildEntry(t: FuncType): Uint8Array {
   for (let i = t.results.length - 1; i >= 0; i--) c.localSet(firstLocal + i);
   for (let i = 0; i < t.results.length; i++) {
     const r = t.results[i]!;
-    if (!isRef(r)) emitStoreLocal(c, r, firstLocal + i, rl.slot[i]!);
+    if (!isRefType(r)) emitStoreLocal(c, r, firstLocal + i, rl.slot[i]!);
   }
   for (const i of rl.refs) c.localGet(firstLocal + i);
   const code = new ByteWriter(256).u32(1);
@@ -293,7 +289,7 @@ function buildAdapter(t: FuncType): Uint8Array {
   const c = new ByteWriter(128);
   for (let i = 0; i < t.params.length; i++) {
     const p = t.params[i]!;
-    if (!isRef(p)) emitStoreLocal(c, p, i, pl.slot[i]!);
+    if (!isRefType(p)) emitStoreLocal(c, p, i, pl.slot[i]!);
   }
   for (const i of pl.refs) c.localGet(i);
   c.call(0); // $h
@@ -303,7 +299,7 @@ function buildAdapter(t: FuncType): Uint8Array {
   let k = 0;
   for (let i = 0; i < t.results.length; i++) {
     const r = t.results[i]!;
-    if (isRef(r)) c.localGet(firstLocal + k++);
+    if (isRefType(r)) c.localGet(firstLocal + k++);
     else emitLoad(c, r, rl.slot[i]!);
   }
   const code = new ByteWriter(256).u32(1);

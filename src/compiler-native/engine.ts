@@ -10,7 +10,7 @@
  * which keep raw bits. Traps become `WasmRuntimeError` with wazero's texts (traps.ts). Everything
  * that changes while calls run lives in the engine's own state (state.ts).
  */
-import { F32, F64, FUNCREF, I32, I64, V128 } from '../runtime/api/value-type.js';
+import { F32, F64, FUNCREF, I32, I64, V128, isRefType as isRef } from '../runtime/api/value-type.js';
 import type { Module as IrModule } from '../runtime/binary/module.js';
 import type {
   CompileOptions,
@@ -23,7 +23,6 @@ import type {
   InstantiateOptions,
 } from '../runtime/store/engine.js';
 import { planInstantiation } from '../runtime/store/instantiate.js';
-import { isRef } from './boundary.js';
 import { CompiledModuleImpl } from './compiled.js';
 import { CGlobal, CMemory, CTable, GuestFunction, HostFunction } from './externs.js';
 import { GuestInstance, HostInstance, hostAdapter } from './instances.js';

@@ -1,7 +1,8 @@
 /**
  * The interpreter's machine state (one per engine): the value stack, the frame stack and the
  * bookkeeping traps need, plus the slow paths of the run loop that are not worth inlining there
- * (host calls, stack growth, bulk memory and table operations, atomics, SIMD dispatch).
+ * (stack growth, interrupt checks, bulk memory and table operations, atomics, SIMD dispatch). Host
+ * calls leave the run loop: the engine makes them (engine.ts).
  */
 import { Context } from '../api/context.js';
 import type { Module as ApiModule } from '../api/module.js';
@@ -44,7 +45,7 @@ export class Machine {
   /** The host function an error came out of (its frame is innermost), and its caller module. */
   errHost: FuncInst | null = null;
   errHostCaller: ApiModule | null = null;
-  /** Interrupt checks left before the clock is read (CHECK, see interrupt.ts). */
+  /** Interrupt checks left before the clock is read (CHECK, see {@link checkInterrupt}). */
   ticks = 0;
   /** The stack iterator handed to before callbacks (listen.ts), created on first use. */
   iter: { busy: boolean } | null = null;
