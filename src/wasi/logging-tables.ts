@@ -1,6 +1,6 @@
 /**
  * Data for WASI-aware logging (wazero's `internal/wasip1/logging`), kept here beside the functions so
- * the host logging listener (issue 4's listener API) can print WASI calls the way wazero does:
+ * the host logging listener (api/listener.ts) can print WASI calls the way wazero does:
  * `errno=ESUCCESS` results, out-params moved to the results and read only after success, flags as
  * `A|B`, clock ids by name, paths as strings, and fd_read/fd_write on stdio not logged.
  */
