@@ -82,7 +82,7 @@ const CANDIDATE = ((): Uint8Array => {
  * Whether bytes `[start, end)` of a body contain a byte that could be an opcode precise traps
  * instrument. A small, separate loop so the per-body prefilter gets optimized early (compile latency).
  */
-export function mayHaveTrapOpcodes(bytes: Uint8Array, start: number, end: number): boolean {
+function mayHaveTrapOpcodes(bytes: Uint8Array, start: number, end: number): boolean {
   for (let q = start; q < end; q++) if (CANDIDATE[bytes[q]!] === 1) return true;
   return false;
 }
@@ -148,7 +148,7 @@ const TRUNC_TYPE = ((): Uint8Array => {
  * Offset of the first instruction in `[start, end)` that precise traps instrument (a trapping
  * float→int truncation, `call_indirect` or `return_call_indirect`), or -1.
  */
-export function firstTrapOpcode(bytes: Uint8Array, start: number, end: number): number {
+function firstTrapOpcode(bytes: Uint8Array, start: number, end: number): number {
   const op = opScratch;
   let p = start;
   while (p < end) {
@@ -308,16 +308,6 @@ function blockTypeAt(m: Module, b: Uint8Array, p: number): FuncType {
   if (x === 0x40) return { params: [], results: [] };
   if ((x & 0xc0) === 0x40) return { params: [], results: [x] }; // a value type (negative s33)
   return m.types[readLeb(b, p)]!;
-}
-
-/** Instruments body `defIndex` for precise traps only (see {@link instrumentBody}). */
-export function instrumentPreciseTraps(
-  m: Module,
-  defIndex: number,
-  nanTrapFunc: number,
-  lastIndexGlobal: number,
-): InstrumentedBody | undefined {
-  return instrumentBody(m, defIndex, { nanTrapFunc, lastIndexGlobal, hookTable: -1, i32Type: -1, listen: undefined, interrupt: undefined });
 }
 
 /**

@@ -1440,6 +1440,25 @@ class Lowerer {
     if (result >= 0) this.code[dpos] = this.pushResult(result);
   }
 
+  /**
+   * Pops `n` (up to 3) operands and emits `irop sub d a b c` (absent operands 0); returns the code
+   * index of the destination `d`.
+   */
+  private emitOperands(irop: number, sub: number, n: number): number {
+    const c = n > 2 ? this.popOpnd() : 0;
+    const b = n > 1 ? this.popOpnd() : 0;
+    const a = n > 0 ? this.popOpnd() : 0;
+    this.startInstr();
+    this.emit(irop);
+    this.emit(sub);
+    const dpos = this.code.length;
+    this.emit(0);
+    this.emit(a);
+    this.emit(b);
+    this.emit(c);
+    return dpos;
+  }
+
   private lowerAtomic(op: number, nparams: number, nresults: number): void {
     const r = this.r;
     const sub = op - 0x300;
@@ -1449,16 +1468,7 @@ class Lowerer {
       r.u32();
       off = r.u32();
     }
-    const ops = [0, 0, 0];
-    for (let j = nparams - 1; j >= 0; j--) ops[j] = this.popOpnd();
-    this.startInstr();
-    this.emit(I.ATOMIC);
-    this.emit(sub);
-    const dpos = this.code.length;
-    this.emit(0);
-    this.emit(ops[0]!);
-    this.emit(ops[1]!);
-    this.emit(ops[2]!);
+    const dpos = this.emitOperands(I.ATOMIC, sub, nparams);
     this.emit(off);
     if (nresults > 0) this.code[dpos] = this.pushResult(OPS[op]!.results![0]!);
   }
@@ -1503,17 +1513,7 @@ class Lowerer {
       this.lanes.push(r.view(16).slice());
       laneIdx = this.lanes.length - 1;
     }
-    const n = info.params!.length;
-    const ops = [0, 0, 0];
-    for (let j = n - 1; j >= 0; j--) ops[j] = this.popOpnd();
-    this.startInstr();
-    this.emit(I.SIMD);
-    this.emit(sub);
-    const dpos = this.code.length;
-    this.emit(0);
-    this.emit(ops[0]!);
-    this.emit(ops[1]!);
-    this.emit(ops[2]!);
+    const dpos = this.emitOperands(I.SIMD, sub, info.params!.length);
     this.emit(imm);
     this.emit(laneIdx);
     this.code[dpos] = this.pushResult(info.results![0]!);
