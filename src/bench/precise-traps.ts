@@ -6,7 +6,7 @@
  */
 import { newCompilerEngine } from '../compiler-native/engine.js';
 import { newModuleConfig, newRuntimeConfigCompiler, newRuntimeWithConfig } from '../index.js';
-import { I32, I64 } from '../runtime/api/value-type.js';
+import { FUNCREF, I32, I64 } from '../runtime/api/value-type.js';
 import type { Runtime } from '../runtime/store/runtime.js';
 import { RuntimeImpl } from '../runtime/store/runtime.js';
 import { BLOCK_EMPTY, ByteWriter, encodeFuncType } from '../runtime/binary/encoder.js';
@@ -27,7 +27,7 @@ function loopsModule(): Uint8Array {
   encodeFuncType(types, { params: [I32], results: [I64] });
   w.section(SectionId.Type, types);
   w.section(SectionId.Function, new ByteWriter().u32(3).u32(0).u32(1).u32(1));
-  w.section(SectionId.Table, new ByteWriter().u32(1).u8(0x70).u8(1).u32(1).u32(1));
+  w.section(SectionId.Table, new ByteWriter().u32(1).u8(FUNCREF).u8(1).u32(1).u32(1));
   w.section(SectionId.Export, new ByteWriter().u32(2).name('trunc').u8(0).u32(1).name('indirect').u8(0).u32(2));
   w.section(SectionId.Element, new ByteWriter().u32(1).u8(0).i32Const(0).end().u32(1).u32(0));
   const code = new ByteWriter().u32(3);

@@ -18,7 +18,7 @@
  * two slots. FUNC records come first for every function of a recorded host module (at its compile),
  * so a replay can provide functions the run never called.
  */
-import { valueTypeName } from '../runtime/api/value-type.js';
+import { slotsOfTypes, valueTypeName } from '../runtime/api/value-type.js';
 
 const MAGIC = [0x57, 0x53, 0x48, 0x43];
 /** The format version this code writes and reads. */
@@ -196,12 +196,6 @@ class Reader {
   }
 }
 
-function slots(types: readonly number[]): number {
-  let n = 0;
-  for (const t of types) n += t === 0x7b ? 2 : 1;
-  return n;
-}
-
 interface OpenCall {
   index: number;
   depth: number;
@@ -256,7 +250,7 @@ export function decodeHostCallLog(bytes: Uint8Array): HostCallLog {
         const fn = byId.get(id);
         if (fn === undefined) r.fail(`call of undeclared function ${id}`);
         const params: bigint[] = [];
-        for (let i = slots(fn.params); i > 0; i--) params.push(r.u64());
+        for (let i = slotsOfTypes(fn.params); i > 0; i--) params.push(r.u64());
         open.push({ index: calls.length, depth: open.length, fn, params, writes: [], grownToPages: undefined });
         calls.push(undefined);
         break;
@@ -278,7 +272,7 @@ export function decodeHostCallLog(bytes: Uint8Array): HostCallLog {
         const c = open[open.length - 1];
         if (c === undefined) r.fail('return outside a call');
         const results: bigint[] = [];
-        for (let i = slots(c.fn.results); i > 0; i--) results.push(r.u64());
+        for (let i = slotsOfTypes(c.fn.results); i > 0; i--) results.push(r.u64());
         finish({ kind: 'returned', results });
         break;
       }

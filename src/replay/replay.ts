@@ -8,7 +8,7 @@
 import { Context } from '../runtime/api/context.js';
 import { ExitError, Trap, WasmRuntimeError } from '../runtime/api/errors.js';
 import type { Module } from '../runtime/api/module.js';
-import type { ValueType } from '../runtime/api/value-type.js';
+import { slotsOfTypes, type ValueType } from '../runtime/api/value-type.js';
 import type { Runtime } from '../runtime/store/runtime.js';
 import { newModuleConfigImpl } from '../runtime/store/config.js';
 import {
@@ -163,8 +163,7 @@ class Replay implements HostCallReplay {
       for (const fn of this.log.functions) {
         if (fn.module !== name || seen.has(fn.name)) continue;
         seen.add(fn.name);
-        let paramSlots = 0;
-        for (const t of fn.params) paramSlots += t === 0x7b ? 2 : 1;
+        const paramSlots = slotsOfTypes(fn.params);
         b.newFunctionBuilder()
           .withModuleFunction(
             (_ctx, caller, stack) => this.call(fn, caller, stack, paramSlots),

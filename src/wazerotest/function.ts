@@ -6,8 +6,8 @@
 import { Context } from '../runtime/api/context.js';
 import { ExitError } from '../runtime/api/errors.js';
 import type { Function as ApiFunction, FunctionDefinition, Module } from '../runtime/api/module.js';
-import type { ValueType } from '../runtime/api/value-type.js';
-import { checkValueTypes, encodeCallParam, naturalParams, slotCount, slotTypes, writeNaturalResults } from './values.js';
+import { slotsOfTypes, type ValueType } from '../runtime/api/value-type.js';
+import { checkValueTypes, encodeCallParam, naturalParams, slotTypes, writeNaturalResults } from './values.js';
 
 /**
  * One recorded call of a mock function, with raw uint64 params and results (see `decodeI32` …).
@@ -147,8 +147,8 @@ export class MockFunctionImpl implements MockFunction {
     this.debugName = options.debugName;
     this.paramNames = options.paramNames?.length === params.length ? options.paramNames.slice() : [];
     this.resultNames = options.resultNames?.length === results.length ? options.resultNames.slice() : [];
-    this.#paramSlots = slotCount(params);
-    this.#resultSlots = slotCount(results);
+    this.#paramSlots = slotsOfTypes(params);
+    this.#resultSlots = slotsOfTypes(results);
     this.#slotTypes = slotTypes(params);
     this.#definition = new MockFunctionDefinition(this);
   }

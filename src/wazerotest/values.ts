@@ -103,13 +103,6 @@ export function writeNaturalResults(types: readonly number[], value: unknown, st
   });
 }
 
-/** Number of uint64 slots the types take (v128 takes two). */
-export function slotCount(types: readonly number[]): number {
-  let n = 0;
-  for (const t of types) n += t === 0x7b ? 2 : 1;
-  return n;
-}
-
 /** A natural or raw param encoded for its slot (bigint = raw, as `Function.call`). */
 export function encodeCallParam(t: number, v: bigint | number): bigint {
   if (typeof v === 'bigint') return BigInt.asUintN(64, v);

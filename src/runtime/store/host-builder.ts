@@ -4,7 +4,7 @@
 import type { Context } from '../api/context.js';
 import { decodeExternref, decodeF32, decodeF64, encodeExternref, encodeF32, encodeF64 } from '../api/encoding.js';
 import type { Module } from '../api/module.js';
-import type { ValueType } from '../api/value-type.js';
+import { slotsOf, type ValueType } from '../api/value-type.js';
 import type { FuncType } from '../binary/module.js';
 import type { CompiledModule } from './compiled-module.js';
 import { newFunctionDefinition } from './definition.js';
@@ -118,8 +118,8 @@ export function naturalToRaw(fn: NaturalHostFunction, type: FuncType): RawHostFu
   const t0 = params[0]!;
   const t1 = params[1]!;
   const t2 = params[2]!;
-  const slot1 = t0 === 0x7b ? 2 : 1;
-  const slot2 = slot1 + (t1 === 0x7b ? 2 : 1);
+  const slot1 = slotsOf(t0);
+  const slot2 = slot1 + slotsOf(t1);
   const store = (r: unknown, stack: BigUint64Array): void => {
     if (results.length === 0) return;
     if (results.length === 1) {
@@ -148,7 +148,7 @@ export function naturalToRaw(fn: NaturalHostFunction, type: FuncType): RawHostFu
         let s = 0;
         for (const t of params) {
           args.push(naturalParam(t, stack, s));
-          s += t === 0x7b ? 2 : 1;
+          s += slotsOf(t);
         }
         store(fn(ctx, mod, ...args), stack);
       };
