@@ -167,8 +167,9 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
         const hasRefs = slotLayout(h.type.params).refs.length > 0;
         const before = (): void => {
           const e = lis[u32[0]!]!;
-          if (e.exits) ls.push(e);
           e.listener.before(state.ctx!, api, e.def, e.params, e.it.reset());
+          // Inline push: no call between a returned before and its open frame (a call could overflow the stack).
+          if (e.exits) ls.frames[ls.sp++] = e;
         };
         fn = b.adapterFor(
           h.type,

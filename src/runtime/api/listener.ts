@@ -30,10 +30,10 @@ export interface StackIterator {
 }
 
 /**
- * Observes calls: exactly one `after` or `abort` follows each `before`, on both engines, even when
- * a listener throws (a `before` that throws gets an `abort` with its error; an `after` that throws
- * gets none, and its error becomes the call's error). Params, results and the iterator are valid
- * only during the callback.
+ * Observes calls: exactly one `after` or `abort` follows each `before` that returned, on both
+ * engines, even when a listener throws (a `before` or `after` that throws gets no `abort` of its
+ * own; its error becomes the call's error and aborts the frames around it). Params, results and the
+ * iterator are valid only during the callback.
  * @experimental
  */
 export interface FunctionListener {

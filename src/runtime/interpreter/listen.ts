@@ -247,19 +247,16 @@ function fill(m: Machine, kinds: Uint8Array, w: number, words: Int32Array, raw: 
 
 /** The frame `fn`'s listener calls open, or null for a before-only listener. */
 function frameOf(fn: FuncInst): ListenedFrame | null {
-  let f = fn.lFrame;
-  if (f === null) {
-    const l = fn.listener!;
-    if (!listensExits(l)) return null;
-    f = new ListenedFrame(l, fn.definition, fn.inst!.owner.api);
-    fn.lFrame = f;
-  }
-  return f;
+  const l = fn.listener!;
+  return listensExits(l) ? new ListenedFrame(l, fn.definition, fn.inst!.owner.api) : null;
 }
 
 /** LISTEN_BEFORE: the run loop is at pc 0 of `fn` (frame at word offset `fp`), callers below `depth`. */
 export function listenBefore(m: Machine, fn: FuncInst, fp: number, depth: number): void {
-  if (fn.lWords === null) makeBuffers(fn);
+  if (fn.lWords === null) {
+    makeBuffers(fn);
+    fn.lFrame = frameOf(fn);
+  }
   const params = fn.lParams!;
   const sh = fn.lParamShape;
   const i32 = m.i32;
@@ -273,12 +270,13 @@ export function listenBefore(m: Machine, fn: FuncInst, fp: number, depth: number
   if (it === null || it.busy) it = takeIterator(m);
   it.busy = true;
   it.reset(fn, null, 0, depth - 1, m.baseDepth);
-  const frame = frameOf(fn);
-  if (frame !== null) m.listeners.push(frame);
   // No finally: after a throw the iterator stays busy and later befores get fresh ones until
   // the outermost invocation ends (engine.ts resets it).
   fn.listener!.before(m.ctx, fn.inst!.owner.api, fn.definition, params, it);
   it.busy = false;
+  const frame = fn.lFrame;
+  // Inline push: no call between a returned before and its open frame (a call could overflow the stack).
+  if (frame !== null) m.listeners.frames[m.listeners.sp++] = frame;
 }
 
 const NO_RESULTS = new BigUint64Array(0);

@@ -11,8 +11,9 @@
  * the compiler engine from the hooks its rewritten code calls.
  *
  * Listener protocol (the same on both engines, test/engines/listeners.test.ts):
- * - a frame is opened (pushed) *before* `before` runs, so a `before` that throws is answered by one
- *   `abort` with its own error;
+ * - a frame is opened (pushed) when `before` has returned, so a `before` that throws gets no `abort`
+ *   of its own (as a constructor that throws gets no destructor; it may have thrown before doing
+ *   anything, e.g. on a JS stack overflow); the frames around it are aborted with its error;
  * - a frame is closed (popped) *before* `after` runs, so an `after` that throws gets no `abort` of
  *   its own; the frames around it are aborted with the listener's error, which is the call's error;
  * - listeners marked {@link FunctionListener.beforeOnly} open no frame at all;
@@ -44,7 +45,7 @@ export class ListenerStack {
   /** Number of open frames. */
   sp = 0;
 
-  /** Opens `f` (call right before its `before`). */
+  /** Opens `f` (call right after its `before` returned). */
   push(f: ListenedFrame): void {
     this.frames[this.sp++] = f;
   }
@@ -91,8 +92,9 @@ export function callListenedHost(
     fn(ctx, frame.mod, stack);
     return;
   }
-  ls.push(frame);
   l.before(ctx, frame.mod, frame.def, params, it);
+  // Inline push: no call between a returned before and its open frame (a call could overflow the stack).
+  ls.frames[ls.sp++] = frame;
   fn(ctx, frame.mod, stack);
   ls.sp--;
   l.after(ctx, frame.mod, frame.def, results);
