@@ -63,6 +63,18 @@ import { listensExits } from '../store/hooks.js';
 import { divS64, divU64, mulhu, out64, remS64, remU64, rotl64, rotr64, shl64, shrS64, shrU64 } from './numeric.js';
 import type { FuncInst, GlobalInst, Instance, Lowered, TableInst } from './objects.js';
 
+/**
+ * A trap at `pc` of `fn` with `depth` frames in use: records where (the engine builds the wasm
+ * stack trace from it) and returns the error to throw. Out of line, so the run loop's cases stay
+ * small.
+ */
+function trapAt(m: Machine, fn: FuncInst, pc: number, depth: number, trap: Trap): WasmRuntimeError {
+  m.curFn = fn;
+  m.curPc = pc;
+  m.depth = depth;
+  return new WasmRuntimeError(trap);
+}
+
 /** Maximum call depth (frames) before `stack overflow`. */
 export const MAX_CALL_DEPTH = 100_000;
 
@@ -145,10 +157,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
     switch (code[pc]!) {
       case 0: {
         // UNREACHABLE
-        m.curFn = fn;
-        m.curPc = pc;
-        m.depth = depth;
-        throw new WasmRuntimeError(Trap.Unreachable);
+        throw trapAt(m, fn, pc, depth, Trap.Unreachable);
       }
       case 1: {
         // BR
@@ -237,17 +246,11 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
           const ix = i32[fp + code[pc + 4]!]! >>> 0;
           const el = ix < tab.elems.length ? tab.elems[ix]! : null;
           if (el === null) {
-            m.curFn = fn;
-            m.curPc = pc;
-            m.depth = depth;
-            throw new WasmRuntimeError(Trap.InvalidTableAccess);
+            throw trapAt(m, fn, pc, depth, Trap.InvalidTableAccess);
           }
           callee = el as FuncInst;
           if (callee.typeId !== code[pc + 1]!) {
-            m.curFn = fn;
-            m.curPc = pc;
-            m.depth = depth;
-            throw new WasmRuntimeError(Trap.IndirectCallTypeMismatch);
+            throw trapAt(m, fn, pc, depth, Trap.IndirectCallTypeMismatch);
           }
           nfp = fp + code[pc + 3]!;
           next = pc + (op === 9 ? 5 : 6);
@@ -282,10 +285,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         }
         if (op < 10) {
           if (depth >= MAX_CALL_DEPTH) {
-            m.curFn = fn;
-            m.curPc = pc;
-            m.depth = depth;
-            throw new WasmRuntimeError(Trap.StackOverflow);
+            throw trapAt(m, fn, pc, depth, Trap.StackOverflow);
           }
           frFn[depth] = fn;
           frPc[depth] = next;
@@ -501,10 +501,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
           cl = loweredOf(callee);
         }
         if (depth >= MAX_CALL_DEPTH) {
-          m.curFn = fn;
-          m.curPc = pc;
-          m.depth = depth;
-          throw new WasmRuntimeError(Trap.StackOverflow);
+          throw trapAt(m, fn, pc, depth, Trap.StackOverflow);
         }
         frFn[depth] = fn;
         frPc[depth] = pc + 3;
@@ -651,10 +648,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         {
           const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
           if (ea > memLen - 8) {
-            m.curFn = fn;
-            m.curPc = pc;
-            m.depth = depth;
-            throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+            throw trapAt(m, fn, pc, depth, Trap.OutOfBoundsMemoryAccess);
           }
           const d = fp + code[pc + 1]!;
           i32[d] = dv.getInt32(ea, true);
@@ -669,10 +663,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         {
           const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
           if (ea > memLen - 8) {
-            m.curFn = fn;
-            m.curPc = pc;
-            m.depth = depth;
-            throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+            throw trapAt(m, fn, pc, depth, Trap.OutOfBoundsMemoryAccess);
           }
           const d = fp + code[pc + 1]!;
           i32[d] = dv.getInt32(ea, true);
@@ -688,10 +679,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         {
           const ea = (i32[fp + code[pc + 4 + 1]!]! >>> 0) + (code[pc + 4 + 3]! >>> 0);
           if (ea > memLen - 8) {
-            m.curFn = fn;
-            m.curPc = pc + 4;
-            m.depth = depth;
-            throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+            throw trapAt(m, fn, pc + 4, depth, Trap.OutOfBoundsMemoryAccess);
           }
           const v = fp + code[pc + 4 + 2]!;
           dv.setInt32(ea, i32[v]!, true);
@@ -705,10 +693,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         {
           const ea = (i32[fp + code[pc + 1]!]! >>> 0) + (code[pc + 3]! >>> 0);
           if (ea > memLen - 8) {
-            m.curFn = fn;
-            m.curPc = pc;
-            m.depth = depth;
-            throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+            throw trapAt(m, fn, pc, depth, Trap.OutOfBoundsMemoryAccess);
           }
           const v = fp + code[pc + 2]!;
           dv.setInt32(ea, i32[v]!, true);
@@ -724,10 +709,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         {
           const ea = (i32[fp + code[pc + 4 + 2]!]! >>> 0) + (code[pc + 4 + 3]! >>> 0);
           if (ea > memLen - 8) {
-            m.curFn = fn;
-            m.curPc = pc + 4;
-            m.depth = depth;
-            throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+            throw trapAt(m, fn, pc + 4, depth, Trap.OutOfBoundsMemoryAccess);
           }
           const d = fp + code[pc + 4 + 1]!;
           i32[d] = dv.getInt32(ea, true);
@@ -742,10 +724,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         {
           const ea = (i32[fp + code[pc + 4 + 2]!]! >>> 0) + (code[pc + 4 + 3]! >>> 0);
           if (ea > memLen - 4) {
-            m.curFn = fn;
-            m.curPc = pc + 4;
-            m.depth = depth;
-            throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+            throw trapAt(m, fn, pc + 4, depth, Trap.OutOfBoundsMemoryAccess);
           }
           const d = fp + code[pc + 4 + 1]!;
           i32[d] = dv.getInt32(ea, true);
@@ -788,10 +767,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         {
           const ea = (i32[fp + code[pc + 1]!]! >>> 0) + (code[pc + 3]! >>> 0);
           if (ea > memLen - 1) {
-            m.curFn = fn;
-            m.curPc = pc;
-            m.depth = depth;
-            throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+            throw trapAt(m, fn, pc, depth, Trap.OutOfBoundsMemoryAccess);
           }
           const v = fp + code[pc + 2]!;
           u8[ea] = i32[v]!;
@@ -815,10 +791,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         {
           const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
           if (ea > memLen - 8) {
-            m.curFn = fn;
-            m.curPc = pc;
-            m.depth = depth;
-            throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+            throw trapAt(m, fn, pc, depth, Trap.OutOfBoundsMemoryAccess);
           }
           const d = fp + code[pc + 1]!;
           i32[d] = dv.getInt32(ea, true);
@@ -850,10 +823,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         {
           const ea = (i32[fp + code[pc + 4 + 1]!]! >>> 0) + (code[pc + 4 + 3]! >>> 0);
           if (ea > memLen - 8) {
-            m.curFn = fn;
-            m.curPc = pc + 4;
-            m.depth = depth;
-            throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+            throw trapAt(m, fn, pc + 4, depth, Trap.OutOfBoundsMemoryAccess);
           }
           const v = fp + code[pc + 4 + 2]!;
           dv.setInt32(ea, i32[v]!, true);
@@ -879,10 +849,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         const x = i32[fp + code[pc + 2]!]!;
         const y = i32[fp + code[pc + 3]!]!;
         if (y === 0 || (code[pc]! === 63 && x === -0x80000000 && y === -1)) {
-          m.curFn = fn;
-          m.curPc = pc;
-          m.depth = depth;
-          throw new WasmRuntimeError(y === 0 ? Trap.IntegerDivideByZero : Trap.IntegerOverflow);
+          throw trapAt(m, fn, pc, depth, y === 0 ? Trap.IntegerDivideByZero : Trap.IntegerOverflow);
         }
         i32[fp + code[pc + 1]!] = code[pc]! === 63 ? (x / y) | 0 : (x % y) | 0;
         pc += 4;
@@ -894,10 +861,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         const x = i32[fp + code[pc + 2]!]! >>> 0;
         const y = i32[fp + code[pc + 3]!]! >>> 0;
         if (y === 0) {
-          m.curFn = fn;
-          m.curPc = pc;
-          m.depth = depth;
-          throw new WasmRuntimeError(Trap.IntegerDivideByZero);
+          throw trapAt(m, fn, pc, depth, Trap.IntegerDivideByZero);
         }
         i32[fp + code[pc + 1]!] = code[pc]! === 64 ? (x / y) >>> 0 : x % y;
         pc += 4;
@@ -2023,10 +1987,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         // I32_LOAD
         const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
         if (ea > memLen - 4) {
-          m.curFn = fn;
-          m.curPc = pc;
-          m.depth = depth;
-          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+          throw trapAt(m, fn, pc, depth, Trap.OutOfBoundsMemoryAccess);
         }
         const d = fp + code[pc + 1]!;
         i32[d] = dv.getInt32(ea, true);
@@ -2037,10 +1998,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         // I64_LOAD
         const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
         if (ea > memLen - 8) {
-          m.curFn = fn;
-          m.curPc = pc;
-          m.depth = depth;
-          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+          throw trapAt(m, fn, pc, depth, Trap.OutOfBoundsMemoryAccess);
         }
         const d = fp + code[pc + 1]!;
         i32[d] = dv.getInt32(ea, true);
@@ -2052,10 +2010,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         // I32_LOAD8_S
         const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
         if (ea > memLen - 1) {
-          m.curFn = fn;
-          m.curPc = pc;
-          m.depth = depth;
-          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+          throw trapAt(m, fn, pc, depth, Trap.OutOfBoundsMemoryAccess);
         }
         const d = fp + code[pc + 1]!;
         i32[d] = (u8[ea]! << 24) >> 24;
@@ -2066,10 +2021,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         // I32_LOAD8_U
         const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
         if (ea > memLen - 1) {
-          m.curFn = fn;
-          m.curPc = pc;
-          m.depth = depth;
-          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+          throw trapAt(m, fn, pc, depth, Trap.OutOfBoundsMemoryAccess);
         }
         const d = fp + code[pc + 1]!;
         i32[d] = u8[ea]!;
@@ -2080,10 +2032,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         // I32_LOAD16_S
         const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
         if (ea > memLen - 2) {
-          m.curFn = fn;
-          m.curPc = pc;
-          m.depth = depth;
-          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+          throw trapAt(m, fn, pc, depth, Trap.OutOfBoundsMemoryAccess);
         }
         const d = fp + code[pc + 1]!;
         i32[d] = dv.getInt16(ea, true);
@@ -2094,10 +2043,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         // I32_LOAD16_U
         const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
         if (ea > memLen - 2) {
-          m.curFn = fn;
-          m.curPc = pc;
-          m.depth = depth;
-          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+          throw trapAt(m, fn, pc, depth, Trap.OutOfBoundsMemoryAccess);
         }
         const d = fp + code[pc + 1]!;
         i32[d] = dv.getUint16(ea, true);
@@ -2108,10 +2054,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         // I64_LOAD8_S
         const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
         if (ea > memLen - 1) {
-          m.curFn = fn;
-          m.curPc = pc;
-          m.depth = depth;
-          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+          throw trapAt(m, fn, pc, depth, Trap.OutOfBoundsMemoryAccess);
         }
         const d = fp + code[pc + 1]!;
         const v = (u8[ea]! << 24) >> 24;
@@ -2124,10 +2067,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         // I64_LOAD8_U
         const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
         if (ea > memLen - 1) {
-          m.curFn = fn;
-          m.curPc = pc;
-          m.depth = depth;
-          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+          throw trapAt(m, fn, pc, depth, Trap.OutOfBoundsMemoryAccess);
         }
         const d = fp + code[pc + 1]!;
         i32[d] = u8[ea]!;
@@ -2139,10 +2079,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         // I64_LOAD16_S
         const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
         if (ea > memLen - 2) {
-          m.curFn = fn;
-          m.curPc = pc;
-          m.depth = depth;
-          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+          throw trapAt(m, fn, pc, depth, Trap.OutOfBoundsMemoryAccess);
         }
         const d = fp + code[pc + 1]!;
         const v = dv.getInt16(ea, true);
@@ -2155,10 +2092,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         // I64_LOAD16_U
         const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
         if (ea > memLen - 2) {
-          m.curFn = fn;
-          m.curPc = pc;
-          m.depth = depth;
-          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+          throw trapAt(m, fn, pc, depth, Trap.OutOfBoundsMemoryAccess);
         }
         const d = fp + code[pc + 1]!;
         i32[d] = dv.getUint16(ea, true);
@@ -2170,10 +2104,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         // I64_LOAD32_S
         const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
         if (ea > memLen - 4) {
-          m.curFn = fn;
-          m.curPc = pc;
-          m.depth = depth;
-          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+          throw trapAt(m, fn, pc, depth, Trap.OutOfBoundsMemoryAccess);
         }
         const d = fp + code[pc + 1]!;
         const v = dv.getInt32(ea, true);
@@ -2186,10 +2117,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         // I64_LOAD32_U
         const ea = (i32[fp + code[pc + 2]!]! >>> 0) + (code[pc + 3]! >>> 0);
         if (ea > memLen - 4) {
-          m.curFn = fn;
-          m.curPc = pc;
-          m.depth = depth;
-          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+          throw trapAt(m, fn, pc, depth, Trap.OutOfBoundsMemoryAccess);
         }
         const d = fp + code[pc + 1]!;
         i32[d] = dv.getInt32(ea, true);
@@ -2201,10 +2129,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         // I32_STORE
         const ea = (i32[fp + code[pc + 1]!]! >>> 0) + (code[pc + 3]! >>> 0);
         if (ea > memLen - 4) {
-          m.curFn = fn;
-          m.curPc = pc;
-          m.depth = depth;
-          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+          throw trapAt(m, fn, pc, depth, Trap.OutOfBoundsMemoryAccess);
         }
         const v = fp + code[pc + 2]!;
         dv.setInt32(ea, i32[v]!, true);
@@ -2215,10 +2140,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         // I64_STORE
         const ea = (i32[fp + code[pc + 1]!]! >>> 0) + (code[pc + 3]! >>> 0);
         if (ea > memLen - 8) {
-          m.curFn = fn;
-          m.curPc = pc;
-          m.depth = depth;
-          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+          throw trapAt(m, fn, pc, depth, Trap.OutOfBoundsMemoryAccess);
         }
         const v = fp + code[pc + 2]!;
         dv.setInt32(ea, i32[v]!, true);
@@ -2230,10 +2152,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         // I32_STORE8
         const ea = (i32[fp + code[pc + 1]!]! >>> 0) + (code[pc + 3]! >>> 0);
         if (ea > memLen - 1) {
-          m.curFn = fn;
-          m.curPc = pc;
-          m.depth = depth;
-          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+          throw trapAt(m, fn, pc, depth, Trap.OutOfBoundsMemoryAccess);
         }
         const v = fp + code[pc + 2]!;
         u8[ea] = i32[v]!;
@@ -2244,10 +2163,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         // I32_STORE16
         const ea = (i32[fp + code[pc + 1]!]! >>> 0) + (code[pc + 3]! >>> 0);
         if (ea > memLen - 2) {
-          m.curFn = fn;
-          m.curPc = pc;
-          m.depth = depth;
-          throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+          throw trapAt(m, fn, pc, depth, Trap.OutOfBoundsMemoryAccess);
         }
         const v = fp + code[pc + 2]!;
         dv.setInt16(ea, i32[v]!, true);
