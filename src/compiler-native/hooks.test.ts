@@ -10,7 +10,7 @@ import { CoreFeaturesTailCall, CoreFeaturesV2 } from '../runtime/api/features.js
 import { decodeModule } from '../runtime/binary/decoder.js';
 import { wat } from '../../test/helpers.js';
 import { rewriteModule } from './rewrite.js';
-import { entryCheckedBodies } from './instrument.js';
+import { entryCheckedBodies } from '../runtime/store/interrupts.js';
 
 const LOOPS = `(module
   (func $a (export "a") (param i32) (result i32) (local.get 0))

@@ -183,7 +183,7 @@ export interface ListenPlan {
  * - at loop headers: an appended i32 local counts iterations, and every
  *   {@link INTERRUPT_INTERVAL} of them the check hook runs. A local (not a global) stays in a
  *   register, so tight loops keep their speed;
- * - at the entry of the functions a call cycle can pass (see {@link entryCheckedBodies}): a
+ * - at the entry of the functions a call cycle can pass (see `entryCheckedBodies` in store/interrupts.ts, shared with the interpreter): a
  *   module-wide budget global counts entries down, and every {@link INTERRUPT_INTERVAL} of them the
  *   check hook runs. Endless execution without a loop is a call cycle (recursion, `return_call`
  *   cycles, `call_indirect` chains, re-entry through the host).
@@ -199,93 +199,6 @@ export interface InterruptPlan {
 
 /** Loop iterations (per activation) or calls (per instance) between two interrupt checks. */
 export const INTERRUPT_INTERVAL = 1 << 16;
-
-/**
- * Per defined function: 1 when every call cycle through it must be interrupted at its entry. A
- * loop-free guest can only run endlessly around a cycle of calls, and every such cycle passes a
- * function that is in a cycle of direct calls (`call`, `return_call`; a strongly connected
- * component of the call graph, or calling itself), or that calls through a table
- * (`call_indirect`, `return_call_indirect`), or that calls an import (a host function may call back
- * into the guest). Functions that are none of these (helpers called from loops, leaves) need no
- * check, so the hot small functions of real programs keep V8's speed.
- */
-export function entryCheckedBodies(m: Module): Uint8Array {
-  const n = m.codes.length;
-  const nImp = m.numImportedFuncs;
-  const out = new Uint8Array(n);
-  // Direct-call edges between defined functions, as adjacency lists in one array.
-  const edgeStart = new Int32Array(n + 1);
-  const edges: number[] = [];
-  const op = opScratch;
-  const bytes = m.bytes;
-  for (let i = 0; i < n; i++) {
-    edgeStart[i] = edges.length;
-    const body = m.codes[i]!;
-    let p = body.codeStart;
-    while (p < body.codeEnd) {
-      const at = p;
-      p = nextInstr(bytes, p, op);
-      const code = op[0]!;
-      if (code === 0x10 || code === 0x12) {
-        const target = readLeb(bytes, at + 1);
-        if (target < nImp) out[i] = 1;
-        else edges.push(target - nImp);
-      } else if (code === 0x11 || code === 0x13) {
-        out[i] = 1;
-      }
-    }
-  }
-  edgeStart[n] = edges.length;
-  // Tarjan's strongly connected components, iteratively (call graphs can be deep).
-  const index = new Int32Array(n).fill(-1);
-  const low = new Int32Array(n);
-  const onStack = new Uint8Array(n);
-  const stack: number[] = [];
-  const work: number[] = []; // pairs (node, next edge position)
-  let counter = 0;
-  for (let root = 0; root < n; root++) {
-    if (index[root] !== -1) continue;
-    work.push(root, edgeStart[root]!);
-    index[root] = low[root] = counter++;
-    stack.push(root);
-    onStack[root] = 1;
-    while (work.length > 0) {
-      const v = work[work.length - 2]!;
-      const e = work[work.length - 1]!;
-      if (e < edgeStart[v + 1]!) {
-        work[work.length - 1] = e + 1;
-        const w = edges[e]!;
-        if (w === v) out[v] = 1;
-        if (index[w] === -1) {
-          index[w] = low[w] = counter++;
-          stack.push(w);
-          onStack[w] = 1;
-          work.push(w, edgeStart[w]!);
-        } else if (onStack[w] === 1 && index[w]! < low[v]!) {
-          low[v] = index[w]!;
-        }
-        continue;
-      }
-      work.length -= 2;
-      if (work.length > 0) {
-        const parent = work[work.length - 2]!;
-        if (low[v]! < low[parent]!) low[parent] = low[v]!;
-      }
-      if (low[v] === index[v]) {
-        // The component is the stack above v; more than one member means a cycle through each.
-        const first = stack.lastIndexOf(v);
-        const cyclic = stack.length - first > 1;
-        for (let k = first; k < stack.length; k++) {
-          const w = stack[k]!;
-          onStack[w] = 0;
-          if (cyclic) out[w] = 1;
-        }
-        stack.length = first;
-      }
-    }
-  }
-  return out;
-}
 
 /** What to instrument in a body. */
 export interface InstrumentPlan {

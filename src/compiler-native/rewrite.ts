@@ -20,13 +20,13 @@ import { encodeModule, type EncodableBody } from '../runtime/binary/encoder.js';
 import type { CustomSection, Export, FuncType, Import, Module } from '../runtime/binary/module.js';
 import {
   INTERRUPT_INTERVAL,
-  entryCheckedBodies,
   instrumentBody,
   trapCandidateBodies,
   type InstrumentPlan,
   type InstrumentedBody,
   type ListenPlan,
 } from './instrument.js';
+import { entryCheckedBodies } from '../runtime/store/interrupts.js';
 
 /** Prefix of hidden export names. */
 export const HIDDEN = '\u0000wasmscope:';

@@ -9,6 +9,7 @@ import type { Module as IrModule } from '../binary/module.js';
 import { moduleFunctionDefinitions } from '../store/definition.js';
 import { planInstantiation, type PlannedValue } from '../store/instantiate.js';
 import { appendTrace, isStackOverflow } from '../store/hooks.js';
+import { entryCheckedBodies } from '../store/interrupts.js';
 import { foreignRestore, Invocation, SnapshotRestore, snapshotsEnabled, withInvocationSnapshotter } from '../store/snapshots.js';
 import { InterpSnapshotter, restoreSnapshot, type InterpSnapshotState } from './snapshots.js';
 import type { TraceFrame } from '../store/trace.js';
@@ -31,6 +32,12 @@ class InterpCompiled implements CompiledCode {
   readonly module: IrModule;
   readonly definitions: FunctionDefinition[];
   readonly options: CompileOptions;
+  #entryChecked: Uint8Array | undefined;
+
+  /** Which functions check interrupts at their entry (computed once, on first use). */
+  entryChecked(): Uint8Array {
+    return (this.#entryChecked ??= entryCheckedBodies(this.module));
+  }
   constructor(module: IrModule, options: CompileOptions) {
     this.module = module;
     this.definitions = moduleFunctionDefinitions(module);
@@ -278,6 +285,7 @@ class InterpreterEngine implements Engine {
     const inst = new Instance(mod, owner);
     inst.debugInfo = compiled.options.debugInfo;
     inst.interrupt = options.closeOnContextDone === true;
+    if (inst.interrupt) inst.entryChecked = compiled.entryChecked();
     for (const imp of imports) {
       switch (imp.kind) {
         case 0:

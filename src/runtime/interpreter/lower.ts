@@ -280,8 +280,10 @@ export interface LowerOptions {
   readonly listened?: boolean;
   /** The listener has exits (`after`/`abort`; false for before-only listeners). Default true. */
   readonly listenExits?: boolean;
-  /** closeOnContextDone: a CHECK at the entry and at every loop head. */
+  /** closeOnContextDone: a CHECK at every loop head, and at the entry when `entryCheck`. */
   readonly interrupt?: boolean;
+  /** With `interrupt`: a CHECK at the entry too (a call cycle can pass this function). Default true. */
+  readonly entryCheck?: boolean;
   /** Whether function index f is a listened wasm function (its direct calls become CALLL). */
   readonly listenedCallee?: (f: number) => boolean;
 }
@@ -305,6 +307,7 @@ class Lowerer {
   /** Listened with exits: RETL at every return, LISTEN_AFTER before a tail call. */
   private readonly listenExits: boolean;
   private readonly interrupt: boolean;
+  private readonly entryCheck: boolean;
   private readonly body: FunctionBody;
   private readonly ftype: FuncType;
   private readonly r: Reader;
@@ -358,6 +361,7 @@ class Lowerer {
     this.listened = opts.listened === true;
     this.listenExits = this.listened && opts.listenExits !== false;
     this.interrupt = opts.interrupt === true;
+    this.entryCheck = opts.entryCheck !== false;
     const body = m.codes[codeIndex];
     const funcIndex = m.numImportedFuncs + codeIndex;
     const ftype = m.types[m.funcTypeIndexSpace[funcIndex]!];
@@ -406,7 +410,7 @@ class Lowerer {
     // LISTEN_BEFORE must be at pc 0: the engine reads a frame at pc >= 0 of a listened function as
     // "before has run".
     if (this.listened) this.emit(I.LISTEN_BEFORE);
-    if (this.interrupt) this.emit(I.CHECK);
+    if (this.interrupt && this.entryCheck) this.emit(I.CHECK);
     const r = this.r;
     const end = this.body.codeEnd;
     while (r.pos < end) {

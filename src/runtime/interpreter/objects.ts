@@ -223,6 +223,8 @@ export class Instance {
   debugInfo = true;
   /** Interrupt checks at loop heads and function entries (`closeOnContextDone`). */
   interrupt = false;
+  /** Per defined function: 1 when its entry is checked (store/interrupts.ts); null: every entry. */
+  entryChecked: Uint8Array | null = null;
   /** Some function in the index space has a listener (lowering then looks for CALLL targets). */
   anyListened = false;
 

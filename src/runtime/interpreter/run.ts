@@ -92,6 +92,7 @@ export function loweredOf(f: FuncInst): Lowered {
       listened: f.listener !== undefined,
       listenExits: f.listener !== undefined && listensExits(f.listener),
       interrupt: inst.interrupt,
+      entryCheck: inst.entryChecked === null || inst.entryChecked[f.codeIndex] === 1,
       listenedCallee: inst.anyListened
         ? (i) => funcs[i] !== undefined && funcs[i].listener !== undefined && funcs[i].host === null
         : undefined,
