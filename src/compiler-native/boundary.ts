@@ -85,6 +85,7 @@ export class Boundary {
   readonly #freeSlots: number[] = [];
   #nextSlot = 0;
   readonly #entries = new Map<string, EntryFn>();
+  readonly #asyncEntries = new Map<string, (...args: unknown[]) => Promise<unknown>>();
 
   /** Puts `fn` (a wasm function) in the call table; returns its slot. */
   allocSlot(fn: unknown): number {
@@ -135,6 +136,44 @@ export class Boundary {
     return inst.exports['f'];
   }
 
+  /**
+   * The async entry helper for signature `t`, wrapped in `WebAssembly.promising` (JS Promise
+   * Integration): `(slot, callId, refs…) → Promise<refResults>`; `done(callId)` runs when the results
+   * are in scratch. Undefined where V8 lacks JSPI.
+   */
+  asyncEntryFor(t: FuncType, done: (callId: number) => void): ((...args: unknown[]) => Promise<unknown>) | undefined {
+    if (!hasJspi) return undefined;
+    const key = sigKey(t);
+    let fn = this.#asyncEntries.get(key);
+    if (fn === undefined) {
+      let mod = asyncEntryModules.get(key);
+      if (mod === undefined) {
+        mod = new WebAssembly.Module(buildAsyncEntry(t));
+        asyncEntryModules.set(key, mod);
+      }
+      const inst = new WebAssembly.Instance(mod, { s: { m: this.memory, t: this.callTable, d: done } });
+      fn = jspi().promising(inst.exports['c']) as (...args: unknown[]) => Promise<unknown>;
+      this.#asyncEntries.set(key, fn);
+    }
+    return fn;
+  }
+
+  /**
+   * The import adapter of an async host function of signature `t`: `suspend(refs…)` returns a
+   * promise of a token, `take(token)` writes the results to scratch and returns the ref results.
+   */
+  asyncAdapterFor(t: FuncType, suspend: (...refs: unknown[]) => Promise<number>, take: (token: number) => unknown): unknown {
+    const key = sigKey(t);
+    let mod = asyncAdapterModules.get(key);
+    if (mod === undefined) {
+      mod = new WebAssembly.Module(buildAsyncAdapter(t));
+      asyncAdapterModules.set(key, mod);
+    }
+    const suspending = new (jspi().Suspending)(suspend) as WebAssembly.ImportValue;
+    const inst = new WebAssembly.Instance(mod, { s: { m: this.memory }, h: { f: suspending, t: take } });
+    return inst.exports['f'];
+  }
+
   /** Raw get/set of a float or v128 global through wasm, which keeps NaN payloads. */
   globalAccessor(g: WebAssembly.Global, valType: ValType, mutable: boolean): GlobalAccessor {
     const key = `${valType}:${mutable ? 1 : 0}`;
@@ -148,8 +187,25 @@ export class Boundary {
   }
 }
 
+/** JS Promise Integration, as V8 exposes it (Node ≥ 24). */
+interface Jspi {
+  promising(fn: unknown): (...args: unknown[]) => Promise<unknown>;
+  Suspending: new (fn: (...args: never[]) => unknown) => unknown;
+}
+
+/** Whether the running V8 has JS Promise Integration (Node ≥ 24; not Node 20). */
+export const hasJspi: boolean =
+  typeof (WebAssembly as unknown as Partial<Jspi>).promising === 'function' &&
+  typeof (WebAssembly as unknown as Partial<Jspi>).Suspending === 'function';
+
+function jspi(): Jspi {
+  return WebAssembly as unknown as Jspi;
+}
+
 /** Compiled helper modules by signature (immutable code, shared by every engine). */
 const entryModules = new Map<string, WebAssembly.Module>();
+const asyncEntryModules = new Map<string, WebAssembly.Module>();
+const asyncAdapterModules = new Map<string, WebAssembly.Module>();
 const adapterModules = new Map<string, WebAssembly.Module>();
 const accessorModules = new Map<string, WebAssembly.Module>();
 
@@ -294,6 +350,101 @@ function buildAdapter(t: FuncType): Uint8Array {
   for (const i of pl.refs) c.localGet(i);
   c.call(0); // $h
   // Ref results come back on the stack; park them, then push every result in order.
+  const firstLocal = t.params.length;
+  for (let k = refResults.length - 1; k >= 0; k--) c.localSet(firstLocal + k);
+  let k = 0;
+  for (let i = 0; i < t.results.length; i++) {
+    const r = t.results[i]!;
+    if (isRefType(r)) c.localGet(firstLocal + k++);
+    else emitLoad(c, r, rl.slot[i]!);
+  }
+  const code = new ByteWriter(256).u32(1);
+  body(code, refResults, c);
+  w.section(SectionId.Code, code);
+  nameSection(w, HELPER_ADAPTER_NAME);
+  return w.finish();
+}
+
+// ---- async helpers (JS Promise Integration) ----
+
+/**
+ * The entry helper of an async call (wrapped in `WebAssembly.promising`): `c(slot, callId,
+ * refs…) → refResults`. The call may suspend, so its results must leave scratch at once: after
+ * storing them it calls the synchronous import `s.d(callId)`, which copies them to the call's own
+ * stack before any other call can use scratch.
+ */
+function buildAsyncEntry(t: FuncType): Uint8Array {
+  const pl = slotLayout(t.params);
+  const rl = slotLayout(t.results);
+  const refParams = pl.refs.map((i) => t.params[i]!);
+  const refResults = rl.refs.map((i) => t.results[i]!);
+  const w = new ByteWriter(256).preamble();
+  const types = new ByteWriter(64).u32(3);
+  encodeFuncType(types, t);
+  encodeFuncType(types, { params: [I32, I32, ...refParams], results: refResults });
+  encodeFuncType(types, { params: [I32], results: [] });
+  w.section(SectionId.Type, types);
+  const imp = new ByteWriter(48).u32(3);
+  importMemory(imp);
+  imp.name('s').name('t').u8(ExternKind.Table).u8(FUNCREF).u8(0x00).u32(0); // limits: minimum 0, no maximum
+  imp.name('s').name('d').u8(ExternKind.Func).u32(2);
+  w.section(SectionId.Import, imp);
+  w.section(SectionId.Function, new ByteWriter(4).u32(1).u32(1));
+  w.section(SectionId.Export, new ByteWriter(8).u32(1).name('c').u8(ExternKind.Func).u32(1));
+  const c = new ByteWriter(128);
+  let refArg = 2;
+  for (let i = 0; i < t.params.length; i++) {
+    const p = t.params[i]!;
+    if (isRefType(p)) c.localGet(refArg++);
+    else emitLoad(c, p, pl.slot[i]!);
+  }
+  c.localGet(0).callIndirect(0, 0); // the slot; call type 0 through table 0
+  const firstLocal = 2 + refParams.length;
+  for (let i = t.results.length - 1; i >= 0; i--) c.localSet(firstLocal + i);
+  for (let i = 0; i < t.results.length; i++) {
+    const r = t.results[i]!;
+    if (!isRefType(r)) emitStoreLocal(c, r, firstLocal + i, rl.slot[i]!);
+  }
+  c.localGet(1).call(0); // done(callId)
+  for (const i of rl.refs) c.localGet(firstLocal + i);
+  const code = new ByteWriter(256).u32(1);
+  body(code, t.results, c);
+  w.section(SectionId.Code, code);
+  nameSection(w, HELPER_ENTRY_NAME);
+  return w.finish();
+}
+
+/**
+ * The import adapter of an async host function: stores the params to scratch, calls the
+ * suspending import `h.f(refs…) → token` (the JS side reads scratch before its first await), then
+ * the synchronous `h.t(token) → refResults`, which writes the results to scratch right after the
+ * call resumes, and loads them.
+ */
+function buildAsyncAdapter(t: FuncType): Uint8Array {
+  const pl = slotLayout(t.params);
+  const rl = slotLayout(t.results);
+  const refParams = pl.refs.map((i) => t.params[i]!);
+  const refResults = rl.refs.map((i) => t.results[i]!);
+  const w = new ByteWriter(256).preamble();
+  const types = new ByteWriter(64).u32(3);
+  encodeFuncType(types, t);
+  encodeFuncType(types, { params: refParams, results: [I32] });
+  encodeFuncType(types, { params: [I32], results: refResults });
+  w.section(SectionId.Type, types);
+  const imp = new ByteWriter(48).u32(3);
+  importMemory(imp);
+  imp.name('h').name('f').u8(ExternKind.Func).u32(1);
+  imp.name('h').name('t').u8(ExternKind.Func).u32(2);
+  w.section(SectionId.Import, imp);
+  w.section(SectionId.Function, new ByteWriter(4).u32(1).u32(0));
+  w.section(SectionId.Export, new ByteWriter(8).u32(1).name('f').u8(ExternKind.Func).u32(2));
+  const c = new ByteWriter(128);
+  for (let i = 0; i < t.params.length; i++) {
+    const p = t.params[i]!;
+    if (!isRefType(p)) emitStoreLocal(c, p, i, pl.slot[i]!);
+  }
+  for (const i of pl.refs) c.localGet(i);
+  c.call(0).call(1); // token = f(refs…); take(token)
   const firstLocal = t.params.length;
   for (let k = refResults.length - 1; k >= 0; k--) c.localSet(firstLocal + k);
   let k = 0;

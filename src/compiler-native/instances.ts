@@ -7,13 +7,13 @@
 import type { Context } from '../runtime/api/context.js';
 import type { Module as ApiModule } from '../runtime/api/module.js';
 import type { EngineGlobal, EngineInstance, EngineMemory, EngineTable, InstanceOwner } from '../runtime/store/engine.js';
-import { callListenedHost, ListenedFrame } from '../runtime/store/hooks.js';
+import { callListenedHost, callListenedHostAsync, ListenedFrame, ListenerStack } from '../runtime/store/hooks.js';
 import { snapshotsEnabled, withInvocationSnapshotter, type Snapshotter } from '../runtime/store/snapshots.js';
-import { slotLayout } from './boundary.js';
+import { hasJspi, slotLayout } from './boundary.js';
 import { SimpleInternalFunction } from './compiled.js';
 import type { CGlobal, CMemory, CTable, GuestFunction, HostFunction } from './externs.js';
 import { CompilerStackIterator } from './listening.js';
-import type { EngineState } from './state.js';
+import { AsyncCall, type EngineState } from './state.js';
 import { STACK_TRACE_LIMIT, noteHostFrame, toWasmError } from './traps.js';
 
 /**
@@ -63,8 +63,11 @@ export class GuestInstance implements EngineInstance {
     for (let i = 0; i < n; i++) scratch[i] = stack[i]!;
     const prevCtx = state.ctx;
     const prevMod = state.callModule;
-    state.ctx = snapshotsEnabled(ctx) ? withInvocationSnapshotter(ctx, NO_SNAPSHOTS) : ctx;
+    const prevAsync = state.asyncCall;
+    state.ctx = callContext(ctx);
     state.callModule = this.api;
+    // The innermost invocation is synchronous: an async host function reached now cannot suspend it.
+    state.asyncCall = undefined;
     const depth = state.listeners.sp;
     const outer = state.callDepth++ === 0;
     const prevLimit = Error.stackTraceLimit;
@@ -85,22 +88,77 @@ export class GuestInstance implements EngineInstance {
     } finally {
       state.ctx = prevCtx;
       state.callModule = prevMod;
+      state.asyncCall = prevAsync;
       state.callDepth--;
       if (outer) Error.stackTraceLimit = prevLimit;
     }
     const m = rl.total;
     for (let i = 0; i < m; i++) stack[i] = scratch[i]!;
-    const refs = rl.refs;
-    if (refs.length === 1) {
-      const i = refs[0]!;
-      stack[rl.slot[i]!] = state.refs.toRaw(f.type.results[i]!, r);
-    } else if (refs.length > 1) {
-      const arr = r as unknown[];
-      for (let k = 0; k < refs.length; k++) {
-        const i = refs[k]!;
-        stack[rl.slot[i]!] = state.refs.toRaw(f.type.results[i]!, arr[k]);
-      }
+    refResults(state, f, r, stack);
+  }
+
+  /**
+   * {@link call} that may suspend at async host functions: with JS Promise Integration the entry
+   * helper runs under `WebAssembly.promising`, the adapters of async host functions are
+   * `WebAssembly.Suspending`, and the call's JS-side state travels with it (state.ts `AsyncCall`).
+   * Without JSPI (Node 20) nothing can suspend (modules importing async host functions are refused
+   * at instantiation), so the call runs synchronously.
+   */
+  async callAsync(funcIndex: number, stack: BigUint64Array, ctx: Context): Promise<void> {
+    const f = this.functions[funcIndex];
+    if (f === undefined) throw new RangeError(`function index ${funcIndex} out of range`);
+    if (f.host !== undefined) return callHostFromApiAsync(this.state, f.host, stack, ctx);
+    const state = this.state;
+    const entry = state.boundary.asyncEntryFor(f.type, state.done);
+    if (entry === undefined) return this.call(funcIndex, stack, ctx);
+    if (f.wasm === undefined) {
+      throw new Error(`not supported: calling function ${f.definition.index()} (not exported) on the compiler engine`);
     }
+    const b = state.boundary;
+    if (f.slot < 0) {
+      f.entry = b.entryFor(f.type);
+      f.slot = b.allocSlot(f.wasm);
+    }
+    const pl = f.params;
+    const rl = f.results;
+    const scratch = b.u64;
+    for (let i = 0; i < pl.total; i++) scratch[i] = stack[i]!;
+    const args: unknown[] = [f.slot, 0];
+    for (const i of pl.refs) args.push(state.refs.fromRaw(f.type.params[i]!, stack[pl.slot[i]!]!));
+    const id = state.newCallId();
+    args[1] = id;
+    const call = new AsyncCall(new ListenerStack());
+    // `done` (end of the entry helper) copies the results out of scratch and puts back what ran before.
+    state.calls.set(id, (s) => {
+      for (let i = 0; i < rl.total; i++) stack[i] = s[i]!;
+      state.install(call.interrupted!);
+    });
+    call.interrupted = state.capture();
+    state.install({
+      ctx: callContext(ctx),
+      callModule: this.api,
+      callDepth: call.interrupted.callDepth + 1,
+      listeners: call.listeners,
+      asyncCall: call,
+    });
+    const prevLimit = Error.stackTraceLimit;
+    if (prevLimit < STACK_TRACE_LIMIT) Error.stackTraceLimit = STACK_TRACE_LIMIT;
+    let r: unknown;
+    try {
+      // Runs until the call returns or first suspends; either way what ran before is back after it.
+      const p = entry(...args);
+      r = await p;
+    } catch (e) {
+      const err = toWasmError(e, state);
+      call.listeners.abortAbove(0, ctx, err);
+      // A trap after a resumption leaves the call's state installed.
+      if (state.asyncCall === call) state.install(call.interrupted);
+      throw err;
+    } finally {
+      state.calls.delete(id);
+      Error.stackTraceLimit = prevLimit;
+    }
+    refResults(state, f, r, stack);
   }
 
   close(): void {
@@ -112,6 +170,27 @@ export class GuestInstance implements EngineInstance {
       }
     }
   }
+}
+
+/** Writes the reference results `r` of a call of `f` (one value, or an array for several) to `stack`. */
+function refResults(state: EngineState, f: GuestFunction, r: unknown, stack: BigUint64Array): void {
+  const rl = f.results;
+  const refs = rl.refs;
+  if (refs.length === 1) {
+    const i = refs[0]!;
+    stack[rl.slot[i]!] = state.refs.toRaw(f.type.results[i]!, r);
+  } else if (refs.length > 1) {
+    const arr = r as unknown[];
+    for (let k = 0; k < refs.length; k++) {
+      const i = refs[k]!;
+      stack[rl.slot[i]!] = state.refs.toRaw(f.type.results[i]!, arr[k]);
+    }
+  }
+}
+
+/** The context host functions of a call made with `ctx` see. */
+function callContext(ctx: Context): Context {
+  return snapshotsEnabled(ctx) ? withInvocationSnapshotter(ctx, NO_SNAPSHOTS) : ctx;
 }
 
 export class HostInstance implements EngineInstance {
@@ -131,7 +210,35 @@ export class HostInstance implements EngineInstance {
     callHostFromApi(this.state, f, stack, ctx);
   }
 
+  callAsync(funcIndex: number, stack: BigUint64Array, ctx: Context): Promise<void> {
+    const f = this.functions[funcIndex];
+    if (f === undefined) throw new RangeError(`function index ${funcIndex} out of range`);
+    return callHostFromApiAsync(this.state, f, stack, ctx);
+  }
+
   close(): void {}
+}
+
+/** {@link callHostFromApi} for `callAsync`: awaits an async host function. */
+async function callHostFromApiAsync(state: EngineState, f: HostFunction, stack: BigUint64Array, ctx: Context): Promise<void> {
+  const fn = f.spec.asyncFn;
+  if (fn === undefined) return callHostFromApi(state, f, stack, ctx);
+  const l = f.spec.listener;
+  const mod = f.owner.api;
+  const ls = new ListenerStack();
+  try {
+    if (l === undefined) {
+      await fn(ctx, mod, stack);
+    } else {
+      const it = new CompilerStackIterator(state, new SimpleInternalFunction(f.definition, -1), 0, 0);
+      const params = stack.subarray(0, slotLayout(f.type.params).total);
+      const results = stack.subarray(0, slotLayout(f.type.results).total);
+      await callListenedHostAsync(ls, new ListenedFrame(l, f.definition, mod), ctx, fn, stack, params, results, it);
+    }
+  } catch (e) {
+    ls.abortAbove(0, ctx, e);
+    throw e;
+  }
 }
 
 /** Calls host function `f` from the API (`mod` is its own module), listened if it has a listener. */
@@ -163,6 +270,7 @@ function callHostFromApi(state: EngineState, f: HostFunction, stack: BigUint64Ar
  * calling a closure that runs `h` with `caller` as the calling module.
  */
 export function hostAdapter(state: EngineState, h: HostFunction, caller: ApiModule): unknown {
+  if (h.spec.asyncFn !== undefined) return asyncHostAdapter(state, h, caller);
   const t = h.type;
   const pl = slotLayout(t.params);
   const rl = slotLayout(t.results);
@@ -211,4 +319,81 @@ export function hostAdapter(state: EngineState, h: HostFunction, caller: ApiModu
     }
   };
   return state.boundary.adapterFor(t, run);
+}
+
+/**
+ * The adapter of an async host function (JS Promise Integration): its suspending import reads the
+ * params, stops the running async call (puts back what ran before it) and runs the host function;
+ * when that resolves the call resumes and `take` makes it running again and hands it the results.
+ * Reached from a synchronous call, it throws the host function's "call with callAsync" error.
+ */
+function asyncHostAdapter(state: EngineState, h: HostFunction, caller: ApiModule): unknown {
+  const def = h.definition;
+  if (!hasJspi) {
+    throw new Error(
+      `not supported: async host function ${def.moduleName()}.${def.name()} on the compiler engine needs JS Promise ` +
+        `Integration (Node >= 24; this is Node ${process.version}); use the interpreter (newRuntimeConfigInterpreter())`,
+    );
+  }
+  const t = h.type;
+  const pl = slotLayout(t.params);
+  const rl = slotLayout(t.results);
+  const size = Math.max(pl.total, rl.total, 1);
+  const fn = h.spec.asyncFn!;
+  const listener = h.spec.listener;
+  const frame = listener === undefined ? undefined : new ListenedFrame(listener, def, caller);
+  const scratch = state.boundary.u64;
+  const refs = state.refs;
+  const suspend = (...refArgs: unknown[]): Promise<number> => {
+    const call = state.asyncCall;
+    if (call === undefined) {
+      h.spec.fn(state.ctx!, caller, scratch); // throws: call the guest with callAsync
+      throw new Error(`internal error: ${def.moduleName()}.${def.name()} reached from a synchronous call`);
+    }
+    const st = new BigUint64Array(size);
+    for (let i = 0; i < pl.total; i++) st[i] = scratch[i]!;
+    for (let k = 0; k < pl.refs.length; k++) {
+      const i = pl.refs[k]!;
+      st[pl.slot[i]!] = refs.toRaw(t.params[i]!, refArgs[k]);
+    }
+    const ctx = state.ctx!;
+    const ls = state.listeners;
+    const run = async (): Promise<number> => {
+      try {
+        if (frame === undefined) {
+          await fn(ctx, caller, st);
+        } else {
+          const it = new CompilerStackIterator(state, new SimpleInternalFunction(def, -1), 0, 0);
+          await callListenedHostAsync(ls, frame, ctx, fn, st, st.subarray(0, pl.total), st.subarray(0, rl.total), it);
+        }
+      } catch (e) {
+        noteHostFrame(e, def);
+        throw e;
+      }
+      const token = state.newToken();
+      state.tokens.set(token, {
+        call,
+        results: () => {
+          for (let i = 0; i < rl.total; i++) scratch[i] = st[i]!;
+          if (rl.refs.length === 0) return undefined;
+          if (rl.refs.length === 1) return refs.fromRaw(t.results[rl.refs[0]!]!, st[rl.slot[rl.refs[0]!]!]!);
+          return rl.refs.map((i) => refs.fromRaw(t.results[i]!, st[rl.slot[i]!]!));
+        },
+      });
+      return token;
+    };
+    // Before and after run with the call's state; then the call stops running.
+    const p = run();
+    call.saved = state.capture();
+    state.install(call.interrupted!);
+    return p;
+  };
+  const take = (token: number): unknown => {
+    const done = state.tokens.get(token)!;
+    state.tokens.delete(token);
+    done.call.interrupted = state.capture();
+    state.install(done.call.saved!);
+    return done.results();
+  };
+  return state.boundary.asyncAdapterFor(t, suspend, take);
 }

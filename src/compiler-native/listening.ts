@@ -150,7 +150,6 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
       );
     }
   }
-  const ls = state.listeners;
   const u32 = b.u32;
   /** Writes the raw handles of reference values (passed to an adapter as JS values) into scratch. */
   const refsToScratch = (types: readonly ValType[], refs: readonly unknown[]): void => {
@@ -169,7 +168,10 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
           const e = lis[u32[0]!]!;
           e.listener.before(state.ctx!, api, e.def, e.params, e.it.reset());
           // Inline push: no call between a returned before and its open frame (a call could overflow the stack).
-          if (e.exits) ls.frames[ls.sp++] = e;
+          if (e.exits) {
+            const ls = state.listeners;
+            ls.frames[ls.sp++] = e;
+          }
         };
         fn = b.adapterFor(
           h.type,
@@ -186,7 +188,7 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
         const hasRefs = slotLayout(h.type.params).refs.length > 0;
         const after = (): void => {
           // The exiting frame is the innermost open one (one fewer lookup than by index).
-          const e = ls.pop() as Listened;
+          const e = state.listeners.pop() as Listened;
           e.listener.after(state.ctx!, api, e.def, e.results);
         };
         fn = b.adapterFor(
@@ -202,7 +204,7 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
       }
       case 'tail':
         fn = b.adapterFor(I32_ONLY, (): void => {
-          const e = ls.pop();
+          const e = state.listeners.pop();
           e.listener.after(state.ctx!, api, e.def, EMPTY);
         });
         break;

@@ -66,7 +66,15 @@ function fnOf(d: FunctionDefinition): ApiFunction {
   const unsupported = (): never => {
     throw new Error('not supported: calling a synthetic stack frame');
   };
-  return { definition: () => d, call: unsupported, callWithContext: unsupported, callWithStack: unsupported };
+  return {
+    definition: () => d,
+    call: unsupported,
+    callWithContext: unsupported,
+    callWithStack: unsupported,
+    callAsync: unsupported,
+    callWithContextAsync: unsupported,
+    callWithStackAsync: unsupported,
+  };
 }
 
 const ctx = Context.background();

@@ -177,6 +177,22 @@ export class MockFunctionImpl implements MockFunction {
     return Array.from(stack.subarray(0, this.#resultSlots));
   }
 
+  /** A mock function is synchronous: {@link call}, resolved. */
+  callAsync(...params: Array<bigint | number>): Promise<bigint[]> {
+    return this.callWithContextAsync(Context.background(), ...params);
+  }
+
+  /** A mock function is synchronous: {@link callWithContext}, resolved. */
+  async callWithContextAsync(ctx: Context, ...params: Array<bigint | number>): Promise<bigint[]> {
+    return Promise.resolve(this.callWithContext(ctx, ...params));
+  }
+
+  /** A mock function is synchronous: {@link callWithStack}, resolved. */
+  async callWithStackAsync(stack: BigUint64Array, ctx?: Context): Promise<void> {
+    this.callWithStack(stack, ctx);
+    return Promise.resolve();
+  }
+
   callWithStack(stack: BigUint64Array, ctx?: Context): void {
     const need = Math.max(this.#paramSlots, this.#resultSlots);
     if (stack.length < need) throw new Error(`need ${need} params, but stack size is ${stack.length}`);

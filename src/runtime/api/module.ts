@@ -62,6 +62,18 @@ export interface Function {
    * `stack.length` must be at least max(param slots, result slots); v128 takes two slots.
    */
   callWithStack(stack: BigUint64Array, ctx?: Context): void;
+  /**
+   * Calls the function so that it may reach async host functions (`withAsyncFunc`): the call
+   * suspends while one runs and the event loop keeps going. Resolves with the raw results.
+   * The interpreter suspends on every Node version; the compiler engine needs JS Promise
+   * Integration (Node ≥ 24) to reach async host functions.
+   * @throws (rejects) WasmRuntimeError on a trap; ExitError when the module was closed.
+   */
+  callAsync(...params: Array<bigint | number>): Promise<bigint[]>;
+  /** {@link callAsync} with a context (listeners, deadlines, snapshots, time slicing). */
+  callWithContextAsync(ctx: Context, ...params: Array<bigint | number>): Promise<bigint[]>;
+  /** {@link callWithStack} that may reach async host functions (see {@link callAsync}). */
+  callWithStackAsync(stack: BigUint64Array, ctx?: Context): Promise<void>;
 }
 
 /** A linear memory. Offsets are bytes; every access is bounds-checked. */

@@ -15,7 +15,7 @@
  */
 import type { InternalFunction, StackIterator } from '../api/listener.js';
 import type { FunctionDefinition, Module as ApiModule } from '../api/module.js';
-import { callListenedHost, ListenedFrame, listensExits } from '../store/hooks.js';
+import { callListenedHost, callListenedHostAsync, ListenedFrame, listensExits } from '../store/hooks.js';
 import type { Machine } from './machine.js';
 import { refToRaw } from './machine.js';
 import type { FuncInst } from './objects.js';
@@ -297,12 +297,8 @@ export function listenAfter(m: Machine, fn: FuncInst, w: number): void {
   fn.listener!.after(m.ctx, fn.inst!.owner.api, fn.definition, results);
 }
 
-/**
- * Runs host function `f` listened by its listener, with `callerApi` as the calling module. From
- * wasm, the caller is the run loop's current frame (`m.curFn` at `m.curPc`) and its callers are on
- * the frame stack below `m.depth`.
- */
-export function callHostListened(m: Machine, f: FuncInst, callerApi: ApiModule, stack: BigUint64Array, fromWasm: boolean): void {
+/** The stack iterator and frame of a call of listened host function `f` by `callerApi`. */
+function hostListening(m: Machine, f: FuncInst, callerApi: ApiModule, fromWasm: boolean): { it: StackIterator; frame: ListenedFrame } {
   // Each host function has its own iterator: valid during before only, so a nested call of the
   // same function (from the host function itself) may reset it.
   let it = f.hostIter as InterpStackIterator | null;
@@ -317,5 +313,29 @@ export function callHostListened(m: Machine, f: FuncInst, callerApi: ApiModule, 
     frame = new ListenedFrame(f.listener!, f.definition, callerApi);
     f.hostFrame = frame;
   }
+  return { it, frame };
+}
+
+/**
+ * Runs host function `f` listened by its listener, with `callerApi` as the calling module. From
+ * wasm, the caller is the run loop's current frame (`m.curFn` at `m.curPc`) and its callers are on
+ * the frame stack below `m.depth`.
+ */
+export function callHostListened(m: Machine, f: FuncInst, callerApi: ApiModule, stack: BigUint64Array, fromWasm: boolean): void {
+  const { it, frame } = hostListening(m, f, callerApi, fromWasm);
   callListenedHost(m.listeners, frame, m.ctx, f.host!, stack, stack.subarray(0, f.paramSlots), stack.subarray(0, f.resultSlots), it);
+}
+
+/** {@link callHostListened} for an async host function. */
+export function callHostListenedAsync(
+  m: Machine,
+  f: FuncInst,
+  callerApi: ApiModule,
+  stack: BigUint64Array,
+  fromWasm: boolean,
+): Promise<void> {
+  const { it, frame } = hostListening(m, f, callerApi, fromWasm);
+  const params = stack.subarray(0, f.paramSlots);
+  const results = stack.subarray(0, f.resultSlots);
+  return callListenedHostAsync(m.listeners, frame, m.ctx, f.hostAsync!, stack, params, results, it);
 }

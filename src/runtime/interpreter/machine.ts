@@ -8,7 +8,7 @@ import { Context } from '../api/context.js';
 import type { Module as ApiModule } from '../api/module.js';
 import { Trap, WasmRuntimeError } from '../api/errors.js';
 import { OPS } from '../binary/opcodes.js';
-import { HandleTable } from '../store/handles.js';
+import type { HandleTable } from '../store/handles.js';
 import { contextCanBeDone, contextDoneExitCode, ListenerStack, stopForContextDone } from '../store/hooks.js';
 import { out64, truncSatI32S, truncSatI32U, truncSatToI64 } from './numeric.js';
 import type { FuncInst, Instance, Ref } from './objects.js';
@@ -61,12 +61,19 @@ export class Machine {
   hostFn: FuncInst | null = null;
   hostFp = 0;
   hostNext = 0;
-  /** The engine's funcref handles (the raw form of a funcref at the API). */
-  readonly handles = new HandleTable();
+  /** The engine's funcref handles (the raw form of a funcref at the API), shared by its machines. */
+  readonly handles: HandleTable;
+  /**
+   * Time slicing of an async call: the slice length in ms (0: off) and when the current slice ends
+   * (`performance.now()` time). A CHECK past the end makes the run loop yield (EXEC_YIELD).
+   */
+  sliceMs = 0;
+  sliceEnd = 0;
   /** Open listened frames (shared listener protocol, store/hooks.ts). */
   readonly listeners = new ListenerStack();
 
-  constructor(maxDepth: number) {
+  constructor(maxDepth: number, handles: HandleTable) {
+    this.handles = handles;
     this.capSlots = INITIAL_SLOTS;
     this.buf = new ArrayBuffer(INITIAL_SLOTS * 8);
     this.i32 = new Int32Array(this.buf);
@@ -168,19 +175,32 @@ export function readRaw(m: Machine, types: readonly number[], fp: number, stack:
 export const CHECK_INTERVAL = 1024;
 
 /**
- * The slow path of CHECK: when the invocation's context is done, closes the called module and
- * throws `ExitError` (the shared decision, store/hooks.ts).
+ * The slow path of CHECK (`m.curFn` is the checking function): when the invocation's context is
+ * done and its module was made with `withCloseOnContextDone`, closes the called module and throws
+ * `ExitError` (the shared decision, store/hooks.ts); returns whether the current time slice of an
+ * async call has ended (the run loop then yields).
  */
-export function checkInterrupt(m: Machine): void {
+export function checkInterrupt(m: Machine): boolean {
   const ctx = m.ctx;
-  if (!contextCanBeDone(ctx)) {
-    // Nothing can ever end this invocation: stop looking (callFunction resets the count).
+  const stops = m.curFn!.inst!.interrupt && contextCanBeDone(ctx);
+  if (!stops && m.sliceMs === 0) {
+    // Nothing can ever end or pause this invocation: stop looking (the driver resets the count).
     m.ticks = 0x3fffffff;
-    return;
+    return false;
   }
   m.ticks = CHECK_INTERVAL;
-  const code = contextDoneExitCode(ctx);
-  if (code !== 0) throw stopForContextDone(m.entryOwner ?? undefined, code, ctx);
+  if (stops) {
+    const code = contextDoneExitCode(ctx);
+    if (code !== 0) throw stopForContextDone(m.entryOwner ?? undefined, code, ctx);
+  }
+  if (m.sliceMs > 0) {
+    const now = performance.now();
+    if (now >= m.sliceEnd) {
+      m.sliceEnd = now + m.sliceMs;
+      return true;
+    }
+  }
+  return false;
 }
 
 /** memory.grow: the old size in pages, or -1. */

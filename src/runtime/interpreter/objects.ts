@@ -7,7 +7,15 @@ import type { FunctionListener, InternalFunction, StackIterator } from '../api/l
 import type { FunctionDefinition, Memory } from '../api/module.js';
 import { slotsOfTypes } from '../api/value-type.js';
 import type { FuncType, GlobalType, Module as IrModule } from '../binary/module.js';
-import type { EngineFunction, EngineGlobal, EngineMemory, EngineTable, InstanceOwner, RawHostFunction } from '../store/engine.js';
+import type {
+  EngineFunction,
+  EngineGlobal,
+  EngineMemory,
+  EngineTable,
+  InstanceOwner,
+  RawAsyncHostFunction,
+  RawHostFunction,
+} from '../store/engine.js';
 import type { HandleTable } from '../store/handles.js';
 import type { ListenedFrame } from '../store/hooks.js';
 import type { MemoryApi } from '../store/memory-api.js';
@@ -54,6 +62,8 @@ export class FuncInst implements EngineFunction {
   readonly codeIndex: number;
   lowered: Lowered | null;
   readonly host: RawHostFunction | null;
+  /** The implementation of an async host function (`host` then refuses synchronous calls). */
+  hostAsync: RawAsyncHostFunction | undefined = undefined;
   /** Owner of a host function (the caller module passed to host functions is the *caller's* owner). */
   readonly hostOwner: InstanceOwner | null;
   /** Parameter / result slot counts. */

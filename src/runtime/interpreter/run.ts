@@ -104,8 +104,13 @@ export function loweredOf(f: FuncInst): Lowered {
 
 /** {@link execute} returned because the invocation's outermost frame returned. */
 export const EXEC_DONE = 0;
-/** {@link execute} returned to have its driver make the host call in `m.hostFn` (engine.ts). */
+/** {@link execute} returned to have its driver make the host call in `m.hostFn` (driver.ts). */
 export const EXEC_HOST_CALL = 1;
+/**
+ * {@link execute} returned at a CHECK because an async call's time slice ended: the driver yields
+ * to the event loop and resumes at `m.curFn`/`m.curPc`/`m.curFp`/`m.depth`.
+ */
+export const EXEC_YIELD = 2;
 
 /**
  * Runs wasm code from function `entry` at `pc0` with its frame at word offset `entryFp` and
@@ -839,7 +844,12 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
           m.curFn = fn;
           m.curPc = pc;
           m.depth = depth;
-          checkInterrupt(m);
+          if (checkInterrupt(m)) {
+            // The time slice ended: leave for the driver to yield, resuming after this CHECK.
+            m.curPc = pc + 1;
+            m.curFp = fp;
+            return EXEC_YIELD;
+          }
         }
         pc += 1;
         break;

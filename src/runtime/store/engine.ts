@@ -164,10 +164,16 @@ export type ExternValue =
  */
 export type RawHostFunction = (ctx: Context, caller: ApiModule, stack: BigUint64Array) => void;
 
+/** An async host function on the raw stack: results are in `stack[0..m)` when it resolves. */
+export type RawAsyncHostFunction = (ctx: Context, caller: ApiModule, stack: BigUint64Array) => Promise<void>;
+
 export interface HostFunctionSpec {
   readonly type: FuncType;
   readonly definition: FunctionDefinition;
+  /** The function; for an async host function, one that refuses synchronous calls with a clear error. */
   readonly fn: RawHostFunction;
+  /** The implementation of an async host function (reachable from `callAsync` calls only). */
+  readonly asyncFn?: RawAsyncHostFunction | undefined;
   /** Set when the host module was compiled with a listener factory that listens this function. */
   readonly listener?: FunctionListener | undefined;
 }
@@ -189,6 +195,11 @@ export interface EngineInstance {
    * `stack[0..m)`. Traps throw `WasmRuntimeError` with wasm stack frames; host errors propagate.
    */
   call(funcIndex: number, stack: BigUint64Array, ctx: Context): void;
+  /**
+   * {@link call} that may reach async host functions: the call suspends while one runs, so the
+   * event loop keeps going. Results are in `stack[0..m)` when it resolves.
+   */
+  callAsync(funcIndex: number, stack: BigUint64Array, ctx: Context): Promise<void>;
   /** Releases engine resources (memory allocators, caches). */
   close(): void;
 }

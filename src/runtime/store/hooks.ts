@@ -24,7 +24,7 @@ import { EXIT_CODE_CONTEXT_CANCELED, EXIT_CODE_DEADLINE_EXCEEDED, ExitError, Was
 import type { FunctionListener, StackIterator } from '../api/listener.js';
 import type { FunctionDefinition, Module as ApiModule } from '../api/module.js';
 import { getInterruptFlag } from './context-keys.js';
-import type { RawHostFunction } from './engine.js';
+import type { RawAsyncHostFunction, RawHostFunction } from './engine.js';
 import { formatStackTrace, type TraceFrame } from './trace.js';
 
 /** A listened frame: what `after` and `abort` need. One shape for every frame (monomorphic calls). */
@@ -100,6 +100,26 @@ export function callListenedHost(
   l.after(ctx, frame.mod, frame.def, results);
 }
 
+/** {@link callListenedHost} for an async host function: after fires when its promise resolves. */
+export async function callListenedHostAsync(
+  ls: ListenerStack,
+  frame: ListenedFrame,
+  ctx: Context,
+  fn: RawAsyncHostFunction,
+  stack: BigUint64Array,
+  params: BigUint64Array,
+  results: BigUint64Array,
+  it: StackIterator,
+): Promise<void> {
+  const l = frame.listener;
+  l.before(ctx, frame.mod, frame.def, params, it);
+  if (l.beforeOnly === true) return fn(ctx, frame.mod, stack);
+  ls.frames[ls.sp++] = frame;
+  await fn(ctx, frame.mod, stack);
+  ls.sp--;
+  l.after(ctx, frame.mod, frame.def, results);
+}
+
 /** Whether `l` needs exit hooks (`after`/`abort`): false for before-only listeners. */
 export function listensExits(l: FunctionListener): boolean {
   return l.beforeOnly !== true;
@@ -112,10 +132,11 @@ export function listensExits(l: FunctionListener): boolean {
  * fire during it: the deadline is compared with the clock and the flag is read with `Atomics`.
  */
 export function contextDoneExitCode(ctx: Context): number {
+  // The deadline first: an async call that waited past it also finds the timeout's signal aborted.
+  if (ctx.deadline !== undefined && performance.now() >= ctx.deadline) return EXIT_CODE_DEADLINE_EXCEEDED;
   const flag = getInterruptFlag(ctx);
   if (flag !== undefined && Atomics.load(flag, 0) !== 0) return EXIT_CODE_CONTEXT_CANCELED;
   if (ctx.signal?.aborted === true) return EXIT_CODE_CONTEXT_CANCELED;
-  if (ctx.deadline !== undefined && performance.now() >= ctx.deadline) return EXIT_CODE_DEADLINE_EXCEEDED;
   return 0;
 }
 

@@ -8,7 +8,7 @@ import { slotsOf, type ValueType } from '../api/value-type.js';
 import type { FuncType } from '../binary/module.js';
 import type { CompiledModule } from './compiled-module.js';
 import { newFunctionDefinition } from './definition.js';
-import type { HostFunctionSpec, RawHostFunction } from './engine.js';
+import type { HostFunctionSpec, RawAsyncHostFunction, RawHostFunction } from './engine.js';
 import type { FunctionListenerFactory } from '../api/listener.js';
 
 /** A host function receiving natural values: i32 → number (signed), i64 → bigint (signed), f32/f64 → number. */
@@ -16,6 +16,11 @@ import type { FunctionListenerFactory } from '../api/listener.js';
 export type NaturalHostFunction = (ctx: Context, mod: Module, ...params: any[]) => unknown;
 /** A host function on the raw stack: params in stack[0..n), results to stack[0..m). */
 export type StackHostFunction = (ctx: Context, mod: Module, stack: BigUint64Array) => void;
+/** An async host function receiving natural values (as {@link NaturalHostFunction}); resolves to its result(s). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AsyncNaturalHostFunction = (ctx: Context, mod: Module, ...params: any[]) => Promise<unknown>;
+/** An async host function on the raw stack: writes its results to stack[0..m) before it resolves. */
+export type AsyncStackHostFunction = (ctx: Context, mod: Module, stack: BigUint64Array) => Promise<void>;
 
 export interface HostModuleBuilder {
   newFunctionBuilder(): HostFunctionBuilder;
@@ -26,6 +31,15 @@ export interface HostModuleBuilder {
 export interface HostFunctionBuilder {
   withFunc(fn: NaturalHostFunction, params: ValueType[], results: ValueType[]): HostFunctionBuilder;
   withModuleFunction(fn: StackHostFunction, params: ValueType[], results: ValueType[]): HostFunctionBuilder;
+  /**
+   * An async host function: `fn` returns a Promise of its result(s). A guest reaching it must be
+   * called with `callAsync`/`callWithContextAsync`/`callWithStackAsync`; a plain `call` that reaches
+   * it throws an error naming it. The interpreter suspends the call on every Node version; the
+   * compiler engine needs JS Promise Integration (Node ≥ 24).
+   */
+  withAsyncFunc(fn: AsyncNaturalHostFunction, params: ValueType[], results: ValueType[]): HostFunctionBuilder;
+  /** {@link withAsyncFunc} on the raw stack. */
+  withAsyncModuleFunction(fn: AsyncStackHostFunction, params: ValueType[], results: ValueType[]): HostFunctionBuilder;
   withName(name: string): HostFunctionBuilder;
   withParameterNames(...names: string[]): HostFunctionBuilder;
   withResultNames(...names: string[]): HostFunctionBuilder;
@@ -37,6 +51,8 @@ export interface HostFunctionEntry {
   readonly name: string;
   readonly type: FuncType;
   readonly raw: RawHostFunction;
+  /** The async implementation of an async host function (`raw` then refuses synchronous calls). */
+  readonly async: RawAsyncHostFunction | undefined;
   readonly userFunction: unknown;
   readonly paramNames: readonly string[];
   readonly resultNames: readonly string[];
@@ -107,41 +123,41 @@ function writeNaturalResult(t: number, v: unknown, stack: BigUint64Array, s: num
   }
 }
 
+/** Writes natural result(s) `r` of a host function of type `results` to `stack`. */
+function storeNaturalResults(results: readonly number[], r: unknown, stack: BigUint64Array): void {
+  if (results.length === 0) return;
+  if (results.length === 1) {
+    writeNaturalResult(results[0]!, r, stack, 0);
+    return;
+  }
+  if (!Array.isArray(r) || r.length !== results.length) {
+    throw new Error(`host function returned ${String(r)}, expected ${results.length} results`);
+  }
+  let s = 0;
+  for (let i = 0; i < results.length; i++) s = writeNaturalResult(results[i]!, r[i], stack, s);
+}
+
 /**
- * Adapts a natural-value host function to the raw stack protocol. Up to three params are passed
- * without a spread call (smaller frames for re-entrant calls, no argument array).
+ * Calls natural-value function `fn` with the params of `type` read from `stack`, returning what it
+ * returns. Up to three params are passed without a spread call (smaller frames for re-entrant
+ * calls, no argument array).
  */
-export function naturalToRaw(fn: NaturalHostFunction, type: FuncType): RawHostFunction {
+function naturalCaller(fn: NaturalHostFunction, type: FuncType): (ctx: Context, mod: Module, stack: BigUint64Array) => unknown {
   const params = type.params;
-  const results = type.results;
-  const n = params.length;
   const t0 = params[0]!;
   const t1 = params[1]!;
   const t2 = params[2]!;
   const slot1 = slotsOf(t0);
   const slot2 = slot1 + slotsOf(t1);
-  const store = (r: unknown, stack: BigUint64Array): void => {
-    if (results.length === 0) return;
-    if (results.length === 1) {
-      writeNaturalResult(results[0]!, r, stack, 0);
-      return;
-    }
-    if (!Array.isArray(r) || r.length !== results.length) {
-      throw new Error(`host function returned ${String(r)}, expected ${results.length} results`);
-    }
-    let s = 0;
-    for (let i = 0; i < results.length; i++) s = writeNaturalResult(results[i]!, r[i], stack, s);
-  };
-  switch (n) {
+  switch (params.length) {
     case 0:
-      return (ctx, mod, stack) => store(fn(ctx, mod), stack);
+      return (ctx, mod) => fn(ctx, mod);
     case 1:
-      return (ctx, mod, stack) => store(fn(ctx, mod, naturalParam(t0, stack, 0)), stack);
+      return (ctx, mod, stack) => fn(ctx, mod, naturalParam(t0, stack, 0));
     case 2:
-      return (ctx, mod, stack) => store(fn(ctx, mod, naturalParam(t0, stack, 0), naturalParam(t1, stack, slot1)), stack);
+      return (ctx, mod, stack) => fn(ctx, mod, naturalParam(t0, stack, 0), naturalParam(t1, stack, slot1));
     case 3:
-      return (ctx, mod, stack) =>
-        store(fn(ctx, mod, naturalParam(t0, stack, 0), naturalParam(t1, stack, slot1), naturalParam(t2, stack, slot2)), stack);
+      return (ctx, mod, stack) => fn(ctx, mod, naturalParam(t0, stack, 0), naturalParam(t1, stack, slot1), naturalParam(t2, stack, slot2));
     default:
       return (ctx, mod, stack) => {
         const args: unknown[] = [];
@@ -150,13 +166,36 @@ export function naturalToRaw(fn: NaturalHostFunction, type: FuncType): RawHostFu
           args.push(naturalParam(t, stack, s));
           s += slotsOf(t);
         }
-        store(fn(ctx, mod, ...args), stack);
+        return fn(ctx, mod, ...args);
       };
   }
 }
 
+/** Adapts a natural-value host function to the raw stack protocol. */
+export function naturalToRaw(fn: NaturalHostFunction, type: FuncType): RawHostFunction {
+  const call = naturalCaller(fn, type);
+  const results = type.results;
+  return (ctx, mod, stack) => storeNaturalResults(results, call(ctx, mod, stack), stack);
+}
+
+/** Adapts an async natural-value host function to the raw stack protocol. */
+function naturalToRawAsync(fn: AsyncNaturalHostFunction, type: FuncType): RawAsyncHostFunction {
+  const call = naturalCaller(fn, type);
+  const results = type.results;
+  return async (ctx, mod, stack) => storeNaturalResults(results, await (call(ctx, mod, stack) as Promise<unknown>), stack);
+}
+
+/** The synchronous face of an async host function: a clear error naming it and the way out. */
+function refuseSync(where: string): RawHostFunction {
+  return () => {
+    throw new Error(
+      `host function ${where} is async (withAsyncFunc): call the guest with callAsync, callWithContextAsync or callWithStackAsync`,
+    );
+  };
+}
+
 class HostFunctionBuilderImpl implements HostFunctionBuilder {
-  #fn: { raw: RawHostFunction; user: unknown; type: FuncType } | undefined;
+  #fn: { raw: RawHostFunction | undefined; async: RawAsyncHostFunction | undefined; user: unknown; type: FuncType } | undefined;
   #name: string | undefined;
   #paramNames: string[] = [];
   #resultNames: string[] = [];
@@ -165,12 +204,23 @@ class HostFunctionBuilderImpl implements HostFunctionBuilder {
 
   withFunc(fn: NaturalHostFunction, params: ValueType[], results: ValueType[]): HostFunctionBuilder {
     const type: FuncType = { params: params.slice(), results: results.slice() };
-    this.#fn = { raw: naturalToRaw(fn, type), user: fn, type };
+    this.#fn = { raw: naturalToRaw(fn, type), async: undefined, user: fn, type };
     return this;
   }
 
   withModuleFunction(fn: StackHostFunction, params: ValueType[], results: ValueType[]): HostFunctionBuilder {
-    this.#fn = { raw: fn, user: fn, type: { params: params.slice(), results: results.slice() } };
+    this.#fn = { raw: fn, async: undefined, user: fn, type: { params: params.slice(), results: results.slice() } };
+    return this;
+  }
+
+  withAsyncFunc(fn: AsyncNaturalHostFunction, params: ValueType[], results: ValueType[]): HostFunctionBuilder {
+    const type: FuncType = { params: params.slice(), results: results.slice() };
+    this.#fn = { raw: undefined, async: naturalToRawAsync(fn, type), user: fn, type };
+    return this;
+  }
+
+  withAsyncModuleFunction(fn: AsyncStackHostFunction, params: ValueType[], results: ValueType[]): HostFunctionBuilder {
+    this.#fn = { raw: undefined, async: fn, user: fn, type: { params: params.slice(), results: results.slice() } };
     return this;
   }
 
@@ -193,7 +243,9 @@ class HostFunctionBuilderImpl implements HostFunctionBuilder {
     const fn = this.#fn;
     if (fn === undefined) {
       this.module.deferError(
-        new Error(`func[${this.module.moduleName}.${name}] has no implementation: call withFunc or withModuleFunction`),
+        new Error(
+          `func[${this.module.moduleName}.${name}] has no implementation: call withFunc, withModuleFunction, withAsyncFunc or withAsyncModuleFunction`,
+        ),
       );
       return this.module;
     }
@@ -201,7 +253,8 @@ class HostFunctionBuilderImpl implements HostFunctionBuilder {
       exportName: name,
       name: this.#name ?? name,
       type: fn.type,
-      raw: fn.raw,
+      raw: fn.raw ?? refuseSync(`${this.module.moduleName}.${name}`),
+      async: fn.async,
       userFunction: fn.user,
       paramNames: this.#paramNames.length === fn.type.params.length ? this.#paramNames : [],
       resultNames: this.#resultNames.length === fn.type.results.length ? this.#resultNames : [],
@@ -275,6 +328,6 @@ export function hostFunctionSpecs(
       hostFunction: e.userFunction,
     });
     const listener = factory?.newFunctionListener(definition);
-    return { exportName: e.exportName, spec: { type: e.type, fn: e.raw, definition, listener } };
+    return { exportName: e.exportName, spec: { type: e.type, fn: e.raw, asyncFn: e.async, definition, listener } };
   });
 }

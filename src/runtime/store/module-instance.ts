@@ -252,6 +252,25 @@ class FunctionImpl implements ApiFunction {
     return this.#results(stack);
   }
 
+  callAsync(...params: Array<bigint | number>): Promise<bigint[]> {
+    return this.callWithContextAsync(BACKGROUND, ...params);
+  }
+
+  async callWithContextAsync(ctx: Context, ...params: Array<bigint | number>): Promise<bigint[]> {
+    const stack = this.#encode(params);
+    await this.callWithStackAsync(stack, ctx);
+    return this.#results(stack);
+  }
+
+  async callWithStackAsync(stack: BigUint64Array, ctx?: Context): Promise<void> {
+    const need = Math.max(this.#paramSlots, this.#resultSlots);
+    if (stack.length < need) throw new Error(`need ${need} params, but stack size is ${stack.length}`);
+    const m = this.#module;
+    m.failIfClosed();
+    await m.engine.callAsync(this.#index, stack, ctx ?? BACKGROUND);
+    m.failIfClosed();
+  }
+
   /** A new raw stack holding `params`, encoded by parameter type. */
   #encode(params: ReadonlyArray<bigint | number>): BigUint64Array {
     if (params.length !== this.#paramSlots) {

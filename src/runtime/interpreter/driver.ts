@@ -1,0 +1,368 @@
+/**
+ * The driver of the run loop: calls from the host into the guest. `execute` (run.ts) leaves the
+ * loop for every host call and every time slice; the driver makes the host call (or yields) and
+ * resumes the loop right after it. So the run loop's large frame is never on the JS stack under a
+ * host function (deep guest→host→guest re-entry nests only small frames), and at every host call the
+ * invocation's whole execution state is plain data at rest — which snapshots copy and async calls
+ * keep while they wait.
+ *
+ * Two drivers share every step: {@link callFunction} (synchronous) and {@link callFunctionAsync}
+ * (awaits async host functions and time slices; runs on a machine of its own, so other calls can run
+ * while it waits).
+ */
+import type { Context } from '../api/context.js';
+import type { Module as ApiModule } from '../api/module.js';
+import { Trap, WasmRuntimeError } from '../api/errors.js';
+import { appendTrace, isStackOverflow } from '../store/hooks.js';
+import { foreignRestore, Invocation, SnapshotRestore, snapshotsEnabled, withInvocationSnapshotter } from '../store/snapshots.js';
+import type { TraceFrame } from '../store/trace.js';
+import { absoluteOffsetOf, callHostListened, callHostListenedAsync } from './listen.js';
+import { growStack, readRaw, writeRaw, type Machine } from './machine.js';
+import type { FuncInst } from './objects.js';
+import { EXEC_DONE, EXEC_YIELD, execute } from './run.js';
+import { InterpSnapshotter, restoreSnapshot, type InterpSnapshotState } from './snapshots.js';
+
+/** One invocation in progress: where it started, where the loop is, what to restore when it ends. */
+class Call {
+  readonly savedCtx: Context;
+  readonly savedBase: number;
+  readonly savedOwner: ApiModule | null;
+  readonly savedFn: FuncInst | null;
+  readonly savedPc: number;
+  /** Frame depth, first free value-stack slot and open listened frames when the call started. */
+  readonly base: number;
+  readonly top: number;
+  readonly lsDepth: number;
+  /** Word offset of the called function's frame (its params, then its results). */
+  readonly entryFp: number;
+  /** The call's snapshotter (`withSnapshotter`), if any. */
+  readonly snapper: InterpSnapshotter | null;
+  /** The loop's position: function, pc, frame pointer, frame depth. */
+  fn: FuncInst;
+  pc = 0;
+  fp: number;
+  depth: number;
+  /** The host call in progress: function, word offset of its params/results, pc after it (-1: tail call). */
+  hostFn: FuncInst;
+  hostFp = 0;
+  next = 0;
+
+  constructor(m: Machine, f: FuncInst, ctx: Context) {
+    this.savedCtx = m.ctx;
+    this.savedBase = m.baseDepth;
+    this.savedOwner = m.entryOwner;
+    this.savedFn = m.curFn;
+    this.savedPc = m.curPc;
+    this.base = m.depth;
+    this.top = m.top;
+    this.lsDepth = m.listeners.sp;
+    this.entryFp = 2 * (this.top + 1);
+    this.fn = f;
+    this.hostFn = f;
+    this.fp = this.entryFp;
+    this.depth = this.base;
+    this.snapper = snapshotsEnabled(ctx) ? new InterpSnapshotter(m, new Invocation(), this.base, this.entryFp, this.lsDepth, f) : null;
+  }
+}
+
+/** Starts a call of wasm function `f` with raw params in `stack`. */
+function begin(m: Machine, f: FuncInst, stack: BigUint64Array, ctx: Context): Call {
+  const c = new Call(m, f, ctx);
+  // Host functions of this call find its snapshotter in their ctx.
+  m.ctx = c.snapper === null ? ctx : withInvocationSnapshotter(ctx, c.snapper);
+  m.ticks = 0;
+  m.baseDepth = c.base;
+  m.curFn = null;
+  m.errHost = null;
+  m.entryOwner = f.inst!.owner.api;
+  growStack(m, c.top + 1 + Math.max(f.paramSlots, f.resultSlots) + 1);
+  writeRaw(m, f.type.params, c.entryFp, stack);
+  return c;
+}
+
+/** The loop left for a host call: records where (before the host function can re-enter). */
+function hostCallSite(m: Machine, c: Call): void {
+  c.fn = m.curFn!;
+  c.depth = m.depth;
+  c.hostFn = m.hostFn!;
+  c.hostFp = m.hostFp;
+  c.next = m.hostNext;
+  const s = c.snapper;
+  if (s !== null) {
+    const site = s.site;
+    site.fn = c.fn;
+    site.pc = m.curPc;
+    site.fp = m.curFp;
+    site.depth = c.depth;
+    site.hostFn = c.hostFn;
+    site.hostFp = c.hostFp;
+    site.next = c.next;
+    site.lsDepth = m.listeners.sp;
+    site.top = m.top;
+  }
+}
+
+/**
+ * A host call failed with `e`: a restore of one of this call's snapshots resumes right after the
+ * host call that took it (the cursor moves there); anything else goes on.
+ */
+function recover(m: Machine, c: Call, e: unknown): void {
+  if (!(e instanceof SnapshotRestore) || c.snapper === null) throw e;
+  if (e.invocation !== c.snapper.invocation) throw foreignRestore(e);
+  const at = restoreSnapshot(m, c.snapper, e.state as InterpSnapshotState, e.results, e);
+  c.fn = at.fn;
+  c.depth = at.depth;
+  c.next = at.next;
+  m.curFp = at.fp;
+}
+
+/** Moves the cursor past the host call that returned; false when that ended the call (a tail call at its base). */
+function resume(m: Machine, c: Call): boolean {
+  if (c.next >= 0) {
+    c.pc = c.next;
+    c.fp = m.curFp;
+    return true;
+  }
+  // A tail call of a host function: its results are the calling frame's; return them.
+  if (c.depth === c.base) return false;
+  const d = --c.depth;
+  c.fn = m.frFn[d]!;
+  c.pc = m.frPc[d]!;
+  c.fp = m.frFp[d]!;
+  m.frFn[d] = null;
+  return true;
+}
+
+/** The error `e` leaving call `c`, final: a trap gets this call's frames, open listened frames are aborted. */
+function fail(m: Machine, c: Call, ctx: Context, e: unknown): unknown {
+  let err = isStackOverflow(e) ? new WasmRuntimeError(Trap.StackOverflow) : e;
+  if (err instanceof SnapshotRestore) err = foreignRestore(err);
+  if (err instanceof WasmRuntimeError) appendTrace(err, traceFramesOf(m, c.base));
+  m.listeners.abortAbove(c.lsDepth, ctx, err);
+  return err;
+}
+
+/** Restores the machine as it was before call `c`. */
+function end(m: Machine, c: Call): void {
+  if (c.snapper !== null) c.snapper.invocation.live = false;
+  for (let d = c.base; d < m.frFn.length && m.frFn[d] !== undefined; d++) m.frFn[d] = null;
+  m.depth = c.base;
+  m.top = c.top;
+  m.ctx = c.savedCtx;
+  m.baseDepth = c.savedBase;
+  m.entryOwner = c.savedOwner;
+  m.curFn = c.savedFn;
+  m.curPc = c.savedPc;
+  m.errHost = null;
+  m.errHostCaller = null;
+  // The outer invocation (if any) looks at its own context at its next CHECK.
+  m.ticks = 0;
+  // No before callback can be running once the outermost invocation is over.
+  if (c.base === 0 && m.iter !== null) m.iter.busy = false;
+}
+
+/** Calls `f` from the host with raw params in `stack`; results are written back to `stack`. */
+export function callFunction(m: Machine, f: FuncInst, stack: BigUint64Array, ctx: Context): void {
+  if (f.host !== null) return callHostFromApi(m, f, stack, ctx);
+  const c = begin(m, f, stack, ctx);
+  try {
+    for (;;) {
+      const r = execute(m, c.fn, c.pc, c.fp, c.depth, c.base);
+      if (r === EXEC_DONE) break;
+      if (r === EXEC_YIELD) {
+        // A time slice ended, but a synchronous call cannot yield: go on.
+        c.fn = m.curFn!;
+        c.pc = m.curPc;
+        c.fp = m.curFp;
+        c.depth = m.depth;
+        continue;
+      }
+      hostCallSite(m, c);
+      try {
+        callHost(m, c.hostFn, c.hostFp);
+      } catch (e) {
+        recover(m, c, e);
+      }
+      if (!resume(m, c)) break;
+    }
+    readRaw(m, f.type.results, c.entryFp, stack);
+  } catch (e) {
+    throw fail(m, c, ctx, e);
+  } finally {
+    end(m, c);
+  }
+}
+
+/**
+ * {@link callFunction} that awaits async host functions and yields to the event loop when a time
+ * slice ends (`m.sliceMs`). `m` must be a machine no other call uses while this one waits.
+ */
+export async function callFunctionAsync(m: Machine, f: FuncInst, stack: BigUint64Array, ctx: Context): Promise<void> {
+  if (f.host !== null) return callHostFromApiAsync(m, f, stack, ctx);
+  const c = begin(m, f, stack, ctx);
+  try {
+    for (;;) {
+      const r = execute(m, c.fn, c.pc, c.fp, c.depth, c.base);
+      if (r === EXEC_DONE) break;
+      if (r === EXEC_YIELD) {
+        c.fn = m.curFn!;
+        c.pc = m.curPc;
+        c.fp = m.curFp;
+        c.depth = m.depth;
+        await yieldToEventLoop();
+        continue;
+      }
+      hostCallSite(m, c);
+      try {
+        if (c.hostFn.hostAsync === undefined) callHost(m, c.hostFn, c.hostFp);
+        else await callHostAsync(m, c.hostFn, c.hostFp);
+      } catch (e) {
+        recover(m, c, e);
+      }
+      if (!resume(m, c)) break;
+    }
+    readRaw(m, f.type.results, c.entryFp, stack);
+  } catch (e) {
+    throw fail(m, c, ctx, e);
+  } finally {
+    end(m, c);
+  }
+}
+
+/** Lets other tasks of the event loop run (timers and I/O included, not only microtasks). */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** A host function called directly from the API (`mod` is its own module). */
+function callHostFromApi(m: Machine, f: FuncInst, stack: BigUint64Array, ctx: Context): void {
+  const lsDepth = m.listeners.sp;
+  try {
+    const api = f.hostOwner!.api;
+    if (f.listener === undefined) f.host!(ctx, api, stack);
+    else {
+      const savedCtx = m.ctx;
+      m.ctx = ctx;
+      try {
+        callHostListened(m, f, api, stack, false);
+      } finally {
+        m.ctx = savedCtx;
+      }
+    }
+  } catch (e) {
+    m.listeners.abortAbove(lsDepth, ctx, e);
+    throw e;
+  }
+}
+
+/** {@link callHostFromApi} for an async host function (or a synchronous one, called from `callAsync`). */
+async function callHostFromApiAsync(m: Machine, f: FuncInst, stack: BigUint64Array, ctx: Context): Promise<void> {
+  if (f.hostAsync === undefined) return callHostFromApi(m, f, stack, ctx);
+  const lsDepth = m.listeners.sp;
+  const savedCtx = m.ctx;
+  m.ctx = ctx;
+  try {
+    const api = f.hostOwner!.api;
+    if (f.listener === undefined) await f.hostAsync(ctx, api, stack);
+    else await callHostListenedAsync(m, f, api, stack, false);
+  } catch (e) {
+    m.listeners.abortAbove(lsDepth, ctx, e);
+    throw e;
+  } finally {
+    m.ctx = savedCtx;
+  }
+}
+
+/** What a host call leaves on the machine that a re-entrant call may have moved. */
+interface Saved {
+  readonly depth: number;
+  readonly top: number;
+  readonly curFn: FuncInst | null;
+  readonly curPc: number;
+  readonly curFp: number;
+}
+
+/** Reads host function `f`'s params at word offset `fp` into a new raw stack; keeps `m.top` above them. */
+function hostStack(m: Machine, f: FuncInst, fp: number): BigUint64Array {
+  const n = Math.max(f.paramSlots, f.resultSlots);
+  const stack = new BigUint64Array(n);
+  readRaw(m, f.type.params, fp, stack);
+  if (m.top < (fp >> 1) + n) m.top = (fp >> 1) + n;
+  return stack;
+}
+
+/** Writes host function `f`'s results from `stack` back to word offset `fp`. */
+function hostResults(m: Machine, f: FuncInst, fp: number, stack: BigUint64Array): void {
+  const n = Math.max(f.paramSlots, f.resultSlots);
+  if ((fp >> 1) + n > m.capSlots) growStack(m, (fp >> 1) + n);
+  writeRaw(m, f.type.results, fp, stack);
+}
+
+/** Restores what a re-entrant call from a host function moved (the caller's frame is still current). */
+function restoreSaved(m: Machine, s: Saved): void {
+  m.depth = s.depth;
+  m.top = s.top;
+  m.curFn = s.curFn;
+  m.curPc = s.curPc;
+  m.curFp = s.curFp;
+}
+
+/**
+ * Calls host function `f`, called by the wasm frame the loop left, with its parameters at word
+ * offset `fp`; results are written back there.
+ */
+function callHost(m: Machine, f: FuncInst, fp: number): void {
+  const stack = hostStack(m, f, fp);
+  const saved: Saved = { depth: m.depth, top: m.top, curFn: m.curFn, curPc: m.curPc, curFp: m.curFp };
+  const api = saved.curFn!.inst!.owner.api;
+  try {
+    if (f.listener === undefined) f.host!(m.ctx, api, stack);
+    else callHostListened(m, f, api, stack, true);
+  } catch (e) {
+    // The host frame is the innermost open frame of this invocation (its trace line).
+    m.errHost = f;
+    m.errHostCaller = api;
+    throw e;
+  } finally {
+    restoreSaved(m, saved);
+  }
+  hostResults(m, f, fp, stack);
+}
+
+/** {@link callHost} for an async host function: the call waits for it. */
+async function callHostAsync(m: Machine, f: FuncInst, fp: number): Promise<void> {
+  const stack = hostStack(m, f, fp);
+  const saved: Saved = { depth: m.depth, top: m.top, curFn: m.curFn, curPc: m.curPc, curFp: m.curFp };
+  const api = saved.curFn!.inst!.owner.api;
+  try {
+    if (f.listener === undefined) await f.hostAsync!(m.ctx, api, stack);
+    else await callHostListenedAsync(m, f, api, stack, true);
+  } catch (e) {
+    m.errHost = f;
+    m.errHostCaller = api;
+    throw e;
+  } finally {
+    restoreSaved(m, saved);
+  }
+  hostResults(m, f, fp, stack);
+}
+
+/** The trace lines of the frames of the invocation starting at `baseDepth` still open when an error left it. */
+function traceFramesOf(m: Machine, baseDepth: number): TraceFrame[] {
+  const open: Array<{ fn: FuncInst; pc: number }> = [];
+  if (m.errHost !== null) open.push({ fn: m.errHost, pc: 0 });
+  if (m.curFn !== null) open.push({ fn: m.curFn, pc: m.curPc });
+  // Frames saved at calls hold the return pc; the call instruction ends one word earlier.
+  for (let d = m.depth - 1; d >= baseDepth; d--) {
+    const fn = m.frFn[d];
+    if (fn !== null && fn !== undefined) open.push({ fn, pc: m.frPc[d]! - 1 });
+  }
+  return open.map((o) => {
+    const inst = o.fn.inst;
+    return {
+      definition: o.fn.definition,
+      module: inst !== null && inst.debugInfo ? (inst.module ?? undefined) : undefined,
+      offset: absoluteOffsetOf(o.fn, o.pc),
+    };
+  });
+}
