@@ -51,9 +51,34 @@ export interface FunctionListener {
   readonly beforeOnly?: boolean;
 }
 
+/**
+ * A host function as both engines call it: params in `stack[0..n)`, results written to
+ * `stack[0..m)` (a function built with `withFunc` is already adapted to this form). `mod` is the
+ * calling module.
+ * @experimental
+ */
+export type HostFunctionCall = (ctx: Context, mod: Module, stack: BigUint64Array) => void;
+
 /** Makes listeners per function; `undefined` means the function is not listened (and costs nothing). @experimental */
 export interface FunctionListenerFactory {
   newFunctionListener(def: FunctionDefinition): FunctionListener | undefined;
+  /**
+   * Optional: wraps the implementation of host function `def` when its host module is compiled with
+   * this factory (`HostModuleBuilder.compile`/`instantiate` with the factory on the context), so a
+   * listener can run the host code *inside* something — e.g. with its span as the active
+   * OpenTelemetry context, which a `before`/`after` pair cannot do. The wrapper is called for every
+   * call of the function, on both engines, after the function's `before` and before its `after`
+   * (or `abort`); whatever it throws is the host function's error. Return `fn` or `undefined` to
+   * leave the function as it is.
+   *
+   * Note: decided once per host function at compile time; a factory without this member (or a
+   * function it leaves alone) adds nothing to a call.
+   * @param def - the host function's definition (the same object its listener gets).
+   * @param fn - the implementation to wrap (an inner factory's wrapper, under
+   *   {@link multiFunctionListenerFactory}).
+   * @returns the function the engines call instead of `fn`, or `undefined` for `fn` itself.
+   */
+  interceptHostFunction?(def: FunctionDefinition, fn: HostFunctionCall): HostFunctionCall | undefined;
 }
 
 const noop = (): void => {};
@@ -70,11 +95,13 @@ export function functionListenerFactoryFunc(fn: (def: FunctionDefinition) => Fun
 
 /**
  * Combines factories: per function, 0 listeners → undefined, 1 → that listener, more → a fan-out in
- * order, where each listener gets its own traversal of the stack.
+ * order, where each listener gets its own traversal of the stack. Host function wrappers
+ * ({@link FunctionListenerFactory.interceptHostFunction}) nest in the same order: the first
+ * factory's wrapper is the outermost.
  * @experimental
  */
 export function multiFunctionListenerFactory(...factories: FunctionListenerFactory[]): FunctionListenerFactory {
-  return {
+  const multi: FunctionListenerFactory = {
     newFunctionListener(def) {
       const listeners: FunctionListener[] = [];
       for (const f of factories) {
@@ -86,6 +113,15 @@ export function multiFunctionListenerFactory(...factories: FunctionListenerFacto
       return new MultiListener(listeners);
     },
   };
+  const intercepting = factories.filter((f) => f.interceptHostFunction !== undefined);
+  if (intercepting.length > 0) {
+    multi.interceptHostFunction = (def, fn) => {
+      let wrapped = fn;
+      for (let i = intercepting.length - 1; i >= 0; i--) wrapped = intercepting[i]!.interceptHostFunction!(def, wrapped) ?? wrapped;
+      return wrapped;
+    };
+  }
+  return multi;
 }
 
 /** Replays a stack iterator's frames to each listener of a fan-out. */

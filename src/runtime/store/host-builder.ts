@@ -275,6 +275,9 @@ export function hostFunctionSpecs(
       hostFunction: e.userFunction,
     });
     const listener = factory?.newFunctionListener(definition);
-    return { exportName: e.exportName, spec: { type: e.type, fn: e.raw, definition, listener } };
+    // Wrapped once here, so both engines call the wrapper through `spec.fn` and an unwrapped
+    // function costs nothing.
+    const fn = factory?.interceptHostFunction?.(definition, e.raw) ?? e.raw;
+    return { exportName: e.exportName, spec: { type: e.type, fn, definition, listener } };
   });
 }
