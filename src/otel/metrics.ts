@@ -12,7 +12,8 @@ import { VERSION } from './version.js';
 export interface OtelMetricsOptions {
   /**
    * Makes the instruments.
-   * @defaultValue `metrics.getMeter('wasmscope', <version>)` of `@opentelemetry/api` (the global provider)
+   * @defaultValue `metrics.getMeter('wasmscope', <version>)` of `@opentelemetry/api`, from the global
+   *   MeterProvider registered at the first measured call
    */
   readonly meter?: Meter;
   /**
@@ -35,15 +36,11 @@ export const METRIC_DURATION = 'wasm.function.duration';
 /** Bucket boundaries in seconds, from 1 µs (a small guest call) to 10 s. */
 const DURATION_BUCKETS = [1e-6, 5e-6, 1e-5, 5e-5, 1e-4, 5e-4, 1e-3, 5e-3, 0.01, 0.05, 0.1, 0.5, 1, 5, 10];
 
-/** Start times of the open measured calls, innermost last. */
-class Timings {
-  starts = new Float64Array(64);
-  sp = 0;
+/** The instruments of one meter. */
+class Instruments {
   readonly calls: Counter;
   readonly duration: Histogram;
-  readonly report: DiagnosticHandler;
-
-  constructor(meter: Meter, report: DiagnosticHandler) {
+  constructor(meter: Meter) {
     this.calls = meter.createCounter(METRIC_CALLS, {
       description: 'Calls of WebAssembly functions',
       unit: '{call}',
@@ -54,7 +51,29 @@ class Timings {
       unit: 's',
       advice: { explicitBucketBoundaries: DURATION_BUCKETS },
     });
+  }
+}
+
+/** Start times of the open measured calls, innermost last. */
+class Timings {
+  starts = new Float64Array(64);
+  sp = 0;
+  readonly report: DiagnosticHandler;
+  readonly #meter: Meter | undefined;
+  #instruments: Instruments | undefined;
+
+  constructor(meter: Meter | undefined, report: DiagnosticHandler) {
+    this.#meter = meter;
     this.report = report;
+  }
+
+  /**
+   * The instruments, made at the first measurement: the metrics API has no proxy for a global
+   * MeterProvider registered later, so the default meter is taken as late as possible.
+   */
+  #get(): Instruments {
+    this.#instruments ??= new Instruments(this.#meter ?? metrics.getMeter('wasmscope', VERSION));
+    return this.#instruments;
   }
 
   push(): void {
@@ -69,8 +88,9 @@ class Timings {
   pop(attributes: Attributes): void {
     const seconds = (performance.now() - this.starts[--this.sp]!) / 1000;
     try {
-      this.calls.add(1, attributes);
-      this.duration.record(seconds, attributes);
+      const i = this.#get();
+      i.calls.add(1, attributes);
+      i.duration.record(seconds, attributes);
     } catch (e) {
       this.report(e);
     }
@@ -122,7 +142,7 @@ class MetricsListener implements FunctionListener {
  */
 export function newOtelMetricsListenerFactory(options: OtelMetricsOptions = {}): FunctionListenerFactory {
   const report = options.onError ?? diagError;
-  const timings = new Timings(options.meter ?? metrics.getMeter('wasmscope', VERSION), report);
+  const timings = new Timings(options.meter, report);
   const select = selectorOf(options.functions, report);
   return {
     newFunctionListener(def: FunctionDefinition): FunctionListener | undefined {

@@ -60,7 +60,8 @@ const GUEST = `(module $m
       (local.set 1 (i32.add (local.get 1) (i32.const 1)))
       (br_if $l (i32.lt_u (local.get 1) (local.get 0))))
     (local.get 1))
-  (func $tail (export "tail") (param i32) (result i32) (return_call $leaf (local.get 0))))`;
+  (func $tail (export "tail") (param i32) (result i32) (return_call $leaf (local.get 0)))
+  (func $types (export "types") (param i64 f32 f64 v128 externref funcref)))`;
 
 const EXITER = `(module $x
   (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
@@ -360,6 +361,22 @@ const cases: Case[] = [
       expect(h.span('env.work').attributes['wasm.params']).toEqual(['-7']);
     },
     expected: ['m.run guest', '  m.step guest', '    m.leaf guest', '    env.work host'],
+  },
+  {
+    name: 'recordParams: every value type (i64 signed, floats, v128 as hex, references)',
+    async run({ h, guest }) {
+      const m = await guest({ recordParams: true });
+      m.exportedFunction('types')!.call(-2n, 1.5, -0.25, 0x0f0e0d0c0b0a0908n, 0x0706050403020100n, 0n, 0n);
+      expect(h.span('m.types').attributes['wasm.params']).toEqual([
+        '-2',
+        '1.5',
+        '-0.25',
+        '0x07060504030201000f0e0d0c0b0a0908',
+        'null',
+        'null',
+      ]);
+    },
+    expected: ['m.types guest'],
   },
   {
     name: 'attributes: function name, module instance name, index and call kind',
