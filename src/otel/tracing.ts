@@ -93,6 +93,9 @@ export interface OtelListenerOptions {
   readonly onError?: (error: unknown) => void;
 }
 
+/** The options of every span started at its call: attributes are set once it records. */
+const INTERNAL: SpanOptions = Object.freeze({ kind: SpanKind.INTERNAL });
+
 /** A frame without a span. */
 const NONE = 0;
 /** A frame with a started span. */
@@ -200,7 +203,7 @@ class CallStack {
         return;
       }
     }
-    const span = this.tracer.startSpan(fn.name, { kind: SpanKind.INTERNAL, attributes: fn.attributes(mod) }, parent);
+    const span = this.tracer.startSpan(fn.name, INTERNAL, parent);
     if (!span.isRecording()) {
       this.#suppressed = true;
       this.#unsampledRoot = span;
@@ -208,7 +211,7 @@ class CallStack {
     }
     this.#budget = this.#maxSpans - 1;
     this.#dropped = 0;
-    this.#open(0, span, fn, params);
+    this.#open(0, span, fn, mod, params);
   }
 
   #enterNested(i: number, fn: FunctionInfo, mod: Module, params: BigUint64Array): void {
@@ -242,14 +245,16 @@ class CallStack {
     }
     const parent = top < 0 ? (base ?? otelContext.active()) : this.#contextOf(top);
     this.#budget--;
-    this.#open(i, this.tracer.startSpan(fn.name, { kind: SpanKind.INTERNAL, attributes: fn.attributes(mod) }, parent), fn, params);
+    this.#open(i, this.tracer.startSpan(fn.name, INTERNAL, parent), fn, mod, params);
   }
 
-  #open(i: number, span: Span, fn: FunctionInfo, params: BigUint64Array): void {
+  #open(i: number, span: Span, fn: FunctionInfo, mod: Module, params: BigUint64Array): void {
     this.#spans[i] = span;
     this.#contexts[i] = undefined;
     this.#kinds[i] = SPAN;
     this.#tops[i] = i;
+    if (!span.isRecording()) return;
+    fn.setAttributes(span, mod);
     if (this.#recordParams) span.setAttribute(ATTR.params, fn.params(params));
   }
 
@@ -268,10 +273,13 @@ class CallStack {
     const p = this.#parents[j]!;
     const parent = p < 0 ? (this.#bases[j] ?? otelContext.active()) : this.#contextOf(p);
     const fn = this.#fns[j]!;
-    const options: SpanOptions = { kind: SpanKind.INTERNAL, attributes: fn.attributes(this.#mods[j]!), startTime: this.#starts[j]! };
+    const options: SpanOptions = { kind: SpanKind.INTERNAL, startTime: this.#starts[j]! };
     const span = this.tracer.startSpan(fn.name, options, parent);
-    const params = this.#params[j];
-    if (params !== undefined) span.setAttribute(ATTR.params, params);
+    if (span.isRecording()) {
+      fn.setAttributes(span, this.#mods[j]!);
+      const params = this.#params[j];
+      if (params !== undefined) span.setAttribute(ATTR.params, params);
+    }
     this.#spans[j] = span;
     this.#kinds[j] = SPAN;
     this.#fns[j] = undefined;
