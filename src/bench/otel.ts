@@ -19,12 +19,12 @@ import {
   newRuntimeWithConfig,
   type RuntimeConfig,
 } from '../index.js';
-import { withFunctionListenerFactory } from '../runtime/api/listener.js';
+import { functionListenerFactoryFunc, withFunctionListenerFactory } from '../runtime/api/listener.js';
 import type { Function as ApiFunction } from '../runtime/api/module.js';
 import { newOtelListenerFactory, type OtelListenerOptions } from '../otel.js';
 import { medianOf } from './stats.js';
 
-const ROUNDS = 11;
+const ROUNDS = 15;
 /** Internal calls per exported call in the internal-call cases. */
 const INNER = 1000;
 
@@ -90,10 +90,19 @@ const UNSAMPLED_PARENT: OtelContext = trace.setSpanContext(ROOT_CONTEXT, {
   traceFlags: TraceFlags.NONE,
 });
 
-async function exportOf(config: () => RuntimeConfig, name: string, options: OtelListenerOptions | undefined): Promise<ApiFunction> {
+const NOOP_LISTENERS = functionListenerFactoryFunc(() => ({ before: () => {}, after: () => {}, abort: () => {} }));
+
+/** Export `name` of the bench module compiled with an otel factory, a no-op listener on every function, or nothing. */
+async function exportOf(
+  config: () => RuntimeConfig,
+  name: string,
+  options: OtelListenerOptions | 'noop' | undefined,
+): Promise<ApiFunction> {
   const r = newRuntimeWithConfig(config());
   const ctx =
-    options === undefined ? Context.background() : withFunctionListenerFactory(Context.background(), newOtelListenerFactory(options));
+    options === undefined
+      ? Context.background()
+      : withFunctionListenerFactory(Context.background(), options === 'noop' ? NOOP_LISTENERS : newOtelListenerFactory(options));
   const m = await r.instantiateWithConfig(benchModule(), newModuleConfig().withName('bench'), ctx);
   return m.exportedFunction(name)!;
 }
@@ -121,6 +130,7 @@ async function engineCases(engine: string, config: () => RuntimeConfig, on: Trac
   const N = 20_000;
   const S = 5_000;
   const plainF = await exportOf(config, 'f', undefined);
+  const noopF = await exportOf(config, 'f', 'noop');
   const unsampledF = await exportOf(config, 'f', { tracer: on });
   const offF = await exportOf(config, 'f', { tracer: off });
   const sampledF = await exportOf(config, 'f', { tracer: on });
@@ -136,6 +146,7 @@ async function engineCases(engine: string, config: () => RuntimeConfig, on: Trac
   };
   const exported = measure([
     { name: 'no tracing', calls: N, batch: calls(plainF, N, 1n) },
+    { name: 'no-op listener', calls: N, batch: calls(noopF, N, 1n) },
     { name: 'unsampled: parent not sampled (tracer not asked)', calls: N, batch: calls(unsampledF, N, 1n, UNSAMPLED_PARENT) },
     { name: 'unsampled: AlwaysOff sampler (tracer asked)', calls: S, batch: calls(offF, S, 1n) },
     { name: 'sampled, no-op processor', calls: S, batch: calls(sampledF, S, 1n) },
@@ -154,9 +165,10 @@ async function engineCases(engine: string, config: () => RuntimeConfig, on: Trac
       },
     },
   ]);
-  const [plain, parentOff, samplerOff, sampled, own, ownAttrs] = exported as [number, number, number, number, number, number];
+  const [plain, noop, parentOff, samplerOff, sampled, own, ownAttrs] = exported as [number, number, number, number, number, number, number];
   console.log(`${engine}: per exported call`);
   line(engine, 'no tracing', plain, plain);
+  line(engine, "no-op listener (the engine's listener hooks)", noop, plain);
   line(engine, 'unsampled, parent not sampled (tracer not asked)', parentOff, plain, '   goal <= +50 ns');
   line(engine, 'unsampled, AlwaysOff sampler (tracer asked)', samplerOff, plain);
   line(engine, 'sampled, no-op span processor', sampled, plain, `   span cost ${(sampled - plain).toFixed(0)} ns`);
@@ -172,12 +184,14 @@ async function engineCases(engine: string, config: () => RuntimeConfig, on: Trac
   // Per traced internal call ('all'): `many(INNER)` calls `leaf` INNER times.
   const K = 100;
   const plainMany = await exportOf(config, 'many', undefined);
+  const noopMany = await exportOf(config, 'many', 'noop');
   const unsampledMany = await exportOf(config, 'many', { tracer: on, functions: 'all' });
   const sampledMany = await exportOf(config, 'many', { tracer: on, functions: 'all' });
   const parentSpan = on.startSpan('bench.parent', rootOptions, ROOT_CONTEXT);
   const parentCtx = trace.setSpan(ROOT_CONTEXT, parentSpan);
   const inner = measure([
     { name: 'no tracing', calls: K * INNER, batch: calls(plainMany, K, BigInt(INNER)) },
+    { name: 'no-op listener', calls: K * INNER, batch: calls(noopMany, K, BigInt(INNER)) },
     { name: 'unsampled', calls: K * INNER, batch: calls(unsampledMany, K, BigInt(INNER), UNSAMPLED_PARENT) },
     { name: 'sampled', calls: (K / 10) * INNER, batch: calls(sampledMany, K / 10, BigInt(INNER)) },
     {
@@ -196,9 +210,10 @@ async function engineCases(engine: string, config: () => RuntimeConfig, on: Trac
     },
   ]);
   parentSpan.end();
-  const [iPlain, iOff, iSampled, iOwn, iOwnAttrs] = inner as [number, number, number, number, number];
+  const [iPlain, iNoop, iOff, iSampled, iOwn, iOwnAttrs] = inner as [number, number, number, number, number, number];
   console.log(`${engine}: per traced internal call (functions: 'all', ${INNER} calls per exported call)`);
   line(engine, 'no tracing', iPlain, iPlain);
+  line(engine, "no-op listener (the engine's listener hooks)", iNoop, iPlain);
   line(engine, 'unsampled call', iOff, iPlain);
   line(engine, 'sampled, no-op span processor', iSampled, iPlain, `   span cost ${(iSampled - iPlain).toFixed(0)} ns`);
   console.log(
