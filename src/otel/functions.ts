@@ -7,6 +7,7 @@ import { diag, type Attributes, type AttributeValue, type Span } from '@opentele
 import { ExitError, WasmRuntimeError } from '../runtime/api/errors.js';
 import { decodeF32, decodeF64 } from '../runtime/api/encoding.js';
 import type { FunctionDefinition, Module } from '../runtime/api/module.js';
+import { SnapshotRestore } from '../runtime/store/snapshots.js';
 import { functionSourceLine } from '../runtime/store/trace.js';
 
 /**
@@ -36,6 +37,18 @@ export const ATTR = {
 /** The default diagnostic handler: OpenTelemetry's own diagnostic logger. */
 export function diagError(error: unknown): void {
   diag.error('wasmscope/otel: telemetry failed', error);
+}
+
+/** `handler` (default {@link diagError}) made safe: a handler that throws is ignored. */
+export function safeHandler(handler: DiagnosticHandler | undefined): DiagnosticHandler {
+  const h = handler ?? diagError;
+  return (error) => {
+    try {
+      h(error);
+    } catch {
+      // Nowhere left to report to: telemetry never throws into the guest.
+    }
+  };
 }
 
 /** Whether `def` is a host function (a function written in JS). */
@@ -173,16 +186,19 @@ export interface CallError {
   readonly exitCode: number | undefined;
   /** The error's class name (`WasmRuntimeError`, `ExitError`, `Error`, …) for `error.type`. */
   readonly type: string;
+  /** Whether the call did not fail but was discarded by a snapshot restore (no exception to record). */
+  readonly discarded: boolean;
 }
 
 /** Describes `err`, the final error a listener's `abort` receives. */
 export function describeError(err: unknown): CallError {
-  if (err instanceof ExitError) return { message: err.message, exitCode: err.exitCode, type: 'ExitError' };
+  if (err instanceof ExitError) return { message: err.message, exitCode: err.exitCode, type: 'ExitError', discarded: false };
+  if (err instanceof SnapshotRestore) return { message: err.message, exitCode: undefined, type: err.name, discarded: true };
   if (err instanceof Error) {
     const nl = err.message.indexOf('\n');
-    return { message: nl < 0 ? err.message : err.message.slice(0, nl), exitCode: undefined, type: err.name };
+    return { message: nl < 0 ? err.message : err.message.slice(0, nl), exitCode: undefined, type: err.name, discarded: false };
   }
-  return { message: String(err), exitCode: undefined, type: typeof err };
+  return { message: String(err), exitCode: undefined, type: typeof err, discarded: false };
 }
 
 /**

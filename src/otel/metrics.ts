@@ -5,7 +5,7 @@ import { metrics, ValueType, type Attributes, type Counter, type Histogram, type
 import type { Context } from '../runtime/api/context.js';
 import type { FunctionListener, FunctionListenerFactory, StackIterator } from '../runtime/api/listener.js';
 import type { FunctionDefinition, Module } from '../runtime/api/module.js';
-import { ATTR, describeError, diagError, FunctionInfo, selectorOf, type DiagnosticHandler, type FunctionSelector } from './functions.js';
+import { ATTR, describeError, safeHandler, FunctionInfo, selectorOf, type DiagnosticHandler, type FunctionSelector } from './functions.js';
 import { VERSION } from './version.js';
 
 /** Options of {@link newOtelMetricsListenerFactory}. */
@@ -141,7 +141,7 @@ class MetricsListener implements FunctionListener {
  * @returns a factory for `withFunctionListenerFactory` (composes with `multiFunctionListenerFactory`).
  */
 export function newOtelMetricsListenerFactory(options: OtelMetricsOptions = {}): FunctionListenerFactory {
-  const report = options.onError ?? diagError;
+  const report = safeHandler(options.onError);
   const timings = new Timings(options.meter, report);
   const select = selectorOf(options.functions, report);
   return {

@@ -2,7 +2,7 @@
  * Spans for guest and host calls, on function listeners (see ARCHITECTURE.md, "OpenTelemetry").
  *
  * One {@link CallStack} per factory holds a frame per open listened call (listeners are synchronous
- * and strictly nested: exactly one `after` or `abort` per `before`, innermost first). A frame has a
+ * and strictly nested: exactly one `after` or `abort` per `before` that returned, innermost first). A frame has a
  * span or not (not selected by sampling, over the span budget, or the whole call unsampled); a child
  * span's parent is the innermost frame below it that has one, except where guest code was entered
  * from host code (an exported call, or a re-entry from a host function): there the parent is
@@ -21,12 +21,13 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import type { Context } from '../runtime/api/context.js';
+import { isStackOverflow } from '../runtime/store/hooks.js';
 import type { FunctionListener, FunctionListenerFactory, HostFunctionCall, StackIterator } from '../runtime/api/listener.js';
 import type { FunctionDefinition, Module } from '../runtime/api/module.js';
 import {
   ATTR,
   describeError,
-  diagError,
+  safeHandler,
   exceptionOf,
   FunctionInfo,
   selectorOf,
@@ -186,6 +187,12 @@ class CallStack {
       else this.#enterNested(i, fn, mod, params);
     } catch (e) {
       this.#kinds[i] = NONE;
+      if (isStackOverflow(e)) {
+        // The engine turns this into a stack-overflow trap and, since this `before` threw, sends
+        // this frame no `after`/`abort`: take the frame back.
+        this.sp = i;
+        throw e;
+      }
       this.report(e);
     }
   }
@@ -372,7 +379,10 @@ class CallStack {
   }
 }
 
-/** Ends a failed call's span: exits by their code, everything else as an exception. */
+/**
+ * Ends a failed call's span: exits by their code, a snapshot restore's discarded calls with the
+ * reason only, everything else as an exception.
+ */
 function recordError(span: Span, err: unknown): void {
   const d = describeError(err);
   if (d.exitCode !== undefined) {
@@ -380,7 +390,7 @@ function recordError(span: Span, err: unknown): void {
     span.setStatus(d.exitCode === 0 ? { code: SpanStatusCode.OK } : { code: SpanStatusCode.ERROR, message: d.message });
     return;
   }
-  span.recordException(exceptionOf(err));
+  if (!d.discarded) span.recordException(exceptionOf(err));
   span.setStatus({ code: SpanStatusCode.ERROR, message: d.message });
 }
 
@@ -407,7 +417,7 @@ class OtelListenerFactory implements FunctionListenerFactory {
   readonly #select: (def: FunctionDefinition) => boolean;
 
   constructor(options: OtelListenerOptions) {
-    const report = options.onError ?? diagError;
+    const report = safeHandler(options.onError);
     const tracer = options.tracer ?? trace.getTracer('wasmscope', VERSION);
     checkCount('minDurationMicros', options.minDurationMicros, 0);
     checkCount('maxSpansPerCall', options.maxSpansPerCall, 1);

@@ -12,7 +12,10 @@
  *   innermost first; an exit sets `wasm.exit_code` and OK (0) or ERROR; a deadline is an exit;
  * - an unsampled exported call makes no further span objects (the tracer is asked once, or not at
  *   all under an unsampled parent);
- * - a tail call ends the caller's span; the callee's span takes the caller's place.
+ * - a tail call ends the caller's span; the callee's span takes the caller's place;
+ * - a snapshot restore closes the spans of the calls it discards with ERROR and the reason (no
+ *   exception). Only the interpreter takes snapshots (the compiler engine refuses them, see the
+ *   snapshots table), so that case runs there only.
  */
 import { describe, expect, it } from 'vitest';
 import { context, trace, TraceFlags, type Span, type Tracer } from '@opentelemetry/api';
@@ -26,7 +29,16 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { Context, ExitError, newModuleConfig, WasmRuntimeError, type Runtime } from '../../src/index.js';
 import type { Module } from '../../src/api.js';
-import { multiFunctionListenerFactory, withFunctionListenerFactory, type FunctionListenerFactory } from '../../src/experimental.js';
+import {
+  functionListenerFactoryFunc,
+  functionListenerFunc,
+  getSnapshotter,
+  multiFunctionListenerFactory,
+  withFunctionListenerFactory,
+  withSnapshotter,
+  type FunctionListenerFactory,
+  type Snapshot,
+} from '../../src/experimental.js';
 import { newLoggingListenerFactory } from '../../src/experimental-logging.js';
 import { newOtelListenerFactory, newOtelMetricsListenerFactory, type OtelListenerOptions } from '../../src/otel.js';
 import { instantiate as instantiateWasi } from '../../src/wasi.js';
@@ -80,6 +92,8 @@ interface Env {
 
 interface Case {
   readonly name: string;
+  /** Set for a case only one engine can run (the reason is in the header). */
+  readonly only?: 'interpreter';
   readonly closeOnContextDone?: boolean;
   /** The provider's sampler (default: the SDK's, ParentBased(AlwaysOn)). */
   readonly sampler?: 'off' | 'on';
@@ -416,6 +430,42 @@ const cases: Case[] = [
     expected: ['.run guest', '  .outer guest'],
   },
   {
+    name: 'a snapshot restore closes the spans of the calls it discards (ERROR, the reason, no exception)',
+    only: 'interpreter',
+    async run({ r, h }) {
+      const ctx = withFunctionListenerFactory(Context.background(), newOtelListenerFactory({ tracer: h.tracer, functions: 'all' }));
+      const snapshots: Snapshot[] = [];
+      await r
+        .newHostModuleBuilder('example')
+        .newFunctionBuilder()
+        .withFunc((c) => (snapshots.push(getSnapshotter(c)!.snapshot()), 0), [I32], [I32])
+        .export('snapshot')
+        .newFunctionBuilder()
+        .withFunc(() => snapshots[0]!.restore([5n]), [], [])
+        .export('restore')
+        .instantiate(ctx);
+      const s = await r.instantiateWithConfig(
+        await wat(`(module $s
+          (import "example" "snapshot" (func $snapshot (param i32) (result i32)))
+          (import "example" "restore" (func $restore))
+          (func $helper (result i32) (call $restore) (i32.const 10))
+          (func $run (export "run") (result i32) (local i32)
+            (local.set 0 (call $snapshot (i32.const 0)))
+            (if (result i32) (local.get 0) (then (local.get 0)) (else (call $helper)))))`),
+        newModuleConfig().withName('s'),
+        ctx,
+      );
+      expect(s.exportedFunction('run')!.callWithContext(withSnapshotter(Context.background()))).toEqual([5n]);
+      expect(h.span('s.helper').events).toEqual([]);
+    },
+    expected: [
+      's.run guest',
+      '  example.snapshot host',
+      '  s.helper guest ERROR(snapshot restore)',
+      '    example.restore host ERROR(snapshot restore)',
+    ],
+  },
+  {
     name: 'a tail call ends the caller span; the callee span takes its place',
     async run({ guest }) {
       const m = await guest({ functions: 'all' });
@@ -459,6 +509,60 @@ const cases: Case[] = [
       expect(m.exportedFunction('run')!.call(3)).toEqual([10n]);
       expect(errors.length).toBeGreaterThan(0);
       expect((errors[0] as Error).message).toBe('exporter down');
+    },
+    expected: [],
+  },
+  {
+    name: 'composed with a listener whose before throws: the spans it interrupts end with its error, the next call is a fresh root',
+    async run({ r, h }) {
+      let failures = 1;
+      const thrower = functionListenerFactoryFunc(() =>
+        functionListenerFunc((_c, _m, def) => {
+          if (def.name() === 'work' && failures-- > 0) throw new Error('listener failed');
+        }),
+      );
+      const ctx = withFunctionListenerFactory(
+        Context.background(),
+        multiFunctionListenerFactory(newOtelListenerFactory({ tracer: h.tracer }), thrower),
+      );
+      await r
+        .newHostModuleBuilder('env')
+        .newFunctionBuilder()
+        .withFunc((_c, _m, x: number) => x + 1, [I32], [I32])
+        .export('work')
+        .newFunctionBuilder()
+        .withFunc(() => undefined, [], [])
+        .export('fail')
+        .instantiate(ctx);
+      const m = await r.instantiateWithConfig(await wat(GUEST), newModuleConfig().withName('m'), ctx);
+      expect(() => m.exportedFunction('run')!.call(3)).toThrow('listener failed');
+      expect(m.exportedFunction('run')!.call(3)).toEqual([10n]);
+    },
+    expected: ['m.run guest ERROR(listener failed)', '  env.work host ERROR(listener failed)', 'm.run guest', '  env.work host'],
+  },
+  {
+    name: 'an onError that throws is ignored',
+    async run({ r }) {
+      const broken = {
+        startSpan: () => {
+          throw new Error('exporter down');
+        },
+      } as unknown as Tracer;
+      const ctx = withFunctionListenerFactory(
+        Context.background(),
+        newOtelListenerFactory({
+          tracer: broken,
+          onError: () => {
+            throw new Error('handler down');
+          },
+        }),
+      );
+      const m = await r.instantiateWithConfig(
+        await wat('(module $q (func $f (export "f") (result i32) (i32.const 1)))'),
+        newModuleConfig(),
+        ctx,
+      );
+      expect(m.exportedFunction('f')!.call()).toEqual([1n]);
     },
     expected: [],
   },
@@ -538,7 +642,7 @@ function hr(t: [number, number]): number {
 }
 
 describe.each(engines)('otel spans ($name)', (engine) => {
-  it.each(cases)('$name', async (c) => {
+  it.each(cases.filter((c) => c.only === undefined || c.only === engine.name))('$name', async (c) => {
     const h = newHarness(c.sampler === 'off' ? new AlwaysOffSampler() : c.sampler === 'on' ? new AlwaysOnSampler() : undefined);
     const r = runtimeFor(engine, (cfg) => {
       let out = cfg.withCoreFeatures(CoreFeaturesV2 | CoreFeaturesTailCall);

@@ -95,7 +95,9 @@ export function functionListenerFactoryFunc(fn: (def: FunctionDefinition) => Fun
 
 /**
  * Combines factories: per function, 0 listeners → undefined, 1 → that listener, more → a fan-out in
- * order, where each listener gets its own traversal of the stack. Host function wrappers
+ * order, where each listener gets its own traversal of the stack, and each keeps the protocol of
+ * {@link FunctionListener} on its own: one that throws keeps neither the listeners after it from
+ * their `after`/`abort` nor the ones before it (a throwing `before` aborts those that returned). Host function wrappers
  * ({@link FunctionListenerFactory.interceptHostFunction}) nest in the same order: the first
  * factory's wrapper is the outermost.
  * @experimental
@@ -162,18 +164,58 @@ class MultiListener implements FunctionListener {
     this.#listeners = listeners;
     this.beforeOnly = listeners.every((l) => l.beforeOnly === true);
   }
+  /**
+   * A `before` that throws opens no frame, so the engine sends the fan-out no `after`/`abort`: the
+   * listeners whose `before` had returned get their `abort` here, innermost (last) first.
+   */
   before(ctx: Context, mod: Module, def: FunctionDefinition, params: BigUint64Array, stack: StackIterator): void {
     this.#stack.record(stack);
-    for (const l of this.#listeners) {
+    const ls = this.#listeners;
+    for (let i = 0; i < ls.length; i++) {
       this.#stack.rewind();
-      l.before(ctx, mod, def, params, this.#stack);
+      try {
+        ls[i]!.before(ctx, mod, def, params, this.#stack);
+      } catch (e) {
+        for (let j = i - 1; j >= 0; j--) {
+          const l = ls[j]!;
+          if (l.beforeOnly === true) continue;
+          try {
+            l.abort(ctx, mod, def, e);
+          } catch {
+            // The call's error is the one that stopped the fan-out.
+          }
+        }
+        throw e;
+      }
     }
   }
+  /** Every listener gets its `after` even when one throws; the first error is the call's. */
   after(ctx: Context, mod: Module, def: FunctionDefinition, results: BigUint64Array): void {
-    for (const l of this.#listeners) l.after(ctx, mod, def, results);
+    let failed = false;
+    let first: unknown;
+    for (const l of this.#listeners) {
+      try {
+        l.after(ctx, mod, def, results);
+      } catch (e) {
+        if (!failed) first = e;
+        failed = true;
+      }
+    }
+    if (failed) throw first;
   }
+  /** Every listener gets its `abort` even when one throws. */
   abort(ctx: Context, mod: Module, def: FunctionDefinition, err: unknown): void {
-    for (const l of this.#listeners) l.abort(ctx, mod, def, err);
+    let failed = false;
+    let first: unknown;
+    for (const l of this.#listeners) {
+      try {
+        l.abort(ctx, mod, def, err);
+      } catch (e) {
+        if (!failed) first = e;
+        failed = true;
+      }
+    }
+    if (failed) throw first;
   }
 }
 
