@@ -18,10 +18,10 @@ import { fileURLToPath } from 'node:url';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { Context, newModuleConfig, newRuntime } from '../../src/index.js';
-import { ValueType } from '../../src/api.js';
-import { withFunctionListenerFactory } from '../../src/experimental.js';
-import { newOtelListenerFactory } from '../../src/otel.js';
+import { Context, newModuleConfig, newRuntime } from 'wasmscope';
+import { ValueType } from 'wasmscope/api';
+import { withFunctionListenerFactory } from 'wasmscope/experimental';
+import { newOtelListenerFactory } from 'wasmscope/otel';
 
 export const PRICING_WASM = fileURLToPath(new URL('./pricing.wasm', import.meta.url));
 
