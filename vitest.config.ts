@@ -14,6 +14,7 @@ const entries: Array<[string, string]> = [
   ['wasmscope/sys', 'sys.ts'],
   ['wasmscope/wazerotest', 'wazerotest.ts'],
   ['wasmscope/vitest', 'vitest.ts'],
+  ['wasmscope/otel', 'otel.ts'],
 ];
 
 export default defineConfig({

@@ -13,7 +13,13 @@ export {
   multiFunctionListenerFactory,
   withFunctionListenerFactory,
 } from './runtime/api/listener.js';
-export type { FunctionListener, FunctionListenerFactory, InternalFunction, StackIterator } from './runtime/api/listener.js';
+export type {
+  FunctionListener,
+  FunctionListenerFactory,
+  HostFunctionCall,
+  InternalFunction,
+  StackIterator,
+} from './runtime/api/listener.js';
 export { benchmarkFunctionListener, newStackIterator } from './listeners/stack.js';
 export type { StackFrame } from './listeners/stack.js';
 export { getSnapshotter, withSnapshotter } from './runtime/store/snapshots.js';

@@ -19,4 +19,6 @@ export const BENCH_SUITES: Readonly<Record<string, () => Promise<void>>> = {
   listeners: listenerSuite,
   'listener-overhead': listenerOverheadSuite,
   recorder: recorderSuite,
+  // Loaded on use: it needs the OpenTelemetry SDK (dev dependencies), which wasmscope/bench must not load.
+  otel: async () => (await import('./otel.js')).otelSuite(),
 };

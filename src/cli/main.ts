@@ -20,7 +20,7 @@ import {
   type RuntimeConfig,
   type Writer,
 } from '../index.js';
-import { withFunctionListenerFactory } from '../runtime/api/listener.js';
+import { multiFunctionListenerFactory, withFunctionListenerFactory, type FunctionListenerFactory } from '../runtime/api/listener.js';
 import { EXIT_CODE_DEADLINE_EXCEEDED } from '../runtime/api/errors.js';
 import { newHostLoggingListenerFactory, parseLogScopes } from '../listeners/logging.js';
 import { cryptoRandom } from '../sys/context.js';
@@ -29,6 +29,7 @@ import { MODULE_NAME, MODULE_NAME_UNSTABLE, newBuilder } from '../wasi/module.js
 import { withHostCallRecorder } from '../replay/recorder.js';
 import { decodeHostCallLog, formatHostCallLog, type HostCallLog } from '../replay/format.js';
 import { HostCallDivergenceError, replayHostCalls } from '../replay/replay.js';
+import { startTracing, type CliTracing, type Importer } from './tracing.js';
 
 /** Where the CLI reads and writes; the defaults are the process's own stdio. */
 export interface CliIO {
@@ -38,6 +39,8 @@ export interface CliIO {
   readonly stdin: number | Uint8Array | string | Reader;
   /** The environment `--env-inherit` copies. */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Loads the optional OpenTelemetry packages of `--trace-otlp`/`--trace-file` (default: `import()`). */
+  readonly importer?: Importer;
 }
 
 function defaultIO(): CliIO {
@@ -91,6 +94,11 @@ Flags:
   --cachedir DIR          cache compiled code in DIR (not supported yet: exits 1)
   --record FILE           record every host call (params, results, memory written, exit) to FILE,
                           for 'wasmscope replay'
+  --trace-otlp URL        export OpenTelemetry spans of the run (the start function and every host
+                          call) over OTLP/HTTP, e.g. http://127.0.0.1:4318/v1/traces; flushed before
+                          exit (needs the optional @opentelemetry packages; service.name is
+                          $OTEL_SERVICE_NAME or wasmscope)
+  --trace-file FILE       write the same spans to FILE as OTLP JSON lines
   -h, --help              show this help
 `;
 
@@ -137,6 +145,8 @@ interface RunOptions {
   hostlogging: string | undefined;
   cachedir: string | undefined;
   record: string | undefined;
+  traceOtlp: string | undefined;
+  traceFile: string | undefined;
   wasmPath: string;
   args: string[];
 }
@@ -169,6 +179,8 @@ function parseRun(argv: readonly string[]): RunOptions | 'help' {
     hostlogging: undefined,
     cachedir: undefined,
     record: undefined,
+    traceOtlp: undefined,
+    traceFile: undefined,
     wasmPath: '',
     args: [],
   };
@@ -228,6 +240,15 @@ function parseRun(argv: readonly string[]): RunOptions | 'help' {
         break;
       case 'record':
         o.record = value(a, inline);
+        break;
+      case 'trace-otlp': {
+        const url = value(a, inline);
+        if (!/^https?:\/\//.test(url)) throw new UsageError(`invalid --trace-otlp "${url}": use an http(s) URL`);
+        o.traceOtlp = url;
+        break;
+      }
+      case 'trace-file':
+        o.traceFile = value(a, inline);
         break;
       default:
         throw new UsageError(`unknown flag: ${a}`);
@@ -320,16 +341,50 @@ async function run(o: RunOptions, io: CliIO, err: (s: string) => void): Promise<
       return 1;
     }
   }
+  let tracing: CliTracing | undefined;
+  if (o.traceOtlp !== undefined || o.traceFile !== undefined) {
+    try {
+      tracing = await startTracing(
+        { otlpUrl: o.traceOtlp, file: o.traceFile, serviceName: io.env['OTEL_SERVICE_NAME'] ?? 'wasmscope' },
+        io.importer,
+      );
+    } catch (e) {
+      err(`error: ${(e as Error).message}\n`);
+      return 1;
+    }
+  }
+  try {
+    return await runWith(o, io, err, bytes, fs, rc, tracing?.factory);
+  } finally {
+    // The guest's outcome is the exit code; telemetry problems are only reported.
+    for (const p of (await tracing?.shutdown()) ?? []) err(`warning: ${p}\n`);
+  }
+}
+
+async function runWith(
+  o: RunOptions,
+  io: CliIO,
+  err: (s: string) => void,
+  bytes: Uint8Array,
+  fs: FSConfig,
+  rc: RuntimeConfig,
+  tracing: FunctionListenerFactory | undefined,
+): Promise<number> {
   const r = newRuntimeWithConfig(rc);
   let recordFd: number | undefined;
   try {
-    // Host logging: listeners are fixed at compile time, so the factory rides on the compile and
-    // host-module contexts (wazero writes these logs to stderr).
+    // Host logging and tracing: listeners are fixed at compile time, so the factories ride on the
+    // compile and host-module contexts (wazero writes these logs to stderr).
     let ctx = Context.background();
+    const factories: FunctionListenerFactory[] = [];
     if (o.hostlogging !== undefined) {
       const utf8 = new TextEncoder();
       const logTo = { write: (c: string | Uint8Array) => io.stderr.write(typeof c === 'string' ? utf8.encode(c) : c) };
-      ctx = withFunctionListenerFactory(ctx, newHostLoggingListenerFactory(logTo, parseLogScopes(o.hostlogging)));
+      factories.push(newHostLoggingListenerFactory(logTo, parseLogScopes(o.hostlogging)));
+    }
+    if (tracing !== undefined) factories.push(tracing);
+    if (factories.length > 0) {
+      ctx = withFunctionListenerFactory(ctx, factories.length === 1 ? factories[0]! : multiFunctionListenerFactory(...factories));
     }
     if (o.record !== undefined) {
       try {

@@ -51,9 +51,35 @@ export interface FunctionListener {
   readonly beforeOnly?: boolean;
 }
 
+/**
+ * A host function as both engines call it: params in `stack[0..n)`, results written to
+ * `stack[0..m)` (a function built with `withFunc` is already adapted to this form). `mod` is the
+ * calling module. An async host function (`withAsyncFunc`) returns a Promise that resolves once its
+ * results are in `stack`; a wrapper must return what the function it wraps returns.
+ * @experimental
+ */
+export type HostFunctionCall = (ctx: Context, mod: Module, stack: BigUint64Array) => void | Promise<void>;
+
 /** Makes listeners per function; `undefined` means the function is not listened (and costs nothing). @experimental */
 export interface FunctionListenerFactory {
   newFunctionListener(def: FunctionDefinition): FunctionListener | undefined;
+  /**
+   * Optional: wraps the implementation of host function `def` when its host module is compiled with
+   * this factory (`HostModuleBuilder.compile`/`instantiate` with the factory on the context), so a
+   * listener can run the host code *inside* something — e.g. with its span as the active
+   * OpenTelemetry context, which a `before`/`after` pair cannot do. The wrapper is called for every
+   * call of the function, on both engines, after the function's `before` and before its `after`
+   * (or `abort`); whatever it throws is the host function's error. Return `fn` or `undefined` to
+   * leave the function as it is.
+   *
+   * Note: decided once per host function at compile time; a factory without this member (or a
+   * function it leaves alone) adds nothing to a call.
+   * @param def - the host function's definition (the same object its listener gets).
+   * @param fn - the implementation to wrap (an inner factory's wrapper, under
+   *   {@link multiFunctionListenerFactory}).
+   * @returns the function the engines call instead of `fn`, or `undefined` for `fn` itself.
+   */
+  interceptHostFunction?(def: FunctionDefinition, fn: HostFunctionCall): HostFunctionCall | undefined;
 }
 
 const noop = (): void => {};
@@ -70,11 +96,15 @@ export function functionListenerFactoryFunc(fn: (def: FunctionDefinition) => Fun
 
 /**
  * Combines factories: per function, 0 listeners → undefined, 1 → that listener, more → a fan-out in
- * order, where each listener gets its own traversal of the stack.
+ * order, where each listener gets its own traversal of the stack, and each keeps the protocol of
+ * {@link FunctionListener} on its own: one that throws keeps neither the listeners after it from
+ * their `after`/`abort` nor the ones before it (a throwing `before` aborts those that returned). Host function wrappers
+ * ({@link FunctionListenerFactory.interceptHostFunction}) nest in the same order: the first
+ * factory's wrapper is the outermost.
  * @experimental
  */
 export function multiFunctionListenerFactory(...factories: FunctionListenerFactory[]): FunctionListenerFactory {
-  return {
+  const multi: FunctionListenerFactory = {
     newFunctionListener(def) {
       const listeners: FunctionListener[] = [];
       for (const f of factories) {
@@ -86,6 +116,15 @@ export function multiFunctionListenerFactory(...factories: FunctionListenerFacto
       return new MultiListener(listeners);
     },
   };
+  const intercepting = factories.filter((f) => f.interceptHostFunction !== undefined);
+  if (intercepting.length > 0) {
+    multi.interceptHostFunction = (def, fn) => {
+      let wrapped = fn;
+      for (let i = intercepting.length - 1; i >= 0; i--) wrapped = intercepting[i]!.interceptHostFunction!(def, wrapped) ?? wrapped;
+      return wrapped;
+    };
+  }
+  return multi;
 }
 
 /** Replays a stack iterator's frames to each listener of a fan-out. */
@@ -126,18 +165,58 @@ class MultiListener implements FunctionListener {
     this.#listeners = listeners;
     this.beforeOnly = listeners.every((l) => l.beforeOnly === true);
   }
+  /**
+   * A `before` that throws opens no frame, so the engine sends the fan-out no `after`/`abort`: the
+   * listeners whose `before` had returned get their `abort` here, innermost (last) first.
+   */
   before(ctx: Context, mod: Module, def: FunctionDefinition, params: BigUint64Array, stack: StackIterator): void {
     this.#stack.record(stack);
-    for (const l of this.#listeners) {
+    const ls = this.#listeners;
+    for (let i = 0; i < ls.length; i++) {
       this.#stack.rewind();
-      l.before(ctx, mod, def, params, this.#stack);
+      try {
+        ls[i]!.before(ctx, mod, def, params, this.#stack);
+      } catch (e) {
+        for (let j = i - 1; j >= 0; j--) {
+          const l = ls[j]!;
+          if (l.beforeOnly === true) continue;
+          try {
+            l.abort(ctx, mod, def, e);
+          } catch {
+            // The call's error is the one that stopped the fan-out.
+          }
+        }
+        throw e;
+      }
     }
   }
+  /** Every listener gets its `after` even when one throws; the first error is the call's. */
   after(ctx: Context, mod: Module, def: FunctionDefinition, results: BigUint64Array): void {
-    for (const l of this.#listeners) l.after(ctx, mod, def, results);
+    let failed = false;
+    let first: unknown;
+    for (const l of this.#listeners) {
+      try {
+        l.after(ctx, mod, def, results);
+      } catch (e) {
+        if (!failed) first = e;
+        failed = true;
+      }
+    }
+    if (failed) throw first;
   }
+  /** Every listener gets its `abort` even when one throws. */
   abort(ctx: Context, mod: Module, def: FunctionDefinition, err: unknown): void {
-    for (const l of this.#listeners) l.abort(ctx, mod, def, err);
+    let failed = false;
+    let first: unknown;
+    for (const l of this.#listeners) {
+      try {
+        l.abort(ctx, mod, def, err);
+      } catch (e) {
+        if (!failed) first = e;
+        failed = true;
+      }
+    }
+    if (failed) throw first;
   }
 }
 

@@ -4,7 +4,7 @@
 import type { FunctionDefinition, MemoryDefinition } from '../api/module.js';
 import type { ValueType } from '../api/value-type.js';
 import { valueTypeName } from '../api/value-type.js';
-import type { FuncType, Module as IrModule } from '../binary/module.js';
+import type { FuncType, FunctionBody, Module as IrModule } from '../binary/module.js';
 
 export interface FunctionDefinitionInit {
   readonly moduleName: string;
@@ -16,6 +16,8 @@ export interface FunctionDefinitionInit {
   readonly paramNames: readonly string[];
   readonly resultNames: readonly string[];
   readonly hostFunction: unknown;
+  /** The decoded module defining a wasm function (for its DWARF lines); undefined for host functions. */
+  readonly module?: IrModule | undefined;
 }
 
 class FunctionDefinitionImpl implements FunctionDefinition {
@@ -64,6 +66,22 @@ class FunctionDefinitionImpl implements FunctionDefinition {
   get type(): FuncType {
     return this.#d.type;
   }
+  /** The decoded module defining this wasm function (internal); undefined for host functions. */
+  get module(): IrModule | undefined {
+    return this.#d.module;
+  }
+}
+
+/**
+ * The decoded module and the body of a wasm function defined in it, or undefined for host and
+ * imported functions and for definitions not made by the store.
+ */
+export function definitionBody(def: FunctionDefinition): { module: IrModule; body: FunctionBody } | undefined {
+  if (!(def instanceof FunctionDefinitionImpl)) return undefined;
+  const m = def.module;
+  if (m === undefined) return undefined;
+  const body = m.codes[def.index() - m.numImportedFuncs];
+  return body === undefined ? undefined : { module: m, body };
 }
 
 export function newFunctionDefinition(init: FunctionDefinitionInit): FunctionDefinition {
@@ -126,6 +144,7 @@ function makeDef(
     paramNames,
     resultNames: [],
     hostFunction: undefined,
+    module: importName === undefined ? m : undefined,
   });
 }
 

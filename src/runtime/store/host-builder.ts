@@ -328,6 +328,11 @@ export function hostFunctionSpecs(
       hostFunction: e.userFunction,
     });
     const listener = factory?.newFunctionListener(definition);
-    return { exportName: e.exportName, spec: { type: e.type, fn: e.raw, asyncFn: e.async, definition, listener } };
+    // Wrapped once here, so both engines call the wrapper through `spec.fn`/`spec.asyncFn` and an
+    // unwrapped function costs nothing.
+    const intercept = factory?.interceptHostFunction;
+    const fn = (intercept?.(definition, e.raw) as RawHostFunction | undefined) ?? e.raw;
+    const asyncFn = e.async === undefined ? undefined : ((intercept?.(definition, e.async) as RawAsyncHostFunction | undefined) ?? e.async);
+    return { exportName: e.exportName, spec: { type: e.type, fn, asyncFn, definition, listener } };
   });
 }

@@ -5,8 +5,8 @@
  */
 import type { FunctionDefinition } from '../api/module.js';
 import type { Module as IrModule } from '../binary/module.js';
-import { frameSourceLines, parseDwarf, type DwarfLines } from '../dwarf/index.js';
-import { formatFrameSignature } from './definition.js';
+import { frameSourceLines, parseDwarf, type DwarfLines, type SourceLine } from '../dwarf/index.js';
+import { definitionBody, formatFrameSignature } from './definition.js';
 
 export const MAX_FRAMES = 30;
 
@@ -44,4 +44,19 @@ export function formatStackTrace(frames: readonly TraceFrame[], debugInfo: boole
   }
   if (frames.length > MAX_FRAMES) out.push('... maybe followed by omitted frames');
   return out;
+}
+
+/**
+ * The source position of a wasm function's first instruction (after its locals) from the module's
+ * DWARF — for compilers that emit a line for the prologue, the line of the function's opening. The
+ * innermost position when the instruction is inlined code; undefined for host functions, modules
+ * without DWARF, and instructions without a line.
+ */
+export function functionSourceLine(def: FunctionDefinition): SourceLine | undefined {
+  const found = definitionBody(def);
+  if (found === undefined) return undefined;
+  const dwarf = dwarfOf(found.module);
+  if (dwarf === undefined) return undefined;
+  const line = dwarf.linesFor(found.body.codeStart - found.module.codeSectionStart)[0];
+  return line === undefined || line.line === 0 ? undefined : line;
 }
