@@ -330,9 +330,11 @@ export function hostFunctionSpecs(
     const listener = factory?.newFunctionListener(definition);
     // Wrapped once here, so both engines call the wrapper through `spec.fn`/`spec.asyncFn` and an
     // unwrapped function costs nothing.
-    const intercept = factory?.interceptHostFunction;
-    const fn = (intercept?.(definition, e.raw) as RawHostFunction | undefined) ?? e.raw;
-    const asyncFn = e.async === undefined ? undefined : ((intercept?.(definition, e.async) as RawAsyncHostFunction | undefined) ?? e.async);
+    const fn = (factory?.interceptHostFunction?.(definition, e.raw) as RawHostFunction | undefined) ?? e.raw;
+    const asyncFn =
+      e.async === undefined
+        ? undefined
+        : ((factory?.interceptHostFunction?.(definition, e.async) as RawAsyncHostFunction | undefined) ?? e.async);
     return { exportName: e.exportName, spec: { type: e.type, fn, asyncFn, definition, listener } };
   });
 }
