@@ -5,7 +5,13 @@
  */
 export { CoreFeaturesThreads, CoreFeaturesTailCall } from './runtime/api/features.js';
 export type { InternalModule } from './runtime/api/module.js';
-export { closeNotifyFunc, withCloseNotifier, withImportResolver, withInterruptFlag } from './runtime/store/context-keys.js';
+export {
+  closeNotifyFunc,
+  withCloseNotifier,
+  withImportResolver,
+  withInterruptFlag,
+  withTimeSlicing,
+} from './runtime/store/context-keys.js';
 export type { CloseNotifier, ImportResolver } from './runtime/store/context-keys.js';
 export {
   functionListenerFactoryFunc,

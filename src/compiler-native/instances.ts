@@ -9,6 +9,7 @@ import type { Module as ApiModule } from '../runtime/api/module.js';
 import type { EngineGlobal, EngineInstance, EngineMemory, EngineTable, InstanceOwner } from '../runtime/store/engine.js';
 import { callListenedHost, callListenedHostAsync, ListenedFrame, ListenerStack } from '../runtime/store/hooks.js';
 import { snapshotsEnabled, withInvocationSnapshotter, type Snapshotter } from '../runtime/store/snapshots.js';
+import { getTimeSlicing } from '../runtime/store/context-keys.js';
 import { hasJspi, slotLayout } from './boundary.js';
 import { SimpleInternalFunction } from './compiled.js';
 import type { CGlobal, CMemory, CTable, GuestFunction, HostFunction } from './externs.js';
@@ -107,6 +108,11 @@ export class GuestInstance implements EngineInstance {
   async callAsync(funcIndex: number, stack: BigUint64Array, ctx: Context): Promise<void> {
     const f = this.functions[funcIndex];
     if (f === undefined) throw new RangeError(`function index ${funcIndex} out of range`);
+    if (getTimeSlicing(ctx) !== undefined) {
+      throw new Error(
+        'not supported: time slicing on the compiler engine; run the call on the interpreter (newRuntimeConfigInterpreter())',
+      );
+    }
     if (f.host !== undefined) return callHostFromApiAsync(this.state, f.host, stack, ctx);
     const state = this.state;
     const entry = state.boundary.asyncEntryFor(f.type, state.done);

@@ -14,7 +14,12 @@ import { describe, expect, it } from 'vitest';
 import { Context, ExitError, newModuleConfig, WasmRuntimeError, type Runtime } from '../../src/index.js';
 import type { Module } from '../../src/api.js';
 import { ValueType } from '../../src/api.js';
-import { functionListenerFactoryFunc, withFunctionListenerFactory, type FunctionListener } from '../../src/experimental.js';
+import {
+  functionListenerFactoryFunc,
+  withFunctionListenerFactory,
+  withTimeSlicing,
+  type FunctionListener,
+} from '../../src/experimental.js';
 import { engines, runtimeFor, wat } from '../helpers.js';
 
 const { I32, I64, F64 } = ValueType;
@@ -264,5 +269,67 @@ for (const engine of engines) {
         20_000,
       );
     }
+  });
+}
+
+/**
+ * Time slicing (`withTimeSlicing`): an async call yields to the event loop every slice at the
+ * guest's interrupt checks (interpreter; the compiler engine refuses a time slice).
+ */
+const SPIN = `(module (func (export "count") (param i32) (result i32) (local i32)
+  (loop $l (local.set 1 (i32.add (local.get 1) (i32.const 1))) (br_if $l (i32.lt_u (local.get 1) (local.get 0))))
+  (local.get 1)))`;
+
+for (const engine of engines) {
+  describe(`time slicing on the ${engine.name}`, () => {
+    if (engine.name === 'compiler') {
+      it('an async call with a time slice is refused, naming the interpreter', async () => {
+        const r = runtimeFor(engine, (cfg) => cfg.withCloseOnContextDone(true));
+        try {
+          const m = await r.instantiate(await wat(SPIN));
+          await expect(m.exportedFunction('count')!.callWithContextAsync(withTimeSlicing(Context.background(), 5), 10)).rejects.toThrow(
+            'not supported: time slicing on the compiler engine',
+          );
+        } finally {
+          await r.close();
+        }
+      });
+      return;
+    }
+    it('timers keep firing while a long guest computation runs in slices, and the result is the same', async () => {
+      const r = runtimeFor(engine, (cfg) => cfg.withCloseOnContextDone(true));
+      try {
+        const m = await r.instantiate(await wat(SPIN));
+        let ticks = 0;
+        const timer = setInterval(() => ticks++, 1);
+        const n = 20_000_000;
+        const started = performance.now();
+        const result = await m.exportedFunction('count')!.callWithContextAsync(withTimeSlicing(Context.background(), 2), n);
+        const took = performance.now() - started;
+        clearInterval(timer);
+        expect(result).toEqual([BigInt(n)]);
+        // Without slices a timer cannot fire during the call; with 2 ms slices it fires along.
+        expect(ticks).toBeGreaterThan(Math.min(5, took / 20));
+        let blockedTicks = 0;
+        const timer2 = setInterval(() => blockedTicks++, 1);
+        await m.exportedFunction('count')!.callAsync(n / 10);
+        clearInterval(timer2);
+        expect(blockedTicks).toBe(0);
+      } finally {
+        await r.close();
+      }
+    }, 60_000);
+
+    it('a time slice on a module without interrupt checks is refused with the way out', async () => {
+      const r = runtimeFor(engine);
+      try {
+        const m = await r.instantiate(await wat(SPIN));
+        await expect(m.exportedFunction('count')!.callWithContextAsync(withTimeSlicing(Context.background(), 5), 10)).rejects.toThrow(
+          'time slicing needs interrupt checks in the guest: make the runtime with withCloseOnContextDone(true)',
+        );
+      } finally {
+        await r.close();
+      }
+    });
   });
 }

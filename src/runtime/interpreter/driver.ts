@@ -13,6 +13,7 @@
 import type { Context } from '../api/context.js';
 import type { Module as ApiModule } from '../api/module.js';
 import { Trap, WasmRuntimeError } from '../api/errors.js';
+import { getTimeSlicing } from '../store/context-keys.js';
 import { appendTrace, isStackOverflow } from '../store/hooks.js';
 import { foreignRestore, Invocation, SnapshotRestore, snapshotsEnabled, withInvocationSnapshotter } from '../store/snapshots.js';
 import type { TraceFrame } from '../store/trace.js';
@@ -199,6 +200,15 @@ export function callFunction(m: Machine, f: FuncInst, stack: BigUint64Array, ctx
  */
 export async function callFunctionAsync(m: Machine, f: FuncInst, stack: BigUint64Array, ctx: Context): Promise<void> {
   if (f.host !== null) return callHostFromApiAsync(m, f, stack, ctx);
+  const slice = getTimeSlicing(ctx);
+  if (slice !== undefined && !f.inst!.interrupt) {
+    throw new Error(
+      'time slicing needs interrupt checks in the guest: make the runtime with withCloseOnContextDone(true) ' +
+        '(the checks are where a call yields)',
+    );
+  }
+  m.sliceMs = slice ?? 0;
+  m.sliceEnd = performance.now() + m.sliceMs;
   const c = begin(m, f, stack, ctx);
   try {
     for (;;) {
@@ -226,6 +236,7 @@ export async function callFunctionAsync(m: Machine, f: FuncInst, stack: BigUint6
     throw fail(m, c, ctx, e);
   } finally {
     end(m, c);
+    m.sliceMs = 0;
   }
 }
 

@@ -60,3 +60,25 @@ export function withInterruptFlag(ctx: Context, flag: Int32Array): Context {
 export function getInterruptFlag(ctx: Context): Int32Array | undefined {
   return ctx.value<Int32Array>(interruptFlagKey);
 }
+
+const timeSliceKey = Symbol('wasmscope.timeSlice');
+
+/**
+ * A context whose async calls (`callAsync`, `callWithContextAsync`, `callWithStackAsync`) yield to
+ * the event loop every `sliceMs` milliseconds of guest work, so a server keeps answering while a
+ * guest computes. The guest yields at its interrupt checks (loop heads and the entries of
+ * functions on call cycles), which exist in modules of a runtime made with
+ * `withCloseOnContextDone(true)`; an async call with a time slice on other modules is refused.
+ * Interpreter only: the compiler engine refuses time slices.
+ * @experimental
+ */
+export function withTimeSlicing(ctx: Context, sliceMs: number): Context {
+  if (!(sliceMs > 0) || !Number.isFinite(sliceMs))
+    throw new RangeError(`withTimeSlicing: sliceMs must be a positive number of milliseconds, got ${sliceMs}`);
+  return ctx.withValue(timeSliceKey, sliceMs);
+}
+
+/** The time slice of calls made with `ctx`, in ms, if any. */
+export function getTimeSlicing(ctx: Context): number | undefined {
+  return ctx.value<number>(timeSliceKey);
+}
