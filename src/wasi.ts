@@ -3,5 +3,6 @@
  * @packageDocumentation
  */
 export { MODULE_NAME, MODULE_NAME_UNSTABLE, instantiate, newBuilder, newFunctionExporter } from './wasi/module.js';
+export type { WasiOptions } from './wasi/module.js';
 export type { Builder, FunctionExporter } from './wasi/module.js';
 export { ERRNO, wasiErrnoName } from './wasi/constants.js';

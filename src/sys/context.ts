@@ -125,6 +125,8 @@ export class SysContext {
   readonly nanotime: () => bigint;
   readonly nanotimeResolution: number;
   readonly nanosleep: (ns: bigint) => void;
+  /** {@link nanosleep} for async WASI: a real sleep waits on a timer instead of blocking. */
+  readonly nanosleepAsync: (ns: bigint) => Promise<void>;
   readonly osyield: () => void;
   readonly random: Reader;
 
@@ -136,6 +138,7 @@ export class SysContext {
     nanotime: () => bigint;
     nanotimeResolution: number;
     nanosleep: (ns: bigint) => void;
+    nanosleepAsync: (ns: bigint) => Promise<void>;
     osyield: () => void;
     random: Reader;
   }) {
@@ -146,6 +149,7 @@ export class SysContext {
     this.nanotime = init.nanotime;
     this.nanotimeResolution = init.nanotimeResolution;
     this.nanosleep = init.nanosleep;
+    this.nanosleepAsync = init.nanosleepAsync;
     this.osyield = init.osyield;
     this.random = init.random;
   }
@@ -271,8 +275,17 @@ export function newSysContext(c: SysConfig): SysContext {
   }
 
   let nanosleep: (ns: bigint) => void;
-  if (c.nanosleep === 'sys') nanosleep = (ns) => sleepMs(Number(ns) / 1e6);
-  else nanosleep = c.nanosleep ?? (() => {});
+  let nanosleepAsync: (ns: bigint) => Promise<void>;
+  if (c.nanosleep === 'sys') {
+    nanosleep = (ns) => sleepMs(Number(ns) / 1e6);
+    nanosleepAsync = (ns) => new Promise((resolve) => setTimeout(resolve, Number(ns) / 1e6));
+  } else {
+    nanosleep = c.nanosleep ?? (() => {});
+    nanosleepAsync = (ns) => {
+      nanosleep(ns);
+      return Promise.resolve();
+    };
+  }
 
   const sys = new SysContext({
     args: c.args.map(cString),
@@ -282,6 +295,7 @@ export function newSysContext(c: SysConfig): SysContext {
     nanotime,
     nanotimeResolution,
     nanosleep,
+    nanosleepAsync,
     osyield: c.osyield ?? (() => {}),
     random: c.randSource ?? newSeededRandom(42n),
   });

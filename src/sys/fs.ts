@@ -105,6 +105,16 @@ export interface File {
    * always ready omit it.
    */
   pollRead?(timeoutMs: number): boolean | Errno;
+  /**
+   * Async WASI: {@link read} without blocking the event loop (streams that can block: host pipes,
+   * terminals). Files that never block omit it.
+   */
+  readAsync?(buf: Uint8Array): Promise<number>;
+  /**
+   * Async WASI: {@link pollRead} without blocking the event loop; `timeoutMs` undefined waits until
+   * the stream is ready.
+   */
+  pollReadAsync?(timeoutMs: number | undefined): Promise<boolean | Errno>;
   close(): Errno;
 }
 

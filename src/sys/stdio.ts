@@ -162,6 +162,69 @@ export class HostFdStdin extends Stream {
       sleepMs(5);
     }
   }
+  /** An async read-ahead in progress (async WASI), filling `#ahead` or setting `#eof`/`#error`. */
+  #inflight: Promise<void> | undefined;
+  /** An error an async read-ahead met, reported by the next read. */
+  #error = 0;
+
+  /** Reads ahead without blocking the event loop (libuv's thread pool waits for the host fd). */
+  #readAhead(): Promise<void> {
+    this.#inflight ??= new Promise<void>((resolve) => {
+      const buf = new Uint8Array(4096);
+      const attempt = (): void => {
+        nodefs.read(this.#fd, buf, 0, buf.length, null, (err, n) => {
+          if (err !== null) {
+            if (err.code === 'EAGAIN') {
+              // A non-blocking host fd with nothing yet: look again shortly.
+              setTimeout(attempt, 5);
+              return;
+            }
+            if (err.code === 'EOF') this.#eof = true;
+            else this.#error = errnoFromError(err);
+          } else if (n === 0) {
+            this.#eof = true;
+          } else {
+            const prev = this.#ahead;
+            const got = buf.slice(0, n);
+            this.#ahead = prev === undefined ? got : concat(prev, got);
+          }
+          this.#inflight = undefined;
+          resolve();
+        });
+      };
+      attempt();
+    });
+    return this.#inflight;
+  }
+
+  /** {@link read} without blocking the event loop (async WASI). */
+  async readAsync(buf: Uint8Array): Promise<number> {
+    if (this.closed) return -EBADF;
+    if (buf.length === 0) return 0;
+    while (this.#ahead === undefined && !this.#eof && this.#error === 0) await this.#readAhead();
+    if (this.#ahead === undefined && this.#error !== 0) {
+      const e = this.#error;
+      this.#error = 0;
+      return -e;
+    }
+    return this.read(buf);
+  }
+
+  /** {@link pollRead} without blocking the event loop (async WASI); honours `timeoutMs`. */
+  async pollReadAsync(timeoutMs: number | undefined): Promise<boolean | Errno> {
+    if (this.closed) return EBADF;
+    if (this.#ahead !== undefined || this.#eof) return true;
+    const ahead = this.#readAhead();
+    if (timeoutMs === undefined) await ahead;
+    else {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([ahead, new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)))]);
+      clearTimeout(timer);
+    }
+    if (this.#error !== 0) return this.#error;
+    return this.#ahead !== undefined || this.#eof;
+  }
+
   /**
    * Whether a read would not block. Note: node:fs cannot poll, so on a blocking host fd this reads
    * ahead (blocking until data or EOF, beyond `timeoutMs`); a non-blocking fd honours the timeout.
@@ -186,6 +249,14 @@ export class HostFdStdin extends Stream {
       sleepMs(Math.min(5, Math.max(0, deadline - performance.now())));
     }
   }
+}
+
+/** `a` followed by `b`. */
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 /** stdout/stderr to a {@link Writer}; each write hands the writer its own copy of the bytes. */

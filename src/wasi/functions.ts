@@ -1129,21 +1129,40 @@ export function openFlags(dirflags: number, oflags: number, fdflags: number, rig
   return flag;
 }
 
-function pollOneoff(v: MemView, sys: SysContext, inPtr: number, outPtr: number, n: number, neventsPtr: number): Errno {
+/** A poll_oneoff in progress: the events reported so far and what is left to wait for. */
+interface Poll {
+  v: MemView;
+  readonly neventsPtr: number;
+  nevents: number;
+  readonly writeEvent: (userdata: bigint, errno: Errno, type: number) => void;
+  readonly clocks: Array<{ userdata: bigint; timeout: bigint }>;
+  readonly blockingReads: Array<{ userdata: bigint; entry: FileEntry }>;
+  /** The smallest relative clock timeout (ns), if any. */
+  timeout: bigint | undefined;
+}
+
+/** Reads poll_oneoff's subscriptions and reports those ready at once; the rest is left to wait for. */
+function pollBegin(v: MemView, sys: SysContext, inPtr: number, outPtr: number, n: number, neventsPtr: number): Poll | Errno {
   if (n === 0) return EINVAL;
   if (!inBounds(v, inPtr, n * SIZE.SUBSCRIPTION) || !inBounds(v, outPtr, n * SIZE.EVENT) || !inBounds(v, neventsPtr, 4)) return EFAULT;
   const dv = v.dv;
-  let nevents = 0;
-  const writeEvent = (userdata: bigint, errno: Errno, type: number): void => {
-    const at = outPtr + nevents * SIZE.EVENT;
-    dv.setBigUint64(at, userdata, true);
-    dv.setUint16(at + 8, toWasiErrno(errno), true);
-    dv.setUint8(at + 10, type);
-    v.u8.fill(0, at + 11, at + SIZE.EVENT);
-    nevents++;
+  const poll: Poll = {
+    v,
+    neventsPtr,
+    nevents: 0,
+    writeEvent: (userdata, errno, type) => {
+      const at = outPtr + poll.nevents * SIZE.EVENT;
+      const d = poll.v.dv;
+      d.setBigUint64(at, userdata, true);
+      d.setUint16(at + 8, toWasiErrno(errno), true);
+      d.setUint8(at + 10, type);
+      poll.v.u8.fill(0, at + 11, at + SIZE.EVENT);
+      poll.nevents++;
+    },
+    clocks: [],
+    blockingReads: [],
+    timeout: undefined,
   };
-  const clocks: Array<{ userdata: bigint; timeout: bigint }> = [];
-  const blockingReads: Array<{ userdata: bigint; entry: FileEntry }> = [];
   for (let i = 0; i < n; i++) {
     const at = inPtr + i * SIZE.SUBSCRIPTION;
     const userdata = dv.getBigUint64(at, true);
@@ -1153,56 +1172,137 @@ function pollOneoff(v: MemView, sys: SysContext, inPtr: number, outPtr: number, 
         const id = dv.getUint32(at + 16, true);
         const timeout = dv.getBigUint64(at + 24, true);
         const flags = dv.getUint16(at + 40, true);
-        if (id !== CLOCKID_REALTIME && id !== CLOCKID_MONOTONIC) writeEvent(userdata, EINVAL, tag);
-        else if ((flags & SUBCLOCKFLAGS.SUBSCRIPTION_CLOCK_ABSTIME) !== 0) writeEvent(userdata, ENOTSUP, tag);
-        else clocks.push({ userdata, timeout });
+        if (id !== CLOCKID_REALTIME && id !== CLOCKID_MONOTONIC) poll.writeEvent(userdata, EINVAL, tag);
+        else if ((flags & SUBCLOCKFLAGS.SUBSCRIPTION_CLOCK_ABSTIME) !== 0) poll.writeEvent(userdata, ENOTSUP, tag);
+        else poll.clocks.push({ userdata, timeout });
         break;
       }
       case EVENTTYPE.FD_READ: {
         const e = entryWith(sys, dv.getUint32(at + 16, true), RIGHTS.POLL_FD_READWRITE | RIGHTS.FD_READ);
-        if (typeof e === 'number') writeEvent(userdata, e, tag);
-        else if (e.file.pollRead !== undefined) blockingReads.push({ userdata, entry: e });
-        else writeEvent(userdata, 0, tag); // files are always readable
+        if (typeof e === 'number') poll.writeEvent(userdata, e, tag);
+        else if (e.file.pollRead !== undefined) poll.blockingReads.push({ userdata, entry: e });
+        else poll.writeEvent(userdata, 0, tag); // files are always readable
         break;
       }
       case EVENTTYPE.FD_WRITE: {
         // Every write here completes synchronously (stdio writers and files block), so whatever
         // may be written to is writable now.
         const e = entryWith(sys, dv.getUint32(at + 16, true), RIGHTS.POLL_FD_READWRITE | RIGHTS.FD_WRITE);
-        writeEvent(userdata, typeof e === 'number' ? e : 0, tag);
+        poll.writeEvent(userdata, typeof e === 'number' ? e : 0, tag);
         break;
       }
       default:
         return EINVAL;
     }
   }
-  let timeout: bigint | undefined;
-  for (const c of clocks) if (timeout === undefined || c.timeout < timeout) timeout = c.timeout;
-  if (nevents > 0) {
+  for (const c of poll.clocks) if (poll.timeout === undefined || c.timeout < poll.timeout) poll.timeout = c.timeout;
+  return poll;
+}
+
+/** Reports the read subscriptions whose stream `ready` says is ready (or failed). */
+function pollReport(p: Poll, r: { userdata: bigint }, ready: boolean | Errno): void {
+  if (ready === true) p.writeEvent(r.userdata, 0, EVENTTYPE.FD_READ);
+  else if (typeof ready === 'number') p.writeEvent(r.userdata, ready, EVENTTYPE.FD_READ);
+}
+
+/** Ends a poll: reports the clocks of the smallest timeout when nothing else is ready; stores nevents. */
+function pollEnd(p: Poll, timedOut: boolean): Errno {
+  if (timedOut && p.nevents === 0) for (const c of p.clocks) if (c.timeout === p.timeout) p.writeEvent(c.userdata, 0, EVENTTYPE.CLOCK);
+  p.v.dv.setUint32(p.neventsPtr, p.nevents, true);
+  return 0;
+}
+
+function pollOneoff(v: MemView, sys: SysContext, inPtr: number, outPtr: number, n: number, neventsPtr: number): Errno {
+  const p = pollBegin(v, sys, inPtr, outPtr, n, neventsPtr);
+  if (typeof p === 'number') return p;
+  const timeout = p.timeout;
+  if (p.nevents > 0) {
     // Something is ready already: report it without waiting, plus any stream that is ready now.
-    for (const r of blockingReads) if (r.entry.file.pollRead!(0) === true) writeEvent(r.userdata, 0, EVENTTYPE.FD_READ);
-  } else if (blockingReads.length > 0) {
+    for (const r of p.blockingReads) if (r.entry.file.pollRead!(0) === true) p.writeEvent(r.userdata, 0, EVENTTYPE.FD_READ);
+    return pollEnd(p, false);
+  }
+  if (p.blockingReads.length > 0) {
     // Wait for input up to the smallest clock timeout (no clock: until input arrives).
     const deadline = timeout === undefined ? undefined : performance.now() + Number(timeout) / 1e6;
     for (;;) {
-      for (const r of blockingReads) {
-        const ready = r.entry.file.pollRead!(0);
-        if (ready === true) writeEvent(r.userdata, 0, EVENTTYPE.FD_READ);
-        else if (typeof ready === 'number') writeEvent(r.userdata, ready, EVENTTYPE.FD_READ);
-      }
-      if (nevents > 0) break;
+      for (const r of p.blockingReads) pollReport(p, r, r.entry.file.pollRead!(0));
+      if (p.nevents > 0) break;
       const left = deadline === undefined ? 50 : deadline - performance.now();
       if (left <= 0) break;
-      const r0 = blockingReads[0]!;
-      const ready = r0.entry.file.pollRead!(Math.min(left, 50));
-      if (ready === true || typeof ready === 'number') continue;
+      p.blockingReads[0]!.entry.file.pollRead!(Math.min(left, 50));
     }
-    if (nevents === 0) for (const c of clocks) if (c.timeout === timeout) writeEvent(c.userdata, 0, EVENTTYPE.CLOCK);
-  } else if (timeout !== undefined) {
-    sys.nanosleep(timeout);
-    for (const c of clocks) if (c.timeout === timeout) writeEvent(c.userdata, 0, EVENTTYPE.CLOCK);
+    return pollEnd(p, true);
   }
-  dv.setUint32(neventsPtr, nevents, true);
+  if (timeout !== undefined) sys.nanosleep(timeout);
+  return pollEnd(p, timeout !== undefined);
+}
+
+/**
+ * poll_oneoff that waits without blocking the event loop (async WASI): clocks sleep on a timer
+ * (the configured `nanosleep` decides how long: none with the default fake clock), and streams that
+ * can wait asynchronously (`File.pollReadAsync`, e.g. a host pipe or terminal) honour the timeout.
+ */
+export async function pollOneoffAsync(
+  m: Module,
+  sys: SysContext,
+  inPtr: number,
+  outPtr: number,
+  n: number,
+  neventsPtr: number,
+): Promise<Errno> {
+  const p = pollBegin(memView(m), sys, inPtr, outPtr, n, neventsPtr);
+  if (typeof p === 'number') return p;
+  if (p.nevents > 0 || (p.blockingReads.length > 0 && p.blockingReads.some((r) => r.entry.file.pollReadAsync === undefined))) {
+    // Ready at once, or a stream that can only wait synchronously: the synchronous poll decides.
+    return pollOneoff(memView(m), sys, inPtr, outPtr, n, neventsPtr);
+  }
+  const timeoutMs = p.timeout === undefined ? undefined : Number(p.timeout) / 1e6;
+  if (p.blockingReads.length > 0) {
+    const waits = p.blockingReads.map(async (r) => pollReport(p, r, await r.entry.file.pollReadAsync!(timeoutMs)));
+    await Promise.race(waits);
+  } else if (p.timeout !== undefined) {
+    await sys.nanosleepAsync(p.timeout);
+  }
+  // The memory may have grown while waiting: report through fresh views.
+  p.v = memView(m);
+  return pollEnd(p, true);
+}
+
+/**
+ * fd_read that waits without blocking the event loop (async WASI) when the descriptor is a stream
+ * that can (`File.readAsync`, e.g. a host pipe or terminal); other files read synchronously.
+ */
+export async function fdReadAsync(m: Module, sys: SysContext, fd: number, iovs: number, iovsLen: number, resultAt: number): Promise<Errno> {
+  const e = lookup(sys, fd);
+  const file = e?.file;
+  if (e === undefined || file?.readAsync === undefined || file.isDir() || missingRights(e, RIGHTS.FD_READ) !== 0) {
+    return vectoredIo(m, sys, fd, iovs, iovsLen, resultAt, true, RIGHTS.FD_READ, (f, b) => f.read(b));
+  }
+  // Read the iovec list first (the memory may change while waiting), then fill them in order.
+  let v = memView(m);
+  if (!inBounds(v, iovs, iovsLen * 8)) return EFAULT;
+  const list: Array<[number, number]> = [];
+  for (let i = 0; i < iovsLen; i++) list.push([v.dv.getUint32(iovs + i * 8, true), v.dv.getUint32(iovs + i * 8 + 4, true)]);
+  let total = 0;
+  for (const [ptr, len] of list) {
+    if (len === 0) continue;
+    const buf = new Uint8Array(len);
+    const n = await file.readAsync(buf);
+    if (n < 0) return total > 0 ? storeCount(m, resultAt, total) : -n;
+    v = memView(m);
+    if (!inBounds(v, ptr, n)) return EFAULT;
+    v.u8.set(buf.subarray(0, n), ptr);
+    total += n;
+    if (n < len) break;
+  }
+  return storeCount(m, resultAt, total);
+}
+
+/** Stores a byte count at `at` (EFAULT when out of bounds). */
+function storeCount(m: Module, at: number, n: number): Errno {
+  const v = memView(m);
+  if (!inBounds(v, at, 4)) return EFAULT;
+  v.dv.setUint32(at, n, true);
   return 0;
 }
 
@@ -1222,6 +1322,25 @@ export function toHostFunction(w: WasiFunction): (ctx: Context, mod: Module, sta
       return;
     }
     stack[0] = ERRNO_BIG[fn(ctx, mod, stack, sys)] ?? BigInt(toWasiErrno(EIO));
+  };
+}
+
+/**
+ * The functions async WASI replaces (`instantiate(r, ctx, { asyncIO: true })`): they wait for
+ * streams and sleeps without blocking the event loop. The guest must then be called with
+ * `callAsync` (its `_start` too).
+ */
+export const ASYNC_WASI_FUNCTIONS: ReadonlyMap<string, (ctx: Context, mod: Module, stack: BigUint64Array) => Promise<void>> = new Map([
+  ['fd_read', asyncHostFunction((m, s, sys) => fdReadAsync(m, sys, u32(s[0]), u32(s[1]), u32(s[2]), u32(s[3])))],
+  ['poll_oneoff', asyncHostFunction((m, s, sys) => pollOneoffAsync(m, sys, u32(s[0]), u32(s[1]), u32(s[2]), u32(s[3])))],
+]);
+
+function asyncHostFunction(
+  fn: (mod: Module, stack: BigUint64Array, sys: SysContext) => Promise<Errno>,
+): (ctx: Context, mod: Module, stack: BigUint64Array) => Promise<void> {
+  return async (_ctx, mod, stack) => {
+    const sys = sysOf(mod);
+    stack[0] = sys === undefined ? BigInt(toWasiErrno(ENOSYS)) : (ERRNO_BIG[await fn(mod, stack, sys)] ?? BigInt(toWasiErrno(EIO)));
   };
 }
 
