@@ -81,6 +81,9 @@ The first guest argument (argv[0]) is the file's base name. The exit code is the
 
 Flags:
   --interpreter           run on the interpreter engine (default: the compiler engine)
+  --async-io              WASI waits (poll_oneoff sleeps, reads of pipes and terminals) without
+                          blocking Node's event loop; the guest runs as an async call (the
+                          compiler engine needs Node >= 24 for it)
   --mount host[:guest][:ro]
                           mount a host directory into the guest filesystem (repeatable); the guest
                           path (the pre-open name the guest sees, kept exactly as written: '.',
@@ -90,7 +93,6 @@ Flags:
   --env-inherit           pass the host's environment first (--env values override)
   --timeout DURATION      stop the guest after e.g. 500ms, 5s, 1m (0 = no timeout)
   --hostlogging SCOPES    log host calls to stderr for scopes all,clock,filesystem,memory,proc,poll,random,sock
-                          (not supported yet: exits 1)
   --cachedir DIR          cache compiled code in DIR (not supported yet: exits 1)
   --record FILE           record every host call (params, results, memory written, exit) to FILE,
                           for 'wasmscope replay'
@@ -147,6 +149,7 @@ interface RunOptions {
   record: string | undefined;
   traceOtlp: string | undefined;
   traceFile: string | undefined;
+  asyncIO: boolean;
   wasmPath: string;
   args: string[];
 }
@@ -181,6 +184,7 @@ function parseRun(argv: readonly string[]): RunOptions | 'help' {
     record: undefined,
     traceOtlp: undefined,
     traceFile: undefined,
+    asyncIO: false,
     wasmPath: '',
     args: [],
   };
@@ -207,6 +211,9 @@ function parseRun(argv: readonly string[]): RunOptions | 'help' {
         return 'help';
       case 'interpreter':
         o.interpreter = inline === undefined || inline === 'true';
+        break;
+      case 'async-io':
+        o.asyncIO = inline === undefined || inline === 'true';
         break;
       case 'mount':
         o.mounts.push(parseMount(value(a, inline)));
@@ -404,8 +411,14 @@ async function runWith(
       return 1;
     }
     const importModules = new Set(compiled.importedFunctions().map((d) => d.import()?.[0]));
-    if (importModules.has(MODULE_NAME)) await newBuilder(r, MODULE_NAME).instantiate(ctx);
-    if (importModules.has(MODULE_NAME_UNSTABLE)) await newBuilder(r, MODULE_NAME_UNSTABLE).instantiate(ctx);
+    const wasiOptions = { asyncIO: o.asyncIO };
+    try {
+      if (importModules.has(MODULE_NAME)) await newBuilder(r, MODULE_NAME, wasiOptions).instantiate(ctx);
+      if (importModules.has(MODULE_NAME_UNSTABLE)) await newBuilder(r, MODULE_NAME_UNSTABLE, wasiOptions).instantiate(ctx);
+    } catch (e) {
+      err(`error: ${(e as Error).message}\n`);
+      return 1;
+    }
 
     let c: ModuleConfig = newModuleConfig()
       .withArgs(basename(o.wasmPath), ...o.args)
@@ -422,8 +435,12 @@ async function runWith(
     env.push(...o.env);
     for (const [k, v] of env) c = c.withEnv(k, v);
     const runCtx = o.timeoutMs > 0 ? ctx.withTimeout(o.timeoutMs) : ctx;
+    // With async I/O, _start runs as an async call (WASI's async functions suspend it).
+    if (o.asyncIO) c = c.withStartFunctions();
     try {
-      await r.instantiateModule(compiled, c, runCtx);
+      const m = await r.instantiateModule(compiled, c, runCtx);
+      const start = o.asyncIO ? m.exportedFunction('_start') : undefined;
+      if (start !== undefined) await start.callWithContextAsync(runCtx);
     } catch (e) {
       if (e instanceof ExitError) {
         if (e.exitCode === EXIT_CODE_DEADLINE_EXCEEDED && o.timeoutMs > 0)

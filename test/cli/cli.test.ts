@@ -145,6 +145,41 @@ describe('wasmscope', () => {
     expect((await cli(['run', '--timeout=-1s', fixture('proc')])).stderr).toContain('must not be negative');
   });
 
+  it('--async-io runs WASI waits without blocking the event loop (timers fire while the guest sleeps)', async () => {
+    const sleeper = join(tmp, 'sleeper.wasm');
+    writeFileSync(
+      sleeper,
+      await wat(`(module
+        (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+        (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+        (memory (export "memory") 1)
+        (data (i32.const 100) "slept\\n")
+        (func (export "_start")
+          (i32.store8 (i32.const 8) (i32.const 0))
+          (i32.store (i32.const 16) (i32.const 1))
+          (i64.store (i32.const 24) (i64.const 40000000))
+          (drop (call $poll (i32.const 0) (i32.const 200) (i32.const 1) (i32.const 300)))
+          (i32.store (i32.const 400) (i32.const 100))
+          (i32.store (i32.const 404) (i32.const 6))
+          (drop (call $write (i32.const 1) (i32.const 400) (i32.const 1) (i32.const 408)))))`),
+    );
+    const jspi = typeof (WebAssembly as unknown as { Suspending?: unknown }).Suspending === 'function';
+    for (const flags of engineFlags.filter((f) => f.length > 0 || jspi)) {
+      let ticks = 0;
+      const t = setInterval(() => ticks++, 1);
+      const r = await cli(['run', '--async-io', ...flags, sleeper]);
+      clearInterval(t);
+      expect(r).toEqual({ code: 0, stdout: 'slept\n', stderr: '' });
+      expect(ticks).toBeGreaterThan(3);
+    }
+    // Without it the sleep blocks the event loop.
+    let blocked = 0;
+    const t = setInterval(() => blocked++, 1);
+    expect((await cli(['run', '--interpreter', sleeper])).stdout).toBe('slept\n');
+    clearInterval(t);
+    expect(blocked).toBe(0);
+  });
+
   it('says clearly that --cachedir is not supported yet', async () => {
     const cache = await cli(['run', '--cachedir', tmp, fixture('proc')]);
     expect(cache.code).toBe(1);
