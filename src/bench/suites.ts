@@ -1,5 +1,6 @@
 /** Every bench suite by name (`npm run bench -- <name>`). */
 import { boundarySuite } from './boundary.js';
+import { asyncSuite } from './async.js';
 import { compileLatency, compilerSuite, interruptCost } from './compiler.js';
 import { interpreterSuite } from './interpreter.js';
 import { listenerOverheadSuite } from './listener-overhead.js';
@@ -13,6 +14,7 @@ export const BENCH_SUITES: Readonly<Record<string, () => Promise<void>>> = {
   compiler: compilerSuite,
   'compile-latency': compileLatency,
   interrupts: interruptCost,
+  async: asyncSuite,
   boundary: boundarySuite,
   'precise-traps': preciseTrapsSuite,
   wasi: wasiSuite,
