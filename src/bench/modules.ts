@@ -1,7 +1,13 @@
 /** Generated modules for benches. */
-import { I32 } from '../runtime/api/value-type.js';
-import { ByteWriter, encodeFuncType } from '../runtime/binary/encoder.js';
-import { SectionId } from '../runtime/binary/module.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CoreFeaturesV2 } from '../runtime/api/features.js';
+import { FUNCREF, I32 } from '../runtime/api/value-type.js';
+import { decodeModule } from '../runtime/binary/decoder.js';
+import { ByteWriter, encodeFuncType, encodeModule, type EncodableModule, type EncodedBody } from '../runtime/binary/encoder.js';
+import { nextInstr, readLeb, skipLeb } from '../runtime/binary/instr.js';
+import { SectionId, type FuncType, type Global, type Import } from '../runtime/binary/module.js';
+import { GUEST_NAMES, guestsDir } from './guests.js';
 
 /**
  * A module of `n` small functions (each adds, loads and calls the next), for compile latency.
@@ -33,4 +39,94 @@ export function bigModule(n: number, salt: number): Uint8Array {
   w.section(SectionId.Code, code);
   w.section(SectionId.Custom, new ByteWriter().name('salt').u32(salt));
   return w.finish();
+}
+
+/**
+ * A big module of the shape of real programs (the startup witness): the functions of the guest
+ * corpus (C compiled by clang with wasi-libc: loops, calls, call_indirect, memory, globals)
+ * replicated until the module is about `targetBytes`. Each replica's calls go to its own copies;
+ * imports, types, one table, one memory and each guest's globals are shared. Meant to be compiled
+ * and instantiated, not run (function pointers in memory do not match the table).
+ */
+export function corpusWitness(targetBytes: number): Uint8Array {
+  const guests = GUEST_NAMES.map((n) => decodeModule(new Uint8Array(readFileSync(join(guestsDir(), `${n}.wasm`))), CoreFeaturesV2));
+  const types: FuncType[] = [];
+  const typeIndex = (t: FuncType): number => {
+    const i = types.findIndex((x) => x.params.join() === t.params.join() && x.results.join() === t.results.join());
+    if (i >= 0) return i;
+    types.push(t);
+    return types.length - 1;
+  };
+  const imports: Import[] = [];
+  const importIndex = new Map<string, number>();
+  const globals: Global[] = [];
+  const plan = guests.map((g) => {
+    const fimp = g.imports.filter((i) => i.desc.kind === 0);
+    const importMap = fimp.map((imp) => {
+      const key = `${imp.module}\u0000${imp.name}`;
+      let k = importIndex.get(key);
+      if (k === undefined) {
+        k = imports.length;
+        importIndex.set(key, k);
+        const desc = imp.desc.kind === 0 ? { kind: 0 as const, typeIndex: typeIndex(g.types[imp.desc.typeIndex]!) } : imp.desc;
+        imports.push({ ...imp, desc });
+      }
+      return k;
+    });
+    const typeMap = g.types.map(typeIndex);
+    const globalBase = globals.length;
+    globals.push(...g.globals);
+    return { g, importMap, typeMap, globalBase };
+  });
+  const bodies: EncodedBody[] = [];
+  const funcTypeIndices: number[] = [];
+  const op = new Int32Array(1);
+  let size = 0;
+  while (size < targetBytes) {
+    for (const { g, importMap, typeMap, globalBase } of plan) {
+      const base = imports.length + funcTypeIndices.length - g.numImportedFuncs; // this replica's index of g's function 0 (defined)
+      const fn = (i: number): number => (i < g.numImportedFuncs ? importMap[i]! : base + i);
+      for (let d = 0; d < g.codes.length; d++) {
+        const body = g.codes[d]!;
+        const out = new ByteWriter(body.codeEnd - body.entryOffset + 16);
+        // Local declarations as they are, then every instruction, renumbering indices.
+        const localsStart = skipLeb(g.bytes, body.entryOffset);
+        out.bytes(g.bytes.subarray(localsStart, body.codeStart));
+        let p = body.codeStart;
+        while (p < body.codeEnd) {
+          const at = p;
+          p = nextInstr(g.bytes, p, op);
+          const code = op[0]!;
+          if (code === 0x10) out.u8(0x10).u32(fn(readLeb(g.bytes, at + 1)));
+          else if (code === 0x11) out.u8(0x11).u32(typeMap[readLeb(g.bytes, at + 1)]!).u32(0);
+          else if (code === 0x23 || code === 0x24) out.u8(code).u32(globalBase + readLeb(g.bytes, at + 1));
+          else if ((code === 0x02 || code === 0x03 || code === 0x04) && (g.bytes[at + 1]! & 0xc0) !== 0x40) {
+            out.u8(code).s32(typeMap[readLeb(g.bytes, at + 1)]!); // a block type that is a type index
+          } else out.bytes(g.bytes.subarray(at, p));
+        }
+        bodies.push({ encoded: out.finish() });
+        funcTypeIndices.push(typeMap[g.funcTypeIndices[d]!]!);
+        size += body.codeEnd - body.entryOffset;
+      }
+      if (size >= targetBytes) break;
+    }
+  }
+  const n = imports.length + funcTypeIndices.length;
+  const m: EncodableModule = {
+    bytes: new Uint8Array(0),
+    types,
+    imports,
+    funcTypeIndices,
+    tables: [{ elemType: FUNCREF, limits: { min: n, max: n, shared: false } }],
+    memories: [{ limits: { min: 256, max: undefined, shared: false } }],
+    globals,
+    exports: [{ name: '_start', kind: 0, index: imports.length, offset: -1 }],
+    startFunction: undefined,
+    elements: [],
+    dataCount: undefined,
+    datas: [],
+    customSections: [],
+    codes: bodies,
+  };
+  return encodeModule(m).bytes;
 }
