@@ -10,6 +10,7 @@ import { Reader } from '../runtime/binary/reader.js';
 import { moduleFunctionDefinitions } from '../runtime/store/definition.js';
 import type { CompiledCode } from '../runtime/store/engine.js';
 import type { CTable } from './externs.js';
+import type { CoverageRewrite } from './coverage.js';
 import { mapInstrumentedOffset } from './instrument.js';
 import type { Rewritten } from './rewrite.js';
 import type { FrameSource } from './traps.js';
@@ -42,6 +43,8 @@ export class CompiledModuleImpl implements CompiledCode, FrameSource {
   readonly numImportedFuncs: number;
   /** Listener per function index, when any function is listened. */
   listeners: ReadonlyArray<FunctionListener | undefined> | undefined = undefined;
+  /** Line coverage: the module with block counters the rewrite was made from, if any. */
+  coverage: CoverageRewrite | undefined = undefined;
   /** The most recent instance, to inspect tables when a trap needs it. */
   lastInstance: WeakRef<InstanceView> | undefined = undefined;
 
@@ -73,9 +76,10 @@ export class CompiledModuleImpl implements CompiledCode, FrameSource {
   originalOffset(funcIndex: number, offset: number): number {
     const i = funcIndex - this.numImportedFuncs;
     const b = this.rw.instrumented[i];
-    if (b !== undefined) return mapInstrumentedOffset(b, offset - this.rw.newCodeStart[i]!);
     const d = this.rw.bodyDelta[i];
-    return d === undefined ? offset : offset - d;
+    const o = b !== undefined ? mapInstrumentedOffset(b, offset - this.rw.newCodeStart[i]!) : d === undefined ? offset : offset - d;
+    // With line coverage, the rewrite's input was the module with counters.
+    return this.coverage === undefined ? o : this.coverage.originalOffset(i, o);
   }
 
   /**

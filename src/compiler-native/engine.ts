@@ -24,6 +24,7 @@ import type {
 } from '../runtime/store/engine.js';
 import { planInstantiation } from '../runtime/store/instantiate.js';
 import { CompiledModuleImpl } from './compiled.js';
+import { addCoverageCounters, type CoverageRewrite } from './coverage.js';
 import { CGlobal, CMemory, CTable, GuestFunction, HostFunction } from './externs.js';
 import { GuestInstance, HostInstance, hostAdapter } from './instances.js';
 import { hookTable, listenModes } from './listening.js';
@@ -54,8 +55,11 @@ class CompilerEngine implements Engine {
     const listeners = options.listeners;
     const id = state.newModuleId();
     let rw: Rewritten;
+    let counted: CoverageRewrite | undefined;
     try {
-      rw = rewriteModule(module, `${state.namePrefix}${id}`, {
+      // Line coverage: counters first, then the rewrite of the module with counters.
+      counted = options.coverage === undefined ? undefined : addCoverageCounters(module, options.coverage, options.features);
+      rw = rewriteModule(counted?.module ?? module, `${state.namePrefix}${id}`, {
         preciseTraps: this.options.preciseTraps !== false,
         listened: listenModes(listeners),
         interrupts: options.closeOnContextDone === true,
@@ -77,6 +81,7 @@ class CompilerEngine implements Engine {
     }
     const code = new CompiledModuleImpl(module, wasm, rw, options.debugInfo);
     code.listeners = listeners;
+    code.coverage = counted;
     state.register(id, code);
     return code;
   }
@@ -203,6 +208,7 @@ class CompilerEngine implements Engine {
       owner.api,
       ex[HIDDEN_LAST_INDEX] as WebAssembly.Global | undefined,
     );
+    if (code.coverage !== undefined) inst.onClose = code.coverage.attach(ex);
     code.lastInstance = new WeakRef(inst);
     return inst;
   }

@@ -32,6 +32,9 @@ const NO_SNAPSHOTS: Snapshotter = {
 };
 
 export class GuestInstance implements EngineInstance {
+  /** Called once by {@link close} (line coverage flushes this instance's counters). */
+  onClose: (() => void) | undefined = undefined;
+
   constructor(
     readonly state: EngineState,
     readonly functions: readonly GuestFunction[],
@@ -168,6 +171,9 @@ export class GuestInstance implements EngineInstance {
   }
 
   close(): void {
+    const done = this.onClose;
+    this.onClose = undefined;
+    done?.();
     const b = this.state.boundary;
     for (const f of this.functions) {
       if (f.slot >= 0) {

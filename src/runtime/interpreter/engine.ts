@@ -136,6 +136,11 @@ class InterpreterEngine implements Engine {
     const inst = new Instance(mod, owner);
     inst.debugInfo = compiled.options.debugInfo;
     inst.interrupt = options.closeOnContextDone === true;
+    const cov = compiled.options.coverage;
+    if (cov !== undefined) {
+      inst.coverage = cov;
+      inst.coverCounts = cov.counts;
+    }
     if (inst.interrupt) inst.entryChecked = compiled.entryChecked();
     for (const imp of imports) {
       switch (imp.kind) {

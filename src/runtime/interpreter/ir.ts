@@ -55,6 +55,8 @@ export const I = {
   CALLL: 58, // f argw
   /** Return of a listened function: fires after with the results at s, then returns them. */
   RETL: 59, // s nslots hasRefs
+  /** First instruction of a block when the module counts block entries (line coverage): counts[k]++. */
+  COVER: 168, // k
 
   I32_LOAD: 40, // d a off
   I64_LOAD: 41,
@@ -303,6 +305,7 @@ export function instrLength(op: number, code: Int32Array, pc: number): number {
     case I.CHECK:
       return 1;
     case I.LISTEN_AFTER:
+    case I.COVER:
     case I.BR:
     case I.RET1:
     case I.MEMORY_SIZE:

@@ -286,6 +286,11 @@ export interface LowerOptions {
   readonly entryCheck?: boolean;
   /** Whether function index f is a listened wasm function (its direct calls become CALLL). */
   readonly listenedCallee?: (f: number) => boolean;
+  /**
+   * Line coverage: the module's block starts (store/coverage.ts) and the range of this function's
+   * blocks in them; a COVER of the block's index starts each block that is not dead code.
+   */
+  readonly coverage?: { readonly starts: Int32Array; readonly first: number; readonly end: number };
 }
 
 /**
@@ -351,6 +356,10 @@ class Lowerer {
   private cmpB = 0;
   private cmpImm = false;
 
+  /** The next block to cover (an index into `opts.coverage.starts`) and its offset (-1: none). */
+  private coverNext = 0;
+  private coverAt = -1;
+
   private readonly ctrls: Ctrl[] = [];
   /** Nesting depth inside dead code (after an unconditional branch), which is skipped. */
   private deadDepth = 0;
@@ -411,14 +420,20 @@ class Lowerer {
     // "before has run".
     if (this.listened) this.emit(I.LISTEN_BEFORE);
     if (this.interrupt && this.entryCheck) this.emit(I.CHECK);
+    const cov = this.opts.coverage;
+    if (cov !== undefined && cov.first < cov.end) {
+      this.coverNext = cov.first;
+      this.coverAt = cov.starts[cov.first]!;
+    }
     const r = this.r;
     const end = this.body.codeEnd;
     while (r.pos < end) {
       this.curOff = r.pos;
+      const top = this.ctrls[this.ctrls.length - 1]!;
+      if (r.pos === this.coverAt) this.cover(top.unreachable);
       const op = r.opcode();
       const info = OPS[op];
       if (info === undefined) throw new Error(`lower: unknown opcode ${op}`);
-      const top = this.ctrls[this.ctrls.length - 1]!;
       if (top.unreachable && this.skipDead(op)) continue;
       this.instr(op, info, top);
     }
@@ -435,6 +450,21 @@ class Lowerer {
       refLocals: Int32Array.from(this.refLocals),
       lanes: this.lanes,
     };
+  }
+
+  /**
+   * At a block start: counts the block's entries (unless it is dead code, which never runs) and
+   * moves to the next block start. Branches to a label bound before this point run the COVER too.
+   */
+  private cover(dead: boolean): void {
+    const cov = this.opts.coverage!;
+    if (!dead) {
+      this.startInstr();
+      this.emit(I.COVER);
+      this.emit(this.coverNext);
+    }
+    this.coverNext++;
+    this.coverAt = this.coverNext < cov.end ? cov.starts[this.coverNext]! : -1;
   }
 
   /**

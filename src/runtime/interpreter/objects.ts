@@ -16,6 +16,7 @@ import type {
   RawAsyncHostFunction,
   RawHostFunction,
 } from '../store/engine.js';
+import type { BlockCoverage } from '../store/coverage.js';
 import type { HandleTable } from '../store/handles.js';
 import type { ListenedFrame } from '../store/hooks.js';
 import type { MemoryApi } from '../store/memory-api.js';
@@ -237,6 +238,10 @@ export class Instance {
   entryChecked: Uint8Array | null = null;
   /** Some function in the index space has a listener (lowering then looks for CALLL targets). */
   anyListened = false;
+  /** Line coverage (`CompileOptions.coverage`): block starts and counters, shared by every instance. */
+  coverage: BlockCoverage | null = null;
+  /** `coverage.counts`, or null (read by COVER). */
+  coverCounts: Float64Array | null = null;
 
   constructor(module: IrModule | null, owner: InstanceOwner) {
     this.module = module;

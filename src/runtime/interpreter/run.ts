@@ -96,6 +96,10 @@ export function loweredOf(f: FuncInst): Lowered {
       listenedCallee: inst.anyListened
         ? (i) => funcs[i] !== undefined && funcs[i].listener !== undefined && funcs[i].host === null
         : undefined,
+      coverage:
+        inst.coverage === null
+          ? undefined
+          : { starts: inst.coverage.starts, first: inst.coverage.funcFirst[f.codeIndex]!, end: inst.coverage.funcFirst[f.codeIndex + 1]! },
     });
     f.lowered = l;
   }
@@ -836,6 +840,12 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
           dv.setInt32(ea + 4, i32[v + 1]!, true);
         }
         pc += 8;
+        break;
+      }
+      case 168: {
+        // COVER
+        inst.coverCounts![code[pc + 1]!]!++;
+        pc += 2;
         break;
       }
       case 57: {

@@ -84,6 +84,16 @@ export function definitionBody(def: FunctionDefinition): { module: IrModule; bod
   return body === undefined ? undefined : { module: m, body };
 }
 
+const defModules = new WeakMap<FunctionDefinition, IrModule>();
+
+/**
+ * The decoded module defining `def`, when `def` is a function defined by a compiled wasm module
+ * (symbolisation and coverage look up its name section, DWARF and code offsets).
+ */
+export function definitionModule(def: FunctionDefinition): IrModule | undefined {
+  return defModules.get(def);
+}
+
 export function newFunctionDefinition(init: FunctionDefinitionInit): FunctionDefinition {
   return new FunctionDefinitionImpl(init);
 }
@@ -109,7 +119,9 @@ export function moduleFunctionDefinitions(m: IrModule): FunctionDefinition[] {
     fi++;
   }
   for (let i = 0; i < m.funcTypeIndices.length; i++, fi++) {
-    defs.push(makeDef(m, moduleName, fi, undefined, exportNames.get(fi) ?? []));
+    const def = makeDef(m, moduleName, fi, undefined, exportNames.get(fi) ?? []);
+    defModules.set(def, m);
+    defs.push(def);
   }
   return defs;
 }

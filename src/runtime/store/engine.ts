@@ -14,6 +14,7 @@ import type { DataMode, ElementMode, FuncType, GlobalType, Module as IrModule, V
 import type { MemoryApi } from './memory-api.js';
 import type { Trap } from '../api/errors.js';
 import type { FunctionListener } from '../api/listener.js';
+import type { BlockCoverage } from './coverage.js';
 
 /** Options fixed at compile time. */
 export interface CompileOptions {
@@ -30,6 +31,11 @@ export interface CompileOptions {
    * prepare interrupt checks at compile time; without it, code must run untouched).
    */
   readonly closeOnContextDone?: boolean;
+  /**
+   * Line coverage (`withBlockCoverage`): the engine counts the entries of every block of
+   * `coverage.starts` into `coverage.counts` (store/coverage.ts). Undefined: code runs untouched.
+   */
+  readonly coverage?: BlockCoverage | undefined;
   /**
    * Validates the module (throws its CompileError). The store defers validation to the engine so
    * that it can overlap it with its own work: the engine must call it before using unvalidated

@@ -24,6 +24,7 @@ import { EXIT_CODE_CONTEXT_CANCELED, EXIT_CODE_DEADLINE_EXCEEDED, ExitError, Was
 import type { FunctionListener, StackIterator } from '../api/listener.js';
 import type { FunctionDefinition, Module as ApiModule } from '../api/module.js';
 import { getInterruptFlag } from './context-keys.js';
+import { noteTrapStop } from './coverage.js';
 import type { RawAsyncHostFunction, RawHostFunction } from './engine.js';
 import { formatStackTrace, type TraceFrame } from './trace.js';
 
@@ -186,6 +187,9 @@ export function appendTrace(e: WasmRuntimeError, frames: readonly TraceFrame[]):
   if (all === undefined) {
     all = [];
     traceFrames.set(e, all);
+    // The innermost frame is where the trap stopped its block (line coverage).
+    const f = frames[0];
+    if (f !== undefined) noteTrapStop(e, f.definition, f.offset);
   }
   const t = e as WasmRuntimeError & TrapOffsets;
   const offsets = t.wasmOffsets ?? [];

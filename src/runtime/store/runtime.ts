@@ -15,6 +15,7 @@ import type { CompilationCache, ModuleConfig, RuntimeConfig, RuntimeConfigData }
 import { ModuleConfigImpl, RuntimeConfigImpl, newModuleConfigImpl } from './config.js';
 import { getCloseNotifier, getImportResolver } from './context-keys.js';
 import { getFunctionListenerFactory, type FunctionListener, type FunctionListenerFactory } from '../api/listener.js';
+import { BlockCoverage, getBlockCoverage } from './coverage.js';
 import { moduleFunctionDefinitions } from './definition.js';
 import type { CompiledCode, Engine, ExternValue } from './engine.js';
 import { HostModuleBuilderImpl, hostFunctionSpecs, type HostFunctionEntry, type HostModuleBuilder } from './host-builder.js';
@@ -85,8 +86,10 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
       validated = true;
     };
     const factory = getFunctionListenerFactory(ctx);
-    // The factory sees definitions of valid modules only.
-    if (factory !== undefined) validate();
+    const coverageSink = getBlockCoverage(ctx);
+    // The factory sees definitions of valid modules only; blocks are found in valid bodies only.
+    if (factory !== undefined || coverageSink !== undefined) validate();
+    const coverage = coverageSink === undefined ? undefined : new BlockCoverage(ir);
     const listeners = buildListeners(ir, factory);
     const cache = this.config.cache;
     let code: CompiledCode | undefined;
@@ -95,7 +98,7 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
       // As wazero: the key covers the binary and which functions are listened.
       const listened = listeners === undefined ? '' : listeners.map((l) => (l === undefined ? '0' : '1')).join('');
       key = `${this.engine.kind}:${features}:${this.config.debugInfo}:${this.config.closeOnContextDone}:${listened}:${createHash('sha256').update(bytes).digest('hex')}`;
-      code = listeners === undefined ? cache.entries.get(key) : undefined;
+      code = listeners === undefined && coverage === undefined ? cache.entries.get(key) : undefined;
     }
     if (code === undefined) {
       try {
@@ -104,6 +107,7 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
           debugInfo: this.config.debugInfo,
           listeners,
           closeOnContextDone: this.config.closeOnContextDone,
+          coverage,
           validate,
         });
       } catch (e) {
@@ -112,8 +116,9 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
         throw e;
       }
       validate();
-      if (cache instanceof CompilationCacheImpl) cache.entries.set(key, code);
+      if (cache instanceof CompilationCacheImpl && coverage === undefined) cache.entries.set(key, code);
     }
+    if (coverageSink !== undefined && coverage !== undefined) coverageSink.addModule(coverage);
     return new CompiledModuleImpl({ kind: 'wasm', ir: code.module, code }, this.config.customSections, this.config.memoryLimitPages);
   }
 
