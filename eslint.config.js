@@ -28,6 +28,7 @@ const TOOLKIT = [
   '**/src/snapshot/**',
   '**/src/wazerotest/**',
   '**/src/vitest/**',
+  '**/src/profile/**',
 ];
 const ENGINES = ['**/runtime/interpreter/**', '**/compiler-native/**'];
 

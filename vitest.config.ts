@@ -15,6 +15,7 @@ const entries: Array<[string, string]> = [
   ['wasmscope/wazerotest', 'wazerotest.ts'],
   ['wasmscope/vitest', 'vitest.ts'],
   ['wasmscope/otel', 'otel.ts'],
+  ['wasmscope/profile', 'profile.ts'],
 ];
 
 export default defineConfig({
