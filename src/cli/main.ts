@@ -30,6 +30,7 @@ import { withHostCallRecorder } from '../replay/recorder.js';
 import { decodeHostCallLog, formatHostCallLog, type HostCallLog } from '../replay/format.js';
 import { HostCallDivergenceError, replayHostCalls } from '../replay/replay.js';
 import { startTracing, type CliTracing, type Importer } from './tracing.js';
+import { noProfileFlags, parseProfileFlag, PROFILE_USAGE, ProfileSession, reportCommand, type ProfileFlags } from './profile.js';
 
 /** Where the CLI reads and writes; the defaults are the process's own stdio. */
 export interface CliIO {
@@ -67,6 +68,7 @@ Usage:
 Commands:
   run       Runs a WebAssembly binary (WASI commands get the process's args, stdio and mounts)
   replay    Runs a WebAssembly binary against host calls recorded by 'run --record'
+  report    Draws a flame graph (SVG or HTML) or prints the top functions of a pprof profile
   version   Displays the version of wasmscope
 
 Run 'wasmscope <command> --help' for the flags of a command.
@@ -101,7 +103,11 @@ Flags:
                           exit (needs the optional @opentelemetry packages; service.name is
                           $OTEL_SERVICE_NAME or wasmscope)
   --trace-file FILE       write the same spans to FILE as OTLP JSON lines
-  -h, --help              show this help
+${PROFILE_USAGE}  -h, --help              show this help
+
+The profiling outputs are written when the guest ends, however it ends (exit, trap, timeout), and
+one line on stderr says what was written. Example:
+  wasmscope run --profile cpu.pprof --coverage lcov.info guest.wasm && wasmscope report cpu.pprof --html flame.html
 `;
 
 const REPLAY_USAGE = `Usage:
@@ -150,6 +156,7 @@ interface RunOptions {
   traceOtlp: string | undefined;
   traceFile: string | undefined;
   asyncIO: boolean;
+  profile: ProfileFlags;
   wasmPath: string;
   args: string[];
 }
@@ -185,6 +192,7 @@ function parseRun(argv: readonly string[]): RunOptions | 'help' {
     traceOtlp: undefined,
     traceFile: undefined,
     asyncIO: false,
+    profile: noProfileFlags(),
     wasmPath: '',
     args: [],
   };
@@ -258,7 +266,16 @@ function parseRun(argv: readonly string[]): RunOptions | 'help' {
         o.traceFile = value(a, inline);
         break;
       default:
-        throw new UsageError(`unknown flag: ${a}`);
+        if (
+          !parseProfileFlag(
+            o.profile,
+            flag,
+            () => value(a, inline),
+            inline,
+            (m) => new UsageError(m),
+          )
+        )
+          throw new UsageError(`unknown flag: ${a}`);
     }
   }
   const wasm = argv[i];
@@ -292,6 +309,7 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO()): Pr
     return 0;
   }
   if (cmd === 'replay') return replayCommand(argv.slice(1), io, err);
+  if (cmd === 'report') return reportCommand(argv.slice(1), (x) => void io.stdout.write(encoder.encode(x)), err);
   if (cmd !== 'run') {
     err(`invalid command "${cmd}" (see wasmscope --help)\n`);
     return 1;
@@ -379,6 +397,8 @@ async function runWith(
 ): Promise<number> {
   const r = newRuntimeWithConfig(rc);
   let recordFd: number | undefined;
+  const profiling = new ProfileSession(o.profile, o.wasmPath);
+  let compiledOk = false;
   try {
     // Host logging and tracing: listeners are fixed at compile time, so the factories ride on the
     // compile and host-module contexts (wazero writes these logs to stderr).
@@ -403,6 +423,7 @@ async function runWith(
       const fd = recordFd;
       ctx = withHostCallRecorder(ctx, { write: (chunk: Uint8Array) => writeSync(fd, chunk) });
     }
+    ctx = profiling.context(ctx);
     let compiled;
     try {
       compiled = await r.compileModule(bytes, ctx);
@@ -410,6 +431,7 @@ async function runWith(
       err(`error compiling wasm binary: ${e instanceof CompileError ? e.message : String((e as Error).message ?? e)}\n`);
       return 1;
     }
+    compiledOk = true;
     const importModules = new Set(compiled.importedFunctions().map((d) => d.import()?.[0]));
     const wasiOptions = { asyncIO: o.asyncIO };
     try {
@@ -454,6 +476,13 @@ async function runWith(
   } finally {
     await r.close().catch(() => undefined);
     if (recordFd !== undefined) closeSync(recordFd);
+    if (compiledOk && profiling.active) {
+      try {
+        err(await profiling.write());
+      } catch (e) {
+        err(`error: writing profiles: ${(e as Error).message}\n`);
+      }
+    }
   }
 }
 

@@ -175,7 +175,7 @@ class CoverageImpl implements Coverage, BlockCoverageSink {
       for (let i = 0; i < m.codes.length; i++) {
         const fi = m.numImportedFuncs + i;
         const pos = positionOf(m, m.codes[i]!.codeStart - m.codeSectionStart);
-        const name = m.names?.functionNames.get(fi) ?? `$${fi}`;
+        const name = m.names?.functionNames.get(fi) ?? m.exports.find((e) => e.kind === 0 && e.index === fi)?.name ?? `$${fi}`;
         addFunction(
           { name, module: moduleName, file: pos.file, line: pos.line, count: cov.counts[cov.funcFirst[i]!] ?? 0 },
           `${idOf(m)}:${fi}`,

@@ -13,7 +13,7 @@ import { dwarfOf } from '../runtime/store/trace.js';
  * @experimental
  */
 export interface ProfileFrame {
-  /** The function's name: its name-section name, else `$<index>` (host functions: the import name). */
+  /** The function's name: its name-section name, else its first export (or import) name, else `$<index>`. */
   readonly function: string;
   /** The function's full name as traces print it (`module.function`). */
   readonly systemName: string;
@@ -49,11 +49,13 @@ export function positionOf(m: IrModule | undefined, codeOffset: number): Positio
   return l === undefined ? NO_POSITION : { file: l.file, line: l.line };
 }
 
-/** The display name of `def`. */
+/** The display name of `def`: its name-section name, else its first export or import name, else `$<index>`. */
 export function functionName(def: FunctionDefinition): string {
+  if (def.name() !== '') return def.name();
+  const e = def.exportNames()[0];
+  if (e !== undefined) return e;
   const imp = def.import();
-  if (def.hostFunction() !== undefined) return def.name() !== '' ? def.name() : imp !== undefined ? imp[1] : `$${def.index()}`;
-  return def.name() !== '' ? def.name() : `$${def.index()}`;
+  return imp !== undefined ? imp[1] : `$${def.index()}`;
 }
 
 /**
