@@ -127,25 +127,41 @@ export function multiFunctionListenerFactory(...factories: FunctionListenerFacto
   return multi;
 }
 
-/** Replays a stack iterator's frames to each listener of a fan-out. */
+/**
+ * Replays a stack iterator's frames to each listener of a fan-out. Frames are pulled from the
+ * engine's iterator only as far as some listener walks (on the compiler engine, walking past the
+ * first frame captures V8's stack, which listeners that never walk should not pay for).
+ */
 class RecordedStack implements StackIterator {
   fns: InternalFunction[] = [];
   pcs: number[] = [];
   n = 0;
   #i = -1;
+  #src: StackIterator | undefined = undefined;
   record(it: StackIterator): void {
     this.n = 0;
-    while (it.next()) {
-      this.fns[this.n] = it.function();
-      this.pcs[this.n] = it.programCounter();
-      this.n++;
-    }
+    this.#src = it;
+  }
+  /** Forgets the engine's iterator (valid only during `before`). */
+  release(): void {
+    this.#src = undefined;
   }
   rewind(): void {
     this.#i = -1;
   }
   next(): boolean {
-    if (this.#i + 1 >= this.n) return false;
+    if (this.#i + 1 < this.n) {
+      this.#i++;
+      return true;
+    }
+    const src = this.#src;
+    if (src === undefined || !src.next()) {
+      this.#src = undefined;
+      return false;
+    }
+    this.fns[this.n] = src.function();
+    this.pcs[this.n] = src.programCounter();
+    this.n++;
     this.#i++;
     return true;
   }
@@ -160,6 +176,8 @@ class RecordedStack implements StackIterator {
 class MultiListener implements FunctionListener {
   readonly #listeners: FunctionListener[];
   readonly #stack = new RecordedStack();
+  /** Whether a `before` is running (a listener calling into wasm re-enters with its own replay). */
+  #busy = false;
   readonly beforeOnly: boolean;
   constructor(listeners: FunctionListener[]) {
     this.#listeners = listeners;
@@ -170,24 +188,32 @@ class MultiListener implements FunctionListener {
    * listeners whose `before` had returned get their `abort` here, innermost (last) first.
    */
   before(ctx: Context, mod: Module, def: FunctionDefinition, params: BigUint64Array, stack: StackIterator): void {
-    this.#stack.record(stack);
+    const nested = this.#busy;
+    const rec = nested ? new RecordedStack() : this.#stack;
+    this.#busy = true;
+    rec.record(stack);
     const ls = this.#listeners;
-    for (let i = 0; i < ls.length; i++) {
-      this.#stack.rewind();
-      try {
-        ls[i]!.before(ctx, mod, def, params, this.#stack);
-      } catch (e) {
-        for (let j = i - 1; j >= 0; j--) {
-          const l = ls[j]!;
-          if (l.beforeOnly === true) continue;
-          try {
-            l.abort(ctx, mod, def, e);
-          } catch {
-            // The call's error is the one that stopped the fan-out.
+    try {
+      for (let i = 0; i < ls.length; i++) {
+        rec.rewind();
+        try {
+          ls[i]!.before(ctx, mod, def, params, rec);
+        } catch (e) {
+          for (let j = i - 1; j >= 0; j--) {
+            const l = ls[j]!;
+            if (l.beforeOnly === true) continue;
+            try {
+              l.abort(ctx, mod, def, e);
+            } catch {
+              // The call's error is the one that stopped the fan-out.
+            }
           }
+          throw e;
         }
-        throw e;
       }
+    } finally {
+      rec.release();
+      this.#busy = nested;
     }
   }
   /** Every listener gets its `after` even when one throws; the first error is the call's. */
