@@ -6,6 +6,7 @@ import { interpreterSuite } from './interpreter.js';
 import { listenerOverheadSuite } from './listener-overhead.js';
 import { listenerSuite } from './listeners.js';
 import { preciseTrapsSuite } from './precise-traps.js';
+import { profileSuite } from './profile.js';
 import { recorderSuite } from './recorder.js';
 import { wasiSuite } from './wasi.js';
 
@@ -23,4 +24,5 @@ export const BENCH_SUITES: Readonly<Record<string, () => Promise<void>>> = {
   recorder: recorderSuite,
   // Loaded on use: it needs the OpenTelemetry SDK (dev dependencies), which wasmscope/bench must not load.
   otel: async () => (await import('./otel.js')).otelSuite(),
+  profile: profileSuite,
 };
