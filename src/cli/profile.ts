@@ -121,7 +121,9 @@ export class ProfileSession {
   /** `ctx` with the recorders added to its listener factory (and line coverage when asked). */
   context(ctx: Context): Context {
     const mine: FunctionListenerFactory[] = [];
-    for (const f of [this.#cpu, this.#mem, this.#timeline, this.#coverage]) if (f !== undefined) mine.push(f);
+    // The CPU profiler last: its clock starts after the other recorders' `before` ran (a memory
+    // profiler's stack walk is not counted as the allocator's time).
+    for (const f of [this.#mem, this.#timeline, this.#coverage, this.#cpu]) if (f !== undefined) mine.push(f);
     if (mine.length === 0) return ctx;
     const existing = getFunctionListenerFactory(ctx);
     let c = withFunctionListenerFactory(ctx, multiFunctionListenerFactory(...(existing === undefined ? [] : [existing]), ...mine));
@@ -179,7 +181,7 @@ function total(p: StackProfile, i: number): number {
 }
 
 export const REPORT_USAGE = `Usage:
-  wasmscope report [flags] <profile.pprof>
+  wasmscope report <profile.pprof> [flags]
 
 Reads a pprof profile (from 'wasmscope run --profile/--memprofile', or any pprof producer, gzip or
 not) and writes a self-contained flame graph, or prints the functions with the largest values.
@@ -207,14 +209,18 @@ interface ReportOptions {
 /** `wasmscope report`. Returns the exit code. */
 export async function reportCommand(argv: readonly string[], out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const o: ReportOptions = { svg: undefined, html: undefined, sampleType: undefined, title: undefined, top: undefined, path: '' };
-  let i = 0;
-  for (; i < argv.length; i++) {
+  // Flags may come before or after the profile's path (`report cpu.pprof --svg flame.svg`).
+  const paths: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '--') {
-      i++;
+      paths.push(...argv.slice(i + 1));
       break;
     }
-    if (!a.startsWith('-') || a === '-') break;
+    if (!a.startsWith('-') || a === '-') {
+      paths.push(a);
+      continue;
+    }
     const eq = a.indexOf('=');
     const flag = (eq < 0 ? a : a.slice(0, eq)).replace(/^--?/, '');
     const inline = eq < 0 ? undefined : a.slice(eq + 1);
@@ -253,7 +259,11 @@ export async function reportCommand(argv: readonly string[], out: (s: string) =>
         return 1;
     }
   }
-  const path = argv[i];
+  if (paths.length > 1) {
+    err(`error: one profile at a time, got ${paths.length} paths (see wasmscope report --help)\n`);
+    return 1;
+  }
+  const path = paths[0];
   if (path === undefined) {
     err('error: missing path to a pprof profile (see wasmscope report --help)\n');
     return 1;

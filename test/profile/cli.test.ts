@@ -79,7 +79,7 @@ describe('wasmscope report', () => {
     expect((await cli(['run', '--memprofile', prof, join(root, 'test/fixtures/profile/alloc.wasm')])).code).toBe(0);
     const svg = join(tmp, 'flame.svg');
     const html = join(tmp, 'flame.html');
-    const r = await cli(['report', '--svg', svg, '--html', html, '--sample-type', 'alloc_space', '--title', 'allocations', prof]);
+    const r = await cli(['report', prof, '--svg', svg, '--html', html, '--sample-type', 'alloc_space', '--title', 'allocations']);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe(`wasmscope: wrote ${svg}, ${html}\n`);
     const s = readFileSync(svg, 'utf8');
@@ -95,6 +95,6 @@ describe('wasmscope report', () => {
   it('explains what is wrong', async () => {
     expect((await cli(['report'])).stderr).toContain('missing path to a pprof profile');
     expect((await cli(['report', join(tmp, 'nope.pprof')])).stderr).toContain('ENOENT');
-    expect((await cli(['report', '--help'])).stderr).toContain('wasmscope report [flags] <profile.pprof>');
+    expect((await cli(['report', '--help'])).stderr).toContain('wasmscope report <profile.pprof> [flags]');
   });
 });
