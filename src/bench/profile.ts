@@ -39,23 +39,27 @@ function contextFor(mode: Mode): Context {
   }
 }
 
-/** Milliseconds of one `run()` of `bytes` in mode `mode`. */
-async function timeRun(config: RuntimeConfig, bytes: Uint8Array, mode: Mode): Promise<number> {
+/**
+ * Milliseconds per `run()` of `bytes` in mode `mode`: one warm-up call (lazy compilation and
+ * tier-up, the interpreter's lowering), then the mean of `calls` calls.
+ */
+async function timeRun(config: RuntimeConfig, bytes: Uint8Array, mode: Mode, calls: number): Promise<number> {
   const r = newRuntimeWithConfig(config);
   try {
     const ctx = contextFor(mode);
     const m = await r.instantiateModule(await r.compileModule(bytes, ctx), newModuleConfig().withName(''), ctx);
     const run = m.exportedFunction('run')!;
-    const t = performance.now();
     run.call();
-    return performance.now() - t;
+    const t = performance.now();
+    for (let i = 0; i < calls; i++) run.call();
+    return (performance.now() - t) / calls;
   } finally {
     await r.close();
   }
 }
 
-async function engineTable(engine: string, config: () => RuntimeConfig, modes: readonly Mode[]): Promise<void> {
-  console.log(`\n### ${engine} (ms, median of ${RUNS}; ratio to plain)`);
+async function engineTable(engine: string, config: () => RuntimeConfig, modes: readonly Mode[], calls: number): Promise<void> {
+  console.log(`\n### ${engine} (ms per run() after a warm-up, mean of ${calls}, median of ${RUNS}; ratio to plain)`);
   console.log(`${'guest'.padEnd(8)}${modes.map((m) => m.padStart(20)).join('')}`);
   const ratios = new Map<Mode, number[]>(modes.map((m) => [m, []]));
   for (const name of GUEST_NAMES) {
@@ -64,7 +68,7 @@ async function engineTable(engine: string, config: () => RuntimeConfig, modes: r
     // Interleaved, each round in another order (the first run of a round warms V8 up for the others).
     for (let i = 0; i < RUNS * modes.length; i++) {
       const m = modes[(i + Math.floor(i / modes.length)) % modes.length]!;
-      times.get(m)!.push(await timeRun(config(), g.bytes, m));
+      times.get(m)!.push(await timeRun(config(), g.bytes, m, calls));
     }
     const plain = medianOf(times.get('plain')!);
     const cells = modes.map((m) => {
@@ -82,6 +86,6 @@ async function engineTable(engine: string, config: () => RuntimeConfig, modes: r
 export async function profileSuite(): Promise<void> {
   console.log('\n## profiling and line-coverage overhead on the guest corpus (nowasi, tiny)');
   console.log('goal: cpu/19 <= 1.5x plain on the compiler engine');
-  await engineTable('compiler', newRuntimeConfigCompiler, MODES);
-  await engineTable('interpreter', newRuntimeConfigInterpreter, ['plain', 'cpu/19', 'coverage']);
+  await engineTable('compiler', newRuntimeConfigCompiler, MODES, 5);
+  await engineTable('interpreter', newRuntimeConfigInterpreter, ['plain', 'cpu/19', 'coverage'], 1);
 }

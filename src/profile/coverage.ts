@@ -26,10 +26,13 @@ import { functionName, positionOf } from './symbols.js';
 export interface FunctionCoverage {
   /** Its name (name section, else `$<index>`). */
   readonly name: string;
+  /** The name of its module ('' when anonymous). */
   readonly module: string;
-  /** Its source file and first line from DWARF ('' and 0 when unknown). */
+  /** Its source file from DWARF ('' when unknown). */
   readonly file: string;
+  /** Its first line from DWARF (0 when unknown). */
   readonly line: number;
+  /** How many times it was called. */
   readonly count: number;
 }
 
@@ -38,7 +41,9 @@ export interface FunctionCoverage {
  * @experimental
  */
 export interface LineCount {
+  /** 1-based. */
   readonly line: number;
+  /** How many times it ran. */
   readonly count: number;
 }
 
@@ -47,6 +52,7 @@ export interface LineCount {
  * @experimental
  */
 export interface FileCoverage {
+  /** The file's path (DWARF's, or as `mapPath` made it). */
   readonly path: string;
   /** Executable lines, ascending. */
   readonly lines: readonly LineCount[];
@@ -287,7 +293,9 @@ export function formatLcov(report: CoverageReport, testName = ''): string {
  * @experimental
  */
 export interface IstanbulPosition {
+  /** 1-based. */
   readonly line: number;
+  /** 0-based. */
   readonly column: number;
 }
 
@@ -296,7 +304,9 @@ export interface IstanbulPosition {
  * @experimental
  */
 export interface IstanbulRange {
+  /** The first position. */
   readonly start: IstanbulPosition;
+  /** The last position. */
   readonly end: IstanbulPosition;
 }
 
@@ -305,14 +315,21 @@ export interface IstanbulRange {
  * @experimental
  */
 export interface IstanbulFileCoverage {
+  /** The file's path (the key of this entry too). */
   readonly path: string;
+  /** One statement per executable line, by statement id. */
   readonly statementMap: Readonly<Record<string, IstanbulRange>>;
+  /** One entry per function, by function id. */
   readonly fnMap: Readonly<
     Record<string, { readonly name: string; readonly decl: IstanbulRange; readonly loc: IstanbulRange; readonly line: number }>
   >;
+  /** No branches (DWARF has none to name). */
   readonly branchMap: Readonly<Record<string, never>>;
+  /** Counts per statement id. */
   readonly s: Readonly<Record<string, number>>;
+  /** Counts per function id. */
   readonly f: Readonly<Record<string, number>>;
+  /** No branch counts. */
   readonly b: Readonly<Record<string, never>>;
 }
 

@@ -10,7 +10,9 @@ import type { ProfileFrame } from './symbols.js';
  * @experimental
  */
 export interface ProfileValueType {
+  /** What is measured (`cpu`, `samples`, `alloc_space`, …). */
   readonly type: string;
+  /** Its unit (`nanoseconds`, `count`, `bytes`). */
   readonly unit: string;
 }
 
@@ -19,7 +21,9 @@ export interface ProfileValueType {
  * @experimental
  */
 export interface ProfileSample {
+  /** The calls, innermost first. */
   readonly stack: readonly ProfileFrame[];
+  /** One value per sample type. */
   readonly values: readonly number[];
 }
 
@@ -32,13 +36,15 @@ export interface StackProfile {
   readonly sampleTypes: readonly ProfileValueType[];
   /** The value type pprof shows first (one of {@link sampleTypes}' `type`s). */
   readonly defaultSampleType: string;
+  /** One sample per distinct stack. */
   readonly samples: readonly ProfileSample[];
   /** When recording started, in nanoseconds since the Unix epoch. */
   readonly timeNanos: bigint;
   /** How long recording lasted, in nanoseconds. */
   readonly durationNanos: number;
-  /** The kind of events between two samples (pprof's `period_type`) and the period. */
+  /** The kind of events between two samples (pprof's `period_type`). */
   readonly periodType: ProfileValueType;
+  /** How many such events one sample stands for (the sampling rate). */
   readonly period: number;
   /** Free-form comments (the sampling rate, the engine). */
   readonly comments: readonly string[];

@@ -9,8 +9,11 @@ import type { Timeline } from './timeline.js';
  * @experimental
  */
 export interface SpeedscopeFrame {
+  /** The function's name (host functions: `module.name`). */
   readonly name: string;
+  /** Its source file from DWARF, when known. */
   readonly file?: string;
+  /** Its first line from DWARF, when known. */
   readonly line?: number;
 }
 
@@ -19,8 +22,11 @@ export interface SpeedscopeFrame {
  * @experimental
  */
 export interface SpeedscopeEvent {
+  /** Open or close. */
   readonly type: 'O' | 'C';
+  /** An index into the shared frames. */
   readonly frame: number;
+  /** Nanoseconds since the recording started. */
   readonly at: number;
 }
 
@@ -29,8 +35,11 @@ export interface SpeedscopeEvent {
  * @experimental
  */
 export interface SpeedscopeFile {
+  /** speedscope's schema. */
   readonly $schema: 'https://www.speedscope.app/file-format-schema.json';
+  /** The frames the events refer to. */
   readonly shared: { readonly frames: readonly SpeedscopeFrame[] };
+  /** One evented profile, times in nanoseconds from 0 to the last event. */
   readonly profiles: ReadonlyArray<{
     readonly type: 'evented';
     readonly name: string;
@@ -39,8 +48,11 @@ export interface SpeedscopeFile {
     readonly endValue: number;
     readonly events: readonly SpeedscopeEvent[];
   }>;
+  /** The file's name (the guest's, for example). */
   readonly name: string;
+  /** The profile shown first (0). */
   readonly activeProfileIndex: number;
+  /** `wasmscope`. */
   readonly exporter: string;
 }
 

@@ -34,9 +34,11 @@ export interface TimelineOptions {
  * @experimental
  */
 export interface TimelineEvent {
+  /** Open or close. */
   readonly type: 'O' | 'C';
   /** An index into {@link Timeline.frames}. */
   readonly frame: number;
+  /** Nanoseconds since the recording started. */
   readonly at: number;
 }
 

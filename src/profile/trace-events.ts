@@ -10,15 +10,21 @@ import type { Timeline } from './timeline.js';
  * @experimental
  */
 export interface TraceEvent {
+  /** The function's name (host functions: `module.name`), or the metadata's name. */
   readonly name: string;
+  /** `wasm` for guest calls, `host` for host calls. */
   readonly cat?: string;
+  /** `X`: a complete call; `M`: metadata (process and thread names). */
   readonly ph: 'X' | 'M';
   /** Start, in microseconds since the recording started. */
   readonly ts: number;
   /** Duration, in microseconds (`X` events). */
   readonly dur?: number;
+  /** Process id (1). */
   readonly pid: number;
+  /** Thread id (1). */
   readonly tid: number;
+  /** The module, and the file and line from DWARF when known. */
   readonly args?: Readonly<Record<string, string | number>>;
 }
 
@@ -27,8 +33,11 @@ export interface TraceEvent {
  * @experimental
  */
 export interface TraceEventFile {
+  /** Metadata first, then the calls by start time (callers before callees). */
   readonly traceEvents: readonly TraceEvent[];
+  /** How viewers show times. */
   readonly displayTimeUnit: 'ns';
+  /** The producer, the recording's start (ns since the epoch) and the calls dropped. */
   readonly otherData: Readonly<Record<string, string>>;
 }
 
