@@ -50,7 +50,7 @@ export interface CpuProfilerOptions {
   readonly callSites?: boolean;
   /**
    * The clock, in nanoseconds (any origin; only differences are used).
-   * @defaultValue `performance.now()` in nanoseconds
+   * @defaultValue `process.hrtime()` in nanoseconds
    */
   readonly now?: () => number;
 }
@@ -71,7 +71,11 @@ export interface CpuProfiler extends FunctionListenerFactory {
   stop(): StackProfile;
 }
 
-const defaultNow = (): number => performance.now() * 1e6;
+/** Nanoseconds from `process.hrtime()`: a few times cheaper than `performance.now()` on Node 20. */
+const defaultNow = (): number => {
+  const t = process.hrtime();
+  return t[0] * 1e9 + t[1];
+};
 
 /**
  * A new CPU profiler.

@@ -23,7 +23,7 @@ export interface TimelineOptions {
   readonly maxCalls?: number;
   /**
    * The clock, in nanoseconds (any origin).
-   * @defaultValue `performance.now()` in nanoseconds
+   * @defaultValue `process.hrtime()` in nanoseconds
    */
   readonly now?: () => number;
 }
@@ -69,7 +69,11 @@ export interface TimelineRecorder extends FunctionListenerFactory {
   timeline(): Timeline;
 }
 
-const defaultNow = (): number => performance.now() * 1e6;
+/** Nanoseconds from `process.hrtime()`: a few times cheaper than `performance.now()` on Node 20. */
+const defaultNow = (): number => {
+  const t = process.hrtime();
+  return t[0] * 1e9 + t[1];
+};
 
 /**
  * A new timeline recorder.
