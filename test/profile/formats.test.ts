@@ -41,6 +41,7 @@ async function coverOf(): Promise<CoverageReport> {
 }
 
 const hasGenhtml = spawnSync('genhtml', ['--version'], { encoding: 'utf8' }).status === 0;
+const hasGo = spawnSync('go', ['version'], { encoding: 'utf8' }).status === 0;
 
 describe('lcov', () => {
   it.skipIf(!hasGenhtml)('loads in genhtml (Debian package lcov), which finds every line and function', async () => {
@@ -124,6 +125,19 @@ describe('pprof', () => {
       ['mid:a.c:4<main:a.c:1', '1,1000'],
       ['fd_write::0<main:a.c:1', '2,500'],
     ]);
+  });
+});
+
+describe('pprof in Go', () => {
+  it.skipIf(!hasGo)("loads in Go's pprof (go tool pprof, Debian package golang-go)", async () => {
+    const file = join(tmp, 'synthetic.pprof');
+    writeFileSync(file, await encodePprof(synthetic));
+    const r = spawnSync('go', ['tool', 'pprof', '-top', file], { encoding: 'utf8', env: { ...process.env, HOME: tmp } });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('Type: cpu');
+    expect(r.stdout).toMatch(/3000ns 66\.67% 66\.67%\s+3000ns 66\.67%\s+leaf\n\s+1000ns 22\.22% 88\.89%\s+4000ns 88\.89%\s+mid\n/);
+    expect(r.stdout).toMatch(/\n\s+0\s+0%\s+100%\s+4500ns\s+100%\s+main\n/);
   });
 });
 
