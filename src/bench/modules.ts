@@ -98,7 +98,11 @@ export function corpusWitness(targetBytes: number): Uint8Array {
           p = nextInstr(g.bytes, p, op);
           const code = op[0]!;
           if (code === 0x10) out.u8(0x10).u32(fn(readLeb(g.bytes, at + 1)));
-          else if (code === 0x11) out.u8(0x11).u32(typeMap[readLeb(g.bytes, at + 1)]!).u32(0);
+          else if (code === 0x11)
+            out
+              .u8(0x11)
+              .u32(typeMap[readLeb(g.bytes, at + 1)]!)
+              .u32(0);
           else if (code === 0x23 || code === 0x24) out.u8(code).u32(globalBase + readLeb(g.bytes, at + 1));
           else if ((code === 0x02 || code === 0x03 || code === 0x04) && (g.bytes[at + 1]! & 0xc0) !== 0x40) {
             out.u8(code).s32(typeMap[readLeb(g.bytes, at + 1)]!); // a block type that is a type index
