@@ -16,8 +16,19 @@ export interface EncodedBody {
   readonly encoded: Uint8Array;
 }
 
-/** A body of the input: an original one (copied from `bytes`) or new code. */
-export type EncodableBody = FunctionBody | EncodedBody;
+/**
+ * A body that writes itself straight into the output (no buffer of its own): for bodies that are
+ * mostly original bytes with a little inserted, such as precise-trap checks.
+ */
+export interface WrittenBody {
+  /** Size of the body (locals and code), without its leading size. */
+  readonly size: number;
+  /** Writes the body (without its size) at `out[pos]`; returns the position after it, `pos + size`. */
+  write(out: Uint8Array, pos: number): number;
+}
+
+/** A body of the input: an original one (copied from `bytes`), new code, or one that writes itself. */
+export type EncodableBody = FunctionBody | EncodedBody | WrittenBody;
 
 /**
  * What the encoder needs: a {@link Module}, where bodies may also be new code. A `Module` is a
@@ -527,6 +538,10 @@ function isEncodedBody(b: EncodableBody): b is EncodedBody {
   return (b as Partial<EncodedBody>).encoded !== undefined;
 }
 
+function isWrittenBody(b: EncodableBody): b is WrittenBody {
+  return typeof (b as Partial<WrittenBody>).write === 'function';
+}
+
 /** Which IR field each known section encodes (for the unchanged-section check). */
 function fieldOf(m: EncodableModule, id: SectionId): unknown {
   switch (id) {
@@ -656,11 +671,24 @@ function encodeSectionContents(w: ByteWriter, m: EncodableModule, id: SectionId)
  * keep their position relative to the known sections of `base` (or of `m`'s own layout when `m`
  * is itself decoded).
  *
+ * The output is allocated once at its exact size: sections are measured first, then written, and
+ * function bodies go straight from their sources into it (compile latency and memory of big
+ * modules: no growing buffer, no intermediate copy of the code).
+ *
  * @param layout - the decoded module whose section order places custom sections (default: `base`).
  */
 export function encodeModule(m: EncodableModule, base?: Module, layout: Module | undefined = base): EncodeResult {
-  const w = new ByteWriter(Math.max(1024, (base?.bytes.length ?? m.bytes.length) + 256));
-  w.preamble();
+  // The output as parts: bytes to copy, and the code section's contents (written in place).
+  const parts: Array<Uint8Array | CodeLayout> = [];
+  let size = 0;
+  const add = (part: Uint8Array): void => {
+    parts.push(part);
+    size += part.length;
+  };
+  const header = (id: number, contentSize: number): void => {
+    add(new ByteWriter(6).u8(id).u32(contentSize).written());
+  };
+  add(new ByteWriter(8).preamble().written());
 
   // Custom sections go after the known section that preceded them in the original layout.
   const customsAfter = new Map<number, CustomSection[]>();
@@ -672,49 +700,62 @@ export function encodeModule(m: EncodableModule, base?: Module, layout: Module |
     if (list === undefined) customsAfter.set(after, (list = []));
     list.push(c);
   }
-  const writeCustoms = (after: number): void => {
+  const addCustoms = (after: number): void => {
     const list = customsAfter.get(after);
     if (list === undefined) return;
     customsAfter.delete(after);
     for (const c of list) {
       const nameBytes = utf8.encode(c.name);
-      const size = u32Size(nameBytes.length) + nameBytes.length + c.data.length;
-      w.u8(SectionId.Custom).u32(size).u32(nameBytes.length).bytes(nameBytes).bytes(c.data);
+      header(SectionId.Custom, u32Size(nameBytes.length) + nameBytes.length + c.data.length);
+      add(new ByteWriter(5 + nameBytes.length).u32(nameBytes.length).bytes(nameBytes).written());
+      add(c.data);
     }
   };
 
-  writeCustoms(-1);
+  addCustoms(-1);
   let codeSectionStart = -1;
   let bodyOffsets: Int32Array = new Int32Array(0);
-  const tmp = new ByteWriter(64);
   for (const id of ORDER) {
     if (present(m, id)) {
       const raw = base === undefined ? undefined : rawSection(m, base, id);
       if (raw !== undefined) {
-        w.u8(id).u32(raw.length);
+        header(id, raw.length);
         if (id === SectionId.Code) {
-          codeSectionStart = w.len;
+          codeSectionStart = size;
           bodyOffsets = rawBodyOffsets(base!, codeSectionStart);
         }
-        w.bytes(raw);
+        add(raw);
       } else if (id === SectionId.Code) {
-        const r = encodeCode(m);
-        w.u8(id).u32(r.contents.length);
-        codeSectionStart = w.len;
-        for (let i = 0; i < r.offsets.length; i++) r.offsets[i]! += codeSectionStart;
-        bodyOffsets = r.offsets;
-        w.bytes(r.contents);
+        const code = layoutCode(m);
+        header(id, code.size);
+        codeSectionStart = size;
+        bodyOffsets = code.offsets.map((o) => o + codeSectionStart);
+        parts.push(code);
+        size += code.size;
       } else {
-        tmp.len = 0;
-        encodeSectionContents(tmp, m, id);
-        w.section(id, tmp);
+        const w = new ByteWriter(64);
+        encodeSectionContents(w, m, id);
+        header(id, w.len);
+        add(w.written());
       }
     }
-    writeCustoms(id);
+    addCustoms(id);
   }
   // Customs placed after a section id not in ORDER (cannot happen for decoded layouts).
-  for (const k of [...customsAfter.keys()]) writeCustoms(k);
-  return { bytes: w.finish(), codeSectionStart, bodyOffsets };
+  for (const k of [...customsAfter.keys()]) addCustoms(k);
+
+  const out = new Uint8Array(size);
+  let pos = 0;
+  for (const part of parts) {
+    if (part instanceof Uint8Array) {
+      out.set(part, pos);
+      pos += part.length;
+    } else {
+      writeCode(out, pos, m, part);
+      pos += part.size;
+    }
+  }
+  return { bytes: out, codeSectionStart, bodyOffsets };
 }
 
 /** The raw contents of section `id` of `base`, when `m`'s field for it is unchanged. */
@@ -732,31 +773,75 @@ function rawBodyOffsets(base: Module, newCodeStart: number): Int32Array {
   return out;
 }
 
-function encodeCode(m: EncodableModule): { contents: Uint8Array; offsets: Int32Array } {
-  const w = new ByteWriter(Math.max(1024, m.bytes.length + 64));
-  w.u32(m.codes.length);
+/** The code section's contents, measured: its size and each entry's offset in it. */
+interface CodeLayout {
+  readonly size: number;
+  readonly offsets: Int32Array;
+}
+
+/** The size of body `b`'s entry: its size LEB and what follows. */
+function entrySize(b: EncodableBody): number {
+  if (isEncodedBody(b)) return u32Size(b.encoded.length) + b.encoded.length;
+  if (isWrittenBody(b)) return u32Size(b.size) + b.size;
+  return b.codeEnd - b.entryOffset;
+}
+
+function layoutCode(m: EncodableModule): CodeLayout {
   const offsets = new Int32Array(m.codes.length);
+  let size = u32Size(m.codes.length);
+  for (let i = 0; i < m.codes.length; i++) {
+    offsets[i] = size;
+    size += entrySize(m.codes[i]!);
+  }
+  return { size, offsets };
+}
+
+/** Writes the code section's contents, laid out by `code`, at `out[start]`. */
+function writeCode(out: Uint8Array, start: number, m: EncodableModule, code: CodeLayout): void {
+  const bytes = m.bytes;
+  let pos = putU32(out, start, m.codes.length);
   // Original bodies are contiguous in `m.bytes`: each run of them is copied with one `set`.
   let runStart = -1;
   let runEnd = -1;
   const flushRun = (): void => {
-    if (runStart >= 0) w.bytes(m.bytes.subarray(runStart, runEnd));
+    if (runStart >= 0) {
+      out.set(bytes.subarray(runStart, runEnd), pos);
+      pos += runEnd - runStart;
+    }
     runStart = -1;
   };
   for (let i = 0; i < m.codes.length; i++) {
     const b = m.codes[i]!;
     if (isEncodedBody(b)) {
       flushRun();
-      offsets[i] = w.len;
-      w.u32(b.encoded.length).bytes(b.encoded);
+      pos = putU32(out, pos, b.encoded.length);
+      out.set(b.encoded, pos);
+      pos += b.encoded.length;
+    } else if (isWrittenBody(b)) {
+      flushRun();
+      pos = putU32(out, pos, b.size);
+      const end = b.write(out, pos);
+      if (end !== pos + b.size) throw new Error('internal error: a body wrote other than its size');
+      pos = end;
     } else {
       // The entry (size LEB, locals, code) is self-delimiting.
       if (runStart >= 0 && b.entryOffset !== runEnd) flushRun();
       if (runStart < 0) runStart = b.entryOffset;
-      offsets[i] = w.len + (b.entryOffset - runStart);
       runEnd = b.codeEnd;
     }
   }
   flushRun();
-  return { contents: w.finish(), offsets };
+  if (pos - start !== code.size) throw new Error('internal error: code section size mismatch');
+}
+
+/** Writes the unsigned LEB128 of `v` at `out[pos]`; returns the position after it. */
+export function putU32(out: Uint8Array, pos: number, v: number): number {
+  v >>>= 0;
+  do {
+    let b = v & 0x7f;
+    v >>>= 7;
+    if (v !== 0) b |= 0x80;
+    out[pos++] = b;
+  } while (v !== 0);
+  return pos;
 }
