@@ -16,7 +16,8 @@ import { HELPER_ENTRY_NAME } from './boundary.js';
 
 /** What the trap mapper needs to know about a compiled guest. */
 export interface FrameSource {
-  readonly defs: readonly FunctionDefinition[];
+  /** The definition of function `funcIndex` (imports first), undefined when out of range. */
+  definition(funcIndex: number): FunctionDefinition | undefined;
   readonly numImportedFuncs: number;
   /** Original offset of V8 offset `offset` in defined function `funcIndex`. */
   originalOffset(funcIndex: number, offset: number): number;
@@ -87,7 +88,7 @@ interface TraceState {
 const traces = new WeakMap<WasmRuntimeError, TraceState>();
 
 function frameOf(src: FrameSource, funcIndex: number, offset: number): TraceFrame {
-  return { definition: src.defs[funcIndex]!, module: src.debugInfo ? src.module : undefined, offset };
+  return { definition: src.definition(funcIndex)!, module: src.debugInfo ? src.module : undefined, offset };
 }
 
 /**
@@ -165,7 +166,7 @@ function collect(
       if (frames.length === first) named = precise;
       continue;
     }
-    if (src.defs[funcIndex] === undefined) continue;
+    if (src.definition(funcIndex) === undefined) continue;
     const offset = src.originalOffset(funcIndex, parseInt(m[3]!, 16));
     frames.push(frameOf(src, funcIndex, offset));
     const t = onFrame?.(src, funcIndex, offset);
@@ -216,7 +217,7 @@ export function parseGuestFrames(
       const src = sources.sourceOf(url);
       if (src !== undefined) {
         const funcIndex = Number(m[2]);
-        if (src.trapOfFunction(funcIndex) === undefined && src.defs[funcIndex] !== undefined) {
+        if (src.trapOfFunction(funcIndex) === undefined && src.definition(funcIndex) !== undefined) {
           onFrame(src, funcIndex, src.originalOffset(funcIndex, parseInt(m[3]!, 16)));
         }
       }
