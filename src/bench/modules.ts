@@ -134,3 +134,31 @@ export function corpusWitness(targetBytes: number): Uint8Array {
   };
   return encodeModule(m).bytes;
 }
+
+/**
+ * A WASI guest of about `size` bytes (the CLI cold-start witness): `_start` writes "hello\n" to
+ * stdout with `fd_write` and returns; a passive data segment pads the module to the size.
+ */
+export function wasiHello(size = 1024): Uint8Array {
+  const w = new ByteWriter(size + 64).preamble();
+  const types = new ByteWriter().u32(2);
+  encodeFuncType(types, { params: [I32, I32, I32, I32], results: [I32] });
+  encodeFuncType(types, { params: [], results: [] });
+  w.section(SectionId.Type, types);
+  w.section(SectionId.Import, new ByteWriter().u32(1).name('wasi_snapshot_preview1').name('fd_write').u8(0).u32(0));
+  w.section(SectionId.Function, new ByteWriter().u32(1).u32(1));
+  w.section(SectionId.Memory, new ByteWriter().u32(1).u8(0).u32(1));
+  w.section(SectionId.Export, new ByteWriter().u32(2).name('memory').u8(2).u32(0).name('_start').u8(0).u32(1));
+  w.section(SectionId.DataCount, new ByteWriter().u32(2));
+  // iovec at 0: { buf = 16, len = 6 }; the text at 16; fd_write(1, iovs = 0, 1, nwritten = 8).
+  const body = new ByteWriter(32).u32(0);
+  body.i32Const(0).i32Const(16).i32Store(2, 0).i32Const(4).i32Const(6).i32Store(2, 0);
+  body.i32Const(1).i32Const(0).i32Const(1).i32Const(8).call(0).op(0x1a).end();
+  w.section(SectionId.Code, new ByteWriter().u32(1).sized(body));
+  const text = new TextEncoder().encode('hello\n');
+  const data = new ByteWriter(size).u32(2).u8(0).i32Const(16).end().u32(text.length).bytes(text);
+  const pad = Math.max(0, size - w.len - data.len - 8);
+  data.u8(1).u32(pad).bytes(new Uint8Array(pad));
+  w.section(SectionId.Data, data);
+  return w.finish();
+}

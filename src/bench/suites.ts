@@ -8,12 +8,14 @@ import { listenerSuite } from './listeners.js';
 import { preciseTrapsSuite } from './precise-traps.js';
 import { profileSuite } from './profile.js';
 import { recorderSuite } from './recorder.js';
+import { startupSuite } from './startup.js';
 import { wasiSuite } from './wasi.js';
 
 export const BENCH_SUITES: Readonly<Record<string, () => Promise<void>>> = {
   interpreter: interpreterSuite,
   compiler: compilerSuite,
   'compile-latency': compileLatency,
+  startup: startupSuite,
   interrupts: interruptCost,
   async: asyncSuite,
   boundary: boundarySuite,
