@@ -3,7 +3,6 @@
  * Nothing of it is module-level, so two runtimes in one process never see each other's frames,
  * contexts or handles.
  */
-import { randomBytes } from 'node:crypto';
 import type { Context } from '../runtime/api/context.js';
 import type { Module as ApiModule } from '../runtime/api/module.js';
 import { ListenerStack } from '../runtime/store/hooks.js';
@@ -93,9 +92,10 @@ export class EngineState implements FrameSources {
   }
   /**
    * The module-name prefix of this engine's guests in V8 frame URLs: `wasmscopeguest<tag>_<id>`, with
-   * a random tag, so frames of another engine's guests on the same V8 stack are told apart.
+   * a random tag (Math.random: it only has to differ between the engines of one process), so frames
+   * of another engine's guests on the same V8 stack are told apart.
    */
-  readonly namePrefix = `${GUEST_NAME_PREFIX}${randomBytes(6).toString('hex')}_`;
+  readonly namePrefix = `${GUEST_NAME_PREFIX}${Math.floor(Math.random() * 2 ** 48).toString(16)}_`;
   #nextId = 1;
   readonly #code = new Map<number, WeakRef<FrameSource>>();
   readonly #registry = new FinalizationRegistry<number>((id) => this.#code.delete(id));

@@ -3,7 +3,7 @@
  * randomness and the open-file table, built from a ModuleConfig at instantiation. WASI host functions
  * reach it through the calling module (`ModuleInstance.sys`).
  */
-import { randomFillSync } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { DirFS } from './dirfs.js';
 import type { Dirent, File, FS } from './fs.js';
 import type { Reader, Writer } from './io.js';
@@ -203,10 +203,13 @@ export function newSeededRandom(seed: bigint): Reader {
 /** A {@link Reader} of cryptographically strong random bytes. */
 export const cryptoRandom: Reader = {
   read(into: Uint8Array): number {
-    randomFillSync(into);
+    // node:crypto loads on first use (start-up: a run that never asks for randomness skips it).
+    (require('node:crypto') as typeof import('node:crypto')).randomFillSync(into);
     return into.length;
   },
 };
+
+const require = createRequire(import.meta.url);
 
 /** The host's wall clock with sub-millisecond steps (Date.now anchored to hrtime). */
 function sysWalltime(): () => [bigint, number] {

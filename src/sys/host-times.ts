@@ -8,7 +8,7 @@
  * (`touch -d @S.NNNNNNNNN` calls `utimensat`). Where GNU touch (or, for descriptors, `/proc`) is
  * missing, the host keeps what node:fs could give it.
  */
-import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import * as nodefs from 'node:fs';
 import { errnoFromError, type Errno } from './errno.js';
 import { UTIME_OMIT } from './fs.js';
@@ -17,6 +17,13 @@ import { UTIME_OMIT } from './fs.js';
 export type TimesTarget = { readonly fd: number } | { readonly path: string; readonly follow: boolean };
 
 const NS = 1_000_000_000n;
+
+const require = createRequire(import.meta.url);
+
+/** node:child_process's spawnSync, loaded on first use (start-up: most runs never set times exactly). */
+function spawnSync(): typeof import('node:child_process').spawnSync {
+  return (require('node:child_process') as typeof import('node:child_process')).spawnSync;
+}
 
 function statOf(t: TimesTarget): nodefs.BigIntStats {
   if ('fd' in t) return nodefs.fstatSync(t.fd, { bigint: true });
@@ -43,7 +50,7 @@ let touchUsable: boolean | undefined;
 /** Whether GNU touch can be run here (probed once per process). */
 function canTouch(): boolean {
   if (touchUsable === undefined) {
-    const r = spawnSync('touch', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 });
+    const r = spawnSync()('touch', ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 });
     touchUsable = r.status === 0 && r.stdout.includes('GNU coreutils');
   }
   return touchUsable;
@@ -63,7 +70,7 @@ function touch(t: TimesTarget, which: '-a' | '-m', ns: bigint): void {
   const args = [which, '-c', '-d', touchTime(ns)];
   if ('follow' in t && !t.follow) args.push('-h');
   args.push('--', p);
-  spawnSync('touch', args, { stdio: 'ignore', timeout: 10_000 });
+  spawnSync()('touch', args, { stdio: 'ignore', timeout: 10_000 });
 }
 
 /**

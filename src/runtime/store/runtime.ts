@@ -2,7 +2,7 @@
  * The Runtime: one engine plus one store of named modules. Engine-agnostic: decoding, validation,
  * import resolution, naming, start functions and close live here; engines only compile and run.
  */
-import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { Context } from '../api/context.js';
 import { ExitError, LinkError } from '../api/errors.js';
 import type { Module } from '../api/module.js';
@@ -34,6 +34,13 @@ export interface Runtime {
   module(moduleName: string): Module | undefined;
   close(ctx?: Context): Promise<void>;
   closeWithExitCode(exitCode: number, ctx?: Context): Promise<void>;
+}
+
+const require = createRequire(import.meta.url);
+
+/** The hex SHA-256 of `b`; node:crypto loads on first use (start-up: only caches need it). */
+function sha256(b: Uint8Array): string {
+  return (require('node:crypto') as typeof import('node:crypto')).createHash('sha256').update(b).digest('hex');
 }
 
 /** A factory per engine kind, registered by the engines' entry points (keeps store → engine imports one-way). */
@@ -102,7 +109,7 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
     if (cache instanceof CompilationCacheImpl) {
       // As wazero: the key covers the binary and which functions are listened.
       const listened = listeners === undefined ? '' : listeners.map((l) => (l === undefined ? '0' : '1')).join('');
-      key = `${this.engine.kind}:${features}:${this.config.debugInfo}:${this.config.closeOnContextDone}:${listened}:${createHash('sha256').update(binary).digest('hex')}`;
+      key = `${this.engine.kind}:${features}:${this.config.debugInfo}:${this.config.closeOnContextDone}:${listened}:${sha256(binary)}`;
       code = listeners === undefined && coverage === undefined ? cache.entries.get(key) : undefined;
     }
     if (code === undefined) {
