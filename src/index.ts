@@ -4,10 +4,9 @@
  */
 import type { Context } from './runtime/api/context.js';
 import type { RuntimeConfig } from './runtime/store/config.js';
-import { FSConfigImpl, newModuleConfigImpl, newRuntimeConfigOf, RuntimeConfigImpl } from './runtime/store/config.js';
-import type { FSConfig, ModuleConfig } from './runtime/store/config.js';
-import { CompilationCacheImpl, RuntimeImpl, type Runtime } from './runtime/store/runtime.js';
-import type { CompilationCache } from './runtime/store/config.js';
+import { RuntimeConfigImpl } from './runtime/store/config.js';
+import { newRuntimeConfig } from './runtime/store/factories.js';
+import { RuntimeImpl, type Runtime } from './runtime/store/runtime.js';
 import { newInterpreterEngine } from './runtime/interpreter/engine.js';
 import { newCompilerEngine } from './compiler-native/engine.js';
 import type { Engine } from './runtime/store/engine.js';
@@ -19,6 +18,15 @@ export type { CompiledModule } from './runtime/store/compiled-module.js';
 export type { CompilationCache, FSConfig, ModuleConfig, RuntimeConfig } from './runtime/store/config.js';
 export type { Reader, Writer } from './sys/io.js';
 export type { HostFunctionBuilder, HostModuleBuilder, NaturalHostFunction, StackHostFunction } from './runtime/store/host-builder.js';
+export {
+  newCompilationCache,
+  newCompilationCacheWithDir,
+  newFSConfig,
+  newModuleConfig,
+  newRuntimeConfig,
+  newRuntimeConfigCompiler,
+  newRuntimeConfigInterpreter,
+} from './runtime/store/factories.js';
 
 /** A runtime with the default configuration (compiler engine where supported). */
 export function newRuntime(ctx?: Context): Runtime {
@@ -34,42 +42,4 @@ export function newRuntimeWithConfig(config: RuntimeConfig, _ctx?: Context): Run
 function engineFor(kind: 'interpreter' | 'compiler' | 'auto'): Engine {
   if (kind === 'interpreter') return newInterpreterEngine();
   return newCompilerEngine();
-}
-
-/** The default configuration: the compiler engine (V8-native code), WebAssembly 2.0 features. */
-export function newRuntimeConfig(): RuntimeConfig {
-  return newRuntimeConfigOf('auto');
-}
-
-/** Configuration for the compiler engine: the module is rewritten and compiled to native code by V8. */
-export function newRuntimeConfigCompiler(): RuntimeConfig {
-  return newRuntimeConfigOf('compiler');
-}
-
-/** Configuration for the interpreter engine: pure TypeScript, every instruction observable. */
-export function newRuntimeConfigInterpreter(): RuntimeConfig {
-  return newRuntimeConfigOf('interpreter');
-}
-
-/** A module configuration with defaults: start function `_start`, no args/env, sandboxed clocks. */
-export function newModuleConfig(): ModuleConfig {
-  return newModuleConfigImpl();
-}
-
-/** An empty filesystem configuration (no mounts). */
-export function newFSConfig(): FSConfig {
-  return new FSConfigImpl([]);
-}
-
-/** An in-memory compilation cache; give it to several runtimes to share compiled modules. */
-export function newCompilationCache(): CompilationCache {
-  return new CompilationCacheImpl();
-}
-
-/**
- * An on-disk compilation cache.
- * Note: not supported yet — V8 gives no API to persist compiled wasm code from Node; rejects.
- */
-export function newCompilationCacheWithDir(dir: string): Promise<CompilationCache> {
-  return Promise.reject(new Error(`not supported: on-disk compilation cache (${dir})`));
 }

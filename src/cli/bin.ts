@@ -1,6 +1,6 @@
 /**
- * Process entry of the CLI: `bin/wasmscope.mjs` loads the built copy (dist/cli/bin.js); in a source
- * checkout run it with `npx tsx src/cli/bin.ts ...`.
+ * Process entry of the CLI: `bin/wasmscope.mjs` loads the built copy, bundled from dist/cli/bin.js into
+ * dist/cli/wasmscope.js (scripts/bundle-cli.mjs); in a source checkout run it with `npx tsx src/cli/bin.ts ...`.
  */
 import { main } from './main.js';
 

@@ -1,36 +1,32 @@
 /**
  * The `wasmscope` command line (wazero's `cmd/wazero`): `run` a WASI or plain module, `version`.
- * Thin over the library; `main` returns the process exit code so tests can run it in-process.
+ * Thin over the library; `main` returns the process exit code so tests can run it in-process. What only
+ * some flags use (host logging, tracing, record and replay) is imported when they are given: a plain
+ * run loads only what it runs (start-up).
  */
 import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
+// Not from '../index.js', which loads both engines: ./runtime.ts loads the one a run needs.
+import { Context } from '../runtime/api/context.js';
+import { CompileError, EXIT_CODE_DEADLINE_EXCEEDED, ExitError } from '../runtime/api/errors.js';
+import { multiFunctionListenerFactory, withFunctionListenerFactory, type FunctionListenerFactory } from '../runtime/api/listener.js';
+import type { FSConfig, ModuleConfig, RuntimeConfig } from '../runtime/store/config.js';
 import {
-  Context,
-  CompileError,
-  ExitError,
   newCompilationCacheWithDir,
   newFSConfig,
   newModuleConfig,
   newRuntimeConfig,
   newRuntimeConfigInterpreter,
-  newRuntimeWithConfig,
-  type FSConfig,
-  type ModuleConfig,
-  type Reader,
-  type RuntimeConfig,
-  type Writer,
-} from '../index.js';
-import { multiFunctionListenerFactory, withFunctionListenerFactory, type FunctionListenerFactory } from '../runtime/api/listener.js';
-import { EXIT_CODE_DEADLINE_EXCEEDED } from '../runtime/api/errors.js';
-import { newHostLoggingListenerFactory, parseLogScopes } from '../listeners/logging.js';
+} from '../runtime/store/factories.js';
+import type { Reader, Writer } from '../sys/io.js';
 import { cryptoRandom } from '../sys/context.js';
 import { hostFdWriter } from '../sys/stdio.js';
 import { MODULE_NAME, MODULE_NAME_UNSTABLE, newBuilder } from '../wasi/module.js';
-import { withHostCallRecorder } from '../replay/recorder.js';
-import { decodeHostCallLog, formatHostCallLog, type HostCallLog } from '../replay/format.js';
-import { HostCallDivergenceError, replayHostCalls } from '../replay/replay.js';
-import { startTracing, type CliTracing, type Importer } from './tracing.js';
-import { noProfileFlags, parseProfileFlag, PROFILE_USAGE, ProfileSession, reportCommand, type ProfileFlags } from './profile.js';
+import type { HostCallLog } from '../replay/format.js';
+import { noProfileFlags, parseProfileFlag, PROFILE_USAGE, profiling, type ProfileFlags } from './profile-flags.js';
+import type { ProfileSession } from './profile.js';
+import { newCliRuntime } from './runtime.js';
+import type { CliTracing, Importer } from './tracing.js';
 
 /** Where the CLI reads and writes; the defaults are the process's own stdio. */
 export interface CliIO {
@@ -309,7 +305,10 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO()): Pr
     return 0;
   }
   if (cmd === 'replay') return replayCommand(argv.slice(1), io, err);
-  if (cmd === 'report') return reportCommand(argv.slice(1), (x) => void io.stdout.write(encoder.encode(x)), err);
+  if (cmd === 'report') {
+    const { reportCommand } = await import('./profile.js');
+    return reportCommand(argv.slice(1), (x) => void io.stdout.write(encoder.encode(x)), err);
+  }
   if (cmd !== 'run') {
     err(`invalid command "${cmd}" (see wasmscope --help)\n`);
     return 1;
@@ -369,6 +368,7 @@ async function run(o: RunOptions, io: CliIO, err: (s: string) => void): Promise<
   let tracing: CliTracing | undefined;
   if (o.traceOtlp !== undefined || o.traceFile !== undefined) {
     try {
+      const { startTracing } = await import('./tracing.js');
       tracing = await startTracing(
         { otlpUrl: o.traceOtlp, file: o.traceFile, serviceName: io.env['OTEL_SERVICE_NAME'] ?? 'wasmscope' },
         io.importer,
@@ -395,9 +395,12 @@ async function runWith(
   rc: RuntimeConfig,
   tracing: FunctionListenerFactory | undefined,
 ): Promise<number> {
-  const r = newRuntimeWithConfig(rc);
+  const r = await newCliRuntime(rc);
   let recordFd: number | undefined;
-  const profiling = new ProfileSession(o.profile, o.wasmPath);
+  // The recorders load only when a run asks for an output (start-up).
+  const session: ProfileSession | undefined = profiling(o.profile)
+    ? new (await import('./profile.js')).ProfileSession(o.profile, o.wasmPath)
+    : undefined;
   let compiledOk = false;
   try {
     // Host logging and tracing: listeners are fixed at compile time, so the factories ride on the
@@ -407,6 +410,7 @@ async function runWith(
     if (o.hostlogging !== undefined) {
       const utf8 = new TextEncoder();
       const logTo = { write: (c: string | Uint8Array) => io.stderr.write(typeof c === 'string' ? utf8.encode(c) : c) };
+      const { newHostLoggingListenerFactory, parseLogScopes } = await import('../listeners/logging.js');
       factories.push(newHostLoggingListenerFactory(logTo, parseLogScopes(o.hostlogging)));
     }
     if (tracing !== undefined) factories.push(tracing);
@@ -421,9 +425,10 @@ async function runWith(
         return 1;
       }
       const fd = recordFd;
+      const { withHostCallRecorder } = await import('../replay/recorder.js');
       ctx = withHostCallRecorder(ctx, { write: (chunk: Uint8Array) => writeSync(fd, chunk) });
     }
-    ctx = profiling.context(ctx);
+    if (session !== undefined) ctx = session.context(ctx);
     let compiled;
     try {
       compiled = await r.compileModule(bytes, ctx);
@@ -476,9 +481,9 @@ async function runWith(
   } finally {
     await r.close().catch(() => undefined);
     if (recordFd !== undefined) closeSync(recordFd);
-    if (compiledOk && profiling.active) {
+    if (compiledOk && session?.active === true) {
       try {
-        err(await profiling.write());
+        err(await session.write());
       } catch (e) {
         err(`error: writing profiles: ${(e as Error).message}\n`);
       }
@@ -540,6 +545,9 @@ async function replayCommand(argv: readonly string[], io: CliIO, err: (s: string
     err(REPLAY_USAGE);
     return 0;
   }
+  // Loaded here: a plain run does not need the replay machinery (start-up).
+  const { decodeHostCallLog, formatHostCallLog } = await import('../replay/format.js');
+  const { HostCallDivergenceError, replayHostCalls } = await import('../replay/replay.js');
   let log: HostCallLog;
   try {
     log = decodeHostCallLog(readFileSync(o.logPath));
@@ -558,7 +566,7 @@ async function replayCommand(argv: readonly string[], io: CliIO, err: (s: string
     err(`error: cannot read ${o.wasmPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
     return 1;
   }
-  const r = newRuntimeWithConfig(o.interpreter ? newRuntimeConfigInterpreter() : newRuntimeConfig());
+  const r = await newCliRuntime(o.interpreter ? newRuntimeConfigInterpreter() : newRuntimeConfig());
   const replay = replayHostCalls(log);
   try {
     let compiled;
