@@ -1,5 +1,5 @@
 /**
- * The packed package from a fresh project: builds `dist/` (as `npm run build`, into a staging copy
+ * The packed package from a fresh project: builds `dist/` and the CLI's bundle (as `npm run build`, into a staging copy
  * so the checkout is untouched and parallel runs cannot collide), packs it with `npm pack`, installs
  * the tarball offline into a temporary project, and runs the examples' test files there unchanged,
  * with this repository's Vitest and AssemblyScript (linked from a `node_modules` above the project,
@@ -33,6 +33,7 @@ it('installs from the packed tarball and passes the examples’ tests unchanged 
     [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', join(pkg, 'dist')],
     root,
   );
+  run(process.execPath, [join(root, 'scripts/bundle-cli.mjs'), join(pkg, 'dist')], root);
   run('npm', ['pack', '--silent', '--pack-destination', tmp], pkg);
   const tarball = readdirSync(tmp).find((f) => f.endsWith('.tgz'));
   expect(tarball).toMatch(/^wasmscope-\d+\.\d+\.\d+\.tgz$/);
@@ -46,9 +47,14 @@ it('installs from the packed tarball and passes the examples’ tests unchanged 
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'pack-test', private: true, type: 'module' }));
   run('npm', ['install', `../${tarball}`, '--offline', '--no-audit', '--no-fund', '--legacy-peer-deps', '--no-package-lock'], project);
   const installed = JSON.parse(readFileSync(join(project, 'node_modules/wasmscope/package.json'), 'utf8')) as {
+    version: string;
     exports: Record<string, unknown>;
   };
   expect(Object.keys(installed.exports)).toContain('./vitest');
+  // The command runs from its bundle.
+  expect(run(process.execPath, [join(project, 'node_modules/wasmscope/bin/wasmscope.mjs'), 'version'], project).stdout.trim()).toBe(
+    installed.version,
+  );
 
   for (const ex of ['vitest-c', 'vitest-assemblyscript']) cpSync(join(root, 'examples', ex), join(project, ex), { recursive: true });
   const r = run(process.execPath, [join(tmp, 'node_modules/vitest/vitest.mjs'), 'run', '--root', project], project, {
