@@ -50,7 +50,8 @@ const FRONT_END = `
 import { readFileSync } from 'node:fs';
 ${PEAK_RSS}
 const [mode, file, dist] = process.argv.slice(1);
-const bytes = new Uint8Array(readFileSync(file));
+// The file's own buffer (a copy would double the baseline's peak RSS).
+const bytes = readFileSync(file);
 let run;
 if (mode === 'raw') {
   run = async () => {

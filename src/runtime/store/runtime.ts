@@ -96,7 +96,7 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
     // What compiled code keeps is a copy (the caller may reuse the buffer), with the bodies only
     // when the engine reads them again; listeners' definitions and coverage refer to it too.
     let kept: IrModule | undefined;
-    const keep = (): IrModule => (kept ??= withBytes(source, this.engine.keepsBodies ? binary.slice() : copyWithoutBodies(source)));
+    const keep = (): IrModule => (kept ??= withBytes(source, this.engine.keepsBodies ? new Uint8Array(binary) : copyWithoutBodies(source)));
     const factory = getFunctionListenerFactory(ctx);
     const coverageSink = getBlockCoverage(ctx);
     // The factory sees definitions of valid modules only; blocks are found in valid bodies only.
