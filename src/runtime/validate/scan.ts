@@ -181,25 +181,21 @@ class Template {
       for (let b = 0; b < 0x80; b++) t[row | b] = entry(PREFIX_BASE[k]! + b);
       for (let b = 0x80; b < 256; b++) t[row | b] = LONG_SUB;
     }
-    // Rows are filled by byte ranges (cheap at start-up): [0, 0x80) ends a LEB128, [0x80, 0x100) continues it.
-    const row = (state: number, low: number, high: number): void => {
-      t.fill(low, state, state + 0x80);
-      t.fill(high, state + 0x80, state + 0x100);
-    };
-    row(LEB, OP, LEB);
-    row(LEB_LEB, LEB, LEB_LEB);
-    row(LEB_ZERO, ZERO, LEB_ZERO);
-    t.fill(OFFSET(1), ALIGN, ALIGN + 0x40);
-    t.fill(OFFSET_LANE(1), ALIGN_LANE, ALIGN_LANE + 0x40);
-    // A u32 LEB128: at most 5 bytes, the unused bits of the last one zero.
-    for (let k = 1; k < 5; k++) {
-      row(OFFSET(k), OP, OFFSET(k + 1));
-      row(OFFSET_LANE(k), FIXED(1), OFFSET_LANE(k + 1));
+    for (let b = 0; b < 256; b++) {
+      const more = (b & 0x80) !== 0;
+      t[LEB | b] = more ? LEB : OP;
+      t[LEB_LEB | b] = more ? LEB_LEB : LEB;
+      t[LEB_ZERO | b] = more ? LEB_ZERO : ZERO;
+      t[ALIGN | b] = b < 0x40 ? OFFSET(1) : FAIL;
+      t[ALIGN_LANE | b] = b < 0x40 ? OFFSET_LANE(1) : FAIL;
+      // A u32 LEB128: at most 5 bytes, the unused bits of the last one zero.
+      for (let k = 1; k <= 5; k++) {
+        const last = k === 5 ? (b < 0x10 ? 0 : -1) : more ? 1 : 0;
+        t[OFFSET(k) | b] = last < 0 ? FAIL : last === 1 ? OFFSET(k + 1) : OP;
+        t[OFFSET_LANE(k) | b] = last < 0 ? FAIL : last === 1 ? OFFSET_LANE(k + 1) : FIXED(1);
+      }
+      for (let n = 1; n <= 16; n++) t[FIXED(n) | b] = n === 1 ? OP : FIXED(n - 1);
     }
-    t.fill(OP, OFFSET(5), OFFSET(5) + 0x10);
-    t.fill(FIXED(1), OFFSET_LANE(5), OFFSET_LANE(5) + 0x10);
-    t.fill(OP, FIXED(1), FIXED(1) + 0x100);
-    for (let n = 2; n <= 16; n++) t.fill(FIXED(n - 1), FIXED(n), FIXED(n) + 0x100);
     t[ZERO | 0] = OP;
     t[ZERO_ZERO | 0] = ZERO;
     if (this.valType[FUNCREF] === 1) t[REF | FUNCREF] = t[REF | EXTERNREF] = OP;
@@ -221,34 +217,29 @@ class Template {
         const higher = k < 4 && bound >>> (7 * (k + 1)) !== 0;
         for (let cmp = LT; cmp <= GT; cmp++) {
           const row = INDEX(kind, k, cmp);
-          // The last byte (no continuation bit): the value is below the bound if the bound has
-          // higher digits or the comparison ends below. Digits below, equal to and above the
-          // bound's digit compare as LT, cmp and GT.
-          const ends = (c: number): number => (higher || c === LT ? succ[kind]! : FAIL);
-          // Bytes [lo, hi) with digits compared as c.
-          const range = (lo: number, hi: number, c: number): void => {
-            if (lo >= hi) return;
-            t.fill(ends(c), row + lo, row + hi);
-            t.fill(k < 4 ? INDEX(kind, k + 1, c) : FAIL, row + 0x80 + lo, row + 0x80 + hi);
-          };
-          range(0, digit, LT);
-          range(digit, digit + 1, cmp);
-          range(digit + 1, 0x80, GT);
-          // The fifth byte holds 4 bits of a u32; a block type is an s33 whose last byte's
-          // bit 6 is the sign: a negative value is not a type index.
-          if (k === 4) t.fill(FAIL, row + 0x10, row + 0x80);
-          else if (kind === BLOCK_IDX) t.fill(FAIL, row + 0x40, row + 0x80);
+          for (let b = 0; b < 256; b++) {
+            const d = b & 0x7f;
+            const c = d < digit ? LT : d > digit ? GT : cmp;
+            let next: number;
+            if ((b & 0x80) !== 0) next = k < 4 ? INDEX(kind, k + 1, c) : FAIL;
+            else if (k === 4 && d > 0x0f) next = FAIL;
+            // A block type is an s33: a last byte with the sign bit set is a negative value.
+            else if (kind === BLOCK_IDX && k < 4 && (d & 0x40) !== 0) next = FAIL;
+            else next = higher || c === LT ? succ[kind]! : FAIL;
+            t[row | b] = next;
+          }
         }
       }
     }
     // A block type's first byte: 0x40, a value type, a one-byte type index, or the first digit of a longer one.
-    const d0 = types & 0x7f;
-    t.fill(OP, BLOCK, BLOCK + Math.min(types, 0x40));
-    t.fill(FAIL, BLOCK + Math.min(types, 0x40), BLOCK + 0x40);
-    for (let b = 0x40; b < 0x80; b++) t[BLOCK | b] = b === 0x40 || this.valType[b] === 1 ? OP : FAIL;
-    t.fill(INDEX(BLOCK_IDX, 1, LT), BLOCK + 0x80, BLOCK + 0x80 + d0);
-    t[BLOCK + 0x80 + d0] = INDEX(BLOCK_IDX, 1, EQ);
-    t.fill(INDEX(BLOCK_IDX, 1, GT), BLOCK + 0x81 + d0, BLOCK + 0x100);
+    for (let b = 0; b < 256; b++) {
+      const d = b & 0x7f;
+      let next: number;
+      if ((b & 0x80) !== 0) next = INDEX(BLOCK_IDX, 1, d < (types & 0x7f) ? LT : d > (types & 0x7f) ? GT : EQ);
+      else if (b < 0x40) next = b < types ? OP : FAIL;
+      else next = b === 0x40 || this.valType[b] === 1 ? OP : FAIL;
+      t[BLOCK | b] = next;
+    }
     return t;
   }
 }
