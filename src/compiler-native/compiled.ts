@@ -6,12 +6,13 @@ import { Trap } from '../runtime/api/errors.js';
 import type { FunctionListener, InternalFunction } from '../runtime/api/listener.js';
 import type { FunctionDefinition } from '../runtime/api/module.js';
 import type { Module as IrModule } from '../runtime/binary/module.js';
-import { FunctionDefinitions } from '../runtime/store/definition.js';
+import { Reader } from '../runtime/binary/reader.js';
+import { moduleFunctionDefinitions } from '../runtime/store/definition.js';
 import type { CompiledCode } from '../runtime/store/engine.js';
 import type { CTable } from './externs.js';
 import type { CoverageRewrite } from './coverage.js';
 import { mapInstrumentedOffset } from './instrument.js';
-import type { IndirectCalls, RewriteInfo } from './rewrite.js';
+import type { Rewritten } from './rewrite.js';
 import type { FrameSource } from './traps.js';
 
 /** A function as stack iterators show it: its definition and how its pcs map to source offsets. */
@@ -36,30 +37,25 @@ export interface InstanceView {
   readonly lastIndex: WebAssembly.Global | undefined;
 }
 
-const NO_INDIRECT_CALLS: IndirectCalls = { offsets: new Int32Array(0), typeIndices: new Int32Array(0), tableIndices: new Int32Array(0) };
-
 export class CompiledModuleImpl implements CompiledCode, FrameSource {
-  readonly #definitions: FunctionDefinitions;
+  #defs: readonly FunctionDefinition[] | undefined;
   readonly #internal: InternalFunction[] = [];
   readonly numImportedFuncs: number;
   /** Listener per function index, when any function is listened. */
   listeners: ReadonlyArray<FunctionListener | undefined> | undefined = undefined;
   /** Line coverage: the module with block counters the rewrite was made from, if any. */
   coverage: CoverageRewrite | undefined = undefined;
-  /** The original module's indirect calls, for {@link refineIndirect}. */
-  indirectCalls: IndirectCalls = NO_INDIRECT_CALLS;
   /** The most recent instance, to inspect tables when a trap needs it. */
   lastInstance: WeakRef<InstanceView> | undefined = undefined;
 
   constructor(
     readonly module: IrModule,
     readonly wasm: WebAssembly.Module,
-    readonly rw: RewriteInfo,
+    readonly rw: Rewritten,
     /** DWARF source lines in traces (`CompileOptions.debugInfo`). */
     readonly debugInfo: boolean,
   ) {
     this.numImportedFuncs = module.numImportedFuncs;
-    this.#definitions = new FunctionDefinitions(module);
   }
 
   trapOfFunction(funcIndex: number): Trap | undefined {
@@ -69,17 +65,12 @@ export class CompiledModuleImpl implements CompiledCode, FrameSource {
 
   /** The stack-iterator view of function `funcIndex` (pcs are original absolute offsets). */
   internalFunction(funcIndex: number): InternalFunction {
-    return (this.#internal[funcIndex] ??= new SimpleInternalFunction(this.definition(funcIndex)!, this.module.codeSectionStart));
+    return (this.#internal[funcIndex] ??= new SimpleInternalFunction(this.defs[funcIndex]!, this.module.codeSectionStart));
   }
 
-  /** Definitions of the whole function index space (each made on first use: {@link definition}). */
+  /** Definitions of the function index space, built on first use (compile latency). */
   get defs(): readonly FunctionDefinition[] {
-    return this.#definitions.all();
-  }
-
-  /** The definition of function `funcIndex`, made on first use (instantiation latency). */
-  definition(funcIndex: number): FunctionDefinition | undefined {
-    return this.#definitions.get(funcIndex);
+    return (this.#defs ??= moduleFunctionDefinitions(this.module));
   }
 
   originalOffset(funcIndex: number, offset: number): number {
@@ -99,18 +90,17 @@ export class CompiledModuleImpl implements CompiledCode, FrameSource {
    */
   refineIndirect(_funcIndex: number, offset: number): Trap {
     const m = this.module;
-    // The instruction, from the compile's list (the module keeps no code).
-    const calls = this.indirectCalls;
-    let lo = 0;
-    let hi = calls.offsets.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (calls.offsets[mid]! < offset) lo = mid + 1;
-      else hi = mid;
+    const op = m.bytes[offset];
+    if (op !== 0x11 && op !== 0x13) return Trap.InvalidTableAccess;
+    let typeIndex: number;
+    let tableIndex: number;
+    try {
+      const r = new Reader(m.bytes, offset + 1);
+      typeIndex = r.u32();
+      tableIndex = r.u32();
+    } catch {
+      return Trap.InvalidTableAccess;
     }
-    if (calls.offsets[lo] !== offset) return Trap.InvalidTableAccess;
-    const typeIndex = calls.typeIndices[lo]!;
-    const tableIndex = calls.tableIndices[lo]!;
     const inst = this.lastInstance?.deref();
     const table = inst?.tables[tableIndex];
     const expected = m.types[typeIndex];

@@ -11,10 +11,7 @@
  * that changes while calls run lives in the engine's own state (state.ts).
  */
 import { F32, F64, FUNCREF, I32, I64, V128, isRefType as isRef } from '../runtime/api/value-type.js';
-import { CompileError } from '../runtime/api/errors.js';
-import { instructionSites } from '../runtime/binary/instr.js';
 import type { Module as IrModule } from '../runtime/binary/module.js';
-import { scanBodies } from '../runtime/validate/scan.js';
 import type {
   CompileOptions,
   CompiledCode,
@@ -31,16 +28,7 @@ import { addCoverageCounters, type CoverageRewrite } from './coverage.js';
 import { CGlobal, CMemory, CTable, GuestFunction, HostFunction } from './externs.js';
 import { GuestInstance, HostInstance, hostAdapter } from './instances.js';
 import { hookTable, listenModes } from './listening.js';
-import {
-  HIDDEN_LAST_INDEX,
-  REWRITE_SITE_CODES,
-  hiddenGlobal,
-  hiddenTable,
-  indirectCalls,
-  rewriteModule,
-  type IndirectCalls,
-  type Rewritten,
-} from './rewrite.js';
+import { HIDDEN_LAST_INDEX, hiddenGlobal, hiddenTable, rewriteModule, type Rewritten } from './rewrite.js';
 import { EngineState } from './state.js';
 import { STACK_TRACE_LIMIT, toWasmError } from './traps.js';
 
@@ -58,8 +46,6 @@ export interface CompilerEngineOptions {
 
 class CompilerEngine implements Engine {
   readonly kind = 'compiler' as const;
-  /** V8 holds the compiled code; function bodies are read only while compiling. */
-  readonly keepsBodies = false;
   readonly #state = new EngineState();
 
   constructor(readonly options: CompilerEngineOptions) {}
@@ -68,52 +54,34 @@ class CompilerEngine implements Engine {
     const state = this.#state;
     const listeners = options.listeners;
     const id = state.newModuleId();
-    // Everything reads the caller's bytes (`source`), synchronously: `module` keeps no bodies.
-    const source = options.source ?? module;
-    const listened = listenModes(listeners);
-    const interrupts = options.closeOnContextDone === true;
-    // V8-first validation: the scan vouches for every instruction (and finds the sites the rewrite
-    // needs), V8 types them while it compiles. Otherwise our validator runs first; also for hooks,
-    // whose rewrite adds tables and types the scan does not bound indices against.
-    let sites: Int32Array | undefined = scanBodies(source, options.features, REWRITE_SITE_CODES);
     let rw: Rewritten;
     let counted: CoverageRewrite | undefined;
-    let calls: IndirectCalls;
     try {
-      if (sites === undefined || listened !== undefined || interrupts || options.coverage !== undefined) options.validate?.();
-      sites ??= instructionSites(source, REWRITE_SITE_CODES);
-      calls = indirectCalls(source, sites);
-      // Line coverage: counters first, then the rewrite of the module with counters (whose code,
-      // and so whose sites, moved).
-      counted = options.coverage === undefined ? undefined : addCoverageCounters(source, options.coverage, options.features);
-      const target = counted?.module ?? source;
-      if (counted !== undefined) sites = instructionSites(target, REWRITE_SITE_CODES);
-      rw = rewriteModule(target, `${state.namePrefix}${id}`, {
+      // Line coverage: counters first, then the rewrite of the module with counters.
+      counted = options.coverage === undefined ? undefined : addCoverageCounters(module, options.coverage, options.features);
+      rw = rewriteModule(counted?.module ?? module, `${state.namePrefix}${id}`, {
         preciseTraps: this.options.preciseTraps !== false,
-        listened,
-        interrupts,
-        sites,
+        listened: listenModes(listeners),
+        interrupts: options.closeOnContextDone === true,
       });
     } catch (e) {
       // The rewrite walks bodies assuming they are valid: an invalid module is a CompileError.
       options.validate?.();
       throw e;
     }
-    // Synchronously, so that a rejection still finds the caller's bytes for our validator.
+    // V8 compiles on background threads while our validator runs here (compile latency).
+    const compiling = WebAssembly.compile(rw.bytes);
+    compiling.catch(() => {});
+    options.validate?.();
     let wasm: WebAssembly.Module;
     try {
-      wasm = new WebAssembly.Module(rw.bytes);
+      wasm = await compiling;
     } catch (e) {
-      // Our validator words the error (section, function, offset); if it finds the module valid,
-      // V8's reason stands.
-      options.validate?.();
-      throw new CompileError(`V8: ${(e as Error).message}`, {}, 'invalid');
+      throw new Error(`internal error: V8 rejected the rewritten module: ${(e as Error).message}`, { cause: e });
     }
-    const { bytes: _, ...info } = rw;
-    const code = new CompiledModuleImpl(module, wasm, info, options.debugInfo);
+    const code = new CompiledModuleImpl(module, wasm, rw, options.debugInfo);
     code.listeners = listeners;
     code.coverage = counted;
-    code.indirectCalls = calls;
     state.register(id, code);
     return code;
   }
@@ -134,6 +102,7 @@ class CompilerEngine implements Engine {
       switch (ev.kind) {
         case 0: {
           const src = ev.value;
+          const def = code.defs[functions.length]!;
           let wasm: unknown;
           if (src instanceof GuestFunction) {
             if (src.wasm === undefined) throw new Error('not supported: importing a non-exported function');
@@ -145,7 +114,7 @@ class CompilerEngine implements Engine {
           }
           importArr.push(wasm);
           const type = imp.desc.kind === 0 ? m.types[imp.desc.typeIndex]! : src.type;
-          functions.push(new GuestFunction(type, code, functions.length, wasm, src instanceof HostFunction ? src : undefined));
+          functions.push(new GuestFunction(type, def, wasm, src instanceof HostFunction ? src : undefined));
           break;
         }
         case 1:
@@ -217,7 +186,7 @@ class CompilerEngine implements Engine {
     const exported = new Map<number, unknown>();
     for (const e of m.exports) if (e.kind === 0 && !exported.has(e.index)) exported.set(e.index, ex[e.name]);
     for (let i = m.numImportedFuncs; i < m.funcTypeIndexSpace.length; i++) {
-      functions.push(new GuestFunction(m.types[m.funcTypeIndexSpace[i]!]!, code, i, exported.get(i)));
+      functions.push(new GuestFunction(m.types[m.funcTypeIndexSpace[i]!]!, code.defs[i]!, exported.get(i)));
     }
     if (definedTables !== undefined) {
       tables.push(...definedTables);

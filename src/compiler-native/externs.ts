@@ -13,11 +13,6 @@ import type { EngineState } from './state.js';
 
 const MASK64 = (1n << 64n) - 1n;
 
-/** Where a function's definition comes from: the compiled module, which makes it on first use. */
-export interface DefinitionSource {
-  definition(funcIndex: number): FunctionDefinition | undefined;
-}
-
 /** A function of a guest instance (defined, or imported from a guest or through a host adapter). */
 export class GuestFunction implements EngineFunction {
   /** Its slot in the engine's call table once called from JS, or -1. */
@@ -25,26 +20,15 @@ export class GuestFunction implements EngineFunction {
   entry: EntryFn | undefined = undefined;
   #params: SlotLayout | undefined;
   #results: SlotLayout | undefined;
-  readonly #definitions: DefinitionSource;
-  readonly #index: number;
 
   constructor(
     readonly type: FuncType,
-    /** The definition is function `index` of `definitions` (made when first asked for: a big module has many). */
-    definitions: DefinitionSource,
-    index: number,
+    readonly definition: FunctionDefinition,
     /** The callable wasm function, or undefined for a defined function V8 does not export. */
     readonly wasm: unknown,
     /** The host function, when this is an imported host function (called directly from the API). */
     readonly host: HostFunction | undefined = undefined,
-  ) {
-    this.#definitions = definitions;
-    this.#index = index;
-  }
-
-  get definition(): FunctionDefinition {
-    return this.#definitions.definition(this.#index)!;
-  }
+  ) {}
 
   get params(): SlotLayout {
     return (this.#params ??= slotLayout(this.type.params));

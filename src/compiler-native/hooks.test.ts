@@ -9,8 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { CoreFeaturesTailCall, CoreFeaturesV2 } from '../runtime/api/features.js';
 import { decodeModule } from '../runtime/binary/decoder.js';
 import { wat } from '../../test/helpers.js';
-import { instructionSites } from '../runtime/binary/instr.js';
-import { REWRITE_SITE_CODES, rewriteModule } from './rewrite.js';
+import { rewriteModule } from './rewrite.js';
 import { entryCheckedBodies } from '../runtime/store/interrupts.js';
 
 const LOOPS = `(module
@@ -21,17 +20,16 @@ const LOOPS = `(module
 describe('compiler hooks: what the rewrite touches', () => {
   it('copies every body unchanged when nothing is hooked (precise traps off)', async () => {
     const m = decodeModule(await wat(LOOPS), CoreFeaturesV2);
-    const rw = rewriteModule(m, 'test1', { preciseTraps: false, sites: instructionSites(m, REWRITE_SITE_CODES) });
+    const rw = rewriteModule(m, 'test1', { preciseTraps: false });
     expect(rw.instrumented.every((b) => b === undefined)).toBe(true);
     expect(rw.hooks).toEqual([]);
   });
 
   it('instruments only bodies with loops for interrupts, and only listened bodies for listeners', async () => {
     const m = decodeModule(await wat(LOOPS), CoreFeaturesV2);
-    const sites = instructionSites(m, REWRITE_SITE_CODES);
-    const withInterrupts = rewriteModule(m, 'test2', { preciseTraps: true, interrupts: true, sites });
+    const withInterrupts = rewriteModule(m, 'test2', { preciseTraps: true, interrupts: true });
     expect(withInterrupts.instrumented.map((b) => b !== undefined)).toEqual([false, true, true]);
-    const listened = rewriteModule(m, 'test3', { preciseTraps: true, listened: [0, 1, 0], sites });
+    const listened = rewriteModule(m, 'test3', { preciseTraps: true, listened: [0, 1, 0] });
     expect(listened.instrumented.map((b) => b !== undefined)).toEqual([false, true, false]);
     expect(listened.hooks.map((h) => h.kind)).toEqual(['tail', 'before', 'after']);
   });

@@ -11,21 +11,22 @@
  * - a `call_indirect` of a null entry ("invalid table access") vs. one of another type ("indirect
  *   call type mismatch"): the element index is saved in an appended global before the call, and
  *   the trap mapper looks the entry up.
- * A trap whose innermost frame is `$nanTrap` is known precisely; otherwise V8's text is. The sites
- * come from the instruction scan of V8-first validation (validate/scan.ts), and only the bodies
- * holding one change: their checks are spliced between slices of the original bytes
- * ({@link TrapSiteBody}; compile latency).
+ * A trap whose innermost frame is `$nanTrap` is known precisely; otherwise V8's text is. Only the
+ * bodies with a byte that could be such an opcode are walked (compile latency).
  */
-import { BLOCK_EMPTY, ByteWriter, putU32, u32Size, type BlockType, type WrittenBody } from '../runtime/binary/encoder.js';
+import { Buffer } from 'node:buffer';
+import { BLOCK_EMPTY, ByteWriter, type BlockType } from '../runtime/binary/encoder.js';
 import { nextInstr, readLeb, skipLeb } from '../runtime/binary/instr.js';
 import type { FuncType, Module } from '../runtime/binary/module.js';
 import { Op } from '../runtime/binary/opcodes.js';
 
 const opScratch = new Int32Array(1);
 
-/** How the offsets of an instrumented body's new code map back to the original. */
-export interface BodyMap {
-  /** Byte length of the local declarations at the start of the body. */
+/** An instrumented body and how its offsets map back. */
+export interface InstrumentedBody {
+  /** Locals and code, without the leading size. */
+  readonly encoded: Uint8Array;
+  /** Byte length of the local declarations at the start of `encoded`. */
   readonly localsLength: number;
   /**
    * Segments of the new code, in order: `newStart[i]` (relative to the start of the new code) maps
@@ -39,14 +40,8 @@ export interface BodyMap {
   readonly usesLastIndex?: boolean;
 }
 
-/** An instrumented body and how its offsets map back. */
-export interface InstrumentedBody extends BodyMap {
-  /** Locals and code, without the leading size. */
-  readonly encoded: Uint8Array;
-}
-
 /** Original offset of `rel` (relative to the start of the body's new code). */
-export function mapInstrumentedOffset(b: BodyMap, rel: number): number {
+export function mapInstrumentedOffset(b: InstrumentedBody, rel: number): number {
   let lo = 0;
   let hi = b.newStart.length - 1;
   while (lo < hi) {
@@ -74,6 +69,74 @@ const TRUNC: ReadonlyMap<number, number> = new Map([
   [0xb1, F64],
 ]);
 
+/** Bytes that could be a trapping truncation or a `call_indirect`/`return_call_indirect` opcode. */
+const CANDIDATE = ((): Uint8Array => {
+  const t = new Uint8Array(256);
+  for (const op of TRUNC.keys()) t[op] = 1;
+  t[0x11] = 1;
+  t[0x13] = 1;
+  return t;
+})();
+
+/**
+ * Whether bytes `[start, end)` of a body contain a byte that could be an opcode precise traps
+ * instrument. A small, separate loop so the per-body prefilter gets optimized early (compile latency).
+ */
+function mayHaveTrapOpcodes(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let q = start; q < end; q++) if (CANDIDATE[bytes[q]!] === 1) return true;
+  return false;
+}
+
+/** The byte values of {@link CANDIDATE}. */
+const CANDIDATE_BYTES: readonly number[] = ((): number[] => {
+  const out: number[] = [];
+  for (let b = 0; b < 256; b++) if (CANDIDATE[b] === 1) out.push(b);
+  return out;
+})();
+
+/**
+ * Indices (ascending) of the defined functions whose code holds a byte that could be an opcode
+ * precise traps instrument: {@link mayHaveTrapOpcodes} for every body at once, by native
+ * `indexOf` scans of the code section, so the cost follows the number of such bytes rather than
+ * the module's size (compile latency).
+ */
+export function trapCandidateBodies(m: Module): number[] {
+  const codes = m.codes;
+  const n = codes.length;
+  if (n === 0) return [];
+  // A Buffer view (no copy): its indexOf is a native memchr.
+  const bytes = Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
+  const end = codes[n - 1]!.codeEnd;
+  const mark = new Uint8Array(n);
+  let count = 0;
+  for (const v of CANDIDATE_BYTES) {
+    let pos = bytes.indexOf(v, codes[0]!.codeStart);
+    while (pos >= 0 && pos < end) {
+      // The body whose entry starts at or before pos (bodies are in offset order).
+      let lo = 0;
+      let hi = n - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >>> 1;
+        if (codes[mid]!.entryOffset <= pos) lo = mid;
+        else hi = mid - 1;
+      }
+      const b = codes[lo]!;
+      if (pos >= b.codeStart && pos < b.codeEnd) {
+        if (mark[lo] === 0) {
+          mark[lo] = 1;
+          count++;
+        }
+        pos = bytes.indexOf(v, b.codeEnd);
+      } else {
+        pos = bytes.indexOf(v, pos + 1);
+      }
+    }
+  }
+  const out = new Array<number>(count);
+  for (let i = 0, k = 0; k < count; i++) if (mark[i] === 1) out[k++] = i;
+  return out;
+}
+
 /** Float type taken by each trapping truncation opcode (0 for other opcodes). */
 const TRUNC_TYPE = ((): Uint8Array => {
   const t = new Uint8Array(256);
@@ -81,188 +144,20 @@ const TRUNC_TYPE = ((): Uint8Array => {
   return t;
 })();
 
-/** Precise-trap functions and globals of the rewrite ({@link InstrumentPlan}). */
-export interface TrapPlan {
-  readonly nanTrapFunc: number;
-  readonly lastIndexGlobal: number;
-}
-
-// Kinds of precise-trap sites.
-const SITE_INDIRECT = 0;
-const SITE_F32 = 1;
-const SITE_F64 = 2;
-
-const OP_IF = 0x04;
-const OP_END = 0x0b;
-const OP_CALL = 0x10;
-const OP_LOCAL_GET = 0x20;
-const OP_LOCAL_TEE = 0x22;
-const OP_GLOBAL_SET = 0x24;
-const OP_F32_NE = 0x5c;
-const OP_F64_NE = 0x62;
-
 /**
- * A body with precise-trap checks: the code {@link instrumentBody} writes before each trapping
- * truncation and `call_indirect`/`return_call_indirect`, written between slices of the original
- * bytes straight into the rewritten module (no walk of the body, no buffer of its own; compile
- * latency). Its offset map is computed on first use (traps and stack traces need it, compiles
- * do not).
+ * Offset of the first instruction in `[start, end)` that precise traps instrument (a trapping
+ * float→int truncation, `call_indirect` or `return_call_indirect`), or -1.
  */
-export class TrapSiteBody implements WrittenBody, BodyMap {
-  readonly size: number;
-  readonly localsLength: number;
-  readonly usesLastIndex: boolean;
-  /** The original bytes, until written (the map does not need them). */
-  #bytes: Uint8Array | undefined;
-  readonly #groupsStart: number;
-  readonly #groups: number;
-  readonly #codeStart: number;
-  readonly #codeEnd: number;
-  readonly #sites: Int32Array;
-  readonly #kinds: Uint8Array;
-  /** The temporaries: f32, f64, i32 (after the params and declared locals). */
-  readonly #tmp: number;
-  readonly #plan: TrapPlan;
-  /** Length of the inserted code per site kind. */
-  readonly #insertLength: readonly [number, number, number];
-  #map: { newStart: Int32Array; origStart: Int32Array; copied: Uint8Array } | undefined;
-
-  /**
-   * @param sites - offsets of the body's sites, ascending.
-   * @param kinds - receives each site's kind (a view the caller keeps with `sites`).
-   */
-  constructor(m: Module, defIndex: number, sites: Int32Array, kinds: Uint8Array, plan: TrapPlan) {
-    const body = m.codes[defIndex]!;
-    const bytes = m.bytes;
-    const type = m.types[m.funcTypeIndices[defIndex]!]!;
-    this.#bytes = bytes;
-    this.#groups = body.locals.length;
-    this.#groupsStart = skipLeb(bytes, skipLeb(bytes, body.entryOffset));
-    this.#codeStart = body.codeStart;
-    this.#codeEnd = body.codeEnd;
-    this.#sites = sites;
-    this.#kinds = kinds;
-    this.#plan = plan;
-    const tmp = (this.#tmp = type.params.length + body.numLocals);
-    const call = 1 + u32Size(plan.nanTrapFunc);
-    this.#insertLength = [
-      3 + 2 * u32Size(tmp + 2) + u32Size(plan.lastIndexGlobal),
-      4 + 3 * (1 + u32Size(tmp)) + call,
-      4 + 3 * (1 + u32Size(tmp + 1)) + call,
-    ];
-    // The local declarations plus one f32, one f64 and one i32 group.
-    this.localsLength = u32Size(this.#groups + 3) + (body.codeStart - this.#groupsStart) + 6;
-    let size = this.localsLength + (body.codeEnd - body.codeStart);
-    let indirect = false;
-    for (let k = 0; k < sites.length; k++) {
-      const op = bytes[sites[k]!]!;
-      const kind = op === 0x11 || op === 0x13 ? SITE_INDIRECT : TRUNC_TYPE[op] === F32 ? SITE_F32 : SITE_F64;
-      if (kind === SITE_INDIRECT) indirect = true;
-      kinds[k] = kind;
-      size += this.#insertLength[kind]!;
-    }
-    this.size = size;
-    this.usesLastIndex = indirect;
+function firstTrapOpcode(bytes: Uint8Array, start: number, end: number): number {
+  const op = opScratch;
+  let p = start;
+  while (p < end) {
+    const at = p;
+    p = nextInstr(bytes, p, op);
+    const code = op[0]!;
+    if ((code < 256 && TRUNC_TYPE[code] !== 0) || code === 0x11 || code === 0x13) return at;
   }
-
-  write(out: Uint8Array, pos: number): number {
-    const b = this.#bytes;
-    if (b === undefined) throw new Error('internal error: body written twice');
-    this.#bytes = undefined;
-    pos = putU32(out, pos, this.#groups + 3);
-    out.set(b.subarray(this.#groupsStart, this.#codeStart), pos);
-    pos += this.#codeStart - this.#groupsStart;
-    out[pos++] = 1;
-    out[pos++] = F32;
-    out[pos++] = 1;
-    out[pos++] = F64;
-    out[pos++] = 1;
-    out[pos++] = I32;
-    const sites = this.#sites;
-    const tmp = this.#tmp;
-    const plan = this.#plan;
-    let from = this.#codeStart;
-    for (let k = 0; k < sites.length; k++) {
-      const at = sites[k]!;
-      out.set(b.subarray(from, at), pos);
-      pos += at - from;
-      from = at;
-      const kind = this.#kinds[k]!;
-      if (kind === SITE_INDIRECT) {
-        // The element index goes to $lastIndex: a trap at the call then looks the entry up.
-        out[pos++] = OP_LOCAL_TEE;
-        pos = putU32(out, pos, tmp + 2);
-        out[pos++] = OP_GLOBAL_SET;
-        pos = putU32(out, pos, plan.lastIndexGlobal);
-        out[pos++] = OP_LOCAL_GET;
-        pos = putU32(out, pos, tmp + 2);
-      } else {
-        // A NaN is the one value not equal to itself.
-        const t = kind === SITE_F32 ? tmp : tmp + 1;
-        out[pos++] = OP_LOCAL_TEE;
-        pos = putU32(out, pos, t);
-        out[pos++] = OP_LOCAL_GET;
-        pos = putU32(out, pos, t);
-        out[pos++] = OP_LOCAL_GET;
-        pos = putU32(out, pos, t);
-        out[pos++] = kind === SITE_F32 ? OP_F32_NE : OP_F64_NE;
-        out[pos++] = OP_IF;
-        out[pos++] = 0x40;
-        out[pos++] = OP_CALL;
-        pos = putU32(out, pos, plan.nanTrapFunc);
-        out[pos++] = OP_END;
-      }
-    }
-    out.set(b.subarray(from, this.#codeEnd), pos);
-    return pos + (this.#codeEnd - from);
-  }
-
-  get newStart(): Int32Array {
-    return this.#mapped().newStart;
-  }
-
-  get origStart(): Int32Array {
-    return this.#mapped().origStart;
-  }
-
-  get copied(): Uint8Array {
-    return this.#mapped().copied;
-  }
-
-  /** Segments as {@link instrumentBody} records them: copied slices and the checks before sites. */
-  #mapped(): { newStart: Int32Array; origStart: Int32Array; copied: Uint8Array } {
-    if (this.#map !== undefined) return this.#map;
-    const sites = this.#sites;
-    const n = sites.length;
-    const newStart = new Int32Array(2 * n + 1);
-    const origStart = new Int32Array(2 * n + 1);
-    const copied = new Uint8Array(2 * n + 1);
-    let segments = 0;
-    let rel = 0;
-    let from = this.#codeStart;
-    for (let k = 0; k < n; k++) {
-      const at = sites[k]!;
-      if (at > from) {
-        newStart[segments] = rel;
-        origStart[segments] = from;
-        copied[segments++] = 1;
-        rel += at - from;
-      }
-      newStart[segments] = rel;
-      origStart[segments] = at;
-      copied[segments++] = 0;
-      rel += this.#insertLength[this.#kinds[k]!]!;
-      from = at;
-    }
-    newStart[segments] = rel;
-    origStart[segments] = from;
-    copied[segments++] = 1;
-    return (this.#map = {
-      newStart: newStart.subarray(0, segments),
-      origStart: origStart.subarray(0, segments),
-      copied: copied.subarray(0, segments),
-    });
-  }
+  return -1;
 }
 
 /** Listener hooks of one listened body (the indirect calls go through the appended hook table). */
@@ -359,10 +254,13 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
   let p = body.codeStart;
   const op = opScratch;
   if (listen === undefined && interrupt === undefined) {
-    // Precise traps only: splice the sites (spliceTrapSites) instead; here, walk from the first one.
+    // Fast path: most bodies have nothing to instrument, and need no allocation.
     if (!precise) return undefined;
-    while (p < end && TRUNC_TYPE[bytes[p]!] === 0 && bytes[p] !== 0x11 && bytes[p] !== 0x13) p = nextInstr(bytes, p, op);
-    if (p >= end) return undefined;
+    // Byte prefilter: a body without any byte that could be such an opcode needs no walk.
+    if (!mayHaveTrapOpcodes(bytes, p, end)) return undefined;
+    const at = firstTrapOpcode(bytes, p, end);
+    if (at < 0) return undefined;
+    p = at;
   }
   const out = new ByteWriter(body.codeEnd - body.codeStart + 64);
   const newStart: number[] = [];

@@ -140,7 +140,7 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
       if (l === undefined) continue;
       const t = m.types[m.funcTypeIndexSpace[fi]!]!;
       lis[fi] = new Listened(
-        new ListenedFrame(l, code.definition(fi)!, api),
+        new ListenedFrame(l, code.defs[fi]!, api),
         new CompilerStackIterator(state, code.internalFunction(fi), m.codes[fi - m.numImportedFuncs]!.codeStart, 1),
         listensExits(l),
         new BigUint64Array(b.memory.buffer, 8, slotLayout(t.params).total),

@@ -12,15 +12,20 @@
  *   (`wasm://wasm/<id>-<hash>`) so frames map back to this module; other custom sections are dropped.
  *
  * Instrumenting only some bodies is a matter of giving those entries of `codes` new bytes (an
- * `EncodedBody`, or a `SplicedBody` for precise traps alone) and recording their offset map in
- * `instrumented`; untouched bodies keep a constant delta. The output is written once, at its exact
- * size (encoder.ts).
+ * `EncodedBody`) and recording their offset map in `bodyMaps`; untouched bodies keep a constant
+ * delta.
  */
-import { BLOCK_EMPTY, ByteWriter, blockResult } from '../runtime/binary/encoder.js';
+import { BLOCK_EMPTY, ByteWriter, blockResult, u32Size } from '../runtime/binary/encoder.js';
 import { encodeModule, type EncodableBody } from '../runtime/binary/encoder.js';
 import type { CustomSection, Export, FuncType, Import, Module } from '../runtime/binary/module.js';
-import { readLeb, skipLeb } from '../runtime/binary/instr.js';
-import { INTERRUPT_INTERVAL, TrapSiteBody, instrumentBody, type BodyMap, type InstrumentPlan, type ListenPlan } from './instrument.js';
+import {
+  INTERRUPT_INTERVAL,
+  instrumentBody,
+  trapCandidateBodies,
+  type InstrumentPlan,
+  type InstrumentedBody,
+  type ListenPlan,
+} from './instrument.js';
 import { entryCheckedBodies } from '../runtime/store/interrupts.js';
 
 /** Prefix of hidden export names. */
@@ -35,13 +40,8 @@ export type HookSlot = { readonly kind: 'before' | 'after'; readonly type: FuncT
 /** Module-name prefix of rewritten guests in V8 frame URLs (the engine appends its tag and an id). */
 export const GUEST_NAME_PREFIX = 'wasmscopeguest';
 
-/** What V8 compiles: the rewritten binary, and how it maps back ({@link RewriteInfo}). */
-export interface Rewritten extends RewriteInfo {
+export interface Rewritten {
   readonly bytes: Uint8Array;
-}
-
-/** How a rewrite maps back to the original module (kept for traps and stack traces; not the bytes). */
-export interface RewriteInfo {
   /** Whether the defined memory was turned into the import `m`/`m`. */
   readonly memoryImported: boolean;
   /**
@@ -49,8 +49,8 @@ export interface RewriteInfo {
    * of V8 frames in such a body map back by subtracting it.
    */
   readonly bodyDelta: Int32Array;
-  /** Per defined function: how its instrumented body maps back, if it was rewritten. */
-  readonly instrumented: ReadonlyArray<BodyMap | undefined>;
+  /** Per defined function: its instrumented body, if it was rewritten. */
+  readonly instrumented: ReadonlyArray<InstrumentedBody | undefined>;
   /** Per defined function: absolute offset of its new code (after the locals), for instrumented ones. */
   readonly newCodeStart: Int32Array;
   /** The appended `$nanTrap` function (precise traps), or -1. */
@@ -67,20 +67,6 @@ export interface RewriteInfo {
   readonly tablesImported: boolean;
 }
 
-/**
- * The `call_indirect` and `return_call_indirect` instructions of a module (absolute offsets,
- * ascending) with their type and table index, in parallel arrays: trap mapping looks them up (a
- * compiled module does not keep the original code).
- */
-export interface IndirectCalls {
-  readonly offsets: Int32Array;
-  readonly typeIndices: Int32Array;
-  readonly tableIndices: Int32Array;
-}
-
-/** Codes of the instructions whose offsets a rewrite needs (the scan's sites): precise-trap sites and indirect calls. */
-export const REWRITE_SITE_CODES: readonly number[] = [0x11, 0x13, 0xa8, 0xa9, 0xaa, 0xab, 0xae, 0xaf, 0xb0, 0xb1];
-
 export interface RewriteOptions {
   /** Instrument bodies so that traps V8 words alike are told apart (instrument.ts). */
   readonly preciseTraps: boolean;
@@ -91,15 +77,10 @@ export interface RewriteOptions {
   readonly listened?: ReadonlyArray<number> | undefined;
   /** Interrupt checks at loop headers (timeouts). */
   readonly interrupts?: boolean | undefined;
-  /**
-   * Absolute offsets (ascending) of every instruction of {@link REWRITE_SITE_CODES} in the bodies:
-   * from the instruction scan (validate/scan.ts), or `instructionSites` for modules it did not vouch for.
-   */
-  readonly sites: Int32Array;
 }
 
 /** Rewrites `m` for V8; `moduleName` names it in frame URLs (`wasm://wasm/<moduleName>-<hash>`). */
-export function rewriteModule(m: Module, moduleName: string, options: RewriteOptions): Rewritten {
+export function rewriteModule(m: Module, moduleName: string, options: RewriteOptions = { preciseTraps: false }): Rewritten {
   const imports: Import[] = m.imports.map((imp, k) => ({ module: 'i', name: String(k), desc: imp.desc, offset: imp.offset }));
   let memories = m.memories;
   const memoryImported = m.memories.length > 0;
@@ -128,7 +109,7 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
   let funcTypeIndices = m.funcTypeIndices;
   let tables = m.tables;
   let tablesImported = false;
-  const instrumented: Array<BodyMap | undefined> = [];
+  const instrumented: Array<InstrumentedBody | undefined> = [];
   let nanTrapFunc = -1;
   let lastIndexGlobal = -1;
   let globals = m.globals;
@@ -193,24 +174,18 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
       typeIndex,
     };
     if (options.preciseTraps && !interrupts && !anyListened) {
-      // Precise traps only: the bodies holding a site get their checks spliced in; the others
-      // stay as they are.
+      // Precise traps only: bodies without a byte that could be a trapping opcode stay as they are,
+      // found for the whole code section at once; only the others go through the instrumenter.
       instrumented.length = nCodes;
       instrumented.fill(undefined);
       list = m.codes.slice();
-      const sites = options.sites;
-      const kinds = new Uint8Array(sites.length);
-      let k = 0;
-      for (let i = 0; i < nCodes && k < sites.length; i++) {
-        const end = m.codes[i]!.codeEnd;
-        if (sites[k]! >= end) continue;
-        let to = k;
-        while (to < sites.length && sites[to]! < end) to++;
-        const b = new TrapSiteBody(m, i, sites.subarray(k, to), kinds.subarray(k, to), plain);
-        instrumented[i] = b;
-        list[i] = b;
-        if (b.usesLastIndex === true) usesLastIndex = true;
-        k = to;
+      for (const i of trapCandidateBodies(m)) {
+        const b = instrumentBody(m, i, plain);
+        if (b !== undefined) {
+          instrumented[i] = b;
+          list[i] = b;
+          if (b.usesLastIndex === true) usesLastIndex = true;
+        }
       }
     } else {
       for (let i = 0; i < nCodes; i++) {
@@ -279,41 +254,10 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
   const newCodeStart = new Int32Array(m.codes.length);
   for (let i = 0; i < m.codes.length; i++) {
     bodyDelta[i] = out.bodyOffsets[i]! - m.codes[i]!.entryOffset;
-    if (instrumented[i] !== undefined) {
-      // After the entry's size and the new local declarations.
-      const p = skipLeb(out.bytes, out.bodyOffsets[i]!);
-      newCodeStart[i] = p + instrumented[i]!.localsLength;
-    }
+    const b = instrumented[i];
+    if (b !== undefined) newCodeStart[i] = out.bodyOffsets[i]! + u32Size(b.encoded.length) + b.localsLength;
   }
-  return {
-    bytes: out.bytes,
-    memoryImported,
-    bodyDelta,
-    instrumented,
-    newCodeStart,
-    nanTrapFunc,
-    lastIndexGlobal,
-    hooks,
-    tablesImported,
-  };
-}
-
-/** The indirect calls among `sites` (instruction offsets of `m`), with their immediates. */
-export function indirectCalls(m: Module, sites: Int32Array): IndirectCalls {
-  const b = m.bytes;
-  let n = 0;
-  for (let k = 0; k < sites.length; k++) if (b[sites[k]!] === 0x11 || b[sites[k]!] === 0x13) n++;
-  const offsets = new Int32Array(n);
-  const typeIndices = new Int32Array(n);
-  const tableIndices = new Int32Array(n);
-  for (let k = 0, j = 0; k < sites.length; k++) {
-    const at = sites[k]!;
-    if (b[at] !== 0x11 && b[at] !== 0x13) continue;
-    offsets[j] = at;
-    typeIndices[j] = readLeb(b, at + 1);
-    tableIndices[j++] = readLeb(b, skipLeb(b, at + 1));
-  }
-  return { offsets, typeIndices, tableIndices };
+  return { bytes: out.bytes, memoryImported, bodyDelta, instrumented, newCodeStart, nanTrapFunc, lastIndexGlobal, hooks, tablesImported };
 }
 
 const I32 = 0x7f;

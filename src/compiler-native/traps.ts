@@ -16,8 +16,7 @@ import { HELPER_ENTRY_NAME } from './boundary.js';
 
 /** What the trap mapper needs to know about a compiled guest. */
 export interface FrameSource {
-  /** The definition of function `funcIndex` (imports first), undefined when out of range. */
-  definition(funcIndex: number): FunctionDefinition | undefined;
+  readonly defs: readonly FunctionDefinition[];
   readonly numImportedFuncs: number;
   /** Original offset of V8 offset `offset` in defined function `funcIndex`. */
   originalOffset(funcIndex: number, offset: number): number;
@@ -88,7 +87,7 @@ interface TraceState {
 const traces = new WeakMap<WasmRuntimeError, TraceState>();
 
 function frameOf(src: FrameSource, funcIndex: number, offset: number): TraceFrame {
-  return { definition: src.definition(funcIndex)!, module: src.debugInfo ? src.module : undefined, offset };
+  return { definition: src.defs[funcIndex]!, module: src.debugInfo ? src.module : undefined, offset };
 }
 
 /**
@@ -166,7 +165,7 @@ function collect(
       if (frames.length === first) named = precise;
       continue;
     }
-    if (src.definition(funcIndex) === undefined) continue;
+    if (src.defs[funcIndex] === undefined) continue;
     const offset = src.originalOffset(funcIndex, parseInt(m[3]!, 16));
     frames.push(frameOf(src, funcIndex, offset));
     const t = onFrame?.(src, funcIndex, offset);
@@ -217,7 +216,7 @@ export function parseGuestFrames(
       const src = sources.sourceOf(url);
       if (src !== undefined) {
         const funcIndex = Number(m[2]);
-        if (src.trapOfFunction(funcIndex) === undefined && src.definition(funcIndex) !== undefined) {
+        if (src.trapOfFunction(funcIndex) === undefined && src.defs[funcIndex] !== undefined) {
           onFrame(src, funcIndex, src.originalOffset(funcIndex, parseInt(m[3]!, 16)));
         }
       }

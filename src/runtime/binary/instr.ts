@@ -7,7 +7,6 @@
  * The walk reads the bytes of a *validated* body: it does no bounds checks, and reads a one-byte
  * immediate (a memory index, a lane, a reference type) as the LEB128 it equals when valid.
  */
-import type { Module } from './module.js';
 import { IMM_KINDS, NUM_CODES, OPS, type ImmKind } from './opcodes.js';
 
 /** The index of an immediate kind in `IMM_KINDS`, as stored in {@link IMM_OF}. */
@@ -177,26 +176,4 @@ export function nextInstr(b: Uint8Array, p: number, out: Int32Array): number {
   }
   out[0] = code;
   return skipImmediates(b, p, code);
-}
-
-/**
- * Absolute offsets (ascending) of the instructions of `m`'s bodies whose code is in `codes`, by a
- * walk of every body (validated bodies only). The instruction scan of validation finds the same in
- * one pass when it vouches for a module; this serves the modules it does not.
- */
-export function instructionSites(m: Pick<Module, 'bytes' | 'codes'>, codes: readonly number[]): Int32Array {
-  const want = new Uint8Array(NUM_CODES);
-  for (const c of codes) want[c] = 1;
-  const out: number[] = [];
-  const op = new Int32Array(1);
-  const b = m.bytes;
-  for (const body of m.codes) {
-    let p = body.codeStart;
-    while (p < body.codeEnd) {
-      const at = p;
-      p = nextInstr(b, p, op);
-      if (want[op[0]!] === 1) out.push(at);
-    }
-  }
-  return Int32Array.from(out);
 }

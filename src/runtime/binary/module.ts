@@ -221,37 +221,3 @@ export function funcTypeOf(m: Module, funcIndex: number): FuncType | undefined {
   const typeIndex = m.funcTypeIndexSpace[funcIndex];
   return typeIndex === undefined ? undefined : m.types[typeIndex];
 }
-
-/**
- * `m` backed by `bytes` instead of `m.bytes`: the same binary offsets, with the views into the old
- * bytes (data segments, custom sections) re-derived from the new. `bytes` must hold the same
- * contents at every offset the new module is read at.
- */
-export function withBytes(m: Module, bytes: Uint8Array): Module {
-  if (bytes === m.bytes) return m;
-  const base = m.bytes.byteOffset;
-  const view = (v: Uint8Array): Uint8Array => bytes.subarray(v.byteOffset - base, v.byteOffset - base + v.length);
-  return {
-    ...m,
-    bytes,
-    datas: m.datas.map((d) => ({ ...d, init: view(d.init) })),
-    customSections: m.customSections.map((c) => ({ ...c, data: view(c.data) })),
-  };
-}
-
-/**
- * A copy of `m.bytes` without the contents of the code section (zero bytes, which a fresh buffer
- * gets without touching its pages): what a module needs after compile in an engine that does not
- * read its function bodies again.
- */
-export function copyWithoutBodies(m: Module): Uint8Array {
-  const out = new Uint8Array(m.bytes.length);
-  let from = 0;
-  for (const s of m.sections) {
-    if (s.id !== SectionId.Code) continue;
-    out.set(m.bytes.subarray(0, s.start));
-    from = s.end;
-  }
-  out.set(m.bytes.subarray(from), from);
-  return out;
-}

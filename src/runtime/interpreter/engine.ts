@@ -9,7 +9,6 @@ import type { Module as IrModule } from '../binary/module.js';
 import { moduleFunctionDefinitions } from '../store/definition.js';
 import { planInstantiation, type PlannedValue } from '../store/instantiate.js';
 import { entryCheckedBodies } from '../store/interrupts.js';
-import { bodiesValidByV8 } from '../validate/scan.js';
 import { HandleTable } from '../store/handles.js';
 import { callFunction, callFunctionAsync } from './driver.js';
 import type {
@@ -29,8 +28,7 @@ import { MAX_CALL_DEPTH } from './run.js';
 class InterpCompiled implements CompiledCode {
   readonly module: IrModule;
   readonly definitions: FunctionDefinition[];
-  /** What instantiation needs of the compile options (not the caller's bytes they also carry). */
-  readonly options: Pick<CompileOptions, 'debugInfo' | 'listeners' | 'coverage'>;
+  readonly options: CompileOptions;
   #entryChecked: Uint8Array | undefined;
 
   /** Which functions check interrupts at their entry (computed once, on first use). */
@@ -40,7 +38,7 @@ class InterpCompiled implements CompiledCode {
   constructor(module: IrModule, options: CompileOptions) {
     this.module = module;
     this.definitions = moduleFunctionDefinitions(module);
-    this.options = { debugInfo: options.debugInfo, listeners: options.listeners, coverage: options.coverage };
+    this.options = options;
   }
 }
 
@@ -110,8 +108,6 @@ function plannedRef(inst: Instance, v: PlannedValue): Ref {
 
 class InterpreterEngine implements Engine {
   readonly kind = 'interpreter' as const;
-  /** Bodies are lowered on their first call. */
-  readonly keepsBodies = true;
   /** Funcref handles, one table for every machine of the engine. */
   readonly handles = new HandleTable();
   /** The machine synchronous calls run on (nested calls stack up on it). */
@@ -130,8 +126,6 @@ class InterpreterEngine implements Engine {
   }
 
   compile(module: IrModule, options: CompileOptions): Promise<CompiledCode> {
-    // Never run unvalidated code: V8 vouches for the bodies (V8-first), or our validator decides.
-    if (!bodiesValidByV8(module, options.features)) options.validate?.();
     return Promise.resolve(new InterpCompiled(module, options));
   }
 

@@ -91,17 +91,13 @@ export class BlockCoverage {
   readonly stops: number[] = [];
   readonly #sources = new Set<() => void>();
 
-  /**
-   * @param m - the module compiled code keeps.
-   * @param source - the same module with its function bodies readable now (`m` may lack them).
-   */
-  constructor(m: IrModule, source: IrModule = m) {
+  constructor(m: IrModule) {
     this.module = m;
     const starts: number[] = [];
     const first = new Int32Array(m.codes.length + 1);
     for (let i = 0; i < m.codes.length; i++) {
       first[i] = starts.length;
-      for (const s of blockStartsOf(source, i)) starts.push(s);
+      for (const s of blockStartsOf(m, i)) starts.push(s);
     }
     first[m.codes.length] = starts.length;
     this.starts = Int32Array.from(starts);

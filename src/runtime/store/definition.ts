@@ -103,59 +103,27 @@ export function newFunctionDefinition(init: FunctionDefinitionInit): FunctionDef
  * name section. `moduleName` is the name-section module name ('' when absent).
  */
 export function moduleFunctionDefinitions(m: IrModule): FunctionDefinition[] {
-  return new FunctionDefinitions(m).all();
-}
-
-/**
- * The function definitions of a decoded module, each made on first use: a big module defines tens
- * of thousands of functions, and a run asks for a few (instantiation latency).
- */
-export class FunctionDefinitions {
-  readonly #m: IrModule;
-  readonly #defs: Array<FunctionDefinition | undefined>;
-  #exportNames: Map<number, string[]> | undefined;
-  #imports: Array<[string, string]> | undefined;
-
-  constructor(m: IrModule) {
-    this.#m = m;
-    this.#defs = new Array<FunctionDefinition | undefined>(m.funcTypeIndexSpace.length);
+  const moduleName = m.names?.moduleName ?? '';
+  const exportNames = new Map<number, string[]>();
+  for (const e of m.exports) {
+    if (e.kind !== 0) continue;
+    let list = exportNames.get(e.index);
+    if (list === undefined) exportNames.set(e.index, (list = []));
+    list.push(e.name);
   }
-
-  /** How many functions the module has (imports first). */
-  get length(): number {
-    return this.#defs.length;
+  const defs: FunctionDefinition[] = [];
+  let fi = 0;
+  for (const imp of m.imports) {
+    if (imp.desc.kind !== 0) continue;
+    defs.push(makeDef(m, moduleName, fi, [imp.module, imp.name], exportNames.get(fi) ?? []));
+    fi++;
   }
-
-  /** The definition of function `index`, or undefined when out of range. */
-  get(index: number): FunctionDefinition | undefined {
-    if (index < 0 || index >= this.#defs.length) return undefined;
-    return (this.#defs[index] ??= this.#make(index));
+  for (let i = 0; i < m.funcTypeIndices.length; i++, fi++) {
+    const def = makeDef(m, moduleName, fi, undefined, exportNames.get(fi) ?? []);
+    defModules.set(def, m);
+    defs.push(def);
   }
-
-  /** Every definition. */
-  all(): FunctionDefinition[] {
-    const out: FunctionDefinition[] = [];
-    for (let i = 0; i < this.#defs.length; i++) out.push(this.get(i)!);
-    return out;
-  }
-
-  #make(index: number): FunctionDefinition {
-    const m = this.#m;
-    if (this.#exportNames === undefined) {
-      this.#exportNames = new Map<number, string[]>();
-      for (const e of m.exports) {
-        if (e.kind !== 0) continue;
-        let list = this.#exportNames.get(e.index);
-        if (list === undefined) this.#exportNames.set(e.index, (list = []));
-        list.push(e.name);
-      }
-      this.#imports = [];
-      for (const imp of m.imports) if (imp.desc.kind === 0) this.#imports.push([imp.module, imp.name]);
-    }
-    const def = makeDef(m, m.names?.moduleName ?? '', index, this.#imports![index], this.#exportNames.get(index) ?? []);
-    if (index >= m.numImportedFuncs) defModules.set(def, m);
-    return def;
-  }
+  return defs;
 }
 
 function makeDef(

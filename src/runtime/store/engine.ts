@@ -37,18 +37,10 @@ export interface CompileOptions {
    */
   readonly coverage?: BlockCoverage | undefined;
   /**
-   * The same module read from the caller's own binary, for engines that do not keep function
-   * bodies ({@link Engine.keepsBodies}): their `module` lacks the code section's bytes. Readable
-   * only until `compile` first awaits (the caller may reuse the buffer afterwards), so an engine
-   * reads bodies synchronously.
-   */
-  readonly source?: IrModule;
-  /**
-   * Validates the function bodies with wasmscope's validator (throws its CompileError; a no-op once
-   * run). The store has validated the module level. An engine returns valid code only: it calls
-   * this before anything relies on valid bodies, unless V8 vouches for them (V8-first validation,
-   * `validate/scan.ts`: the instruction scan passed and V8 accepted the same instructions); when
-   * V8 rejects, it calls this for the precise error. Reads `source`: call it synchronously.
+   * Validates the module (throws its CompileError). The store defers validation to the engine so
+   * that it can overlap it with its own work: the engine must call it before using unvalidated
+   * input (the interpreter: first), or while a background compile runs (the compiler). The store
+   * calls it again (a no-op once run) if the engine did not, and first when the engine fails.
    */
   readonly validate?: () => void;
 }
@@ -225,12 +217,6 @@ export interface CompiledCode {
 
 export interface Engine {
   readonly kind: 'interpreter' | 'compiler';
-  /**
-   * Whether compiled code reads function bodies after `compile` (the interpreter lowers each on
-   * its first call). When false, the store keeps the module without its code section's bytes
-   * (one copy of the largest part of a module less: compile latency and memory).
-   */
-  readonly keepsBodies: boolean;
   compile(module: IrModule, options: CompileOptions): Promise<CompiledCode>;
   /**
    * Instantiates from `options.plan`: globals, tables, memories, element and data segments (up to

@@ -7,8 +7,8 @@ import { Context } from '../api/context.js';
 import { ExitError, LinkError } from '../api/errors.js';
 import type { Module } from '../api/module.js';
 import { decodeModule } from '../binary/decoder.js';
-import { copyWithoutBodies, withBytes, type Module as IrModule } from '../binary/module.js';
-import { validateBodies, validateModuleLevel } from '../validate/validate.js';
+import type { Module as IrModule } from '../binary/module.js';
+import { validateModule } from '../validate/validate.js';
 import { newSysContext } from '../../sys/context.js';
 import { CompiledModuleImpl, type CompiledModule } from './compiled-module.js';
 import type { CompilationCache, ModuleConfig, RuntimeConfig, RuntimeConfigData } from './config.js';
@@ -80,56 +80,49 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
   async compileModule(binary: Uint8Array, ctx?: Context): Promise<CompiledModule> {
     this.#failIfClosed();
     if (!(binary instanceof Uint8Array)) throw new TypeError('compileModule: binary must be a Uint8Array');
+    // Copy: the decoded module keeps views into the bytes, and callers may reuse their buffer.
+    const bytes = binary.slice();
     const features = this.config.features;
-    // Decoded from the caller's bytes, which are read only until the engine's compile returns.
-    const source = decodeModule(binary, features);
-    // The module level always by our validator (cheap), with the runtime's limits, so engines (and
-    // V8) never see a module over them; bodies by the engine's choice (CompileOptions.validate).
-    const refs = validateModuleLevel(source, features);
-    checkLimits(source, this.config.memoryLimitPages);
+    const ir = decodeModule(bytes, features);
     let validated = false;
+    // Validation includes the runtime's limits, so engines (and V8) never see a module over them.
     const validate = (): void => {
       if (validated) return;
-      validateBodies(source, features, refs);
+      validateModule(ir, features);
+      checkLimits(ir, this.config.memoryLimitPages);
       validated = true;
     };
-    // What compiled code keeps is a copy (the caller may reuse the buffer), with the bodies only
-    // when the engine reads them again; listeners' definitions and coverage refer to it too.
-    let kept: IrModule | undefined;
-    const keep = (): IrModule => (kept ??= withBytes(source, this.engine.keepsBodies ? new Uint8Array(binary) : copyWithoutBodies(source)));
     const factory = getFunctionListenerFactory(ctx);
     const coverageSink = getBlockCoverage(ctx);
     // The factory sees definitions of valid modules only; blocks are found in valid bodies only.
     if (factory !== undefined || coverageSink !== undefined) validate();
-    const coverage = coverageSink === undefined ? undefined : new BlockCoverage(keep(), source);
-    const listeners = factory === undefined ? undefined : buildListeners(keep(), factory);
+    const coverage = coverageSink === undefined ? undefined : new BlockCoverage(ir);
+    const listeners = buildListeners(ir, factory);
     const cache = this.config.cache;
     let code: CompiledCode | undefined;
     let key = '';
     if (cache instanceof CompilationCacheImpl) {
       // As wazero: the key covers the binary and which functions are listened.
       const listened = listeners === undefined ? '' : listeners.map((l) => (l === undefined ? '0' : '1')).join('');
-      key = `${this.engine.kind}:${features}:${this.config.debugInfo}:${this.config.closeOnContextDone}:${listened}:${sha256(binary)}`;
+      key = `${this.engine.kind}:${features}:${this.config.debugInfo}:${this.config.closeOnContextDone}:${listened}:${sha256(bytes)}`;
       code = listeners === undefined && coverage === undefined ? cache.entries.get(key) : undefined;
     }
     if (code === undefined) {
-      const compiling = this.engine.compile(keep(), {
-        features,
-        debugInfo: this.config.debugInfo,
-        listeners,
-        closeOnContextDone: this.config.closeOnContextDone,
-        coverage,
-        source,
-        validate,
-      });
       try {
-        code = await compiling;
+        code = await this.engine.compile(ir, {
+          features,
+          debugInfo: this.config.debugInfo,
+          listeners,
+          closeOnContextDone: this.config.closeOnContextDone,
+          coverage,
+          validate,
+        });
       } catch (e) {
-        // An invalid module is a CompileError, whatever the engine tripped on. (Best effort: the
-        // engine validates synchronously when it fails; by now the caller may have changed the bytes.)
+        // An invalid module is a CompileError, whatever the engine tripped on.
         validate();
         throw e;
       }
+      validate();
       if (cache instanceof CompilationCacheImpl && coverage === undefined) cache.entries.set(key, code);
     }
     if (coverageSink !== undefined && coverage !== undefined) coverageSink.addModule(coverage);

@@ -41,8 +41,7 @@ const MAX_PAGES = 65536;
 let sharedCodeValidator: CodeValidator | undefined;
 
 /**
- * Validates a decoded module against the enabled features: {@link validateModuleLevel}, then
- * every function body ({@link validateBodies}).
+ * Validates a decoded module against the enabled features.
  *
  * @param m - the decoded module (see decoder.ts).
  * @param features - the enabled core features; instructions and types of disabled features are rejected.
@@ -52,19 +51,6 @@ let sharedCodeValidator: CodeValidator | undefined;
  *   in bodies carry section `code`, the function index (imports first) and the instruction's offset.
  */
 export function validateModule(m: Module, features: CoreFeatures): ValidationInfo {
-  const refs = validateModuleLevel(m, features);
-  return { functions: validateBodies(m, features, refs), declaredFunctionRefs: refs };
-}
-
-/**
- * Validates everything but the function bodies: types, imports, tables, memories, globals,
- * exports, start, segments. Cheap (no walk of the code section); the store runs it on every module
- * before an engine sees it.
- *
- * @returns the module's declared function references (C.refs).
- * @throws CompileError as {@link validateModule}.
- */
-export function validateModuleLevel(m: Module, features: CoreFeatures): ReadonlySet<number> {
   const v = new ModuleValidator(m, features);
   v.validateTypes();
   v.validateImports();
@@ -77,16 +63,7 @@ export function validateModuleLevel(m: Module, features: CoreFeatures): Readonly
   v.validateStart();
   v.validateElements();
   v.validateDatas();
-  return refs;
-}
 
-/**
- * Validates every function body of a module whose module level is valid.
- *
- * @param refs - the declared function references, as {@link validateModuleLevel} returned them.
- * @throws CompileError as {@link validateModule}.
- */
-export function validateBodies(m: Module, features: CoreFeatures, refs: ReadonlySet<number>): FunctionValidationInfo[] {
   const declared = new Uint8Array(m.funcTypeIndexSpace.length);
   for (const idx of refs) declared[idx] = 1;
   const ctx: CodeContext = { module: m, features, declaredRefs: declared };
@@ -97,7 +74,7 @@ export function validateBodies(m: Module, features: CoreFeatures, refs: Readonly
   } finally {
     cv.release();
   }
-  return functions;
+  return { functions, declaredFunctionRefs: refs };
 }
 
 class ModuleValidator {
