@@ -13,11 +13,12 @@ import { newCompilerEngine } from './compiler-native/engine.js';
 import type { Engine } from './runtime/store/engine.js';
 
 export { Context } from './runtime/api/context.js';
-export { CompileError, ExitError, LinkError, SnapshotError, WasmRuntimeError, Trap } from './runtime/api/errors.js';
+export { CompileError, ExitError, HostFunctionError, LinkError, SnapshotError, WasmRuntimeError, Trap } from './runtime/api/errors.js';
 export type { Runtime } from './runtime/store/runtime.js';
 export type { CompiledModule } from './runtime/store/compiled-module.js';
 export type { CompilationCache, FSConfig, ModuleConfig, RuntimeConfig } from './runtime/store/config.js';
 export type { Reader, Writer } from './sys/io.js';
+export { SysConfigError } from './sys/context.js';
 export type { HostFunctionBuilder, HostModuleBuilder, NaturalHostFunction, StackHostFunction } from './runtime/store/host-builder.js';
 
 /** A runtime with the default configuration (compiler engine where supported). */

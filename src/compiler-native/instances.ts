@@ -15,7 +15,7 @@ import { SimpleInternalFunction } from './compiled.js';
 import type { CGlobal, CMemory, CTable, GuestFunction, HostFunction } from './externs.js';
 import { CompilerStackIterator } from './listening.js';
 import { AsyncCall, type EngineState } from './state.js';
-import { STACK_TRACE_LIMIT, noteHostFrame, toWasmError } from './traps.js';
+import { STACK_TRACE_LIMIT, hostFrameError, toWasmError } from './traps.js';
 
 /**
  * The compiler engine's snapshotter: V8 cannot copy or re-create a wasm call stack, so taking a
@@ -324,8 +324,7 @@ export function hostAdapter(state: EngineState, h: HostFunction, caller: ApiModu
       if (rl.refs.length === 1) return refs.fromRaw(t.results[rl.refs[0]!]!, st[rl.slot[rl.refs[0]!]!]!);
       return rl.refs.map((i) => refs.fromRaw(t.results[i]!, st[rl.slot[i]!]!));
     } catch (e) {
-      noteHostFrame(e, def);
-      throw e;
+      throw hostFrameError(e, def);
     } finally {
       depth--;
     }
@@ -379,8 +378,7 @@ function asyncHostAdapter(state: EngineState, h: HostFunction, caller: ApiModule
           await callListenedHostAsync(ls, frame, ctx, fn, st, st.subarray(0, pl.total), st.subarray(0, rl.total), it);
         }
       } catch (e) {
-        noteHostFrame(e, def);
-        throw e;
+        throw hostFrameError(e, def);
       }
       const token = state.newToken();
       state.tokens.set(token, {

@@ -5,7 +5,8 @@
  */
 import { randomFillSync } from 'node:crypto';
 import { DirFS } from './dirfs.js';
-import type { Dirent, File, FS } from './fs.js';
+import { EACCES, ELOOP, ENOENT, ENOTDIR, EPERM, errnoName, type Errno } from './errno.js';
+import { FileType, type Dirent, type File, type FS } from './fs.js';
 import type { Reader, Writer } from './io.js';
 import { ReadFS } from './readfs.js';
 import { DIR_RIGHTS_BASE, DIR_RIGHTS_INHERITING, rightsMask } from './rights.js';
@@ -109,7 +110,11 @@ export class FileTable {
 export const FAKE_EPOCH_NANOS = 1640995200000000000n;
 const MS = 1_000_000n;
 
-/** Error thrown by {@link newSysContext} for an invalid configuration. */
+/**
+ * An invalid system configuration of a module (its `ModuleConfig`), reported by instantiation: an
+ * argument or environment variable wazero refuses, a clock resolution out of range, or a mount that
+ * cannot be opened (`mount /data at /data: ENOENT: no such directory`) or is not a directory.
+ */
 export class SysConfigError extends Error {
   override readonly name = 'SysConfigError';
 }
@@ -332,10 +337,14 @@ export function newSysContext(c: SysConfig): SysContext {
     else if (isFS(m.fs)) fs = m.fs;
     else throw new SysConfigError(`withFSMount(${m.guestPath}): not an FS from wasmscope/sys`);
     if (m.readOnly) fs = new ReadFS(fs);
+    const where = `mount ${m.hostDir ?? '(FS)'} at ${m.name ?? m.guestPath}`;
     const root = fs.openFile('.', 0, 0);
-    if (typeof root === 'number') {
-      const where = m.hostDir ?? m.guestPath;
-      throw new SysConfigError(`mount ${where}: cannot open (errno ${root})`);
+    if (typeof root === 'number') throw new SysConfigError(`${where}: ${describeMountErrno(root)}`);
+    // A regular file opens too: a mount must be a directory.
+    const st = root.stat();
+    if (typeof st === 'number' || st.type !== FileType.DIRECTORY) {
+      root.close();
+      throw new SysConfigError(`${where}: ${describeMountErrno(typeof st === 'number' ? st : ENOTDIR)}`);
     }
     // The pre-open is named exactly as configured (`.`, `./x`, `/`), as node:wasi and wasmtime do;
     // only an empty name becomes `/`.
@@ -352,6 +361,19 @@ export function newSysContext(c: SysConfig): SysContext {
     });
   }
   return sys;
+}
+
+/** An errno of opening a mount's root, by name and in words (`ENOENT: no such directory`). */
+function describeMountErrno(e: Errno): string {
+  const words: Partial<Record<Errno, string>> = {
+    [ENOENT]: 'no such directory',
+    [ENOTDIR]: 'not a directory',
+    [EACCES]: 'permission denied',
+    [EPERM]: 'operation not permitted',
+    [ELOOP]: 'too many symbolic links',
+  };
+  const w = words[e];
+  return w === undefined ? errnoName(e) : `${errnoName(e)}: ${w}`;
 }
 
 function isFS(x: unknown): x is FS {

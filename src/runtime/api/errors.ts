@@ -73,20 +73,86 @@ export type Trap = (typeof Trap)[keyof typeof Trap];
  */
 export class WasmRuntimeError extends Error {
   override readonly name = 'WasmRuntimeError';
+  /** The trap, one of {@link Trap}. */
   readonly trap: Trap;
   /** Frames, innermost first, as printed under `wasm stack trace:` (without the leading tab). */
   stackFrames: string[];
+  readonly #prefix: string;
 
-  constructor(trap: Trap, stackFrames: string[] = []) {
-    super(formatTrapMessage(`wasm error: ${trap}`, stackFrames));
+  /**
+   * @param trap - the trap text.
+   * @param stackFrames - frames, innermost first.
+   * @param options - `prefix` goes before `wasm error:` (wazero's `module[m] function[_start] failed: `);
+   *   `cause` is the error this one reports again (e.g. the trap of a start function).
+   */
+  constructor(trap: Trap, stackFrames: string[] = [], options?: { readonly prefix?: string; readonly cause?: unknown }) {
+    const prefix = options?.prefix ?? '';
+    super(
+      formatTrapMessage(`${prefix}wasm error: ${trap}`, stackFrames),
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.trap = trap;
     this.stackFrames = stackFrames;
+    this.#prefix = prefix;
   }
 
   /** Replaces the frames (used by engines after unwinding) and rebuilds the message. */
   setStackFrames(frames: string[]): void {
     this.stackFrames = frames;
-    this.message = formatTrapMessage(`wasm error: ${this.trap}`, frames);
+    this.message = formatTrapMessage(`${this.#prefix}wasm error: ${this.trap}`, frames);
+  }
+}
+
+/**
+ * An error thrown by a host function called from a guest, as wazero reports it: the host error's
+ * message, then the `wasm stack trace:` of the call — the host function's own frame first, then the
+ * guest frames under it. The value the host function threw is the {@link HostFunctionError.cause}.
+ *
+ * Note: `ExitError`s, traps ({@link WasmRuntimeError}) and errors of a host function called directly
+ * (not from a guest) are not wrapped.
+ */
+export class HostFunctionError extends Error {
+  override readonly name = 'HostFunctionError';
+  /** What the host function threw. */
+  override readonly cause: unknown;
+  /** Frames, innermost first (the host function's frame first), as printed under `wasm stack trace:`. */
+  stackFrames: string[];
+  readonly #head: string;
+  readonly #jsFrames: string;
+
+  /**
+   * @param cause - what the host function threw.
+   * @param stackFrames - the frames known so far, innermost first.
+   * @param options - `prefix` goes before the host error's message (wazero's
+   *   `module[m] function[_start] failed: `).
+   */
+  constructor(cause: unknown, stackFrames: string[] = [], options?: { readonly prefix?: string }) {
+    const head = (options?.prefix ?? '') + (cause instanceof Error ? cause.message : String(cause));
+    super(formatTrapMessage(head, stackFrames));
+    this.cause = cause;
+    this.stackFrames = stackFrames;
+    this.#head = head;
+    // The JS stack worth reading is where the host code threw, not where it was wrapped.
+    const original = cause instanceof Error && typeof cause.stack === 'string' ? cause.stack : '';
+    const at = original.indexOf('\n    at ');
+    this.#jsFrames = at < 0 ? '' : original.slice(at);
+    this.#setStack();
+  }
+
+  /** Replaces the frames (used by engines as the error leaves guest frames) and rebuilds the message. */
+  setStackFrames(frames: string[]): void {
+    this.stackFrames = frames;
+    this.message = formatTrapMessage(this.#head, frames);
+    this.#setStack();
+  }
+
+  #setStack(): void {
+    Object.defineProperty(this, 'stack', {
+      value: `${this.name}: ${this.message}${this.#jsFrames}`,
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
   }
 }
 

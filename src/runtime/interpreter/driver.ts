@@ -14,7 +14,7 @@ import type { Context } from '../api/context.js';
 import type { Module as ApiModule } from '../api/module.js';
 import { Trap, WasmRuntimeError } from '../api/errors.js';
 import { getTimeSlicing } from '../store/context-keys.js';
-import { appendTrace, isStackOverflow } from '../store/hooks.js';
+import { appendTrace, hostFunctionError, isStackOverflow, isTracedError } from '../store/hooks.js';
 import { foreignRestore, Invocation, SnapshotRestore, snapshotsEnabled, withInvocationSnapshotter } from '../store/snapshots.js';
 import type { TraceFrame } from '../store/trace.js';
 import { absoluteOffsetOf, callHostListened, callHostListenedAsync } from './listen.js';
@@ -138,7 +138,7 @@ function resume(m: Machine, c: Call): boolean {
 function fail(m: Machine, c: Call, ctx: Context, e: unknown): unknown {
   let err = isStackOverflow(e) ? new WasmRuntimeError(Trap.StackOverflow) : e;
   if (err instanceof SnapshotRestore) err = foreignRestore(err);
-  if (err instanceof WasmRuntimeError) appendTrace(err, traceFramesOf(m, c.base));
+  if (isTracedError(err)) appendTrace(err, traceFramesOf(m, c.base));
   m.listeners.abortAbove(c.lsDepth, ctx, err);
   return err;
 }
@@ -333,7 +333,7 @@ function callHost(m: Machine, f: FuncInst, fp: number): void {
     // The host frame is the innermost open frame of this invocation (its trace line).
     m.errHost = f;
     m.errHostCaller = api;
-    throw e;
+    throw hostFunctionError(e);
   } finally {
     restoreSaved(m, saved);
   }
@@ -351,7 +351,7 @@ async function callHostAsync(m: Machine, f: FuncInst, fp: number): Promise<void>
   } catch (e) {
     m.errHost = f;
     m.errHostCaller = api;
-    throw e;
+    throw hostFunctionError(e);
   } finally {
     restoreSaved(m, saved);
   }

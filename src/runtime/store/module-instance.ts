@@ -3,7 +3,6 @@
  */
 import { Context } from '../api/context.js';
 import { ExitError } from '../api/errors.js';
-import { encodeF32, encodeF64 } from '../api/encoding.js';
 import type {
   Function as ApiFunction,
   FunctionDefinition,
@@ -13,7 +12,8 @@ import type {
   MemoryDefinition,
   MutableGlobal,
 } from '../api/module.js';
-import { slotsOfTypes, type ValueType } from '../api/value-type.js';
+import { slotsOf, slotsOfTypes, valueTypeName, type ValueType } from '../api/value-type.js';
+import { describeValue, encodeCallParam, misfitError } from './natural.js';
 import type { SysContext } from '../../sys/context.js';
 import type { CloseNotifier } from './context-keys.js';
 import type { EngineGlobal, EngineInstance, ExternValue } from './engine.js';
@@ -183,21 +183,33 @@ function globalView(g: EngineGlobal, mutable: boolean): Global | MutableGlobal {
 
 const BACKGROUND = Context.background();
 
-/** Encodes a natural or raw param for a slot of type `t`. */
-export function encodeParam(t: number, v: bigint | number): bigint {
-  if (typeof v === 'bigint') return BigInt.asUintN(64, v);
-  switch (t) {
-    case 0x7f:
-      return BigInt(v >>> 0);
-    case 0x7e:
-      return BigInt.asUintN(64, BigInt(Math.trunc(v)));
-    case 0x7d:
-      return encodeF32(v);
-    case 0x7c:
-      return encodeF64(v);
-    default:
-      return BigInt.asUintN(64, BigInt(Math.trunc(v)));
+/**
+ * Encodes `Function.call` param `v` (a raw bigint, or a natural number) for a slot of type `t`.
+ * @throws TypeError or RangeError naming the function (`fn`), the param and its type when `v` does not fit.
+ */
+export function encodeParam(t: number, v: unknown, fn: { definition(): FunctionDefinition }, slot: number): bigint {
+  const raw = encodeCallParam(t, v);
+  if (raw === undefined) throw paramError(t, v, fn.definition(), slot);
+  return raw;
+}
+
+/** The error of a call param that does not fit (cold). */
+function paramError(t: number, v: unknown, def: FunctionDefinition, slot: number): Error {
+  // Slots → params: a v128 takes two slots.
+  const types = def.paramTypes();
+  let param = 0;
+  let s = 0;
+  while (param < types.length && s + slotsOf(types[param]!) <= slot) s += slotsOf(types[param++]!);
+  const name = def.paramNames()[param];
+  const part = types[param] === 0x7b ? (slot === s ? ' low half' : ' high half') : '';
+  // An unnamed function by the name the caller knows it by: its export name.
+  const fn = def.name() === '' && def.exportNames().length > 0 ? `${def.moduleName()}.${def.exportNames()[0]}` : def.debugName();
+  const label = `${fn}: param[${param}]${name === undefined || name === '' ? '' : ` ${name}`}${part}`;
+  const err = misfitError(label, t, v);
+  if (typeof v !== 'number' && typeof v !== 'bigint') {
+    err.message = `${label} (${valueTypeName(types[param] ?? t)}) must be a number or a bigint (raw), got ${describeValue(v)}`;
   }
+  return err;
 }
 
 /** Slot types of a signature (v128 expands to two i64 slots). */
@@ -278,7 +290,12 @@ class FunctionImpl implements ApiFunction {
     }
     const stack = new BigUint64Array(Math.max(this.#paramSlots, this.#resultSlots));
     const types = this.#slotTypes;
-    for (let i = 0; i < params.length; i++) stack[i] = encodeParam(types[i]!, params[i]!);
+    for (let i = 0; i < params.length; i++) {
+      const v = params[i];
+      // The common cases inline; anything else is checked (and named in the error) by encodeParam.
+      if (typeof v === 'bigint') stack[i] = BigInt.asUintN(64, v);
+      else stack[i] = encodeParam(types[i]!, v, this, i);
+    }
     return stack;
   }
 

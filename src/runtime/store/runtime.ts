@@ -4,7 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import { Context } from '../api/context.js';
-import { ExitError, LinkError } from '../api/errors.js';
+import { ExitError, HostFunctionError, LinkError, WasmRuntimeError } from '../api/errors.js';
+import type { TrapOffsets } from './hooks.js';
 import type { Module } from '../api/module.js';
 import { decodeModule } from '../binary/decoder.js';
 import type { Module as IrModule } from '../binary/module.js';
@@ -213,8 +214,7 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
           throw e;
         }
         m.closeNow(0, c);
-        const msg = e instanceof Error ? e.message : String(e);
-        throw new Error(`module[${name}] function[${fnName}] failed: ${msg}`, { cause: e });
+        throw startFunctionFailed(e, `module[${name}] function[${fnName}] failed: `);
       }
     }
     return m;
@@ -301,6 +301,23 @@ function buildListeners(ir: IrModule, factory: FunctionListenerFactory | undefin
     if (l !== undefined) any = true;
   }
   return any ? out : undefined;
+}
+
+/**
+ * The error of a start function that failed with `e`, as wazero words it (`prefix` + the error's
+ * message) and of the same kind, so `rejects.toThrow(WasmRuntimeError)` holds for a trap in
+ * `_start`: a trap stays a {@link WasmRuntimeError} (the original in `cause`), a host function's
+ * error a {@link HostFunctionError} (with the same `cause`); anything else is an `Error` whose
+ * `cause` is `e`.
+ */
+function startFunctionFailed(e: unknown, prefix: string): Error {
+  if (e instanceof WasmRuntimeError) {
+    const err = new WasmRuntimeError(e.trap, e.stackFrames, { prefix, cause: e });
+    (err as WasmRuntimeError & TrapOffsets).wasmOffsets = (e as WasmRuntimeError & TrapOffsets).wasmOffsets;
+    return err;
+  }
+  if (e instanceof HostFunctionError) return new HostFunctionError(e.cause, e.stackFrames, { prefix });
+  return new Error(`${prefix}${e instanceof Error ? e.message : String(e)}`, { cause: e });
 }
 
 /**
