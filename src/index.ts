@@ -19,6 +19,10 @@ export type { CompiledModule } from './runtime/store/compiled-module.js';
 export type { CompilationCache, FSConfig, ModuleConfig, RuntimeConfig } from './runtime/store/config.js';
 export type { Reader, Writer } from './sys/io.js';
 export { SysConfigError } from './sys/context.js';
+export { exportsOf } from './runtime/store/exports-of.js';
+export type { NaturalExports, NaturalFunction } from './runtime/store/exports-of.js';
+export { currentImportCall } from './runtime/store/import-object.js';
+export type { ImportCallContext, ImportImplementation, ImportImplementations } from './runtime/store/import-object.js';
 export type { HostFunctionBuilder, HostModuleBuilder, NaturalHostFunction, StackHostFunction } from './runtime/store/host-builder.js';
 
 /** A runtime with the default configuration (compiler engine where supported). */

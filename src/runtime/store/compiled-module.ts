@@ -5,7 +5,8 @@
 import type { Context } from '../api/context.js';
 import type { CustomSection, FunctionDefinition, MemoryDefinition } from '../api/module.js';
 import type { Module as IrModule } from '../binary/module.js';
-import { moduleFunctionDefinitions, moduleMemoryDefinitions } from './definition.js';
+import { formatFrameSignature, moduleFunctionDefinitions, moduleMemoryDefinitions } from './definition.js';
+import { describeImport } from './link.js';
 import type { CompiledCode, HostFunctionSpec } from './engine.js';
 
 export interface CompiledModule {
@@ -37,6 +38,15 @@ export class CompiledModuleImpl implements CompiledModule {
     this.body = body;
     this.#keepCustomSections = keepCustomSections;
     this.#memoryLimitPages = memoryLimitPages;
+  }
+
+  /** What `console.log(compiled)` prints: the name, the imports and the exported functions. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    const imports =
+      this.body.kind === 'wasm' ? this.body.ir.imports.map((i) => describeImport(i, (this.body as { ir: IrModule }).ir.types)) : [];
+    const exports = [...this.exportedFunctions()].map(([n, d]) => `${n}${formatFrameSignature(d).slice(d.debugName().length)}`);
+    const lines = [...imports.map((i) => `import ${i}`), ...exports.map((e) => `export ${e}`)];
+    return `CompiledModule[${this.name()}] {${lines.length === 0 ? '' : `\n${lines.map((l) => `  ${l}`).join('\n')}\n`}}`;
   }
 
   get closed(): boolean {

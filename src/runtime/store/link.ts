@@ -75,3 +75,39 @@ export function checkImport(imp: Import, value: ExternValue, types: readonly Fun
     }
   }
 }
+
+/**
+ * An import in readable types, as wasm stack traces print functions: `env.log(i32)`,
+ * `env.now() i64`, `env.pair(i32) (i32,f64)`, `env.memory: memory 1..16 pages`, `env.g: global mut i32`.
+ */
+export function describeImport(imp: Import, types: readonly FuncType[]): string {
+  const name = `${imp.module}.${imp.name}`;
+  const d = imp.desc;
+  switch (d.kind) {
+    case 0: {
+      const t = types[d.typeIndex] ?? { params: [], results: [] };
+      const results = t.results.map(valueTypeName);
+      const r = results.length === 0 ? '' : results.length === 1 ? ` ${results[0]}` : ` (${results.join(',')})`;
+      return `${name}(${t.params.map(valueTypeName).join(',')})${r}`;
+    }
+    case 1:
+      return `${name}: table ${valueTypeName(d.table.elemType)} ${limitsText(d.table.limits, 'elements')}`;
+    case 2:
+      return `${name}: ${d.memory.limits.shared ? 'shared ' : ''}memory ${limitsText(d.memory.limits, 'pages')}`;
+    case 3:
+      return `${name}: global ${d.global.mutable ? 'mut ' : ''}${valueTypeName(d.global.valType)}`;
+  }
+}
+
+function limitsText(l: Limits, unit: string): string {
+  return l.max === undefined ? `${l.min}.. ${unit}` : `${l.min}..${l.max} ${unit}`;
+}
+
+/**
+ * wazero's `module[X] not instantiated`, followed by every import of the module from `X` in
+ * readable types, so the reader knows what to provide.
+ */
+export function moduleNotInstantiated(moduleName: string, imports: readonly Import[], types: readonly FuncType[]): LinkError {
+  const wanted = imports.filter((i) => i.module === moduleName).map((i) => `\n\t${describeImport(i, types)}`);
+  return new LinkError(`module[${moduleName}] not instantiated; the module imports from it:${wanted.join('')}`);
+}

@@ -14,9 +14,13 @@ import type {
 } from '../api/module.js';
 import { slotsOf, slotsOfTypes, valueTypeName, type ValueType } from '../api/value-type.js';
 import { describeValue, encodeCallParam, misfitError } from './natural.js';
+import { formatFrameSignature } from './definition.js';
 import type { SysContext } from '../../sys/context.js';
 import type { CloseNotifier } from './context-keys.js';
 import type { EngineGlobal, EngineInstance, ExternValue } from './engine.js';
+
+/** Node's `util.inspect.custom` (a registered symbol: no import of node:util needed). */
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
 /** What a module instance needs from its runtime. */
 export interface ModuleOwner {
@@ -56,6 +60,37 @@ export class ModuleInstance implements InternalModule {
 
   toString(): string {
     return `Module[${this.#name}]`;
+  }
+
+  /** What `console.log(mod)` prints: the name and the exports, not the engine's internals. */
+  [INSPECT](): string {
+    if (this.#exitCode !== undefined) return `Module[${this.#name}] (closed, exit code ${this.#exitCode})`;
+    const lines: string[] = [];
+    for (const [name, e] of this.exportsByName) lines.push(this.#describeExport(name, e));
+    return lines.length === 0 ? `Module[${this.#name}] {}` : `Module[${this.#name}] {\n${lines.map((l) => `  ${l}`).join('\n')}\n}`;
+  }
+
+  #describeExport(name: string, e: ExportEntry): string {
+    const eng = this.engine;
+    switch (e.kind) {
+      case 0: {
+        const def = eng.functions[e.index]?.definition;
+        return def === undefined ? `${name}: function` : `${name}${formatFrameSignature(def).slice(def.debugName().length)}`;
+      }
+      case 1: {
+        const t = eng.tables[e.index];
+        return `${name}: table ${valueTypeName(t?.elemType ?? 0x70)}, ${t?.size() ?? 0} elements`;
+      }
+      case 2: {
+        const m = eng.memories[e.index];
+        const pages = m?.pages() ?? 0;
+        return `${name}: ${m?.shared === true ? 'shared ' : ''}memory, ${pages} page${pages === 1 ? '' : 's'}`;
+      }
+      case 3: {
+        const g = eng.globals[e.index];
+        return g === undefined ? `${name}: global` : `${name}: global ${g.type.mutable ? 'mut ' : ''}${valueTypeName(g.type.valType)}`;
+      }
+    }
   }
 
   memory(): Memory | undefined {
@@ -242,6 +277,11 @@ class FunctionImpl implements ApiFunction {
 
   definition(): FunctionDefinition {
     return this.#module.engine.functions[this.#index]!.definition;
+  }
+
+  /** What `console.log(fn)` prints: `Function[g.add(i32,i32) i32]`. */
+  [INSPECT](): string {
+    return `Function[${formatFrameSignature(this.definition())}]`;
   }
 
   // call and callWithContext each call the engine themselves: guest→host→guest re-entry nests

@@ -20,7 +20,8 @@ import { BlockCoverage, getBlockCoverage } from './coverage.js';
 import { moduleFunctionDefinitions } from './definition.js';
 import type { CompiledCode, Engine, ExternValue } from './engine.js';
 import { HostModuleBuilderImpl, hostFunctionSpecs, type HostFunctionEntry, type HostModuleBuilder } from './host-builder.js';
-import { checkImport } from './link.js';
+import { checkImport, moduleNotInstantiated } from './link.js';
+import { linkImportObject, type ImportImplementations } from './import-object.js';
 import { checkLimits, planInstantiation } from './instantiate.js';
 import { ModuleInstance, type ExportEntry, type ModuleOwner } from './module-instance.js';
 
@@ -30,6 +31,24 @@ export interface Runtime {
   instantiate(binary: Uint8Array, ctx?: Context): Promise<Module>;
   instantiateWithConfig(binary: Uint8Array, config: ModuleConfig, ctx?: Context): Promise<Module>;
   instantiateModule(compiled: CompiledModule, config: ModuleConfig, ctx?: Context): Promise<Module>;
+  /**
+   * Compiles and instantiates `binary` with host functions given as JS functions by import module
+   * and name (an import object, as `WebAssembly.instantiate` takes it): each import module named in
+   * `imports` becomes a host module with the signatures read from the binary, on natural values
+   * (i32 → signed number, i64 → bigint, f32/f64 → number, v128 → 16 bytes, externref → the JS value).
+   * Implementations get `{ module, memory, import }` of the calling guest as `this`.
+   *
+   * Import modules not named in `imports` resolve as usual (e.g. WASI instantiated in the runtime).
+   * Names the binary does not import are ignored. The host modules are anonymous: the runtime's
+   * registry is untouched.
+   * @param config - the module configuration (default: `newModuleConfig()`, which runs `_start`).
+   * @throws LinkError naming every import of a named module without implementation, with its signature.
+   * @example
+   * ```ts
+   * const mod = await r.instantiateWithImports(bytes, { env: { log(x: number) { console.log(x); } } });
+   * ```
+   */
+  instantiateWithImports(binary: Uint8Array, imports: ImportImplementations, config?: ModuleConfig, ctx?: Context): Promise<Module>;
   newHostModuleBuilder(moduleName: string): HostModuleBuilder;
   /** The instantiated module registered under `moduleName`. */
   module(moduleName: string): Module | undefined;
@@ -139,6 +158,20 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
     }
   }
 
+  async instantiateWithImports(binary: Uint8Array, imports: ImportImplementations, config?: ModuleConfig, ctx?: Context): Promise<Module> {
+    const c = ctx ?? Context.background();
+    const compiled = await this.compileModule(binary, c);
+    try {
+      const linked = await linkImportObject(this, compiled, imports, c);
+      const m = await this.instantiateModule(compiled, config ?? newModuleConfigImpl(), linked);
+      if (m instanceof ModuleInstance) m.onClose = () => void compiled.close();
+      return m;
+    } catch (e) {
+      await compiled.close();
+      throw e;
+    }
+  }
+
   async instantiateModule(compiled: CompiledModule, config: ModuleConfig, ctx?: Context): Promise<Module> {
     this.#failIfClosed();
     const c = ctx ?? Context.background();
@@ -231,7 +264,7 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
     const out: ExternValue[] = [];
     for (const imp of ir.imports) {
       const from = resolver?.(imp.module) ?? this.#registry.get(imp.module);
-      if (from === undefined) throw new LinkError(`module[${imp.module}] not instantiated`);
+      if (from === undefined) throw moduleNotInstantiated(imp.module, ir.imports, ir.types);
       if (!(from instanceof ModuleInstance)) throw new LinkError(`module[${imp.module}] is not a wasmscope module`);
       const value = from.exportedExtern(imp.name);
       if (value === undefined) throw new LinkError(`"${imp.name}" is not exported in module "${imp.module}"`);
