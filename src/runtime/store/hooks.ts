@@ -205,7 +205,7 @@ export function appendTrace(e: TracedError, frames: readonly TraceFrame[]): void
     traceFrames.set(e, all);
     // The innermost frame is where the trap stopped its block (line coverage).
     const f = frames[0];
-    if (f !== undefined) noteTrapStop(e, f.definition, f.offset);
+    if (f !== undefined && e instanceof WasmRuntimeError) noteTrapStop(e, f.definition, f.offset);
   }
   const t = e as TracedError & TrapOffsets;
   const offsets = t.wasmOffsets ?? [];
