@@ -23,7 +23,15 @@ export { exportsOf } from './runtime/store/exports-of.js';
 export type { NaturalExports, NaturalFunction } from './runtime/store/exports-of.js';
 export { currentImportCall } from './runtime/store/import-object.js';
 export type { ImportCallContext, ImportImplementation, ImportImplementations } from './runtime/store/import-object.js';
-export type { HostFunctionBuilder, HostModuleBuilder, NaturalHostFunction, StackHostFunction } from './runtime/store/host-builder.js';
+export type {
+  AsyncNaturalHostFunction,
+  AsyncStackHostFunction,
+  HostFunctionBuilder,
+  HostModuleBuilder,
+  NaturalHostFunction,
+  StackHostFunction,
+} from './runtime/store/host-builder.js';
+export type { CompileErrorPosition } from './runtime/api/errors.js';
 
 /** A runtime with the default configuration (compiler engine where supported). */
 export function newRuntime(ctx?: Context): Runtime {

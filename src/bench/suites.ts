@@ -10,6 +10,7 @@ import { profileSuite } from './profile.js';
 import { recorderSuite } from './recorder.js';
 import { wasiSuite } from './wasi.js';
 
+/** Every bench suite by name (`npm run bench -- <name>`). */
 export const BENCH_SUITES: Readonly<Record<string, () => Promise<void>>> = {
   interpreter: interpreterSuite,
   compiler: compilerSuite,

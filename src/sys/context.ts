@@ -116,6 +116,7 @@ const MS = 1_000_000n;
  * cannot be opened (`mount /data at /data: ENOENT: no such directory`) or is not a directory.
  */
 export class SysConfigError extends Error {
+  /** Always `'SysConfigError'`. */
   override readonly name = 'SysConfigError';
 }
 

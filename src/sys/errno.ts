@@ -6,26 +6,47 @@
 /** An error number; 0 is success. */
 export type Errno = number;
 
+/** Success (0). */
 export const ESUCCESS = 0;
+/** Permission denied. */
 export const EACCES = 1;
+/** Resource unavailable; try again. */
 export const EAGAIN = 2;
+/** Bad file descriptor (or not open for the operation). */
 export const EBADF = 3;
+/** File exists. */
 export const EEXIST = 4;
+/** Bad address. */
 export const EFAULT = 5;
+/** Interrupted. */
 export const EINTR = 6;
+/** Invalid argument. */
 export const EINVAL = 7;
+/** I/O error. */
 export const EIO = 8;
+/** Is a directory. */
 export const EISDIR = 9;
+/** Too many levels of symbolic links. */
 export const ELOOP = 10;
+/** Filename too long. */
 export const ENAMETOOLONG = 11;
+/** No such file or directory. */
 export const ENOENT = 12;
+/** Function not implemented. */
 export const ENOSYS = 13;
+/** Not a directory. */
 export const ENOTDIR = 14;
+/** Result too large. */
 export const ERANGE = 15;
+/** Directory not empty. */
 export const ENOTEMPTY = 16;
+/** Not a socket. */
 export const ENOTSOCK = 17;
+/** Not supported. */
 export const ENOTSUP = 18;
+/** Operation not permitted. */
 export const EPERM = 19;
+/** Read-only file system. */
 export const EROFS = 20;
 /** The descriptor lacks a WASI right the operation needs (WASI's `notcapable`). */
 export const ENOTCAPABLE = 21;

@@ -24,11 +24,15 @@ function formatPosition(p: CompileErrorPosition): string {
  * The message names the section, function index and byte offset where known.
  */
 export class CompileError extends Error {
+  /** Always `'CompileError'`. */
   override readonly name = 'CompileError';
   /** The reason without position, e.g. `type mismatch`. */
   readonly reason: string;
+  /** The section of the error (`type`, `code`, `custom:name`, …), when known. */
   readonly section: string | undefined;
+  /** The function index (imports counted first), for an error in a function body. */
   readonly functionIndex: number | undefined;
+  /** The byte offset in the binary, when known. */
   readonly offset: number | undefined;
   /** `malformed` for decoding errors, `invalid` for validation errors. */
   readonly kind: 'malformed' | 'invalid';
@@ -46,6 +50,7 @@ export class CompileError extends Error {
 
 /** A missing or mistyped import, reported by instantiation. */
 export class LinkError extends Error {
+  /** Always `'LinkError'`. */
   override readonly name = 'LinkError';
 }
 
@@ -53,16 +58,27 @@ export class LinkError extends Error {
  * The closed set of trap texts, as wazero words them.
  */
 export const Trap = {
+  /** An `unreachable` instruction ran. */
   Unreachable: 'unreachable',
+  /** An integer division or remainder by zero. */
   IntegerDivideByZero: 'integer divide by zero',
+  /** An integer overflow (`INT_MIN / -1`, or a float out of range converted to an integer). */
   IntegerOverflow: 'integer overflow',
+  /** A NaN converted to an integer. */
   InvalidConversionToInteger: 'invalid conversion to integer',
+  /** A memory access (or a data segment) out of bounds. */
   OutOfBoundsMemoryAccess: 'out of bounds memory access',
+  /** A table access out of bounds, or a call through a null element. */
   InvalidTableAccess: 'invalid table access',
+  /** A `call_indirect` whose element's type differs from the expected one. */
   IndirectCallTypeMismatch: 'indirect call type mismatch',
+  /** The call stack is too deep. */
   StackOverflow: 'stack overflow',
+  /** An atomic access at an unaligned address. */
   UnalignedAtomic: 'unaligned atomic',
+  /** `memory.atomic.wait` on a memory that is not shared. */
   ExpectedSharedMemory: 'expected shared memory',
+  /** Too many waiters on one address. */
   TooManyWaiters: 'too many waiters',
 } as const;
 export type Trap = (typeof Trap)[keyof typeof Trap];
@@ -72,6 +88,7 @@ export type Trap = (typeof Trap)[keyof typeof Trap];
  * the message is `wasm error: <trap>` followed by `wasm stack trace:` frames, innermost first.
  */
 export class WasmRuntimeError extends Error {
+  /** Always `'WasmRuntimeError'`. */
   override readonly name = 'WasmRuntimeError';
   /** The trap, one of {@link Trap}. */
   readonly trap: Trap;
@@ -112,6 +129,7 @@ export class WasmRuntimeError extends Error {
  * (not from a guest) are not wrapped.
  */
 export class HostFunctionError extends Error {
+  /** Always `'HostFunctionError'`. */
   override readonly name = 'HostFunctionError';
   /** What the host function threw. */
   override readonly cause: unknown;
@@ -167,7 +185,9 @@ export function formatTrapMessage(head: string, frames: readonly string[]): stri
  * Exported from `wasmscope/sys`.
  */
 export class ExitError extends Error {
+  /** Always `'ExitError'`. */
   override readonly name = 'ExitError';
+  /** The exit code (uint32): `proc_exit`'s, or `EXIT_CODE_CONTEXT_CANCELED`/`EXIT_CODE_DEADLINE_EXCEEDED`. */
   readonly exitCode: number;
 
   constructor(exitCode: number) {
@@ -193,5 +213,6 @@ function exitErrorMessage(code: number): string {
  * restore and the caller still run their `finally` blocks.
  */
 export class SnapshotError extends Error {
+  /** Always `'SnapshotError'`. */
   override readonly name = 'SnapshotError';
 }

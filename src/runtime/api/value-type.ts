@@ -1,11 +1,18 @@
 /** WebAssembly value types, by their binary encoding. */
 export const ValueType = {
+  /** 32-bit integer (natural value: a signed number). */
   I32: 0x7f,
+  /** 64-bit integer (natural value: a bigint). */
   I64: 0x7e,
+  /** 32-bit float. */
   F32: 0x7d,
+  /** 64-bit float. */
   F64: 0x7c,
+  /** 128-bit vector (SIMD); two raw slots, low half first. */
   V128: 0x7b,
+  /** A function reference (raw: an opaque handle, 0 is null). */
   Funcref: 0x70,
+  /** A host reference (raw: an opaque handle, 0 is null; natural value: the JS value). */
   Externref: 0x6f,
 } as const;
 

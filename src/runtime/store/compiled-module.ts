@@ -9,13 +9,21 @@ import { formatFrameSignature, moduleFunctionDefinitions, moduleMemoryDefinition
 import { describeImport } from './link.js';
 import type { CompiledCode, HostFunctionSpec } from './engine.js';
 
+/** A decoded, validated and compiled module (or a host module), ready for any number of instantiations (`Runtime.instantiateModule`). */
 export interface CompiledModule {
+  /** The name-section module name (`""` when it has none). */
   name(): string;
+  /** The definitions of the imported functions, in import order. */
   importedFunctions(): FunctionDefinition[];
+  /** The definitions of the exported functions, by export name. */
   exportedFunctions(): Map<string, FunctionDefinition>;
+  /** The definitions of the imported memories. */
   importedMemories(): MemoryDefinition[];
+  /** The definitions of the exported memories, by export name. */
   exportedMemories(): Map<string, MemoryDefinition>;
+  /** The custom sections, kept only with `RuntimeConfig.withCustomSections(true)`. */
   customSections(): CustomSection[];
+  /** Releases the compiled code; instances made from it keep running. */
   close(ctx?: Context): Promise<void>;
 }
 

@@ -12,6 +12,7 @@ export type EngineKind = 'interpreter' | 'compiler' | 'auto';
 
 /** In-memory cache of compiled modules, shared by runtimes given the same cache. */
 export interface CompilationCache {
+  /** Drops every cached compiled module. */
   close(): Promise<void>;
 }
 
@@ -29,6 +30,7 @@ export interface RuntimeConfig {
   withCustomSections(on: boolean): RuntimeConfig;
   /** Stop running calls when the call's context is done (signal aborted or deadline passed). */
   withCloseOnContextDone(on: boolean): RuntimeConfig;
+  /** Shares compiled modules with other runtimes using the same cache (`newCompilationCache()`). */
   withCompilationCache(cache: CompilationCache): RuntimeConfig;
 }
 
@@ -86,7 +88,9 @@ export function newRuntimeConfigOf(engine: EngineKind): RuntimeConfigImpl {
 
 /** Filesystem mounts for WASI. */
 export interface FSConfig {
+  /** Mounts host directory `hostDir` at `guestPath` (the pre-open name the guest sees), read-write. A directory that cannot be opened (or a file) fails instantiation with a `SysConfigError`. */
   withDirMount(hostDir: string, guestPath: string): FSConfig;
+  /** {@link FSConfig.withDirMount}, read-only (writes fail with `EROFS`). */
   withReadOnlyDirMount(hostDir: string, guestPath: string): FSConfig;
   /** Mounts an {@link FS} from wasmscope/sys (e.g. `newMemFS()`) at `guestPath`. */
   withFSMount(fs: FS, guestPath: string): FSConfig;
@@ -132,20 +136,33 @@ export interface ModuleConfig {
   withName(name: string): ModuleConfig;
   /** Exported functions called after instantiation, in order; missing ones are skipped. @defaultValue ['_start'] */
   withStartFunctions(...names: string[]): ModuleConfig;
+  /** The guest's `argv` (WASI `args_get`); the first is the program name by convention. */
   withArgs(...args: string[]): ModuleConfig;
   /** Sets an environment variable (replaces an existing key in place). */
   withEnv(key: string, value: string): ModuleConfig;
+  /** The guest's stdin: bytes, a string, a host fd number, or a `Reader` (default: empty). */
   withStdin(source: Uint8Array | string | number | Reader): ModuleConfig;
+  /** Where the guest's stdout goes (default: discarded). */
   withStdout(sink: Writer): ModuleConfig;
+  /** Where the guest's stderr goes (default: discarded). */
   withStderr(sink: Writer): ModuleConfig;
+  /** The guest's filesystem mounts (`newFSConfig()…`; default: none). */
   withFSConfig(config: FSConfig): ModuleConfig;
+  /** The wall clock WASI reads: `fn` returns seconds and nanoseconds; `resolutionNs` is what `clock_res_get` reports (default: deterministic, from 2022-01-01, +1 ms per read). */
   withWalltime(fn: () => [sec: bigint, nsec: number], resolutionNs: number): ModuleConfig;
+  /** The host's real wall clock. */
   withSysWalltime(): ModuleConfig;
+  /** The monotonic clock WASI reads, in nanoseconds, with its resolution (default: deterministic, +1 ms per read). */
   withNanotime(fn: () => bigint, resolutionNs: number): ModuleConfig;
+  /** The host's real monotonic clock. */
   withSysNanotime(): ModuleConfig;
+  /** What a guest sleep does with its nanoseconds (default: returns at once). */
   withNanosleep(fn: (ns: bigint) => void): ModuleConfig;
+  /** Guest sleeps really sleep (blocking the thread, or waiting on a timer with async WASI). */
   withSysNanosleep(): ModuleConfig;
+  /** What WASI `sched_yield` does (default: nothing). */
   withOsyield(fn: () => void): ModuleConfig;
+  /** Where WASI `random_get` reads from (default: a seeded deterministic source; `cryptoRandom` from wasmscope/sys for real randomness). */
   withRandSource(source: Reader): ModuleConfig;
 }
 

@@ -14,6 +14,7 @@ export type ImportResolver = (moduleName: string) => Module | undefined;
 
 /** Called once when a module is closed (by close, proc_exit, runtime close or a context deadline). @experimental */
 export interface CloseNotifier {
+  /** Called once when the module closes, with its exit code. */
   closeNotify(ctx: Context, exitCode: number): void;
 }
 

@@ -30,7 +30,7 @@ export type NaturalExports = Readonly<Record<string, NaturalFunction>>;
  * ```
  * @typeParam T - the exports as the caller knows them (default: every name a {@link NaturalFunction}).
  */
-export function exportsOf<T extends { readonly [name: string]: (...params: never[]) => unknown } = NaturalExports>(mod: Module): T {
+export function exportsOf<T extends Readonly<Record<string, (...params: never[]) => unknown>> = NaturalExports>(mod: Module): T {
   const out: Record<string, NaturalFunction> = {};
   const prefix = mod.name() === '' ? '' : `${mod.name()}.`;
   for (const name of mod.exportedFunctionDefinitions().keys()) {

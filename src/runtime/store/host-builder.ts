@@ -22,14 +22,21 @@ export type AsyncNaturalHostFunction = (ctx: Context, mod: Module, ...params: an
 /** An async host function on the raw stack: writes its results to stack[0..m) before it resolves. */
 export type AsyncStackHostFunction = (ctx: Context, mod: Module, stack: BigUint64Array) => Promise<void>;
 
+/** Builds a host module: functions written in JS, exported under a module name for guests to import (`r.newHostModuleBuilder("env")`). */
 export interface HostModuleBuilder {
+  /** Starts a function; finish it with `export(name)`, which returns this builder. */
   newFunctionBuilder(): HostFunctionBuilder;
+  /** Compiles the module (listener factories of `ctx` listen its functions). @throws Error for a function without implementation or an invalid value type. */
   compile(ctx?: Context): Promise<CompiledModule>;
+  /** Compiles and instantiates the module under its name, so guests importing it link to it. */
   instantiate(ctx?: Context): Promise<Module>;
 }
 
+/** Builds one host function: its implementation, signature and names. */
 export interface HostFunctionBuilder {
+  /** A host function on natural values: i32 → signed number, i64 → bigint, f32/f64 → number, v128 → `[lo, hi]`, externref → the JS value; it returns its result the same way (an array for several). A value that does not fit a result type is an error naming the function, the result and its type. */
   withFunc(fn: NaturalHostFunction, params: ValueType[], results: ValueType[]): HostFunctionBuilder;
+  /** A host function on the raw stack: params in `stack[0..n)`, results written to `stack[0..m)` (wazero's `GoModuleFunction`), the allocation-free form. */
   withModuleFunction(fn: StackHostFunction, params: ValueType[], results: ValueType[]): HostFunctionBuilder;
   /**
    * An async host function: `fn` returns a Promise of its result(s). A guest reaching it must be
@@ -40,9 +47,13 @@ export interface HostFunctionBuilder {
   withAsyncFunc(fn: AsyncNaturalHostFunction, params: ValueType[], results: ValueType[]): HostFunctionBuilder;
   /** {@link withAsyncFunc} on the raw stack. */
   withAsyncModuleFunction(fn: AsyncStackHostFunction, params: ValueType[], results: ValueType[]): HostFunctionBuilder;
+  /** The function's debug name (default: its export name), as stack traces and listeners show it. */
   withName(name: string): HostFunctionBuilder;
+  /** Parameter names, for listeners and logs (ignored unless every parameter is named). */
   withParameterNames(...names: string[]): HostFunctionBuilder;
+  /** Result names, for listeners and logs (ignored unless every result is named). */
   withResultNames(...names: string[]): HostFunctionBuilder;
+  /** Exports the function as `name` and returns the module builder. */
   export(name: string): HostModuleBuilder;
 }
 

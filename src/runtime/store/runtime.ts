@@ -25,11 +25,15 @@ import { linkImportObject, type ImportImplementations } from './import-object.js
 import { checkLimits, planInstantiation } from './instantiate.js';
 import { ModuleInstance, type ExportEntry, type ModuleOwner } from './module-instance.js';
 
+/** A WebAssembly runtime (wazero's `wazero.Runtime`): one engine and a store of named modules; made by `newRuntime()`. Close it to release every module. */
 export interface Runtime {
+  /** Decodes, validates and compiles `binary` (listener factories of `ctx` are fixed now). @throws CompileError naming the section, function and byte offset of what is malformed or invalid. */
   compileModule(binary: Uint8Array, ctx?: Context): Promise<CompiledModule>;
   /** Compiles and instantiates with the default module config (calls `_start` if exported). */
   instantiate(binary: Uint8Array, ctx?: Context): Promise<Module>;
+  /** Compiles and instantiates with `config` (name, args, stdio, mounts, clocks, start functions). */
   instantiateWithConfig(binary: Uint8Array, config: ModuleConfig, ctx?: Context): Promise<Module>;
+  /** Instantiates a compiled module: links its imports (the `ImportResolver` of `ctx`, then the registry), registers it under its name, runs its start functions. @throws LinkError for a missing or mistyped import; WasmRuntimeError for a trap in a start function; ExitError when one exits non-zero. */
   instantiateModule(compiled: CompiledModule, config: ModuleConfig, ctx?: Context): Promise<Module>;
   /**
    * Compiles and instantiates `binary` with host functions given as JS functions by import module
@@ -49,10 +53,13 @@ export interface Runtime {
    * ```
    */
   instantiateWithImports(binary: Uint8Array, imports: ImportImplementations, config?: ModuleConfig, ctx?: Context): Promise<Module>;
+  /** Starts a host module named `moduleName`, whose functions are written in JS. */
   newHostModuleBuilder(moduleName: string): HostModuleBuilder;
   /** The instantiated module registered under `moduleName`. */
   module(moduleName: string): Module | undefined;
+  /** Closes every module (exit code 0); the runtime can no longer be used. */
   close(ctx?: Context): Promise<void>;
+  /** Closes every module with `exitCode`. */
   closeWithExitCode(exitCode: number, ctx?: Context): Promise<void>;
 }
 
