@@ -628,7 +628,7 @@ async function runWith(
       } else {
         const start = o.asyncIO ? m.exportedFunction('_start') : undefined;
         if (start !== undefined) await start.callWithContextAsync(runCtx);
-        if (!exported.has('_start') && !compiled.importedFunctions().some((d) => d.import()?.[0] === MODULE_NAME)) {
+        if (!exported.has('_start')) {
           const names = [...exported.keys()];
           err(
             `hint: ${basename(o.wasmPath)} exports no _start function, so nothing ran` +
