@@ -35,7 +35,15 @@ import { withHostCallRecorder } from '../replay/recorder.js';
 import { decodeHostCallLog, formatHostCallLog, type HostCallLog } from '../replay/format.js';
 import { HostCallDivergenceError, replayHostCalls } from '../replay/replay.js';
 import { startTracing, type CliTracing, type Importer } from './tracing.js';
-import { noProfileFlags, parseProfileFlag, PROFILE_USAGE, ProfileSession, reportCommand, type ProfileFlags } from './profile.js';
+import {
+  noProfileFlags,
+  parseProfileFlag,
+  PROFILE_USAGE,
+  ProfileSession,
+  REPORT_USAGE,
+  reportCommand,
+  type ProfileFlags,
+} from './profile.js';
 import { describeCompiled } from './compile.js';
 import type { FunctionDefinition } from '../runtime/api/module.js';
 import { valueTypeName } from '../runtime/api/value-type.js';
@@ -402,6 +410,7 @@ const COMMAND_USAGE: Readonly<Record<string, string>> = {
   run: RUN_USAGE,
   compile: COMPILE_USAGE,
   replay: REPLAY_USAGE,
+  report: REPORT_USAGE,
   version: VERSION_USAGE,
 };
 
