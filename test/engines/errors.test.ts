@@ -34,14 +34,17 @@ import {
 } from '../../src/index.js';
 import { SysConfigError as SysConfigErrorOfSys } from '../../src/sys.js';
 import type { Module } from '../../src/api.js';
-import { engines, runtimeFor, thrown, wat } from '../helpers.js';
+import { engines, runtimeFor, thrown, wat, type EngineCase } from '../helpers.js';
 
 const { I32, I64, F64 } = ValueType;
 
 interface Case {
   readonly name: string;
-  readonly run: (r: Runtime) => Promise<void>;
+  readonly run: (r: Runtime, engine: EngineCase) => Promise<void>;
 }
+
+/** JS Promise Integration: the compiler engine's async host functions need it (Node >= 24). */
+const jspi = typeof (WebAssembly as unknown as { Suspending?: unknown }).Suspending === 'function';
 
 async function guest(r: Runtime, text: string, name = 'g'): Promise<Module> {
   return r.instantiateWithConfig(await wat(text), newModuleConfig().withName(name).withStartFunctions());
@@ -159,6 +162,39 @@ const cases: Case[] = [
       throwing = trap;
       expect(thrown(() => m.exportedFunction('run')!.call())).toBe(trap);
       expect(trap.message).toBe('wasm error: unreachable\nwasm stack trace:\n\tenv.fail()\n\tg.run()');
+    },
+  },
+  {
+    name: "an async host function's error rejects callAsync with a HostFunctionError naming the host frame (interpreter: and the guest frames)",
+    async run(r, engine) {
+      if (engine.name === 'compiler' && !jspi) return;
+      const boom = new Error('async boom');
+      await r
+        .newHostModuleBuilder('env')
+        .newFunctionBuilder()
+        .withAsyncFunc(
+          async () => {
+            await new Promise((resolve) => setTimeout(resolve, 1));
+            throw boom;
+          },
+          [],
+          [I32],
+        )
+        .export('fetch')
+        .instantiate();
+      const m = await guest(
+        r,
+        `(module $g (import "env" "fetch" (func $fetch (result i32))) (func $run (export "run") (result i32) (call $fetch)))`,
+      );
+      const err = await m
+        .exportedFunction('run')!
+        .callAsync()
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(HostFunctionError);
+      expect((err as HostFunctionError).cause).toBe(boom);
+      const expected = engine.name === 'interpreter' ? ['env.fetch() i32', 'g.run() i32'] : ['env.fetch() i32'];
+      expect((err as HostFunctionError).stackFrames.slice(0, expected.length)).toEqual(expected);
+      expect((err as Error).message).toMatch(/^async boom\nwasm stack trace:\n\tenv\.fetch\(\) i32/);
     },
   },
   {
@@ -286,7 +322,7 @@ for (const engine of engines) {
       it(c.name, async () => {
         const r = runtimeFor(engine);
         try {
-          await c.run(r);
+          await c.run(r, engine);
         } finally {
           await r.close();
         }
