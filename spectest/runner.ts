@@ -279,9 +279,11 @@ class NestingListener implements FunctionListener {
 
   constructor(readonly check: ListenerCheck) {}
 
+  // Bookkeeping after the calls that may overflow the JS stack (an overflowing before opens no
+  // frame; an overflowing after is answered by an abort).
   before(_ctx: Context, _mod: Module, def: FunctionDefinition): void {
-    this.check.befores++;
     this.#open.push(def);
+    this.check.befores++;
   }
 
   after(_ctx: Context, _mod: Module, def: FunctionDefinition): void {
@@ -293,8 +295,8 @@ class NestingListener implements FunctionListener {
   }
 
   #close(def: FunctionDefinition): void {
-    this.check.ends++;
     const top = this.#open.pop();
+    this.check.ends++;
     if (top !== def) this.#note(`${def.debugName()} closed while ${top?.debugName() ?? 'nothing'} was innermost`);
   }
 

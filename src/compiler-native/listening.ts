@@ -19,7 +19,7 @@ import type { InternalFunction, StackIterator } from '../runtime/api/listener.js
 import type { Module as ApiModule } from '../runtime/api/module.js';
 import { I32 } from '../runtime/api/value-type.js';
 import type { FuncType, ValType } from '../runtime/binary/module.js';
-import { contextDoneExitCode, ListenedFrame, listensExits, stopForContextDone } from '../runtime/store/hooks.js';
+import { contextDoneExitCode, ListenedFrame, listensExits, reopenOnOverflow, stopForContextDone } from '../runtime/store/hooks.js';
 import { slotLayout } from './boundary.js';
 import type { CompiledModuleImpl } from './compiled.js';
 import type { EngineState } from './state.js';
@@ -189,7 +189,12 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
         const after = (): void => {
           // The exiting frame is the innermost open one (one fewer lookup than by index).
           const e = state.listeners.pop() as Listened;
-          e.listener.after(state.ctx!, api, e.def, e.results);
+          try {
+            e.listener.after(state.ctx!, api, e.def, e.results);
+          } catch (err) {
+            reopenOnOverflow(state.listeners, e, err);
+            throw err;
+          }
         };
         fn = b.adapterFor(
           h.type,
@@ -205,7 +210,12 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
       case 'tail':
         fn = b.adapterFor(I32_ONLY, (): void => {
           const e = state.listeners.pop();
-          e.listener.after(state.ctx!, api, e.def, EMPTY);
+          try {
+            e.listener.after(state.ctx!, api, e.def, EMPTY);
+          } catch (err) {
+            reopenOnOverflow(state.listeners, e, err);
+            throw err;
+          }
         });
         break;
       case 'check':

@@ -17,7 +17,10 @@
  * - a frame is closed (popped) *before* `after` runs, so an `after` that throws gets no `abort` of
  *   its own; the frames around it are aborted with the listener's error, which is the call's error;
  * - listeners marked {@link FunctionListener.beforeOnly} open no frame at all;
- * - an `abort` that throws is ignored (the other frames still get theirs; the call's error stays).
+ * - an `abort` that throws is ignored (the other frames still get theirs; the call's error stays);
+ * - an `after` that fails with a JS stack overflow (which can strike before its first line runs)
+ *   is answered by an `abort` too ({@link reopenOnOverflow}), so deep recursion cannot leave a
+ *   listener with an open frame.
  */
 import { Context } from '../api/context.js';
 import {
@@ -106,7 +109,12 @@ export function callListenedHost(
   ls.frames[ls.sp++] = frame;
   fn(ctx, frame.mod, stack);
   ls.sp--;
-  l.after(ctx, frame.mod, frame.def, results);
+  try {
+    l.after(ctx, frame.mod, frame.def, results);
+  } catch (e) {
+    reopenOnOverflow(ls, frame, e);
+    throw e;
+  }
 }
 
 /** {@link callListenedHost} for an async host function: after fires when its promise resolves. */
@@ -126,7 +134,20 @@ export async function callListenedHostAsync(
   ls.frames[ls.sp++] = frame;
   await fn(ctx, frame.mod, stack);
   ls.sp--;
-  l.after(ctx, frame.mod, frame.def, results);
+  try {
+    l.after(ctx, frame.mod, frame.def, results);
+  } catch (e) {
+    reopenOnOverflow(ls, frame, e);
+    throw e;
+  }
+}
+
+/**
+ * An `after` of `frame` failed with `e`: when that is a JS stack overflow, `after` may not have run
+ * at all, so the frame opens again and gets the `abort` the error brings.
+ */
+export function reopenOnOverflow(ls: ListenerStack, frame: ListenedFrame, e: unknown): void {
+  if (isStackOverflow(e)) ls.frames[ls.sp++] = frame;
 }
 
 /** Whether `l` needs exit hooks (`after`/`abort`): false for before-only listeners. */
