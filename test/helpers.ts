@@ -97,3 +97,24 @@ export function asTrap(e: unknown): WasmRuntimeError {
 export function wasmOffsetsOf(e: WasmRuntimeError): readonly number[] {
   return (e as WasmRuntimeError & { wasmOffsets?: number[] }).wasmOffsets ?? [];
 }
+
+/** FNV-1a over memory bytes, as a short fingerprint (`length:hash`). */
+export function fingerprint(bytes: Uint8Array): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) {
+    h ^= bytes[i]!;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return `${bytes.length}:${h.toString(16)}`;
+}
+
+/** xorshift32: a small deterministic PRNG. */
+export function prng(seed: number): () => number {
+  let x = seed | 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 0x100000000;
+  };
+}
