@@ -47,6 +47,22 @@ export async function wat(text: string): Promise<Uint8Array> {
   }
 }
 
+/** Whether wabt decodes and validates a binary under the same features as {@link wat} (an independent validator). */
+export async function wabtValidates(bytes: Uint8Array): Promise<boolean> {
+  wabtPromise ??= wabtInit();
+  const wabt = await wabtPromise;
+  let mod: ReturnType<Wabt['readWasm']> | undefined;
+  try {
+    mod = wabt.readWasm(bytes, { readDebugNames: false, ...ALL_FEATURES });
+    (mod as unknown as { validate(features: typeof ALL_FEATURES): void }).validate(ALL_FEATURES);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    mod?.destroy();
+  }
+}
+
 export interface EngineCase {
   readonly name: 'interpreter' | 'compiler';
   readonly config: () => RuntimeConfig;

@@ -120,6 +120,7 @@ async function reduceAndSave(c: FuzzCase, result: CaseResult, canonicalNaN: bool
 
 async function worker(args: Args): Promise<void> {
   const send = (r: Reply): void => void process.send!(r);
+  process.on('disconnect', () => process.exit(0));
   process.on('message', (msg: { seed: number; source: Source }) => {
     runSeed(msg.seed, msg.source, args.reduce, send).catch((e: unknown) => {
       send({ type: 'done', seed: msg.seed, status: 'crash', calls: 0, detail: e instanceof Error ? (e.stack ?? e.message) : String(e) });

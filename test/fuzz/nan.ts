@@ -51,7 +51,12 @@ export function canonicalizeNaNs(bytes: Uint8Array): Uint8Array {
   let changed = false;
   for (let i = 0; i < m.codes.length; i++) {
     const body = m.codes[i]!;
-    const starts = instructionStarts(m, i);
+    let starts: number[];
+    try {
+      starts = instructionStarts(m, i);
+    } catch {
+      continue; // an opcode outside the table: validation rejects the module anyway
+    }
     const kinds = starts.map((p) => {
       const [code] = codeAt(m.bytes, p);
       return SCALAR_F32.has(code) ? 1 : SCALAR_F64.has(code) ? 2 : VEC_F32.has(code) ? 3 : VEC_F64.has(code) ? 4 : 0;

@@ -140,7 +140,12 @@ export async function reduce(
     const n = decodeModule(best.bytes, ALL_FEATURES).codes.length;
     for (let i = 0; i < n; i++) {
       let lo = 0;
-      let hi = instructionStarts(decodeModule(best.bytes, ALL_FEATURES), i).length;
+      let hi: number;
+      try {
+        hi = instructionStarts(decodeModule(best.bytes, ALL_FEATURES), i).length;
+      } catch {
+        continue; // an opcode outside the table
+      }
       while (lo < hi && hi > 1) {
         const mid = Math.floor((lo + hi) / 2);
         const m = decodeModule(best.bytes, ALL_FEATURES);
