@@ -68,8 +68,26 @@ function featureFlags(f: TtfFeatures): string[] {
   return flags;
 }
 
+/**
+ * Runs per loaded instance: after a few thousand `main`s in one instance, wasm-opt has been seen to
+ * crash on inputs it handles in a fresh one, so instances are replaced regularly (and after any
+ * failure, before one retry).
+ */
+const RUNS_PER_INSTANCE = 500;
+let runs = 0;
+
 /** Runs wasm-opt with `args` (`in` and `out` name files in the work directory); returns `out`'s bytes. */
 async function wasmOpt(input: Uint8Array, args: readonly string[]): Promise<Uint8Array> {
+  if (++runs % RUNS_PER_INSTANCE === 0) loading = undefined;
+  try {
+    return await wasmOptOnce(input, args);
+  } catch {
+    loading = undefined;
+    return wasmOptOnce(input, args);
+  }
+}
+
+async function wasmOptOnce(input: Uint8Array, args: readonly string[]): Promise<Uint8Array> {
   loading ??= load();
   const w = await loading;
   workDir ??= mkdtempSync(join(tmpdir(), 'wasmscope-ttf-'));

@@ -7,7 +7,7 @@ import { prng } from '../helpers.js';
 import type { Augmented } from './augment.js';
 import { ttfModule } from './binaryen.js';
 import { generateModule } from './generator.js';
-import { runCase, type Call, type CaseResult } from './harness.js';
+import { runCase, VARIANTS, type Call, type CaseResult, type Variant } from './harness.js';
 import { formatSlots, randomArgs, type Rnd } from './values.js';
 
 export type Source = 'binaryen' | 'own';
@@ -35,6 +35,8 @@ export interface FuzzCase {
   readonly bytes: Uint8Array;
   /** Seed of the call plan (`planCalls(prng(planSeed))`). */
   readonly planSeed: number;
+  /** How our engines run it. */
+  readonly variant: Variant;
 }
 
 /** The module and plan of `seed` for `source`. */
@@ -47,11 +49,12 @@ export async function makeCase(seed: number, source: Source): Promise<FuzzCase> 
   } else {
     bytes = await generateModule(rnd);
   }
-  return { seed, source, bytes, planSeed: Math.floor(rnd() * 0x7fffffff) + 1 };
+  const planSeed = Math.floor(rnd() * 0x7fffffff) + 1;
+  return { seed, source, bytes, planSeed, variant: VARIANTS[Math.floor(rnd() * VARIANTS.length)]! };
 }
 
 export async function runFuzzCase(c: FuzzCase, options: Parameters<typeof runCase>[2] = {}): Promise<CaseResult> {
-  return runCase(c.bytes, planCalls(prng(c.planSeed)), options);
+  return runCase(c.bytes, planCalls(prng(c.planSeed)), { variant: c.variant, ...options });
 }
 
 export interface FuzzResult {

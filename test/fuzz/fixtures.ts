@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fingerprint } from '../helpers.js';
-import { runCase, type Call, type Expected, type Mismatch } from './harness.js';
+import { runCase, type Call, type Expected, type Mismatch, type Variant } from './harness.js';
 
 export const REGRESSIONS = new URL('./regressions', import.meta.url).pathname;
 
@@ -18,6 +18,8 @@ export interface Fixture {
   readonly found: Mismatch;
   /** Whether the module runs with canonical NaNs (nan.ts). */
   readonly canonicalNaN: boolean;
+  /** How our engines run it (default `plain`). */
+  readonly variant?: Variant;
   /** Set while the engines still disagree: the replay is skipped with this reason. */
   readonly open?: string;
   /** The replay is skipped on older Node majors (their V8 gets the case wrong: see `description`). */

@@ -24,7 +24,8 @@
  */
 import { CoreFeaturesTailCall, CoreFeaturesThreads, CoreFeaturesV2 } from '../../src/api.js';
 import { instantiationTrap } from '../../src/compiler-native/traps.js';
-import { CompileError, LinkError, newModuleConfig, Trap, WasmRuntimeError, type Runtime } from '../../src/index.js';
+import { Context, CompileError, LinkError, newModuleConfig, Trap, WasmRuntimeError, type Runtime } from '../../src/index.js';
+import { functionListenerFactoryFunc, withFunctionListenerFactory, type FunctionListener } from '../../src/experimental.js';
 import type { Module as ApiModule, ValueType } from '../../src/api.js';
 import type { FuncType, Module } from '../../src/runtime/binary/module.js';
 import { isStackOverflow } from '../../src/runtime/store/hooks.js';
@@ -35,6 +36,15 @@ import { formatSlots, parseSlots } from './values.js';
 import { ByteWriter } from '../../src/runtime/binary/encoder.js';
 import { decodeModule } from '../../src/runtime/binary/decoder.js';
 import { EXTERNREF, FUNCREF, fromLegal, legalize, legalTypes, ModuleBuilder, slotCount, toLegal, V128, zeroConst } from './wasm.js';
+
+/**
+ * How our engines run a module: `plain`; `interrupts` (interrupt checks compiled in,
+ * `withCloseOnContextDone(true)`, every call with a far deadline); `listened` (every function
+ * listened: the interpreter's and the compiler's call traces must agree too). The compiler engine
+ * rewrites bodies for the last two, so each variant fuzzes other code.
+ */
+export type Variant = 'plain' | 'interrupts' | 'listened';
+export const VARIANTS: readonly Variant[] = ['plain', 'interrupts', 'listened'];
 
 /** The feature set fuzzed: WebAssembly 2.0, tail calls and threads. */
 export const FUZZ_FEATURES = CoreFeaturesV2 | CoreFeaturesTailCall | CoreFeaturesThreads;
@@ -95,6 +105,8 @@ export interface State {
 export interface Observation {
   readonly outcome: Outcome;
   readonly log: readonly string[];
+  /** Listener events (our engines, `listened` variant). */
+  readonly trace: readonly string[];
   readonly state: State | undefined;
 }
 
@@ -154,6 +166,8 @@ function planImports(m: Module): ImportPlan | string {
 /** The host functions' behaviour, over raw slots, on one side. */
 class HostEnv {
   log: string[] = [];
+  /** Listener events (`listened` variant), compared between our engines. */
+  trace: string[] = [];
   exhausted = false;
   /** Host calls left in this step (`startStep` resets it). */
   budget = HOST_CALL_BUDGET;
@@ -270,18 +284,34 @@ class EngineSide implements Side {
   #runtime: Runtime | undefined;
   #mod: ApiModule | undefined;
 
+  readonly #ctx: Context;
+
   constructor(
     private readonly engine: EngineCase,
     private readonly aug: Augmented,
     private readonly imports: ImportPlan,
     private readonly exportTypes: ReadonlyMap<string, FuncType>,
+    private readonly variant: Variant,
   ) {
     this.name = engine.name;
     this.env = new HostEnv(aug, exportTypes, 0n, (s) => s === 0n, classifyOurs);
+    this.#ctx = variant === 'interrupts' ? Context.background().withTimeout(3_600_000) : Context.background();
+  }
+
+  /** The listener of the `listened` variant: records every call, return and abort. */
+  #listener(): FunctionListener {
+    const trace = (s: string): void => {
+      if (this.env.trace.length < 10_000) this.env.trace.push(s);
+    };
+    return {
+      before: (_c, _m, def, params) => trace(`> ${def.index()} ${[...params].join(',')}`),
+      after: (_c, _m, def, results) => trace(`< ${def.index()} ${[...results].join(',')}`),
+      abort: (_c, _m, def) => trace(`! ${def.index()}`),
+    };
   }
 
   async instantiate(): Promise<Outcome> {
-    const r = runtimeFor(this.engine, (c) => c.withCoreFeatures(FUZZ_FEATURES));
+    const r = runtimeFor(this.engine, (c) => c.withCoreFeatures(FUZZ_FEATURES).withCloseOnContextDone(this.variant === 'interrupts'));
     this.#runtime = r;
     try {
       if (this.imports.funcs.length > 0) {
@@ -310,7 +340,15 @@ class EngineSide implements Side {
     }
     this.env.callExport = (name, slots) => this.call(name, slots);
     try {
-      this.#mod = await r.instantiateWithConfig(this.aug.bytes, newModuleConfig().withName('fuzz').withStartFunctions());
+      const listener = this.#listener();
+      const ctx =
+        this.variant === 'listened'
+          ? withFunctionListenerFactory(
+              this.#ctx,
+              functionListenerFactoryFunc(() => listener),
+            )
+          : this.#ctx;
+      this.#mod = await r.instantiateWithConfig(this.aug.bytes, newModuleConfig().withName('fuzz').withStartFunctions(), ctx);
       return { kind: 'ok', values: [] };
     } catch (e) {
       if (e instanceof LinkError) return { kind: 'error', message: `LinkError: ${e.message}` };
@@ -325,7 +363,7 @@ class EngineSide implements Side {
     // A stack per call: host functions re-enter while an outer call's stack is live.
     const stack = new BigUint64Array(Math.max(1, slotCount(t.params), slotCount(t.results)));
     for (let i = 0; i < slots.length; i++) stack[i] = slots[i] as bigint;
-    f.callWithStack(stack);
+    f.callWithStack(stack, this.#ctx);
     return Array.from(stack.subarray(0, slotCount(t.results)));
   }
 
@@ -630,6 +668,8 @@ export interface CaseOptions {
   readonly engines?: readonly EngineCase[];
   /** Makes arithmetic NaN results deterministic first (nan.ts). */
   readonly canonicalNaN?: boolean;
+  /** How our engines run the module (default `plain`). */
+  readonly variant?: Variant;
   /** Makes the memory fingerprint for records. */
   readonly fingerprint?: (bytes: Uint8Array) => string;
 }
@@ -666,15 +706,17 @@ export async function runCase(
 
   const sides: Side[] = [
     new V8Side(aug, imports, exportTypes),
-    ...(options.engines ?? engines).map((e) => new EngineSide(e, aug, imports, exportTypes)),
+    ...(options.engines ?? engines).map((e) => new EngineSide(e, aug, imports, exportTypes, options.variant ?? 'plain')),
   ];
   const expected: Expected[] = [];
   try {
     const observe = (side: Side, outcome: Outcome): Observation => {
       const log = side.env.log;
       side.env.log = [];
+      const trace = side.env.trace;
+      side.env.trace = [];
       const observable = instantiated.has(side) && outcome.kind !== 'exhausted' && !side.env.exhausted;
-      return { outcome, log, state: observable ? observeState(side, aug) : undefined };
+      return { outcome, log, trace, state: observable ? observeState(side, aug) : undefined };
     };
     const instantiated = new Set<Side>();
     const obs: Observation[] = [];

@@ -83,7 +83,14 @@ type Reply =
 
 /** Runs one seed; on a mismatch, reduces it and saves a fixture. */
 async function runSeed(seed: number, source: Source, doReduce: boolean, send: (r: Reply) => void): Promise<void> {
-  const c = await makeCase(seed, source);
+  let c: FuzzCase;
+  try {
+    c = await makeCase(seed, source);
+  } catch (e) {
+    // The generator failed (binaryen's wasm-opt can crash in process): nothing was tested.
+    send({ type: 'done', seed, status: 'generator error', calls: 0, detail: String(e).split('\n')[0] });
+    return;
+  }
   const r = await fuzzCase(c);
   if (r.status !== 'mismatch') {
     send({ type: 'done', seed, status: r.status, calls: r.calls });
@@ -104,14 +111,16 @@ async function reduceAndSave(c: FuzzCase, result: CaseResult, canonicalNaN: bool
   const m = decodeModule(aug.bytes, 0x1ff);
   const types = new Map(m.exports.filter((e) => e.kind === 0).map((e) => [e.name, m.types[m.funcTypeIndexSpace[e.index]!]!]));
   const calls = planCalls(prng(c.planSeed))(aug, types);
-  const red = await reduce(c.bytes, calls, sameMismatch(result, canonicalNaN), { step: result.mismatch!.step });
-  const final = await runCase(red.bytes, () => red.calls, { canonicalNaN });
+  const options = { canonicalNaN, variant: c.variant };
+  const red = await reduce(c.bytes, calls, sameMismatch(result, options), { step: result.mismatch!.step });
+  const final = await runCase(red.bytes, () => red.calls, options);
   const expected = await recordV8(red.bytes, red.calls, canonicalNaN);
   return saveFixture(`${c.source}-${c.seed}`, red.bytes, {
     description: `found by npm run fuzz: ${final.mismatch?.detail ?? result.mismatch!.detail}`,
     origin: `${c.source} seed ${c.seed}`,
     found: final.mismatch ?? result.mismatch!,
     canonicalNaN,
+    variant: c.variant,
     open: 'not analysed yet',
     calls: red.calls,
     expected,
@@ -248,6 +257,7 @@ async function main(args: Args): Promise<void> {
         modules++;
         calls += reply.calls;
         counts.set(reply.status, (counts.get(reply.status) ?? 0) + 1);
+        if (reply.status === 'generator error') console.log(`  generator error at ${source} seed ${seed}: ${reply.detail ?? ''}`);
         if (reply.status === 'mismatch' || reply.status === 'hang' || reply.status === 'crash') {
           const f = `${reply.status} at ${source} seed ${seed}: ${reply.detail ?? ''}${reply.fixture === undefined ? '' : ` → test/fuzz/regressions/${reply.fixture}`}`;
           findings.push(f);

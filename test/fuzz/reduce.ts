@@ -11,7 +11,7 @@ import { decodeModule } from '../../src/runtime/binary/decoder.js';
 import { ByteWriter, encodeModule, type EncodableBody } from '../../src/runtime/binary/encoder.js';
 import type { FunctionBody, Module } from '../../src/runtime/binary/module.js';
 import { optimize, type TtfFeatures } from './binaryen.js';
-import { runCase, type Call, type CaseResult } from './harness.js';
+import { runCase, type Call, type CaseOptions, type CaseResult } from './harness.js';
 import { instructionStarts } from './walk.js';
 
 const ALL_FEATURES = 0x1ff;
@@ -44,12 +44,12 @@ export interface Reduced {
 export type Check = (bytes: Uint8Array, calls: readonly Call[]) => Promise<boolean>;
 
 /** The check that `original`'s mismatch persists (same sides, same kind of observation). */
-export function sameMismatch(original: CaseResult, canonicalNaN: boolean): Check {
+export function sameMismatch(original: CaseResult, options: CaseOptions): Check {
   const key = mismatchKey(original);
   if (key === undefined) throw new Error('reduce: not a mismatch');
   return async (b, c) => {
     try {
-      return mismatchKey(await runCase(b, () => c, { canonicalNaN })) === key;
+      return mismatchKey(await runCase(b, () => c, options)) === key;
     } catch {
       return false;
     }

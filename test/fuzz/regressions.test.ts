@@ -23,7 +23,12 @@ describe('fuzz regressions', () => {
           ? `V8 of Node ${NODE_MAJOR} gets it wrong (see the fixture)`
           : undefined;
     it.skipIf(skip !== undefined)(`${name}: ${skip ?? fixture.description}`, async () => {
-      const r = await runCase(bytes, () => fixture.calls, { record: true, canonicalNaN: fixture.canonicalNaN, fingerprint });
+      const r = await runCase(bytes, () => fixture.calls, {
+        record: true,
+        canonicalNaN: fixture.canonicalNaN,
+        variant: fixture.variant,
+        fingerprint,
+      });
       expect({ status: r.status, mismatch: r.mismatch }).toEqual({ status: 'ok', mismatch: undefined });
       expect(r.expected).toEqual(fixture.expected);
     });
