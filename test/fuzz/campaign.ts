@@ -71,6 +71,8 @@ export async function fuzzCase(c: FuzzCase): Promise<FuzzResult> {
   const strict = await runFuzzCase(c);
   if (strict.status !== 'mismatch') return { status: strict.status, calls: strict.calls, result: strict, canonicalNaN: false };
   const canonical = await runFuzzCase(c, { canonicalNaN: true });
-  if (canonical.status !== 'mismatch') return { status: 'nan', calls: strict.calls, result: strict, canonicalNaN: false };
+  if (canonical.status === 'ok' || canonical.status === 'exhausted')
+    return { status: 'nan', calls: strict.calls, result: strict, canonicalNaN: false };
+  if (canonical.status !== 'mismatch') return { status: 'mismatch', calls: strict.calls, result: strict, canonicalNaN: false };
   return { status: 'mismatch', calls: canonical.calls, result: canonical, canonicalNaN: true };
 }
