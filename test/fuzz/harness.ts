@@ -734,6 +734,16 @@ export async function runCase(
         if (d !== undefined)
           return { status: 'mismatch', calls: Math.max(0, step), mismatch: { step, sides: [sides[0]!.name, sides[i]!.name], detail: d } };
       }
+      // Listener traces (`listened` variant): our engines against each other.
+      for (let i = 2; i < sides.length; i++) {
+        const [a, b] = [obs[1]!.trace, obs[i]!.trace];
+        let k = 0;
+        while (k < a.length && a[k] === b[k]) k++;
+        if (k < a.length || k < b.length) {
+          const detail = `listener event ${k}: ${a[k] ?? '(none)'} ≠ ${b[k] ?? '(none)'}`;
+          return { status: 'mismatch', calls: Math.max(0, step), mismatch: { step, sides: [sides[1]!.name, sides[i]!.name], detail } };
+        }
+      }
       if (options.record === true) expected.push(record(obs[0]!, step < 0 ? undefined : calls[step], options.fingerprint));
       return undefined;
     };
