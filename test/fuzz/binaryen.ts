@@ -6,7 +6,7 @@
  * evaluated with `noInitialRun` and its `callMain` exposed. Files go through the real filesystem
  * (NODERAWFS), in a private temporary directory.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -90,7 +90,11 @@ async function wasmOpt(input: Uint8Array, args: readonly string[]): Promise<Uint
 async function wasmOptOnce(input: Uint8Array, args: readonly string[]): Promise<Uint8Array> {
   loading ??= load();
   const w = await loading;
-  workDir ??= mkdtempSync(join(tmpdir(), 'wasmscope-ttf-'));
+  if (workDir === undefined) {
+    const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'wasmscope-ttf-'));
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+    workDir = dir;
+  }
   const inPath = join(workDir, 'in');
   const outPath = join(workDir, 'out.wasm');
   writeFileSync(inPath, input);

@@ -523,7 +523,10 @@ class V8Side implements Side {
     ).exports;
     const imports: WebAssembly.Imports = {};
     for (const p of this.imports.providers) {
-      imports[p.name] = new WebAssembly.Instance(new WebAssembly.Module(p.bytes), { __fuzz_host: host }).exports;
+      imports[p.name] = new WebAssembly.Instance(
+        compileCached(Buffer.from(p.bytes).toString('latin1'), () => p.bytes),
+        { __fuzz_host: host },
+      ).exports;
     }
     this.env.callExport = (name, slots) => this.call(name, slots);
     try {
