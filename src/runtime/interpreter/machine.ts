@@ -406,8 +406,10 @@ export function atomicOp(m: Machine, inst: Instance, sub: number, d: number, a: 
   const k = sub - 0x1e;
   const op = Math.floor(k / 7);
   const val = readVal(i32, b, is64, size);
-  let old: bigint;
+  // Each width writes its own result: Node 20's TurboFan aborts the process on a merge of the two
+  // (`RepresentationChangerError: Phi of kRepTagged (UnsignedBigInt64)`) once this is optimized.
   if (size === 8) {
+    let old: bigint;
     const v = new BigInt64Array(buf);
     const ix = ea >> 3;
     const x = BigInt.asIntN(64, val);
@@ -433,7 +435,7 @@ export function atomicOp(m: Machine, inst: Instance, sub: number, d: number, a: 
       default:
         old = Atomics.compareExchange(v, ix, x, BigInt.asIntN(64, readVal(i32, c, is64, size)));
     }
-    old = BigInt.asUintN(64, old);
+    writeResult(i32, d, old, true);
   } else {
     const v = size === 4 ? new Uint32Array(buf) : size === 2 ? new Uint16Array(buf) : new Uint8Array(buf);
     const ix = size === 4 ? ea >> 2 : size === 2 ? ea >> 1 : ea;
@@ -461,9 +463,9 @@ export function atomicOp(m: Machine, inst: Instance, sub: number, d: number, a: 
       default:
         o = Atomics.compareExchange(v, ix, x, Number(readVal(i32, c, is64, size)));
     }
-    old = BigInt(o >>> 0);
+    i32[d] = o;
+    if (is64) i32[d + 1] = 0;
   }
-  writeResult(i32, d, old, is64);
 }
 
 function readVal(i32: Int32Array, w: number, is64: boolean, size: number): bigint {
