@@ -47,6 +47,22 @@ export async function wat(text: string): Promise<Uint8Array> {
   }
 }
 
+/** Whether wabt decodes and validates a binary under the same features as {@link wat} (an independent validator). */
+export async function wabtValidates(bytes: Uint8Array): Promise<boolean> {
+  wabtPromise ??= wabtInit();
+  const wabt = await wabtPromise;
+  let mod: ReturnType<Wabt['readWasm']> | undefined;
+  try {
+    mod = wabt.readWasm(bytes, { readDebugNames: false, ...ALL_FEATURES });
+    (mod as unknown as { validate(features: typeof ALL_FEATURES): void }).validate(ALL_FEATURES);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    mod?.destroy();
+  }
+}
+
 export interface EngineCase {
   readonly name: 'interpreter' | 'compiler';
   readonly config: () => RuntimeConfig;
@@ -96,4 +112,25 @@ export function asTrap(e: unknown): WasmRuntimeError {
 /** The original byte offsets of a trap's frames, innermost first (-1 for host frames). */
 export function wasmOffsetsOf(e: WasmRuntimeError): readonly number[] {
   return (e as WasmRuntimeError & { wasmOffsets?: number[] }).wasmOffsets ?? [];
+}
+
+/** FNV-1a over memory bytes, as a short fingerprint (`length:hash`). */
+export function fingerprint(bytes: Uint8Array): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) {
+    h ^= bytes[i]!;
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return `${bytes.length}:${h.toString(16)}`;
+}
+
+/** xorshift32: a small deterministic PRNG. */
+export function prng(seed: number): () => number {
+  let x = seed | 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 0x100000000;
+  };
 }
