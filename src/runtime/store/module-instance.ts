@@ -16,6 +16,7 @@ import { slotsOf, slotsOfTypes, valueTypeName, type ValueType } from '../api/val
 import { describeValue, encodeCallParam, misfitError } from './natural.js';
 import { formatFrameSignature } from './definition.js';
 import type { SysContext } from '../../sys/context.js';
+import type { Tag } from '../api/tag.js';
 import type { CloseNotifier } from './context-keys.js';
 import type { EngineGlobal, EngineInstance, ExternValue } from './engine.js';
 
@@ -29,7 +30,7 @@ export interface ModuleOwner {
 }
 
 export interface ExportEntry {
-  readonly kind: 0 | 1 | 2 | 3;
+  readonly kind: 0 | 1 | 2 | 3 | 4;
   readonly index: number;
 }
 
@@ -163,7 +164,18 @@ export class ModuleInstance implements InternalModule {
         return { kind: 2, value: this.engine.memories[e.index]! };
       case 3:
         return { kind: 3, value: this.engine.globals[e.index]! };
+      case 4: {
+        const t = this.engine.tags?.[e.index];
+        return t === undefined ? undefined : { kind: 4, value: t };
+      }
     }
+  }
+
+  /** The tag exported as `name` (exception handling), if any. */
+  exportedTag(name: string): Tag | undefined {
+    const e = this.exportsByName.get(name);
+    if (e === undefined || e.kind !== 4) return undefined;
+    return this.engine.tags?.[e.index];
   }
 
   isClosed(): boolean {
