@@ -3,7 +3,16 @@
  * @experimental
  * @packageDocumentation
  */
-export { CoreFeaturesThreads, CoreFeaturesTailCall } from './runtime/api/features.js';
+export {
+  CoreFeaturesThreads,
+  CoreFeaturesTailCall,
+  CoreFeaturesExceptionHandling,
+  CoreFeaturesExtendedConst,
+  CoreFeaturesMultiMemory,
+  CoreFeaturesMemory64,
+  CoreFeaturesRelaxedSIMD,
+  CoreFeaturesV3,
+} from './runtime/api/features.js';
 export type { InternalModule } from './runtime/api/module.js';
 export {
   closeNotifyFunc,
