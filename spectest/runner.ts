@@ -24,6 +24,7 @@ import {
   CompileError,
   Context,
   LinkError,
+  WasmException,
   WasmRuntimeError,
   newModuleConfig,
   newRuntimeConfigCompiler,
@@ -33,8 +34,17 @@ import {
 import type { CompiledModule, Runtime, RuntimeConfig } from '../src/index.js';
 import { CoreFeaturesTailCall, CoreFeaturesThreads, CoreFeaturesV1, CoreFeaturesV2 } from '../src/api.js';
 import type { CoreFeatures, FunctionDefinition, Module } from '../src/api.js';
-import { functionListenerFactoryFunc, withFunctionListenerFactory, type FunctionListener } from '../src/experimental.js';
-import { argsToSlots, formatArgs, matchResults, trapMatches } from './values.js';
+import {
+  CoreFeaturesExceptionHandling,
+  CoreFeaturesExtendedConst,
+  CoreFeaturesMemory64,
+  CoreFeaturesMultiMemory,
+  CoreFeaturesRelaxedSIMD,
+  functionListenerFactoryFunc,
+  withFunctionListenerFactory,
+  type FunctionListener,
+} from '../src/experimental.js';
+import { argsToSlots, formatArgs, matchEither, matchResults, trapMatches } from './values.js';
 import type { SpecValue } from './values.js';
 import { SPECTEST_DIR } from '../test/paths.js';
 
@@ -43,10 +53,29 @@ export type EngineName = 'interpreter' | 'compiler';
 export const ENGINES: readonly EngineName[] = ['interpreter', 'compiler'];
 
 /** The suites, as directories of the spec-test tree. */
-export type SuiteName = 'v1' | 'v2' | 'threads' | 'tail-call';
-export const SUITES: readonly SuiteName[] = ['v1', 'v2', 'threads', 'tail-call'];
+export type SuiteName =
+  | 'v1'
+  | 'v2'
+  | 'threads'
+  | 'tail-call'
+  | 'exceptions'
+  | 'exceptions-legacy'
+  | 'extended-const'
+  | 'memory64'
+  | 'multi-memory'
+  | 'relaxed-simd';
+/** The WebAssembly 3.0 suites (README-v3.md beside them). */
+export const V3_SUITES: readonly SuiteName[] = [
+  'exceptions',
+  'exceptions-legacy',
+  'extended-const',
+  'memory64',
+  'multi-memory',
+  'relaxed-simd',
+];
+export const SUITES: readonly SuiteName[] = ['v1', 'v2', 'threads', 'tail-call', ...V3_SUITES];
 
-/** The core features each suite runs with. */
+/** The core features each suite runs with: 2.0 plus the feature under test for the 3.0 suites. */
 export function suiteFeatures(suite: SuiteName): CoreFeatures {
   switch (suite) {
     case 'v1':
@@ -57,7 +86,27 @@ export function suiteFeatures(suite: SuiteName): CoreFeatures {
       return CoreFeaturesV2 | CoreFeaturesThreads;
     case 'tail-call':
       return CoreFeaturesV2 | CoreFeaturesTailCall;
+    case 'exceptions':
+    case 'exceptions-legacy':
+      // try_table.wast throws across return_call.
+      return CoreFeaturesV2 | CoreFeaturesExceptionHandling | CoreFeaturesTailCall;
+    case 'extended-const':
+      return CoreFeaturesV2 | CoreFeaturesExtendedConst;
+    case 'memory64':
+      return CoreFeaturesV2 | CoreFeaturesMemory64;
+    case 'multi-memory':
+      return CoreFeaturesV2 | CoreFeaturesMultiMemory;
+    case 'relaxed-simd':
+      return CoreFeaturesV2 | CoreFeaturesRelaxedSIMD;
   }
+}
+
+/**
+ * The `spectest` host module a suite links against: `spectest-v3.wasm` (spectest plus an i64 table)
+ * for memory64, `spectest.wasm` for the others.
+ */
+export function spectestModuleFile(suite: SuiteName): string {
+  return suite === 'memory64' ? 'spectest-v3.wasm' : 'spectest.wasm';
 }
 
 /** Where the suite lives: `$WASMSCOPE_SPECTEST_DIR`, else `../shared/spectest` beside the repo. */
@@ -91,6 +140,8 @@ interface Command {
   readonly as?: string;
   readonly action?: Action;
   readonly expected?: readonly SpecValue[];
+  /** Alternatives for the one result (relaxed SIMD): any of them passes. */
+  readonly either?: readonly SpecValue[];
   readonly text?: string;
   readonly module_type?: 'binary' | 'text';
 }
@@ -480,7 +531,7 @@ export async function runFile(
 
   try {
     await (async () => {
-      const specBytes = readFileSync(join(dir, 'spectest.wasm'));
+      const specBytes = readFileSync(join(dir, spectestModuleFile(suite)));
       const compiled = await rt.compileModule(specBytes, ctx);
       await rt.instantiateModule(compiled, newModuleConfig().withName('spectest').withStartFunctions(), ctx);
     })().catch((e: unknown) => {
@@ -536,9 +587,24 @@ export async function runFile(
               fail(`${describeAction(a)}: threw ${describeError(e)}`);
             }
             if (cmd.type === 'assert_return') {
-              const mismatch = matchResults(cmd.expected ?? [], results);
+              const mismatch = cmd.either !== undefined ? matchEither(cmd.either, results) : matchResults(cmd.expected ?? [], results);
               if (mismatch !== undefined) fail(`${describeAction(a)}: ${mismatch}`);
             }
+            break;
+          }
+          case 'assert_exception': {
+            // The call must end in an exception no guest frame caught (not a trap); `expected` lists
+            // only the result types, so nothing is compared.
+            const a = cmd.action ?? fail('no action');
+            let results: bigint[];
+            try {
+              results = invoke(cmd);
+            } catch (e) {
+              if (e instanceof CommandFailure) throw e;
+              if (!(e instanceof WasmException)) fail(`${describeAction(a)}: expected an uncaught exception, threw ${describeError(e)}`);
+              break;
+            }
+            fail(`${describeAction(a)}: expected an uncaught exception, returned [${results.join(', ')}]`);
             break;
           }
           case 'assert_trap':
