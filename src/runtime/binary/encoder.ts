@@ -99,6 +99,7 @@ const I32_AND = codeOf('i32.and');
 const I64_ADD = codeOf('i64.add');
 const I64_OR = codeOf('i64.or');
 const I64_SHL = codeOf('i64.shl');
+const I64_SHR_U = codeOf('i64.shr_u');
 const F32_NE = codeOf('f32.ne');
 const F64_NE = codeOf('f64.ne');
 const I32_WRAP_I64 = codeOf('i32.wrap_i64');
@@ -168,9 +169,13 @@ export class ByteWriter {
     return this;
   }
 
-  /** Unsigned LEB128 of a non-negative integer up to 2^53 (64-bit limits). */
+  /**
+   * Unsigned LEB128 of a non-negative integer (64-bit limits): exact up to 2^53; a value that
+   * rounded to 2^64 (a decoded 2^64 - 1) is written as 2^64 - 1.
+   */
   u64(v: number): this {
     this.ensure(10);
+    if (v >= 2 ** 64) return this.bytes([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
     do {
       let b = v % 128;
       v = Math.floor(v / 128);
@@ -408,6 +413,9 @@ export class ByteWriter {
   }
   i64Shl(): this {
     return this.u8(I64_SHL);
+  }
+  i64ShrU(): this {
+    return this.u8(I64_SHR_U);
   }
   f32Ne(): this {
     return this.u8(F32_NE);

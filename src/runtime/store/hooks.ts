@@ -20,6 +20,7 @@
  * - an `abort` that throws is ignored (the other frames still get theirs; the call's error stays).
  */
 import { Context } from '../api/context.js';
+import { WasmException } from '../api/tag.js';
 import {
   EXIT_CODE_CONTEXT_CANCELED,
   EXIT_CODE_DEADLINE_EXCEEDED,

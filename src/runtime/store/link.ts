@@ -111,11 +111,16 @@ export function describeImport(imp: Import, types: readonly FuncType[]): string 
       return `${name}: ${d.memory.limits.shared ? 'shared ' : ''}memory ${limitsText(d.memory.limits, 'pages')}`;
     case 3:
       return `${name}: global ${d.global.mutable ? 'mut ' : ''}${valueTypeName(d.global.valType)}`;
+    case 4: {
+      const t = types[d.tag.typeIndex] ?? { params: [], results: [] };
+      return `${name}: tag (${t.params.map(valueTypeName).join(',')})`;
+    }
   }
 }
 
 function limitsText(l: Limits, unit: string): string {
-  return l.max === undefined ? `${l.min}.. ${unit}` : `${l.min}..${l.max} ${unit}`;
+  const i64 = l.is64 === true ? 'i64 ' : '';
+  return l.max === undefined ? `${i64}${l.min}.. ${unit}` : `${i64}${l.min}..${l.max} ${unit}`;
 }
 
 /**

@@ -91,6 +91,10 @@ export class ModuleInstance implements InternalModule {
         const g = eng.globals[e.index];
         return g === undefined ? `${name}: global` : `${name}: global ${g.type.mutable ? 'mut ' : ''}${valueTypeName(g.type.valType)}`;
       }
+      case 4: {
+        const t = eng.tags?.[e.index];
+        return t === undefined ? `${name}: tag` : `${name}: tag (${t.type.params.map(valueTypeName).join(',')})`;
+      }
     }
   }
 
