@@ -249,6 +249,49 @@ export async function engineUnavailableReason(engine: EngineName, dir = defaultS
   }
 }
 
+/** A module using the feature of each 3.0 suite (compiled to see whether an engine can run the suite). */
+const HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+function withBody(body: number[], types = [0x01, 0x04, 0x01, 0x60, 0x00, 0x00]): number[] {
+  return [...HEADER, ...types, 0x03, 0x02, 0x01, 0x00, 0x0a, body.length + 2, 0x01, body.length, ...body];
+}
+const FEATURE_PROBES: Partial<Record<SuiteName, number[]>> = {
+  // block (try_table (catch_all 0)) end
+  exceptions: withBody([0x00, 0x02, 0x40, 0x1f, 0x40, 0x01, 0x02, 0x00, 0x0b, 0x0b, 0x0b]),
+  // try catch_all end
+  'exceptions-legacy': withBody([0x00, 0x06, 0x40, 0x19, 0x0b, 0x0b]),
+  // (global i32 (i32.add (i32.const 1) (i32.const 2)))
+  'extended-const': [...HEADER, 0x06, 0x09, 0x01, 0x7f, 0x00, 0x41, 0x01, 0x41, 0x02, 0x6a, 0x0b],
+  // (memory i64 0)
+  memory64: [...HEADER, 0x05, 0x03, 0x01, 0x04, 0x00],
+  // (memory 0) (memory 0)
+  'multi-memory': [...HEADER, 0x05, 0x05, 0x02, 0x00, 0x00, 0x00, 0x00],
+  // (func (result v128) (i8x16.relaxed_swizzle (v128.const 0) (v128.const 0)))
+  'relaxed-simd': withBody(
+    [0x00, 0xfd, 0x0c, ...new Array<number>(16).fill(0), 0xfd, 0x0c, ...new Array<number>(16).fill(0), 0xfd, 0x80, 0x02, 0x0b],
+    [0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b],
+  ),
+};
+
+/**
+ * Why `engine` cannot run `suite` here, or undefined when it can: the compiler engine refuses the
+ * 3.0 features the running V8 lacks (Node 20) with a `not supported` error, found by compiling a
+ * module that uses the suite's feature.
+ */
+export async function suiteUnavailableReason(engine: EngineName, suite: SuiteName): Promise<string | undefined> {
+  const probe = FEATURE_PROBES[suite];
+  if (probe === undefined) return undefined;
+  let rt: Runtime | undefined;
+  try {
+    rt = newRuntimeWithConfig(engineConfig(engine).withCoreFeatures(suiteFeatures(suite)));
+    await rt.compileModule(new Uint8Array(probe));
+    return undefined;
+  } catch (e) {
+    return isNotSupported(e) ? (e as Error).message : undefined;
+  } finally {
+    await rt?.close().catch(() => undefined);
+  }
+}
+
 /** The json files of a suite, sorted. */
 export function suiteFiles(dir: string, suite: SuiteName, only?: readonly string[]): string[] {
   const sdir = join(dir, suite);
