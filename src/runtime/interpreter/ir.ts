@@ -249,7 +249,7 @@ export const I = {
 
   // Multiple memories, 64-bit memories and tables (memx.ts; memory 0 of 32 bits keeps the ops above).
   /** Before an access to a 64-bit memory 0: out of bounds unless the i64 address's high word is 0. */
-  ADDR64: 168, // a
+  ADDR64: 254, // a
   /** Before a 64-bit table's call_indirect/get/set: invalid table access unless the high word is 0. */
   IDX64: 169, // a
   /** An i64 grow delta as the i32 MEMORY_GROW takes: the low word, or -1 (fails) above 2^32 - 1. */

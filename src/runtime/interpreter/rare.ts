@@ -477,7 +477,7 @@ export function rareOp(m: Machine, fn: FuncInst, code: Int32Array, pc: number, f
       f32[fp + code[pc + 1]!] = i32[fp + code[pc + 2]!]! >>> 0;
       return pc + 3;
     }
-    case 168: {
+    case 254: {
       // ADDR64
       if (i32[fp + code[pc + 1]! + 1] !== 0) throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
       return pc + 2;
