@@ -38,4 +38,7 @@ export type {
 export { benchmarkFunctionListener, newStackIterator } from './listeners/stack.js';
 export type { StackFrame } from './listeners/stack.js';
 export { getSnapshotter, withSnapshotter } from './runtime/store/snapshots.js';
+export { exportedTag, newTag } from './runtime/store/tags.js';
+export { WasmException } from './runtime/api/tag.js';
+export type { Tag } from './runtime/api/tag.js';
 export type { Snapshot, Snapshotter } from './runtime/store/snapshots.js';

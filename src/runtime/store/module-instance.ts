@@ -17,6 +17,7 @@ import { describeValue, encodeCallParam, misfitError } from './natural.js';
 import { formatFrameSignature } from './definition.js';
 import type { SysContext } from '../../sys/context.js';
 import type { Tag } from '../api/tag.js';
+import type { TagInst } from './tags.js';
 import type { CloseNotifier } from './context-keys.js';
 import type { EngineGlobal, EngineInstance, ExternValue } from './engine.js';
 
@@ -44,6 +45,8 @@ export class ModuleInstance implements InternalModule {
   closeNotifier: CloseNotifier | undefined;
   /** Called when the module closes (e.g. closes the CompiledModule made by `Runtime.instantiate`). */
   onClose: (() => void) | undefined;
+  /** The tags a host module exports (by export index). */
+  hostTags: readonly TagInst[] = [];
   /** The WASI system view (args, env, stdio, clocks, files) of a wasm module; host modules have none. */
   sys: SysContext | undefined;
   #exitCode: number | undefined;
@@ -169,7 +172,7 @@ export class ModuleInstance implements InternalModule {
       case 3:
         return { kind: 3, value: this.engine.globals[e.index]! };
       case 4: {
-        const t = this.engine.tags?.[e.index];
+        const t = this.isHost ? this.hostTags[e.index] : this.engine.tags?.[e.index];
         return t === undefined ? undefined : { kind: 4, value: t };
       }
     }
@@ -179,7 +182,7 @@ export class ModuleInstance implements InternalModule {
   exportedTag(name: string): Tag | undefined {
     const e = this.exportsByName.get(name);
     if (e === undefined || e.kind !== 4) return undefined;
-    return this.engine.tags?.[e.index];
+    return this.isHost ? this.hostTags[e.index] : this.engine.tags?.[e.index];
   }
 
   isClosed(): boolean {

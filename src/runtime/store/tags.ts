@@ -4,6 +4,7 @@
  * hands V8 the `WebAssembly.Tag` made here (a guest's defined tags become imports in its rewrite),
  * so an exception keeps its tag across modules and across the JS boundary.
  */
+import type { Module } from '../api/module.js';
 import type { Tag } from '../api/tag.js';
 import type { ValueType } from '../api/value-type.js';
 import type { FuncType } from '../binary/module.js';
@@ -72,6 +73,31 @@ export class TagInst implements Tag {
 }
 
 const byWasmTag = new WeakMap<JsTag, TagInst>();
+
+const TAG_PARAM_TYPES = new Set([0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f]);
+
+/**
+ * A new exception tag made by the host, whose exceptions carry values of `params`: export it from a
+ * host module (`HostModuleBuilder.exportTag`) for guests to import, and throw `new WasmException(tag,
+ * payload)` from host functions.
+ * @param params - the payload's value types.
+ * @throws TypeError for a type a tag cannot carry.
+ * @experimental
+ */
+export function newTag(params: readonly ValueType[]): Tag {
+  params.forEach((t, i) => {
+    if (!TAG_PARAM_TYPES.has(t)) throw new TypeError(`newTag: param[${i}] is unsupported: ${t}`);
+  });
+  return new TagInst({ params: params.slice(), results: [] });
+}
+
+/**
+ * The tag module `mod` exports as `name` (exception handling), or undefined.
+ * @experimental
+ */
+export function exportedTag(mod: Module, name: string): Tag | undefined {
+  return (mod as Partial<{ exportedTag(name: string): Tag | undefined }>).exportedTag?.(name);
+}
 
 /** The tag a `WebAssembly.Tag` made by {@link TagInst.wasmTag} stands for. */
 export function tagOfWasmTag(t: JsTag): TagInst | undefined {
