@@ -92,6 +92,30 @@ export function coreFeaturesHas(f: CoreFeatures, required: CoreFeatures): boolea
   return (f & required) === required;
 }
 
+/**
+ * The features a list names: feature names as {@link coreFeaturesString} writes them, and the sets
+ * `v1`, `v2`, `v3`, separated by `,` or `|`; e.g. `v2,exception-handling`.
+ * @throws Error naming an unknown feature.
+ */
+export function parseCoreFeatures(list: string): CoreFeatures {
+  let f: CoreFeatures = 0;
+  for (const raw of list.split(/[,|]/)) {
+    const name = raw.trim();
+    if (name === '') continue;
+    if (name === 'v1') f |= CoreFeaturesV1;
+    else if (name === 'v2') f |= CoreFeaturesV2;
+    else if (name === 'v3') f |= CoreFeaturesV3;
+    else {
+      const bit = featureNames.find(([, n]) => n === name)?.[0];
+      if (bit === undefined) {
+        throw new Error(`unknown feature "${name}" (use v1, v2, v3 or ${featureNames.map(([, n]) => n).join(', ')})`);
+      }
+      f |= bit;
+    }
+  }
+  return f;
+}
+
 /** The name of one feature bit, for error messages. */
 export function coreFeatureName(bit: CoreFeatures): string {
   for (const [b, name] of featureNames) if (b === bit) return name;
