@@ -925,7 +925,9 @@ function madd(k: 'f32' | 'f64', negate: boolean): Handler {
       }
       const pa = negate ? -av : av;
       if (!Number.isFinite(av) || !Number.isFinite(bv) || !Number.isFinite(cv)) {
-        const res = pa * bv + cv;
+        // A product of finite operands is finite before rounding (it never overflows to meet an
+        // infinite addend); an infinite operand's product is infinite, or invalid times zero.
+        const res = Number.isFinite(av) && Number.isFinite(bv) ? cv : pa * bv + cv;
         if (res === res) r[i] = res;
         else if (w === 1) R.i32[i] = F32_DEFAULT_NAN;
         else {
@@ -953,11 +955,19 @@ const relaxedDot: Handler = (v, dst, a, b) => {
   store(v, dst);
 };
 
+/**
+ * vpdpbusd (AVX-VNNI, which V8 uses where the CPU has it, as here): per i32 lane, the sum of four
+ * unsigned-by-signed byte products plus the addend, without the 16-bit saturation of pmaddubsw.
+ */
 const relaxedDotAdd: Handler = (v, dst, a, b, c) => {
   load(v, a, A);
   load(v, b, B);
   load(v, c, C);
-  for (let i = 0; i < 4; i++) R.i32[i] = (dotI7Pair(2 * i) + dotI7Pair(2 * i + 1) + C.i32[i]!) | 0;
+  for (let i = 0; i < 4; i++) {
+    let sum = C.i32[i]!;
+    for (let k = 4 * i; k < 4 * i + 4; k++) sum += B.u8[k]! * A.i8[k]!;
+    R.i32[i] = sum | 0;
+  }
   store(v, dst);
 };
 
