@@ -7,6 +7,9 @@ import {
   CoreFeatureBulkMemoryOperations,
   CoreFeatureMutableGlobal,
   CoreFeatureReferenceTypes,
+  CoreFeaturesExceptionHandling,
+  CoreFeaturesExtendedConst,
+  CoreFeaturesMemory64,
   CoreFeaturesTailCall,
   CoreFeaturesThreads,
   CoreFeaturesV1,
@@ -839,5 +842,45 @@ describe.skipIf(!existsSync(GUESTS_ROOT))('decodeModule: guest corpus', () => {
       const m = decodeModule(new Uint8Array(readFileSync(file)), EVERY | CoreFeatureMutableGlobal);
       expect(m.codes.length, file).toBe(m.funcTypeIndices.length);
     }
+  });
+});
+
+describe('decodeModule: WebAssembly 3.0', () => {
+  const EH = CoreFeaturesV2 | CoreFeaturesExceptionHandling;
+
+  it('decodes tags, tag imports and exports, only with exception handling', () => {
+    const tagImport = section(2, vec([[...str('m'), ...str('t'), 0x04, 0x00, 0x00]]));
+    const tags = section(13, vec([[0x00, 0x00]]));
+    const exports = section(7, vec([[...str('e'), 0x04, 0x01]]));
+    const m = decodeModule(mod(section(1, vec([[0x60, 1, 0x7f, 0]])), tagImport, tags, exports), EH);
+    expect(m.tags).toEqual([{ typeIndex: 0 }]);
+    expect(m.numImportedTags).toBe(1);
+    expect(m.tagSpace).toEqual([{ typeIndex: 0 }, { typeIndex: 0 }]);
+    expect(m.exports[0]).toMatchObject({ kind: 4, index: 1 });
+    expectMalformed(mod(TYPE0, tags), 'malformed section id', CoreFeaturesV2);
+    expectMalformed(mod(TYPE0, tagImport), 'malformed import kind', CoreFeaturesV2);
+    expectMalformed(mod(TYPE0, section(13, vec([[0x01, 0x00]]))), 'malformed tag attribute', EH);
+    // The tag section sits between memory and global.
+    expectMalformed(mod(TYPE0, section(6, vec([[0x7f, 0x00, 0x41, 0x00, 0x0b]])), tags), 'unexpected content after last section', EH);
+  });
+
+  it('reads exnref only with exception handling', () => {
+    const t = section(1, vec([[0x60, 1, 0x69, 0]]));
+    expect(decodeModule(mod(t), EH).types[0]!.params).toEqual([0x69]);
+    expect(decodeError(mod(t), CoreFeaturesV2).reason).toMatch(/exnref not enabled/);
+  });
+
+  it('reads 64-bit limits (u64) only with memory64', () => {
+    const mem = section(5, vec([[0x05, ...[0x80, 0x80, 0x80, 0x80, 0x20], 0x81, 0x80, 0x80, 0x80, 0x20]]));
+    const m = decodeModule(mod(mem), CoreFeaturesV2 | CoreFeaturesMemory64);
+    expect(m.memories[0]!.limits).toEqual({ min: 2 ** 33, max: 2 ** 33 + 1, shared: false, is64: true });
+    expectMalformed(mod(mem), 'integer too large', CoreFeaturesV2);
+  });
+
+  it('decodes extended constant expressions only with extended-const', () => {
+    const g = section(6, vec([[0x7f, 0x00, 0x41, 0x02, 0x41, 0x03, 0x6c, 0x0b]]));
+    const m = decodeModule(mod(g), CoreFeaturesV2 | CoreFeaturesExtendedConst);
+    expect(constOf(m.globals[0]!.init)).toEqual([{ op: 'i32.const', value: 2 }, { op: 'i32.const', value: 3 }, { op: 'i32.mul' }]);
+    expect(decodeError(mod(g), CoreFeaturesV2).reason).toBe('constant expression required');
   });
 });
