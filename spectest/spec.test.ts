@@ -91,7 +91,8 @@ if (!present) {
             if (report.listening !== undefined) {
               expect(report.listening.misnested).toEqual([]);
               expect(report.listening.ends).toBe(report.listening.befores);
-              expect(report.listening.befores).toBeGreaterThan(100);
+              // The 3.0 suites are small: relaxed-simd makes 69 calls.
+              expect(report.listening.befores).toBeGreaterThan(50);
             }
           },
           SUITE_TIMEOUT_MS,
