@@ -101,6 +101,13 @@ const LISTENED_LEGACY = `(module
     (try (result i32) (do (call $g (local.get 0)) (i32.const -1)) (catch $e)))
 )`;
 
+const TRACED = `(module
+  (tag $e)
+  (func $inner (unreachable))
+  (func $middle (block $h (try_table (catch $e $h) (call $inner))))
+  (func $outer (export "outer") (call $middle))
+)`;
+
 const REENTER = `(module
   (import "host" "reenter" (func $reenter (param i32)))
   (tag $e (export "e") (param i32))
@@ -266,6 +273,15 @@ for (const engine of engines) {
         expect(engine.name).toBe('compiler');
         expect((err as Error).message).toMatch(/^not supported: try_table .*Node >= 24, or the interpreter/);
       }
+      await r.close();
+    });
+
+    it('a trap inside try_table keeps its wasm stack trace', async (t) => {
+      const { r, mod } = await setup(TRACED);
+      if (mod === undefined) return t.skip();
+      const e = thrown(() => mod.exportedFunction('outer')!.call());
+      expect(e).toBeInstanceOf(WasmRuntimeError);
+      expect((e as WasmRuntimeError).stackFrames.map((f) => f.split('(')[0])).toEqual(['.inner', '.middle', '.outer']);
       await r.close();
     });
 
