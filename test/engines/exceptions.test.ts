@@ -22,7 +22,10 @@ import {
   CoreFeaturesV3,
   exportedTag,
   functionListenerFactoryFunc,
+  getSnapshotter,
   newTag,
+  withSnapshotter,
+  type Snapshot,
   withFunctionListenerFactory,
   type FunctionListener,
   type Tag,
@@ -106,6 +109,20 @@ const TRACED = `(module
   (func $inner (unreachable))
   (func $middle (block $h (try_table (catch $e $h) (call $inner))))
   (func $outer (export "outer") (call $middle))
+)`;
+
+const SNAPSHOT = `(module
+  (import "snap" "take" (func $take (result i32)))
+  (import "snap" "jump" (func $jump))
+  (tag $e)
+  (func (export "run") (result i32)
+    (local $x i32)
+    (block $h
+      (try_table (catch $e $h)
+        (local.set $x (call $take))
+        (if (i32.eqz (local.get $x)) (then (call $jump)))
+        (throw $e)))
+    (local.get $x))
 )`;
 
 const REENTER = `(module
@@ -282,6 +299,37 @@ for (const engine of engines) {
       const e = thrown(() => mod.exportedFunction('outer')!.call());
       expect(e).toBeInstanceOf(WasmRuntimeError);
       expect((e as WasmRuntimeError).stackFrames.map((f) => f.split('(')[0])).toEqual(['.inner', '.middle', '.outer']);
+      await r.close();
+    });
+
+    it('a snapshot taken inside try_table restores into it, and its handler still catches (interpreter)', async (t) => {
+      if (engine.name !== 'interpreter') return t.skip();
+      const r = runtimeFor(engine, (c) => c.withCoreFeatures(CoreFeaturesV3));
+      let saved: Snapshot | undefined;
+      await r
+        .newHostModuleBuilder('snap')
+        .newFunctionBuilder()
+        .withFunc(
+          (ctx: Context) => {
+            saved = getSnapshotter(ctx)!.snapshot();
+            return 0;
+          },
+          [],
+          [I32],
+        )
+        .export('take')
+        .newFunctionBuilder()
+        .withFunc(
+          () => {
+            saved!.restore([7n]);
+          },
+          [],
+          [],
+        )
+        .export('jump')
+        .instantiate();
+      const mod = await r.instantiate(await wat3(SNAPSHOT));
+      expect(mod.exportedFunction('run')!.callWithContext(withSnapshotter(Context.background()))).toEqual([7n]);
       await r.close();
     });
 
