@@ -14,6 +14,8 @@ import type { Engine } from './runtime/store/engine.js';
 
 export { Context } from './runtime/api/context.js';
 export { CompileError, ExitError, HostFunctionError, LinkError, SnapshotError, WasmRuntimeError, Trap } from './runtime/api/errors.js';
+export { WasmException } from './runtime/api/tag.js';
+export type { Tag } from './runtime/api/tag.js';
 export type { Runtime } from './runtime/store/runtime.js';
 export type { CompiledModule } from './runtime/store/compiled-module.js';
 export type { CompilationCache, FSConfig, ModuleConfig, RuntimeConfig } from './runtime/store/config.js';

@@ -63,6 +63,28 @@ export async function wabtValidates(bytes: Uint8Array): Promise<boolean> {
   }
 }
 
+/** Every feature wabt parses, the WebAssembly 3.0 ones included. */
+const V3_FEATURES = { ...ALL_FEATURES, exceptions: true, memory64: true, extended_const: true, relaxed_simd: true, multi_memory: true };
+
+/**
+ * Assembles WebAssembly text with the 3.0 features too (exceptions with `try_table` and the legacy
+ * `try`, 64-bit and multiple memories, extended constants, relaxed SIMD). Note: wabt writes an active
+ * data segment of a memory other than 0 wrongly; keep those in memory 0.
+ */
+export async function wat3(text: string): Promise<Uint8Array> {
+  wabtPromise ??= wabtInit();
+  const wabt = await wabtPromise;
+  const mod = wabt.parseWat('test.wat', text, V3_FEATURES);
+  try {
+    mod.resolveNames();
+    (mod as unknown as { validate(features: typeof V3_FEATURES): void }).validate(V3_FEATURES);
+    const { buffer } = mod.toBinary({ write_debug_names: true });
+    return new Uint8Array(buffer);
+  } finally {
+    mod.destroy();
+  }
+}
+
 export interface EngineCase {
   readonly name: 'interpreter' | 'compiler';
   readonly config: () => RuntimeConfig;

@@ -27,6 +27,7 @@ import {
 } from '../index.js';
 import { multiFunctionListenerFactory, withFunctionListenerFactory, type FunctionListenerFactory } from '../runtime/api/listener.js';
 import { EXIT_CODE_DEADLINE_EXCEEDED } from '../runtime/api/errors.js';
+import { CoreFeaturesV3, parseCoreFeatures, type CoreFeatures } from '../runtime/api/features.js';
 import { newHostLoggingListenerFactory, parseLogScopes } from '../listeners/logging.js';
 import { cryptoRandom } from '../sys/context.js';
 import { hostFdWriter } from '../sys/stdio.js';
@@ -118,6 +119,13 @@ Flags:
                           _initialize still runs first), with the params after the file (decimal
                           or 0x hex integers, floats, 'nan', 'inf'); print its results, one per line
   --interpreter           run on the interpreter engine (default: the compiler engine)
+  --features LIST         the WebAssembly features to accept, e.g. v2 or v2,exception-handling (default
+                          v3: 2.0 plus exception handling, extended constants, multiple and 64-bit
+                          memories, relaxed SIMD and tail calls, as V8 enables them; add threads with
+                          v3,threads). Names: v1, v2, v3, bulk-memory-operations, multi-value,
+                          mutable-global, nontrapping-float-to-int-conversion, reference-types,
+                          sign-extension-ops, simd, threads, tail-call, exception-handling,
+                          extended-const, multi-memory, memory64, relaxed-simd
   --async-io              WASI waits (poll_oneoff sleeps, reads of pipes and terminals) without
                           blocking Node's event loop; the guest runs as an async call (the
                           compiler engine needs Node >= 24 for it)
@@ -199,6 +207,7 @@ export function parseDuration(s: string): number {
 
 interface RunOptions {
   interpreter: boolean;
+  features: CoreFeatures;
   mounts: Array<{ host: string; guest: string; readOnly: boolean }>;
   env: Array<[string, string]>;
   envInherit: boolean;
@@ -239,6 +248,7 @@ export function parseMount(spec: string): { host: string; guest: string; readOnl
 function parseRun(argv: readonly string[]): RunOptions | 'help' {
   const o: RunOptions = {
     interpreter: false,
+    features: CoreFeaturesV3,
     mounts: [],
     env: [],
     envInherit: false,
@@ -281,6 +291,15 @@ function parseRun(argv: readonly string[]): RunOptions | 'help' {
       case 'async-io':
         o.asyncIO = inline === undefined || inline === 'true';
         break;
+      case 'features': {
+        const list = value(a, inline);
+        try {
+          o.features = parseCoreFeatures(list);
+        } catch (e) {
+          throw new UsageError(`invalid --features "${list}": ${(e as Error).message}`);
+        }
+        break;
+      }
       case 'mount':
         o.mounts.push(parseMount(value(a, inline)));
         break;
@@ -504,7 +523,7 @@ async function run(o: RunOptions, io: CliIO, err: (s: string) => void): Promise<
     fs = m.readOnly ? fs.withReadOnlyDirMount(m.host, m.guest) : fs.withDirMount(m.host, m.guest);
   }
 
-  let rc: RuntimeConfig = o.interpreter ? newRuntimeConfigInterpreter() : newRuntimeConfig();
+  let rc: RuntimeConfig = (o.interpreter ? newRuntimeConfigInterpreter() : newRuntimeConfig()).withCoreFeatures(o.features);
   if (o.timeoutMs > 0) rc = rc.withCloseOnContextDone(true);
   if (o.cachedir !== undefined) {
     try {

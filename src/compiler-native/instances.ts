@@ -10,6 +10,8 @@ import type { EngineGlobal, EngineInstance, EngineMemory, EngineTable, InstanceO
 import { callListenedHost, callListenedHostAsync, ListenedFrame, ListenerStack } from '../runtime/store/hooks.js';
 import { snapshotsEnabled, withInvocationSnapshotter, type Snapshotter } from '../runtime/store/snapshots.js';
 import { getTimeSlicing } from '../runtime/store/context-keys.js';
+import type { TagInst } from '../runtime/store/tags.js';
+import { WasmException } from '../runtime/api/tag.js';
 import { hasJspi, slotLayout } from './boundary.js';
 import { SimpleInternalFunction } from './compiled.js';
 import type { CGlobal, CMemory, CTable, GuestFunction, HostFunction } from './externs.js';
@@ -44,6 +46,8 @@ export class GuestInstance implements EngineInstance {
     readonly api: ApiModule,
     /** The precise-traps global holding the last call_indirect element index, if any. */
     readonly lastIndex: WebAssembly.Global | undefined,
+    /** The tag index space (exception handling). */
+    readonly tags: readonly TagInst[] = [],
   ) {}
 
   call(funcIndex: number, stack: BigUint64Array, ctx: Context): void {
@@ -86,7 +90,7 @@ export class GuestInstance implements EngineInstance {
         r = f.entry!(...args);
       }
     } catch (e) {
-      const err = toWasmError(e, state);
+      const err = toWasmError(state.exceptions.fromGuest(e), state);
       state.listeners.abortAbove(depth, ctx, err);
       throw err;
     } finally {
@@ -158,7 +162,7 @@ export class GuestInstance implements EngineInstance {
       const p = entry(...args);
       r = await p;
     } catch (e) {
-      const err = toWasmError(e, state);
+      const err = toWasmError(state.exceptions.fromGuest(e), state);
       call.listeners.abortAbove(0, ctx, err);
       // A trap after a resumption leaves the call's state installed.
       if (state.asyncCall === call) state.install(call.interrupted);
@@ -304,6 +308,7 @@ export function hostAdapter(state: EngineState, h: HostFunction, caller: ApiModu
     // A nested call of the same host function (through a re-entrant guest call) gets its own stack.
     const st = depth === 0 ? cached : new BigUint64Array(size);
     depth++;
+    const lsDepth = state.listeners.sp;
     try {
       for (let i = 0; i < pl.total; i++) st[i] = scratch[i]!;
       if (pl.refs.length > 0) {
@@ -324,7 +329,10 @@ export function hostAdapter(state: EngineState, h: HostFunction, caller: ApiModu
       if (rl.refs.length === 1) return refs.fromRaw(t.results[rl.refs[0]!]!, st[rl.slot[rl.refs[0]!]!]!);
       return rl.refs.map((i) => refs.fromRaw(t.results[i]!, st[rl.slot[i]!]!));
     } catch (e) {
-      throw hostFrameError(e, def);
+      const err = hostFrameError(e, def);
+      // A guest may catch the exception: the host frame it unwinds is closed now.
+      if (err instanceof WasmException) state.listeners.abortAbove(lsDepth, state.ctx, err);
+      throw state.exceptions.toGuest(err);
     } finally {
       depth--;
     }
@@ -378,7 +386,7 @@ function asyncHostAdapter(state: EngineState, h: HostFunction, caller: ApiModule
           await callListenedHostAsync(ls, frame, ctx, fn, st, st.subarray(0, pl.total), st.subarray(0, rl.total), it);
         }
       } catch (e) {
-        throw hostFrameError(e, def);
+        throw state.exceptions.toGuest(hostFrameError(e, def));
       }
       const token = state.newToken();
       state.tokens.set(token, {

@@ -58,6 +58,7 @@ const TRAP_TEXTS: ReadonlyArray<readonly [string, Trap | undefined]> = [
   ['null function', Trap.InvalidTableAccess],
   ['operation does not support unaligned accesses', Trap.UnalignedAtomic],
   ['Atomics.wait cannot be called in this context', Trap.ExpectedSharedMemory],
+  ['rethrowing null value', Trap.NullExceptionReference],
 ];
 
 function trapOfMessage(message: string): Trap | undefined | 'ambiguous' {

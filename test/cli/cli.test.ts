@@ -109,6 +109,19 @@ describe('wasmscope', () => {
     expect(help).not.toMatch(/--hostlogging[^\n]*not supported/);
   });
 
+  it('run accepts WebAssembly 3.0 by default (a C++ guest with exceptions); --features narrows it', async () => {
+    const calc = join(root, 'test/fixtures/exceptions/calc.wasm');
+    const expected = readFileSync(join(root, 'test/fixtures/exceptions/calc.expected'), 'utf8');
+    for (const flags of engineFlags) {
+      expect(await cli(['run', ...flags, calc])).toEqual({ code: 0, stdout: expected, stderr: '' });
+      expect(await cli(['run', ...flags, '--features', 'v2,exception-handling', calc])).toMatchObject({ code: 0, stdout: expected });
+      const v2 = await cli(['run', ...flags, '--features=v2', calc]);
+      expect(v2.code).toBe(1);
+      expect(v2.stderr).toMatch(/^error compiling wasm binary: .*malformed section id/);
+    }
+    expect((await cli(['run', '--features', 'v2,bogus', calc])).stderr).toMatch(/invalid --features "v2,bogus": unknown feature "bogus"/);
+  });
+
   it('prints the package version', async () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
     expect(version()).toBe(pkg.version);

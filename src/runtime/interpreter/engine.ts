@@ -22,6 +22,7 @@ import type {
   InstantiateOptions,
 } from '../store/engine.js';
 import { Machine } from './machine.js';
+import type { TagInst } from '../store/tags.js';
 import { FuncInst, GlobalInst, Instance, MemInst, TableInst, type Ref } from './objects.js';
 import { MAX_CALL_DEPTH } from './run.js';
 
@@ -60,6 +61,9 @@ class InterpInstance implements EngineInstance {
   }
   get globals(): GlobalInst[] {
     return this.inst.globals;
+  }
+  get tags(): TagInst[] {
+    return this.inst.tags;
   }
   call(funcIndex: number, stack: BigUint64Array, ctx: Context): void {
     const f = this.inst.functions[funcIndex];
@@ -171,8 +175,9 @@ class InterpreterEngine implements Engine {
       setPlanned(inst, plan.globals[i]!, gi);
       inst.globals.push(gi);
     });
-    for (const t of plan.tables) inst.tables.push(new TableInst(t.elemType, t.min, t.max));
-    for (const pm of plan.memories) inst.memories.push(new MemInst(pm.api, pm.max, pm.shared));
+    for (const t of plan.tables) inst.tables.push(new TableInst(t.elemType, t.min, t.max, t.is64));
+    for (const pm of plan.memories) inst.memories.push(new MemInst(pm.api, pm.max, pm.shared, pm.is64));
+    inst.tags = plan.tags.slice();
     inst.mem = inst.memories[0] ?? null;
     for (const seg of plan.elements) inst.elems.push(seg.items.map((v) => plannedRef(inst, v)));
     for (const d of plan.datas) inst.datas.push(d.init);

@@ -11,7 +11,7 @@ import { OPS } from '../binary/opcodes.js';
 import type { HandleTable } from '../store/handles.js';
 import { contextCanBeDone, contextDoneExitCode, ListenerStack, stopForContextDone } from '../store/hooks.js';
 import { out64, truncSatI32S, truncSatI32U, truncSatToI64 } from './numeric.js';
-import type { FuncInst, Instance, Ref } from './objects.js';
+import type { FuncInst, Instance, MemInst, Ref } from './objects.js';
 import { simdExec, simdMem, type SimdViews } from './simd.js';
 
 /** Maximum value-stack size in slots (8 bytes each): 128 MiB. */
@@ -357,13 +357,17 @@ const ALIGNMENT_FIRST = ((): boolean => {
 
 /** Threads: 0xFE atomic operations on memory 0 (operands are absolute word offsets). */
 export function atomicOp(m: Machine, inst: Instance, sub: number, d: number, a: number, b: number, c: number, off: number): void {
-  const i32 = m.i32;
   if (sub === 0x03) return; // atomic.fence
-  const info = OPS[0x300 + sub]!;
-  const size = info.memBytes;
   const mem = inst.mem;
   if (mem === null) throw oobMem();
-  const ea = (i32[a]! >>> 0) + off;
+  atomicAt(m, mem, sub, d, b, c, (m.i32[a]! >>> 0) + off);
+}
+
+/** An atomic operation (0xFE sub-opcode `sub`) at effective address `ea` of `mem`. */
+export function atomicAt(m: Machine, mem: MemInst, sub: number, d: number, b: number, c: number, ea: number): void {
+  const i32 = m.i32;
+  const info = OPS[0x300 + sub]!;
+  const size = info.memBytes;
   const buf = mem.api.wasm.buffer;
   const misaligned = ea % size !== 0;
   if (misaligned && ALIGNMENT_FIRST) throw new WasmRuntimeError(Trap.UnalignedAtomic);

@@ -8,6 +8,7 @@ import type { Module as IrModule } from '../binary/module.js';
 import { formatFrameSignature, moduleFunctionDefinitions, moduleMemoryDefinitions } from './definition.js';
 import { describeImport } from './link.js';
 import type { CompiledCode, HostFunctionSpec } from './engine.js';
+import type { TagInst } from './tags.js';
 
 /** A decoded, validated and compiled module (or a host module), ready for any number of instantiations (`Runtime.instantiateModule`). */
 export interface CompiledModule {
@@ -31,6 +32,8 @@ export type CompiledBody =
   | { readonly kind: 'wasm'; readonly ir: IrModule; readonly code: CompiledCode }
   | {
       readonly kind: 'host';
+      /** Tags the host module exports (exception handling). */
+      readonly tags?: ReadonlyArray<{ readonly exportName: string; readonly tag: TagInst }>;
       readonly moduleName: string;
       readonly functions: ReadonlyArray<{ readonly exportName: string; readonly spec: HostFunctionSpec }>;
     };

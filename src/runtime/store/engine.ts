@@ -15,6 +15,7 @@ import type { MemoryApi } from './memory-api.js';
 import type { Trap } from '../api/errors.js';
 import type { FunctionListener } from '../api/listener.js';
 import type { BlockCoverage } from './coverage.js';
+import type { TagInst } from './tags.js';
 
 /** Options fixed at compile time. */
 export interface CompileOptions {
@@ -63,6 +64,8 @@ export interface PlannedMemory {
   /** The encoded maximum, if any (the limit applies through `api.maxPages`). */
   readonly max: number | undefined;
   readonly shared: boolean;
+  /** A 64-bit memory (memory64). */
+  readonly is64: boolean;
 }
 
 /** A table the module defines. */
@@ -70,6 +73,8 @@ export interface PlannedTable {
   readonly elemType: ValType;
   readonly min: number;
   readonly max: number | undefined;
+  /** A 64-bit table (memory64). */
+  readonly is64: boolean;
 }
 
 export interface PlannedElement {
@@ -91,6 +96,8 @@ export interface PlannedData {
 export interface InstantiationPlan {
   /** Defined memories, in index order after the imported ones. */
   readonly memories: readonly PlannedMemory[];
+  /** The tag index space, imports first (exception handling): defined tags are made by the plan. */
+  readonly tags: readonly TagInst[];
   /** Defined tables, in index order after the imported ones. */
   readonly tables: readonly PlannedTable[];
   /** Initial values of the defined globals. */
@@ -133,10 +140,12 @@ export interface EngineFunction {
 }
 
 export interface EngineTable {
-  /** `funcref` (0x70) or `externref` (0x6f). */
+  /** `funcref` (0x70), `externref` (0x6f) or `exnref` (0x69). */
   readonly elemType: number;
   size(): number;
   readonly max: number | undefined;
+  /** A 64-bit table (memory64). */
+  readonly is64?: boolean;
 }
 
 export interface EngineMemory {
@@ -144,6 +153,8 @@ export interface EngineMemory {
   pages(): number;
   readonly max: number | undefined;
   readonly shared: boolean;
+  /** A 64-bit memory (memory64). */
+  readonly is64?: boolean;
   /** The public view of this memory (bounds-checked accessors). */
   readonly api: Memory;
 }
@@ -162,7 +173,9 @@ export type ExternValue =
   | { readonly kind: 0; readonly value: EngineFunction }
   | { readonly kind: 1; readonly value: EngineTable }
   | { readonly kind: 2; readonly value: EngineMemory }
-  | { readonly kind: 3; readonly value: EngineGlobal };
+  | { readonly kind: 3; readonly value: EngineGlobal }
+  /** A tag: the same engine-neutral object in both engines (tags.ts). */
+  | { readonly kind: 4; readonly value: TagInst };
 
 /**
  * A host function as the engine sees it: raw params in `stack[0..n)`, results written to
@@ -196,6 +209,8 @@ export interface EngineInstance {
   readonly tables: readonly EngineTable[];
   readonly memories: readonly EngineMemory[];
   readonly globals: readonly EngineGlobal[];
+  /** The tag index space (exception handling); absent when the module has no tags. */
+  readonly tags?: readonly TagInst[];
   /**
    * Calls function `funcIndex` synchronously with raw params in `stack`; results are written to
    * `stack[0..m)`. Traps throw `WasmRuntimeError` with wasm stack frames; host errors propagate.

@@ -23,6 +23,7 @@
  *   listener with an open frame.
  */
 import { Context } from '../api/context.js';
+import { WasmException } from '../api/tag.js';
 import {
   EXIT_CODE_CONTEXT_CANCELED,
   EXIT_CODE_DEADLINE_EXCEEDED,
@@ -242,8 +243,9 @@ export function appendTrace(e: TracedError, frames: readonly TraceFrame[]): void
  * What an error `e` thrown by a host function called from a guest becomes, as wazero reports it: a
  * {@link HostFunctionError} whose `cause` is `e`; the engine then appends the host function's frame
  * and the guest frames the error leaves ({@link appendTrace}), as it does for a trap. Traps, exits,
- * snapshot restores and `SnapshotError`s (the runtime's own errors about the call), JS stack overflows (which the engines turn into the `stack overflow` trap) and
- * an error already wrapped by an inner host function pass unchanged. Both engines call this where an
+ * snapshot restores and `SnapshotError`s (the runtime's own errors about the call), JS stack overflows (which the engines turn into the `stack overflow` trap),
+ * `WasmException`s (exceptions a guest may catch) and an error already wrapped by an inner host
+ * function pass unchanged. Both engines call this where an
  * error leaves a host function called from a guest.
  */
 export function hostFunctionError(e: unknown): unknown {
@@ -253,6 +255,7 @@ export function hostFunctionError(e: unknown): unknown {
     e instanceof ExitError ||
     e instanceof SnapshotRestore ||
     e instanceof SnapshotError ||
+    e instanceof WasmException ||
     isStackOverflow(e)
   ) {
     return e;

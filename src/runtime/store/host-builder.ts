@@ -10,6 +10,8 @@ import { newFunctionDefinition } from './definition.js';
 import type { HostFunctionSpec, RawAsyncHostFunction, RawHostFunction } from './engine.js';
 import type { FunctionListenerFactory } from '../api/listener.js';
 import { naturalValue, writeNaturalResults } from './natural.js';
+import type { Tag } from '../api/tag.js';
+import { TagInst } from './tags.js';
 
 /** A host function receiving natural values: i32 → number (signed), i64 → bigint (signed), f32/f64 → number. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -26,6 +28,12 @@ export type AsyncStackHostFunction = (ctx: Context, mod: Module, stack: BigUint6
 export interface HostModuleBuilder {
   /** Starts a function; finish it with `export(name)`, which returns this builder. */
   newFunctionBuilder(): HostFunctionBuilder;
+  /**
+   * Exports exception tag `tag` (made by `newTag`, or exported by a guest) as `name`: guests that
+   * import it catch, and throw, exceptions of that tag.
+   * @experimental
+   */
+  exportTag(name: string, tag: Tag): HostModuleBuilder;
   /** Compiles the module (listener factories of `ctx` listen its functions). @throws Error for a function without implementation or an invalid value type. */
   compile(ctx?: Context): Promise<CompiledModule>;
   /** Compiles and instantiates the module under its name, so guests importing it link to it. */
@@ -69,9 +77,20 @@ export interface HostFunctionEntry {
   readonly resultNames: readonly string[];
 }
 
+/** A tag a host module exports. */
+export interface HostTagEntry {
+  readonly exportName: string;
+  readonly tag: TagInst;
+}
+
 /** What a builder needs from the runtime. */
 export interface HostModuleSink {
-  compileHost(moduleName: string, entries: readonly HostFunctionEntry[], ctx: Context | undefined): Promise<CompiledModule>;
+  compileHost(
+    moduleName: string,
+    entries: readonly HostFunctionEntry[],
+    ctx: Context | undefined,
+    tags?: readonly HostTagEntry[],
+  ): Promise<CompiledModule>;
   instantiateHost(compiled: CompiledModule, moduleName: string, ctx: Context | undefined): Promise<Module>;
 }
 
@@ -236,6 +255,7 @@ export class HostModuleBuilderImpl implements HostModuleBuilder {
   readonly moduleName: string;
   readonly #sink: HostModuleSink;
   readonly #entries: HostFunctionEntry[] = [];
+  readonly #tags: HostTagEntry[] = [];
   #error: Error | undefined;
 
   constructor(moduleName: string, sink: HostModuleSink) {
@@ -266,10 +286,21 @@ export class HostModuleBuilderImpl implements HostModuleBuilder {
     return new HostFunctionBuilderImpl(this);
   }
 
+  exportTag(name: string, tag: Tag): HostModuleBuilder {
+    if (!(tag instanceof TagInst)) {
+      this.deferError(new TypeError(`tag[${this.moduleName}.${name}]: not a tag of wasmscope (make one with newTag)`));
+      return this;
+    }
+    const i = this.#tags.findIndex((x) => x.exportName === name);
+    if (i >= 0) this.#tags[i] = { exportName: name, tag };
+    else this.#tags.push({ exportName: name, tag });
+    return this;
+  }
+
   compile(ctx?: Context): Promise<CompiledModule> {
     if (this.#error !== undefined) return Promise.reject(this.#error);
     if (this.moduleName === '') return Promise.reject(new Error('a module name must not be empty'));
-    return this.#sink.compileHost(this.moduleName, this.#entries.slice(), ctx);
+    return this.#sink.compileHost(this.moduleName, this.#entries.slice(), ctx, this.#tags.slice());
   }
 
   async instantiate(ctx?: Context): Promise<Module> {

@@ -48,6 +48,9 @@ export function checkImport(imp: Import, value: ExternValue, types: readonly Fun
     case 1: {
       const t = value.kind === 1 ? value.value : undefined;
       if (t === undefined) return;
+      if ((t.is64 === true) !== (imp.desc.table.limits.is64 === true)) {
+        throw new LinkError(`${where}: incompatible import type: index type mismatch`);
+      }
       if (t.elemType !== imp.desc.table.elemType) {
         throw new LinkError(`${where}: element type mismatch: ${valueTypeName(imp.desc.table.elemType)} != ${valueTypeName(t.elemType)}`);
       }
@@ -59,6 +62,9 @@ export function checkImport(imp: Import, value: ExternValue, types: readonly Fun
       const m = value.kind === 2 ? value.value : undefined;
       if (m === undefined) return;
       if (m.shared !== imp.desc.memory.limits.shared) throw new LinkError(`${where}: shared mismatch`);
+      if ((m.is64 === true) !== (imp.desc.memory.limits.is64 === true)) {
+        throw new LinkError(`${where}: incompatible import type: index type mismatch`);
+      }
       const err = limitsMatch(m.pages(), m.max, imp.desc.memory.limits);
       if (err !== undefined) throw new LinkError(`${where}: ${err}`);
       return;
@@ -70,6 +76,15 @@ export function checkImport(imp: Import, value: ExternValue, types: readonly Fun
       if (g.type.valType !== want.valType || g.type.mutable !== want.mutable) {
         const fmt = (t: { valType: number; mutable: boolean }): string => `${t.mutable ? 'mut ' : ''}${valueTypeName(t.valType)}`;
         throw new LinkError(`${where}: type mismatch: ${fmt(want)} != ${fmt(g.type)}`);
+      }
+      return;
+    }
+    case 4: {
+      const t = value.kind === 4 ? value.value : undefined;
+      if (t === undefined) return;
+      const want = types[imp.desc.tag.typeIndex]!;
+      if (!sameFuncType(want, t.type)) {
+        throw new LinkError(`${where}: incompatible import type: tag type mismatch: ${signatureKey(want)} != ${signatureKey(t.type)}`);
       }
       return;
     }
@@ -96,11 +111,16 @@ export function describeImport(imp: Import, types: readonly FuncType[]): string 
       return `${name}: ${d.memory.limits.shared ? 'shared ' : ''}memory ${limitsText(d.memory.limits, 'pages')}`;
     case 3:
       return `${name}: global ${d.global.mutable ? 'mut ' : ''}${valueTypeName(d.global.valType)}`;
+    case 4: {
+      const t = types[d.tag.typeIndex] ?? { params: [], results: [] };
+      return `${name}: tag (${t.params.map(valueTypeName).join(',')})`;
+    }
   }
 }
 
 function limitsText(l: Limits, unit: string): string {
-  return l.max === undefined ? `${l.min}.. ${unit}` : `${l.min}..${l.max} ${unit}`;
+  const i64 = l.is64 === true ? 'i64 ' : '';
+  return l.max === undefined ? `${i64}${l.min}.. ${unit}` : `${i64}${l.min}..${l.max} ${unit}`;
 }
 
 /**

@@ -14,14 +14,17 @@ export class MemoryApi implements Memory {
   readonly #definition: MemoryDefinition;
   /** Maximum pages this memory may grow to (after the runtime's limit). */
   readonly maxPages: number;
+  /** V8 made `wasm` as a 64-bit memory (memory64): its JS API takes page counts as bigints. */
+  readonly addressI64: boolean;
   #buffer: ArrayBuffer | SharedArrayBuffer;
   #u8: Uint8Array;
   #dv: DataView;
 
-  constructor(wasm: WebAssembly.Memory, definition: MemoryDefinition, maxPages: number) {
+  constructor(wasm: WebAssembly.Memory, definition: MemoryDefinition, maxPages: number, addressI64 = false) {
     this.wasm = wasm;
     this.#definition = definition;
     this.maxPages = maxPages;
+    this.addressI64 = addressI64;
     this.#buffer = wasm.buffer;
     this.#u8 = new Uint8Array(this.#buffer);
     this.#dv = new DataView(this.#buffer);
@@ -66,7 +69,8 @@ export class MemoryApi implements Memory {
     if (deltaPages === 0) return prev;
     if (prev + deltaPages > this.maxPages) return undefined;
     try {
-      this.wasm.grow(deltaPages);
+      if (this.addressI64) (this.wasm as unknown as { grow(d: bigint): bigint }).grow(BigInt(deltaPages));
+      else this.wasm.grow(deltaPages);
     } catch {
       return undefined;
     }

@@ -16,6 +16,8 @@ import { slotsOf, slotsOfTypes, valueTypeName, type ValueType } from '../api/val
 import { describeValue, encodeCallParam, misfitError } from './natural.js';
 import { formatFrameSignature } from './definition.js';
 import type { SysContext } from '../../sys/context.js';
+import type { Tag } from '../api/tag.js';
+import type { TagInst } from './tags.js';
 import type { CloseNotifier } from './context-keys.js';
 import type { EngineGlobal, EngineInstance, ExternValue } from './engine.js';
 
@@ -29,7 +31,7 @@ export interface ModuleOwner {
 }
 
 export interface ExportEntry {
-  readonly kind: 0 | 1 | 2 | 3;
+  readonly kind: 0 | 1 | 2 | 3 | 4;
   readonly index: number;
 }
 
@@ -43,6 +45,8 @@ export class ModuleInstance implements InternalModule {
   closeNotifier: CloseNotifier | undefined;
   /** Called when the module closes (e.g. closes the CompiledModule made by `Runtime.instantiate`). */
   onClose: (() => void) | undefined;
+  /** The tags a host module exports (by export index). */
+  hostTags: readonly TagInst[] = [];
   /** The WASI system view (args, env, stdio, clocks, files) of a wasm module; host modules have none. */
   sys: SysContext | undefined;
   #exitCode: number | undefined;
@@ -89,6 +93,10 @@ export class ModuleInstance implements InternalModule {
       case 3: {
         const g = eng.globals[e.index];
         return g === undefined ? `${name}: global` : `${name}: global ${g.type.mutable ? 'mut ' : ''}${valueTypeName(g.type.valType)}`;
+      }
+      case 4: {
+        const t = eng.tags?.[e.index];
+        return t === undefined ? `${name}: tag` : `${name}: tag (${t.type.params.map(valueTypeName).join(',')})`;
       }
     }
   }
@@ -163,7 +171,18 @@ export class ModuleInstance implements InternalModule {
         return { kind: 2, value: this.engine.memories[e.index]! };
       case 3:
         return { kind: 3, value: this.engine.globals[e.index]! };
+      case 4: {
+        const t = this.isHost ? this.hostTags[e.index] : this.engine.tags?.[e.index];
+        return t === undefined ? undefined : { kind: 4, value: t };
+      }
     }
+  }
+
+  /** The tag exported as `name` (exception handling), if any. */
+  exportedTag(name: string): Tag | undefined {
+    const e = this.exportsByName.get(name);
+    if (e === undefined || e.kind !== 4) return undefined;
+    return this.isHost ? this.hostTags[e.index] : this.engine.tags?.[e.index];
   }
 
   isClosed(): boolean {

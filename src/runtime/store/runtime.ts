@@ -19,7 +19,13 @@ import { getFunctionListenerFactory, type FunctionListener, type FunctionListene
 import { BlockCoverage, getBlockCoverage } from './coverage.js';
 import { moduleFunctionDefinitions } from './definition.js';
 import type { CompiledCode, Engine, ExternValue } from './engine.js';
-import { HostModuleBuilderImpl, hostFunctionSpecs, type HostFunctionEntry, type HostModuleBuilder } from './host-builder.js';
+import {
+  HostModuleBuilderImpl,
+  hostFunctionSpecs,
+  type HostFunctionEntry,
+  type HostModuleBuilder,
+  type HostTagEntry,
+} from './host-builder.js';
 import { checkImport, moduleNotInstantiated } from './link.js';
 import { linkImportObject, type ImportImplementations } from './import-object.js';
 import { checkLimits, planInstantiation } from './instantiate.js';
@@ -192,7 +198,9 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
     if (body.kind === 'host') {
       const exportsByName = new Map<string, ExportEntry>();
       body.functions.forEach((f, i) => exportsByName.set(f.exportName, { kind: 0, index: i }));
+      body.tags?.forEach((t, i) => exportsByName.set(t.exportName, { kind: 4, index: i }));
       const m = new ModuleInstance(name, this, exportsByName, true);
+      m.hostTags = body.tags?.map((t) => t.tag) ?? [];
       m.engine = this.engine.instantiateHost(
         body.functions.map((f) => f.spec),
         { api: m },
@@ -283,10 +291,12 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
 
   newHostModuleBuilder(moduleName: string): HostModuleBuilder {
     return new HostModuleBuilderImpl(moduleName, {
-      compileHost: (name: string, entries: readonly HostFunctionEntry[], ctx: Context | undefined) => {
+      compileHost: (name: string, entries: readonly HostFunctionEntry[], ctx: Context | undefined, tags?: readonly HostTagEntry[]) => {
         this.#failIfClosed();
         const functions = hostFunctionSpecs(name, entries, getFunctionListenerFactory(ctx));
-        return Promise.resolve(new CompiledModuleImpl({ kind: 'host', moduleName: name, functions }, false, this.config.memoryLimitPages));
+        return Promise.resolve(
+          new CompiledModuleImpl({ kind: 'host', moduleName: name, functions, tags: tags ?? [] }, false, this.config.memoryLimitPages),
+        );
       },
       instantiateHost: (compiled: CompiledModule, name: string, ctx: Context | undefined) =>
         this.instantiateModule(compiled, newModuleConfigImpl().withName(name), ctx),
