@@ -19,6 +19,7 @@
  * limit) traps after 200 function entries and loop iterations; the countdown's depth is masked.
  */
 import { OPS, type OpInfo } from '../../src/runtime/binary/opcodes.js';
+import { CoreFeaturesTailCall, CoreFeaturesThreads, CoreFeaturesV2 } from '../../src/runtime/api/features.js';
 import { wat } from '../helpers.js';
 import { randomF32Bits, randomF64Bits, randomI32, randomI64, randomV128, type Rnd } from './values.js';
 import { F32, F64, I32, I64, V128 } from './wasm.js';
@@ -27,8 +28,10 @@ const NUM = [I32, I64, F32, F64, V128] as const;
 const NAMES: Record<number, string> = { [I32]: 'i32', [I64]: 'i64', [F32]: 'f32', [F64]: 'f64', [V128]: 'v128' };
 
 const isAtomic = (o: OpInfo): boolean => o.code >= 0x300;
+/** The features the generator writes for: 2.0, threads and tail calls (not the 3.0 additions). */
+const GENERATED = CoreFeaturesV2 | CoreFeaturesThreads | CoreFeaturesTailCall;
 const typed = (o: OpInfo | undefined): o is OpInfo & { params: readonly number[]; results: readonly number[] } =>
-  o !== undefined && o.params !== undefined && o.results !== undefined;
+  o !== undefined && o.params !== undefined && o.results !== undefined && (o.feature & ~GENERATED) === 0;
 
 /** Instructions without immediates and with a fixed signature of one result, by result type. */
 const SIMPLE = new Map<number, OpInfo[]>();
