@@ -10,6 +10,7 @@ const entries: Array<[string, string]> = [
   ['wasmscope/api', 'api.ts'],
   ['wasmscope/experimental', 'experimental.ts'],
   ['wasmscope/experimental/logging', 'experimental-logging.ts'],
+  ['wasmscope/experimental/table', 'experimental-table.ts'],
   ['wasmscope/wasi', 'wasi.ts'],
   ['wasmscope/sys', 'sys.ts'],
   ['wasmscope/wazerotest', 'wazerotest.ts'],

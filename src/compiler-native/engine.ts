@@ -21,6 +21,7 @@ import type {
   HostFunctionSpec,
   InstanceOwner,
   InstantiateOptions,
+  InstantiationPlan,
 } from '../runtime/store/engine.js';
 import { planInstantiation } from '../runtime/store/instantiate.js';
 import { CompiledModuleImpl } from './compiled.js';
@@ -199,6 +200,7 @@ class CompilerEngine implements Engine {
     for (let i = m.numImportedGlobals; i < m.globalSpace.length; i++) {
       globals.push(new CGlobal(ex[hiddenGlobal(i)] as WebAssembly.Global, m.globalSpace[i]!, state));
     }
+    noteFunctionObjects(state, functions, tables, plan);
     const inst = new GuestInstance(
       state,
       functions,
@@ -226,6 +228,32 @@ class CompilerEngine implements Engine {
       functions.map((f) => new HostFunction(f.type, f.definition, f, owner)),
       owner,
     );
+  }
+}
+
+/**
+ * Records which function each V8 function object of a new instance stands for: its imported and
+ * exported functions, and the entries its active element segments put into tables (a defined
+ * function V8 does not export is only reachable that way).
+ */
+function noteFunctionObjects(
+  state: EngineState,
+  functions: readonly GuestFunction[],
+  tables: readonly CTable[],
+  plan: InstantiationPlan,
+): void {
+  for (const f of functions) if (typeof f.wasm === 'function' && !state.functionOf.has(f.wasm)) state.functionOf.set(f.wasm, f);
+  for (const seg of plan.elements) {
+    const table = tables[seg.tableIndex];
+    if (seg.mode !== 'active' || table === undefined || table.elemType !== FUNCREF) continue;
+    seg.items.forEach((item, k) => {
+      if (item.kind !== 'func') return;
+      const f = functions[item.index];
+      const obj: unknown = table.wasm.get(seg.offset + k);
+      if (f !== undefined && typeof obj === 'function' && !state.functionOf.has(obj)) {
+        state.functionOf.set(obj, f.wasm === undefined ? new GuestFunction(f.type, f.definition, obj, f.host) : f);
+      }
+    });
   }
 }
 

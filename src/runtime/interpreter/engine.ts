@@ -20,6 +20,7 @@ import type {
   HostFunctionSpec,
   InstanceOwner,
   InstantiateOptions,
+  TableFunction,
 } from '../store/engine.js';
 import { Machine } from './machine.js';
 import { FuncInst, GlobalInst, Instance, MemInst, TableInst, type Ref } from './objects.js';
@@ -78,6 +79,15 @@ class InterpInstance implements EngineInstance {
       this.engine.release(m);
     }
   }
+  tableFunction(tableIndex: number, offset: number): TableFunction | null | undefined {
+    const table = this.inst.tables[tableIndex];
+    if (table === undefined || offset >= table.elems.length) return undefined;
+    const f = table.elems[offset];
+    if (!(f instanceof FuncInst)) return null;
+    const machine = this.engine.m;
+    return { type: f.type, definition: f.definition, call: (stack, ctx) => callFunction(machine, f, stack, ctx) };
+  }
+
   close(): void {
     this.inst.closed = true;
   }

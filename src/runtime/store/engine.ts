@@ -190,6 +190,17 @@ export interface InstanceOwner {
   readonly api: ApiModule;
 }
 
+/**
+ * A function found in a table (`lookupFunction`): its type and definition, and a direct call of it
+ * (listeners compiled into a wasm function still fire; a host function is called as from the API).
+ */
+export interface TableFunction {
+  readonly type: FuncType;
+  readonly definition: FunctionDefinition;
+  /** Calls it with raw params in `stack`; results are written to `stack[0..m)`. */
+  call(stack: BigUint64Array, ctx: Context): void;
+}
+
 /** An instantiated module inside an engine. Index spaces include imports. */
 export interface EngineInstance {
   readonly functions: readonly EngineFunction[];
@@ -206,6 +217,11 @@ export interface EngineInstance {
    * event loop keeps going. Results are in `stack[0..m)` when it resolves.
    */
   callAsync(funcIndex: number, stack: BigUint64Array, ctx: Context): Promise<void>;
+  /**
+   * The function at `offset` of funcref table `tableIndex`: null for a null entry, undefined when
+   * `offset` is out of the table's bounds. The store checks the table index and element type.
+   */
+  tableFunction(tableIndex: number, offset: number): TableFunction | null | undefined;
   /** Releases engine resources (memory allocators, caches). */
   close(): void;
 }
