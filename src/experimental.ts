@@ -7,12 +7,14 @@ export { CoreFeaturesThreads, CoreFeaturesTailCall } from './runtime/api/feature
 export type { InternalModule } from './runtime/api/module.js';
 export {
   closeNotifyFunc,
+  memoryAllocatorFunc,
   withCloseNotifier,
   withImportResolver,
   withInterruptFlag,
+  withMemoryAllocator,
   withTimeSlicing,
 } from './runtime/store/context-keys.js';
-export type { CloseNotifier, ImportResolver } from './runtime/store/context-keys.js';
+export type { CloseNotifier, ImportResolver, LinearMemory, MemoryAllocator } from './runtime/store/context-keys.js';
 export {
   functionListenerFactoryFunc,
   functionListenerFunc,

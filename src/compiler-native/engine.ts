@@ -140,6 +140,12 @@ class CompilerEngine implements Engine {
     const plan = options.plan ?? planInstantiation(m, imports, options);
     if (code.rw.memoryImported) {
       const pm = plan.memories[0]!;
+      if (!(pm.api.wasm instanceof WebAssembly.Memory)) {
+        throw new Error(
+          'not supported: withMemoryAllocator on the compiler engine (V8 allocates the memory of compiled wasm itself); ' +
+            'use the interpreter (newRuntimeConfigInterpreter())',
+        );
+      }
       memories.push(new CMemory(pm.api.wasm, pm.max, pm.shared, pm.api));
       importObject['m'] = { m: pm.api.wasm };
     }

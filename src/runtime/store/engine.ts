@@ -63,6 +63,8 @@ export interface PlannedMemory {
   /** The encoded maximum, if any (the limit applies through `api.maxPages`). */
   readonly max: number | undefined;
   readonly shared: boolean;
+  /** Releases memory a user's allocator holds (`withMemoryAllocator`), when the module closes. */
+  readonly free?: () => void;
 }
 
 /** A table the module defines. */

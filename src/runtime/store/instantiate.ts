@@ -29,7 +29,7 @@ import type {
   PlannedTable,
   PlannedValue,
 } from './engine.js';
-import { MemoryApi } from './memory-api.js';
+import { AllocatedMemory, MemoryApi, type MemoryAllocator } from './memory-api.js';
 
 export type { InstantiationPlan, PlannedValue };
 
@@ -40,6 +40,10 @@ export const MAX_TABLE_ELEMENTS = 10_000_000;
 export interface PlanOptions {
   readonly features: CoreFeatures;
   readonly memoryLimitPages: number;
+  /** Reserve capacity up to the maximum (`withMemoryCapacityFromMax`): the capacity asked of an allocator. */
+  readonly memoryCapacityFromMax?: boolean;
+  /** Allocates the defined memories (`withMemoryAllocator`); V8 does otherwise. */
+  readonly memoryAllocator?: MemoryAllocator | undefined;
 }
 
 /**
@@ -87,7 +91,7 @@ export function planInstantiation(m: IrModule, imports: readonly ExternValue[], 
   for (let i = 0; i < m.globals.length; i++) globals.push(evaluate(m.globals[i]!.init, `global[${m.numImportedGlobals + i}]`));
 
   const tables: PlannedTable[] = m.tables.map((t) => ({ elemType: t.elemType, min: t.limits.min, max: t.limits.max }));
-  const memories = createMemories(m, options.memoryLimitPages);
+  const memories = createMemories(m, options);
 
   const offsetOf = (e: ConstExpr | undefined, what: string): number => {
     if (e === undefined) return 0;
@@ -122,28 +126,62 @@ export function planInstantiation(m: IrModule, imports: readonly ExternValue[], 
     }
   });
   // WebAssembly 1.0: all bounds are checked before anything is written.
-  if (failure !== undefined && (options.features & CoreFeatureBulkMemoryOperations) === 0) throw new WasmRuntimeError(failure.trap);
+  if (failure !== undefined && (options.features & CoreFeatureBulkMemoryOperations) === 0) {
+    freeMemories(memories);
+    throw new WasmRuntimeError(failure.trap);
+  }
   return { memories, tables, globals, elements, datas, failure };
 }
 
-/** Creates the module's own memories (`WebAssembly.Memory`, shared by both engines' code). */
-function createMemories(m: IrModule, limit: number): PlannedMemory[] {
+/**
+ * Creates the module's own memories: `WebAssembly.Memory` (shared by both engines' code), or, with
+ * a memory allocator, memories whose bytes the allocator owns (wazero's order: `allocate(cap, max)`
+ * then `reallocate(min)`; every grow reallocates).
+ */
+function createMemories(m: IrModule, options: PlanOptions): PlannedMemory[] {
   if (m.memories.length === 0) return [];
+  const limit = options.memoryLimitPages;
   const defs = moduleMemoryDefinitions(m, limit);
-  return m.memories.map((mem, i) => {
-    const index = m.numImportedMemories + i;
-    const l = mem.limits;
-    const max = Math.max(l.min, Math.min(l.max ?? limit, limit));
-    const desc: WebAssembly.MemoryDescriptor = { initial: l.min, maximum: max };
-    if (l.shared) (desc as { shared?: boolean }).shared = true;
-    let wasm: WebAssembly.Memory;
-    try {
-      wasm = new WebAssembly.Memory(desc);
-    } catch (e) {
-      throw new Error(`memory[${index}]: cannot allocate ${l.min} pages (${(e as Error).message})`, { cause: e });
-    }
-    return { api: new MemoryApi(wasm, defs[index]!, max), max: l.max, shared: l.shared };
-  });
+  const made: PlannedMemory[] = [];
+  try {
+    m.memories.forEach((mem, i) => {
+      const index = m.numImportedMemories + i;
+      const l = mem.limits;
+      const max = Math.max(l.min, Math.min(l.max ?? limit, limit));
+      const allocator = options.memoryAllocator;
+      if (allocator !== undefined) {
+        const cap = options.memoryCapacityFromMax === true ? max : l.min;
+        const lm = allocator.allocate(cap * 65536, max * 65536);
+        let backing: AllocatedMemory;
+        try {
+          backing = new AllocatedMemory(lm, l.min * 65536, l.shared);
+        } catch (e) {
+          lm.free();
+          throw new Error(`memory[${index}]: ${(e as Error).message}`, { cause: e });
+        }
+        made.push({ api: new MemoryApi(backing, defs[index]!, max), max: l.max, shared: l.shared, free: () => backing.free() });
+        return;
+      }
+      const desc: WebAssembly.MemoryDescriptor = { initial: l.min, maximum: max };
+      if (l.shared) (desc as { shared?: boolean }).shared = true;
+      let wasm: WebAssembly.Memory;
+      try {
+        wasm = new WebAssembly.Memory(desc);
+      } catch (e) {
+        throw new Error(`memory[${index}]: cannot allocate ${l.min} pages (${(e as Error).message})`, { cause: e });
+      }
+      made.push({ api: new MemoryApi(wasm, defs[index]!, max), max: l.max, shared: l.shared });
+    });
+  } catch (e) {
+    freeMemories(made);
+    throw e;
+  }
+  return made;
+}
+
+/** Frees the memories a user's allocator holds (on close, or when instantiation fails). */
+export function freeMemories(memories: readonly PlannedMemory[]): void {
+  for (const pm of memories) pm.free?.();
 }
 
 /** The raw bits of a v128 constant's 16 little-endian bytes. */

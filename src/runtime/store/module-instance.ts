@@ -39,6 +39,8 @@ export class ModuleInstance implements InternalModule {
   closeNotifier: CloseNotifier | undefined;
   /** Called when the module closes (e.g. closes the CompiledModule made by `Runtime.instantiate`). */
   onClose: (() => void) | undefined;
+  /** Releases what the module holds outside its engine (memories of a user's allocator), after close. */
+  onRelease: (() => void) | undefined;
   /** The WASI system view (args, env, stdio, clocks, files) of a wasm module; host modules have none. */
   sys: SysContext | undefined;
   #exitCode: number | undefined;
@@ -164,6 +166,7 @@ export class ModuleInstance implements InternalModule {
       this.#owner.moduleClosed(this);
       this.engine?.close();
       this.sys?.close();
+      this.onRelease?.();
       this.onClose?.();
     }
     return true;

@@ -13,14 +13,14 @@ import { newSysContext } from '../../sys/context.js';
 import { CompiledModuleImpl, type CompiledModule } from './compiled-module.js';
 import type { CompilationCache, ModuleConfig, RuntimeConfig, RuntimeConfigData } from './config.js';
 import { ModuleConfigImpl, RuntimeConfigImpl, newModuleConfigImpl } from './config.js';
-import { getCloseNotifier, getImportResolver } from './context-keys.js';
+import { getCloseNotifier, getImportResolver, getMemoryAllocator } from './context-keys.js';
 import { getFunctionListenerFactory, type FunctionListener, type FunctionListenerFactory } from '../api/listener.js';
 import { BlockCoverage, getBlockCoverage } from './coverage.js';
 import { moduleFunctionDefinitions } from './definition.js';
 import type { CompiledCode, Engine, ExternValue } from './engine.js';
 import { HostModuleBuilderImpl, hostFunctionSpecs, type HostFunctionEntry, type HostModuleBuilder } from './host-builder.js';
 import { checkImport } from './link.js';
-import { checkLimits, planInstantiation } from './instantiate.js';
+import { checkLimits, freeMemories, planInstantiation, type InstantiationPlan } from './instantiate.js';
 import { ModuleInstance, type ExportEntry, type ModuleOwner } from './module-instance.js';
 
 export interface Runtime {
@@ -175,8 +175,11 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
     for (const e of ir.exports) exportsByName.set(e.name, { kind: e.kind, index: e.index });
     const m = new ModuleInstance(name, this, exportsByName, false);
     m.sys = sys;
+    let plan: InstantiationPlan | undefined;
     try {
-      const plan = planInstantiation(ir, imports, this.config);
+      plan = planInstantiation(ir, imports, { ...this.config, memoryAllocator: getMemoryAllocator(c) });
+      const memories = plan.memories;
+      if (memories.some((pm) => pm.free !== undefined)) m.onRelease = () => freeMemories(memories);
       m.engine = this.engine.instantiate(
         body.code,
         imports,
@@ -192,11 +195,13 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
       );
     } catch (e) {
       sys.close();
+      if (plan !== undefined) freeMemories(plan.memories);
       throw e;
     }
     if (name !== '' && this.#registry.has(name)) {
       m.engine.close();
       sys.close();
+      m.onRelease?.();
       throw new Error(`module[${name}] has already been instantiated`);
     }
     this.#register(m, c);
