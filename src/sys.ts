@@ -42,6 +42,7 @@ export type { MemFSInit } from './sys/memfs.js';
 export type { Reader, Writer } from './sys/io.js';
 export { hostFdWriter } from './sys/stdio.js';
 export { cryptoRandom, newSeededRandom } from './sys/context.js';
+export { unimplementedFile, unimplementedFS } from './sys/userfs.js';
 
 /** A filesystem rooted at a host directory (wazero's `sysfs.DirFS`); paths can never leave it. */
 export function newDirFS(hostDir: string): FS {

@@ -8,6 +8,8 @@ import { DirFS } from './dirfs.js';
 import type { Dirent, File, FS } from './fs.js';
 import type { Reader, Writer } from './io.js';
 import { ReadFS } from './readfs.js';
+import { ENOSYS } from './errno.js';
+import { GuardedFS, isBuiltinFS } from './userfs.js';
 import { DIR_RIGHTS_BASE, DIR_RIGHTS_INHERITING, rightsMask } from './rights.js';
 import { BytesStdin, HostFdStdin, ReaderStdin, sleepMs, WriterFile } from './stdio.js';
 
@@ -331,8 +333,12 @@ export function newSysContext(c: SysConfig): SysContext {
     if (m.hostDir !== undefined) fs = new DirFS(m.hostDir);
     else if (isFS(m.fs)) fs = m.fs;
     else throw new SysConfigError(`withFSMount(${m.guestPath}): not an FS from wasmscope/sys`);
+    // A user's filesystem never throws into the guest (see userfs.ts).
+    if (!isBuiltinFS(fs)) fs = new GuardedFS(fs);
     if (m.readOnly) fs = new ReadFS(fs);
     const root = fs.openFile('.', 0, 0);
+    // A filesystem that cannot even open its root (wazero's UnimplementedFS) mounts nothing.
+    if (root === ENOSYS) continue;
     if (typeof root === 'number') {
       const where = m.hostDir ?? m.guestPath;
       throw new SysConfigError(`mount ${where}: cannot open (errno ${root})`);

@@ -88,8 +88,13 @@ export function newRuntimeConfigOf(engine: EngineKind): RuntimeConfigImpl {
 export interface FSConfig {
   withDirMount(hostDir: string, guestPath: string): FSConfig;
   withReadOnlyDirMount(hostDir: string, guestPath: string): FSConfig;
-  /** Mounts an {@link FS} from wasmscope/sys (e.g. `newMemFS()`) at `guestPath`. */
+  /**
+   * Mounts an {@link FS} at `guestPath`: one of wasmscope/sys (`newMemFS()`, `newDirFS()`) or one
+   * the user implements (see `unimplementedFS` in wasmscope/sys; its throws become errnos).
+   */
   withFSMount(fs: FS, guestPath: string): FSConfig;
+  /** {@link withFSMount} under wazero's name for mounting an `experimental/sys` FS. */
+  withSysFSMount(fs: FS, guestPath: string): FSConfig;
 }
 
 /** Guest paths drop leading `./` and `/` and a trailing `/` ("" is the root mount, shown as `/`). */
@@ -123,6 +128,9 @@ export class FSConfigImpl implements FSConfig {
   }
   withFSMount(fs: FS, guestPath: string): FSConfig {
     return this.#with({ guestPath: cleanGuestPath(guestPath), hostDir: undefined, fs, readOnly: false, name: guestPath });
+  }
+  withSysFSMount(fs: FS, guestPath: string): FSConfig {
+    return this.withFSMount(fs, guestPath);
   }
 }
 
