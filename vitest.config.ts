@@ -12,6 +12,8 @@ const entries: Array<[string, string]> = [
   ['wasmscope/experimental/logging', 'experimental-logging.ts'],
   ['wasmscope/experimental/table', 'experimental-table.ts'],
   ['wasmscope/wasi', 'wasi.ts'],
+  ['wasmscope/assemblyscript', 'assemblyscript.ts'],
+  ['wasmscope/emscripten', 'emscripten.ts'],
   ['wasmscope/sys', 'sys.ts'],
   ['wasmscope/wazerotest', 'wazerotest.ts'],
   ['wasmscope/vitest', 'vitest.ts'],
