@@ -32,3 +32,5 @@ export { benchmarkFunctionListener, newStackIterator } from './listeners/stack.j
 export type { StackFrame } from './listeners/stack.js';
 export { getSnapshotter, withSnapshotter } from './runtime/store/snapshots.js';
 export type { Snapshot, Snapshotter } from './runtime/store/snapshots.js';
+export { newSockConfig, tcpListeners, withSockConfig } from './runtime/store/sock.js';
+export type { SockConfig } from './runtime/store/sock.js';

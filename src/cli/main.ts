@@ -91,6 +91,9 @@ Flags:
                           path (the pre-open name the guest sees, kept exactly as written: '.',
                           './x', '/') defaults to the host path; ':ro' makes it read-only. Example:
                           --mount .:/ --mount /tmp/data:/data:ro
+  --listen HOST:PORT      pre-open a TCP listener for the guest (repeatable; descriptors follow the
+                          mounts; port 0 picks a free port); the guest accepts connections with
+                          sock_accept (wasi-libc's accept). Example: --listen 127.0.0.1:8080
   --env KEY=VALUE         set an environment variable (repeatable)
   --env-inherit           pass the host's environment first (--env values override)
   --timeout DURATION      stop the guest after e.g. 500ms, 5s, 1m (0 = no timeout)
@@ -147,6 +150,7 @@ export function parseDuration(s: string): number {
 interface RunOptions {
   interpreter: boolean;
   mounts: Array<{ host: string; guest: string; readOnly: boolean }>;
+  listens: Array<{ host: string; port: number }>;
   env: Array<[string, string]>;
   envInherit: boolean;
   timeoutMs: number;
@@ -179,10 +183,21 @@ export function parseMount(spec: string): { host: string; guest: string; readOnl
   return { host, guest: guest === '' ? '/' : guest, readOnly };
 }
 
+/** Splits `host:port` at the last colon (`[::1]:8080` for IPv6); the port is 0..65535. */
+export function parseListen(spec: string): { host: string; port: number } {
+  const i = spec.lastIndexOf(':');
+  const host = (i < 0 ? '' : spec.slice(0, i)).replace(/^\[(.*)\]$/, '$1');
+  const portText = i < 0 ? '' : spec.slice(i + 1);
+  const port = Number(portText);
+  if (host === '' || !/^\d+$/.test(portText) || port > 65535) throw new UsageError(`invalid --listen "${spec}": use host:port`);
+  return { host, port };
+}
+
 function parseRun(argv: readonly string[]): RunOptions | 'help' {
   const o: RunOptions = {
     interpreter: false,
     mounts: [],
+    listens: [],
     env: [],
     envInherit: false,
     timeoutMs: 0,
@@ -225,6 +240,9 @@ function parseRun(argv: readonly string[]): RunOptions | 'help' {
         break;
       case 'mount':
         o.mounts.push(parseMount(value(a, inline)));
+        break;
+      case 'listen':
+        o.listens.push(parseListen(value(a, inline)));
         break;
       case 'env': {
         const kv = value(a, inline);
@@ -452,6 +470,7 @@ async function runWith(
       .withSysNanotime()
       .withSysNanosleep()
       .withRandSource(cryptoRandom);
+    for (const l of o.listens) c = c.withTCPListener(l.host, l.port);
     const env: Array<[string, string]> = [];
     if (o.envInherit) for (const [k, v] of Object.entries(io.env)) if (v !== undefined && k !== '') env.push([k, v]);
     env.push(...o.env);

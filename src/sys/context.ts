@@ -10,7 +10,8 @@ import type { Reader, Writer } from './io.js';
 import { ReadFS } from './readfs.js';
 import { ENOSYS } from './errno.js';
 import { GuardedFS, isBuiltinFS } from './userfs.js';
-import { DIR_RIGHTS_BASE, DIR_RIGHTS_INHERITING, rightsMask } from './rights.js';
+import { DIR_RIGHTS_BASE, DIR_RIGHTS_INHERITING, rightsMask, SOCKET_LISTENER_RIGHTS, SOCKET_RIGHTS } from './rights.js';
+import { TcpHost } from './sockets.js';
 import { BytesStdin, HostFdStdin, ReaderStdin, sleepMs, WriterFile } from './stdio.js';
 
 /** A mount of a filesystem into the guest's view. */
@@ -39,6 +40,8 @@ export interface SysConfig {
   readonly nanosleep: ((ns: bigint) => void) | 'sys' | undefined;
   readonly osyield: (() => void) | undefined;
   readonly randSource: Reader | undefined;
+  /** TCP listeners bound at instantiation, given file descriptors after the mounts. */
+  readonly tcpListeners?: ReadonlyArray<{ readonly host: string; readonly port: number }>;
 }
 
 /** An open file descriptor. */
@@ -131,6 +134,8 @@ export class SysContext {
   readonly nanosleepAsync: (ns: bigint) => Promise<void>;
   readonly osyield: () => void;
   readonly random: Reader;
+  /** The worker doing the socket I/O of the TCP listeners, when there are any. */
+  sockets: TcpHost | undefined = undefined;
 
   constructor(init: {
     args: readonly Uint8Array[];
@@ -165,6 +170,7 @@ export class SysContext {
   /** Closes every open file (the host's stdio fds are never closed: see stdio.ts). */
   close(): void {
     this.files.closeAll();
+    this.sockets?.close();
   }
 }
 
@@ -356,6 +362,29 @@ export function newSysContext(c: SysConfig): SysContext {
       rightsInheriting: DIR_RIGHTS_INHERITING,
       fdflags: 0,
     });
+  }
+
+  const listens = c.tcpListeners ?? [];
+  if (listens.length > 0) {
+    const host = new TcpHost();
+    sys.sockets = host;
+    for (const { host: addr, port } of listens) {
+      const l = host.listen(addr, port);
+      if (typeof l === 'string') {
+        sys.close();
+        throw new SysConfigError(`listen tcp ${addr}:${port}: ${l}`);
+      }
+      sys.files.insert({
+        file: l,
+        fs: undefined,
+        path: '',
+        preopenName: undefined,
+        dirents: undefined,
+        rightsBase: SOCKET_LISTENER_RIGHTS,
+        rightsInheriting: SOCKET_RIGHTS,
+        fdflags: 0,
+      });
+    }
   }
   return sys;
 }

@@ -155,6 +155,13 @@ export interface ModuleConfig {
   withSysNanosleep(): ModuleConfig;
   withOsyield(fn: () => void): ModuleConfig;
   withRandSource(source: Reader): ModuleConfig;
+  /**
+   * Pre-opens a TCP listener on `host:port` (port 0: any free port) when the module is
+   * instantiated; the guest gets it as a descriptor after the mounts and takes connections with
+   * `sock_accept` (wasi-libc's `accept`). Binding fails the instantiation. Several listeners get
+   * consecutive descriptors in the order configured.
+   */
+  withTCPListener(host: string, port: number): ModuleConfig;
 }
 
 /** A module configuration's data: the instance name and start functions, then its system view. */
@@ -222,6 +229,9 @@ export class ModuleConfigImpl implements ModuleConfig {
   withRandSource(source: Reader): ModuleConfig {
     return this.#with({ randSource: source });
   }
+  withTCPListener(host: string, port: number): ModuleConfig {
+    return this.#with({ tcpListeners: [...(this.data.tcpListeners ?? []), { host, port }] });
+  }
 }
 
 export function newModuleConfigImpl(): ModuleConfigImpl {
@@ -239,5 +249,6 @@ export function newModuleConfigImpl(): ModuleConfigImpl {
     nanosleep: undefined,
     osyield: undefined,
     randSource: undefined,
+    tcpListeners: [],
   });
 }

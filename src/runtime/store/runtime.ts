@@ -20,6 +20,7 @@ import { moduleFunctionDefinitions } from './definition.js';
 import type { CompiledCode, Engine, ExternValue } from './engine.js';
 import { HostModuleBuilderImpl, hostFunctionSpecs, type HostFunctionEntry, type HostModuleBuilder } from './host-builder.js';
 import { checkImport } from './link.js';
+import { sockListenersOf } from './sock.js';
 import { checkLimits, freeMemories, planInstantiation, type InstantiationPlan } from './instantiate.js';
 import { ModuleInstance, type ExportEntry, type ModuleOwner } from './module-instance.js';
 
@@ -163,7 +164,10 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
     const ir = body.ir;
     checkMemoryCapacity(ir, this.config);
     // wazero's order: the sys context (env/args validation, mounts) before imports and the store.
-    const sys = newSysContext(config.data);
+    const fromCtx = sockListenersOf(c);
+    const sys = newSysContext(
+      fromCtx.length === 0 ? config.data : { ...config.data, tcpListeners: [...(config.data.tcpListeners ?? []), ...fromCtx] },
+    );
     let imports: ExternValue[];
     try {
       imports = this.#resolveImports(ir, c);
