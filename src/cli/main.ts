@@ -98,7 +98,8 @@ Flags:
   --env-inherit           pass the host's environment first (--env values override)
   --timeout DURATION      stop the guest after e.g. 500ms, 5s, 1m (0 = no timeout)
   --hostlogging SCOPES    log host calls to stderr for scopes all,clock,filesystem,memory,proc,poll,random,sock
-  --cachedir DIR          cache compiled code in DIR (not supported yet: exits 1)
+  --cachedir DIR          cache compiled code in DIR: later runs of the same module skip validation
+                          and preparation (created if missing; shared by concurrent runs)
   --record FILE           record every host call (params, results, memory written, exit) to FILE,
                           for 'wasmscope replay'
   --trace-otlp URL        export OpenTelemetry spans of the run (the start function and every host

@@ -24,6 +24,7 @@ import type {
   InstantiationPlan,
 } from '../runtime/store/engine.js';
 import { planInstantiation } from '../runtime/store/instantiate.js';
+import { rewriteArtifact, rewriteFromArtifact } from './artifact.js';
 import { CompiledModuleImpl } from './compiled.js';
 import { addCoverageCounters, type CoverageRewrite } from './coverage.js';
 import { CGlobal, CMemory, CTable, GuestFunction, HostFunction } from './externs.js';
@@ -83,6 +84,33 @@ class CompilerEngine implements Engine {
     const code = new CompiledModuleImpl(module, wasm, rw, options.debugInfo);
     code.listeners = listeners;
     code.coverage = counted;
+    state.register(id, code);
+    return code;
+  }
+
+  artifactOf(code: CompiledCode): Uint8Array | undefined {
+    if (!(code instanceof CompiledModuleImpl) || code.coverage !== undefined) return undefined;
+    return rewriteArtifact(code.rw);
+  }
+
+  async codeFromArtifact(decode: () => IrModule, artifact: Uint8Array, options: CompileOptions): Promise<CompiledCode | undefined> {
+    if (options.coverage !== undefined) return undefined;
+    const state = this.#state;
+    const id = state.newModuleId();
+    const rw = rewriteFromArtifact(artifact, `${state.namePrefix}${id}`);
+    if (rw === undefined) return undefined;
+    // V8 compiles on background threads while the module is decoded here.
+    const compiling = WebAssembly.compile(rw.bytes);
+    compiling.catch(() => {});
+    const module = decode();
+    let wasm: WebAssembly.Module;
+    try {
+      wasm = await compiling;
+    } catch {
+      return undefined;
+    }
+    const code = new CompiledModuleImpl(module, wasm, rw, options.debugInfo);
+    code.listeners = options.listeners;
     state.register(id, code);
     return code;
   }

@@ -3,7 +3,7 @@
  * to check the exit status and the process's own stdio.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,7 +40,8 @@ describe('wasmscope', () => {
     const run = await cli(['run', '--help']);
     expect(run.code).toBe(0);
     expect(run.stderr).toContain('--mount host[:guest][:ro]');
-    expect(run.stderr).toContain('not supported yet');
+    expect(run.stderr).toContain('--listen HOST:PORT');
+    expect(run.stderr).toContain('--cachedir DIR');
     expect((await cli(['version', '--help'])).stderr).toContain('wasmscope version');
   });
 
@@ -180,10 +181,19 @@ describe('wasmscope', () => {
     expect(blocked).toBe(0);
   });
 
-  it('says clearly that --cachedir is not supported yet', async () => {
-    const cache = await cli(['run', '--cachedir', tmp, fixture('proc')]);
-    expect(cache.code).toBe(1);
-    expect(cache.stderr).toMatch(/^error: --cachedir: not supported/);
+  it('--cachedir fills a directory the next run compiles from; a file in its way is an error', async () => {
+    const dir = join(tmp, 'cache');
+    for (const flags of [...engineFlags, ...engineFlags]) {
+      const r = await cli(['run', ...flags, '--cachedir', dir, fixture('proc'), 'exit', '3']);
+      expect(r.code).toBe(3);
+    }
+    const [sub] = readdirSync(dir);
+    expect(sub).toMatch(new RegExp(`^wasmscope-.+-${process.arch}-${process.platform}$`));
+    expect(readdirSync(join(dir, sub!)).filter((f) => f.endsWith('.bin'))).toHaveLength(engineFlags.length);
+    writeFileSync(join(tmp, 'not-a-dir'), '');
+    const bad = await cli(['run', '--cachedir', join(tmp, 'not-a-dir'), fixture('proc')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^error: --cachedir: compilation cache directory .*not-a-dir: (not a directory|EEXIST|ENOTDIR)/);
   });
 
   it('parses durations and mounts as wazero does', () => {

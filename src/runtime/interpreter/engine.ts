@@ -26,6 +26,9 @@ import { Machine } from './machine.js';
 import { FuncInst, GlobalInst, Instance, MemInst, TableInst, type Ref } from './objects.js';
 import { MAX_CALL_DEPTH } from './run.js';
 
+/** The interpreter's cache artifact: a tag (the validated module is all it needs). */
+const INTERPRETER_ARTIFACT = new TextEncoder().encode('wasmscope-interpreter-1');
+
 class InterpCompiled implements CompiledCode {
   readonly module: IrModule;
   readonly definitions: FunctionDefinition[];
@@ -137,6 +140,19 @@ class InterpreterEngine implements Engine {
 
   compile(module: IrModule, options: CompileOptions): Promise<CompiledCode> {
     return Promise.resolve(new InterpCompiled(module, options));
+  }
+
+  /**
+   * Nothing beyond the validated module: functions are lowered lazily, on their first call (most
+   * functions of a big module never run, and lowering one costs less than decoding it from a cache).
+   */
+  artifactOf(): Uint8Array {
+    return INTERPRETER_ARTIFACT;
+  }
+
+  codeFromArtifact(decode: () => IrModule, artifact: Uint8Array, options: CompileOptions): Promise<CompiledCode | undefined> {
+    const ok = artifact.length === INTERPRETER_ARTIFACT.length && artifact.every((b, i) => b === INTERPRETER_ARTIFACT[i]);
+    return Promise.resolve(ok ? new InterpCompiled(decode(), options) : undefined);
   }
 
   instantiate(code: CompiledCode, imports: readonly ExternValue[], owner: InstanceOwner, options: InstantiateOptions): EngineInstance {

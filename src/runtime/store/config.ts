@@ -10,8 +10,12 @@ import type { Reader, Writer } from '../../sys/io.js';
 
 export type EngineKind = 'interpreter' | 'compiler' | 'auto';
 
-/** In-memory cache of compiled modules, shared by runtimes given the same cache. */
+/**
+ * A cache of compiled modules (`newCompilationCache()` in memory, `newCompilationCacheWithDir(dir)`
+ * on disk), shared by the runtimes given it with `withCompilationCache`.
+ */
 export interface CompilationCache {
+  /** Forgets what the cache holds in memory (files on disk stay); later compiles bypass it. */
   close(): Promise<void>;
 }
 
@@ -29,6 +33,7 @@ export interface RuntimeConfig {
   withCustomSections(on: boolean): RuntimeConfig;
   /** Stop running calls when the call's context is done (signal aborted or deadline passed). */
   withCloseOnContextDone(on: boolean): RuntimeConfig;
+  /** Compiles through `cache` (see `newCompilationCache`, `newCompilationCacheWithDir`). */
   withCompilationCache(cache: CompilationCache): RuntimeConfig;
 }
 

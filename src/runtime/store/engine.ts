@@ -245,6 +245,19 @@ export interface Engine {
   instantiate(code: CompiledCode, imports: readonly ExternValue[], owner: InstanceOwner, options: InstantiateOptions): EngineInstance;
   /** Creates an instance whose functions are host functions (a host module). */
   instantiateHost(functions: readonly HostFunctionSpec[], owner: InstanceOwner): EngineInstance;
+  /**
+   * What of `code` a compilation cache keeps (store/cache.ts): bytes from which
+   * {@link codeFromArtifact} makes equivalent code in any engine of this kind, in this or another
+   * process; undefined when it cannot be kept.
+   */
+  artifactOf(code: CompiledCode): Uint8Array | undefined;
+  /**
+   * Code from {@link artifactOf}'s bytes, compiled with the same options but for this engine
+   * (listeners of `options` attached), for the module `decode` gives — known valid; the engine may
+   * call it while other work runs (V8 compiling in the background). Undefined when the bytes are not
+   * an artifact of this engine kind (a corrupt entry): the store then compiles afresh.
+   */
+  codeFromArtifact(decode: () => IrModule, artifact: Uint8Array, options: CompileOptions): Promise<CompiledCode | undefined>;
 }
 
 export type { MemoryDefinition };
