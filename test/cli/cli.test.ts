@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main, parseDuration, parseMount, version, type CliIO } from '../../src/cli/main.js';
+import { main, parseDuration, parseListen, parseMount, version, type CliIO } from '../../src/cli/main.js';
 import { engines, wat } from '../helpers.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -194,6 +194,16 @@ describe('wasmscope', () => {
     const bad = await cli(['run', '--cachedir', join(tmp, 'not-a-dir'), fixture('proc')]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^error: --cachedir: compilation cache directory .*not-a-dir: (not a directory|EEXIST|ENOTDIR)/);
+  });
+
+  it('parses --listen host:port (IPv6 in brackets) and refuses anything else with exit code 1', async () => {
+    expect(parseListen('127.0.0.1:8080')).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(parseListen('[::1]:0')).toEqual({ host: '::1', port: 0 });
+    for (const bad of ['8080', ':80', 'localhost:', 'localhost:http', 'h:70000'])
+      expect(() => parseListen(bad), bad).toThrow('invalid --listen');
+    const r = await cli(['run', '--listen', 'nope', fixture('proc')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('invalid --listen "nope": use host:port');
   });
 
   it('parses durations and mounts as wazero does', () => {
