@@ -623,7 +623,11 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       [I32, 'iovs_len'],
       [I32, 'result.nread'],
     ],
-    (_c, m, s, sys) => vectoredIo(m, sys, u32(s[0]), u32(s[1]), u32(s[2]), u32(s[3]), true, RIGHTS.FD_READ, (f, b) => f.read(b)),
+    (c, m, s, sys) => {
+      const io = (): Errno => vectoredIo(m, sys, u32(s[0]), u32(s[1]), u32(s[2]), u32(s[3]), true, RIGHTS.FD_READ, (f, b) => f.read(b));
+      // A socket read may wait: it gives up when the call's context is done.
+      return sys.sockets === undefined ? io() : withSockets(sys, c, m, io);
+    },
   ),
   f(
     'fd_readdir',
@@ -741,7 +745,10 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       [I32, 'iovs_len'],
       [I32, 'result.nwritten'],
     ],
-    (_c, m, s, sys) => vectoredIo(m, sys, u32(s[0]), u32(s[1]), u32(s[2]), u32(s[3]), false, RIGHTS.FD_WRITE, (f, b) => f.write(b)),
+    (c, m, s, sys) => {
+      const io = (): Errno => vectoredIo(m, sys, u32(s[0]), u32(s[1]), u32(s[2]), u32(s[3]), false, RIGHTS.FD_WRITE, (f, b) => f.write(b));
+      return sys.sockets === undefined ? io() : withSockets(sys, c, m, io);
+    },
   ),
   f(
     'path_create_directory',

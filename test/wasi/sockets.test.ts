@@ -17,6 +17,7 @@ import { request } from 'node:http';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Context, ExitError, newModuleConfig } from '../../src/index.js';
 import { tcpListeners } from '../../src/experimental.js';
@@ -198,6 +199,7 @@ const SOCK_GUEST = `(module
   (import "wasi_snapshot_preview1" "sock_shutdown" (func $shutdown (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_fdstat_get" (func $fdstat (param i32 i32) (result i32)))
   (import "wasi_snapshot_preview1" "fd_fdstat_set_flags" (func $setflags (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_read" (func $read (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 1)
   (func (export "accept") (param i32 i32) (result i32) (call $accept (local.get 0) (local.get 1) (i32.const 0)))
   (func (export "recv") (param i32) (result i32)
@@ -209,7 +211,11 @@ const SOCK_GUEST = `(module
   (func (export "shutdown") (param i32 i32) (result i32) (call $shutdown (local.get 0) (local.get 1)))
   (func (export "filetype") (param i32) (result i32)
     (drop (call $fdstat (local.get 0) (i32.const 32))) (i32.load8_u (i32.const 32)))
-  (func (export "nonblock") (param i32) (result i32) (call $setflags (local.get 0) (i32.const 4))))`;
+  (func (export "nonblock") (param i32) (result i32) (call $setflags (local.get 0) (i32.const 4)))
+  (func (export "accept_read") (param i32) (result i32)
+    (drop (call $accept (local.get 0) (i32.const 0) (i32.const 0)))
+    (i32.store (i32.const 16) (i32.const 64)) (i32.store (i32.const 20) (i32.const 8))
+    (call $read (i32.load (i32.const 0)) (i32.const 16) (i32.const 1) (i32.const 4))))`;
 
 const ERRNO = { SUCCESS: 0n, AGAIN: 6n, BADF: 8n, INVAL: 28n, NOTCONN: 53n, NOTSOCK: 57n };
 
@@ -248,6 +254,24 @@ describe.each(engines)('WASI socket functions, $name engine', (engine) => {
     );
     await r.close();
     await new Promise<void>((resolve) => taken.close(() => resolve()));
+  });
+
+  it('a blocking fd_read of a silent peer gives up when the context deadline passes', async () => {
+    const r = runtimeFor(engine, (c) => c.withCloseOnContextDone(true));
+    await wasi.instantiate(r);
+    const mod = await r.instantiateWithConfig(await wat(SOCK_GUEST), newModuleConfig().withTCPListener('127.0.0.1', 0));
+    const { port } = tcpListeners(mod)[0]!;
+    // A peer on another thread (this one blocks in the guest): connects, sends nothing, stays.
+    const peer = new Worker(
+      `const s = require('node:net').connect(${port}, '127.0.0.1'); require('node:worker_threads').parentPort.once('message', () => s.destroy());`,
+      { eval: true },
+    );
+    const e = thrown(() => mod.exportedFunction('accept_read')!.callWithContext(Context.background().withTimeout(500), 3));
+    peer.postMessage('done');
+    await peer.terminate();
+    expect(e).toBeInstanceOf(ExitError);
+    expect((e as ExitError).exitCode).toBe(0xefffffff);
+    await r.close();
   });
 
   it('a blocking accept gives up when the context deadline passes (withCloseOnContextDone)', async () => {
