@@ -16,12 +16,14 @@ export {
 export type { InternalModule } from './runtime/api/module.js';
 export {
   closeNotifyFunc,
+  memoryAllocatorFunc,
   withCloseNotifier,
   withImportResolver,
   withInterruptFlag,
+  withMemoryAllocator,
   withTimeSlicing,
 } from './runtime/store/context-keys.js';
-export type { CloseNotifier, ImportResolver } from './runtime/store/context-keys.js';
+export type { CloseNotifier, ImportResolver, LinearMemory, MemoryAllocator } from './runtime/store/context-keys.js';
 export {
   functionListenerFactoryFunc,
   functionListenerFunc,
@@ -42,3 +44,5 @@ export { exportedTag, newTag } from './runtime/store/tags.js';
 export { WasmException } from './runtime/api/tag.js';
 export type { Tag } from './runtime/api/tag.js';
 export type { Snapshot, Snapshotter } from './runtime/store/snapshots.js';
+export { newSockConfig, tcpListeners, withSockConfig } from './runtime/store/sock.js';
+export type { SockConfig } from './runtime/store/sock.js';

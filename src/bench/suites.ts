@@ -1,6 +1,7 @@
 /** Every bench suite by name (`npm run bench -- <name>`). */
 import { boundarySuite } from './boundary.js';
 import { asyncSuite } from './async.js';
+import { compileCacheSuite } from './cache.js';
 import { compileLatency, compilerSuite, interruptCost } from './compiler.js';
 import { interpreterSuite } from './interpreter.js';
 import { listenerOverheadSuite } from './listener-overhead.js';
@@ -15,6 +16,7 @@ export const BENCH_SUITES: Readonly<Record<string, () => Promise<void>>> = {
   interpreter: interpreterSuite,
   compiler: compilerSuite,
   'compile-latency': compileLatency,
+  'compile-cache': compileCacheSuite,
   interrupts: interruptCost,
   async: asyncSuite,
   boundary: boundarySuite,

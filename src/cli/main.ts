@@ -134,11 +134,15 @@ Flags:
                           path (the pre-open name the guest sees, kept exactly as written: '.',
                           './x', '/') defaults to the host path; ':ro' makes it read-only. Example:
                           --mount .:/ --mount /tmp/data:/data:ro
+  --listen HOST:PORT      pre-open a TCP listener for the guest (repeatable; descriptors follow the
+                          mounts; port 0 picks a free port); the guest accepts connections with
+                          sock_accept (wasi-libc's accept). Example: --listen 127.0.0.1:8080
   --env KEY=VALUE         set an environment variable (repeatable)
   --env-inherit           pass the host's environment first (--env values override)
   --timeout DURATION      stop the guest after e.g. 500ms, 5s, 1m (0 = no timeout)
   --hostlogging SCOPES    log host calls to stderr for scopes all,clock,filesystem,memory,proc,poll,random,sock
-  --cachedir DIR          cache compiled code in DIR (not supported yet: exits 1)
+  --cachedir DIR          cache compiled code in DIR: later runs of the same module skip validation
+                          and preparation (created if missing; shared by concurrent runs)
   --record FILE           record every host call (params, results, memory written, exit) to FILE,
                           for 'wasmscope replay'
   --trace-otlp URL        export OpenTelemetry spans of the run (the start function and every host
@@ -209,6 +213,7 @@ interface RunOptions {
   interpreter: boolean;
   features: CoreFeatures;
   mounts: Array<{ host: string; guest: string; readOnly: boolean }>;
+  listens: Array<{ host: string; port: number }>;
   env: Array<[string, string]>;
   envInherit: boolean;
   timeoutMs: number;
@@ -245,11 +250,22 @@ export function parseMount(spec: string): { host: string; guest: string; readOnl
   return { host, guest: guest === '' ? '/' : guest, readOnly };
 }
 
+/** Splits `host:port` at the last colon (`[::1]:8080` for IPv6); the port is 0..65535. */
+export function parseListen(spec: string): { host: string; port: number } {
+  const i = spec.lastIndexOf(':');
+  const host = (i < 0 ? '' : spec.slice(0, i)).replace(/^\[(.*)\]$/, '$1');
+  const portText = i < 0 ? '' : spec.slice(i + 1);
+  const port = Number(portText);
+  if (host === '' || !/^\d+$/.test(portText) || port > 65535) throw new UsageError(`invalid --listen "${spec}": use host:port`);
+  return { host, port };
+}
+
 function parseRun(argv: readonly string[]): RunOptions | 'help' {
   const o: RunOptions = {
     interpreter: false,
     features: CoreFeaturesV3,
     mounts: [],
+    listens: [],
     env: [],
     envInherit: false,
     timeoutMs: 0,
@@ -302,6 +318,9 @@ function parseRun(argv: readonly string[]): RunOptions | 'help' {
       }
       case 'mount':
         o.mounts.push(parseMount(value(a, inline)));
+        break;
+      case 'listen':
+        o.listens.push(parseListen(value(a, inline)));
         break;
       case 'env': {
         const kv = value(a, inline);
@@ -619,6 +638,7 @@ async function runWith(
       .withSysNanotime()
       .withSysNanosleep()
       .withRandSource(cryptoRandom);
+    for (const l of o.listens) c = c.withTCPListener(l.host, l.port);
     const env: Array<[string, string]> = [];
     if (o.envInherit) for (const [k, v] of Object.entries(io.env)) if (v !== undefined && k !== '') env.push([k, v]);
     env.push(...o.env);

@@ -21,8 +21,10 @@ import type {
   HostFunctionSpec,
   InstanceOwner,
   InstantiateOptions,
+  InstantiationPlan,
 } from '../runtime/store/engine.js';
 import { MAX_TABLE_ELEMENTS, planInstantiation } from '../runtime/store/instantiate.js';
+import { rewriteArtifact, rewriteFromArtifact } from './artifact.js';
 import { CompiledModuleImpl } from './compiled.js';
 import { addCoverageCounters, type CoverageRewrite } from './coverage.js';
 import { CGlobal, CMemory, CTable, GuestFunction, HostFunction } from './externs.js';
@@ -105,6 +107,33 @@ class CompilerEngine implements Engine {
     return code;
   }
 
+  artifactOf(code: CompiledCode): Uint8Array | undefined {
+    if (!(code instanceof CompiledModuleImpl) || code.coverage !== undefined) return undefined;
+    return rewriteArtifact(code.rw);
+  }
+
+  async codeFromArtifact(decode: () => IrModule, artifact: Uint8Array, options: CompileOptions): Promise<CompiledCode | undefined> {
+    if (options.coverage !== undefined) return undefined;
+    const state = this.#state;
+    const id = state.newModuleId();
+    const rw = rewriteFromArtifact(artifact, `${state.namePrefix}${id}`);
+    if (rw === undefined) return undefined;
+    // V8 compiles on background threads while the module is decoded here.
+    const compiling = WebAssembly.compile(rw.bytes);
+    compiling.catch(() => {});
+    const module = decode();
+    let wasm: WebAssembly.Module;
+    try {
+      wasm = await compiling;
+    } catch {
+      return undefined;
+    }
+    const code = new CompiledModuleImpl(module, wasm, rw, options.debugInfo);
+    code.listeners = options.listeners;
+    state.register(id, code);
+    return code;
+  }
+
   instantiate(code: CompiledCode, imports: readonly ExternValue[], owner: InstanceOwner, options: InstantiateOptions): EngineInstance {
     if (!(code instanceof CompiledModuleImpl)) throw new Error('internal error: code from another engine');
     const state = this.#state;
@@ -162,6 +191,12 @@ class CompilerEngine implements Engine {
     if (code.rw.memoryImported) {
       const mems: Record<string, unknown> = {};
       plan.memories.forEach((pm, i) => {
+        if (!(pm.api.wasm instanceof WebAssembly.Memory)) {
+          throw new Error(
+            'not supported: withMemoryAllocator on the compiler engine (V8 allocates the memory of compiled wasm itself); ' +
+              'use the interpreter (newRuntimeConfigInterpreter())',
+          );
+        }
         memories.push(new CMemory(pm.api.wasm, pm.max, pm.shared, pm.api, pm.is64));
         mems[String(m.numImportedMemories + i)] = pm.api.wasm;
       });
@@ -227,6 +262,7 @@ class CompilerEngine implements Engine {
     for (let i = m.numImportedGlobals; i < m.globalSpace.length; i++) {
       globals.push(new CGlobal(ex[hiddenGlobal(i)] as WebAssembly.Global, m.globalSpace[i]!, state));
     }
+    noteFunctionObjects(state, functions, tables, plan);
     const inst = new GuestInstance(
       state,
       functions,
@@ -275,6 +311,32 @@ function newTable(elemType: number, limits: Limits): WebAssembly.Table {
   const desc: WebAssembly.TableDescriptor = { element: element as WebAssembly.TableKind, initial: limits.min };
   if (max !== undefined) desc.maximum = max;
   return new WebAssembly.Table(desc, null);
+}
+
+/**
+ * Records which function each V8 function object of a new instance stands for: its imported and
+ * exported functions, and the entries its active element segments put into tables (a defined
+ * function V8 does not export is only reachable that way).
+ */
+function noteFunctionObjects(
+  state: EngineState,
+  functions: readonly GuestFunction[],
+  tables: readonly CTable[],
+  plan: InstantiationPlan,
+): void {
+  for (const f of functions) if (typeof f.wasm === 'function' && !state.functionOf.has(f.wasm)) state.functionOf.set(f.wasm, f);
+  for (const seg of plan.elements) {
+    const table = tables[seg.tableIndex];
+    if (seg.mode !== 'active' || table === undefined || table.elemType !== FUNCREF) continue;
+    seg.items.forEach((item, k) => {
+      if (item.kind !== 'func') return;
+      const f = functions[item.index];
+      const obj: unknown = table.wasm.get(seg.offset + k);
+      if (f !== undefined && typeof obj === 'function' && !state.functionOf.has(obj)) {
+        state.functionOf.set(obj, f.wasm === undefined ? new GuestFunction(f.type, f.definition, obj, f.host) : f);
+      }
+    });
+  }
 }
 
 /** The compiler engine (binary rewriting onto V8). */

@@ -6,7 +6,7 @@
  */
 import type { Context } from '../runtime/api/context.js';
 import type { Module as ApiModule } from '../runtime/api/module.js';
-import type { EngineGlobal, EngineInstance, EngineMemory, EngineTable, InstanceOwner } from '../runtime/store/engine.js';
+import type { EngineGlobal, EngineInstance, EngineMemory, EngineTable, InstanceOwner, TableFunction } from '../runtime/store/engine.js';
 import { callListenedHost, callListenedHostAsync, ListenedFrame, ListenerStack } from '../runtime/store/hooks.js';
 import { snapshotsEnabled, withInvocationSnapshotter, type Snapshotter } from '../runtime/store/snapshots.js';
 import { getTimeSlicing } from '../runtime/store/context-keys.js';
@@ -14,7 +14,7 @@ import type { TagInst } from '../runtime/store/tags.js';
 import { WasmException } from '../runtime/api/tag.js';
 import { hasJspi, slotLayout } from './boundary.js';
 import { SimpleInternalFunction } from './compiled.js';
-import type { CGlobal, CMemory, CTable, GuestFunction, HostFunction } from './externs.js';
+import { GuestFunction, type CGlobal, type CMemory, type CTable, type HostFunction } from './externs.js';
 import { CompilerStackIterator } from './listening.js';
 import { AsyncCall, type EngineState } from './state.js';
 import { STACK_TRACE_LIMIT, hostFrameError, toWasmError } from './traps.js';
@@ -174,6 +174,30 @@ export class GuestInstance implements EngineInstance {
     refResults(state, f, r, stack);
   }
 
+  tableFunction(tableIndex: number, offset: number): TableFunction | null | undefined {
+    const table = this.tables[tableIndex];
+    if (table === undefined || offset >= table.wasm.length) return undefined;
+    const obj: unknown = table.wasm.get(offset);
+    if (typeof obj !== 'function') return null;
+    const f = this.state.functionOf.get(obj);
+    if (!(f instanceof GuestFunction)) {
+      throw new Error(
+        `not supported: lookupFunction of table[${tableIndex}][${offset}] on the compiler engine: a function set at run ` +
+          'time that is neither exported nor placed by an element segment has no known type (use the interpreter)',
+      );
+    }
+    const state = this.state;
+    const api = this.api;
+    return {
+      type: f.type,
+      definition: f.definition,
+      call: (stack, ctx) => {
+        if (f.host !== undefined) return callHostFromApi(state, f.host, stack, ctx);
+        new GuestInstance(state, [f], [], [], [], api, undefined).call(0, stack, ctx);
+      },
+    };
+  }
+
   close(): void {
     const done = this.onClose;
     this.onClose = undefined;
@@ -230,6 +254,10 @@ export class HostInstance implements EngineInstance {
     const f = this.functions[funcIndex];
     if (f === undefined) throw new RangeError(`function index ${funcIndex} out of range`);
     return callHostFromApiAsync(this.state, f, stack, ctx);
+  }
+
+  tableFunction(): undefined {
+    return undefined;
   }
 
   close(): void {}

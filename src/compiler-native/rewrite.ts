@@ -330,7 +330,7 @@ function sameType(a: FuncType, b: FuncType): boolean {
  * A name-section payload with module name `name` and the other subsections of `data` (function
  * and local names, which V8 shows in `Error.stack`). A malformed original is dropped.
  */
-function renameModule(data: Uint8Array | undefined, name: string): Uint8Array {
+export function renameModule(data: Uint8Array | undefined, name: string): Uint8Array {
   const w = new ByteWriter(64 + (data?.length ?? 0));
   w.u8(0).sized(new ByteWriter(32).name(name)); // the module name subsection
   if (data === undefined) return w.finish();

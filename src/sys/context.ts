@@ -9,7 +9,10 @@ import { EACCES, ELOOP, ENOENT, ENOTDIR, EPERM, errnoName, type Errno } from './
 import { FileType, type Dirent, type File, type FS } from './fs.js';
 import type { Reader, Writer } from './io.js';
 import { ReadFS } from './readfs.js';
-import { DIR_RIGHTS_BASE, DIR_RIGHTS_INHERITING, rightsMask } from './rights.js';
+import { ENOSYS } from './errno.js';
+import { GuardedFS, isBuiltinFS } from './userfs.js';
+import { DIR_RIGHTS_BASE, DIR_RIGHTS_INHERITING, rightsMask, SOCKET_LISTENER_RIGHTS, SOCKET_RIGHTS } from './rights.js';
+import { TcpHost } from './sockets.js';
 import { BytesStdin, HostFdStdin, ReaderStdin, sleepMs, WriterFile } from './stdio.js';
 
 /** A mount of a filesystem into the guest's view. */
@@ -38,6 +41,8 @@ export interface SysConfig {
   readonly nanosleep: ((ns: bigint) => void) | 'sys' | undefined;
   readonly osyield: (() => void) | undefined;
   readonly randSource: Reader | undefined;
+  /** TCP listeners bound at instantiation, given file descriptors after the mounts. */
+  readonly tcpListeners?: ReadonlyArray<{ readonly host: string; readonly port: number }>;
 }
 
 /** An open file descriptor. */
@@ -135,6 +140,8 @@ export class SysContext {
   readonly nanosleepAsync: (ns: bigint) => Promise<void>;
   readonly osyield: () => void;
   readonly random: Reader;
+  /** The worker doing the socket I/O of the TCP listeners, when there are any. */
+  sockets: TcpHost | undefined = undefined;
 
   constructor(init: {
     args: readonly Uint8Array[];
@@ -169,6 +176,7 @@ export class SysContext {
   /** Closes every open file (the host's stdio fds are never closed: see stdio.ts). */
   close(): void {
     this.files.closeAll();
+    this.sockets?.close();
   }
 }
 
@@ -337,9 +345,13 @@ export function newSysContext(c: SysConfig): SysContext {
     if (m.hostDir !== undefined) fs = new DirFS(m.hostDir);
     else if (isFS(m.fs)) fs = m.fs;
     else throw new SysConfigError(`withFSMount(${m.guestPath}): not an FS from wasmscope/sys`);
+    // A user's filesystem never throws into the guest (see userfs.ts).
+    if (!isBuiltinFS(fs)) fs = new GuardedFS(fs);
     if (m.readOnly) fs = new ReadFS(fs);
     const where = `mount ${m.hostDir ?? '(FS)'} at ${m.name ?? m.guestPath}`;
     const root = fs.openFile('.', 0, 0);
+    // A filesystem that cannot even open its root (wazero's UnimplementedFS) mounts nothing.
+    if (root === ENOSYS) continue;
     if (typeof root === 'number') throw new SysConfigError(`${where}: ${describeMountErrno(root)}`);
     // A regular file opens too: a mount must be a directory.
     const st = root.stat();
@@ -360,6 +372,29 @@ export function newSysContext(c: SysConfig): SysContext {
       rightsInheriting: DIR_RIGHTS_INHERITING,
       fdflags: 0,
     });
+  }
+
+  const listens = c.tcpListeners ?? [];
+  if (listens.length > 0) {
+    const host = new TcpHost();
+    sys.sockets = host;
+    for (const { host: addr, port } of listens) {
+      const l = host.listen(addr, port);
+      if (typeof l === 'string') {
+        sys.close();
+        throw new SysConfigError(`listen tcp ${addr}:${port}: ${l}`);
+      }
+      sys.files.insert({
+        file: l,
+        fs: undefined,
+        path: '',
+        preopenName: undefined,
+        dirents: undefined,
+        rightsBase: SOCKET_LISTENER_RIGHTS,
+        rightsInheriting: SOCKET_RIGHTS,
+        fdflags: 0,
+      });
+    }
   }
   return sys;
 }

@@ -50,6 +50,12 @@ export const EPERM = 19;
 export const EROFS = 20;
 /** The descriptor lacks a WASI right the operation needs (WASI's `notcapable`). */
 export const ENOTCAPABLE = 21;
+/** A socket's peer reset the connection. */
+export const ECONNRESET = 22;
+/** A write to a socket whose peer is gone or whose writing side was shut down. */
+export const EPIPE = 23;
+/** A socket that is not connected. */
+export const ENOTCONN = 24;
 
 const NAMES = [
   'ESUCCESS',
@@ -74,6 +80,9 @@ const NAMES = [
   'EPERM',
   'EROFS',
   'ENOTCAPABLE',
+  'ECONNRESET',
+  'EPIPE',
+  'ENOTCONN',
 ] as const;
 
 /** How many errno values there are (they are numbered `0 .. ERRNO_COUNT - 1`). */
@@ -107,6 +116,10 @@ const FROM_NODE_CODE: Readonly<Record<string, Errno>> = {
   EOPNOTSUPP: ENOTSUP,
   EPERM,
   EROFS,
+  ECONNRESET,
+  EPIPE,
+  ENOTCONN,
+  ECONNABORTED: ECONNRESET,
   // Not in the closed set: the nearest meaning a guest can act on.
   EXDEV: ENOSYS,
   EMLINK: EIO,

@@ -159,6 +159,11 @@ export interface File {
    * the stream is ready.
    */
   pollReadAsync?(timeoutMs: number | undefined): Promise<boolean | Errno>;
+  /**
+   * Turns `FDFLAGS_NONBLOCK` on or off for streams that can block (sockets): reads and writes then
+   * return EAGAIN instead of waiting. Files that never block omit it.
+   */
+  setNonblock?(on: boolean): Errno;
   /** Closes the file; other calls then fail with EBADF. */
   close(): Errno;
 }

@@ -195,6 +195,9 @@ FROM_SYS[sys.ENOTSUP] = ERRNO.NOTSUP;
 FROM_SYS[sys.EPERM] = ERRNO.PERM;
 FROM_SYS[sys.EROFS] = ERRNO.ROFS;
 FROM_SYS[sys.ENOTCAPABLE] = ERRNO.NOTCAPABLE;
+FROM_SYS[sys.ECONNRESET] = ERRNO.CONNRESET;
+FROM_SYS[sys.EPIPE] = ERRNO.PIPE;
+FROM_SYS[sys.ENOTCONN] = ERRNO.NOTCONN;
 
 /** Maps a sys errno to the WASI errno number. */
 export function toWasiErrno(e: sys.Errno): number {

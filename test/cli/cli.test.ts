@@ -3,12 +3,12 @@
  * to check the exit status and the process's own stdio.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main, parseDuration, parseMount, version, type CliIO } from '../../src/cli/main.js';
+import { main, parseDuration, parseListen, parseMount, version, type CliIO } from '../../src/cli/main.js';
 import { engines, wat } from '../helpers.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -46,6 +46,8 @@ describe('wasmscope', () => {
     const run = await cli(['run', '--help']);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain('--mount host[:guest][:ro]');
+    expect(run.stdout).toContain('--listen HOST:PORT');
+    expect(run.stdout).toContain('--cachedir DIR');
     expect(run.stdout).toContain('--invoke NAME');
     expect((await cli(['help', 'compile'])).stdout).toContain('wasmscope compile [flags] <path to wasm file>');
     expect((await cli(['version', '--help'])).stdout).toContain('wasmscope version');
@@ -260,10 +262,29 @@ describe('wasmscope', () => {
     expect(blocked).toBe(0);
   });
 
-  it('says clearly that --cachedir is not supported yet', async () => {
-    const cache = await cli(['run', '--cachedir', tmp, fixture('proc')]);
-    expect(cache.code).toBe(1);
-    expect(cache.stderr).toMatch(/^error: --cachedir: not supported/);
+  it('--cachedir fills a directory the next run compiles from; a file in its way is an error', async () => {
+    const dir = join(tmp, 'cache');
+    for (const flags of [...engineFlags, ...engineFlags]) {
+      const r = await cli(['run', ...flags, '--cachedir', dir, fixture('proc'), 'exit', '3']);
+      expect(r.code).toBe(3);
+    }
+    const [sub] = readdirSync(dir);
+    expect(sub).toMatch(new RegExp(`^wasmscope-.+-${process.arch}-${process.platform}$`));
+    expect(readdirSync(join(dir, sub!)).filter((f) => f.endsWith('.bin'))).toHaveLength(engineFlags.length);
+    writeFileSync(join(tmp, 'not-a-dir'), '');
+    const bad = await cli(['run', '--cachedir', join(tmp, 'not-a-dir'), fixture('proc')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^error: --cachedir: compilation cache directory .*not-a-dir: (not a directory|EEXIST|ENOTDIR)/);
+  });
+
+  it('parses --listen host:port (IPv6 in brackets) and refuses anything else with exit code 1', async () => {
+    expect(parseListen('127.0.0.1:8080')).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(parseListen('[::1]:0')).toEqual({ host: '::1', port: 0 });
+    for (const bad of ['8080', ':80', 'localhost:', 'localhost:http', 'h:70000'])
+      expect(() => parseListen(bad), bad).toThrow('invalid --listen');
+    const r = await cli(['run', '--listen', 'nope', fixture('proc')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('invalid --listen "nope": use host:port');
   });
 
   it('parses durations and mounts as wazero does', () => {

@@ -20,11 +20,15 @@ import type {
   HostFunctionSpec,
   InstanceOwner,
   InstantiateOptions,
+  TableFunction,
 } from '../store/engine.js';
 import { Machine } from './machine.js';
 import type { TagInst } from '../store/tags.js';
 import { FuncInst, GlobalInst, Instance, MemInst, TableInst, type Ref } from './objects.js';
 import { MAX_CALL_DEPTH } from './run.js';
+
+/** The interpreter's cache artifact: a tag (the validated module is all it needs). */
+const INTERPRETER_ARTIFACT = new TextEncoder().encode('wasmscope-interpreter-1');
 
 class InterpCompiled implements CompiledCode {
   readonly module: IrModule;
@@ -82,6 +86,15 @@ class InterpInstance implements EngineInstance {
       this.engine.release(m);
     }
   }
+  tableFunction(tableIndex: number, offset: number): TableFunction | null | undefined {
+    const table = this.inst.tables[tableIndex];
+    if (table === undefined || offset >= table.elems.length) return undefined;
+    const f = table.elems[offset];
+    if (!(f instanceof FuncInst)) return null;
+    const machine = this.engine.m;
+    return { type: f.type, definition: f.definition, call: (stack, ctx) => callFunction(machine, f, stack, ctx) };
+  }
+
   close(): void {
     this.inst.closed = true;
   }
@@ -131,6 +144,19 @@ class InterpreterEngine implements Engine {
 
   compile(module: IrModule, options: CompileOptions): Promise<CompiledCode> {
     return Promise.resolve(new InterpCompiled(module, options));
+  }
+
+  /**
+   * Nothing beyond the validated module: functions are lowered lazily, on their first call (most
+   * functions of a big module never run, and lowering one costs less than decoding it from a cache).
+   */
+  artifactOf(): Uint8Array {
+    return INTERPRETER_ARTIFACT;
+  }
+
+  codeFromArtifact(decode: () => IrModule, artifact: Uint8Array, options: CompileOptions): Promise<CompiledCode | undefined> {
+    const ok = artifact.length === INTERPRETER_ARTIFACT.length && artifact.every((b, i) => b === INTERPRETER_ARTIFACT[i]);
+    return Promise.resolve(ok ? new InterpCompiled(decode(), options) : undefined);
   }
 
   instantiate(code: CompiledCode, imports: readonly ExternValue[], owner: InstanceOwner, options: InstantiateOptions): EngineInstance {

@@ -10,9 +10,12 @@ import type { Reader, Writer } from '../../sys/io.js';
 
 export type EngineKind = 'interpreter' | 'compiler' | 'auto';
 
-/** In-memory cache of compiled modules, shared by runtimes given the same cache. */
+/**
+ * A cache of compiled modules (`newCompilationCache()` in memory, `newCompilationCacheWithDir(dir)`
+ * on disk), shared by the runtimes given it with `withCompilationCache`.
+ */
 export interface CompilationCache {
-  /** Drops every cached compiled module. */
+  /** Forgets what the cache holds in memory (files on disk stay); later compiles bypass it. */
   close(): Promise<void>;
 }
 
@@ -30,7 +33,7 @@ export interface RuntimeConfig {
   withCustomSections(on: boolean): RuntimeConfig;
   /** Stop running calls when the call's context is done (signal aborted or deadline passed). */
   withCloseOnContextDone(on: boolean): RuntimeConfig;
-  /** Shares compiled modules with other runtimes using the same cache (`newCompilationCache()`). */
+  /** Compiles through `cache` (see `newCompilationCache`, `newCompilationCacheWithDir`). */
   withCompilationCache(cache: CompilationCache): RuntimeConfig;
 }
 
@@ -92,8 +95,13 @@ export interface FSConfig {
   withDirMount(hostDir: string, guestPath: string): FSConfig;
   /** {@link FSConfig.withDirMount}, read-only (writes fail with `EROFS`). */
   withReadOnlyDirMount(hostDir: string, guestPath: string): FSConfig;
-  /** Mounts an {@link FS} from wasmscope/sys (e.g. `newMemFS()`) at `guestPath`. */
+  /**
+   * Mounts an {@link FS} at `guestPath`: one of wasmscope/sys (`newMemFS()`, `newDirFS()`) or one
+   * the user implements (see `unimplementedFS` in wasmscope/sys; its throws become errnos).
+   */
   withFSMount(fs: FS, guestPath: string): FSConfig;
+  /** {@link withFSMount} under wazero's name for mounting an `experimental/sys` FS. */
+  withSysFSMount(fs: FS, guestPath: string): FSConfig;
 }
 
 /** Guest paths drop leading `./` and `/` and a trailing `/` ("" is the root mount, shown as `/`). */
@@ -127,6 +135,9 @@ export class FSConfigImpl implements FSConfig {
   }
   withFSMount(fs: FS, guestPath: string): FSConfig {
     return this.#with({ guestPath: cleanGuestPath(guestPath), hostDir: undefined, fs, readOnly: false, name: guestPath });
+  }
+  withSysFSMount(fs: FS, guestPath: string): FSConfig {
+    return this.withFSMount(fs, guestPath);
   }
 }
 
@@ -164,6 +175,13 @@ export interface ModuleConfig {
   withOsyield(fn: () => void): ModuleConfig;
   /** Where WASI `random_get` reads from (default: a seeded deterministic source; `cryptoRandom` from wasmscope/sys for real randomness). */
   withRandSource(source: Reader): ModuleConfig;
+  /**
+   * Pre-opens a TCP listener on `host:port` (port 0: any free port) when the module is
+   * instantiated; the guest gets it as a descriptor after the mounts and takes connections with
+   * `sock_accept` (wasi-libc's `accept`). Binding fails the instantiation. Several listeners get
+   * consecutive descriptors in the order configured.
+   */
+  withTCPListener(host: string, port: number): ModuleConfig;
 }
 
 /** A module configuration's data: the instance name and start functions, then its system view. */
@@ -231,6 +249,9 @@ export class ModuleConfigImpl implements ModuleConfig {
   withRandSource(source: Reader): ModuleConfig {
     return this.#with({ randSource: source });
   }
+  withTCPListener(host: string, port: number): ModuleConfig {
+    return this.#with({ tcpListeners: [...(this.data.tcpListeners ?? []), { host, port }] });
+  }
 }
 
 export function newModuleConfigImpl(): ModuleConfigImpl {
@@ -248,5 +269,6 @@ export function newModuleConfigImpl(): ModuleConfigImpl {
     nanosleep: undefined,
     osyield: undefined,
     randSource: undefined,
+    tcpListeners: [],
   });
 }

@@ -66,6 +66,8 @@ export interface PlannedMemory {
   readonly shared: boolean;
   /** A 64-bit memory (memory64). */
   readonly is64: boolean;
+  /** Releases memory a user's allocator holds (`withMemoryAllocator`), when the module closes. */
+  readonly free?: () => void;
 }
 
 /** A table the module defines. */
@@ -203,6 +205,17 @@ export interface InstanceOwner {
   readonly api: ApiModule;
 }
 
+/**
+ * A function found in a table (`lookupFunction`): its type and definition, and a direct call of it
+ * (listeners compiled into a wasm function still fire; a host function is called as from the API).
+ */
+export interface TableFunction {
+  readonly type: FuncType;
+  readonly definition: FunctionDefinition;
+  /** Calls it with raw params in `stack`; results are written to `stack[0..m)`. */
+  call(stack: BigUint64Array, ctx: Context): void;
+}
+
 /** An instantiated module inside an engine. Index spaces include imports. */
 export interface EngineInstance {
   readonly functions: readonly EngineFunction[];
@@ -221,6 +234,11 @@ export interface EngineInstance {
    * event loop keeps going. Results are in `stack[0..m)` when it resolves.
    */
   callAsync(funcIndex: number, stack: BigUint64Array, ctx: Context): Promise<void>;
+  /**
+   * The function at `offset` of funcref table `tableIndex`: null for a null entry, undefined when
+   * `offset` is out of the table's bounds. The store checks the table index and element type.
+   */
+  tableFunction(tableIndex: number, offset: number): TableFunction | null | undefined;
   /** Releases engine resources (memory allocators, caches). */
   close(): void;
 }
@@ -242,6 +260,19 @@ export interface Engine {
   instantiate(code: CompiledCode, imports: readonly ExternValue[], owner: InstanceOwner, options: InstantiateOptions): EngineInstance;
   /** Creates an instance whose functions are host functions (a host module). */
   instantiateHost(functions: readonly HostFunctionSpec[], owner: InstanceOwner): EngineInstance;
+  /**
+   * What of `code` a compilation cache keeps (store/cache.ts): bytes from which
+   * {@link codeFromArtifact} makes equivalent code in any engine of this kind, in this or another
+   * process; undefined when it cannot be kept.
+   */
+  artifactOf(code: CompiledCode): Uint8Array | undefined;
+  /**
+   * Code from {@link artifactOf}'s bytes, compiled with the same options but for this engine
+   * (listeners of `options` attached), for the module `decode` gives — known valid; the engine may
+   * call it while other work runs (V8 compiling in the background). Undefined when the bytes are not
+   * an artifact of this engine kind (a corrupt entry): the store then compiles afresh.
+   */
+  codeFromArtifact(decode: () => IrModule, artifact: Uint8Array, options: CompileOptions): Promise<CompiledCode | undefined>;
 }
 
 export type { MemoryDefinition };

@@ -30,7 +30,7 @@ import type {
   PlannedTable,
   PlannedValue,
 } from './engine.js';
-import { MemoryApi } from './memory-api.js';
+import { AllocatedMemory, MemoryApi, type MemoryAllocator } from './memory-api.js';
 
 export type { InstantiationPlan, PlannedValue };
 
@@ -41,6 +41,10 @@ export const MAX_TABLE_ELEMENTS = 10_000_000;
 export interface PlanOptions {
   readonly features: CoreFeatures;
   readonly memoryLimitPages: number;
+  /** Reserve capacity up to the maximum (`withMemoryCapacityFromMax`): the capacity asked of an allocator. */
+  readonly memoryCapacityFromMax?: boolean;
+  /** Allocates the defined memories (`withMemoryAllocator`); V8 does otherwise. */
+  readonly memoryAllocator?: MemoryAllocator | undefined;
 }
 
 /**
@@ -96,7 +100,7 @@ export function planInstantiation(m: IrModule, imports: readonly ExternValue[], 
     max: t.limits.max,
     is64: t.limits.is64 === true,
   }));
-  const memories = createMemories(m, options.memoryLimitPages);
+  const memories = createMemories(m, options);
 
   // An i32 offset is unsigned; an i64 one (64-bit memory or table) too, exact to 2^53 and out of
   // any bounds above.
@@ -134,34 +138,68 @@ export function planInstantiation(m: IrModule, imports: readonly ExternValue[], 
     }
   });
   // WebAssembly 1.0: all bounds are checked before anything is written.
-  if (failure !== undefined && (options.features & CoreFeatureBulkMemoryOperations) === 0) throw new WasmRuntimeError(failure.trap);
+  if (failure !== undefined && (options.features & CoreFeatureBulkMemoryOperations) === 0) {
+    freeMemories(memories);
+    throw new WasmRuntimeError(failure.trap);
+  }
   return { memories, tags, tables, globals, elements, datas, failure };
 }
 
-/** Creates the module's own memories (`WebAssembly.Memory`, shared by both engines' code). */
-function createMemories(m: IrModule, limit: number): PlannedMemory[] {
+/**
+ * Creates the module's own memories: `WebAssembly.Memory` (shared by both engines' code), or, with
+ * a memory allocator, memories whose bytes the allocator owns (wazero's order: `allocate(cap, max)`
+ * then `reallocate(min)`; every grow reallocates).
+ */
+function createMemories(m: IrModule, options: PlanOptions): PlannedMemory[] {
   if (m.memories.length === 0) return [];
+  const limit = options.memoryLimitPages;
   const defs = moduleMemoryDefinitions(m, limit);
-  return m.memories.map((mem, i) => {
-    const index = m.numImportedMemories + i;
-    const l = mem.limits;
-    const max = Math.max(l.min, Math.min(l.max ?? limit, limit));
-    const is64 = l.is64 === true;
-    // A 64-bit memory is one to V8 too where it can make one (the compiler engine imports it into a
-    // memory64 guest); the interpreter addresses either kind the same way.
-    const addressI64 = is64 && hasMemory64JsApi();
-    const desc: WebAssembly.MemoryDescriptor = addressI64
-      ? ({ initial: BigInt(l.min), maximum: BigInt(max), address: 'i64' } as unknown as WebAssembly.MemoryDescriptor)
-      : { initial: l.min, maximum: max };
-    if (l.shared) (desc as { shared?: boolean }).shared = true;
-    let wasm: WebAssembly.Memory;
-    try {
-      wasm = new WebAssembly.Memory(desc);
-    } catch (e) {
-      throw new Error(`memory[${index}]: cannot allocate ${l.min} pages (${(e as Error).message})`, { cause: e });
-    }
-    return { api: new MemoryApi(wasm, defs[index]!, max, addressI64), max: l.max, shared: l.shared, is64 };
-  });
+  const made: PlannedMemory[] = [];
+  try {
+    m.memories.forEach((mem, i) => {
+      const index = m.numImportedMemories + i;
+      const l = mem.limits;
+      const max = Math.max(l.min, Math.min(l.max ?? limit, limit));
+      const is64 = l.is64 === true;
+      const allocator = options.memoryAllocator;
+      if (allocator !== undefined) {
+        const cap = options.memoryCapacityFromMax === true ? max : l.min;
+        const lm = allocator.allocate(cap * 65536, max * 65536);
+        let backing: AllocatedMemory;
+        try {
+          backing = new AllocatedMemory(lm, l.min * 65536, l.shared);
+        } catch (e) {
+          lm.free();
+          throw new Error(`memory[${index}]: ${(e as Error).message}`, { cause: e });
+        }
+        made.push({ api: new MemoryApi(backing, defs[index]!, max), max: l.max, shared: l.shared, is64, free: () => backing.free() });
+        return;
+      }
+      // A 64-bit memory is one to V8 too where it can make one (the compiler engine imports it into a
+      // memory64 guest); the interpreter addresses either kind the same way.
+      const addressI64 = is64 && hasMemory64JsApi();
+      const desc: WebAssembly.MemoryDescriptor = addressI64
+        ? ({ initial: BigInt(l.min), maximum: BigInt(max), address: 'i64' } as unknown as WebAssembly.MemoryDescriptor)
+        : { initial: l.min, maximum: max };
+      if (l.shared) (desc as { shared?: boolean }).shared = true;
+      let wasm: WebAssembly.Memory;
+      try {
+        wasm = new WebAssembly.Memory(desc);
+      } catch (e) {
+        throw new Error(`memory[${index}]: cannot allocate ${l.min} pages (${(e as Error).message})`, { cause: e });
+      }
+      made.push({ api: new MemoryApi(wasm, defs[index]!, max, addressI64), max: l.max, shared: l.shared, is64 });
+    });
+  } catch (e) {
+    freeMemories(made);
+    throw e;
+  }
+  return made;
+}
+
+/** Frees the memories a user's allocator holds (on close, or when instantiation fails). */
+export function freeMemories(memories: readonly PlannedMemory[]): void {
+  for (const pm of memories) pm.free?.();
 }
 
 let memory64JsApi: boolean | undefined;

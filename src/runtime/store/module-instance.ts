@@ -47,6 +47,8 @@ export class ModuleInstance implements InternalModule {
   onClose: (() => void) | undefined;
   /** The tags a host module exports (by export index). */
   hostTags: readonly TagInst[] = [];
+  /** Releases what the module holds outside its engine (memories of a user's allocator), after close. */
+  onRelease: (() => void) | undefined;
   /** The WASI system view (args, env, stdio, clocks, files) of a wasm module; host modules have none. */
   sys: SysContext | undefined;
   #exitCode: number | undefined;
@@ -218,6 +220,7 @@ export class ModuleInstance implements InternalModule {
       this.#owner.moduleClosed(this);
       this.engine?.close();
       this.sys?.close();
+      this.onRelease?.();
       this.onClose?.();
     }
     return true;

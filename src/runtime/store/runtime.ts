@@ -2,7 +2,6 @@
  * The Runtime: one engine plus one store of named modules. Engine-agnostic: decoding, validation,
  * import resolution, naming, start functions and close live here; engines only compile and run.
  */
-import { createHash } from 'node:crypto';
 import { Context } from '../api/context.js';
 import { ExitError, HostFunctionError, LinkError, WasmRuntimeError } from '../api/errors.js';
 import type { TrapOffsets } from './hooks.js';
@@ -12,11 +11,12 @@ import type { Module as IrModule } from '../binary/module.js';
 import { validateModule } from '../validate/validate.js';
 import { newSysContext } from '../../sys/context.js';
 import { CompiledModuleImpl, type CompiledModule } from './compiled-module.js';
-import type { CompilationCache, ModuleConfig, RuntimeConfig, RuntimeConfigData } from './config.js';
+import type { ModuleConfig, RuntimeConfig, RuntimeConfigData } from './config.js';
 import { ModuleConfigImpl, RuntimeConfigImpl, newModuleConfigImpl } from './config.js';
-import { getCloseNotifier, getImportResolver } from './context-keys.js';
+import { getCloseNotifier, getImportResolver, getMemoryAllocator } from './context-keys.js';
 import { getFunctionListenerFactory, type FunctionListener, type FunctionListenerFactory } from '../api/listener.js';
 import { BlockCoverage, getBlockCoverage } from './coverage.js';
+import { cacheKey, CompilationCacheBase, type CacheKeyParts } from './cache.js';
 import { moduleFunctionDefinitions } from './definition.js';
 import type { CompiledCode, Engine, ExternValue } from './engine.js';
 import {
@@ -28,7 +28,8 @@ import {
 } from './host-builder.js';
 import { checkImport, moduleNotInstantiated } from './link.js';
 import { linkImportObject, type ImportImplementations } from './import-object.js';
-import { checkLimits, planInstantiation } from './instantiate.js';
+import { sockListenersOf } from './sock.js';
+import { checkLimits, freeMemories, planInstantiation, type InstantiationPlan } from './instantiate.js';
 import { ModuleInstance, type ExportEntry, type ModuleOwner } from './module-instance.js';
 
 /** A WebAssembly runtime (wazero's `wazero.Runtime`): one engine and a store of named modules; made by `newRuntime()`. Close it to release every module. */
@@ -72,15 +73,6 @@ export interface Runtime {
 /** A factory per engine kind, registered by the engines' entry points (keeps store → engine imports one-way). */
 export type EngineFactory = () => Engine;
 
-/** In-memory compilation cache: compiled code keyed by engine, features and the binary's sha256. */
-export class CompilationCacheImpl implements CompilationCache {
-  readonly entries = new Map<string, CompiledCode>();
-  close(): Promise<void> {
-    this.entries.clear();
-    return Promise.resolve();
-  }
-}
-
 export class RuntimeImpl implements Runtime, ModuleOwner {
   readonly config: RuntimeConfigData;
   readonly engine: Engine;
@@ -109,6 +101,18 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
     // Copy: the decoded module keeps views into the bytes, and callers may reuse their buffer.
     const bytes = binary.slice();
     const features = this.config.features;
+    const factory = getFunctionListenerFactory(ctx);
+    const coverageSink = getBlockCoverage(ctx);
+    // The compilation cache (cache.ts) is a layer around what follows; modules compiled for line
+    // coverage bypass it. Without listeners, a hit is found before anything is decoded.
+    const configured = this.config.cache;
+    const cache = configured instanceof CompilationCacheBase && !configured.closed && coverageSink === undefined ? configured : undefined;
+    let key: string | undefined;
+    if (cache !== undefined && factory === undefined) {
+      key = cacheKey(bytes, this.#keyParts(undefined));
+      const hit = await this.#fromCache(cache, key, bytes, undefined);
+      if (hit !== undefined) return this.#compiledModule(hit);
+    }
     const ir = decodeModule(bytes, features);
     let validated = false;
     // Validation includes the runtime's limits, so engines (and V8) never see a module over them.
@@ -118,41 +122,90 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
       checkLimits(ir, this.config.memoryLimitPages);
       validated = true;
     };
-    const factory = getFunctionListenerFactory(ctx);
-    const coverageSink = getBlockCoverage(ctx);
     // The factory sees definitions of valid modules only; blocks are found in valid bodies only.
     if (factory !== undefined || coverageSink !== undefined) validate();
     const coverage = coverageSink === undefined ? undefined : new BlockCoverage(ir);
     const listeners = buildListeners(ir, factory);
-    const cache = this.config.cache;
-    let code: CompiledCode | undefined;
-    let key = '';
-    if (cache instanceof CompilationCacheImpl) {
-      // As wazero: the key covers the binary and which functions are listened.
-      const listened = listeners === undefined ? '' : listeners.map((l) => (l === undefined ? '0' : '1')).join('');
-      key = `${this.engine.kind}:${features}:${this.config.debugInfo}:${this.config.closeOnContextDone}:${listened}:${createHash('sha256').update(bytes).digest('hex')}`;
-      code = listeners === undefined && coverage === undefined ? cache.entries.get(key) : undefined;
+    if (cache !== undefined && factory !== undefined) {
+      // As wazero: the key covers which functions are listened.
+      key = cacheKey(bytes, this.#keyParts(listeners));
+      const hit = await this.#fromCache(cache, key, ir, listeners);
+      if (hit !== undefined) return this.#compiledModule(hit);
     }
-    if (code === undefined) {
-      try {
-        code = await this.engine.compile(ir, {
-          features,
-          debugInfo: this.config.debugInfo,
-          listeners,
-          closeOnContextDone: this.config.closeOnContextDone,
-          coverage,
-          validate,
-        });
-      } catch (e) {
-        // An invalid module is a CompileError, whatever the engine tripped on.
-        validate();
-        throw e;
-      }
+    let code: CompiledCode;
+    try {
+      code = await this.engine.compile(ir, {
+        features,
+        debugInfo: this.config.debugInfo,
+        listeners,
+        closeOnContextDone: this.config.closeOnContextDone,
+        coverage,
+        validate,
+      });
+    } catch (e) {
+      // An invalid module is a CompileError, whatever the engine tripped on.
       validate();
-      if (cache instanceof CompilationCacheImpl && coverage === undefined) cache.entries.set(key, code);
+      throw e;
+    }
+    validate();
+    if (cache !== undefined && key !== undefined) {
+      if (listeners === undefined) cache.rememberCode(key, this.engine, code);
+      const artifact = this.engine.artifactOf(code);
+      if (artifact !== undefined) await cache.store(key, artifact);
     }
     if (coverageSink !== undefined && coverage !== undefined) coverageSink.addModule(coverage);
+    return this.#compiledModule(code);
+  }
+
+  #compiledModule(code: CompiledCode): CompiledModule {
     return new CompiledModuleImpl({ kind: 'wasm', ir: code.module, code }, this.config.customSections, this.config.memoryLimitPages);
+  }
+
+  #keyParts(listeners: ReadonlyArray<FunctionListener | undefined> | undefined): CacheKeyParts {
+    const c = this.config;
+    return {
+      engine: this.engine.kind,
+      features: c.features,
+      memoryLimitPages: c.memoryLimitPages,
+      debugInfo: c.debugInfo,
+      closeOnContextDone: c.closeOnContextDone,
+      listeners,
+    };
+  }
+
+  /**
+   * The code a cache holds for `key`: this engine's own (nothing listened), or compiled from the
+   * cached artifact (`source` is decoded then: a cached module is known valid). Undefined on a miss
+   * or a corrupt entry (the compile that follows rewrites it).
+   */
+  async #fromCache(
+    cache: CompilationCacheBase,
+    key: string,
+    source: Uint8Array | IrModule,
+    listeners: ReadonlyArray<FunctionListener | undefined> | undefined,
+  ): Promise<CompiledCode | undefined> {
+    if (listeners === undefined) {
+      const own = cache.codeFor(key, this.engine);
+      if (own !== undefined) return own;
+    }
+    const artifact = await cache.artifact(key);
+    if (artifact === undefined) return undefined;
+    const features = this.config.features;
+    const decode = (): IrModule => (source instanceof Uint8Array ? decodeModule(source, features) : source);
+    let code: CompiledCode | undefined;
+    try {
+      code = await this.engine.codeFromArtifact(decode, artifact, {
+        features,
+        debugInfo: this.config.debugInfo,
+        listeners,
+        closeOnContextDone: this.config.closeOnContextDone,
+      });
+    } catch {
+      // The bytes decoded when they were cached: only a bug gets here. Compile afresh.
+      return undefined;
+    }
+    if (code !== undefined && listeners === undefined) cache.rememberCode(key, this.engine, code);
+    return code;
   }
 
   async instantiate(binary: Uint8Array, ctx?: Context): Promise<Module> {
@@ -212,7 +265,10 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
     const ir = body.ir;
     checkMemoryCapacity(ir, this.config);
     // wazero's order: the sys context (env/args validation, mounts) before imports and the store.
-    const sys = newSysContext(config.data);
+    const fromCtx = sockListenersOf(c);
+    const sys = newSysContext(
+      fromCtx.length === 0 ? config.data : { ...config.data, tcpListeners: [...(config.data.tcpListeners ?? []), ...fromCtx] },
+    );
     let imports: ExternValue[];
     try {
       imports = this.#resolveImports(ir, c);
@@ -224,8 +280,11 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
     for (const e of ir.exports) exportsByName.set(e.name, { kind: e.kind, index: e.index });
     const m = new ModuleInstance(name, this, exportsByName, false);
     m.sys = sys;
+    let plan: InstantiationPlan | undefined;
     try {
-      const plan = planInstantiation(ir, imports, this.config);
+      plan = planInstantiation(ir, imports, { ...this.config, memoryAllocator: getMemoryAllocator(c) });
+      const memories = plan.memories;
+      if (memories.some((pm) => pm.free !== undefined)) m.onRelease = () => freeMemories(memories);
       m.engine = this.engine.instantiate(
         body.code,
         imports,
@@ -241,11 +300,13 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
       );
     } catch (e) {
       sys.close();
+      if (plan !== undefined) freeMemories(plan.memories);
       throw e;
     }
     if (name !== '' && this.#registry.has(name)) {
       m.engine.close();
       sys.close();
+      m.onRelease?.();
       throw new Error(`module[${name}] has already been instantiated`);
     }
     this.#register(m, c);
