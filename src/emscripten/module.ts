@@ -18,7 +18,7 @@
  * an invoke made without them throws `<name> not exported`.
  */
 import type { Context } from '../runtime/api/context.js';
-import { ExitError } from '../runtime/api/errors.js';
+import { ExitError, HostFunctionError } from '../runtime/api/errors.js';
 import type { Function as ApiFunction, Module } from '../runtime/api/module.js';
 import type { ValueType } from '../runtime/api/value-type.js';
 import type { CompiledModule } from '../runtime/store/compiled-module.js';
@@ -68,7 +68,9 @@ function invoke(params: readonly ValueType[], results: readonly ValueType[]) {
     } catch (e) {
       if (e instanceof ExitError) throw e;
       guestExport(mod, '_emscripten_stack_restore', 'stackRestore').callWithContext(ctx, ...sp);
-      if (!(e instanceof ThrowLongjmpError)) throw e;
+      // A host function's error reaches here as a HostFunctionError with the thrown error as cause.
+      const thrown = e instanceof HostFunctionError ? e.cause : e;
+      if (!(thrown instanceof ThrowLongjmpError)) throw e;
       guestExport(mod, 'setThrew', undefined).callWithContext(ctx, 1, 0);
       return;
     }

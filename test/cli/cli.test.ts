@@ -64,10 +64,12 @@ describe('wasmscope', () => {
         '--coverage',
         '--env',
         '--env-inherit',
+        '--features',
         '--help',
         '--hostlogging',
         '--interpreter',
         '--invoke',
+        '--listen',
         '--memprofile',
         '--mount',
         '--profile',
@@ -87,6 +89,8 @@ describe('wasmscope', () => {
       '--mount': tmp,
       '--timeout': '5s',
       '--cachedir': tmp,
+      '--features': 'v2',
+      '--listen': '127.0.0.1:0',
       '--record': join(tmp, 'flags.log'),
       '--trace-file': join(tmp, 'flags.jsonl'),
       '--trace-otlp': 'http://127.0.0.1:1/v1/traces',
@@ -119,7 +123,7 @@ describe('wasmscope', () => {
       expect(await cli(['run', ...flags, '--features', 'v2,exception-handling', calc])).toMatchObject({ code: 0, stdout: expected });
       const v2 = await cli(['run', ...flags, '--features=v2', calc]);
       expect(v2.code).toBe(1);
-      expect(v2.stderr).toMatch(/^error compiling wasm binary: .*malformed section id/);
+      expect(v2.stderr).toMatch(/^error: compiling .*calc\.wasm: .*malformed section id/);
     }
     expect((await cli(['run', '--features', 'v2,bogus', calc])).stderr).toMatch(/invalid --features "v2,bogus": unknown feature "bogus"/);
   });

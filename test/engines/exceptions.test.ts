@@ -30,7 +30,7 @@ import {
   type FunctionListener,
   type Tag,
 } from '../../src/experimental.js';
-import { Context, ExitError, WasmException, WasmRuntimeError, type Runtime } from '../../src/index.js';
+import { Context, ExitError, HostFunctionError, WasmException, WasmRuntimeError, type Runtime } from '../../src/index.js';
 import type { FunctionDefinition, Module } from '../../src/api.js';
 import { engines, runtimeFor, thrown, wat3 } from '../helpers.js';
 
@@ -228,8 +228,8 @@ for (const engine of engines) {
       if (mod === undefined) return t.skip();
       expect(thrown(() => mod.exportedFunction('catchAllTrap')!.call())).toBeInstanceOf(WasmRuntimeError);
       const boom = thrown(() => mod.exportedFunction('catchAllHostError')!.call());
-      expect(boom).toBeInstanceOf(Error);
-      expect((boom as Error).message).toBe('boom');
+      expect(boom).toBeInstanceOf(HostFunctionError);
+      expect(((boom as HostFunctionError).cause as Error).message).toBe('boom');
       expect(thrown(() => mod.exportedFunction('catchAllExit')!.call())).toBeInstanceOf(ExitError);
       await r.close();
     });
