@@ -17,9 +17,11 @@ import { getCloseNotifier, getImportResolver } from './context-keys.js';
 import { getFunctionListenerFactory, type FunctionListener, type FunctionListenerFactory } from '../api/listener.js';
 import { BlockCoverage, getBlockCoverage } from './coverage.js';
 import { moduleFunctionDefinitions } from './definition.js';
-import type { CompiledCode, Engine, ExternValue } from './engine.js';
+import type { CompiledCode, Engine, ExternValue, InstantiationPlan } from './engine.js';
 import { HostModuleBuilderImpl, hostFunctionSpecs, type HostFunctionEntry, type HostModuleBuilder } from './host-builder.js';
 import { checkImport } from './link.js';
+import { dirtyPageTrackingEnabled, noteMemoryWriters } from './dirty-pages.js';
+import { MemoryApi } from './memory-api.js';
 import { checkLimits, planInstantiation } from './instantiate.js';
 import { ModuleInstance, type ExportEntry, type ModuleOwner } from './module-instance.js';
 
@@ -91,13 +93,14 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
     if (factory !== undefined || coverageSink !== undefined) validate();
     const coverage = coverageSink === undefined ? undefined : new BlockCoverage(ir);
     const listeners = buildListeners(ir, factory);
+    const dirtyPages = dirtyPageTrackingEnabled(ctx);
     const cache = this.config.cache;
     let code: CompiledCode | undefined;
     let key = '';
     if (cache instanceof CompilationCacheImpl) {
       // As wazero: the key covers the binary and which functions are listened.
       const listened = listeners === undefined ? '' : listeners.map((l) => (l === undefined ? '0' : '1')).join('');
-      key = `${this.engine.kind}:${features}:${this.config.debugInfo}:${this.config.closeOnContextDone}:${listened}:${createHash('sha256').update(bytes).digest('hex')}`;
+      key = `${this.engine.kind}:${features}:${this.config.debugInfo}:${this.config.closeOnContextDone}:${dirtyPages}:${listened}:${createHash('sha256').update(bytes).digest('hex')}`;
       code = listeners === undefined && coverage === undefined ? cache.entries.get(key) : undefined;
     }
     if (code === undefined) {
@@ -108,6 +111,7 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
           listeners,
           closeOnContextDone: this.config.closeOnContextDone,
           coverage,
+          dirtyPages,
           validate,
         });
       } catch (e) {
@@ -119,7 +123,11 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
       if (cache instanceof CompilationCacheImpl && coverage === undefined) cache.entries.set(key, code);
     }
     if (coverageSink !== undefined && coverage !== undefined) coverageSink.addModule(coverage);
-    return new CompiledModuleImpl({ kind: 'wasm', ir: code.module, code }, this.config.customSections, this.config.memoryLimitPages);
+    return new CompiledModuleImpl(
+      { kind: 'wasm', ir: code.module, code, dirtyPages },
+      this.config.customSections,
+      this.config.memoryLimitPages,
+    );
   }
 
   async instantiate(binary: Uint8Array, ctx?: Context): Promise<Module> {
@@ -177,6 +185,7 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
     m.sys = sys;
     try {
       const plan = planInstantiation(ir, imports, this.config);
+      noteMemoryWriters(memoriesOf(imports, plan), body.dirtyPages === true);
       m.engine = this.engine.instantiate(
         body.code,
         imports,
@@ -301,6 +310,14 @@ function buildListeners(ir: IrModule, factory: FunctionListenerFactory | undefin
     if (l !== undefined) any = true;
   }
   return any ? out : undefined;
+}
+
+/** The memory index space of an instance: imported memories, then the planned defined ones. */
+function memoriesOf(imports: readonly ExternValue[], plan: InstantiationPlan): MemoryApi[] {
+  const out: MemoryApi[] = [];
+  for (const ev of imports) if (ev.kind === 2 && ev.value.api instanceof MemoryApi) out.push(ev.value.api);
+  for (const pm of plan.memories) out.push(pm.api);
+  return out;
 }
 
 /**
