@@ -22,6 +22,7 @@ import type {
   InstantiateOptions,
 } from '../store/engine.js';
 import { Machine } from './machine.js';
+import { InterpModuleState } from './module-state.js';
 import { FuncInst, GlobalInst, Instance, MemInst, TableInst, type Ref } from './objects.js';
 import { MAX_CALL_DEPTH } from './run.js';
 
@@ -60,6 +61,11 @@ class InterpInstance implements EngineInstance {
   }
   get globals(): GlobalInst[] {
     return this.inst.globals;
+  }
+  #state: InterpModuleState | undefined;
+  get moduleState(): InterpModuleState | undefined {
+    const mod = this.inst.module;
+    return mod === null ? undefined : (this.#state ??= new InterpModuleState(this.inst, mod, this.engine.handles));
   }
   call(funcIndex: number, stack: BigUint64Array, ctx: Context): void {
     const f = this.inst.functions[funcIndex];
@@ -141,6 +147,7 @@ class InterpreterEngine implements Engine {
       inst.coverage = cov;
       inst.coverCounts = cov.counts;
     }
+    inst.dirtyPages = compiled.options.dirtyPages === true;
     if (inst.interrupt) inst.entryChecked = compiled.entryChecked();
     for (const imp of imports) {
       switch (imp.kind) {
