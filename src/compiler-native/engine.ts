@@ -28,7 +28,12 @@ import { addCoverageCounters, type CoverageRewrite } from './coverage.js';
 import { CGlobal, CMemory, CTable, GuestFunction, HostFunction } from './externs.js';
 import { GuestInstance, HostInstance, hostAdapter } from './instances.js';
 import { hookTable, listenModes } from './listening.js';
-import { HIDDEN_LAST_INDEX, hiddenGlobal, hiddenTable, rewriteModule, type Rewritten } from './rewrite.js';
+import { HIDDEN_LAST_INDEX, hiddenFunc, hiddenGlobal, hiddenTable, rewriteModule, type Rewritten } from './rewrite.js';
+import { markFunction } from './dirty.js';
+import { CompilerModuleState } from './module-state.js';
+import { DirtyPages } from '../runtime/store/dirty-pages.js';
+import type { Memory } from '../runtime/api/module.js';
+import { MemoryApi } from '../runtime/store/memory-api.js';
 import { EngineState } from './state.js';
 import { STACK_TRACE_LIMIT, toWasmError } from './traps.js';
 
@@ -42,6 +47,11 @@ export interface CompilerEngineOptions {
    * and words those traps as the likelier case (overflow; null entry when the table has nulls).
    */
   readonly preciseTraps?: boolean;
+  /**
+   * Dirty-page tracking writes marks inline into a second memory (default: when V8 takes
+   * multi-memory, V8 12+); `false` marks through a call on every window miss (V8 11).
+   */
+  readonly inlineDirtyMarks?: boolean;
 }
 
 class CompilerEngine implements Engine {
@@ -63,6 +73,8 @@ class CompilerEngine implements Engine {
         preciseTraps: this.options.preciseTraps !== false,
         listened: listenModes(listeners),
         interrupts: options.closeOnContextDone === true,
+        dirtyPages: options.dirtyPages === true,
+        inlineDirtyMarks: this.options.inlineDirtyMarks,
       });
     } catch (e) {
       // The rewrite walks bodies assuming they are valid: an invalid module is a CompileError.
@@ -145,7 +157,10 @@ class CompilerEngine implements Engine {
     let definedTables: CTable[] | undefined;
     if (code.rw.tablesImported) {
       definedTables = [];
-      const t: Record<string, unknown> = { hooks: hookTable(state, code, owner.api) };
+      const hooks = hookTable(state, code, owner.api);
+      const dirtySlot = code.rw.hooks.findIndex((h) => h.kind === 'dirty');
+      if (dirtySlot >= 0) hooks.set(dirtySlot, markFunction(dirtyPagesOf(memories[0]!.api)));
+      const t: Record<string, unknown> = { hooks };
       for (let i = m.numImportedTables; i < m.tableSpace.length; i++) {
         const tt = m.tableSpace[i]!;
         const desc: WebAssembly.TableDescriptor = { element: tt.elemType === FUNCREF ? 'anyfunc' : 'externref', initial: tt.limits.min };
@@ -157,6 +172,7 @@ class CompilerEngine implements Engine {
       }
       importObject['t'] = t;
     }
+    if (code.rw.inlineDirtyMarks) importObject['d'] = { bits: dirtyPagesOf(memories[0]!.api).memory };
     let instance: WebAssembly.Instance;
     const prevCtx = state.ctx;
     const prevMod = state.callModule;
@@ -185,6 +201,7 @@ class CompilerEngine implements Engine {
     // Defined functions: the callable object is the export, when exported.
     const exported = new Map<number, unknown>();
     for (const e of m.exports) if (e.kind === 0 && !exported.has(e.index)) exported.set(e.index, ex[e.name]);
+    for (const fi of code.rw.hiddenFuncs) exported.set(fi, ex[hiddenFunc(fi)]);
     for (let i = m.numImportedFuncs; i < m.funcTypeIndexSpace.length; i++) {
       functions.push(new GuestFunction(m.types[m.funcTypeIndexSpace[i]!]!, code.defs[i]!, exported.get(i)));
     }
@@ -209,6 +226,7 @@ class CompilerEngine implements Engine {
       ex[HIDDEN_LAST_INDEX] as WebAssembly.Global | undefined,
     );
     if (code.coverage !== undefined) inst.onClose = code.coverage.attach(ex);
+    inst.moduleState = new CompilerModuleState(m, state, functions, tables, globals, ex);
     code.lastInstance = new WeakRef(inst);
     return inst;
   }
@@ -227,6 +245,12 @@ class CompilerEngine implements Engine {
       owner,
     );
   }
+}
+
+/** The marks of a memory the instance writes with dirty-page tracking (made here when the store did not). */
+function dirtyPagesOf(api: Memory): DirtyPages {
+  if (!(api instanceof MemoryApi)) throw new Error('internal error: memory of another runtime');
+  return (api.dirty ??= new DirtyPages());
 }
 
 /** The compiler engine (binary rewriting onto V8). */

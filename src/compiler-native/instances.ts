@@ -13,6 +13,7 @@ import { getTimeSlicing } from '../runtime/store/context-keys.js';
 import { hasJspi, slotLayout } from './boundary.js';
 import { SimpleInternalFunction } from './compiled.js';
 import type { CGlobal, CMemory, CTable, GuestFunction, HostFunction } from './externs.js';
+import type { CompilerModuleState } from './module-state.js';
 import { CompilerStackIterator } from './listening.js';
 import { AsyncCall, type EngineState } from './state.js';
 import { STACK_TRACE_LIMIT, noteHostFrame, toWasmError } from './traps.js';
@@ -34,6 +35,8 @@ const NO_SNAPSHOTS: Snapshotter = {
 export class GuestInstance implements EngineInstance {
   /** Called once by {@link close} (line coverage flushes this instance's counters). */
   onClose: (() => void) | undefined = undefined;
+  /** Module state for checkpoints (set by the engine once the instance exists). */
+  moduleState: CompilerModuleState | undefined = undefined;
 
   constructor(
     readonly state: EngineState,

@@ -211,6 +211,8 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
       case 'check':
         fn = b.adapterFor(I32_ONLY, (): void => checkInterrupt(state));
         break;
+      case 'dirty':
+        return; // the engine sets the mark function of the instance's memory
     }
     table.set(slot, fn);
   });
