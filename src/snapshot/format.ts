@@ -378,8 +378,14 @@ function readTable(r: Reader): Omit<SavedTable, 'import'> {
  */
 export function decodeCheckpoint(input: Uint8Array): CheckpointData {
   if (!(input instanceof Uint8Array)) throw new CheckpointError('corrupt', 'not a checkpoint: expected a Uint8Array');
-  if (input.length < HEADER + TRAILER || MAGIC.some((b, i) => input[i] !== b)) {
+  if (input.length < MAGIC.length || MAGIC.some((b, i) => input[i] !== b)) {
     throw new CheckpointError('corrupt', 'not a checkpoint: no "WSCP" header');
+  }
+  if (input.length < HEADER + TRAILER) {
+    throw new CheckpointError(
+      'corrupt',
+      `truncated checkpoint: ${input.length} bytes, less than its header and checksum (${HEADER + TRAILER})`,
+    );
   }
   const dv = new DataView(input.buffer, input.byteOffset, input.byteLength);
   const version = dv.getUint32(4, true);
