@@ -17,3 +17,5 @@ export type { ReferenceCodec } from './snapshot/model.js';
 export type { ImportSelection } from './snapshot/target.js';
 export { CHECKPOINT_FORMAT_VERSION } from './snapshot/format.js';
 export { withDirtyPageTracking } from './runtime/store/dirty-pages.js';
+export { MAX_DATA_GAP, MAX_DATA_SEGMENTS, preinitialize } from './snapshot/preinit.js';
+export type { PreinitializeOptions } from './snapshot/preinit.js';
