@@ -31,6 +31,7 @@ import { decodeHostCallLog, formatHostCallLog, type HostCallLog } from '../repla
 import { HostCallDivergenceError, replayHostCalls } from '../replay/replay.js';
 import { startTracing, type CliTracing, type Importer } from './tracing.js';
 import { noProfileFlags, parseProfileFlag, PROFILE_USAGE, ProfileSession, reportCommand, type ProfileFlags } from './profile.js';
+import { PREINIT_USAGE, PreinitUsageError, parsePreinit, runPreinit } from './preinit.js';
 
 /** Where the CLI reads and writes; the defaults are the process's own stdio. */
 export interface CliIO {
@@ -69,6 +70,7 @@ Commands:
   run       Runs a WebAssembly binary (WASI commands get the process's args, stdio and mounts)
   replay    Runs a WebAssembly binary against host calls recorded by 'run --record'
   report    Draws a flame graph (SVG or HTML) or prints the top functions of a pprof profile
+  preinit   Pre-initialises a module into a new .wasm (as Wizer)
   version   Displays the version of wasmscope
 
 Run 'wasmscope <command> --help' for the flags of a command.
@@ -310,6 +312,7 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO()): Pr
   }
   if (cmd === 'replay') return replayCommand(argv.slice(1), io, err);
   if (cmd === 'report') return reportCommand(argv.slice(1), (x) => void io.stdout.write(encoder.encode(x)), err);
+  if (cmd === 'preinit') return preinitCommand(argv.slice(1), io, err);
   if (cmd !== 'run') {
     err(`invalid command "${cmd}" (see wasmscope --help)\n`);
     return 1;
@@ -596,6 +599,24 @@ async function replayCommand(argv: readonly string[], io: CliIO, err: (s: string
   } finally {
     await r.close().catch(() => undefined);
   }
+}
+
+async function preinitCommand(argv: readonly string[], io: CliIO, err: (s: string) => void): Promise<number> {
+  let o: ReturnType<typeof parsePreinit>;
+  try {
+    o = parsePreinit(argv, parseMount);
+  } catch (e) {
+    if (e instanceof PreinitUsageError || e instanceof UsageError) {
+      err(`error: ${e.message} (see wasmscope preinit --help)\n`);
+      return 1;
+    }
+    throw e;
+  }
+  if (o === 'help') {
+    err(PREINIT_USAGE);
+    return 0;
+  }
+  return runPreinit(o, io.stdout, io.stderr, err);
 }
 
 /** A duration as Go prints it for the common cases (`1ms`, `1.5s`, `2m0s`). */
