@@ -56,7 +56,6 @@ export function mapInstrumentedOffset(b: InstrumentedBody, rel: number): number 
 const F32 = 0x7d;
 const F64 = 0x7c;
 const I32 = 0x7f;
-const I64 = 0x7e;
 
 /** Trapping truncations and the float type they take. */
 const TRUNC: ReadonlyMap<number, number> = new Map([
@@ -204,15 +203,17 @@ export const INTERRUPT_INTERVAL = 1 << 16;
 /**
  * Dirty-page tracking (`withDirtyPageTracking`): every write to memory 0 marks its 64 KiB page in the
  * memory's mark bytes (store/dirty-pages.ts). A write first checks a *window*, a page marked
- * already, held in a local (a register): inside it nothing more runs (an add, a subtract, a compare
- * and a branch, no memory access). On a miss the pages are marked and the window moves:
+ * already, held in an i32 local (a register): inside it nothing more runs (an add, a subtract, a
+ * compare and a branch, no memory access). On a miss the pages are marked and the window moves:
  * - with multi-memory (V8 12+), by `i32.store8` into the mark bytes imported as memory 1: no call
  *   on any path, so loops keep their registers;
  * - without it, by calling the mark hook (a call on the cold path costs spills in loops).
  * The window starts empty in every activation and empties after every call (a host function may
- * have cleared the marks by taking a checkpoint). It holds the page's start minus
- * {@link WINDOW_BIAS}, so that 0 (a local's initial value) means "no page". Bulk writes
- * (`memory.fill/copy/init`) call the hook directly. Measured on the guest corpus: see the
+ * have cleared the marks by taking a checkpoint). Locals start at 0, so the local holds the window's
+ * start minus {@link WINDOW_NONE} (mod 2^32), and an address is compared as `ea - WINDOW_NONE` (the
+ * bias folds into the offset's add): 0 is the empty window, whose page is the last of a 4 GiB memory
+ * — the one page a write can reach unmarked, which `DirtyPages` counts as always marked. Bulk
+ * writes (`memory.fill/copy/init`) call the hook directly. Measured on the guest corpus: see the
  * `snapshot` bench suite (a write-heavy inner loop pays most; so does a tiny recursive function
  * whose every activation writes once, as its window starts empty).
  */
@@ -224,8 +225,8 @@ export interface DirtyPlan {
   readonly inlineMarks: boolean;
 }
 
-/** Added to a window's start in its local: 2^40, past any 32-bit address and a multiple of 64 KiB. */
-const WINDOW_BIAS = 1n << 40n;
+/** The start of the empty window: the last page of a 4 GiB memory. */
+const WINDOW_NONE = 0xffff0000;
 
 /** Whether any instruction of `[start, end)` writes memory (a body the dirty plan changes). */
 function hasWrites(bytes: Uint8Array, start: number, end: number): boolean {
@@ -375,7 +376,7 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
     }
     return i;
   };
-  const window = dirty !== undefined ? extra(I64, 7) : -1; // keys 1..3 hold operands
+  const window = dirty !== undefined ? extra(I32, 7) : -1; // keys 1..3 hold operands
   const out = new ByteWriter(body.codeEnd - body.codeStart + 64);
   const newStart: number[] = [];
   const origStart: number[] = [];
@@ -526,43 +527,48 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
       insert(at);
       for (let k = params.length - 1; k >= 1; k--) out.localSet(extra(params[k]!, k));
       const addr = extra(I32, 0);
-      const ea = extra(I64, 0);
-      out.localTee(addr).i64ExtendI32U();
+      out.localTee(addr);
       const n = WRITE_BYTES[code]!;
       if (n < 0) {
         // Bulk write of `n` (its last operand) bytes: mark them all, the window stays.
-        out.localGet(extra(I32, 2)).i32Const(dirty!.hookSlot).callIndirect(dirty!.hookType, plan.hookTable);
+        out.i64ExtendI32U().localGet(extra(I32, 2)).i32Const(dirty!.hookSlot).callIndirect(dirty!.hookType, plan.hookTable);
       } else {
         let q = at + 1;
         if (code >= 0x100) q = skipLeb(bytes, q); // the sub-opcode of a prefixed instruction
         q = skipLeb(bytes, q); // align
-        const offset = BigInt(readLeb(bytes, q) >>> 0);
-        // ea - bias - local: at most 64 KiB - n when the write lies inside the window.
+        const offset = readLeb(bytes, q) >>> 0;
+        // (ea - NONE) - local = ea - window: at most 64 KiB - n when the write lies inside it. An
+        // address past 4 GiB wraps; such a write traps, whatever it marked.
+        const biased = extra(I32, 5);
         out
-          .i64Const(offset - WINDOW_BIAS)
-          .i64Add()
-          .localTee(ea)
+          .i32Const((offset - WINDOW_NONE) | 0)
+          .i32Add()
+          .localTee(biased)
           .localGet(window)
-          .i64Sub()
-          .i64Const(BigInt(65536 - n))
-          .i64GtU();
+          .i32Sub()
+          .i32Const(65536 - n)
+          .i32GtU();
         out.if(BLOCK_EMPTY);
+        const ea = extra(I32, 6);
+        out
+          .localGet(biased)
+          .i32Const(WINDOW_NONE | 0)
+          .i32Add()
+          .localTee(ea);
         if (dirty!.inlineMarks) {
-          const ea32 = extra(I32, 6);
-          out.localGet(ea).i32WrapI64().localTee(ea32); // ea - bias wraps to ea
           markInline(out);
           if (n > 1) {
             out
-              .localGet(ea32)
+              .localGet(ea)
               .i32Const(n - 1)
               .i32Add();
             markInline(out);
           }
         } else {
-          out.localGet(ea).i64Const(WINDOW_BIAS).i64Add().i32Const(n);
+          out.i64ExtendI32U().i32Const(n);
           out.i32Const(dirty!.hookSlot).callIndirect(dirty!.hookType, plan.hookTable);
         }
-        out.localGet(ea).i64Const(-65536n).i64And().localSet(window).end();
+        out.localGet(biased).i32Const(-65536).i32And().localSet(window).end();
       }
       out.localGet(addr);
       for (let k = 1; k < params.length; k++) out.localGet(extra(params[k]!, k));
@@ -604,7 +610,7 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
     if (window >= 0 && (code === Op.Call || code === Op.CallIndirect)) {
       // The callee may have reached a host function that cleared the marks: the window empties.
       insert(p);
-      out.i64Const(0n).localSet(window);
+      out.i32Const(0).localSet(window);
     }
   }
   if (!changed) return undefined;

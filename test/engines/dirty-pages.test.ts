@@ -66,7 +66,8 @@ function marked(m: Module): number[] {
   const api = m.memory();
   if (!(api instanceof MemoryApi) || api.dirty === undefined) return [];
   const out: number[] = [];
-  api.dirty.bits.forEach((b, p) => {
+  // Marks past the memory's size mean nothing (the last page of the 65,536 always counts as marked).
+  api.dirty.bits.subarray(0, api.pages()).forEach((b, p) => {
     if (b !== 0) out.push(p);
   });
   return out;

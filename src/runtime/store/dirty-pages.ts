@@ -46,6 +46,7 @@ export class DirtyPages {
   constructor() {
     this.memory = new WebAssembly.Memory({ initial: 1, maximum: 1 });
     this.bits = new Uint8Array(this.memory.buffer);
+    this.bits[MAX_PAGES - 1] = 1;
   }
 
   /** Marks the pages of bytes `[offset, offset + length)` (nothing when `length` is 0). */
@@ -57,9 +58,14 @@ export class DirtyPages {
     for (let p = first; p <= last; p++) bits[p] = 1;
   }
 
-  /** Clears every mark: the memory now holds the state of checkpoint `since`. */
+  /**
+   * Clears every mark: the memory now holds the state of checkpoint `since`. The last page of a
+   * 4 GiB memory stays marked: compiled code may write it without marking (compiler-native
+   * instrument.ts `DirtyPlan`).
+   */
   clear(since: string): void {
     this.bits.fill(0);
+    this.bits[MAX_PAGES - 1] = 1;
     this.since = since;
   }
 }
