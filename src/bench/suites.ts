@@ -1,6 +1,7 @@
 /** Every bench suite by name (`npm run bench -- <name>`). */
 import { boundarySuite } from './boundary.js';
 import { asyncSuite } from './async.js';
+import { compileCacheSuite } from './cache.js';
 import { compileLatency, compilerSuite, interruptCost } from './compiler.js';
 import { interpreterSuite } from './interpreter.js';
 import { listenerOverheadSuite } from './listener-overhead.js';
@@ -11,10 +12,12 @@ import { recorderSuite } from './recorder.js';
 import { snapshotSuite } from './snapshot.js';
 import { wasiSuite } from './wasi.js';
 
+/** Every bench suite by name (`npm run bench -- <name>`). */
 export const BENCH_SUITES: Readonly<Record<string, () => Promise<void>>> = {
   interpreter: interpreterSuite,
   compiler: compilerSuite,
   'compile-latency': compileLatency,
+  'compile-cache': compileCacheSuite,
   interrupts: interruptCost,
   async: asyncSuite,
   boundary: boundarySuite,

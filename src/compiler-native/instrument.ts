@@ -15,7 +15,7 @@
  * bodies with a byte that could be such an opcode are walked (compile latency).
  */
 import { Buffer } from 'node:buffer';
-import { BLOCK_EMPTY, ByteWriter, type BlockType } from '../runtime/binary/encoder.js';
+import { BLOCK_EMPTY, ByteWriter, blockResult, type BlockType } from '../runtime/binary/encoder.js';
 import { nextInstr, readLeb, skipLeb } from '../runtime/binary/instr.js';
 import type { FuncType, Module } from '../runtime/binary/module.js';
 import { CODE_FC, CODE_FD, CODE_FE, NUM_CODES, OPS, Op } from '../runtime/binary/opcodes.js';
@@ -56,6 +56,10 @@ export function mapInstrumentedOffset(b: InstrumentedBody, rel: number): number 
 const F32 = 0x7d;
 const F64 = 0x7c;
 const I32 = 0x7f;
+const I64 = 0x7e;
+const EXNREF = 0x69;
+/** The `catch_all_ref` kind of a try_table catch clause. */
+const CATCH_ALL_REF = 3;
 
 /** Trapping truncations and the float type they take. */
 const TRUNC: ReadonlyMap<number, number> = new Map([
@@ -176,6 +180,15 @@ export interface ListenPlan {
   readonly blockType: BlockType;
   /** Whether exits call hooks (false for before-only listeners: entry only). */
   readonly exits: boolean;
+  /**
+   * With exits, how an exception leaving the body reaches the abort hook (exception handling on):
+   * `exnref`: a `try_table` with `catch_all_ref` hands the exception to the stash hook (slot
+   * `stashSlot`, type `stashType`: `(exnref) → ()`, a wasm function, so the abort hook can read it
+   * back), calls the abort hook and rethrows it with `throw_ref`; `legacy` (V8 without exnref):
+   * `try … catch_all` calls the abort hook and `rethrow`s.
+   */
+  readonly unwind?:
+    { readonly mode: 'exnref' | 'legacy'; readonly abortSlot: number; readonly stashSlot: number; readonly stashType: number } | undefined;
 }
 
 /**
@@ -338,9 +351,14 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
   const tmpF32 = base;
   const tmpF64 = base + 1;
   const tmpI32 = base + 2;
-  const tmpResults = base + 3;
+  const tmpI64 = base + 3;
+  const tmpResults = base + 4;
   const nres = listen !== undefined && listen.exits ? type.results.length : 0;
-  const counter = tmpResults + nres;
+  const unwind = listen !== undefined && listen.exits ? listen.unwind : undefined;
+  // The exnref an exnref-mode wrapper catches (after the results' temporaries).
+  const tmpExn = tmpResults + nres;
+  const nExn = unwind?.mode === 'exnref' ? 1 : 0;
+  const counter = tmpExn + nExn;
   let usesCounter = false;
   let usesLastIndex = false;
   const bytes = m.bytes;
@@ -409,7 +427,18 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
     out.i32Const(listen.id);
     for (let i = 0; i < type.params.length; i++) out.localGet(i);
     hook(listen.beforeSlot, listen.beforeType);
-    if (listen.exits) out.block(listen.blockType);
+    if (listen.exits) {
+      // The wrapper the exits leave through is innermost: a branch to the function's label (or a
+      // return) goes to it, at the depth it had in the original body.
+      if (unwind?.mode === 'exnref') {
+        // block $done; block $caught (result exnref); try_table (catch_all_ref $caught); block $wrap
+        out.block(listen.blockType).block(blockResult(EXNREF));
+        out.u8(Op.TryTable).s32(listen.blockType).u32(1).u8(CATCH_ALL_REF).u32(0);
+      } else if (unwind?.mode === 'legacy') {
+        out.u8(Op.Try).s32(listen.blockType);
+      }
+      out.block(listen.blockType);
+    }
   }
   if (interrupt !== undefined && interrupt.entryChecked[defIndex] === 1) {
     if (listen === undefined) insert(body.codeStart);
@@ -436,7 +465,42 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
     const at = p;
     p = nextInstr(bytes, p, op);
     const code = op[0]!;
-    if (code === 0x02 || code === 0x03 || code === 0x04 || code === 0x06) {
+    if (code === Op.TryTable && wrapped > 0 && labels.includes(1)) {
+      // Catch labels (relative to outside the try_table) across wrapped loops grow.
+      insert(at);
+      out.u8(Op.TryTable);
+      let q = at + 1;
+      const btEnd = skipLeb(bytes, q);
+      out.bytes(bytes.subarray(q, btEnd));
+      q = btEnd;
+      const n = readLeb(bytes, q);
+      q = skipLeb(bytes, q);
+      out.u32(n);
+      for (let k = 0; k < n; k++) {
+        const kind = bytes[q++]!;
+        out.u8(kind);
+        if (kind < 2) {
+          out.u32(readLeb(bytes, q));
+          q = skipLeb(bytes, q);
+        }
+        out.u32(newDepth(readLeb(bytes, q)));
+        q = skipLeb(bytes, q);
+      }
+      copyFrom = p;
+      labels.push(0);
+      continue;
+    }
+    if (code === Op.Delegate || code === Op.Rethrow) {
+      // delegate ends a try (its label is outside it); rethrow names an enclosing catch.
+      if (code === Op.Delegate) labels.pop();
+      if (wrapped > 0 && labels.includes(1)) {
+        insert(at);
+        out.u8(code).u32(newDepth(readLeb(bytes, at + 1)));
+        copyFrom = p;
+      }
+      continue;
+    }
+    if (code === 0x02 || code === 0x03 || code === 0x04 || code === 0x06 || code === Op.TryTable) {
       if (code === 0x03 && interrupt !== undefined) {
         // The check's call sits outside the loop, so the loop body keeps its registers (a call
         // inside, even on a cold path, costs spills on every iteration):
@@ -475,6 +539,22 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
         if (exits !== undefined) {
           insert(at);
           out.end(); // closes the wrapper block
+          if (unwind !== undefined) {
+            if (unwind.mode === 'exnref') {
+              // end try_table; br $done; end $caught: stash, abort, rethrow; end $done
+              out.end().br(1).end();
+              out.localTee(tmpExn);
+              hook(unwind.stashSlot, unwind.stashType);
+              out.i32Const(exits.id);
+              hook(unwind.abortSlot, plan.i32Type);
+              out.localGet(tmpExn).u8(Op.ThrowRef).end();
+            } else {
+              // catch_all: abort, rethrow; end try
+              out.u8(Op.CatchAll).i32Const(exits.id);
+              hook(unwind.abortSlot, plan.i32Type);
+              out.u8(Op.Rethrow).u32(0).end();
+            }
+          }
           const n = type.results.length;
           for (let k = n - 1; k >= 0; k--) out.localSet(tmpResults + k);
           out.i32Const(exits.id);
@@ -598,7 +678,15 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
       } else {
         // The element index goes to $lastIndex: a trap at the call then looks the entry up (null:
         // invalid table access; else a type mismatch). Cheaper than a table.get.
-        out.localTee(tmpI32).globalSet(plan.lastIndexGlobal).localGet(tmpI32);
+        const table = readLeb(bytes, skipLeb(bytes, at + 1));
+        if (m.tableSpace[table]?.limits.is64 === true) {
+          // A 64-bit table's index: from 2^32 on it is out of bounds, recorded as 0xffffffff.
+          out.localTee(tmpI64).i64Const(32n).i64ShrU().i32WrapI64();
+          out.if(blockResult(I32)).i32Const(-1).else().localGet(tmpI64).i32WrapI64().end();
+          out.globalSet(plan.lastIndexGlobal).localGet(tmpI64);
+        } else {
+          out.localTee(tmpI32).globalSet(plan.lastIndexGlobal).localGet(tmpI32);
+        }
         usesLastIndex = true;
       }
     }
@@ -617,10 +705,11 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
   flush(body.codeEnd);
   const w = new ByteWriter(out.len + 32);
   const declareCounter = usesCounter || extraTypes.length > 0;
-  w.u32(body.locals.length + 3 + nres + (declareCounter ? 1 : 0) + extraTypes.length);
+  w.u32(body.locals.length + 4 + nres + nExn + (declareCounter ? 1 : 0) + extraTypes.length);
   for (const g of body.locals) w.u32(g.count).u8(g.type);
-  w.u32(1).u8(F32).u32(1).u8(F64).u32(1).u8(I32);
+  w.u32(1).u8(F32).u32(1).u8(F64).u32(1).u8(I32).u32(1).u8(I64);
   for (let k = 0; k < nres; k++) w.u32(1).u8(type.results[k]!);
+  if (nExn > 0) w.u32(1).u8(EXNREF);
   if (declareCounter) w.u32(1).u8(I32);
   for (const t of extraTypes) w.u32(1).u8(t);
   const localsLength = w.len;

@@ -4,8 +4,10 @@
  * With no hooks, function bodies are copied byte-for-byte (the code section is copied whole) and
  * only these change:
  * - imports are renamed to `i`/`<import index>` (so duplicate or odd names such as `__proto__`
- *   never collide in the JS import object), and a defined memory becomes the import `m`/`m`, so the
- *   engine creates it with the runtime's page limit as its maximum;
+ *   never collide in the JS import object), and each defined memory becomes the import
+ *   `m`/`<memory index>`, so the engine creates it with the runtime's page limit as its maximum
+ *   (declared maximums V8 cannot declare, such as memory64's 2^48 pages, are clamped: the memory
+ *   given is never larger); defined tags become imports `e`/`<tag index>`;
  * - hidden exports (names starting with U+0000, which no guest export can collide with in practice)
  *   expose every defined table and global;
  * - the name section's module name becomes a unique id, which V8 puts in the stack-frame URL
@@ -50,11 +52,15 @@ export const hiddenDropped = (kind: 'data' | 'elem', i: number): string => `${HI
 /** The appended `$drop(k)`: drops data segment k, or element segment k - (number of data segments). */
 export const HIDDEN_DROP = `${HIDDEN}drop`;
 
-/** What a slot of the hook table holds. */
+/**
+ * What a slot of the hook table holds: listener hooks, the interrupt check, for exceptions
+ * unwinding listened frames the abort hook and the stash (a wasm function keeping the exception
+ * for the abort hook to read back), and the dirty-page mark function `(ea: i64, n: i32) → ()` of
+ * the instance's memory.
+ */
 export type HookSlot =
   | { readonly kind: 'before' | 'after'; readonly type: FuncType }
-  | { readonly kind: 'tail' | 'check' }
-  /** The dirty-page mark function `(ea: i64, n: i32) → ()` of the instance's memory. */
+  | { readonly kind: 'tail' | 'check' | 'abort' | 'stash' }
   | { readonly kind: 'dirty' };
 
 /** Module-name prefix of rewritten guests in V8 frame URLs (the engine appends its tag and an id). */
@@ -62,7 +68,7 @@ export const GUEST_NAME_PREFIX = 'wasmscopeguest';
 
 export interface Rewritten {
   readonly bytes: Uint8Array;
-  /** Whether the defined memory was turned into the import `m`/`m`. */
+  /** Whether the defined memories were turned into the imports `m`/<memory index>. */
   readonly memoryImported: boolean;
   /**
    * Per defined function: new offset minus original offset, for bodies copied unchanged. Offsets
@@ -112,6 +118,11 @@ export interface RewriteOptions {
    * marks through the hook on every window miss.
    */
   readonly inlineDirtyMarks?: boolean | undefined;
+  /**
+   * Exception handling is on: listened bodies abort their frame when an exception leaves them,
+   * through `try_table`/`throw_ref` (`exnref`) or `try`/`rethrow` (`legacy`, V8 without exnref).
+   */
+  readonly exceptions?: 'exnref' | 'legacy' | undefined;
 }
 
 /** Whether this V8 takes a module with two memories (multi-memory: V8 12 and later). */
@@ -119,14 +130,19 @@ export const MULTI_MEMORY = WebAssembly.validate(new Uint8Array([0, 0x61, 0x73, 
 
 /** Rewrites `m` for V8; `moduleName` names it in frame URLs (`wasm://wasm/<moduleName>-<hash>`). */
 export function rewriteModule(m: Module, moduleName: string, options: RewriteOptions = { preciseTraps: false }): Rewritten {
-  const imports: Import[] = m.imports.map((imp, k) => ({ module: 'i', name: String(k), desc: imp.desc, offset: imp.offset }));
-  let memories = m.memories;
+  const imports: Import[] = m.imports.map((imp, k) => ({ module: 'i', name: String(k), desc: declarable(imp.desc), offset: imp.offset }));
+  // Defined memories become imports `m`/<memory index> after every original import, so each keeps
+  // its index (imported memories come first in the index space).
   const memoryImported = m.memories.length > 0;
-  if (memoryImported) {
-    // Only one memory exists without multi-memory, so its index stays 0 as an import.
-    imports.push({ module: 'm', name: 'm', desc: { kind: 2, memory: m.memories[0]! }, offset: -1 });
-    memories = m.memories.slice(1);
-  }
+  m.memories.forEach((mem, i) => {
+    imports.push({ module: 'm', name: String(m.numImportedMemories + i), desc: declarable({ kind: 2, memory: mem }), offset: -1 });
+  });
+  const memories: Module['memories'] = [];
+  // Defined tags become imports `e`/<tag index> too: the runtime makes every tag (store/tags.ts), so
+  // an exception keeps its tag across modules and across the JS boundary.
+  m.tags.forEach((tag, i) => {
+    imports.push({ module: 'e', name: String(m.numImportedTags + i), desc: { kind: 4, tag }, offset: -1 });
+  });
   const exports: Export[] = [...m.exports];
   for (let i = 0; i < m.tables.length; i++) {
     exports.push({ name: hiddenTable(m.numImportedTables + i), kind: 1, index: m.numImportedTables + i, offset: -1 });
@@ -204,6 +220,7 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
     let i32Type = -1;
     let tailSlot = -1;
     let checkSlot = -1;
+    let unwind: ListenPlan['unwind'];
     const hookSlot = new Map<string, number>();
     const slotFor = (kind: 'before' | 'after', t: FuncType): { slot: number; type: number } => {
       const key = `${kind}:${t.params.join(',')}`;
@@ -222,6 +239,18 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
       if (anyListened) {
         tailSlot = hooks.length;
         hooks.push({ kind: 'tail' });
+        if (options.exceptions !== undefined) {
+          const abortSlot = hooks.length;
+          hooks.push({ kind: 'abort' });
+          const stashSlot = options.exceptions === 'exnref' ? hooks.length : -1;
+          if (stashSlot >= 0) hooks.push({ kind: 'stash' });
+          unwind = {
+            mode: options.exceptions,
+            abortSlot,
+            stashSlot,
+            stashType: stashSlot >= 0 ? typeIndex({ params: [EXNREF], results: [] }) : -1,
+          };
+        }
       }
       if (interrupts) {
         checkSlot = hooks.length;
@@ -291,6 +320,7 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
             blockType:
               ft.results.length === 0 ? BLOCK_EMPTY : multi ? typeIndex({ params: [], results: ft.results }) : blockResult(ft.results[0]!),
             exits: listened[fi] === 1,
+            unwind,
           };
         }
         const plan: InstrumentPlan = listen === undefined ? plain : { ...plain, listen };
@@ -355,7 +385,10 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
     if (inlineDirtyMarks)
       imports.push({ module: 'd', name: 'bits', desc: { kind: 2, memory: { limits: { min: 1, max: 1, shared: false } } }, offset: -1 });
   }
-  const out = encodeModule({ ...m, types, funcTypeIndices, imports, memories, tables, globals, exports, codes, customSections }, m);
+  const out = encodeModule(
+    { ...m, types, funcTypeIndices, imports, memories, tags: [], tables, globals, exports, codes, customSections },
+    m,
+  );
   const bodyDelta = new Int32Array(m.codes.length);
   const newCodeStart = new Int32Array(m.codes.length);
   for (let i = 0; i < m.codes.length; i++) {
@@ -418,6 +451,23 @@ function dropBody(drops: DropPlan): Uint8Array {
   return c.end().end().finish();
 }
 
+const EXNREF = 0x69;
+
+/** Most pages a memory the runtime makes can have (its page limit is at most this). */
+const MAX_RUNTIME_PAGES = 65536;
+
+/**
+ * An import type V8 accepts: a memory maximum above what the runtime ever makes (memory64 allows
+ * 2^48 pages, V8 declares at most 262144) is clamped. Every memory the runtime hands a guest was
+ * made by the store with the runtime's page limit, so the clamped type still matches it.
+ */
+function declarable(d: Import['desc']): Import['desc'] {
+  if (d.kind !== 2) return d;
+  const l = d.memory.limits;
+  if (l.max === undefined || l.max <= MAX_RUNTIME_PAGES) return d;
+  return { kind: 2, memory: { limits: { ...l, max: Math.max(l.min, MAX_RUNTIME_PAGES) } } };
+}
+
 /** An appended mutable i32 global with initial value `value`. */
 function i32Global(value: number): Module['globals'][number] {
   return { type: { valType: I32, mutable: true }, init: { instrs: [{ op: 'i32.const', value }], offset: -1 }, offset: -1 };
@@ -436,7 +486,7 @@ function sameType(a: FuncType, b: FuncType): boolean {
  * A name-section payload with module name `name` and the other subsections of `data` (function
  * and local names, which V8 shows in `Error.stack`). A malformed original is dropped.
  */
-function renameModule(data: Uint8Array | undefined, name: string): Uint8Array {
+export function renameModule(data: Uint8Array | undefined, name: string): Uint8Array {
   const w = new ByteWriter(64 + (data?.length ?? 0));
   w.u8(0).sized(new ByteWriter(32).name(name)); // the module name subsection
   if (data === undefined) return w.finish();

@@ -107,7 +107,8 @@ export async function preinitialize(bytes: Uint8Array, options: PreinitializeOpt
 
 /** The decoded module of a compiled one. */
 function irOf(compiled: CompiledModule): IrModule {
-  if (!(compiled instanceof CompiledModuleImpl) || compiled.body.kind !== 'wasm') throw new Error('internal error: not a compiled wasm module');
+  if (!(compiled instanceof CompiledModuleImpl) || compiled.body.kind !== 'wasm')
+    throw new Error('internal error: not a compiled wasm module');
   return compiled.body.ir;
 }
 
@@ -121,7 +122,10 @@ function checkImports(ir: IrModule, allowWasi: boolean): void {
     const name = `${imp.module}.${imp.name}`;
     if (imp.desc.kind === 0 && WASI_MODULES.has(imp.module)) {
       if (!allowWasi) {
-        throw new CheckpointError('unsupported', `preinitialize: the module imports ${name}: pass allowWasi (--allow-wasi) to initialise it with WASI`);
+        throw new CheckpointError(
+          'unsupported',
+          `preinitialize: the module imports ${name}: pass allowWasi (--allow-wasi) to initialise it with WASI`,
+        );
       }
       continue;
     }
@@ -269,7 +273,13 @@ function snapshotModule(t: Target, o: SnapshotOptions): Uint8Array {
     const index = ir.numImportedMemories + i;
     const u8 = t.memories[index]!.api.u8;
     for (const [start, end] of dataRuns(u8)) {
-      datas.push({ mode: 'active', memoryIndex: index, offsetExpr: constOf({ op: 'i32.const', value: start | 0 }), init: u8.slice(start, end), offset: -1 });
+      datas.push({
+        mode: 'active',
+        memoryIndex: index,
+        offsetExpr: constOf({ op: 'i32.const', value: start | 0 }),
+        init: u8.slice(start, end),
+        offset: -1,
+      });
     }
   });
 
@@ -312,12 +322,22 @@ function snapshotModule(t: Target, o: SnapshotOptions): Uint8Array {
       while (end < f.length && f[end]! >= 0) end++;
       const init: ConstExpr[] = [];
       for (let x = k; x < end; x++) init.push(constOf({ op: 'ref.func', funcIndex: f[x]! }));
-      elements.push({ mode: 'active', tableIndex: index, offsetExpr: constOf({ op: 'i32.const', value: k }), elemType: FUNCREF, init, offset: -1 });
+      elements.push({
+        mode: 'active',
+        tableIndex: index,
+        offsetExpr: constOf({ op: 'i32.const', value: k }),
+        elemType: FUNCREF,
+        init,
+        offset: -1,
+      });
       k = end - 1;
     }
   });
 
-  const exports = renameExports(ir.exports.filter((e) => !o.removeExports.has(e.name)), o.renames);
+  const exports = renameExports(
+    ir.exports.filter((e) => !o.removeExports.has(e.name)),
+    o.renames,
+  );
   const out = encodeModule(
     {
       ...ir,
@@ -348,7 +368,8 @@ function renameExports(exports: readonly Export[], renames: Readonly<Record<stri
   let out = [...exports];
   for (const [dst, src] of Object.entries(renames)) {
     const e = out.find((x) => x.name === src);
-    if (e === undefined) throw new CheckpointError('unsupported', `preinitialize: cannot rename "${src}" to "${dst}": the module has no export "${src}"`);
+    if (e === undefined)
+      throw new CheckpointError('unsupported', `preinitialize: cannot rename "${src}" to "${dst}": the module has no export "${src}"`);
     out = out.filter((x) => x.name !== dst && x !== e);
     out.push({ ...e, name: dst });
   }

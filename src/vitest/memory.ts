@@ -102,6 +102,7 @@ export function readAssemblyScriptString(m: GuestMemory, ptr: number): string | 
 /** A typed-array constructor {@link readTypedArray} can fill. */
 export type TypedArrayConstructor<T> = {
   new (length: number): T;
+  /** Bytes per element (e.g. 4 for `Int32Array`). */
   readonly BYTES_PER_ELEMENT: number;
 };
 

@@ -9,7 +9,7 @@
  */
 import type { ConstExpr, CustomSection, DataSegment, ElementSegment, FuncType, FunctionBody, Limits, Module, TableType } from './module.js';
 import { SectionId } from './module.js';
-import { CODE_FD, Op, PREFIX_FC, PREFIX_FD, PREFIX_FE, opByName } from './opcodes.js';
+import { CODE_FD, CODE_FD_HI, Op, PREFIX_FC, PREFIX_FD, PREFIX_FE, opByName } from './opcodes.js';
 
 /** A function body written from scratch: its locals and code, without the leading size. */
 export interface EncodedBody {
@@ -40,6 +40,8 @@ export type EncodableModule = Pick<
   | 'customSections'
 > & {
   readonly codes: readonly EncodableBody[];
+  /** Defined tags (exception handling); absent means none. */
+  readonly tags?: Module['tags'];
 };
 
 export interface EncodeResult {
@@ -57,6 +59,7 @@ const ORDER: readonly SectionId[] = [
   SectionId.Function,
   SectionId.Table,
   SectionId.Memory,
+  SectionId.Tag,
   SectionId.Global,
   SectionId.Export,
   SectionId.Start,
@@ -175,6 +178,22 @@ export class ByteWriter {
     return this;
   }
 
+  /**
+   * Unsigned LEB128 of a non-negative integer (64-bit limits): exact up to 2^53; a value that
+   * rounded to 2^64 (a decoded 2^64 - 1) is written as 2^64 - 1.
+   */
+  u64(v: number): this {
+    this.ensure(10);
+    if (v >= 2 ** 64) return this.bytes([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+    do {
+      let b = v % 128;
+      v = Math.floor(v / 128);
+      if (v !== 0) b |= 0x80;
+      this.buf[this.len++] = b;
+    } while (v !== 0);
+    return this;
+  }
+
   /** Signed LEB128 of an int32. */
   s32(v: number): this {
     v |= 0;
@@ -258,6 +277,7 @@ export class ByteWriter {
   /** The opcode of the instruction with code `code` (opcodes.ts): a byte, or a prefix and its sub-opcode. */
   op(code: number): this {
     if (code < 0x100) return this.u8(code);
+    if (code >= CODE_FD_HI) return this.u8(PREFIX_FD).u32(code - CODE_FD_HI + 0x100);
     return this.u8(code < CODE_FD ? PREFIX_FC : code < CODE_FD + 0x100 ? PREFIX_FD : PREFIX_FE).u32(code & 0xff);
   }
 
@@ -472,7 +492,12 @@ export function encodeFuncType(w: ByteWriter, t: FuncType): void {
 }
 
 function encodeLimits(w: ByteWriter, l: Limits): void {
-  const flags = (l.max !== undefined ? 1 : 0) | (l.shared ? 2 : 0);
+  const flags = (l.max !== undefined ? 1 : 0) | (l.shared ? 2 : 0) | (l.is64 === true ? 4 : 0);
+  if (l.is64 === true) {
+    w.u8(flags).u64(l.min);
+    if (l.max !== undefined) w.u64(l.max);
+    return;
+  }
   w.u8(flags).u32(l.min);
   if (l.max !== undefined) w.u32(l.max);
 }
@@ -509,6 +534,14 @@ export function encodeConstExpr(w: ByteWriter, e: ConstExpr): void {
         break;
       case 'global.get':
         w.globalGet(i.globalIndex);
+        break;
+      case 'i32.add':
+      case 'i32.sub':
+      case 'i32.mul':
+      case 'i64.add':
+      case 'i64.sub':
+      case 'i64.mul':
+        w.op(codeOf(i.op));
         break;
       case 'other':
         throw new Error(`not supported: encoding constant expression opcode 0x${i.opcode.toString(16)}`);
@@ -580,6 +613,8 @@ function fieldOf(m: EncodableModule, id: SectionId): unknown {
       return m.tables;
     case SectionId.Memory:
       return m.memories;
+    case SectionId.Tag:
+      return m.tags;
     case SectionId.Global:
       return m.globals;
     case SectionId.Export:
@@ -611,6 +646,8 @@ function present(m: EncodableModule, id: SectionId): boolean {
       return m.tables.length > 0;
     case SectionId.Memory:
       return m.memories.length > 0;
+    case SectionId.Tag:
+      return m.tags !== undefined && m.tags.length > 0;
     case SectionId.Global:
       return m.globals.length > 0;
     case SectionId.Export:
@@ -645,7 +682,8 @@ function encodeSectionContents(w: ByteWriter, m: EncodableModule, id: SectionId)
         if (d.kind === 0) w.u32(d.typeIndex);
         else if (d.kind === 1) encodeTableType(w, d.table);
         else if (d.kind === 2) encodeLimits(w, d.memory.limits);
-        else w.u8(d.global.valType).u8(d.global.mutable ? 1 : 0);
+        else if (d.kind === 3) w.u8(d.global.valType).u8(d.global.mutable ? 1 : 0);
+        else w.u8(0).u32(d.tag.typeIndex);
       }
       return;
     case SectionId.Function:
@@ -659,6 +697,10 @@ function encodeSectionContents(w: ByteWriter, m: EncodableModule, id: SectionId)
     case SectionId.Memory:
       w.u32(m.memories.length);
       for (const mem of m.memories) encodeLimits(w, mem.limits);
+      return;
+    case SectionId.Tag:
+      w.u32(m.tags!.length);
+      for (const t of m.tags!) w.u8(0).u32(t.typeIndex);
       return;
     case SectionId.Global:
       w.u32(m.globals.length);

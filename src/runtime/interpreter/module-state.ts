@@ -42,7 +42,9 @@ export class InterpModuleState implements EngineModuleState {
   #stateRef(r: Ref): StateRef {
     if (r === null) return NULL;
     if (typeof r === 'bigint') return { kind: 'raw', raw: r };
-    const i = this.#index(r);
+    // A function of this instance by its index; anything else (another module's function, an
+    // exception) by its raw handle.
+    const i = this.#index(r as FuncInst);
     return i >= 0 ? { kind: 'func', index: i } : { kind: 'raw', raw: this.#handles.handleOf(r) };
   }
 

@@ -16,7 +16,7 @@
 
 /** The tracking fields of a memory (`MemoryApi`). */
 export interface TrackedMemory {
-  readonly wasm: WebAssembly.Memory;
+  readonly wasm: { readonly buffer: ArrayBuffer | SharedArrayBuffer };
   /** The memory's marks, once a tracked instance uses it. */
   dirty: DirtyPages | undefined;
   /** Some writer does not mark pages (an untracked instance, another thread): marks are not trusted. */

@@ -15,6 +15,7 @@ import type { MemoryApi } from './memory-api.js';
 import type { Trap } from '../api/errors.js';
 import type { FunctionListener } from '../api/listener.js';
 import type { BlockCoverage } from './coverage.js';
+import type { TagInst } from './tags.js';
 
 /** Options fixed at compile time. */
 export interface CompileOptions {
@@ -68,6 +69,10 @@ export interface PlannedMemory {
   /** The encoded maximum, if any (the limit applies through `api.maxPages`). */
   readonly max: number | undefined;
   readonly shared: boolean;
+  /** A 64-bit memory (memory64). */
+  readonly is64: boolean;
+  /** Releases memory a user's allocator holds (`withMemoryAllocator`), when the module closes. */
+  readonly free?: () => void;
 }
 
 /** A table the module defines. */
@@ -75,6 +80,8 @@ export interface PlannedTable {
   readonly elemType: ValType;
   readonly min: number;
   readonly max: number | undefined;
+  /** A 64-bit table (memory64). */
+  readonly is64: boolean;
 }
 
 export interface PlannedElement {
@@ -96,6 +103,8 @@ export interface PlannedData {
 export interface InstantiationPlan {
   /** Defined memories, in index order after the imported ones. */
   readonly memories: readonly PlannedMemory[];
+  /** The tag index space, imports first (exception handling): defined tags are made by the plan. */
+  readonly tags: readonly TagInst[];
   /** Defined tables, in index order after the imported ones. */
   readonly tables: readonly PlannedTable[];
   /** Initial values of the defined globals. */
@@ -138,10 +147,12 @@ export interface EngineFunction {
 }
 
 export interface EngineTable {
-  /** `funcref` (0x70) or `externref` (0x6f). */
+  /** `funcref` (0x70), `externref` (0x6f) or `exnref` (0x69). */
   readonly elemType: number;
   size(): number;
   readonly max: number | undefined;
+  /** A 64-bit table (memory64). */
+  readonly is64?: boolean;
 }
 
 export interface EngineMemory {
@@ -149,6 +160,8 @@ export interface EngineMemory {
   pages(): number;
   readonly max: number | undefined;
   readonly shared: boolean;
+  /** A 64-bit memory (memory64). */
+  readonly is64?: boolean;
   /** The public view of this memory (bounds-checked accessors). */
   readonly api: Memory;
 }
@@ -167,7 +180,9 @@ export type ExternValue =
   | { readonly kind: 0; readonly value: EngineFunction }
   | { readonly kind: 1; readonly value: EngineTable }
   | { readonly kind: 2; readonly value: EngineMemory }
-  | { readonly kind: 3; readonly value: EngineGlobal };
+  | { readonly kind: 3; readonly value: EngineGlobal }
+  /** A tag: the same engine-neutral object in both engines (tags.ts). */
+  | { readonly kind: 4; readonly value: TagInst };
 
 /**
  * A host function as the engine sees it: raw params in `stack[0..n)`, results written to
@@ -249,12 +264,25 @@ export interface EngineModuleState {
   drop(kind: 'data' | 'elem', i: number): void;
 }
 
+/**
+ * A function found in a table (`lookupFunction`): its type and definition, and a direct call of it
+ * (listeners compiled into a wasm function still fire; a host function is called as from the API).
+ */
+export interface TableFunction {
+  readonly type: FuncType;
+  readonly definition: FunctionDefinition;
+  /** Calls it with raw params in `stack`; results are written to `stack[0..m)`. */
+  call(stack: BigUint64Array, ctx: Context): void;
+}
+
 /** An instantiated module inside an engine. Index spaces include imports. */
 export interface EngineInstance {
   readonly functions: readonly EngineFunction[];
   readonly tables: readonly EngineTable[];
   readonly memories: readonly EngineMemory[];
   readonly globals: readonly EngineGlobal[];
+  /** The tag index space (exception handling); absent when the module has no tags. */
+  readonly tags?: readonly TagInst[];
   /**
    * Calls function `funcIndex` synchronously with raw params in `stack`; results are written to
    * `stack[0..m)`. Traps throw `WasmRuntimeError` with wasm stack frames; host errors propagate.
@@ -265,6 +293,11 @@ export interface EngineInstance {
    * event loop keeps going. Results are in `stack[0..m)` when it resolves.
    */
   callAsync(funcIndex: number, stack: BigUint64Array, ctx: Context): Promise<void>;
+  /**
+   * The function at `offset` of funcref table `tableIndex`: null for a null entry, undefined when
+   * `offset` is out of the table's bounds. The store checks the table index and element type.
+   */
+  tableFunction(tableIndex: number, offset: number): TableFunction | null | undefined;
   /** Releases engine resources (memory allocators, caches). */
   close(): void;
   /** The module state (wasm instances; undefined for host modules). */
@@ -288,6 +321,19 @@ export interface Engine {
   instantiate(code: CompiledCode, imports: readonly ExternValue[], owner: InstanceOwner, options: InstantiateOptions): EngineInstance;
   /** Creates an instance whose functions are host functions (a host module). */
   instantiateHost(functions: readonly HostFunctionSpec[], owner: InstanceOwner): EngineInstance;
+  /**
+   * What of `code` a compilation cache keeps (store/cache.ts): bytes from which
+   * {@link codeFromArtifact} makes equivalent code in any engine of this kind, in this or another
+   * process; undefined when it cannot be kept.
+   */
+  artifactOf(code: CompiledCode): Uint8Array | undefined;
+  /**
+   * Code from {@link artifactOf}'s bytes, compiled with the same options but for this engine
+   * (listeners of `options` attached), for the module `decode` gives — known valid; the engine may
+   * call it while other work runs (V8 compiling in the background). Undefined when the bytes are not
+   * an artifact of this engine kind (a corrupt entry): the store then compiles afresh.
+   */
+  codeFromArtifact(decode: () => IrModule, artifact: Uint8Array, options: CompileOptions): Promise<CompiledCode | undefined>;
 }
 
 export type { MemoryDefinition };
