@@ -19,6 +19,7 @@ const entries: Array<[string, string]> = [
   ['wasmscope/vitest', 'vitest.ts'],
   ['wasmscope/otel', 'otel.ts'],
   ['wasmscope/profile', 'profile.ts'],
+  ['wasmscope/snapshot', 'snapshot.ts'],
 ];
 
 export default defineConfig({

@@ -9,6 +9,7 @@ import { listenerSuite } from './listeners.js';
 import { preciseTrapsSuite } from './precise-traps.js';
 import { profileSuite } from './profile.js';
 import { recorderSuite } from './recorder.js';
+import { snapshotSuite } from './snapshot.js';
 import { wasiSuite } from './wasi.js';
 
 /** Every bench suite by name (`npm run bench -- <name>`). */
@@ -28,4 +29,5 @@ export const BENCH_SUITES: Readonly<Record<string, () => Promise<void>>> = {
   // Loaded on use: it needs the OpenTelemetry SDK (dev dependencies), which wasmscope/bench must not load.
   otel: async () => (await import('./otel.js')).otelSuite(),
   profile: profileSuite,
+  snapshot: snapshotSuite,
 };

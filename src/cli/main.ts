@@ -46,6 +46,7 @@ import {
   type ProfileFlags,
 } from './profile.js';
 import { describeCompiled } from './compile.js';
+import { PREINIT_USAGE, PreinitUsageError, parsePreinit, runPreinit } from './preinit.js';
 import type { FunctionDefinition } from '../runtime/api/module.js';
 import { valueTypeName } from '../runtime/api/value-type.js';
 import { decodeF32, decodeF64 } from '../runtime/api/encoding.js';
@@ -100,6 +101,7 @@ Commands:
             and the features it needs
   replay    Runs a WebAssembly binary against host calls recorded by 'run --record'
   report    Draws a flame graph (SVG or HTML) or prints the top functions of a pprof profile
+  preinit   Pre-initialises a module into a new .wasm (as Wizer)
   version   Displays the version of wasmscope (also -v, --version)
 
 Run 'wasmscope <command> --help' for the flags of a command.
@@ -421,6 +423,7 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO()): Pr
   if (cmd === 'replay') return replayCommand(argv.slice(1), io, out, err);
   if (cmd === 'compile') return compileCommand(argv.slice(1), io, out, err);
   if (cmd === 'report') return reportCommand(argv.slice(1), out, err);
+  if (cmd === 'preinit') return preinitCommand(argv.slice(1), io, out, err);
   if (cmd !== 'run') {
     err(`error: unknown command "${cmd}" (see wasmscope --help)\n`);
     return 1;
@@ -826,6 +829,24 @@ async function replayCommand(argv: readonly string[], io: CliIO, out: (s: string
   } finally {
     await r.close().catch(() => undefined);
   }
+}
+
+async function preinitCommand(argv: readonly string[], io: CliIO, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  let o: ReturnType<typeof parsePreinit>;
+  try {
+    o = parsePreinit(argv, parseMount);
+  } catch (e) {
+    if (e instanceof PreinitUsageError || e instanceof UsageError) {
+      err(`error: ${e.message} (see wasmscope preinit --help)\n`);
+      return 1;
+    }
+    throw e;
+  }
+  if (o === 'help') {
+    out(PREINIT_USAGE);
+    return 0;
+  }
+  return runPreinit(o, io.stdout, io.stderr, err);
 }
 
 /**

@@ -30,7 +30,12 @@ import { addCoverageCounters, type CoverageRewrite } from './coverage.js';
 import { CGlobal, CMemory, CTable, GuestFunction, HostFunction } from './externs.js';
 import { GuestInstance, HostInstance, hostAdapter } from './instances.js';
 import { hookTable, listenModes } from './listening.js';
-import { HIDDEN_LAST_INDEX, hiddenGlobal, hiddenTable, rewriteModule, type Rewritten } from './rewrite.js';
+import { HIDDEN_LAST_INDEX, hiddenFunc, hiddenGlobal, hiddenTable, rewriteModule, type Rewritten } from './rewrite.js';
+import { markFunction } from './dirty.js';
+import { CompilerModuleState } from './module-state.js';
+import { DirtyPages } from '../runtime/store/dirty-pages.js';
+import type { Memory } from '../runtime/api/module.js';
+import { MemoryApi } from '../runtime/store/memory-api.js';
 import { EngineState } from './state.js';
 import { STACK_TRACE_LIMIT, toWasmError } from './traps.js';
 import { unsupportedByCode, unsupportedByModule, unsupportedFeature, v8Features } from './support.js';
@@ -46,6 +51,11 @@ export interface CompilerEngineOptions {
    * and words those traps as the likelier case (overflow; null entry when the table has nulls).
    */
   readonly preciseTraps?: boolean;
+  /**
+   * Dirty-page tracking writes marks inline into a second memory (default: when V8 takes
+   * multi-memory, V8 12+); `false` marks through a call on every window miss (V8 11).
+   */
+  readonly inlineDirtyMarks?: boolean;
 }
 
 class CompilerEngine implements Engine {
@@ -74,6 +84,8 @@ class CompilerEngine implements Engine {
         preciseTraps: this.options.preciseTraps !== false,
         listened: listenModes(listeners),
         interrupts: options.closeOnContextDone === true,
+        dirtyPages: options.dirtyPages === true,
+        inlineDirtyMarks: this.options.inlineDirtyMarks,
         exceptions:
           (options.features & CoreFeaturesExceptionHandling) === 0
             ? undefined
@@ -211,7 +223,10 @@ class CompilerEngine implements Engine {
     let definedTables: CTable[] | undefined;
     if (code.rw.tablesImported) {
       definedTables = [];
-      const t: Record<string, unknown> = { hooks: hookTable(state, code, owner.api) };
+      const hooks = hookTable(state, code, owner.api);
+      const dirtySlot = code.rw.hooks.findIndex((h) => h.kind === 'dirty');
+      if (dirtySlot >= 0) hooks.set(dirtySlot, markFunction(dirtyPagesOf(memories[0]!.api)));
+      const t: Record<string, unknown> = { hooks };
       for (let i = m.numImportedTables; i < m.tableSpace.length; i++) {
         const tt = m.tableSpace[i]!;
         const table = newTable(tt.elemType, tt.limits);
@@ -220,6 +235,7 @@ class CompilerEngine implements Engine {
       }
       importObject['t'] = t;
     }
+    if (code.rw.inlineDirtyMarks) importObject['d'] = { bits: dirtyPagesOf(memories[0]!.api).memory };
     let instance: WebAssembly.Instance;
     const prevCtx = state.ctx;
     const prevMod = state.callModule;
@@ -248,6 +264,7 @@ class CompilerEngine implements Engine {
     // Defined functions: the callable object is the export, when exported.
     const exported = new Map<number, unknown>();
     for (const e of m.exports) if (e.kind === 0 && !exported.has(e.index)) exported.set(e.index, ex[e.name]);
+    for (const fi of code.rw.hiddenFuncs) exported.set(fi, ex[hiddenFunc(fi)]);
     for (let i = m.numImportedFuncs; i < m.funcTypeIndexSpace.length; i++) {
       functions.push(new GuestFunction(m.types[m.funcTypeIndexSpace[i]!]!, code.defs[i]!, exported.get(i)));
     }
@@ -274,6 +291,7 @@ class CompilerEngine implements Engine {
       plan.tags,
     );
     if (code.coverage !== undefined) inst.onClose = code.coverage.attach(ex);
+    inst.moduleState = new CompilerModuleState(m, state, functions, tables, globals, ex);
     code.lastInstance = new WeakRef(inst);
     return inst;
   }
@@ -292,6 +310,12 @@ class CompilerEngine implements Engine {
       owner,
     );
   }
+}
+
+/** The marks of a memory the instance writes with dirty-page tracking (made here when the store did not). */
+function dirtyPagesOf(api: Memory): DirtyPages {
+  if (!(api instanceof MemoryApi)) throw new Error('internal error: memory of another runtime');
+  return (api.dirty ??= new DirtyPages());
 }
 
 /**

@@ -15,6 +15,7 @@ import { WasmException } from '../runtime/api/tag.js';
 import { hasJspi, slotLayout } from './boundary.js';
 import { SimpleInternalFunction } from './compiled.js';
 import { GuestFunction, type CGlobal, type CMemory, type CTable, type HostFunction } from './externs.js';
+import type { CompilerModuleState } from './module-state.js';
 import { CompilerStackIterator } from './listening.js';
 import { AsyncCall, type EngineState } from './state.js';
 import { STACK_TRACE_LIMIT, hostFrameError, toWasmError } from './traps.js';
@@ -36,6 +37,8 @@ const NO_SNAPSHOTS: Snapshotter = {
 export class GuestInstance implements EngineInstance {
   /** Called once by {@link close} (line coverage flushes this instance's counters). */
   onClose: (() => void) | undefined = undefined;
+  /** Module state for checkpoints (set by the engine once the instance exists). */
+  moduleState: CompilerModuleState | undefined = undefined;
 
   constructor(
     readonly state: EngineState,

@@ -248,6 +248,8 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
       case 'stash':
         fn = state.exceptions.stashHelper().stash;
         break;
+      case 'dirty':
+        return; // the engine sets the mark function of the instance's memory
     }
     table.set(slot, fn);
   });

@@ -19,11 +19,21 @@
  */
 import { BLOCK_EMPTY, ByteWriter, blockResult, u32Size } from '../runtime/binary/encoder.js';
 import { encodeModule, type EncodableBody } from '../runtime/binary/encoder.js';
-import type { CustomSection, Export, FuncType, Import, Module } from '../runtime/binary/module.js';
+import {
+  declaredFunctionRefs,
+  type CustomSection,
+  type Export,
+  type FuncType,
+  type Import,
+  type Module,
+} from '../runtime/binary/module.js';
 import {
   INTERRUPT_INTERVAL,
+  dropCandidateBodies,
   instrumentBody,
   trapCandidateBodies,
+  type DirtyPlan,
+  type DropPlan,
   type InstrumentPlan,
   type InstrumentedBody,
   type ListenPlan,
@@ -35,14 +45,23 @@ export const HIDDEN = '\u0000wasmscope:';
 export const hiddenTable = (i: number): string => `${HIDDEN}table${i}`;
 export const hiddenGlobal = (i: number): string => `${HIDDEN}global${i}`;
 export const HIDDEN_LAST_INDEX = `${HIDDEN}lastIndex`;
+/** A defined function that is not exported but can become a reference (in the module's C.refs). */
+export const hiddenFunc = (i: number): string => `${HIDDEN}func${i}`;
+/** The flag global of a passive segment, set to 1 once it is dropped (instrument.ts `DropPlan`). */
+export const hiddenDropped = (kind: 'data' | 'elem', i: number): string => `${HIDDEN}dropped:${kind}${i}`;
+/** The appended `$drop(k)`: drops data segment k, or element segment k - (number of data segments). */
+export const HIDDEN_DROP = `${HIDDEN}drop`;
 
 /**
- * What a slot of the hook table holds: listener hooks, the interrupt check, and for exceptions
+ * What a slot of the hook table holds: listener hooks, the interrupt check, for exceptions
  * unwinding listened frames the abort hook and the stash (a wasm function keeping the exception
- * for the abort hook to read back).
+ * for the abort hook to read back), and the dirty-page mark function `(ea: i64, n: i32) → ()` of
+ * the instance's memory.
  */
 export type HookSlot =
-  { readonly kind: 'before' | 'after'; readonly type: FuncType } | { readonly kind: 'tail' | 'check' | 'abort' | 'stash' };
+  | { readonly kind: 'before' | 'after'; readonly type: FuncType }
+  | { readonly kind: 'tail' | 'check' | 'abort' | 'stash' }
+  | { readonly kind: 'dirty' };
 
 /** Module-name prefix of rewritten guests in V8 frame URLs (the engine appends its tag and an id). */
 export const GUEST_NAME_PREFIX = 'wasmscopeguest';
@@ -72,6 +91,14 @@ export interface Rewritten {
    * so hooks work in the start function and in functions a failed instantiation left in tables.
    */
   readonly tablesImported: boolean;
+  /** The defined functions exported as {@link hiddenFunc}: every one in C.refs not exported. */
+  readonly hiddenFuncs: readonly number[];
+  /** Whether writes mark dirty pages: the hook slot `dirty` holds the mark function. */
+  readonly dirtyPages: boolean;
+  /** Whether the marks are written inline into the import `d`/`bits` (memory 1, multi-memory). */
+  readonly inlineDirtyMarks: boolean;
+  /** Whether passive segments have drop flags ({@link hiddenDropped}) and the {@link HIDDEN_DROP} function. */
+  readonly dropFlags: boolean;
 }
 
 export interface RewriteOptions {
@@ -84,12 +111,22 @@ export interface RewriteOptions {
   readonly listened?: ReadonlyArray<number> | undefined;
   /** Interrupt checks at loop headers (timeouts). */
   readonly interrupts?: boolean | undefined;
+  /** Dirty-page marks before every write to memory (instrument.ts `DirtyPlan`). */
+  readonly dirtyPages?: boolean | undefined;
+  /**
+   * Write dirty marks inline into a second memory (default: when V8 takes multi-memory); false
+   * marks through the hook on every window miss.
+   */
+  readonly inlineDirtyMarks?: boolean | undefined;
   /**
    * Exception handling is on: listened bodies abort their frame when an exception leaves them,
    * through `try_table`/`throw_ref` (`exnref`) or `try`/`rethrow` (`legacy`, V8 without exnref).
    */
   readonly exceptions?: 'exnref' | 'legacy' | undefined;
 }
+
+/** Whether this V8 takes a module with two memories (multi-memory: V8 12 and later). */
+export const MULTI_MEMORY = WebAssembly.validate(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 5, 5, 2, 0, 1, 0, 1]));
 
 /** Rewrites `m` for V8; `moduleName` names it in frame URLs (`wasm://wasm/<moduleName>-<hash>`). */
 export function rewriteModule(m: Module, moduleName: string, options: RewriteOptions = { preciseTraps: false }): Rewritten {
@@ -113,6 +150,16 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
   for (let i = 0; i < m.globals.length; i++) {
     exports.push({ name: hiddenGlobal(m.numImportedGlobals + i), kind: 3, index: m.numImportedGlobals + i, offset: -1 });
   }
+  // Every defined function that can become a reference gets an export, so checkpoints can map
+  // table elements to function indices and back (V8 hands out function objects only).
+  const hiddenFuncs: number[] = [];
+  const exportedFuncs = new Set<number>();
+  for (const e of m.exports) if (e.kind === 0) exportedFuncs.add(e.index);
+  for (const fi of declaredFunctionRefs(m)) {
+    if (fi >= m.numImportedFuncs && !exportedFuncs.has(fi)) hiddenFuncs.push(fi);
+  }
+  hiddenFuncs.sort((a, b) => a - b);
+  for (const fi of hiddenFuncs) exports.push({ name: hiddenFunc(fi), kind: 0, index: fi, offset: -1 });
   const customSections: CustomSection[] = [];
   const orig = m.customSections.find((c) => c.name === 'name');
   customSections.push({
@@ -134,7 +181,14 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
   const listened = options.listened;
   const anyListened = listened !== undefined && listened.some((x) => x !== 0);
   const interrupts = options.interrupts === true;
-  if (options.preciseTraps || anyListened || interrupts) {
+  // Without a memory there is nothing to mark.
+  const dirtyPages = options.dirtyPages === true && m.memorySpace.length > 0;
+  if (dirtyPages && m.memorySpace.length > 1) throw new Error('not supported: dirty-page tracking of a module with several memories');
+  const passiveData = m.datas.map((d) => d.mode === 'passive');
+  const passiveElems = m.elements.map((e) => e.mode === 'passive');
+  const dropFlags = passiveData.includes(true) || passiveElems.includes(true);
+  const inlineDirtyMarks = dirtyPages && (options.inlineDirtyMarks ?? MULTI_MEMORY);
+  if (options.preciseTraps || anyListened || interrupts || dirtyPages || dropFlags) {
     const newTypes = [...m.types];
     const typeIndex = (t: FuncType): number => {
       const i = newTypes.findIndex((x) => sameType(x, t));
@@ -149,6 +203,18 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
       nanTrapFunc = m.numImportedFuncs + m.codes.length;
       lastIndexGlobal = m.globalSpace.length + (interrupts ? 1 : 0);
       extraFuncTypes.push(typeIndex({ params: [], results: [] }));
+    }
+    // Then the drop flags (globals) and `$drop` (function).
+    let nextGlobal = m.globalSpace.length + (interrupts ? 1 : 0) + (options.preciseTraps ? 1 : 0);
+    let nextFunc = m.numImportedFuncs + m.codes.length + (options.preciseTraps ? 1 : 0);
+    const markType = dirtyPages ? typeIndex({ params: [I64, I32], results: [] }) : -1;
+    let drops: DropPlan | undefined;
+    let dropFunc = -1;
+    if (dropFlags) {
+      const flag = (passive: boolean): number => (passive ? nextGlobal++ : -1);
+      drops = { data: Int32Array.from(passiveData, flag), elem: Int32Array.from(passiveElems, flag) };
+      dropFunc = nextFunc++;
+      extraFuncTypes.push(typeIndex({ params: [I32], results: [] }));
     }
     let hookTable = -1;
     let i32Type = -1;
@@ -166,7 +232,8 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
       }
       return { slot, type: typeIndex(t) };
     };
-    if (anyListened || interrupts) {
+    let dirtySlot = -1;
+    if (anyListened || interrupts || dirtyPages) {
       hookTable = m.tableSpace.length;
       i32Type = typeIndex({ params: [I32], results: [] });
       if (anyListened) {
@@ -189,7 +256,14 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
         checkSlot = hooks.length;
         hooks.push({ kind: 'check' });
       }
+      if (dirtyPages) {
+        dirtySlot = hooks.length;
+        hooks.push({ kind: 'dirty' });
+      }
     }
+    const dirty: DirtyPlan | undefined = dirtyPages
+      ? { hookSlot: dirtySlot, hookType: markType, inlineMarks: inlineDirtyMarks }
+      : undefined;
     const nCodes = m.codes.length;
     let list: EncodableBody[] = [];
     let usesLastIndex = false;
@@ -202,14 +276,24 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
       listen: undefined,
       interrupt: interrupts ? { checkSlot, budgetGlobal, entryChecked: entryCheckedBodies(m) } : undefined,
       typeIndex,
+      dirty,
+      drops,
     };
-    if (options.preciseTraps && !interrupts && !anyListened) {
-      // Precise traps only: bodies without a byte that could be a trapping opcode stay as they are,
-      // found for the whole code section at once; only the others go through the instrumenter.
+    if (!interrupts && !anyListened && !dirtyPages) {
+      // Precise traps and drop flags only: bodies without a byte that could be such an opcode stay
+      // as they are, found for the whole code section at once; only the others go through the
+      // instrumenter.
       instrumented.length = nCodes;
       instrumented.fill(undefined);
       list = m.codes.slice();
-      for (const i of trapCandidateBodies(m)) {
+      const candidates = options.preciseTraps ? trapCandidateBodies(m) : [];
+      if (drops !== undefined) {
+        candidates.push(...dropCandidateBodies(m));
+        candidates.sort((a, b) => a - b);
+      }
+      for (let k = 0; k < candidates.length; k++) {
+        const i = candidates[k]!;
+        if (k > 0 && candidates[k - 1] === i) continue;
         const b = instrumentBody(m, i, plain);
         if (b !== undefined) {
           instrumented[i] = b;
@@ -258,8 +342,26 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
         globals = [...globals, i32Global(0)];
         exports.push({ name: HIDDEN_LAST_INDEX, kind: 3, index: lastIndexGlobal, offset: -1 });
       } else {
+        // Unused; kept when globals follow, so their indices hold.
+        if (drops !== undefined) globals = [...globals, i32Global(0)];
         lastIndexGlobal = -1;
       }
+    }
+    if (drops !== undefined) {
+      const flags: Module['globals'][number][] = [];
+      drops.data.forEach((g, i) => {
+        if (g < 0) return;
+        flags.push(i32Global(0));
+        exports.push({ name: hiddenDropped('data', i), kind: 3, index: g, offset: -1 });
+      });
+      drops.elem.forEach((g, i) => {
+        if (g < 0) return;
+        flags.push(i32Global(0));
+        exports.push({ name: hiddenDropped('elem', i), kind: 3, index: g, offset: -1 });
+      });
+      globals = [...globals, ...flags];
+      list.push({ encoded: dropBody(drops) });
+      exports.push({ name: HIDDEN_DROP, kind: 0, index: dropFunc, offset: -1 });
     }
     codes = list;
     types = newTypes.length === m.types.length ? m.types : newTypes;
@@ -279,6 +381,9 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
       for (let k = exports.length - 1; k >= 0; k--) if (exports[k]!.kind === 1 && exports[k]!.name.startsWith(HIDDEN)) exports.splice(k, 1);
       tablesImported = true;
     }
+    // The mark bytes: memory 1, after every memory import (the guest's is memory 0).
+    if (inlineDirtyMarks)
+      imports.push({ module: 'd', name: 'bits', desc: { kind: 2, memory: { limits: { min: 1, max: 1, shared: false } } }, offset: -1 });
   }
   const out = encodeModule(
     { ...m, types, funcTypeIndices, imports, memories, tags: [], tables, globals, exports, codes, customSections },
@@ -291,10 +396,61 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
     const b = instrumented[i];
     if (b !== undefined) newCodeStart[i] = out.bodyOffsets[i]! + u32Size(b.encoded.length) + b.localsLength;
   }
-  return { bytes: out.bytes, memoryImported, bodyDelta, instrumented, newCodeStart, nanTrapFunc, lastIndexGlobal, hooks, tablesImported };
+  return {
+    bytes: out.bytes,
+    memoryImported,
+    bodyDelta,
+    instrumented,
+    newCodeStart,
+    nanTrapFunc,
+    lastIndexGlobal,
+    hooks,
+    tablesImported,
+    hiddenFuncs,
+    dirtyPages,
+    inlineDirtyMarks,
+    dropFlags,
+  };
 }
 
 const I32 = 0x7f;
+const I64 = 0x7e;
+
+/**
+ * The body of `$drop(k)`: drops data segment k, or element segment k - (data segments), when it is
+ * passive, and sets its flag; a `br_table` picks the case.
+ */
+function dropBody(drops: DropPlan): Uint8Array {
+  const cases: Array<{ kind: 'data' | 'elem'; segment: number; flag: number }> = [];
+  const targets: number[] = [];
+  const add = (kind: 'data' | 'elem', flags: Int32Array): void => {
+    flags.forEach((flag, segment) => {
+      if (flag < 0) {
+        targets.push(-1);
+      } else {
+        targets.push(cases.length);
+        cases.push({ kind, segment, flag });
+      }
+    });
+  };
+  add('data', drops.data);
+  add('elem', drops.elem);
+  const n = cases.length;
+  const c = new ByteWriter(64 + 8 * targets.length).u32(0);
+  for (let k = 0; k <= n; k++) c.block(BLOCK_EMPTY); // the default (outermost), then one per case
+  c.localGet(0).brTable(
+    targets.map((t) => (t < 0 ? n : t)),
+    n,
+  );
+  for (const cs of cases) {
+    c.end();
+    if (cs.kind === 'data') c.dataDrop(cs.segment);
+    else c.elemDrop(cs.segment);
+    c.i32Const(1).globalSet(cs.flag).return();
+  }
+  return c.end().end().finish();
+}
+
 const EXNREF = 0x69;
 
 /** Most pages a memory the runtime makes can have (its page limit is at most this). */

@@ -49,7 +49,7 @@ import {
   SUBCLOCKFLAGS,
   toWasiErrno,
 } from './constants.js';
-import { inBounds, memView, type MemView } from './memory.js';
+import { inBounds, memView, wrote, type MemView } from './memory.js';
 
 const I32 = 0x7f;
 const I64 = 0x7e;
@@ -169,6 +169,7 @@ function writeFilestat(
   dv.setBigUint64(at + 40, BigInt.asUintN(64, st.atim), true);
   dv.setBigUint64(at + 48, BigInt.asUintN(64, st.mtim), true);
   dv.setBigUint64(at + 56, BigInt.asUintN(64, st.ctim), true);
+  wrote(v, at, 64);
 }
 
 /** wazero's `toTimes`: fst_flags → (atim, mtim) with UTIME_OMIT for kept times. */
@@ -197,6 +198,7 @@ function iovecs(v: MemView, iovs: number, count: number, io: (buf: Uint8Array) =
     if (!inBounds(v, off, len)) return -EFAULT;
     const n = io(v.u8.subarray(off, off + len));
     if (n < 0) return n === -ENOSYS ? -EBADF : n;
+    if (stopShort) wrote(v, off, n); // a read into memory
     total += n;
     if (stopShort && n < len) break;
   }
@@ -229,6 +231,7 @@ function vectoredIo(
   if (n < 0) return -n;
   if (!inBounds(v, resultAt, 4)) return EFAULT;
   v.dv.setUint32(resultAt, n, true);
+  wrote(v, resultAt, 4);
   return 0;
 }
 
@@ -258,6 +261,8 @@ function stringsGet(list: readonly Uint8Array[], v: MemView, ptrs: number, buf: 
     v.u8.set(s, at);
     at += s.length;
   });
+  wrote(v, ptrs, list.length * 4);
+  wrote(v, buf, size);
   return 0;
 }
 
@@ -267,6 +272,8 @@ function sizesGet(list: readonly Uint8Array[], v: MemView, countPtr: number, siz
   for (const s of list) size += s.length;
   v.dv.setUint32(countPtr, list.length, true);
   v.dv.setUint32(sizePtr, size, true);
+  wrote(v, countPtr, 4);
+  wrote(v, sizePtr, 4);
   return 0;
 }
 
@@ -353,6 +360,7 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       const v = memView(m);
       if (!inBounds(v, at, 8)) return EFAULT;
       v.dv.setBigUint64(at, BigInt(res), true);
+      wrote(v, at, 8);
       return 0;
     },
   ),
@@ -371,6 +379,7 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       if (!inBounds(v, at, 8)) return EFAULT;
       const t = id === CLOCKID_REALTIME ? sys.walltimeNanos() : sys.nanotime();
       v.dv.setBigUint64(at, BigInt.asUintN(64, t), true);
+      wrote(v, at, 8);
       return 0;
     },
   ),
@@ -436,6 +445,7 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       v.dv.setUint32(at + 4, 0, true);
       v.dv.setBigUint64(at + 8, BigInt(e.rightsBase), true);
       v.dv.setBigUint64(at + 16, BigInt(e.rightsInheriting), true);
+      wrote(v, at, SIZE.FDSTAT);
       return 0;
     },
   ),
@@ -569,6 +579,7 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       // tag 0 (preopentype dir), 3 bytes padding, then u32 name length.
       v.dv.setUint32(at, 0, true);
       v.dv.setUint32(at + 4, encoder.encode(e.preopenName).length, true);
+      wrote(v, at, 8);
       return 0;
     },
   ),
@@ -590,6 +601,7 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       const at = u32(s[1]);
       if (!inBounds(v, at, name.length)) return EFAULT;
       v.u8.set(name, at);
+      wrote(v, at, name.length);
       return 0;
     },
   ),
@@ -687,6 +699,8 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       }
       if (!inBounds(v, bufusedAt, 4)) return EFAULT;
       v.dv.setUint32(bufusedAt, truncated ? bufLen : pos, true);
+      wrote(v, buf, truncated ? bufLen : pos);
+      wrote(v, bufusedAt, 4);
       return 0;
     },
   ),
@@ -895,6 +909,7 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
         fdflags: fdflags & (FDFLAGS.APPEND | FDFLAGS.DSYNC | FDFLAGS.NONBLOCK | FDFLAGS.RSYNC | FDFLAGS.SYNC),
       });
       v.dv.setUint32(at, fd, true);
+      wrote(v, at, 4);
       return 0;
     },
   ),
@@ -922,9 +937,11 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       const buf = u32(s[3]);
       if (!inBounds(v, buf, bytes.length)) return EFAULT;
       v.u8.set(bytes, buf);
+      wrote(v, buf, bytes.length);
       const at = u32(s[5]);
       if (!inBounds(v, at, 4)) return EFAULT;
       v.dv.setUint32(at, bytes.length, true);
+      wrote(v, at, 4);
       return 0;
     },
   ),
@@ -1036,6 +1053,7 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       if (!inBounds(v, buf, len)) return EFAULT;
       try {
         const dst = v.u8.subarray(buf, buf + len);
+        wrote(v, buf, len);
         let done = 0;
         while (done < len) {
           const n = sys.random.read(dst.subarray(done));
@@ -1269,6 +1287,7 @@ function seek(m: Module, sys: SysContext, fd: number, offset: bigint, whence: nu
   const v = memView(m);
   if (!inBounds(v, at, 8)) return EFAULT;
   v.dv.setBigUint64(at, BigInt(r), true);
+  wrote(v, at, 8);
   return 0;
 }
 
@@ -1334,6 +1353,7 @@ function pollBegin(v: MemView, sys: SysContext, inPtr: number, outPtr: number, n
       d.setUint16(at + 8, toWasiErrno(errno), true);
       d.setUint8(at + 10, type);
       poll.v.u8.fill(0, at + 11, at + SIZE.EVENT);
+      wrote(poll.v, at, SIZE.EVENT);
       poll.nevents++;
     },
     clocks: [],
@@ -1394,6 +1414,7 @@ function pollReportAll(p: Poll, ready: boolean[] | Errno): void {
 function pollEnd(p: Poll, timedOut: boolean): Errno {
   if (timedOut && p.nevents === 0) for (const c of p.clocks) if (c.timeout === p.timeout) p.writeEvent(c.userdata, 0, EVENTTYPE.CLOCK);
   p.v.dv.setUint32(p.neventsPtr, p.nevents, true);
+  wrote(p.v, p.neventsPtr, 4);
   return 0;
 }
 
@@ -1510,6 +1531,7 @@ export async function fdReadAsync(m: Module, sys: SysContext, fd: number, iovs: 
     v = memView(m);
     if (!inBounds(v, ptr, n)) return EFAULT;
     v.u8.set(buf.subarray(0, n), ptr);
+    wrote(v, ptr, n);
     total += n;
     if (n < len) break;
   }
@@ -1521,6 +1543,7 @@ function storeCount(m: Module, at: number, n: number): Errno {
   const v = memView(m);
   if (!inBounds(v, at, 4)) return EFAULT;
   v.dv.setUint32(at, n, true);
+  wrote(v, at, 4);
   return 0;
 }
 

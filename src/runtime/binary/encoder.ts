@@ -99,7 +99,16 @@ const I32_AND = codeOf('i32.and');
 const I64_ADD = codeOf('i64.add');
 const I64_OR = codeOf('i64.or');
 const I64_SHL = codeOf('i64.shl');
+const I64_SUB = codeOf('i64.sub');
+const I64_AND = codeOf('i64.and');
 const I64_SHR_U = codeOf('i64.shr_u');
+const I64_GT_U = codeOf('i64.gt_u');
+const I64_GE_U = codeOf('i64.ge_u');
+const I32_GT_U = codeOf('i32.gt_u');
+const I32_SHR_U = codeOf('i32.shr_u');
+const I32_STORE8 = codeOf('i32.store8');
+const DATA_DROP = codeOf('data.drop');
+const ELEM_DROP = codeOf('elem.drop');
 const F32_NE = codeOf('f32.ne');
 const F64_NE = codeOf('f64.ne');
 const I32_WRAP_I64 = codeOf('i32.wrap_i64');
@@ -361,6 +370,15 @@ export class ByteWriter {
   v128Store(align: number, offset: number): this {
     return this.memop(V128_STORE, align, offset);
   }
+  i32Store8(align: number, offset: number): this {
+    return this.memop(I32_STORE8, align, offset);
+  }
+  dataDrop(segment: number): this {
+    return this.op(DATA_DROP).u32(segment);
+  }
+  elemDrop(segment: number): this {
+    return this.op(ELEM_DROP).u32(segment);
+  }
 
   i32Const(v: number): this {
     return this.u8(Op.I32Const).s32(v);
@@ -414,8 +432,26 @@ export class ByteWriter {
   i64Shl(): this {
     return this.u8(I64_SHL);
   }
+  i64Sub(): this {
+    return this.u8(I64_SUB);
+  }
+  i64And(): this {
+    return this.u8(I64_AND);
+  }
   i64ShrU(): this {
     return this.u8(I64_SHR_U);
+  }
+  i64GtU(): this {
+    return this.u8(I64_GT_U);
+  }
+  i64GeU(): this {
+    return this.u8(I64_GE_U);
+  }
+  i32GtU(): this {
+    return this.u8(I32_GT_U);
+  }
+  i32ShrU(): this {
+    return this.u8(I32_SHR_U);
   }
   f32Ne(): this {
     return this.u8(F32_NE);

@@ -237,3 +237,24 @@ export function funcTypeOf(m: Module, funcIndex: number): FuncType | undefined {
   const typeIndex = m.funcTypeIndexSpace[funcIndex];
   return typeIndex === undefined ? undefined : m.types[typeIndex];
 }
+
+/**
+ * The module's declared function references (the spec's C.refs): the functions named by `ref.func`
+ * in constant expressions (globals, element and data segments) and the exported functions. Only
+ * these can become references to one of the module's functions (`ref.func` in a body needs one).
+ */
+export function declaredFunctionRefs(m: Module): Set<number> {
+  const refs = new Set<number>();
+  const scan = (e: ConstExpr | undefined): void => {
+    if (e === undefined) return;
+    for (const ins of e.instrs) if (ins.op === 'ref.func') refs.add(ins.funcIndex);
+  };
+  for (const g of m.globals) scan(g.init);
+  for (const e of m.elements) {
+    scan(e.offsetExpr);
+    for (const init of e.init) scan(init);
+  }
+  for (const d of m.datas) scan(d.offsetExpr);
+  for (const ex of m.exports) if (ex.kind === 0) refs.add(ex.index);
+  return refs;
+}

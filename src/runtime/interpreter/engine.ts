@@ -23,6 +23,7 @@ import type {
   TableFunction,
 } from '../store/engine.js';
 import { Machine } from './machine.js';
+import { InterpModuleState } from './module-state.js';
 import type { TagInst } from '../store/tags.js';
 import { FuncInst, GlobalInst, Instance, MemInst, TableInst, type Ref } from './objects.js';
 import { MAX_CALL_DEPTH } from './run.js';
@@ -65,6 +66,11 @@ class InterpInstance implements EngineInstance {
   }
   get globals(): GlobalInst[] {
     return this.inst.globals;
+  }
+  #state: InterpModuleState | undefined;
+  get moduleState(): InterpModuleState | undefined {
+    const mod = this.inst.module;
+    return mod === null ? undefined : (this.#state ??= new InterpModuleState(this.inst, mod, this.engine.handles));
   }
   get tags(): TagInst[] {
     return this.inst.tags;
@@ -171,6 +177,7 @@ class InterpreterEngine implements Engine {
       inst.coverage = cov;
       inst.coverCounts = cov.counts;
     }
+    inst.dirtyPages = compiled.options.dirtyPages === true;
     if (inst.interrupt) inst.entryChecked = compiled.entryChecked();
     for (const imp of imports) {
       switch (imp.kind) {

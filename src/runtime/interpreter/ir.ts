@@ -287,6 +287,9 @@ export const I = {
   BR_LT_S__I32_ADDI: 244,
   I64_LOAD__I64_ADD: 245,
   I64_ADD__I64_STORE: 246,
+
+  /** Dirty-page tracking: marks the pages of the n-byte write at a + off (before a store). */
+  DIRTY: 247, // a off n
 } as const;
 
 /** [first, second, fused] opcodes of the superinstructions. */
@@ -367,6 +370,7 @@ export function instrLength(op: number, code: Int32Array, pc: number): number {
       return 6;
     case I.RCALL:
     case I.RETL:
+    case I.DIRTY:
     case I.TABLE_GET:
     case I.TABLE_SET:
     case I.TRUNC_SAT:

@@ -311,6 +311,8 @@ export interface LowerOptions {
    * blocks in them; a COVER of the block's index starts each block that is not dead code.
    */
   readonly coverage?: { readonly starts: Int32Array; readonly first: number; readonly end: number };
+  /** Dirty-page tracking: a DIRTY mark before every plain store (other writes mark in their helpers). */
+  readonly dirtyPages?: boolean;
 }
 
 /**
@@ -1513,6 +1515,13 @@ class Lowerer {
         return;
       }
       const off = this.memOff;
+      if (this.opts.dirtyPages === true) {
+        this.startInstr();
+        this.emit(I.DIRTY);
+        this.emit(a);
+        this.emit(off);
+        this.emit(OPS[op]!.memBytes);
+      }
       this.startInstr();
       this.emit(st);
       this.emit(a);

@@ -252,6 +252,7 @@ export function miscOp(m: Machine, inst: Instance, sub: number, k1: number, k2: 
       const mem = inst.mem!.api.u8;
       if (src + n > data.length || dst + n > mem.length) throw oobMem();
       mem.set(data.subarray(src, src + n), dst);
+      inst.mem!.api.dirty?.mark(dst, n);
       return;
     }
     case 0x09:
@@ -265,6 +266,7 @@ export function miscOp(m: Machine, inst: Instance, sub: number, k1: number, k2: 
       const mem = inst.mem!.api.u8;
       if (src + n > mem.length || dst + n > mem.length) throw oobMem();
       mem.copyWithin(dst, src, src + n);
+      inst.mem!.api.dirty?.mark(dst, n);
       return;
     }
     case 0x0b: {
@@ -275,6 +277,7 @@ export function miscOp(m: Machine, inst: Instance, sub: number, k1: number, k2: 
       const mem = inst.mem!.api.u8;
       if (dst + n > mem.length) throw oobMem();
       mem.fill(v, dst, dst + n);
+      inst.mem!.api.dirty?.mark(dst, n);
       return;
     }
     case 0x0c: {
@@ -402,6 +405,7 @@ export function atomicAt(m: Machine, mem: MemInst, sub: number, d: number, b: nu
     writeResult(i32, d, v, is64);
     return;
   }
+  mem.api.dirty?.mark(ea, size);
   if (sub >= 0x17 && sub <= 0x1d) {
     atomicStore(buf, ea, size, readVal(i32, b, is64, size));
     return;
@@ -527,6 +531,9 @@ export function simdOp(
 export function simdMemOp(m: Machine, inst: Instance, sub: number, d: number, a: number, v: number, off: number, lane: number): void {
   const mem = inst.mem === null ? EMPTY : inst.mem.api.u8;
   const ea = (m.i32[a]! >>> 0) + off;
-  if (ea + OPS[0x200 + sub]!.memBytes > mem.length) throw oobMem();
+  const n = OPS[0x200 + sub]!.memBytes;
+  if (ea + n > mem.length) throw oobMem();
+  // The SIMD stores: v128.store and the lane stores.
+  if (sub === 0x0b || (sub >= 0x58 && sub <= 0x5b)) inst.mem!.api.dirty?.mark(ea, n);
   simdMem(sub, m.simd, mem, ea, d * 4, v * 4, lane);
 }

@@ -63,6 +63,8 @@ export function memAccess(
   const info = OPS[code]!;
   const u8 = mem.api.u8;
   if (ea + info.memBytes > u8.length) throw oobMem();
+  // Dirty-page tracking (wasmscope/snapshot): stores and SIMD stores mark what they write.
+  if (info.results!.length === 0) mem.api.dirty?.mark(ea, info.memBytes);
   if (code >= 0x200) {
     simdMem(code - 0x200, m.simd, u8, ea, d * 4, b * 4, lane);
     return;
@@ -171,6 +173,7 @@ export function memMisc(
       const u8 = mem.api.u8;
       if (src + n > data.length || dst + n > u8.length) throw oobMem();
       u8.set(data.subarray(src, src + n), dst);
+      mem.api.dirty?.mark(dst, n);
       return;
     }
     case 0x10a: {
@@ -184,6 +187,7 @@ export function memMisc(
       if (src + n > from8.length || dst + n > to8.length) throw oobMem();
       if (to8.buffer === from8.buffer) to8.copyWithin(dst, src, src + n);
       else to8.set(from8.subarray(src, src + n), dst);
+      mem.api.dirty?.mark(dst, n);
       return;
     }
     case 0x10b: {
@@ -194,6 +198,7 @@ export function memMisc(
       const u8 = mem.api.u8;
       if (dst + n > u8.length) throw oobMem();
       u8.fill(v, dst, dst + n);
+      mem.api.dirty?.mark(dst, n);
       return;
     }
     default:

@@ -264,6 +264,8 @@ export class Instance {
   interrupt = false;
   /** Per defined function: 1 when its entry is checked (store/interrupts.ts); null: every entry. */
   entryChecked: Uint8Array | null = null;
+  /** Dirty-page tracking (`CompileOptions.dirtyPages`): stores are lowered with a DIRTY mark before them. */
+  dirtyPages = false;
   /** Some function in the index space has a listener (lowering then looks for CALLL targets). */
   anyListened = false;
   /** Line coverage (`CompileOptions.coverage`): block starts and counters, shared by every instance. */

@@ -29,7 +29,13 @@ export interface CompiledModule {
 }
 
 export type CompiledBody =
-  | { readonly kind: 'wasm'; readonly ir: IrModule; readonly code: CompiledCode }
+  | {
+      readonly kind: 'wasm';
+      readonly ir: IrModule;
+      readonly code: CompiledCode;
+      /** Compiled with dirty-page tracking (`withDirtyPageTracking`). */
+      readonly dirtyPages?: boolean;
+    }
   | {
       readonly kind: 'host';
       /** Tags the host module exports (exception handling). */

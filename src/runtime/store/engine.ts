@@ -44,6 +44,11 @@ export interface CompileOptions {
    * calls it again (a no-op once run) if the engine did not, and first when the engine fails.
    */
   readonly validate?: () => void;
+  /**
+   * `withDirtyPageTracking` (wasmscope/snapshot): every write to memory 0 marks its 64 KiB page in
+   * the memory's `DirtyPages` (store/dirty-pages.ts). Off (undefined), code must run untouched.
+   */
+  readonly dirtyPages?: boolean;
 }
 
 // ---- the instantiation plan (made by store/instantiate.ts) ----
@@ -205,6 +210,60 @@ export interface InstanceOwner {
   readonly api: ApiModule;
 }
 
+// ---- module state (wasmscope/snapshot: checkpoints and pre-initialisation) ----
+
+/**
+ * A reference in module state: null, a function of the instance's function index space (imports
+ * first), or any other reference as its raw handle (an externref's value, or a function of another
+ * module).
+ */
+export type StateRef =
+  { readonly kind: 'null' } | { readonly kind: 'func'; readonly index: number } | { readonly kind: 'raw'; readonly raw: bigint };
+
+/** The value of a global in module state: raw bits (`hi`: the high half of a v128) or a reference. */
+export type StateValue = { readonly kind: 'bits'; readonly lo: bigint; readonly hi: bigint } | StateRef;
+
+/** {@link TableElements.funcs} of a null element. */
+export const NULL_ELEMENT = -1;
+/** {@link TableElements.funcs} of an element outside the function index space (see `raw`). */
+export const RAW_ELEMENT = -2;
+
+/** The elements of a table, one entry per element. */
+export interface TableElements {
+  /** A function index of the instance's index space, {@link NULL_ELEMENT} or {@link RAW_ELEMENT}. */
+  readonly funcs: Int32Array;
+  /** The raw handle of every {@link RAW_ELEMENT}, by element index. */
+  readonly raw: ReadonlyMap<number, bigint>;
+}
+
+/**
+ * What a wasm instance holds beyond its memories (`EngineMemory.api`) and numeric global values
+ * (`EngineGlobal.get`), read and written by wasmscope/snapshot. Engines only read and write: the
+ * format, the checks (made before anything is written) and deltas are the snapshot layer's.
+ */
+export interface EngineModuleState {
+  /** The decoded module the instance was made from. */
+  readonly module: IrModule;
+  /** The value of global `i` (index space, imports first). */
+  global(i: number): StateValue;
+  /**
+   * Sets global `i`. Mutable globals only on the compiler engine (V8 cannot set an immutable one);
+   * the caller never sets an immutable global to another value.
+   */
+  setGlobal(i: number, v: StateValue): void;
+  /** The elements of table `t` (index space). */
+  readTable(t: number): TableElements;
+  /**
+   * Writes `elems` to table `t` from element 0, growing it first when it is smaller (the caller
+   * checked the maximum); elements past `elems` keep their values.
+   */
+  writeTable(t: number, elems: TableElements): void;
+  /** Whether data segment (`'data'`) or element segment (`'elem'`) `i` has been dropped. */
+  isDropped(kind: 'data' | 'elem', i: number): boolean;
+  /** Drops data or element segment `i` (as `data.drop`/`elem.drop`). */
+  drop(kind: 'data' | 'elem', i: number): void;
+}
+
 /**
  * A function found in a table (`lookupFunction`): its type and definition, and a direct call of it
  * (listeners compiled into a wasm function still fire; a host function is called as from the API).
@@ -241,6 +300,8 @@ export interface EngineInstance {
   tableFunction(tableIndex: number, offset: number): TableFunction | null | undefined;
   /** Releases engine resources (memory allocators, caches). */
   close(): void;
+  /** The module state (wasm instances; undefined for host modules). */
+  readonly moduleState?: EngineModuleState;
 }
 
 /** A prepared module, owned by the engine. */

@@ -5,6 +5,7 @@
  * handed out.
  */
 import type { Memory, MemoryDefinition } from '../api/module.js';
+import type { DirtyPages, TrackedMemory } from './dirty-pages.js';
 
 const PAGE = 65536;
 const encoder = new TextEncoder();
@@ -86,12 +87,16 @@ export class AllocatedMemory {
 /** Where a {@link MemoryApi} keeps its bytes. */
 export type MemoryBacking = WebAssembly.Memory | AllocatedMemory;
 
-export class MemoryApi implements Memory {
+export class MemoryApi implements Memory, TrackedMemory {
   /** The bytes: V8's memory, or a user allocator's (interpreter only). */
   readonly wasm: MemoryBacking;
   readonly #definition: MemoryDefinition;
   /** Maximum pages this memory may grow to (after the runtime's limit). */
   readonly maxPages: number;
+  /** Written pages, once an instance compiled with dirty-page tracking uses this memory (dirty-pages.ts). */
+  dirty: DirtyPages | undefined = undefined;
+  /** Some writer of this memory does not mark pages: its marks are not trusted (dirty-pages.ts). */
+  untrackedWriters = false;
   /** V8 made `wasm` as a 64-bit memory (memory64): its JS API takes page counts as bigints. */
   readonly addressI64: boolean;
   #buffer: ArrayBuffer | SharedArrayBuffer;
@@ -187,6 +192,7 @@ export class MemoryApi implements Memory {
   write(offset: number, bytes: Uint8Array): boolean {
     if (!this.#ok(offset, bytes.byteLength)) return false;
     this.u8.set(bytes, offset);
+    this.dirty?.mark(offset, bytes.byteLength);
     return true;
   }
   writeString(offset: number, s: string): boolean {
@@ -195,31 +201,37 @@ export class MemoryApi implements Memory {
   writeByte(offset: number, v: number): boolean {
     if (!this.#ok(offset, 1)) return false;
     this.u8[offset] = v;
+    this.dirty?.mark(offset, 1);
     return true;
   }
   writeUint16Le(offset: number, v: number): boolean {
     if (!this.#ok(offset, 2)) return false;
     this.dataView.setUint16(offset, v, true);
+    this.dirty?.mark(offset, 2);
     return true;
   }
   writeUint32Le(offset: number, v: number): boolean {
     if (!this.#ok(offset, 4)) return false;
     this.dataView.setUint32(offset, v >>> 0, true);
+    this.dirty?.mark(offset, 4);
     return true;
   }
   writeFloat32Le(offset: number, v: number): boolean {
     if (!this.#ok(offset, 4)) return false;
     this.dataView.setFloat32(offset, v, true);
+    this.dirty?.mark(offset, 4);
     return true;
   }
   writeFloat64Le(offset: number, v: number): boolean {
     if (!this.#ok(offset, 8)) return false;
     this.dataView.setFloat64(offset, v, true);
+    this.dirty?.mark(offset, 8);
     return true;
   }
   writeUint64Le(offset: number, v: bigint): boolean {
     if (!this.#ok(offset, 8)) return false;
     this.dataView.setBigUint64(offset, BigInt.asUintN(64, v), true);
+    this.dirty?.mark(offset, 8);
     return true;
   }
 }

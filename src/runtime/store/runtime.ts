@@ -29,6 +29,8 @@ import {
 import { checkImport, moduleNotInstantiated } from './link.js';
 import { linkImportObject, type ImportImplementations } from './import-object.js';
 import { sockListenersOf } from './sock.js';
+import { dirtyPageTrackingEnabled, noteMemoryWriters } from './dirty-pages.js';
+import { MemoryApi } from './memory-api.js';
 import { checkLimits, freeMemories, planInstantiation, type InstantiationPlan } from './instantiate.js';
 import { ModuleInstance, type ExportEntry, type ModuleOwner } from './module-instance.js';
 
@@ -103,10 +105,15 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
     const features = this.config.features;
     const factory = getFunctionListenerFactory(ctx);
     const coverageSink = getBlockCoverage(ctx);
+    const dirtyPages = dirtyPageTrackingEnabled(ctx);
     // The compilation cache (cache.ts) is a layer around what follows; modules compiled for line
-    // coverage bypass it. Without listeners, a hit is found before anything is decoded.
+    // coverage or dirty-page tracking bypass it. Without listeners, a hit is found before anything
+    // is decoded.
     const configured = this.config.cache;
-    const cache = configured instanceof CompilationCacheBase && !configured.closed && coverageSink === undefined ? configured : undefined;
+    const cache =
+      configured instanceof CompilationCacheBase && !configured.closed && coverageSink === undefined && !dirtyPages
+        ? configured
+        : undefined;
     let key: string | undefined;
     if (cache !== undefined && factory === undefined) {
       key = cacheKey(bytes, this.#keyParts(undefined));
@@ -140,6 +147,7 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
         listeners,
         closeOnContextDone: this.config.closeOnContextDone,
         coverage,
+        dirtyPages,
         validate,
       });
     } catch (e) {
@@ -154,11 +162,15 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
       if (artifact !== undefined) await cache.store(key, artifact);
     }
     if (coverageSink !== undefined && coverage !== undefined) coverageSink.addModule(coverage);
-    return this.#compiledModule(code);
+    return this.#compiledModule(code, dirtyPages);
   }
 
-  #compiledModule(code: CompiledCode): CompiledModule {
-    return new CompiledModuleImpl({ kind: 'wasm', ir: code.module, code }, this.config.customSections, this.config.memoryLimitPages);
+  #compiledModule(code: CompiledCode, dirtyPages = false): CompiledModule {
+    return new CompiledModuleImpl(
+      { kind: 'wasm', ir: code.module, code, dirtyPages },
+      this.config.customSections,
+      this.config.memoryLimitPages,
+    );
   }
 
   #keyParts(listeners: ReadonlyArray<FunctionListener | undefined> | undefined): CacheKeyParts {
@@ -285,6 +297,7 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
       plan = planInstantiation(ir, imports, { ...this.config, memoryAllocator: getMemoryAllocator(c) });
       const memories = plan.memories;
       if (memories.some((pm) => pm.free !== undefined)) m.onRelease = () => freeMemories(memories);
+      noteMemoryWriters(memoriesOf(imports, plan), body.dirtyPages === true);
       m.engine = this.engine.instantiate(
         body.code,
         imports,
@@ -412,6 +425,14 @@ function buildListeners(ir: IrModule, factory: FunctionListenerFactory | undefin
     if (l !== undefined) any = true;
   }
   return any ? out : undefined;
+}
+
+/** The memory index space of an instance: imported memories, then the planned defined ones. */
+function memoriesOf(imports: readonly ExternValue[], plan: InstantiationPlan): MemoryApi[] {
+  const out: MemoryApi[] = [];
+  for (const ev of imports) if (ev.kind === 2 && ev.value.api instanceof MemoryApi) out.push(ev.value.api);
+  for (const pm of plan.memories) out.push(pm.api);
+  return out;
 }
 
 /**

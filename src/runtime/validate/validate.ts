@@ -19,7 +19,7 @@ import {
   type CoreFeatures,
 } from '../api/features.js';
 import { valueTypeName } from '../api/value-type.js';
-import type { ConstExpr, Limits, Module } from '../binary/module.js';
+import { declaredFunctionRefs, type ConstExpr, type Limits, type Module } from '../binary/module.js';
 import { CodeValidator, type CodeContext, type FunctionValidationInfo } from './code.js';
 import { EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, V128 } from '../api/value-type.js';
 
@@ -245,20 +245,7 @@ class ModuleValidator {
 
   /** Function indices referenced outside function bodies: the spec's C.refs. */
   collectDeclaredRefs(): Set<number> {
-    const m = this.m;
-    const refs = new Set<number>();
-    const scan = (e: ConstExpr | undefined): void => {
-      if (e === undefined) return;
-      for (const ins of e.instrs) if (ins.op === 'ref.func') refs.add(ins.funcIndex);
-    };
-    for (const g of m.globals) scan(g.init);
-    for (const e of m.elements) {
-      scan(e.offsetExpr);
-      for (const init of e.init) scan(init);
-    }
-    for (const d of m.datas) scan(d.offsetExpr);
-    for (const ex of m.exports) if (ex.kind === 0) refs.add(ex.index);
-    return refs;
+    return declaredFunctionRefs(this.m);
   }
 
   validateExports(): void {
