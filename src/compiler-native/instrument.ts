@@ -270,6 +270,7 @@ export interface DropPlan {
 }
 
 /** Bytes written by each write to memory (opcode code), 0 for other instructions, -1 for bulk writes. */
+const BULK_PARAMS: readonly number[] = [I32, I32, I32];
 const WRITE_BYTES = ((): Int8Array => {
   const t = new Int8Array(NUM_CODES);
   for (let c = 0x36; c <= 0x3e; c++) t[c] = OPS[c]!.memBytes; // stores
@@ -603,7 +604,9 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
     }
     if (window >= 0 && WRITE_BYTES[code] !== 0) {
       // Park the operands, mark, then run the write on them (copied: its trap offsets map back).
-      const params = OPS[code]!.params!;
+      // memory.fill/copy/init are typed by the memory's index type (32-bit here: tracking refuses
+      // 64-bit memories): three i32 operands.
+      const params = OPS[code]!.params ?? BULK_PARAMS;
       insert(at);
       for (let k = params.length - 1; k >= 1; k--) out.localSet(extra(params[k]!, k));
       const addr = extra(I32, 0);

@@ -184,6 +184,7 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
   // Without a memory there is nothing to mark.
   const dirtyPages = options.dirtyPages === true && m.memorySpace.length > 0;
   if (dirtyPages && m.memorySpace.length > 1) throw new Error('not supported: dirty-page tracking of a module with several memories');
+  if (dirtyPages && m.memorySpace[0]?.limits.is64 === true) throw new Error('not supported: dirty-page tracking of a 64-bit memory');
   const passiveData = m.datas.map((d) => d.mode === 'passive');
   const passiveElems = m.elements.map((e) => e.mode === 'passive');
   const dropFlags = passiveData.includes(true) || passiveElems.includes(true);

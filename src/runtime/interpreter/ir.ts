@@ -289,7 +289,7 @@ export const I = {
   I64_ADD__I64_STORE: 246,
 
   /** Dirty-page tracking: marks the pages of the n-byte write at a + off (before a store). */
-  DIRTY: 247, // a off n
+  DIRTY: 255, // a off n
 } as const;
 
 /** [first, second, fused] opcodes of the superinstructions. */

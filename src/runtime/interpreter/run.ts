@@ -2192,7 +2192,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         pc += 4;
         break;
       }
-      case 247: {
+      case 255: {
         // DIRTY
         const dirty = inst.mem!.api.dirty;
         if (dirty !== undefined) dirty.mark((i32[fp + code[pc + 1]!]! >>> 0) + (code[pc + 2]! >>> 0), code[pc + 3]!);
