@@ -151,6 +151,14 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
     }
   }
   const u32 = b.u32;
+  // Compiled for snapshots: unwinds and rewinds neither leave nor enter frames, so hooks keep still.
+  const rewind = code.asy === undefined ? undefined : state.rewind;
+  const still = (f: (...refs: unknown[]) => void): ((...refs: unknown[]) => void) =>
+    rewind === undefined
+      ? f
+      : (...refs: unknown[]): void => {
+          if (rewind.mode === 0) f(...refs);
+        };
   /** Writes the raw handles of reference values (passed to an adapter as JS values) into scratch. */
   const refsToScratch = (types: readonly ValType[], refs: readonly unknown[]): void => {
     const l = slotLayout([I32, ...types]);
@@ -175,12 +183,14 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
         };
         fn = b.adapterFor(
           h.type,
-          hasRefs
-            ? (...refs: unknown[]): void => {
-                refsToScratch(lis[u32[0]!]!.paramTypes, refs);
-                before();
-              }
-            : before,
+          still(
+            hasRefs
+              ? (...refs: unknown[]): void => {
+                  refsToScratch(lis[u32[0]!]!.paramTypes, refs);
+                  before();
+                }
+              : before,
+          ),
         );
         break;
       }
@@ -193,20 +203,25 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
         };
         fn = b.adapterFor(
           h.type,
-          hasRefs
-            ? (...refs: unknown[]): void => {
-                refsToScratch(lis[u32[0]!]!.resultTypes, refs);
-                after();
-              }
-            : after,
+          still(
+            hasRefs
+              ? (...refs: unknown[]): void => {
+                  refsToScratch(lis[u32[0]!]!.resultTypes, refs);
+                  after();
+                }
+              : after,
+          ),
         );
         break;
       }
       case 'tail':
-        fn = b.adapterFor(I32_ONLY, (): void => {
-          const e = state.listeners.pop();
-          e.listener.after(state.ctx!, api, e.def, EMPTY);
-        });
+        fn = b.adapterFor(
+          I32_ONLY,
+          still((): void => {
+            const e = state.listeners.pop();
+            e.listener.after(state.ctx!, api, e.def, EMPTY);
+          }),
+        );
         break;
       case 'check':
         fn = b.adapterFor(I32_ONLY, (): void => checkInterrupt(state));

@@ -173,6 +173,7 @@ const cases: Case[] = [
           (func (export "snapshot") (param i32) (result i32) (call $s (local.get 0)))
           (func (export "restore") (param i32) (call $restore (local.get 0))))`),
         newModuleConfig().withName('outer'),
+        snapCtx(),
       );
       env.restoreWith.value = 12n;
       expect(outer.exportedFunction('snapshot')!.callWithContext(snapCtx(), 0)).toEqual([12n]);
@@ -181,36 +182,7 @@ const cases: Case[] = [
   },
 ];
 
-/**
- * The compiler engine cannot take snapshots (V8 cannot copy a wasm call stack; README limits): a
- * snapshot there fails with a clear error naming the way out, the interpreter.
- */
-for (const engine of engines.filter((e) => e.name === 'compiler')) {
-  describe(`snapshots on the ${engine.name}`, () => {
-    it('taking a snapshot fails with "not supported", naming the interpreter', async () => {
-      const r = runtimeFor(engine);
-      try {
-        await r
-          .newHostModuleBuilder('example')
-          .newFunctionBuilder()
-          .withFunc((ctx) => (getSnapshotter(ctx)!.snapshot(), 0), [I32], [I32])
-          .export('snapshot')
-          .newFunctionBuilder()
-          .withFunc(() => {}, [I32], [])
-          .export('restore')
-          .instantiate();
-        const m = await r.instantiateWithConfig(await wat(GUEST), newModuleConfig().withName('guest'));
-        expect(() => m.exportedFunction('run')!.callWithContext(snapCtx())).toThrow(
-          /^not supported: snapshots on the compiler engine .*newRuntimeConfigInterpreter\(\)/,
-        );
-      } finally {
-        await r.close();
-      }
-    });
-  });
-}
-
-for (const engine of engines.filter((e) => e.name === 'interpreter')) {
+for (const engine of engines) {
   describe(`snapshots on the ${engine.name}`, () => {
     for (const c of cases) {
       it(c.name, async () => {
@@ -245,7 +217,7 @@ for (const engine of engines.filter((e) => e.name === 'interpreter')) {
             )
             .export('restore')
             .instantiate();
-          const m = await r.instantiateWithConfig(await wat(GUEST), newModuleConfig().withName('guest'));
+          const m = await r.instantiateWithConfig(await wat(GUEST), newModuleConfig().withName('guest'), snapCtx());
           await c.run(m, { r, snapshots, restoreWith, log });
         } finally {
           await r.close();
@@ -283,7 +255,7 @@ for (const engine of engines.filter((e) => e.name === 'interpreter')) {
           .withFunc((_c, _m, i: number) => snapshots[i]!.restore([5n]), [I32], [])
           .export('restore')
           .instantiate(lctx);
-        const m = await r.instantiateWithConfig(await wat(GUEST), newModuleConfig().withName('guest'), lctx);
+        const m = await r.instantiateWithConfig(await wat(GUEST), newModuleConfig().withName('guest'), withSnapshotter(lctx));
         expect(m.exportedFunction('run')!.callWithContext(snapCtx())).toEqual([5n]);
         expect(log).toEqual([
           'B run',

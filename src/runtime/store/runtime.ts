@@ -22,6 +22,7 @@ import { HostModuleBuilderImpl, hostFunctionSpecs, type HostFunctionEntry, type 
 import { checkImport } from './link.js';
 import { checkLimits, planInstantiation } from './instantiate.js';
 import { ModuleInstance, type ExportEntry, type ModuleOwner } from './module-instance.js';
+import { snapshotsEnabled } from './snapshots.js';
 
 export interface Runtime {
   compileModule(binary: Uint8Array, ctx?: Context): Promise<CompiledModule>;
@@ -91,13 +92,14 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
     if (factory !== undefined || coverageSink !== undefined) validate();
     const coverage = coverageSink === undefined ? undefined : new BlockCoverage(ir);
     const listeners = buildListeners(ir, factory);
+    const snapshots = ctx !== undefined && snapshotsEnabled(ctx);
     const cache = this.config.cache;
     let code: CompiledCode | undefined;
     let key = '';
     if (cache instanceof CompilationCacheImpl) {
       // As wazero: the key covers the binary and which functions are listened.
       const listened = listeners === undefined ? '' : listeners.map((l) => (l === undefined ? '0' : '1')).join('');
-      key = `${this.engine.kind}:${features}:${this.config.debugInfo}:${this.config.closeOnContextDone}:${listened}:${createHash('sha256').update(bytes).digest('hex')}`;
+      key = `${this.engine.kind}:${features}:${this.config.debugInfo}:${this.config.closeOnContextDone}:${snapshots}:${listened}:${createHash('sha256').update(bytes).digest('hex')}`;
       code = listeners === undefined && coverage === undefined ? cache.entries.get(key) : undefined;
     }
     if (code === undefined) {
@@ -108,6 +110,7 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
           listeners,
           closeOnContextDone: this.config.closeOnContextDone,
           coverage,
+          snapshots,
           validate,
         });
       } catch (e) {
