@@ -117,8 +117,8 @@ export class CompilerSnapshotter implements Snapshotter, InvocationSnapshots {
     if (!this.invocation.live || state.snap !== (this as InvocationSnapshots)) {
       throw new SnapshotError('snapshot: the call this snapshotter belongs to is not the one in progress');
     }
-    if (t === undefined) throw notCompiledForSnapshots('the module whose guest code called this host function');
     checkFrames(state);
+    if (t === undefined) throw notCompiledForSnapshots('the module whose guest code called this host function');
     const st = new CompilerSnapState(t.results);
     this.pending.push(st);
     return newSnapshot(this.invocation, st, slotLayout(t.results).total);
