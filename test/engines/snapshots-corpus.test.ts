@@ -12,10 +12,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Context, newModuleConfig } from '../../src/index.js';
 import { getSnapshotter, withSnapshotter } from '../../src/experimental.js';
-import { decodeModule } from '../../src/runtime/binary/decoder.js';
-import { ByteWriter, encodeModule, type EncodableBody } from '../../src/runtime/binary/encoder.js';
-import { nextInstr, readLeb, skipLeb } from '../../src/runtime/binary/instr.js';
-import type { ConstExpr, Export, Import } from '../../src/runtime/binary/module.js';
+import { spliceHostCall } from '../../src/bench/modules.js';
 import { engines, runtimeFor } from '../helpers.js';
 
 const GUESTS = new URL('../fixtures/guests/nowasi', import.meta.url).pathname;
@@ -43,56 +40,6 @@ function fingerprint(bytes: Uint8Array): string {
   return `${bytes.length}:${h.toString(16)}`;
 }
 
-/**
- * `bytes` with the import `h.tick: () → ()` as function 0, called at the entry of every defined
- * function (and at every loop head when `loops`).
- */
-function spliceTick(bytes: Uint8Array, loops: boolean): Uint8Array {
-  const m = decodeModule(bytes, 0x1ff);
-  const types = [...m.types];
-  let tickType = types.findIndex((t) => t.params.length === 0 && t.results.length === 0);
-  if (tickType < 0) {
-    types.push({ params: [], results: [] });
-    tickType = types.length - 1;
-  }
-  const imports: Import[] = [{ module: 'h', name: 'tick', desc: { kind: 0, typeIndex: tickType }, offset: -1 }, ...m.imports];
-  const shiftExpr = (e: ConstExpr): ConstExpr => ({
-    ...e,
-    instrs: e.instrs.map((i) => (i.op === 'ref.func' ? { ...i, funcIndex: i.funcIndex + 1 } : i)),
-  });
-  const op = new Int32Array(1);
-  const codes: EncodableBody[] = m.codes.map((b) => {
-    const w = new ByteWriter(b.codeEnd - b.entryOffset + 16);
-    w.bytes(m.bytes.subarray(skipLeb(m.bytes, b.entryOffset), b.codeStart));
-    w.call(0);
-    for (let p = b.codeStart; p < b.codeEnd;) {
-      const at = p;
-      p = nextInstr(m.bytes, p, op);
-      const code = op[0]!;
-      if (code === 0x10 || code === 0x12 || code === 0xd2) {
-        w.u8(code).u32(readLeb(m.bytes, at + 1) + 1);
-      } else {
-        w.bytes(m.bytes.subarray(at, p));
-        if (code === 0x03 && loops) w.call(0);
-      }
-    }
-    return { encoded: w.finish() };
-  });
-  const exports: Export[] = m.exports.map((e) => (e.kind === 0 ? { ...e, index: e.index + 1 } : e));
-  const out = encodeModule({
-    ...m,
-    types,
-    imports,
-    exports,
-    codes,
-    startFunction: m.startFunction === undefined ? undefined : m.startFunction + 1,
-    elements: m.elements.map((s) => ({ ...s, init: s.init.map(shiftExpr) })),
-    globals: m.globals.map((g) => ({ ...g, init: shiftExpr(g.init) })),
-    customSections: [],
-  });
-  return out.bytes;
-}
-
 interface Outcome {
   readonly result: bigint;
   readonly memory: string;
@@ -110,7 +57,7 @@ const compiler = engines.find((e) => e.name === 'compiler');
 describe.skipIf(compiler === undefined)('rewind pass on the nowasi guests with a host call at every function entry', () => {
   for (const [name, loops] of GUEST_TICKS) {
     it(`${name}: snapshots taken (and restored at once) every few calls leave run() and memory as raw V8's`, async () => {
-      const bytes = spliceTick(new Uint8Array(readFileSync(join(GUESTS, `${name}.tiny.wasm`))), loops);
+      const bytes = spliceHostCall(new Uint8Array(readFileSync(join(GUESTS, `${name}.tiny.wasm`))), { loops });
       const expected = rawV8(bytes);
       // About 60 snapshots per run, a third of them restored inside the host call that took them.
       const every = Math.max(1, Math.floor(expected.ticks / 60));
