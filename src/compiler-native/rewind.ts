@@ -157,6 +157,12 @@ export function rewindCandidates(m: Module): Uint8Array {
   return out;
 }
 
+/** A point of a level: a site (`k` its number) or a block holding sites (`k` 0), at offset `at`. */
+interface Point {
+  readonly k: number;
+  readonly at: number;
+}
+
 /** Operand types before a block/loop/if/call instruction, from the validator. */
 interface Operands {
   readonly types: Uint8Array;
@@ -169,8 +175,11 @@ interface BodyPlan {
   readonly sites: Map<number, number>;
   /** Site range of each block/loop/if holding sites, by offset. */
   readonly ranges: Map<number, readonly [number, number]>;
-  /** Points (sites and blocks holding sites) per level, keyed by the level's opening offset (-1: the function). */
-  readonly points: Map<number, number>;
+  /**
+   * Points (sites, and blocks holding sites) per level in order, keyed by the level's opening
+   * offset (-1: the function; the `else` offset for an else arm).
+   */
+  readonly points: Map<number, Point[]>;
   /** Whether the body makes tail calls that can leave another function's record on top. */
   readonly tail: boolean;
   readonly operands: Map<number, Operands>;
@@ -205,7 +214,7 @@ function planBody(c: Ctx, defIndex: number): BodyPlan {
   const nImp = m.numImportedFuncs;
   const sites = new Map<number, number>();
   const ranges = new Map<number, readonly [number, number]>();
-  const points = new Map<number, number>();
+  const points = new Map<number, Point[]>();
   let tail = false;
   let next = 1;
   // Levels: key, the structure's offset, whether live (its code can run), first site number.
@@ -213,7 +222,11 @@ function planBody(c: Ctx, defIndex: number): BodyPlan {
   const structs: number[] = [-1];
   const live: boolean[] = [true];
   const first: number[] = [1];
-  const addPoint = (key: number): void => void points.set(key, (points.get(key) ?? 0) + 1);
+  const addPoint = (key: number, point: Point): void => {
+    const list = points.get(key);
+    if (list === undefined) points.set(key, [point]);
+    else list.push(point);
+  };
   const op = new Int32Array(1);
   let p = body.codeStart;
   while (p < body.codeEnd) {
@@ -242,7 +255,7 @@ function planBody(c: Ctx, defIndex: number): BodyPlan {
         const f = first.pop()!;
         if (s >= 0 && next > f) {
           ranges.set(s, [f, next - 1]);
-          addPoint(keys[keys.length - 1]!);
+          addPoint(keys[keys.length - 1]!, { k: 0, at: s });
         }
         break;
       }
@@ -264,8 +277,8 @@ function planBody(c: Ctx, defIndex: number): BodyPlan {
           tail = true;
         }
         if (site) {
+          addPoint(keys[top]!, { k: next, at });
           sites.set(at, next++);
-          addPoint(keys[top]!);
         }
         break;
       }
@@ -312,24 +325,49 @@ function blockTypeAt(m: Module, b: Uint8Array, p: number): FuncType {
   return m.types[readLeb(b, p)]!;
 }
 
+/** A site whose call has returned: its unwind check and the reload of its operands are still to emit. */
+interface Pending {
+  readonly k: number;
+  readonly results: readonly ValType[];
+  readonly rTemps: readonly number[];
+  readonly lTemps: readonly number[];
+}
+
 /** An original control frame during emission. */
 interface Frame {
   /** Inserted labels open inside this frame (branches that leave it cross them). */
   extra: number;
-  /** Points left at the current level. */
-  points: number;
-  /** Whether a segment guard is open, and the level's params it took (dropped in its else). */
-  guard: boolean;
-  guardParams: readonly ValType[];
+  /** The points of the current level, and the index of the next one. */
+  points: readonly Point[];
+  next: number;
+  /** Temps for the results of the next point when it is a site (allocated when its guard opens). */
+  nextResults: number[];
   /** The level's params (an else arm starts with them again). */
   readonly params: readonly ValType[];
   readonly results: readonly ValType[];
-  /** The structure is a point: its entry wrapper is open in the parent, X values spilled. */
+  /** The structure is a point: its entry wrapper is open in the parent. */
   readonly point: boolean;
+  /** Spilled operands below the structure, reloaded after it. */
   readonly xTemps: readonly number[];
-  readonly mark: readonly number[];
+  /** Temps held until the structure's end (its condition, params and X operands). */
+  readonly own: readonly number[];
 }
 
+/**
+ * The transformed body (see the module comment). Normal execution pays one `$state` test per
+ * site (after the call: unwinding?) merged with the guard of the code that follows, and one per
+ * entry of a block holding sites. Between two points the code runs in the else arm of
+ *
+ *     block $point
+ *       global.get $state
+ *       if            ;; unwinding from the previous site, or rewinding
+ *         (unwinding: save the frame from the previous site)
+ *         (rewinding: skip the next point unless the target is in it; the results record)
+ *       else          ;; normal: reload the previous site's operands, the code, spill
+ *       end
+ *       the next site's call (made again when rewinding to it)
+ *     end
+ */
 function transformBody(c: Ctx, defIndex: number, plan: BodyPlan): InstrumentedBody {
   const m = c.m;
   const body = m.codes[defIndex]!;
@@ -365,21 +403,16 @@ function transformBody(c: Ctx, defIndex: number, plan: BodyPlan): InstrumentedBo
   const base = localTypes.length;
   const extraTypes: ValType[] = [I32];
   const siteLocal = base;
-  // Temps per type, used as stacks (spills nest).
-  const pools = REWIND_TYPES.map(() => [] as number[]);
-  const used = REWIND_TYPES.map(() => 0);
+  // Temps per type, reused once free.
+  const free = REWIND_TYPES.map(() => [] as number[]);
   const alloc = (t: ValType): number => {
-    const k = REWIND_TYPES.indexOf(t);
-    const pool = pools[k]!;
-    if (used[k]! === pool.length) {
-      pool.push(base + extraTypes.length);
-      extraTypes.push(t);
-    }
-    return pool[used[k]!++]!;
+    const f = free[REWIND_TYPES.indexOf(t)]!;
+    if (f.length > 0) return f.pop()!;
+    extraTypes.push(t);
+    return base + extraTypes.length - 1;
   };
-  const mark = (): number[] => used.slice();
-  const release = (to: readonly number[]): void => {
-    for (let k = 0; k < used.length; k++) used[k] = to[k]!;
+  const release = (temps: readonly number[]): void => {
+    for (const t of temps) free[REWIND_TYPES.indexOf(extraTypes[t - base]!)]!.push(t);
   };
   const helper = (slot: number): void => {
     out.i32Const(slot).callIndirect(c.typeIndex(helperType(slot)), c.helperTable);
@@ -397,6 +430,11 @@ function transformBody(c: Ctx, defIndex: number, plan: BodyPlan): InstrumentedBo
   const reload = (temps: readonly number[]): void => {
     for (const t of temps) out.localGet(t);
   };
+  const calleeOf = (at: number): FuncType => {
+    const code = bytes[at]!;
+    const x = readLeb(bytes, at + 1);
+    return code === OP_CALL_INDIRECT ? m.types[x]! : m.types[m.funcTypeIndexSpace[x]!]!;
+  };
 
   const frames: Frame[] = [];
   let totalExtra = 0;
@@ -404,32 +442,83 @@ function transformBody(c: Ctx, defIndex: number, plan: BodyPlan): InstrumentedBo
     f.extra += d;
     totalExtra += d;
   };
-  /** Opens the guard of the segment that starts here (when a point follows at this level). */
-  const openGuard = (f: Frame, params: readonly ValType[]): void => {
-    if (f.points === 0) return;
-    state();
-    out.i32Eqz().if(blockTypeOf(c, params, []));
-    f.guard = true;
-    f.guardParams = params;
-    addExtra(f, 1);
-  };
-  const closeGuard = (f: Frame): void => {
-    if (!f.guard) return;
-    if (f.guardParams.length > 0) {
-      out.else();
-      for (let i = 0; i < f.guardParams.length; i++) out.u8(0x1a); // drop
-    }
-    out.end();
-    f.guard = false;
-    addExtra(f, -1);
-  };
-  /** Labels between the current position and $unwind (inside the point: `inner` more). */
+  /** Labels between the current position (`inner` more) and $unwind. */
   const unwindDepth = (inner: number): number => inner + frames.length + totalExtra;
   const newDepth = (d: number): number => {
     let n = d;
     for (let j = 0; j <= d && j < frames.length; j++) n += frames[frames.length - 1 - j]!.extra;
     return n;
   };
+  /** Unwinding after site `p`: save the frame (the innermost first saves the call's results). */
+  const unwindCheck = (p: Pending, inner: number): void => {
+    state();
+    out.i32Const(STATE_UNWINDING).u8(0x46).if(BLOCK_EMPTY); // i32.eq
+    helper(SLOT_SP);
+    out.i32Eqz().if(BLOCK_EMPTY);
+    for (let i = 0; i < p.rTemps.length; i++) {
+      out.localGet(p.rTemps[i]!);
+      push(p.results[i]!);
+    }
+    out.i32Const(0);
+    push(I32);
+    out.end();
+    out
+      .i32Const(p.k)
+      .localSet(siteLocal)
+      .br(unwindDepth(inner + 1));
+    out.end();
+  };
+  /**
+   * Opens the guard of the code before the next point of `f` (see the function comment); the
+   * normal arm starts by reloading `reloads`, which are then free.
+   */
+  const openGuard = (f: Frame, params: readonly ValType[], pending: Pending | undefined, reloads: readonly number[]): void => {
+    const bt = blockTypeOf(c, params, []);
+    out.block(bt);
+    state();
+    out.if(bt);
+    addExtra(f, 2);
+    for (let i = 0; i < params.length; i++) out.u8(0x1a); // drop
+    if (pending !== undefined) unwindCheck(pending, 0);
+    const next = f.points[f.next]!;
+    if (next.k > 0) {
+      const results = calleeOf(next.at).results;
+      f.nextResults = results.map(alloc);
+      out.localGet(siteLocal).i32Const(next.k).u8(0x47).brIf(1); // not the target: skip the point
+      out.i32Const(0);
+      helper(SLOT_PEEK);
+      out.i32Eqz().if(BLOCK_EMPTY); // the results record: the snapshotting host call returns them
+      pop(I32);
+      out.u8(0x1a);
+      for (let i = results.length - 1; i >= 0; i--) {
+        pop(results[i]!);
+        out.localSet(f.nextResults[i]!);
+      }
+      helper(SLOT_DONE);
+      out.br(2).end();
+    }
+    out.else();
+    reload(reloads);
+    release(reloads);
+  };
+  const newFrame = (
+    points: readonly Point[],
+    params: readonly ValType[],
+    results: readonly ValType[],
+    point: boolean,
+    xTemps: readonly number[],
+    own: readonly number[],
+  ): Frame => ({
+    extra: 0,
+    points,
+    next: 0,
+    nextResults: [],
+    params,
+    results,
+    point,
+    xTemps,
+    own,
+  });
 
   // Prologue: rewinding → pop the record into the locals.
   insert(body.codeStart);
@@ -462,22 +551,13 @@ function transformBody(c: Ctx, defIndex: number, plan: BodyPlan): InstrumentedBo
   out.unreachable().end();
   pop(I32);
   out.localSet(siteLocal);
-  const restoreAt = out.len; // the pops of locals are written once all temps are known
+  const restoreAt = out.len; // the pops of the locals are written once every temp is known
   out.end();
   out.block(BLOCK_EMPTY); // $unwind
   out.block(blockTypeOf(c, [], type.results)); // $body: the function's own label
-  frames.push({
-    extra: 0,
-    points: plan.points.get(-1) ?? 0,
-    guard: false,
-    guardParams: [],
-    params: [],
-    results: type.results,
-    point: false,
-    xTemps: [],
-    mark: mark(),
-  });
-  openGuard(frames[0]!, []);
+  const top = newFrame(plan.points.get(-1) ?? [], [], type.results, false, [], []);
+  frames.push(top);
+  if (top.points.length > 0) openGuard(top, [], undefined, []);
 
   const op = new Int32Array(1);
   let p = body.codeStart;
@@ -491,29 +571,20 @@ function transformBody(c: Ctx, defIndex: number, plan: BodyPlan): InstrumentedBo
       const bt = blockTypeAt(m, bytes, at + 1);
       const range = plan.ranges.get(at);
       if (range === undefined) {
-        frames.push({
-          extra: 0,
-          points: 0,
-          guard: false,
-          guardParams: [],
-          params: bt.params,
-          results: bt.results,
-          point: false,
-          xTemps: [],
-          mark: mark(),
-        });
+        frames.push(newFrame([], bt.params, bt.results, false, [], []));
         continue;
       }
+      // A block holding sites: spill [X, P, (condition)], close the guard, enter when running
+      // normally or when rewinding to a site inside.
       const o = plan.operands.get(at)!;
-      const frameMark = mark();
       insert(at);
       const n = o.types.length - (code === OP_IF ? 1 : 0);
       const cond = code === OP_IF ? spill([I32]) : [];
       const pTemps = spill(o.types.subarray(n - bt.params.length, n));
       const xTemps = spill(o.types.subarray(0, n - bt.params.length));
-      closeGuard(f);
-      f.points--;
-      // Enter when running normally, or when rewinding to a site inside.
+      out.end().end();
+      addExtra(f, -2);
+      f.next++;
       state();
       out
         .i32Eqz()
@@ -527,30 +598,21 @@ function transformBody(c: Ctx, defIndex: number, plan: BodyPlan): InstrumentedBo
       reload(cond);
       copyFrom = at;
       flush(p); // the original header
-      const nf: Frame = {
-        extra: 0,
-        points: plan.points.get(at) ?? 0,
-        guard: false,
-        guardParams: [],
-        params: bt.params,
-        results: bt.results,
-        point: true,
-        xTemps,
-        mark: frameMark,
-      };
+      const nf = newFrame(plan.points.get(at) ?? [], bt.params, bt.results, true, xTemps, [...cond, ...pTemps, ...xTemps]);
       frames.push(nf);
       insert(at);
-      openGuard(nf, bt.params);
+      if (nf.points.length > 0) openGuard(nf, bt.params, undefined, []);
       copyFrom = p;
       continue;
     }
     if (code === OP_ELSE) {
-      // The then arm ends with no guard open (no point follows its last one).
-      f.points = plan.points.get(at) ?? 0;
-      if (f.points > 0) {
+      // The then arm's points are done (no guard is open after the last one).
+      f.points = plan.points.get(at) ?? [];
+      f.next = 0;
+      if (f.points.length > 0) {
         flush(p);
         insert(at);
-        openGuard(f, f.params);
+        openGuard(f, f.params, undefined, []);
         copyFrom = p;
       }
       continue;
@@ -586,10 +648,14 @@ function transformBody(c: Ctx, defIndex: number, plan: BodyPlan): InstrumentedBo
       const rTemps = spill(f.results);
       out.end(); // the entry wrapper
       addExtra(parent, -1);
-      openGuard(parent, []);
-      reload(f.xTemps);
-      reload(rTemps);
-      release(f.mark);
+      if (parent.next < parent.points.length) {
+        openGuard(parent, [], undefined, [...f.xTemps, ...rTemps]);
+      } else {
+        reload(f.xTemps);
+        reload(rTemps);
+        release(rTemps);
+      }
+      release(f.own);
       copyFrom = p;
       continue;
     }
@@ -615,37 +681,18 @@ function transformBody(c: Ctx, defIndex: number, plan: BodyPlan): InstrumentedBo
     }
     const k = plan.sites.get(at);
     if (k === undefined) continue;
-    // A site: [L, args, (index)] → spill; the point; reload [L, results].
+    // A site: spill [L, args, (index)], close the guard, the call; the next guard reloads [L, results].
     const indirect = code === OP_CALL_INDIRECT;
     const tailImport = code === OP_RETURN_CALL;
-    const callee = indirect ? m.types[readLeb(bytes, at + 1)]! : m.types[m.funcTypeIndexSpace[readLeb(bytes, at + 1)]!]!;
+    const callee = calleeOf(at);
     const o = plan.operands.get(at)!;
-    const siteMark = mark();
     insert(at);
     const nArgs = callee.params.length + (indirect ? 1 : 0);
     const n = o.types.length;
     const idx = indirect ? spill([I32]) : [];
     const aTemps = spill(o.types.subarray(n - nArgs, n - (indirect ? 1 : 0)));
     const lTemps = spill(o.types.subarray(0, n - nArgs));
-    closeGuard(f);
-    f.points--;
-    const rTemps: number[] = [];
-    for (const t of callee.results) rTemps.push(alloc(t));
-    out.block(BLOCK_EMPTY); // $point
-    state();
-    out.if(BLOCK_EMPTY); // rewinding (never unwinding here)
-    out.localGet(siteLocal).i32Const(k).u8(0x47).brIf(1); // not this site: skip the point
-    out.i32Const(0);
-    helper(SLOT_PEEK);
-    out.i32Eqz().if(BLOCK_EMPTY); // the results record: the snapshotting host call returns them
-    pop(I32); // its tag
-    out.u8(0x1a); // drop
-    for (let i = rTemps.length - 1; i >= 0; i--) {
-      pop(callee.results[i]!);
-      out.localSet(rTemps[i]!);
-    }
-    helper(SLOT_DONE);
-    out.br(2).end().end();
+    out.end(); // the guard's if
     reload(aTemps);
     reload(idx);
     if (tailImport) {
@@ -655,45 +702,42 @@ function transformBody(c: Ctx, defIndex: number, plan: BodyPlan): InstrumentedBo
       flush(p); // the original call: frames of callers point at it
       insert(at);
     }
+    const rTemps = f.nextResults;
     for (let i = rTemps.length - 1; i >= 0; i--) out.localSet(rTemps[i]!);
-    state();
-    out.i32Const(STATE_UNWINDING).u8(0x46).if(BLOCK_EMPTY);
-    out.i32Const(0);
-    helper(SLOT_SP);
-    out.i32Eqz().if(BLOCK_EMPTY); // the innermost frame: the call's results first
-    for (let i = 0; i < rTemps.length; i++) {
-      out.localGet(rTemps[i]!);
-      push(callee.results[i]!);
-    }
-    out.i32Const(0);
-    push(I32);
-    out.end();
-    out.i32Const(k).localSet(siteLocal).br(unwindDepth(2));
-    out.end().end(); // if unwinding, $point
+    out.end(); // $point
+    addExtra(f, -2);
+    release(aTemps);
+    release(idx);
+    f.next++;
+    const pending: Pending = { k, results: callee.results, rTemps, lTemps };
     if (tailImport) {
+      unwindCheck(pending, 0);
       reload(rTemps);
       out.return();
+      release(lTemps);
+      release(rTemps);
+    } else if (f.next < f.points.length) {
+      openGuard(f, [], pending, [...lTemps, ...rTemps]);
     } else {
-      openGuard(f, []);
+      unwindCheck(pending, 0);
       reload(lTemps);
       reload(rTemps);
+      release(lTemps);
+      release(rTemps);
     }
-    release(siteMark);
     copyFrom = p;
   }
   flush(end);
   // The pops of the locals (reverse of the pushes), now that every temp is known.
   const restore = new ByteWriter(64);
   const nLocals = base + extraTypes.length;
-  const popOf = (t: ValType): void => {
-    restore
-      .i32Const(SLOT_POP + REWIND_TYPES.indexOf(t))
-      .callIndirect(c.typeIndex(helperType(SLOT_POP + REWIND_TYPES.indexOf(t))), c.helperTable);
-  };
   for (let i = nLocals - 1; i >= 0; i--) {
     if (i === siteLocal) continue;
-    popOf(i < base ? localTypes[i]! : extraTypes[i - base]!);
-    restore.localSet(i);
+    const slot = SLOT_POP + REWIND_TYPES.indexOf(i < base ? localTypes[i]! : extraTypes[i - base]!);
+    restore
+      .i32Const(slot)
+      .callIndirect(c.typeIndex(helperType(slot)), c.helperTable)
+      .localSet(i);
   }
   const code = out.written();
   const inserted = restore.written();
@@ -703,8 +747,8 @@ function transformBody(c: Ctx, defIndex: number, plan: BodyPlan): InstrumentedBo
   for (const t of extraTypes) w.u32(1).u8(t);
   const localsLength = w.len;
   w.bytes(code.subarray(0, restoreAt)).bytes(inserted).bytes(code.subarray(restoreAt));
-  // Segments after the restore code move by its length.
-  const ns = Int32Array.from(newStart, (s) => (s >= restoreAt && s > 0 ? s + inserted.length : s));
+  // Segments after the restore code move by its length (the prologue's segment starts at 0).
+  const ns = Int32Array.from(newStart, (s) => (s > 0 && s >= restoreAt ? s + inserted.length : s));
   return { encoded: w.finish(), localsLength, newStart: ns, origStart: Int32Array.from(origStart), copied: Uint8Array.from(copied) };
 }
 
