@@ -175,8 +175,11 @@ class CompilerEngine implements Engine {
     let instance: WebAssembly.Instance;
     const prevCtx = state.ctx;
     const prevMod = state.callModule;
+    const prevSnap = state.snap;
     state.ctx = options.ctx;
     state.callModule = owner.api;
+    // The start function takes no snapshots (nor may it start the unwind of an outer call's).
+    state.snap = undefined;
     const depth = state.listeners.sp;
     const prevLimit = Error.stackTraceLimit;
     if (state.callDepth === 0 && prevLimit < STACK_TRACE_LIMIT) Error.stackTraceLimit = STACK_TRACE_LIMIT;
@@ -193,6 +196,7 @@ class CompilerEngine implements Engine {
     } finally {
       state.ctx = prevCtx;
       state.callModule = prevMod;
+      state.snap = prevSnap;
       state.callDepth--;
       Error.stackTraceLimit = prevLimit;
     }

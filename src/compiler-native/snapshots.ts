@@ -118,7 +118,7 @@ export class CompilerSnapshotter implements Snapshotter, InvocationSnapshots {
       throw new SnapshotError('snapshot: the call this snapshotter belongs to is not the one in progress');
     }
     checkFrames(state);
-    if (t === undefined) throw notCompiledForSnapshots('the module whose guest code called this host function');
+    if (t === undefined) throw notCompiledForSnapshots('the module that imported this host function');
     const st = new CompilerSnapState(t.results);
     this.pending.push(st);
     return newSnapshot(this.invocation, st, slotLayout(t.results).total);
