@@ -23,6 +23,7 @@ import {
   type FunctionListener,
   type Snapshot,
 } from '../../src/experimental.js';
+import { hasJspi } from '../../src/compiler-native/boundary.js';
 import { decodeModule } from '../../src/runtime/binary/decoder.js';
 import { nextInstr, readLeb } from '../../src/runtime/binary/instr.js';
 import { engines, runtimeFor, thrown, wat } from '../helpers.js';
@@ -447,6 +448,20 @@ for (const engine of engines.filter((e) => e.name === 'compiler')) {
           newModuleConfig().withName('plain'),
         );
         expect(plain.exportedFunction('f')!.callWithContext(snapCtx())).toEqual([3n]);
+      } finally {
+        await r.close();
+      }
+    });
+
+    it('async calls (callAsync) refuse snapshots where JS Promise Integration runs them; without it they run synchronously', async () => {
+      const r = runtimeFor(engine, (cfg) => cfg.withCoreFeatures(FEATURES));
+      try {
+        const env = await setUp(r);
+        env.restoreWith.value = 5n;
+        const m = await r.instantiateWithConfig(await wat(GUEST), newModuleConfig().withName('guest'), snapCtx());
+        const p = m.exportedFunction('run')!.callWithContextAsync(snapCtx());
+        if (hasJspi) await expect(p).rejects.toThrow(/^not supported: snapshots in async calls \(callAsync\) on the compiler engine/);
+        else await expect(p).resolves.toEqual([5n]);
       } finally {
         await r.close();
       }
