@@ -1,7 +1,8 @@
 /**
  * The cost of the compiler's rewind pass (snapshots, `withSnapshotter(ctx)` on the compile context)
  * on the nowasi guests at their default size, calls made without snapshots (interleaved runs,
- * medians; ratio = time with the pass / time without, both on the compiler engine):
+ * medians of the process's CPU time, which a loaded machine disturbs less than wall time; ratio =
+ * time with the pass / time without, both on the compiler engine):
  * - as they are: only functions that call through a table (and their callers) are transformed;
  * - worst case: with a never-taken call of a host import spliced in at every function entry
  *   (`spliceHostCall(…, { guarded: true })`), so that every function is transformed and every call
@@ -15,11 +16,12 @@ import { GUEST_NAMES, loadNowasiGuest } from './guests.js';
 import { spliceHostCall } from './modules.js';
 import { geomean, medianOf } from './stats.js';
 
-const RUNS = 3;
+const RUNS = 5;
 
 interface Variant {
   readonly r: Runtime;
   readonly run: () => bigint;
+  /** CPU time (user + system) of each run: steadier than wall time on a shared machine. */
   readonly ms: number[];
 }
 
@@ -38,9 +40,10 @@ async function variant(bytes: Uint8Array, snapshots: boolean): Promise<Variant> 
 }
 
 function time(v: Variant): bigint {
-  const t = performance.now();
+  const t = process.cpuUsage();
   const x = v.run();
-  v.ms.push(performance.now() - t);
+  const d = process.cpuUsage(t);
+  v.ms.push((d.user + d.system) / 1000);
   return x;
 }
 
@@ -55,7 +58,7 @@ async function compileMs(bytes: Uint8Array, snapshots: boolean): Promise<number>
 
 export async function rewindSuite(): Promise<void> {
   console.log(`\n## rewind pass (snapshots on the compiler engine): nowasi guests, default size (${RUNS} interleaved runs, medians)`);
-  console.log('ratio = time with the pass / time without (1.000 = no cost); worst case = every function transformed');
+  console.log('ratio = CPU time with the pass / without (1.000 = no cost); worst case = every function transformed');
   const plain: number[] = [];
   const worst: number[] = [];
   const compile: number[] = [];

@@ -75,15 +75,18 @@ export class RewindStack {
     for (let s = 0; s < SLOT_TRAMPOLINES; s++) table.set(s, this.helpers[s]);
   }
 
+  /** Adds a transformed instance's `$state` (set to the current mode). */
   register(g: WebAssembly.Global): void {
     this.#states.add(g);
     g.value = this.mode;
   }
 
+  /** Forgets a closed instance's `$state`. */
   unregister(g: WebAssembly.Global): void {
     this.#states.delete(g);
   }
 
+  /** Sets every `$state` (and the mirror) to `v` (rewind.ts `STATE_*`). */
   setAll(v: number): void {
     this.mode = v;
     for (const g of this.#states) g.value = v;

@@ -8,7 +8,7 @@
  * table, or calls or tail-calls such a function) is rewritten so that it can
  * - *unwind*: after each call that may unwind (a *site*), when the module's appended `$state`
  *   global says "unwinding", the function pushes its locals, the site's number, its own function
- *   index and the module's tag to the engine's rewind stack (snapshots.ts) and returns at once; the
+ *   index and the module's tag to the engine's rewind stack (rewind-stack.ts) and returns at once; the
  *   innermost site first pushes the results of the call it made (the host call's, a *results
  *   record*, tag 0);
  * - *rewind*: when `$state` says "rewinding", its prologue pops the record back into the locals and
@@ -19,9 +19,11 @@
  *   results and the engine resets `$state` everywhere: execution goes on normally.
  *
  * To make that possible with structured control flow, the operand stack is empty (relative to the
- * innermost frame) at every site and at the entry of every block that holds one: the operands live
- * across them are spilled to fresh locals first and reloaded after (V8's register allocator sees
- * through these locals). Locals are what a record saves, so records need no operand-stack part.
+ * innermost frame) at every site and at the entry of every block that holds one (*points*): the
+ * operands live across them are spilled to locals first and reloaded after (V8's register allocator
+ * sees through these locals). Locals are what a record saves, so records need no operand-stack part.
+ * Normal execution pays one `$state` test per site (merged with the guard of the code after it) and
+ * one per entry of a block holding sites (see {@link transformBody}).
  *
  * Tail calls: a `return_call` of an import becomes `call` + `return` (the frame stays, so the host
  * call has a caller to resume). Another tail call replaces the frame, so the caller re-issuing its
@@ -470,15 +472,24 @@ function transformBody(c: Ctx, defIndex: number, plan: BodyPlan): InstrumentedBo
   };
   /**
    * Opens the guard of the code before the next point of `f` (see the function comment); the
-   * normal arm starts by reloading `reloads`, which are then free.
+   * normal arm starts by reloading `reloads`, which are then free. `prologue`: the function's first
+   * guard, whose rewinding arm starts with it.
    */
-  const openGuard = (f: Frame, params: readonly ValType[], pending: Pending | undefined, reloads: readonly number[]): void => {
+  const openGuard = (
+    f: Frame,
+    params: readonly ValType[],
+    pending: Pending | undefined,
+    reloads: readonly number[],
+    prologue?: () => void,
+  ): void => {
     const bt = blockTypeOf(c, params, []);
     out.block(bt);
     state();
     out.if(bt);
     addExtra(f, 2);
     for (let i = 0; i < params.length; i++) out.u8(0x1a); // drop
+    // At the function's entry a non-normal state is a rewind: the prologue pops the record.
+    prologue?.();
     if (pending !== undefined) unwindCheck(pending, 0);
     const next = f.points[f.next]!;
     if (next.k > 0) {
@@ -520,44 +531,51 @@ function transformBody(c: Ctx, defIndex: number, plan: BodyPlan): InstrumentedBo
     own,
   });
 
-  // Prologue: rewinding → pop the record into the locals.
+  // Prologue: rewinding → pop the record into the locals. Where the function level has points it
+  // goes into the rewinding arm of the first guard (one `$state` test per call saved).
+  let restoreAt = -1; // the pops of the locals are written there once every temp is known
+  const prologue = (): void => {
+    if (plan.tail) {
+      // The record on top is another function's of this module: a tail call replaced this frame.
+      out.i32Const(0);
+      helper(SLOT_PEEK);
+      out.i32Const(c.tag).u8(0x46); // i32.eq
+      out.i32Const(4);
+      helper(SLOT_PEEK);
+      out.i32Const(self).u8(0x47).u8(0x71); // i32.ne, i32.and
+      out.if(BLOCK_EMPTY).i32Const(4);
+      helper(SLOT_PEEK);
+      out.i32Const(SLOT_TRAMPOLINES - nImp).i32Add();
+      out
+        .u8(OP_RETURN_CALL_INDIRECT)
+        .u32(c.typeIndex({ params: [], results: type.results }))
+        .u32(c.helperTable);
+      out.end();
+    }
+    pop(I32);
+    out.i32Const(c.tag).u8(0x47).if(BLOCK_EMPTY).i32Const(1); // i32.ne
+    helper(SLOT_FAIL);
+    out.unreachable().end();
+    pop(I32);
+    out.i32Const(self).u8(0x47).if(BLOCK_EMPTY).i32Const(2);
+    helper(SLOT_FAIL);
+    out.unreachable().end();
+    pop(I32);
+    out.localSet(siteLocal);
+    restoreAt = out.len;
+  };
   insert(body.codeStart);
-  state();
-  out.i32Const(STATE_REWINDING).u8(0x46).if(BLOCK_EMPTY); // i32.eq
-  if (plan.tail) {
-    // The record on top is another function's of this module: a tail call replaced this frame.
-    out.i32Const(0);
-    helper(SLOT_PEEK);
-    out.i32Const(c.tag).u8(0x46); // i32.eq
-    out.i32Const(4);
-    helper(SLOT_PEEK);
-    out.i32Const(self).u8(0x47).u8(0x71); // i32.ne, i32.and
-    out.if(BLOCK_EMPTY).i32Const(4);
-    helper(SLOT_PEEK);
-    out.i32Const(SLOT_TRAMPOLINES - nImp).i32Add();
-    out
-      .u8(OP_RETURN_CALL_INDIRECT)
-      .u32(c.typeIndex({ params: [], results: type.results }))
-      .u32(c.helperTable);
+  const top = newFrame(plan.points.get(-1) ?? [], [], type.results, false, [], []);
+  if (top.points.length === 0) {
+    state();
+    out.i32Const(STATE_REWINDING).u8(0x46).if(BLOCK_EMPTY); // i32.eq
+    prologue();
     out.end();
   }
-  pop(I32);
-  out.i32Const(c.tag).u8(0x47).if(BLOCK_EMPTY).i32Const(1); // i32.ne
-  helper(SLOT_FAIL);
-  out.unreachable().end();
-  pop(I32);
-  out.i32Const(self).u8(0x47).if(BLOCK_EMPTY).i32Const(2);
-  helper(SLOT_FAIL);
-  out.unreachable().end();
-  pop(I32);
-  out.localSet(siteLocal);
-  const restoreAt = out.len; // the pops of the locals are written once every temp is known
-  out.end();
   out.block(BLOCK_EMPTY); // $unwind
   out.block(blockTypeOf(c, [], type.results)); // $body: the function's own label
-  const top = newFrame(plan.points.get(-1) ?? [], [], type.results, false, [], []);
   frames.push(top);
-  if (top.points.length > 0) openGuard(top, [], undefined, []);
+  if (top.points.length > 0) openGuard(top, [], undefined, [], prologue);
 
   const op = new Int32Array(1);
   let p = body.codeStart;
