@@ -195,6 +195,8 @@ interface Ctx {
   readonly helperTable: number;
   readonly tag: number;
   readonly typeIndex: (t: FuncType) => number;
+  /** Type index of each helper slot's type. */
+  readonly helperTypes: readonly number[];
   readonly validator: CodeValidator;
   readonly features: CoreFeatures;
   readonly declaredRefs: Uint8Array;
@@ -417,7 +419,7 @@ function transformBody(c: Ctx, defIndex: number, plan: BodyPlan): InstrumentedBo
     for (const t of temps) free[REWIND_TYPES.indexOf(extraTypes[t - base]!)]!.push(t);
   };
   const helper = (slot: number): void => {
-    out.i32Const(slot).callIndirect(c.typeIndex(helperType(slot)), c.helperTable);
+    out.i32Const(slot).callIndirect(c.helperTypes[slot]!, c.helperTable);
   };
   const push = (t: ValType): void => helper(SLOT_PUSH + REWIND_TYPES.indexOf(t));
   const pop = (t: ValType): void => helper(SLOT_POP + REWIND_TYPES.indexOf(t));
@@ -752,10 +754,7 @@ function transformBody(c: Ctx, defIndex: number, plan: BodyPlan): InstrumentedBo
   for (let i = nLocals - 1; i >= 0; i--) {
     if (i === siteLocal) continue;
     const slot = SLOT_POP + REWIND_TYPES.indexOf(i < base ? localTypes[i]! : extraTypes[i - base]!);
-    restore
-      .i32Const(slot)
-      .callIndirect(c.typeIndex(helperType(slot)), c.helperTable)
-      .localSet(i);
+    restore.i32Const(slot).callIndirect(c.helperTypes[slot]!, c.helperTable).localSet(i);
   }
   const code = out.written();
   const inserted = restore.written();
@@ -776,11 +775,18 @@ function transformBody(c: Ctx, defIndex: number, plan: BodyPlan): InstrumentedBo
  */
 export function asyncifyModule(m: Module, tag: number, features: CoreFeatures): Asyncified {
   const types = [...m.types];
+  const key = (t: FuncType): string => `${t.params.join(',')}:${t.results.join(',')}`;
+  const known = new Map<string, number>();
+  for (let i = types.length - 1; i >= 0; i--) known.set(key(types[i]!), i); // the first of equal types
   const typeIndex = (t: FuncType): number => {
-    const i = types.findIndex((x) => sameType(x, t));
-    if (i >= 0) return i;
-    types.push(t);
-    return types.length - 1;
+    const k = key(t);
+    let i = known.get(k);
+    if (i === undefined) {
+      i = types.length;
+      types.push(t);
+      known.set(k, i);
+    }
+    return i;
   };
   const candidates = rewindCandidates(m);
   const n = m.codes.length;
@@ -793,6 +799,7 @@ export function asyncifyModule(m: Module, tag: number, features: CoreFeatures): 
     helperTable: m.tableSpace.length,
     tag,
     typeIndex,
+    helperTypes: Array.from({ length: SLOT_TRAMPOLINES }, (_, s) => typeIndex(helperType(s))),
     validator: new CodeValidator(),
     features,
     declaredRefs,
@@ -837,8 +844,6 @@ export function asyncifyModule(m: Module, tag: number, features: CoreFeatures): 
       });
     }
   }
-  // Every helper type is declared up front (the engine fills the table with functions of these types).
-  for (let s = 0; s < SLOT_TRAMPOLINES; s++) typeIndex(helperType(s));
   const table: TableType = { elemType: FUNCREF, limits: { min: size, max: size, shared: false } };
   const stateG: Global = {
     type: { valType: I32, mutable: true },
@@ -870,13 +875,4 @@ export function asyncifyModule(m: Module, tag: number, features: CoreFeatures): 
       return mapInstrumentedOffset(b, offset - codeStart[defIndex]!);
     },
   };
-}
-
-function sameType(a: FuncType, b: FuncType): boolean {
-  return (
-    a.params.length === b.params.length &&
-    a.results.length === b.results.length &&
-    a.params.every((x, i) => x === b.params[i]) &&
-    a.results.every((x, i) => x === b.results[i])
-  );
 }
