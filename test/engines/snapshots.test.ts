@@ -26,6 +26,7 @@ import {
 import { hasJspi } from '../../src/compiler-native/boundary.js';
 import { decodeModule } from '../../src/runtime/binary/decoder.js';
 import { nextInstr, readLeb } from '../../src/runtime/binary/instr.js';
+import { withBlockCoverage, type BlockCoverage } from '../../src/runtime/store/coverage.js';
 import { engines, runtimeFor, thrown, wat } from '../helpers.js';
 
 const { I32 } = ValueType;
@@ -399,6 +400,23 @@ for (const engine of engines) {
         });
       }
     }
+
+    it('with line coverage counters in the module: snapshots restore, and the counters count', async () => {
+      const r = runtimeFor(engine, (cfg) => cfg.withCoreFeatures(FEATURES));
+      try {
+        const env = await setUp(r);
+        env.restoreWith.value = 5n;
+        const modules: BlockCoverage[] = [];
+        const ctx = withBlockCoverage(snapCtx(), { addModule: (c) => void modules.push(c) });
+        const m = await r.instantiateWithConfig(await wat(GUEST), newModuleConfig().withName('guest'), ctx);
+        expect(m.exportedFunction('run')!.callWithContext(snapCtx())).toEqual([5n]);
+        expect(modules.length).toBe(1);
+        await m.close();
+        expect(modules[0]!.counts.some((n) => n > 0)).toBe(true);
+      } finally {
+        await r.close();
+      }
+    });
 
     it('listeners stay balanced: each frame a restore discards is aborted, innermost first, with the restore', async () => {
       const r = runtimeFor(engine, (cfg) => cfg.withCoreFeatures(FEATURES));
