@@ -6,19 +6,35 @@ import type { Context } from './runtime/api/context.js';
 import type { RuntimeConfig } from './runtime/store/config.js';
 import { FSConfigImpl, newModuleConfigImpl, newRuntimeConfigOf, RuntimeConfigImpl } from './runtime/store/config.js';
 import type { FSConfig, ModuleConfig } from './runtime/store/config.js';
-import { CompilationCacheImpl, RuntimeImpl, type Runtime } from './runtime/store/runtime.js';
+import { RuntimeImpl, type Runtime } from './runtime/store/runtime.js';
+import { MemoryCompilationCache, openDirCompilationCache } from './runtime/store/cache.js';
 import type { CompilationCache } from './runtime/store/config.js';
 import { newInterpreterEngine } from './runtime/interpreter/engine.js';
 import { newCompilerEngine } from './compiler-native/engine.js';
 import type { Engine } from './runtime/store/engine.js';
 
 export { Context } from './runtime/api/context.js';
-export { CompileError, ExitError, LinkError, SnapshotError, WasmRuntimeError, Trap } from './runtime/api/errors.js';
+export { CompileError, ExitError, HostFunctionError, LinkError, SnapshotError, WasmRuntimeError, Trap } from './runtime/api/errors.js';
+export { WasmException } from './runtime/api/tag.js';
+export type { Tag } from './runtime/api/tag.js';
 export type { Runtime } from './runtime/store/runtime.js';
 export type { CompiledModule } from './runtime/store/compiled-module.js';
 export type { CompilationCache, FSConfig, ModuleConfig, RuntimeConfig } from './runtime/store/config.js';
 export type { Reader, Writer } from './sys/io.js';
-export type { HostFunctionBuilder, HostModuleBuilder, NaturalHostFunction, StackHostFunction } from './runtime/store/host-builder.js';
+export { SysConfigError } from './sys/context.js';
+export { exportsOf } from './runtime/store/exports-of.js';
+export type { NaturalExports, NaturalFunction } from './runtime/store/exports-of.js';
+export { currentImportCall } from './runtime/store/import-object.js';
+export type { ImportCallContext, ImportImplementation, ImportImplementations } from './runtime/store/import-object.js';
+export type {
+  AsyncNaturalHostFunction,
+  AsyncStackHostFunction,
+  HostFunctionBuilder,
+  HostModuleBuilder,
+  NaturalHostFunction,
+  StackHostFunction,
+} from './runtime/store/host-builder.js';
+export type { CompileErrorPosition } from './runtime/api/errors.js';
 
 /** A runtime with the default configuration (compiler engine where supported). */
 export function newRuntime(ctx?: Context): Runtime {
@@ -61,15 +77,25 @@ export function newFSConfig(): FSConfig {
   return new FSConfigImpl([]);
 }
 
-/** An in-memory compilation cache; give it to several runtimes to share compiled modules. */
+/**
+ * An in-memory compilation cache: give it to several runtimes (`withCompilationCache`) to share
+ * compiled modules. A module compiled again by the same runtime is reused as is; another runtime
+ * skips validation and preparation (the compiler engine's rewrite) and only has V8 compile.
+ */
 export function newCompilationCache(): CompilationCache {
-  return new CompilationCacheImpl();
+  return new MemoryCompilationCache();
 }
 
 /**
- * An on-disk compilation cache.
- * Note: not supported yet — V8 gives no API to persist compiled wasm code from Node; rejects.
+ * An on-disk compilation cache in `dir` (created if missing), shared by runtimes and processes:
+ * entries under `dir/wasmscope-<version>-<arch>-<platform>/`, keyed by the module's sha256, the
+ * wasmscope version, the engine, the core features and the listened functions. Entries are renamed
+ * into place (concurrent processes never read a half-written one); a corrupt entry is ignored and
+ * rewritten.
+ * Note: V8 offers Node no way to persist its compiled wasm code: a hit skips our validation and
+ * rewrite, and V8 compiles the rewritten binary again (lazily).
+ * @throws Error (rejects) when `dir` exists and is not a directory or cannot be created.
  */
 export function newCompilationCacheWithDir(dir: string): Promise<CompilationCache> {
-  return Promise.reject(new Error(`not supported: on-disk compilation cache (${dir})`));
+  return openDirCompilationCache(dir);
 }

@@ -1,6 +1,7 @@
 /** Every bench suite by name (`npm run bench -- <name>`). */
 import { boundarySuite } from './boundary.js';
 import { asyncSuite } from './async.js';
+import { compileCacheSuite } from './cache.js';
 import { compileLatency, compilerSuite, interruptCost } from './compiler.js';
 import { interpreterSuite } from './interpreter.js';
 import { listenerOverheadSuite } from './listener-overhead.js';
@@ -9,12 +10,15 @@ import { preciseTrapsSuite } from './precise-traps.js';
 import { profileSuite } from './profile.js';
 import { recorderSuite } from './recorder.js';
 import { rewindSuite } from './rewind.js';
+import { snapshotSuite } from './snapshot.js';
 import { wasiSuite } from './wasi.js';
 
+/** Every bench suite by name (`npm run bench -- <name>`). */
 export const BENCH_SUITES: Readonly<Record<string, () => Promise<void>>> = {
   interpreter: interpreterSuite,
   compiler: compilerSuite,
   'compile-latency': compileLatency,
+  'compile-cache': compileCacheSuite,
   interrupts: interruptCost,
   async: asyncSuite,
   boundary: boundarySuite,
@@ -27,4 +31,5 @@ export const BENCH_SUITES: Readonly<Record<string, () => Promise<void>>> = {
   // Loaded on use: it needs the OpenTelemetry SDK (dev dependencies), which wasmscope/bench must not load.
   otel: async () => (await import('./otel.js')).otelSuite(),
   profile: profileSuite,
+  snapshot: snapshotSuite,
 };

@@ -229,7 +229,7 @@ export async function reportCommand(argv: readonly string[], out: (s: string) =>
     switch (flag) {
       case 'h':
       case 'help':
-        err(REPORT_USAGE);
+        out(REPORT_USAGE);
         return 0;
       case 'svg':
       case 'html':

@@ -116,9 +116,12 @@ export class CompiledModuleImpl implements CompiledCode, FrameSource, Rewindable
     const expected = m.types[typeIndex];
     if (table === undefined || expected === undefined) return Trap.InvalidTableAccess;
     const last = inst?.lastIndex;
-    if (last !== undefined) return table.wasm.get(last.value as number) === null ? Trap.InvalidTableAccess : Trap.IndirectCallTypeMismatch;
+    if (last !== undefined) {
+      const i = (last.value as number) >>> 0;
+      return i >= table.size() || table.get(i) === null ? Trap.InvalidTableAccess : Trap.IndirectCallTypeMismatch;
+    }
     const n = Math.min(table.size(), 1 << 20);
-    for (let i = 0; i < n; i++) if (table.wasm.get(i) === null) return Trap.InvalidTableAccess;
+    for (let i = 0; i < n; i++) if (table.get(i) === null) return Trap.InvalidTableAccess;
     return Trap.IndirectCallTypeMismatch;
   }
 }

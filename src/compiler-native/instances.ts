@@ -6,7 +6,7 @@
  */
 import type { Context } from '../runtime/api/context.js';
 import type { Module as ApiModule } from '../runtime/api/module.js';
-import type { EngineGlobal, EngineInstance, EngineMemory, EngineTable, InstanceOwner } from '../runtime/store/engine.js';
+import type { EngineGlobal, EngineInstance, EngineMemory, EngineTable, InstanceOwner, TableFunction } from '../runtime/store/engine.js';
 import { callListenedHost, callListenedHostAsync, ListenedFrame, ListenerStack } from '../runtime/store/hooks.js';
 import {
   foreignRestore,
@@ -17,14 +17,17 @@ import {
   type Snapshotter,
 } from '../runtime/store/snapshots.js';
 import { getTimeSlicing } from '../runtime/store/context-keys.js';
+import type { TagInst } from '../runtime/store/tags.js';
+import { WasmException } from '../runtime/api/tag.js';
 import { hasJspi, slotLayout } from './boundary.js';
 import { SimpleInternalFunction } from './compiled.js';
-import type { CGlobal, CMemory, CTable, GuestFunction, HostFunction } from './externs.js';
+import { GuestFunction, type CGlobal, type CMemory, type CTable, type HostFunction } from './externs.js';
+import type { CompilerModuleState } from './module-state.js';
 import { CompilerStackIterator } from './listening.js';
 import { STATE_REWINDING } from './rewind.js';
 import { CompilerSnapshotter, snapshottingAdapter, withResults, type CompilerSnapState } from './snapshots.js';
 import { AsyncCall, type EngineState } from './state.js';
-import { STACK_TRACE_LIMIT, noteHostFrame, toWasmError } from './traps.js';
+import { STACK_TRACE_LIMIT, hostFrameError, toWasmError } from './traps.js';
 
 /**
  * The snapshotter of async calls (`callAsync`) on the compiler engine: their frames may be
@@ -43,6 +46,8 @@ const NO_ASYNC_SNAPSHOTS: Snapshotter = {
 export class GuestInstance implements EngineInstance {
   /** Called once by {@link close} (line coverage flushes this instance's counters). */
   onClose: (() => void) | undefined = undefined;
+  /** Module state for checkpoints (set by the engine once the instance exists). */
+  moduleState: CompilerModuleState | undefined = undefined;
 
   constructor(
     readonly state: EngineState,
@@ -55,6 +60,8 @@ export class GuestInstance implements EngineInstance {
     readonly lastIndex: WebAssembly.Global | undefined,
     /** The rewind pass's `$state` global, when compiled for snapshots. */
     readonly rewindState: WebAssembly.Global | undefined = undefined,
+    /** The tag index space (exception handling). */
+    readonly tags: readonly TagInst[] = [],
   ) {}
 
   call(funcIndex: number, stack: BigUint64Array, ctx: Context): void {
@@ -101,7 +108,7 @@ export class GuestInstance implements EngineInstance {
         r = snap === undefined ? f.entry!(...args) : callWithSnapshots(state, snap, f.entry!, args, ctx);
       }
     } catch (e) {
-      let err = toWasmError(e, state);
+      let err = toWasmError(state.exceptions.fromGuest(e), state);
       if (err instanceof SnapshotRestore) err = foreignRestore(err);
       if (snap !== undefined) state.rewind.reset();
       state.listeners.abortAbove(depth, ctx, err);
@@ -177,7 +184,7 @@ export class GuestInstance implements EngineInstance {
       const p = entry(...args);
       r = await p;
     } catch (e) {
-      const err = toWasmError(e, state);
+      const err = toWasmError(state.exceptions.fromGuest(e), state);
       call.listeners.abortAbove(0, ctx, err);
       // A trap after a resumption leaves the call's state installed.
       if (state.asyncCall === call) state.install(call.interrupted);
@@ -187,6 +194,30 @@ export class GuestInstance implements EngineInstance {
       Error.stackTraceLimit = prevLimit;
     }
     refResults(state, f, r, stack);
+  }
+
+  tableFunction(tableIndex: number, offset: number): TableFunction | null | undefined {
+    const table = this.tables[tableIndex];
+    if (table === undefined || offset >= table.wasm.length) return undefined;
+    const obj: unknown = table.wasm.get(offset);
+    if (typeof obj !== 'function') return null;
+    const f = this.state.functionOf.get(obj);
+    if (!(f instanceof GuestFunction)) {
+      throw new Error(
+        `not supported: lookupFunction of table[${tableIndex}][${offset}] on the compiler engine: a function set at run ` +
+          'time that is neither exported nor placed by an element segment has no known type (use the interpreter)',
+      );
+    }
+    const state = this.state;
+    const api = this.api;
+    return {
+      type: f.type,
+      definition: f.definition,
+      call: (stack, ctx) => {
+        if (f.host !== undefined) return callHostFromApi(state, f.host, stack, ctx);
+        new GuestInstance(state, [f], [], [], [], api, undefined).call(0, stack, ctx);
+      },
+    };
   }
 
   close(): void {
@@ -241,6 +272,10 @@ export class HostInstance implements EngineInstance {
     const f = this.functions[funcIndex];
     if (f === undefined) throw new RangeError(`function index ${funcIndex} out of range`);
     return callHostFromApiAsync(this.state, f, stack, ctx);
+  }
+
+  tableFunction(): undefined {
+    return undefined;
   }
 
   close(): void {}
@@ -373,6 +408,7 @@ export function hostAdapter(state: EngineState, h: HostFunction, caller: ApiModu
     // A nested call of the same host function (through a re-entrant guest call) gets its own stack.
     const st = depth === 0 ? cached : new BigUint64Array(size);
     depth++;
+    const lsDepth = state.listeners.sp;
     try {
       for (let i = 0; i < pl.total; i++) st[i] = scratch[i]!;
       if (pl.refs.length > 0) {
@@ -393,8 +429,10 @@ export function hostAdapter(state: EngineState, h: HostFunction, caller: ApiModu
       if (rl.refs.length === 1) return refs.fromRaw(t.results[rl.refs[0]!]!, st[rl.slot[rl.refs[0]!]!]!);
       return rl.refs.map((i) => refs.fromRaw(t.results[i]!, st[rl.slot[i]!]!));
     } catch (e) {
-      noteHostFrame(e, def);
-      throw e;
+      const err = hostFrameError(e, def);
+      // A guest may catch the exception: the host frame it unwinds is closed now.
+      if (err instanceof WasmException) state.listeners.abortAbove(lsDepth, state.ctx, err);
+      throw state.exceptions.toGuest(err);
     } finally {
       depth--;
     }
@@ -448,8 +486,7 @@ function asyncHostAdapter(state: EngineState, h: HostFunction, caller: ApiModule
           await callListenedHostAsync(ls, frame, ctx, fn, st, st.subarray(0, pl.total), st.subarray(0, rl.total), it);
         }
       } catch (e) {
-        noteHostFrame(e, def);
-        throw e;
+        throw state.exceptions.toGuest(hostFrameError(e, def));
       }
       const token = state.newToken();
       state.tokens.set(token, {

@@ -104,6 +104,25 @@ export interface Asyncified {
 }
 
 const ALL_FEATURES: CoreFeatures = 0x1ff;
+
+/** Exception-handling instructions (try, catch, throw, rethrow, catch_all, delegate, throw_ref, try_table). */
+const EXCEPTION_OPS = new Set([0x06, 0x07, 0x08, 0x09, 0x18, 0x19, 0x0a, 0x1f]);
+
+/**
+ * The pass does not transform exception handling (an unwind cannot cross a handler yet): a module
+ * with tags or exception-handling instructions is refused before anything is made.
+ */
+function refuseExceptions(m: Module): void {
+  const what = 'not supported: snapshots on the compiler engine in a module using exception handling (use the interpreter)';
+  if (m.tags.length > 0) throw new Error(what);
+  const op = new Int32Array(1);
+  for (const body of m.codes) {
+    for (let p = body.codeStart; p < body.codeEnd;) {
+      p = nextInstr(m.bytes, p, op);
+      if (EXCEPTION_OPS.has(op[0]!)) throw new Error(what);
+    }
+  }
+}
 const OP_BLOCK = 0x02;
 const OP_LOOP = 0x03;
 const OP_IF = 0x04;
@@ -763,6 +782,7 @@ function transformBody(c: Ctx, defIndex: number, plan: BodyPlan): InstrumentedBo
  * (non-zero, below 2^31). `features` are the runtime's (the output is decoded with every feature).
  */
 export function asyncifyModule(m: Module, tag: number, features: CoreFeatures): Asyncified {
+  refuseExceptions(m);
   const types = [...m.types];
   const key = (t: FuncType): string => `${t.params.join(',')}:${t.results.join(',')}`;
   const known = new Map<string, number>();

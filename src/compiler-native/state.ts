@@ -8,7 +8,9 @@ import type { Context } from '../runtime/api/context.js';
 import type { Module as ApiModule } from '../runtime/api/module.js';
 import { ListenerStack } from '../runtime/store/hooks.js';
 import { Boundary } from './boundary.js';
+import type { EngineFunction } from '../runtime/store/engine.js';
 import { References } from './references.js';
+import { ExceptionBridge } from './exceptions.js';
 import { GUEST_NAME_PREFIX } from './rewrite.js';
 import { RewindStack, type InvocationSnapshots } from './rewind-stack.js';
 import type { FrameSource, FrameSources } from './traps.js';
@@ -43,6 +45,14 @@ export class AsyncCall {
 export class EngineState implements FrameSources {
   readonly boundary = new Boundary();
   readonly refs = new References();
+  /** Exceptions and host errors across the JS boundary (exceptions.ts). */
+  readonly exceptions = new ExceptionBridge(this.refs);
+  /**
+   * The function each V8 function object of this engine's instances stands for (imports, exports
+   * and the entries element segments put into tables), so a table entry found by `lookupFunction`
+   * has a type and a definition.
+   */
+  readonly functionOf = new WeakMap<object, EngineFunction>();
   /** Open listened frames of the running call (the shadow stack of listened calls; host frames included). */
   listeners = new ListenerStack();
   /** The context of the innermost call in progress (host functions and hooks receive it). */
