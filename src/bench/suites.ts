@@ -9,6 +9,7 @@ import { listenerSuite } from './listeners.js';
 import { preciseTrapsSuite } from './precise-traps.js';
 import { profileSuite } from './profile.js';
 import { recorderSuite } from './recorder.js';
+import { rewindSuite } from './rewind.js';
 import { snapshotSuite } from './snapshot.js';
 import { wasiSuite } from './wasi.js';
 
@@ -26,6 +27,7 @@ export const BENCH_SUITES: Readonly<Record<string, () => Promise<void>>> = {
   listeners: listenerSuite,
   'listener-overhead': listenerOverheadSuite,
   recorder: recorderSuite,
+  rewind: rewindSuite,
   // Loaded on use: it needs the OpenTelemetry SDK (dev dependencies), which wasmscope/bench must not load.
   otel: async () => (await import('./otel.js')).otelSuite(),
   profile: profileSuite,

@@ -30,6 +30,7 @@ import { addCoverageCounters, type CoverageRewrite } from './coverage.js';
 import { CGlobal, CMemory, CTable, GuestFunction, HostFunction } from './externs.js';
 import { GuestInstance, HostInstance, hostAdapter } from './instances.js';
 import { hookTable, listenModes } from './listening.js';
+import { asyncifyModule, type Asyncified } from './rewind.js';
 import { HIDDEN_LAST_INDEX, hiddenFunc, hiddenGlobal, hiddenTable, rewriteModule, type Rewritten } from './rewrite.js';
 import { markFunction } from './dirty.js';
 import { CompilerModuleState } from './module-state.js';
@@ -77,10 +78,16 @@ class CompilerEngine implements Engine {
     const id = state.newModuleId();
     let rw: Rewritten;
     let counted: CoverageRewrite | undefined;
+    let asy: Asyncified | undefined;
     try {
-      // Line coverage: counters first, then the rewrite of the module with counters.
+      // Line coverage: counters first; then the rewind pass (snapshots); then the rewrite.
       counted = options.coverage === undefined ? undefined : addCoverageCounters(module, options.coverage, options.features);
-      rw = rewriteModule(counted?.module ?? module, `${state.namePrefix}${id}`, {
+      if (options.snapshots === true) {
+        // The rewind pass walks bodies with the validator: validate first.
+        options.validate?.();
+        asy = asyncifyModule(counted?.module ?? module, id, options.features);
+      }
+      rw = rewriteModule(asy?.module ?? counted?.module ?? module, `${state.namePrefix}${id}`, {
         preciseTraps: this.options.preciseTraps !== false,
         listened: listenModes(listeners),
         interrupts: options.closeOnContextDone === true,
@@ -112,7 +119,7 @@ class CompilerEngine implements Engine {
       if (needs !== undefined) throw unsupportedFeature(needs);
       throw new Error(`internal error: V8 rejected the rewritten module: ${(e as Error).message}`, { cause: e });
     }
-    const code = new CompiledModuleImpl(module, wasm, rw, options.debugInfo);
+    const code = new CompiledModuleImpl(module, wasm, rw, options.debugInfo, asy);
     code.listeners = listeners;
     code.coverage = counted;
     state.register(id, code);
@@ -150,6 +157,7 @@ class CompilerEngine implements Engine {
     if (!(code instanceof CompiledModuleImpl)) throw new Error('internal error: code from another engine');
     const state = this.#state;
     const m = code.module;
+    const asy = code.asy;
     const importArr: unknown[] = [];
     const functions: GuestFunction[] = [];
     const tables: CTable[] = [];
@@ -168,7 +176,7 @@ class CompilerEngine implements Engine {
             if (src.wasm === undefined) throw new Error('not supported: importing a non-exported function');
             wasm = src.wasm;
           } else if (src instanceof HostFunction) {
-            wasm = hostAdapter(state, src, owner.api);
+            wasm = hostAdapter(state, src, owner.api, asy !== undefined);
           } else {
             throw new Error('internal error: function from another engine');
           }
@@ -221,12 +229,19 @@ class CompilerEngine implements Engine {
       importObject['e'] = tags;
     }
     let definedTables: CTable[] | undefined;
+    let helperTable: WebAssembly.Table | undefined;
     if (code.rw.tablesImported) {
       definedTables = [];
       const hooks = hookTable(state, code, owner.api);
       const dirtySlot = code.rw.hooks.findIndex((h) => h.kind === 'dirty');
       if (dirtySlot >= 0) hooks.set(dirtySlot, markFunction(dirtyPagesOf(memories[0]!.api)));
       const t: Record<string, unknown> = { hooks };
+      if (asy !== undefined) {
+        // The rewind pass's helper table: helpers now, trampolines from its element segments.
+        helperTable = new WebAssembly.Table({ element: 'anyfunc', initial: asy.helperTableSize, maximum: asy.helperTableSize });
+        state.rewind.fill(helperTable);
+        t[String(asy.helperTable)] = helperTable;
+      }
       for (let i = m.numImportedTables; i < m.tableSpace.length; i++) {
         const tt = m.tableSpace[i]!;
         const table = newTable(tt.elemType, tt.limits);
@@ -239,8 +254,11 @@ class CompilerEngine implements Engine {
     let instance: WebAssembly.Instance;
     const prevCtx = state.ctx;
     const prevMod = state.callModule;
+    const prevSnap = state.snap;
     state.ctx = options.ctx;
     state.callModule = owner.api;
+    // The start function takes no snapshots (nor may it start the unwind of an outer call's).
+    state.snap = undefined;
     const depth = state.listeners.sp;
     const prevLimit = Error.stackTraceLimit;
     if (state.callDepth === 0 && prevLimit < STACK_TRACE_LIMIT) Error.stackTraceLimit = STACK_TRACE_LIMIT;
@@ -257,6 +275,7 @@ class CompilerEngine implements Engine {
     } finally {
       state.ctx = prevCtx;
       state.callModule = prevMod;
+      state.snap = prevSnap;
       state.callDepth--;
       Error.stackTraceLimit = prevLimit;
     }
@@ -279,6 +298,12 @@ class CompilerEngine implements Engine {
     for (let i = m.numImportedGlobals; i < m.globalSpace.length; i++) {
       globals.push(new CGlobal(ex[hiddenGlobal(i)] as WebAssembly.Global, m.globalSpace[i]!, state));
     }
+    let rewindState: WebAssembly.Global | undefined;
+    if (asy !== undefined) {
+      if (helperTable === undefined) state.rewind.fill(ex[hiddenTable(asy.helperTable)] as WebAssembly.Table);
+      rewindState = ex[hiddenGlobal(asy.stateGlobal)] as WebAssembly.Global;
+      state.rewind.register(rewindState);
+    }
     noteFunctionObjects(state, functions, tables, plan);
     const inst = new GuestInstance(
       state,
@@ -288,6 +313,7 @@ class CompilerEngine implements Engine {
       globals,
       owner.api,
       ex[HIDDEN_LAST_INDEX] as WebAssembly.Global | undefined,
+      rewindState,
       plan.tags,
     );
     if (code.coverage !== undefined) inst.onClose = code.coverage.attach(ex);

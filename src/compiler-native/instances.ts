@@ -8,7 +8,14 @@ import type { Context } from '../runtime/api/context.js';
 import type { Module as ApiModule } from '../runtime/api/module.js';
 import type { EngineGlobal, EngineInstance, EngineMemory, EngineTable, InstanceOwner, TableFunction } from '../runtime/store/engine.js';
 import { callListenedHost, callListenedHostAsync, ListenedFrame, ListenerStack } from '../runtime/store/hooks.js';
-import { snapshotsEnabled, withInvocationSnapshotter, type Snapshotter } from '../runtime/store/snapshots.js';
+import {
+  foreignRestore,
+  Invocation,
+  SnapshotRestore,
+  snapshotsEnabled,
+  withInvocationSnapshotter,
+  type Snapshotter,
+} from '../runtime/store/snapshots.js';
 import { getTimeSlicing } from '../runtime/store/context-keys.js';
 import type { TagInst } from '../runtime/store/tags.js';
 import { WasmException } from '../runtime/api/tag.js';
@@ -17,19 +24,21 @@ import { SimpleInternalFunction } from './compiled.js';
 import { GuestFunction, type CGlobal, type CMemory, type CTable, type HostFunction } from './externs.js';
 import type { CompilerModuleState } from './module-state.js';
 import { CompilerStackIterator } from './listening.js';
+import { STATE_REWINDING } from './rewind.js';
+import { CompilerSnapshotter, snapshottingAdapter, withResults, type CompilerSnapState } from './snapshots.js';
 import { AsyncCall, type EngineState } from './state.js';
 import { STACK_TRACE_LIMIT, hostFrameError, toWasmError } from './traps.js';
 
 /**
- * The compiler engine's snapshotter: V8 cannot copy or re-create a wasm call stack, so taking a
- * snapshot needs an Asyncify-style rewrite of every function a host call can be under, which this
- * engine does not have (README limits). The interpreter takes snapshots.
+ * The snapshotter of async calls (`callAsync`) on the compiler engine: their frames may be
+ * suspended by JS Promise Integration, which the rewind pass does not combine with. Synchronous
+ * calls take snapshots (snapshots.ts).
  */
-const NO_SNAPSHOTS: Snapshotter = {
+const NO_ASYNC_SNAPSHOTS: Snapshotter = {
   snapshot(): never {
     throw new Error(
-      'not supported: snapshots on the compiler engine (V8 cannot copy a wasm call stack); ' +
-        'run calls that take snapshots on the interpreter (newRuntimeConfigInterpreter())',
+      'not supported: snapshots in async calls (callAsync) on the compiler engine; ' +
+        'take them in synchronous calls, or run the call on the interpreter (newRuntimeConfigInterpreter())',
     );
   },
 };
@@ -49,6 +58,8 @@ export class GuestInstance implements EngineInstance {
     readonly api: ApiModule,
     /** The precise-traps global holding the last call_indirect element index, if any. */
     readonly lastIndex: WebAssembly.Global | undefined,
+    /** The rewind pass's `$state` global, when compiled for snapshots. */
+    readonly rewindState: WebAssembly.Global | undefined = undefined,
     /** The tag index space (exception handling). */
     readonly tags: readonly TagInst[] = [],
   ) {}
@@ -75,7 +86,11 @@ export class GuestInstance implements EngineInstance {
     const prevCtx = state.ctx;
     const prevMod = state.callModule;
     const prevAsync = state.asyncCall;
-    state.ctx = callContext(ctx);
+    const prevSnap = state.snap;
+    // Snapshots (withSnapshotter): host functions of this invocation find its snapshotter in ctx.
+    const snap = snapshotsEnabled(ctx) ? new CompilerSnapshotter(state, new Invocation(), state.listeners.sp) : undefined;
+    state.snap = snap;
+    state.ctx = snap === undefined ? ctx : withInvocationSnapshotter(ctx, snap);
     state.callModule = this.api;
     // The innermost invocation is synchronous: an async host function reached now cannot suspend it.
     state.asyncCall = undefined;
@@ -85,18 +100,22 @@ export class GuestInstance implements EngineInstance {
     if (outer && prevLimit < STACK_TRACE_LIMIT) Error.stackTraceLimit = STACK_TRACE_LIMIT;
     let r: unknown;
     try {
-      if (pl.refs.length === 0) {
+      if (pl.refs.length === 0 && snap === undefined) {
         r = f.entry!(f.slot);
       } else {
         const args: unknown[] = [f.slot];
         for (const i of pl.refs) args.push(state.refs.fromRaw(f.type.params[i]!, stack[pl.slot[i]!]!));
-        r = f.entry!(...args);
+        r = snap === undefined ? f.entry!(...args) : callWithSnapshots(state, snap, f.entry!, args, ctx);
       }
     } catch (e) {
-      const err = toWasmError(state.exceptions.fromGuest(e), state);
+      let err = toWasmError(state.exceptions.fromGuest(e), state);
+      if (err instanceof SnapshotRestore) err = foreignRestore(err);
+      if (snap !== undefined) state.rewind.reset();
       state.listeners.abortAbove(depth, ctx, err);
       throw err;
     } finally {
+      if (snap !== undefined) snap.invocation.live = false;
+      state.snap = prevSnap;
       state.ctx = prevCtx;
       state.callModule = prevMod;
       state.asyncCall = prevAsync;
@@ -151,7 +170,7 @@ export class GuestInstance implements EngineInstance {
     });
     call.interrupted = state.capture();
     state.install({
-      ctx: callContext(ctx),
+      ctx: snapshotsEnabled(ctx) ? withInvocationSnapshotter(ctx, NO_ASYNC_SNAPSHOTS) : ctx,
       callModule: this.api,
       callDepth: call.interrupted.callDepth + 1,
       listeners: call.listeners,
@@ -206,6 +225,7 @@ export class GuestInstance implements EngineInstance {
     this.onClose = undefined;
     done?.();
     const b = this.state.boundary;
+    if (this.rewindState !== undefined) this.state.rewind.unregister(this.rewindState);
     for (const f of this.functions) {
       if (f.slot >= 0) {
         b.freeSlot(f.slot);
@@ -229,11 +249,6 @@ function refResults(state: EngineState, f: GuestFunction, r: unknown, stack: Big
       stack[rl.slot[i]!] = state.refs.toRaw(f.type.results[i]!, arr[k]);
     }
   }
-}
-
-/** The context host functions of a call made with `ctx` see. */
-function callContext(ctx: Context): Context {
-  return snapshotsEnabled(ctx) ? withInvocationSnapshotter(ctx, NO_SNAPSHOTS) : ctx;
 }
 
 export class HostInstance implements EngineInstance {
@@ -264,6 +279,59 @@ export class HostInstance implements EngineInstance {
   }
 
   close(): void {}
+}
+
+/**
+ * Runs a snapshot-enabled invocation: calls `entry(...args)`, and again, rewinding, after each
+ * unwind (a snapshot taken, or a pending snapshot restored) and each restore of one of its snapshots.
+ */
+function callWithSnapshots(
+  state: EngineState,
+  snap: CompilerSnapshotter,
+  entry: (...a: unknown[]) => unknown,
+  args: unknown[],
+  ctx: Context,
+): unknown {
+  const rewind = state.rewind;
+  for (;;) {
+    let r: unknown;
+    try {
+      r = entry(...args);
+    } catch (e) {
+      if (!(e instanceof SnapshotRestore) || e.invocation !== snap.invocation) throw e;
+      const st = e.state as CompilerSnapState;
+      if (st.image === undefined) throw new Error('internal error: restore of a snapshot that was never captured', { cause: e });
+      rewind.reset();
+      snap.relisten(st, ctx, e);
+      rewind.load(withResults(st.image, st.resultTypes, e.results, state.refs));
+      rewind.setAll(STATE_REWINDING);
+      continue;
+    }
+    if (!snap.unwinding) return r;
+    // The guest unwound: the rewind stack holds the snapshot.
+    snap.unwinding = false;
+    const image = rewind.capture();
+    if (image.bytes.length === 0) {
+      rewind.reset();
+      throw new Error(
+        'not supported: a snapshot in a host function that the called function reached by a tail call (no guest frame to resume)',
+      );
+    }
+    const listened = state.listeners.frames.slice(snap.lsBase, state.listeners.sp);
+    for (const st of snap.pending) {
+      st.image = image;
+      st.listened = listened;
+    }
+    snap.pending.length = 0;
+    const pr = snap.pendingRestore;
+    snap.pendingRestore = undefined;
+    if (pr !== undefined) {
+      const st = pr.state as CompilerSnapState;
+      snap.relisten(st, ctx, pr);
+      rewind.load(withResults(image, st.resultTypes, pr.results, state.refs));
+    }
+    rewind.setAll(STATE_REWINDING);
+  }
 }
 
 /** {@link callHostFromApi} for `callAsync`: awaits an async host function. */
@@ -314,9 +382,10 @@ function callHostFromApi(state: EngineState, f: HostFunction, stack: BigUint64Ar
 
 /**
  * The wasm function a guest imports for host function `h`: an adapter of `h`'s exact signature
- * calling a closure that runs `h` with `caller` as the calling module.
+ * calling a closure that runs `h` with `caller` as the calling module. `snapshots`: the importer
+ * was compiled for snapshots, so the closure also drives them (snapshots.ts).
  */
-export function hostAdapter(state: EngineState, h: HostFunction, caller: ApiModule): unknown {
+export function hostAdapter(state: EngineState, h: HostFunction, caller: ApiModule, snapshots = false): unknown {
   if (h.spec.asyncFn !== undefined) return asyncHostAdapter(state, h, caller);
   const t = h.type;
   const pl = slotLayout(t.params);
@@ -368,7 +437,7 @@ export function hostAdapter(state: EngineState, h: HostFunction, caller: ApiModu
       depth--;
     }
   };
-  return state.boundary.adapterFor(t, run);
+  return state.boundary.adapterFor(t, snapshots ? snapshottingAdapter(state, t, run) : run);
 }
 
 /**

@@ -154,6 +154,18 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
     }
   }
   const u32 = b.u32;
+  // Compiled for snapshots: unwinds and rewinds neither leave nor enter frames, so hooks keep
+  // still. Every hook goes through hook() (errors into the guest as exceptions.ts decides).
+  const rewind = code.asy === undefined ? undefined : state.rewind;
+  const still = (f: (...refs: unknown[]) => void): ((...refs: unknown[]) => void) =>
+    hook(
+      state,
+      rewind === undefined
+        ? f
+        : (...refs: unknown[]): void => {
+            if (rewind.mode === 0) f(...refs);
+          },
+    );
   /** Writes the raw handles of reference values (passed to an adapter as JS values) into scratch. */
   const refsToScratch = (types: readonly ValType[], refs: readonly unknown[]): void => {
     const l = slotLayout([I32, ...types]);
@@ -178,8 +190,7 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
         };
         fn = b.adapterFor(
           h.type,
-          hook(
-            state,
+          still(
             hasRefs
               ? (...refs: unknown[]): void => {
                   refsToScratch(lis[u32[0]!]!.paramTypes, refs);
@@ -204,8 +215,7 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
         };
         fn = b.adapterFor(
           h.type,
-          hook(
-            state,
+          still(
             hasRefs
               ? (...refs: unknown[]): void => {
                   refsToScratch(lis[u32[0]!]!.resultTypes, refs);
@@ -219,7 +229,7 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
       case 'tail':
         fn = b.adapterFor(
           I32_ONLY,
-          hook(state, (): void => {
+          still((): void => {
             const e = state.listeners.pop();
             try {
               e.listener.after(state.ctx!, api, e.def, EMPTY);

@@ -12,6 +12,7 @@ import type { EngineFunction } from '../runtime/store/engine.js';
 import { References } from './references.js';
 import { ExceptionBridge } from './exceptions.js';
 import { GUEST_NAME_PREFIX } from './rewrite.js';
+import { RewindStack, type InvocationSnapshots } from './rewind-stack.js';
 import type { FrameSource, FrameSources } from './traps.js';
 
 /**
@@ -25,6 +26,8 @@ export interface CallState {
   readonly listeners: ListenerStack;
   /** The running async call, if the innermost invocation is one (only then may a host call suspend). */
   readonly asyncCall: AsyncCall | undefined;
+  /** The snapshotter of the innermost invocation, when it takes snapshots (a synchronous call). */
+  readonly snap?: InvocationSnapshots | undefined;
 }
 
 /** One async call (`callAsync`) in progress. */
@@ -60,6 +63,14 @@ export class EngineState implements FrameSources {
   callModule: ApiModule | undefined = undefined;
   /** The running async call, when the innermost invocation is one. */
   asyncCall: AsyncCall | undefined = undefined;
+  /** The snapshotter of the innermost invocation in progress, when it was made with `withSnapshotter`. */
+  snap: InvocationSnapshots | undefined = undefined;
+  #rewind: RewindStack | undefined = undefined;
+
+  /** The rewind stack of modules compiled for snapshots (made on first use). */
+  get rewind(): RewindStack {
+    return (this.#rewind ??= new RewindStack(this.boundary));
+  }
   /**
    * Finished async host calls by token, until the resumed adapter takes them: the call to make
    * running again, and a function writing the results to scratch (returning the reference results).
@@ -90,7 +101,14 @@ export class EngineState implements FrameSources {
 
   /** The running call's state. */
   capture(): CallState {
-    return { ctx: this.ctx, callModule: this.callModule, callDepth: this.callDepth, listeners: this.listeners, asyncCall: this.asyncCall };
+    return {
+      ctx: this.ctx,
+      callModule: this.callModule,
+      callDepth: this.callDepth,
+      listeners: this.listeners,
+      asyncCall: this.asyncCall,
+      snap: this.snap,
+    };
   }
 
   /** Makes `s` the running call's state. */
@@ -100,6 +118,7 @@ export class EngineState implements FrameSources {
     this.callDepth = s.callDepth;
     this.listeners = s.listeners;
     this.asyncCall = s.asyncCall;
+    this.snap = s.snap;
   }
   /**
    * The module-name prefix of this engine's guests in V8 frame URLs: `wasmscopeguest<tag>_<id>`, with

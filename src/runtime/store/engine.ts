@@ -38,6 +38,11 @@ export interface CompileOptions {
    */
   readonly coverage?: BlockCoverage | undefined;
   /**
+   * Compiled with `withSnapshotter(ctx)` on the compile context: calls may take snapshots (an engine
+   * that needs to prepare code for them does it here; without it, code must run untouched).
+   */
+  readonly snapshots?: boolean;
+  /**
    * Validates the module (throws its CompileError). The store defers validation to the engine so
    * that it can overlap it with its own work: the engine must call it before using unvalidated
    * input (the interpreter: first), or while a background compile runs (the compiler). The store

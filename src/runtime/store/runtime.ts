@@ -33,6 +33,7 @@ import { dirtyPageTrackingEnabled, noteMemoryWriters } from './dirty-pages.js';
 import { MemoryApi } from './memory-api.js';
 import { checkLimits, freeMemories, planInstantiation, type InstantiationPlan } from './instantiate.js';
 import { ModuleInstance, type ExportEntry, type ModuleOwner } from './module-instance.js';
+import { snapshotsEnabled } from './snapshots.js';
 
 /** A WebAssembly runtime (wazero's `wazero.Runtime`): one engine and a store of named modules; made by `newRuntime()`. Close it to release every module. */
 export interface Runtime {
@@ -106,12 +107,13 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
     const factory = getFunctionListenerFactory(ctx);
     const coverageSink = getBlockCoverage(ctx);
     const dirtyPages = dirtyPageTrackingEnabled(ctx);
+    const snapshots = ctx !== undefined && snapshotsEnabled(ctx);
     // The compilation cache (cache.ts) is a layer around what follows; modules compiled for line
-    // coverage or dirty-page tracking bypass it. Without listeners, a hit is found before anything
-    // is decoded.
+    // coverage, dirty-page tracking or snapshots bypass it. Without listeners, a hit is found before
+    // anything is decoded.
     const configured = this.config.cache;
     const cache =
-      configured instanceof CompilationCacheBase && !configured.closed && coverageSink === undefined && !dirtyPages
+      configured instanceof CompilationCacheBase && !configured.closed && coverageSink === undefined && !dirtyPages && !snapshots
         ? configured
         : undefined;
     let key: string | undefined;
@@ -148,6 +150,7 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
         closeOnContextDone: this.config.closeOnContextDone,
         coverage,
         dirtyPages,
+        snapshots,
         validate,
       });
     } catch (e) {

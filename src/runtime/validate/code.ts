@@ -110,9 +110,20 @@ export interface CodeContext {
 }
 
 /**
+ * Sees the operand types before a `block`, `loop`, `if` or call instruction (`call`,
+ * `call_indirect`, `return_call`, `return_call_indirect`): `vals[from..to)` are the types of the
+ * innermost frame's operands (the views are only valid during the call), `unreachable` whether that
+ * frame's code is unreachable there. The compiler's rewind pass needs them to spill live operands.
+ */
+export type SpecialObserver = (at: number, code: number, vals: Uint8Array, from: number, to: number, unreachable: boolean) => void;
+
+/**
  * Validates function bodies. Reuse one instance across functions (and modules): its stacks only grow.
  */
 export class CodeValidator {
+  /** Called before block, loop, if and call instructions (see {@link SpecialObserver}). */
+  observer: SpecialObserver | undefined = undefined;
+
   // Operand type stack.
   private vals = new Uint8Array(256);
   private nVals = 0;
@@ -649,6 +660,10 @@ export class CodeValidator {
   /** Instructions typed by hand (control, variables, references, calls, parametric). */
   private special(code: number): void {
     const r = this.r;
+    if (this.observer !== undefined && ((code >= 0x02 && code <= 0x04) || (code >= 0x10 && code <= 0x13))) {
+      const c = this.nCtrl - 1;
+      this.observer(this.at, code, this.vals, this.ctrlHeight[c]!, this.nVals, this.ctrlUnreachable[c] !== 0);
+    }
     switch (code) {
       case 0x00: // unreachable
         this.setUnreachable();
