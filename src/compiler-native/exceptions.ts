@@ -12,6 +12,7 @@
  *   when JS rethrows it — and the invocation boundary puts the original back ({@link fromGuest}).
  */
 import { WasmException } from '../runtime/api/tag.js';
+import { SnapshotRestore } from '../runtime/store/snapshots.js';
 import { F32, F64, I32, I64, V128 } from '../runtime/api/value-type.js';
 import { hasJsExceptions, jsEh, type JsException, type TagInst } from '../runtime/store/tags.js';
 import type { References } from './references.js';
@@ -86,7 +87,9 @@ export class ExceptionBridge {
    */
   toGuest(e: unknown): unknown {
     if (e instanceof WasmException) return this.#toJs(e);
-    if (e === this.#trap) return e;
+    // A snapshot restore unwinds only modules compiled for snapshots, which the rewind pass keeps
+    // free of exception handlers (rewind.ts): nothing can catch it, and its adapters must see it.
+    if (e === this.#trap || e instanceof SnapshotRestore) return e;
     this.#pending = e;
     return this.#uncatchable();
   }

@@ -387,7 +387,21 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
       imports.push({ module: 'd', name: 'bits', desc: { kind: 2, memory: { limits: { min: 1, max: 1, shared: false } } }, offset: -1 });
   }
   const out = encodeModule(
-    { ...m, types, funcTypeIndices, imports, memories, tags: [], tables, globals, exports, codes, customSections },
+    {
+      ...m,
+      types,
+      funcTypeIndices,
+      imports,
+      memories,
+      tags: [],
+      tables,
+      globals,
+      exports,
+      codes,
+      customSections,
+      // `$drop` holds data.drop of every passive data segment, which needs a data count section.
+      dataCount: m.dataCount ?? (passiveData.includes(true) ? m.datas.length : undefined),
+    },
     m,
   );
   const bodyDelta = new Int32Array(m.codes.length);

@@ -108,8 +108,8 @@ describe('wasmscope preinit', () => {
     );
     const help = await cli(['preinit', '--help']);
     expect(help.code).toBe(0);
-    expect(help.stderr).toContain('--rename-func DST=SRC');
-    expect((await cli(['--help'])).stderr).toContain('preinit   Pre-initialises a module');
+    expect(help.stdout).toContain('--rename-func DST=SRC');
+    expect((await cli(['--help'])).stdout).toContain('preinit   Pre-initialises a module');
   });
 
   it('runs as a process through the bin script', () => {

@@ -2,8 +2,8 @@
  * setjmp/longjmp for a C guest (test/fixtures/snapshot/setjmp.c), as host functions built on the
  * Snapshotter: `env.setjmp(slot)` takes a snapshot and returns 0, `env.longjmp(slot, value)` restores
  * it so that `setjmp` returns `value`. Errors of a recursive-descent evaluator jump back from any
- * depth; a loop made of jumps restores one snapshot many times. Run on every engine that takes
- * snapshots (the compiler engine refuses them with "not supported").
+ * depth; a loop made of jumps restores one snapshot many times. Run on both engines (the module
+ * compiled with withSnapshotter on the compile context, as the compiler engine needs).
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -41,7 +41,8 @@ async function guest(engine: (typeof engines)[number]): Promise<Module> {
     )
     .export('longjmp')
     .instantiate();
-  return r.instantiateWithConfig(bytes, newModuleConfig().withName(''));
+  // Compiled for snapshots (the compiler engine's rewind pass; the interpreter needs nothing).
+  return r.instantiateWithConfig(bytes, newModuleConfig().withName(''), withSnapshotter(Context.background()));
 }
 
 /** Evaluates `expr` in the guest: [error code, value, deepest nesting reached]. */
