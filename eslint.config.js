@@ -18,7 +18,16 @@ function layer(files, message, patterns) {
   };
 }
 
-const ENTRY_POINTS = ['**/src/index.js', '**/src/api.js', '**/src/experimental*.js', '**/src/wasi.js', '**/src/sys.js', '**/src/bench.js'];
+const ENTRY_POINTS = [
+  '**/src/index.js',
+  '**/src/api.js',
+  '**/src/experimental*.js',
+  '**/src/wasi.js',
+  '**/src/sys.js',
+  '**/src/bench.js',
+  '**/src/assemblyscript.js',
+  '**/src/emscripten.js',
+];
 const TOOLKIT = [
   '**/src/listeners/**',
   '**/src/wasi/**',
@@ -29,6 +38,8 @@ const TOOLKIT = [
   '**/src/wazerotest/**',
   '**/src/vitest/**',
   '**/src/profile/**',
+  '**/src/assemblyscript/**',
+  '**/src/emscripten/**',
 ];
 const ENGINES = ['**/runtime/interpreter/**', '**/compiler-native/**'];
 
@@ -85,7 +96,7 @@ const noImportCircle = {
 
 export default tseslint.config(
   // AssemblyScript sources are not TypeScript.
-  { ignores: ['dist/**', 'node_modules/**', 'docs/**', 'scratch-exp/**', 'examples/*/assembly/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'docs/**', 'scratch-exp/**', 'examples/*/assembly/**', 'test/fixtures/*/assembly/**'] },
   {
     files: ['**/*.ts'],
     languageOptions: { parser: tseslint.parser },

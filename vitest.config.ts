@@ -10,12 +10,16 @@ const entries: Array<[string, string]> = [
   ['wasmscope/api', 'api.ts'],
   ['wasmscope/experimental', 'experimental.ts'],
   ['wasmscope/experimental/logging', 'experimental-logging.ts'],
+  ['wasmscope/experimental/table', 'experimental-table.ts'],
   ['wasmscope/wasi', 'wasi.ts'],
+  ['wasmscope/assemblyscript', 'assemblyscript.ts'],
+  ['wasmscope/emscripten', 'emscripten.ts'],
   ['wasmscope/sys', 'sys.ts'],
   ['wasmscope/wazerotest', 'wazerotest.ts'],
   ['wasmscope/vitest', 'vitest.ts'],
   ['wasmscope/otel', 'otel.ts'],
   ['wasmscope/profile', 'profile.ts'],
+  ['wasmscope/snapshot', 'snapshot.ts'],
 ];
 
 export default defineConfig({

@@ -23,6 +23,7 @@ import {
   loadKnownFailures,
   runSuite,
   specTestDirPresent,
+  suiteUnavailableReason,
   summaryLine,
   HOW_TO_GET_SUITE,
 } from './runner.js';
@@ -42,7 +43,8 @@ interface Args {
 
 function usage(): never {
   console.error(
-    'usage: npx tsx spectest/run.ts [--engine interpreter|compiler] [--suite v1|v2|threads|tail-call] ' +
+    'usage: npx tsx spectest/run.ts [--engine interpreter|compiler] [--suite v1|v2|threads|tail-call|exceptions|' +
+      'exceptions-legacy|extended-const|memory64|multi-memory|relaxed-simd] ' +
       '[--file name.json]... [--listen-all] [--interrupts] [--budget ms] [-v] [--known] [--slow n]',
   );
   process.exit(2);
@@ -128,6 +130,11 @@ async function main(): Promise<number> {
       continue;
     }
     for (const suite of suites) {
+      const skip = await suiteUnavailableReason(engine, suite);
+      if (skip !== undefined) {
+        console.log(`spectest ${engine} ${suite}: skipped (${skip})`);
+        continue;
+      }
       const report = await runSuite(suite, {
         engine,
         listenAll: args.listenAll,

@@ -24,6 +24,7 @@ import {
   CompileError,
   Context,
   LinkError,
+  WasmException,
   WasmRuntimeError,
   newModuleConfig,
   newRuntimeConfigCompiler,
@@ -33,8 +34,17 @@ import {
 import type { CompiledModule, Runtime, RuntimeConfig } from '../src/index.js';
 import { CoreFeaturesTailCall, CoreFeaturesThreads, CoreFeaturesV1, CoreFeaturesV2 } from '../src/api.js';
 import type { CoreFeatures, FunctionDefinition, Module } from '../src/api.js';
-import { functionListenerFactoryFunc, withFunctionListenerFactory, type FunctionListener } from '../src/experimental.js';
-import { argsToSlots, formatArgs, matchResults, trapMatches } from './values.js';
+import {
+  CoreFeaturesExceptionHandling,
+  CoreFeaturesExtendedConst,
+  CoreFeaturesMemory64,
+  CoreFeaturesMultiMemory,
+  CoreFeaturesRelaxedSIMD,
+  functionListenerFactoryFunc,
+  withFunctionListenerFactory,
+  type FunctionListener,
+} from '../src/experimental.js';
+import { argsToSlots, formatArgs, matchEither, matchResults, trapMatches } from './values.js';
 import type { SpecValue } from './values.js';
 import { SPECTEST_DIR } from '../test/paths.js';
 
@@ -43,10 +53,29 @@ export type EngineName = 'interpreter' | 'compiler';
 export const ENGINES: readonly EngineName[] = ['interpreter', 'compiler'];
 
 /** The suites, as directories of the spec-test tree. */
-export type SuiteName = 'v1' | 'v2' | 'threads' | 'tail-call';
-export const SUITES: readonly SuiteName[] = ['v1', 'v2', 'threads', 'tail-call'];
+export type SuiteName =
+  | 'v1'
+  | 'v2'
+  | 'threads'
+  | 'tail-call'
+  | 'exceptions'
+  | 'exceptions-legacy'
+  | 'extended-const'
+  | 'memory64'
+  | 'multi-memory'
+  | 'relaxed-simd';
+/** The WebAssembly 3.0 suites (README-v3.md beside them). */
+export const V3_SUITES: readonly SuiteName[] = [
+  'exceptions',
+  'exceptions-legacy',
+  'extended-const',
+  'memory64',
+  'multi-memory',
+  'relaxed-simd',
+];
+export const SUITES: readonly SuiteName[] = ['v1', 'v2', 'threads', 'tail-call', ...V3_SUITES];
 
-/** The core features each suite runs with. */
+/** The core features each suite runs with: 2.0 plus the feature under test for the 3.0 suites. */
 export function suiteFeatures(suite: SuiteName): CoreFeatures {
   switch (suite) {
     case 'v1':
@@ -57,7 +86,27 @@ export function suiteFeatures(suite: SuiteName): CoreFeatures {
       return CoreFeaturesV2 | CoreFeaturesThreads;
     case 'tail-call':
       return CoreFeaturesV2 | CoreFeaturesTailCall;
+    case 'exceptions':
+    case 'exceptions-legacy':
+      // try_table.wast throws across return_call.
+      return CoreFeaturesV2 | CoreFeaturesExceptionHandling | CoreFeaturesTailCall;
+    case 'extended-const':
+      return CoreFeaturesV2 | CoreFeaturesExtendedConst;
+    case 'memory64':
+      return CoreFeaturesV2 | CoreFeaturesMemory64;
+    case 'multi-memory':
+      return CoreFeaturesV2 | CoreFeaturesMultiMemory;
+    case 'relaxed-simd':
+      return CoreFeaturesV2 | CoreFeaturesRelaxedSIMD;
   }
+}
+
+/**
+ * The `spectest` host module a suite links against: `spectest-v3.wasm` (spectest plus an i64 table)
+ * for memory64, `spectest.wasm` for the others.
+ */
+export function spectestModuleFile(suite: SuiteName): string {
+  return suite === 'memory64' ? 'spectest-v3.wasm' : 'spectest.wasm';
 }
 
 /** Where the suite lives: `$WASMSCOPE_SPECTEST_DIR`, else `../shared/spectest` beside the repo. */
@@ -91,6 +140,8 @@ interface Command {
   readonly as?: string;
   readonly action?: Action;
   readonly expected?: readonly SpecValue[];
+  /** Alternatives for the one result (relaxed SIMD): any of them passes. */
+  readonly either?: readonly SpecValue[];
   readonly text?: string;
   readonly module_type?: 'binary' | 'text';
 }
@@ -198,6 +249,49 @@ export async function engineUnavailableReason(engine: EngineName, dir = defaultS
   }
 }
 
+/** A module using the feature of each 3.0 suite (compiled to see whether an engine can run the suite). */
+const HEADER = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+function withBody(body: number[], types = [0x01, 0x04, 0x01, 0x60, 0x00, 0x00]): number[] {
+  return [...HEADER, ...types, 0x03, 0x02, 0x01, 0x00, 0x0a, body.length + 2, 0x01, body.length, ...body];
+}
+const FEATURE_PROBES: Partial<Record<SuiteName, number[]>> = {
+  // block (try_table (catch_all 0)) end
+  exceptions: withBody([0x00, 0x02, 0x40, 0x1f, 0x40, 0x01, 0x02, 0x00, 0x0b, 0x0b, 0x0b]),
+  // try catch_all end
+  'exceptions-legacy': withBody([0x00, 0x06, 0x40, 0x19, 0x0b, 0x0b]),
+  // (global i32 (i32.add (i32.const 1) (i32.const 2)))
+  'extended-const': [...HEADER, 0x06, 0x09, 0x01, 0x7f, 0x00, 0x41, 0x01, 0x41, 0x02, 0x6a, 0x0b],
+  // (memory i64 0)
+  memory64: [...HEADER, 0x05, 0x03, 0x01, 0x04, 0x00],
+  // (memory 0) (memory 0)
+  'multi-memory': [...HEADER, 0x05, 0x05, 0x02, 0x00, 0x00, 0x00, 0x00],
+  // (func (result v128) (i8x16.relaxed_swizzle (v128.const 0) (v128.const 0)))
+  'relaxed-simd': withBody(
+    [0x00, 0xfd, 0x0c, ...new Array<number>(16).fill(0), 0xfd, 0x0c, ...new Array<number>(16).fill(0), 0xfd, 0x80, 0x02, 0x0b],
+    [0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7b],
+  ),
+};
+
+/**
+ * Why `engine` cannot run `suite` here, or undefined when it can: the compiler engine refuses the
+ * 3.0 features the running V8 lacks (Node 20) with a `not supported` error, found by compiling a
+ * module that uses the suite's feature.
+ */
+export async function suiteUnavailableReason(engine: EngineName, suite: SuiteName): Promise<string | undefined> {
+  const probe = FEATURE_PROBES[suite];
+  if (probe === undefined) return undefined;
+  let rt: Runtime | undefined;
+  try {
+    rt = newRuntimeWithConfig(engineConfig(engine).withCoreFeatures(suiteFeatures(suite)));
+    await rt.compileModule(new Uint8Array(probe));
+    return undefined;
+  } catch (e) {
+    return isNotSupported(e) ? (e as Error).message : undefined;
+  } finally {
+    await rt?.close().catch(() => undefined);
+  }
+}
+
 /** The json files of a suite, sorted. */
 export function suiteFiles(dir: string, suite: SuiteName, only?: readonly string[]): string[] {
   const sdir = join(dir, suite);
@@ -279,9 +373,11 @@ class NestingListener implements FunctionListener {
 
   constructor(readonly check: ListenerCheck) {}
 
+  // Bookkeeping after the calls that may overflow the JS stack (an overflowing before opens no
+  // frame; an overflowing after is answered by an abort).
   before(_ctx: Context, _mod: Module, def: FunctionDefinition): void {
-    this.check.befores++;
     this.#open.push(def);
+    this.check.befores++;
   }
 
   after(_ctx: Context, _mod: Module, def: FunctionDefinition): void {
@@ -293,8 +389,8 @@ class NestingListener implements FunctionListener {
   }
 
   #close(def: FunctionDefinition): void {
-    this.check.ends++;
     const top = this.#open.pop();
+    this.check.ends++;
     if (top !== def) this.#note(`${def.debugName()} closed while ${top?.debugName() ?? 'nothing'} was innermost`);
   }
 
@@ -480,7 +576,7 @@ export async function runFile(
 
   try {
     await (async () => {
-      const specBytes = readFileSync(join(dir, 'spectest.wasm'));
+      const specBytes = readFileSync(join(dir, spectestModuleFile(suite)));
       const compiled = await rt.compileModule(specBytes, ctx);
       await rt.instantiateModule(compiled, newModuleConfig().withName('spectest').withStartFunctions(), ctx);
     })().catch((e: unknown) => {
@@ -536,9 +632,24 @@ export async function runFile(
               fail(`${describeAction(a)}: threw ${describeError(e)}`);
             }
             if (cmd.type === 'assert_return') {
-              const mismatch = matchResults(cmd.expected ?? [], results);
+              const mismatch = cmd.either !== undefined ? matchEither(cmd.either, results) : matchResults(cmd.expected ?? [], results);
               if (mismatch !== undefined) fail(`${describeAction(a)}: ${mismatch}`);
             }
+            break;
+          }
+          case 'assert_exception': {
+            // The call must end in an exception no guest frame caught (not a trap); `expected` lists
+            // only the result types, so nothing is compared.
+            const a = cmd.action ?? fail('no action');
+            let results: bigint[];
+            try {
+              results = invoke(cmd);
+            } catch (e) {
+              if (e instanceof CommandFailure) throw e;
+              if (!(e instanceof WasmException)) fail(`${describeAction(a)}: expected an uncaught exception, threw ${describeError(e)}`);
+              break;
+            }
+            fail(`${describeAction(a)}: expected an uncaught exception, returned [${results.join(', ')}]`);
             break;
           }
           case 'assert_trap':

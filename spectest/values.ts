@@ -199,6 +199,23 @@ export function matchResults(expected: readonly SpecValue[], results: readonly b
   return undefined;
 }
 
+/**
+ * Compares results against `either` alternatives (relaxed SIMD): each alternative is one complete
+ * expected value (the command has one result); the results must match at least one. Returns
+ * undefined when one matches, otherwise why none did.
+ */
+export function matchEither(alternatives: readonly SpecValue[], results: readonly bigint[]): string | undefined {
+  const whys: string[] = [];
+  for (const alt of alternatives) {
+    const why = matchResults([alt], results);
+    if (why === undefined) return undefined;
+    whys.push(formatExpected(alt));
+  }
+  const first = alternatives[0];
+  const got = first === undefined ? `[${results.join(', ')}]` : formatRaw(first, results);
+  return `expected one of ${whys.join(' | ')}, got ${got}`;
+}
+
 function hex(v: bigint, width: number): string {
   return `0x${v.toString(16).padStart(width / 4, '0')}`;
 }

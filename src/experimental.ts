@@ -3,16 +3,27 @@
  * @experimental
  * @packageDocumentation
  */
-export { CoreFeaturesThreads, CoreFeaturesTailCall } from './runtime/api/features.js';
+export {
+  CoreFeaturesThreads,
+  CoreFeaturesTailCall,
+  CoreFeaturesExceptionHandling,
+  CoreFeaturesExtendedConst,
+  CoreFeaturesMultiMemory,
+  CoreFeaturesMemory64,
+  CoreFeaturesRelaxedSIMD,
+  CoreFeaturesV3,
+} from './runtime/api/features.js';
 export type { InternalModule } from './runtime/api/module.js';
 export {
   closeNotifyFunc,
+  memoryAllocatorFunc,
   withCloseNotifier,
   withImportResolver,
   withInterruptFlag,
+  withMemoryAllocator,
   withTimeSlicing,
 } from './runtime/store/context-keys.js';
-export type { CloseNotifier, ImportResolver } from './runtime/store/context-keys.js';
+export type { CloseNotifier, ImportResolver, LinearMemory, MemoryAllocator } from './runtime/store/context-keys.js';
 export {
   functionListenerFactoryFunc,
   functionListenerFunc,
@@ -29,4 +40,9 @@ export type {
 export { benchmarkFunctionListener, newStackIterator } from './listeners/stack.js';
 export type { StackFrame } from './listeners/stack.js';
 export { getSnapshotter, withSnapshotter } from './runtime/store/snapshots.js';
+export { exportedTag, newTag } from './runtime/store/tags.js';
+export { WasmException } from './runtime/api/tag.js';
+export type { Tag } from './runtime/api/tag.js';
 export type { Snapshot, Snapshotter } from './runtime/store/snapshots.js';
+export { newSockConfig, tcpListeners, withSockConfig } from './runtime/store/sock.js';
+export type { SockConfig } from './runtime/store/sock.js';

@@ -13,6 +13,7 @@ export {
   EACCES,
   EAGAIN,
   EBADF,
+  ECONNRESET,
   EEXIST,
   EFAULT,
   EINTR,
@@ -27,8 +28,10 @@ export {
   ENOTEMPTY,
   ENOTSOCK,
   ENOTCAPABLE,
+  ENOTCONN,
   ENOTSUP,
   EPERM,
+  EPIPE,
   ERANGE,
   EROFS,
   ESUCCESS,
@@ -41,7 +44,8 @@ export type { Dirent, File, FS, Stat } from './sys/fs.js';
 export type { MemFSInit } from './sys/memfs.js';
 export type { Reader, Writer } from './sys/io.js';
 export { hostFdWriter } from './sys/stdio.js';
-export { cryptoRandom, newSeededRandom } from './sys/context.js';
+export { cryptoRandom, newSeededRandom, SysConfigError } from './sys/context.js';
+export { unimplementedFile, unimplementedFS } from './sys/userfs.js';
 
 /** A filesystem rooted at a host directory (wazero's `sysfs.DirFS`); paths can never leave it. */
 export function newDirFS(hostDir: string): FS {

@@ -11,11 +11,21 @@ const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 export const SPECTEST_DIR: string = process.env['WASMSCOPE_SPECTEST_DIR'] ?? resolve(repoRoot, '../shared/spectest');
 export const GUESTS_DIR: string = process.env['WASMSCOPE_GUESTS_DIR'] ?? resolve(repoRoot, 'test/fixtures/guests');
 
-/**
- * The core suites every engine passes today (WebAssembly 1.0, 2.0, threads, tail calls). The 3.0 suites
- * beside them (exceptions, memory64, …) need features the runtime does not decode yet.
- */
+/** The core suites of WebAssembly 1.0, 2.0, threads and tail calls. */
 export const CORE_SUITES: readonly string[] = ['v1', 'v2', 'threads', 'tail-call'];
+
+/** The WebAssembly 3.0 suites beside them (`README-v3.md` in the spec-test directory). */
+export const V3_SUITES: readonly string[] = [
+  'exceptions',
+  'exceptions-legacy',
+  'extended-const',
+  'memory64',
+  'multi-memory',
+  'relaxed-simd',
+];
+
+/** Every suite the corpus tests (decoder, walker) go through. */
+export const ALL_SUITES: readonly string[] = [...CORE_SUITES, ...V3_SUITES];
 
 /** The message printed when the spec suites are absent. */
 export const SPECTEST_MISSING =

@@ -45,6 +45,7 @@ function nsPerCall(f: () => void): number {
   return ((performance.now() - t) * 1e6) / N;
 }
 
+/** Prints the cost of one call from the host into the guest (the JS boundary) against raw V8. */
 export async function boundarySuite(): Promise<void> {
   console.log(`\n## one call of (i64, i64) -> i64 from the host (${N} calls, after a warm-up round)`);
   const bytes = addModule();

@@ -92,6 +92,7 @@ export async function compileLatency(): Promise<void> {
   );
 }
 
+/** Prints the compiler engine against raw V8 on the guest corpus. */
 export async function compilerSuite(): Promise<void> {
   await plainGuests();
   await interruptCost();

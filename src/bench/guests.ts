@@ -11,13 +11,20 @@ export function guestsDir(): string {
   return process.env['WASMSCOPE_GUESTS_DIR'] ?? fileURLToPath(new URL('../../test/fixtures/guests', import.meta.url));
 }
 
+/** The names of the C guests of the corpus. */
 export const GUEST_NAMES = ['fib', 'calls', 'sha256', 'matmul', 'nbody', 'sieve', 'qsort', 'hashmap', 'i64'] as const;
+/** One of {@link GUEST_NAMES}. */
 export type GuestName = (typeof GUEST_NAMES)[number];
+/** The input size a guest was built for: `tiny` (interpreter runs) or `default`. */
 export type GuestSize = 'tiny' | 'default';
 
+/** A guest of the corpus that imports nothing and exports `run() -> i64`. */
 export interface NowasiGuest {
+  /** The guest's name. */
   readonly name: GuestName;
+  /** The input size it was built for. */
   readonly size: GuestSize;
+  /** The wasm binary. */
   readonly bytes: Uint8Array;
   /** The checksum `run()` returns (unsigned, as the guests' expected outputs print it). */
   readonly checksum: bigint;
@@ -31,6 +38,7 @@ export function expectedChecksum(name: GuestName, size: GuestSize): bigint {
   return BigInt(m[1]!);
 }
 
+/** Loads guest `name` built for `size`, with the checksum its `run()` must return. */
 export function loadNowasiGuest(name: GuestName, size: GuestSize): NowasiGuest {
   const file = join(guestsDir(), 'nowasi', size === 'tiny' ? `${name}.tiny.wasm` : `${name}.wasm`);
   return { name, size, bytes: new Uint8Array(readFileSync(file)), checksum: expectedChecksum(name, size) };

@@ -19,6 +19,7 @@ function median(bench: Bench, name: string): number {
   return r.latency.p50 ?? r.latency.mean;
 }
 
+/** Prints the interpreter against warm V8 on the tiny guest corpus. */
 export async function interpreterSuite(): Promise<void> {
   console.log('\n## interpreter vs raw V8 (nowasi guests, tiny size, run() per fresh instance)');
   const ratios: number[] = [];

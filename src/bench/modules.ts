@@ -4,9 +4,16 @@ import { join } from 'node:path';
 import { CoreFeaturesV2 } from '../runtime/api/features.js';
 import { FUNCREF, I32 } from '../runtime/api/value-type.js';
 import { decodeModule } from '../runtime/binary/decoder.js';
-import { ByteWriter, encodeFuncType, encodeModule, type EncodableModule, type EncodedBody } from '../runtime/binary/encoder.js';
+import {
+  ByteWriter,
+  encodeFuncType,
+  encodeModule,
+  type EncodableBody,
+  type EncodableModule,
+  type EncodedBody,
+} from '../runtime/binary/encoder.js';
 import { nextInstr, readLeb, skipLeb } from '../runtime/binary/instr.js';
-import { SectionId, type FuncType, type Global, type Import } from '../runtime/binary/module.js';
+import { SectionId, type ConstExpr, type Export, type FuncType, type Global, type Import } from '../runtime/binary/module.js';
 import { GUEST_NAMES, guestsDir } from './guests.js';
 
 /**
@@ -133,6 +140,76 @@ export function corpusWitness(targetBytes: number): Uint8Array {
     codes: bodies,
   };
   return encodeModule(m).bytes;
+}
+
+/** Where {@link spliceHostCall} calls the spliced import. */
+export interface SpliceOptions {
+  /** Also at every loop head (after `loop`). */
+  readonly loops?: boolean;
+  /**
+   * Only when an appended mutable i32 global (0, never set) is non-zero: the call is never made,
+   * but every function now calls an import, as far as a static analysis can tell.
+   */
+  readonly guarded?: boolean;
+}
+
+/**
+ * `bytes` with an import `h.tick: () → ()` spliced in as function 0 (every other function index
+ * moves up by one) and called at the entry of every defined function (and where `options` say).
+ * Custom sections are dropped (their function indices would be stale).
+ */
+export function spliceHostCall(bytes: Uint8Array, options: SpliceOptions = {}): Uint8Array {
+  const m = decodeModule(bytes, 0x1ff);
+  const types = [...m.types];
+  let tickType = types.findIndex((t) => t.params.length === 0 && t.results.length === 0);
+  if (tickType < 0) {
+    types.push({ params: [], results: [] });
+    tickType = types.length - 1;
+  }
+  const imports: Import[] = [{ module: 'h', name: 'tick', desc: { kind: 0, typeIndex: tickType }, offset: -1 }, ...m.imports];
+  const shiftExpr = (e: ConstExpr): ConstExpr => ({
+    ...e,
+    instrs: e.instrs.map((i) => (i.op === 'ref.func' ? { ...i, funcIndex: i.funcIndex + 1 } : i)),
+  });
+  const guard = m.globalSpace.length;
+  const tick = (w: ByteWriter): void => {
+    if (options.guarded === true) w.globalGet(guard).if(-64).call(0).end();
+    else w.call(0);
+  };
+  const op = new Int32Array(1);
+  const codes: EncodableBody[] = m.codes.map((b) => {
+    const w = new ByteWriter(b.codeEnd - b.entryOffset + 16);
+    w.bytes(m.bytes.subarray(skipLeb(m.bytes, b.entryOffset), b.codeStart));
+    tick(w);
+    for (let p = b.codeStart; p < b.codeEnd;) {
+      const at = p;
+      p = nextInstr(m.bytes, p, op);
+      const code = op[0]!;
+      if (code === 0x10 || code === 0x12 || code === 0xd2) {
+        w.u8(code).u32(readLeb(m.bytes, at + 1) + 1);
+      } else {
+        w.bytes(m.bytes.subarray(at, p));
+        if (code === 0x03 && options.loops === true) tick(w);
+      }
+    }
+    return { encoded: w.finish() };
+  });
+  const exports: Export[] = m.exports.map((e) => (e.kind === 0 ? { ...e, index: e.index + 1 } : e));
+  const globals: Global[] = m.globals.map((g) => ({ ...g, init: shiftExpr(g.init) }));
+  if (options.guarded === true) {
+    globals.push({ type: { valType: I32, mutable: true }, init: { instrs: [{ op: 'i32.const', value: 0 }], offset: -1 }, offset: -1 });
+  }
+  return encodeModule({
+    ...m,
+    types,
+    imports,
+    exports,
+    codes,
+    globals,
+    startFunction: m.startFunction === undefined ? undefined : m.startFunction + 1,
+    elements: m.elements.map((s) => ({ ...s, init: s.init.map(shiftExpr) })),
+    customSections: [],
+  }).bytes;
 }
 
 /**

@@ -62,6 +62,7 @@ async function time(r: Runtime, bytes: Uint8Array, name: string): Promise<number
   return medianOf(ms);
 }
 
+/** Prints the cost of precise trap texts (the compiler engine's instrumentation) on the guest corpus. */
 export async function preciseTrapsSuite(): Promise<void> {
   console.log(`\n## precise traps, worst case: ${ITERATIONS} instrumented instructions (${RUNS} runs, medians)`);
   const bytes = loopsModule();

@@ -103,6 +103,7 @@ async function compare(label: string, config: () => RuntimeConfig, size: 'tiny' 
   console.log(`geomean speed ${label}/node:wasi: ${geomean(ratios).toFixed(3)}x`);
 }
 
+/** Prints the WASI guests on the compiler engine against Node's `node:wasi`. */
 export async function wasiSuite(): Promise<void> {
   // Node 20's node:wasi can segfault after a guest grows memory past ~40 MiB and then writes to
   // stdout (see test/fixtures/guests/README.md); turning V8's fast API calls off avoids it, as the

@@ -1,15 +1,19 @@
 /**
- * The `wasmscope` command line (wazero's `cmd/wazero`): `run` a WASI or plain module, `version`.
- * Thin over the library; `main` returns the process exit code so tests can run it in-process. What only
- * some flags use (host logging, tracing, record and replay) is imported when they are given: a plain
- * run loads only what it runs (start-up).
+ * The `wasmscope` command line (wazero's `cmd/wazero`): `run` a WASI or plain module (or `--invoke`
+ * one of its functions), `compile` (validate and describe) one, `replay` recorded host calls,
+ * `version`. Thin over the library; `main` returns the process exit code so tests can run it
+ * in-process. Help goes to stdout (exit 0); every error is one `error: …` line (or block) on stderr.
  */
 import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
-// Not from '../index.js', which loads both engines: ./runtime.ts loads the one a run needs.
+// Not from '../index.js', which loads both engines: ./runtime.ts loads the one a run needs. What
+// only some commands or flags use (compile, preinit, report, replay, host logging, tracing,
+// recording, profiling) is imported when they are given (start-up).
 import { Context } from '../runtime/api/context.js';
-import { CompileError, EXIT_CODE_DEADLINE_EXCEEDED, ExitError } from '../runtime/api/errors.js';
+import { CompileError, EXIT_CODE_DEADLINE_EXCEEDED, ExitError, LinkError } from '../runtime/api/errors.js';
 import { multiFunctionListenerFactory, withFunctionListenerFactory, type FunctionListenerFactory } from '../runtime/api/listener.js';
+import { CoreFeaturesV3, parseCoreFeatures, type CoreFeatures } from '../runtime/api/features.js';
+import type { CompiledModule } from '../runtime/store/compiled-module.js';
 import type { FSConfig, ModuleConfig, RuntimeConfig } from '../runtime/store/config.js';
 import {
   newCompilationCacheWithDir,
@@ -18,15 +22,19 @@ import {
   newRuntimeConfig,
   newRuntimeConfigInterpreter,
 } from '../runtime/store/factories.js';
+import type { Runtime } from '../runtime/store/runtime.js';
 import type { Reader, Writer } from '../sys/io.js';
 import { cryptoRandom } from '../sys/context.js';
 import { hostFdWriter } from '../sys/stdio.js';
 import { MODULE_NAME, MODULE_NAME_UNSTABLE, newBuilder } from '../wasi/module.js';
 import type { HostCallLog } from '../replay/format.js';
-import { noProfileFlags, parseProfileFlag, PROFILE_USAGE, profiling, type ProfileFlags } from './profile-flags.js';
+import type { CliTracing, Importer } from './tracing.js';
+import { noProfileFlags, parseProfileFlag, PROFILE_USAGE, profiling, REPORT_USAGE, type ProfileFlags } from './profile-flags.js';
 import type { ProfileSession } from './profile.js';
 import { newCliRuntime } from './runtime.js';
-import type { CliTracing, Importer } from './tracing.js';
+import type { FunctionDefinition } from '../runtime/api/module.js';
+import { valueTypeName } from '../runtime/api/value-type.js';
+import { decodeF32, decodeF64 } from '../runtime/api/encoding.js';
 
 /** Where the CLI reads and writes; the defaults are the process's own stdio. */
 export interface CliIO {
@@ -38,10 +46,12 @@ export interface CliIO {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Loads the optional OpenTelemetry packages of `--trace-otlp`/`--trace-file` (default: `import()`). */
   readonly importer?: Importer;
+  /** Whether stderr is a terminal (progress lines are written only to one). Default: false. */
+  readonly stderrIsTTY?: boolean;
 }
 
 function defaultIO(): CliIO {
-  return { stdout: hostFdWriter(1), stderr: hostFdWriter(2), stdin: 0, env: process.env };
+  return { stdout: hostFdWriter(1), stderr: hostFdWriter(2), stdin: 0, env: process.env, stderrIsTTY: process.stderr.isTTY === true };
 }
 
 const encoder = new TextEncoder();
@@ -56,29 +66,53 @@ export function version(): string {
   }
 }
 
-const USAGE = `wasmscope CLI
+const EXIT_CODES = `Exit codes:
+  0       success (run: the guest returned, or exited with 0)
+  N       run, replay: the guest's exit code (proc_exit(N); truncated to 0-255 by the OS)
+  1       a usage error, an unreadable file, an invalid module, a missing import, a trap or a
+          host function's error (the reason is on stderr as 'error: ...')
+  255     run --timeout: the guest was stopped (wazero's exit code 0xefffffff, truncated)
+`;
+
+const USAGE = `wasmscope: a WebAssembly runtime for Node.js modeled on wazero
 
 Usage:
   wasmscope <command> [flags]
 
 Commands:
-  run       Runs a WebAssembly binary (WASI commands get the process's args, stdio and mounts)
+  run       Runs a WebAssembly binary (WASI commands get the process's args, stdio and mounts),
+            or one of its exported functions with --invoke
+  compile   Validates and compiles a WebAssembly binary; prints its sections, imports, exports
+            and the features it needs
   replay    Runs a WebAssembly binary against host calls recorded by 'run --record'
   report    Draws a flame graph (SVG or HTML) or prints the top functions of a pprof profile
-  version   Displays the version of wasmscope
+  preinit   Pre-initialises a module into a new .wasm (as Wizer)
+  version   Displays the version of wasmscope (also -v, --version)
 
 Run 'wasmscope <command> --help' for the flags of a command.
-`;
+
+${EXIT_CODES}`;
 
 const RUN_USAGE = `Usage:
   wasmscope run [flags] <path to wasm file> [--] [args...]
+  wasmscope run [flags] --invoke <function> <path to wasm file> [params...]
 
 Runs a WebAssembly binary. If it imports wasi_snapshot_preview1 (or wasi_unstable), WASI is provided
 with the real clocks, crypto-strength random, the process's stdin/stdout/stderr, and the mounts given.
 The first guest argument (argv[0]) is the file's base name. The exit code is the guest's.
 
 Flags:
+  --invoke NAME           call the exported function NAME instead of _start (a reactor's
+                          _initialize still runs first), with the params after the file (decimal
+                          or 0x hex integers, floats, 'nan', 'inf'); print its results, one per line
   --interpreter           run on the interpreter engine (default: the compiler engine)
+  --features LIST         the WebAssembly features to accept, e.g. v2 or v2,exception-handling (default
+                          v3: 2.0 plus exception handling, extended constants, multiple and 64-bit
+                          memories, relaxed SIMD and tail calls, as V8 enables them; add threads with
+                          v3,threads). Names: v1, v2, v3, bulk-memory-operations, multi-value,
+                          mutable-global, nontrapping-float-to-int-conversion, reference-types,
+                          sign-extension-ops, simd, threads, tail-call, exception-handling,
+                          extended-const, multi-memory, memory64, relaxed-simd
   --async-io              WASI waits (poll_oneoff sleeps, reads of pipes and terminals) without
                           blocking Node's event loop; the guest runs as an async call (the
                           compiler engine needs Node >= 24 for it)
@@ -87,11 +121,15 @@ Flags:
                           path (the pre-open name the guest sees, kept exactly as written: '.',
                           './x', '/') defaults to the host path; ':ro' makes it read-only. Example:
                           --mount .:/ --mount /tmp/data:/data:ro
+  --listen HOST:PORT      pre-open a TCP listener for the guest (repeatable; descriptors follow the
+                          mounts; port 0 picks a free port); the guest accepts connections with
+                          sock_accept (wasi-libc's accept). Example: --listen 127.0.0.1:8080
   --env KEY=VALUE         set an environment variable (repeatable)
   --env-inherit           pass the host's environment first (--env values override)
   --timeout DURATION      stop the guest after e.g. 500ms, 5s, 1m (0 = no timeout)
   --hostlogging SCOPES    log host calls to stderr for scopes all,clock,filesystem,memory,proc,poll,random,sock
-  --cachedir DIR          cache compiled code in DIR (not supported yet: exits 1)
+  --cachedir DIR          cache compiled code in DIR: later runs of the same module skip validation
+                          and preparation (created if missing; shared by concurrent runs)
   --record FILE           record every host call (params, results, memory written, exit) to FILE,
                           for 'wasmscope replay'
   --trace-otlp URL        export OpenTelemetry spans of the run (the start function and every host
@@ -104,7 +142,25 @@ ${PROFILE_USAGE}  -h, --help              show this help
 The profiling outputs are written when the guest ends, however it ends (exit, trap, timeout), and
 one line on stderr says what was written. Example:
   wasmscope run --profile cpu.pprof --coverage lcov.info guest.wasm && wasmscope report cpu.pprof --html flame.html
+
+${EXIT_CODES}`;
+
+const COMPILE_USAGE = `Usage:
+  wasmscope compile [flags] <path to wasm file>
+
+Validates and compiles a WebAssembly binary, and prints its sections, imports and exports (in
+readable types), the core features it needs, and the time the compile took. An invalid module is
+an error naming the section, function and byte offset (exit 1).
+
+Flags:
+  --interpreter           compile for the interpreter engine (default: the compiler engine)
+  -h, --help              show this help
 `;
+
+/** Binaries at least this big get a progress line on a terminal before their compile (about a second's work). */
+const PROGRESS_BYTES = 4 * 1024 * 1024;
+/** A compile still running after this long gets a progress line on a terminal. */
+const PROGRESS_AFTER_MS = 1000;
 
 const REPLAY_USAGE = `Usage:
   wasmscope replay [flags] <calls.log> <path to wasm file> [--] [args...]
@@ -142,7 +198,9 @@ export function parseDuration(s: string): number {
 
 interface RunOptions {
   interpreter: boolean;
+  features: CoreFeatures;
   mounts: Array<{ host: string; guest: string; readOnly: boolean }>;
+  listens: Array<{ host: string; port: number }>;
   env: Array<[string, string]>;
   envInherit: boolean;
   timeoutMs: number;
@@ -153,6 +211,7 @@ interface RunOptions {
   traceFile: string | undefined;
   asyncIO: boolean;
   profile: ProfileFlags;
+  invoke: string | undefined;
   wasmPath: string;
   args: string[];
 }
@@ -168,6 +227,9 @@ export function parseMount(spec: string): { host: string; guest: string; readOnl
     readOnly = true;
     s = s.slice(0, -3);
   }
+  // host:guest:opt — the only option is ro.
+  const parts = s.split(':');
+  if (parts.length > 2) throw new UsageError(`invalid mount "${spec}": unknown mount option '${parts[parts.length - 1]}' (use ro)`);
   const i = s.lastIndexOf(':');
   const host = i < 0 ? s : s.slice(0, i);
   const guest = i < 0 ? s : s.slice(i + 1);
@@ -175,10 +237,22 @@ export function parseMount(spec: string): { host: string; guest: string; readOnl
   return { host, guest: guest === '' ? '/' : guest, readOnly };
 }
 
+/** Splits `host:port` at the last colon (`[::1]:8080` for IPv6); the port is 0..65535. */
+export function parseListen(spec: string): { host: string; port: number } {
+  const i = spec.lastIndexOf(':');
+  const host = (i < 0 ? '' : spec.slice(0, i)).replace(/^\[(.*)\]$/, '$1');
+  const portText = i < 0 ? '' : spec.slice(i + 1);
+  const port = Number(portText);
+  if (host === '' || !/^\d+$/.test(portText) || port > 65535) throw new UsageError(`invalid --listen "${spec}": use host:port`);
+  return { host, port };
+}
+
 function parseRun(argv: readonly string[]): RunOptions | 'help' {
   const o: RunOptions = {
     interpreter: false,
+    features: CoreFeaturesV3,
     mounts: [],
+    listens: [],
     env: [],
     envInherit: false,
     timeoutMs: 0,
@@ -189,6 +263,7 @@ function parseRun(argv: readonly string[]): RunOptions | 'help' {
     traceFile: undefined,
     asyncIO: false,
     profile: noProfileFlags(),
+    invoke: undefined,
     wasmPath: '',
     args: [],
   };
@@ -219,8 +294,20 @@ function parseRun(argv: readonly string[]): RunOptions | 'help' {
       case 'async-io':
         o.asyncIO = inline === undefined || inline === 'true';
         break;
+      case 'features': {
+        const list = value(a, inline);
+        try {
+          o.features = parseCoreFeatures(list);
+        } catch (e) {
+          throw new UsageError(`invalid --features "${list}": ${(e as Error).message}`);
+        }
+        break;
+      }
       case 'mount':
         o.mounts.push(parseMount(value(a, inline)));
+        break;
+      case 'listen':
+        o.listens.push(parseListen(value(a, inline)));
         break;
       case 'env': {
         const kv = value(a, inline);
@@ -261,6 +348,10 @@ function parseRun(argv: readonly string[]): RunOptions | 'help' {
       case 'trace-file':
         o.traceFile = value(a, inline);
         break;
+      case 'invoke':
+        o.invoke = value(a, inline);
+        if (o.invoke === '') throw new UsageError('--invoke needs a function name');
+        break;
       default:
         if (
           !parseProfileFlag(
@@ -292,25 +383,34 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO()): Pr
   const out = (s: string): void => void io.stdout.write(encoder.encode(s));
   const err = (s: string): void => void io.stderr.write(encoder.encode(s));
   const cmd = argv[0];
-  if (cmd === undefined || cmd === '-h' || cmd === '--help' || cmd === 'help') {
-    err(USAGE);
+  if (cmd === undefined) {
+    err(`error: missing command (see wasmscope --help)\n\n${USAGE}`);
+    return 1;
+  }
+  if (cmd === '-h' || cmd === '--help' || cmd === 'help') {
+    const topic = cmd === 'help' ? argv[1] : undefined;
+    const usage = topic === undefined ? USAGE : COMMAND_USAGE[topic];
+    if (usage === undefined) {
+      err(`error: unknown command "${topic}" (see wasmscope --help)\n`);
+      return 1;
+    }
+    out(usage);
     return 0;
   }
-  if (cmd === 'version' || cmd === '--version') {
+  if (cmd === 'version' || cmd === '--version' || cmd === '-v') {
     if (argv[1] === '-h' || argv[1] === '--help') {
-      err('Usage:\n  wasmscope version\n\nDisplays the version of wasmscope.\n');
+      out(VERSION_USAGE);
       return 0;
     }
     out(`${version()}\n`);
     return 0;
   }
-  if (cmd === 'replay') return replayCommand(argv.slice(1), io, err);
-  if (cmd === 'report') {
-    const { reportCommand } = await import('./profile.js');
-    return reportCommand(argv.slice(1), (x) => void io.stdout.write(encoder.encode(x)), err);
-  }
+  if (cmd === 'replay') return replayCommand(argv.slice(1), io, out, err);
+  if (cmd === 'compile') return compileCommand(argv.slice(1), io, out, err);
+  if (cmd === 'report') return (await import('./profile.js')).reportCommand(argv.slice(1), out, err);
+  if (cmd === 'preinit') return preinitCommand(argv.slice(1), io, out, err);
   if (cmd !== 'run') {
-    err(`invalid command "${cmd}" (see wasmscope --help)\n`);
+    err(`error: unknown command "${cmd}" (see wasmscope --help)\n`);
     return 1;
   }
   let o: RunOptions | 'help';
@@ -324,10 +424,89 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO()): Pr
     throw e;
   }
   if (o === 'help') {
-    err(RUN_USAGE);
+    out(RUN_USAGE);
     return 0;
   }
   return run(o, io, err);
+}
+
+const VERSION_USAGE = 'Usage:\n  wasmscope version\n\nDisplays the version of wasmscope (also: wasmscope -v, wasmscope --version).\n';
+
+const COMMAND_USAGE: Readonly<Record<string, string>> = {
+  run: RUN_USAGE,
+  compile: COMPILE_USAGE,
+  replay: REPLAY_USAGE,
+  report: REPORT_USAGE,
+  version: VERSION_USAGE,
+};
+
+/**
+ * Compiles `bytes` with `r`; on a terminal, says so on stderr when the compile is big enough to
+ * take about a second, or once it has taken one (the line is erased when it is done).
+ */
+async function compileWithProgress(r: Runtime, bytes: Uint8Array, path: string, io: CliIO, ctx?: Context): Promise<CompiledModule> {
+  if (io.stderrIsTTY !== true) return r.compileModule(bytes, ctx);
+  let shown = false;
+  const show = (): void => {
+    if (shown) return;
+    shown = true;
+    void io.stderr.write(encoder.encode(`compiling ${basename(path)} (${(bytes.length / 1024 / 1024).toFixed(1)} MB)…`));
+  };
+  if (bytes.length >= PROGRESS_BYTES) show();
+  const timer = setTimeout(show, PROGRESS_AFTER_MS);
+  try {
+    return await r.compileModule(bytes, ctx);
+  } finally {
+    clearTimeout(timer);
+    if (shown) void io.stderr.write(encoder.encode('\r\x1b[K'));
+  }
+}
+
+async function compileCommand(argv: readonly string[], io: CliIO, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  let interpreter = false;
+  const files: string[] = [];
+  for (const a of argv) {
+    if (a === '-h' || a === '--help') {
+      out(COMPILE_USAGE);
+      return 0;
+    }
+    if (a === '--interpreter') interpreter = true;
+    else if (a.startsWith('-') && a !== '-') {
+      err(`error: unknown flag: ${a} (see wasmscope compile --help)\n`);
+      return 1;
+    } else files.push(a);
+  }
+  if (files.length !== 1) {
+    err(`error: ${files.length === 0 ? 'missing path to wasm file' : 'compile takes one wasm file'} (see wasmscope compile --help)\n`);
+    return 1;
+  }
+  const path = files[0]!;
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    err(`error: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+    return 1;
+  }
+  const r = await newCliRuntime(interpreter ? newRuntimeConfigInterpreter() : newRuntimeConfig());
+  try {
+    const t = performance.now();
+    let compiled: CompiledModule;
+    try {
+      compiled = await compileWithProgress(r, bytes, path, io);
+    } catch (e) {
+      err(`error: compiling ${path}: ${e instanceof Error ? e.message : String(e)}\n`);
+      return 1;
+    }
+    out(
+      await (
+        await import('./compile.js')
+      ).describeCompiled(path, bytes, compiled, performance.now() - t, interpreter ? 'interpreter' : 'compiler'),
+    );
+    return 0;
+  } finally {
+    await r.close();
+  }
 }
 
 async function run(o: RunOptions, io: CliIO, err: (s: string) => void): Promise<number> {
@@ -355,7 +534,7 @@ async function run(o: RunOptions, io: CliIO, err: (s: string) => void): Promise<
     fs = m.readOnly ? fs.withReadOnlyDirMount(m.host, m.guest) : fs.withDirMount(m.host, m.guest);
   }
 
-  let rc: RuntimeConfig = o.interpreter ? newRuntimeConfigInterpreter() : newRuntimeConfig();
+  let rc: RuntimeConfig = (o.interpreter ? newRuntimeConfigInterpreter() : newRuntimeConfig()).withCoreFeatures(o.features);
   if (o.timeoutMs > 0) rc = rc.withCloseOnContextDone(true);
   if (o.cachedir !== undefined) {
     try {
@@ -429,11 +608,11 @@ async function runWith(
       ctx = withHostCallRecorder(ctx, { write: (chunk: Uint8Array) => writeSync(fd, chunk) });
     }
     if (session !== undefined) ctx = session.context(ctx);
-    let compiled;
+    let compiled: CompiledModule;
     try {
-      compiled = await r.compileModule(bytes, ctx);
+      compiled = await compileWithProgress(r, bytes, o.wasmPath, io, ctx);
     } catch (e) {
-      err(`error compiling wasm binary: ${e instanceof CompileError ? e.message : String((e as Error).message ?? e)}\n`);
+      err(`error: compiling ${o.wasmPath}: ${e instanceof CompileError ? e.message : String((e as Error).message ?? e)}\n`);
       return 1;
     }
     compiledOk = true;
@@ -457,24 +636,68 @@ async function runWith(
       .withSysNanotime()
       .withSysNanosleep()
       .withRandSource(cryptoRandom);
+    for (const l of o.listens) c = c.withTCPListener(l.host, l.port);
     const env: Array<[string, string]> = [];
     if (o.envInherit) for (const [k, v] of Object.entries(io.env)) if (v !== undefined && k !== '') env.push([k, v]);
     env.push(...o.env);
     for (const [k, v] of env) c = c.withEnv(k, v);
     const runCtx = o.timeoutMs > 0 ? ctx.withTimeout(o.timeoutMs) : ctx;
-    // With async I/O, _start runs as an async call (WASI's async functions suspend it).
-    if (o.asyncIO) c = c.withStartFunctions();
+    // With async I/O, _start runs as an async call (WASI's async functions suspend it). With
+    // --invoke, a reactor's _initialize runs, then the function.
+    const exported = compiled.exportedFunctions();
+    if (o.invoke !== undefined) {
+      const fn = exported.get(o.invoke);
+      if (fn === undefined) {
+        err(
+          `error: --invoke: ${basename(o.wasmPath)} exports no function "${o.invoke}" (its functions: ${[...exported.keys()].join(', ') || 'none'})\n`,
+        );
+        return 1;
+      }
+      c = c.withStartFunctions('_initialize');
+    } else if (o.asyncIO) c = c.withStartFunctions();
+    let invokeParams: Array<bigint | number> = [];
+    if (o.invoke !== undefined) {
+      try {
+        invokeParams = parseInvokeParams(exported.get(o.invoke)!, o.args);
+      } catch (e) {
+        err(`error: --invoke ${o.invoke}: ${(e as Error).message}\n`);
+        return 1;
+      }
+    }
     try {
       const m = await r.instantiateModule(compiled, c, runCtx);
-      const start = o.asyncIO ? m.exportedFunction('_start') : undefined;
-      if (start !== undefined) await start.callWithContextAsync(runCtx);
+      if (o.invoke !== undefined) {
+        const fn = m.exportedFunction(o.invoke)!;
+        const results = o.asyncIO ? await fn.callWithContextAsync(runCtx, ...invokeParams) : fn.callWithContext(runCtx, ...invokeParams);
+        const types = fn.definition().resultTypes();
+        void io.stdout.write(encoder.encode(formatInvokeResults(types, results)));
+      } else {
+        const start = o.asyncIO ? m.exportedFunction('_start') : undefined;
+        if (start !== undefined) await start.callWithContextAsync(runCtx);
+        if (!exported.has('_start')) {
+          const names = [...exported.keys()];
+          err(
+            `hint: ${basename(o.wasmPath)} exports no _start function, so nothing ran` +
+              (names.length === 0
+                ? ' (it exports no functions)\n'
+                : `; call one of its functions with --invoke NAME [params...] (${names.join(', ')})\n`),
+          );
+        }
+      }
     } catch (e) {
       if (e instanceof ExitError) {
         if (e.exitCode === EXIT_CODE_DEADLINE_EXCEEDED && o.timeoutMs > 0)
           err(`error: ${e.message} (timeout ${formatDuration(o.timeoutMs)})\n`);
         return e.exitCode;
       }
-      err(`error instantiating wasm binary: ${e instanceof Error ? e.message : String(e)}\n`);
+      err(
+        `error: ${o.invoke === undefined ? 'instantiating' : `invoking ${o.invoke} of`} ${o.wasmPath}: ${e instanceof Error ? e.message : String(e)}\n`,
+      );
+      if (e instanceof LinkError && /not instantiated/.test(e.message)) {
+        err(
+          `hint: wasmscope run provides ${MODULE_NAME} (and ${MODULE_NAME_UNSTABLE}) only; other host modules come from a program using the library\n`,
+        );
+      }
       return 1;
     }
     return 0;
@@ -530,7 +753,7 @@ function parseReplay(argv: readonly string[]): ReplayOptions | 'help' {
   return o;
 }
 
-async function replayCommand(argv: readonly string[], io: CliIO, err: (s: string) => void): Promise<number> {
+async function replayCommand(argv: readonly string[], io: CliIO, out: (s: string) => void, err: (s: string) => void): Promise<number> {
   let o: ReplayOptions | 'help';
   try {
     o = parseReplay(argv);
@@ -542,7 +765,7 @@ async function replayCommand(argv: readonly string[], io: CliIO, err: (s: string
     throw e;
   }
   if (o === 'help') {
-    err(REPLAY_USAGE);
+    out(REPLAY_USAGE);
     return 0;
   }
   // Loaded here: a plain run does not need the replay machinery (start-up).
@@ -556,7 +779,7 @@ async function replayCommand(argv: readonly string[], io: CliIO, err: (s: string
     return 1;
   }
   if (o.print) {
-    void io.stdout.write(encoder.encode(`${formatHostCallLog(log)}\n`));
+    out(`${formatHostCallLog(log)}\n`);
     return 0;
   }
   let bytes: Uint8Array;
@@ -573,7 +796,7 @@ async function replayCommand(argv: readonly string[], io: CliIO, err: (s: string
     try {
       compiled = await r.compileModule(bytes);
     } catch (e) {
-      err(`error compiling wasm binary: ${(e as Error).message}\n`);
+      err(`error: compiling ${o.wasmPath}: ${(e as Error).message}\n`);
       return 1;
     }
     await replay.instantiate(r);
@@ -589,7 +812,7 @@ async function replayCommand(argv: readonly string[], io: CliIO, err: (s: string
         return 1;
       }
       if (!(e instanceof ExitError)) {
-        err(`error instantiating wasm binary: ${e instanceof Error ? e.message : String(e)}\n`);
+        err(`error: instantiating ${o.wasmPath}: ${e instanceof Error ? e.message : String(e)}\n`);
         return 1;
       }
       code = e.exitCode;
@@ -604,6 +827,77 @@ async function replayCommand(argv: readonly string[], io: CliIO, err: (s: string
   } finally {
     await r.close().catch(() => undefined);
   }
+}
+
+async function preinitCommand(argv: readonly string[], io: CliIO, out: (s: string) => void, err: (s: string) => void): Promise<number> {
+  // Loaded here: a run does not need the snapshot machinery (start-up).
+  const { PREINIT_USAGE, PreinitUsageError, parsePreinit, runPreinit } = await import('./preinit.js');
+  let o: ReturnType<typeof parsePreinit>;
+  try {
+    o = parsePreinit(argv, parseMount);
+  } catch (e) {
+    if (e instanceof PreinitUsageError || e instanceof UsageError) {
+      err(`error: ${e.message} (see wasmscope preinit --help)\n`);
+      return 1;
+    }
+    throw e;
+  }
+  if (o === 'help') {
+    out(PREINIT_USAGE);
+    return 0;
+  }
+  return runPreinit(o, io.stdout, io.stderr, err);
+}
+
+/**
+ * The params of an `--invoke` call from the command line: integers (decimal, or `0x` hex; negative
+ * allowed) for i32/i64, numbers (`1.5`, `nan`, `inf`, `-inf`) for f32/f64.
+ */
+export function parseInvokeParams(def: FunctionDefinition, args: readonly string[]): Array<bigint | number> {
+  const types = def.paramTypes();
+  if (args.length !== types.length) {
+    throw new UsageError(
+      `${def.exportNames()[0] ?? def.name()} takes ${types.length} params (${types.map(valueTypeName).join(', ') || 'none'}), but ${args.length} were given`,
+    );
+  }
+  return types.map((t, i) => {
+    const a = args[i]!;
+    const what = `param[${i}] (${valueTypeName(t)})`;
+    if (t === 0x7f || t === 0x7e) {
+      if (!/^-?(0x[0-9a-fA-F]+|\d+)$/.test(a)) throw new UsageError(`${what}: "${a}" is not an integer`);
+      const neg = a.startsWith('-');
+      const v = BigInt(neg ? a.slice(1) : a);
+      const signed = neg ? -v : v;
+      const bits = t === 0x7f ? 32 : 64;
+      if (signed < -(1n << BigInt(bits - 1)) || signed >= 1n << BigInt(bits))
+        throw new UsageError(`${what}: ${a} does not fit in ${bits} bits`);
+      return BigInt.asUintN(64, BigInt.asUintN(bits, signed));
+    }
+    if (t === 0x7d || t === 0x7c) {
+      const lower = a.toLowerCase();
+      const v = lower === 'nan' ? NaN : lower === 'inf' || lower === '+inf' ? Infinity : lower === '-inf' ? -Infinity : Number(a);
+      if (Number.isNaN(v) && lower !== 'nan') throw new UsageError(`${what}: "${a}" is not a number`);
+      return v;
+    }
+    throw new UsageError(`${what}: cannot be given on the command line`);
+  });
+}
+
+/** `--invoke` results, one per line: i32/i64 signed, floats as JS prints them, others raw. */
+function formatInvokeResults(types: readonly number[], raw: readonly bigint[]): string {
+  let s = 0;
+  let text = '';
+  for (const t of types) {
+    const v = raw[s]!;
+    if (t === 0x7f) text += `${BigInt.asIntN(32, v)}\n`;
+    else if (t === 0x7e) text += `${BigInt.asIntN(64, v)}\n`;
+    else if (t === 0x7d) text += `${decodeF32(v)}\n`;
+    else if (t === 0x7c) text += `${decodeF64(v)}\n`;
+    else if (t === 0x7b) text += `0x${raw[s + 1]!.toString(16).padStart(16, '0')}${v.toString(16).padStart(16, '0')}\n`;
+    else text += `${v === 0n ? 'null' : `0x${v.toString(16)}`}\n`;
+    s += t === 0x7b ? 2 : 1;
+  }
+  return text;
 }
 
 /** A duration as Go prints it for the common cases (`1ms`, `1.5s`, `2m0s`). */

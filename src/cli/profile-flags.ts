@@ -86,3 +86,21 @@ export function profiling(o: ProfileFlags): boolean {
     o.cpu !== undefined || o.mem !== undefined || o.speedscope !== undefined || o.traceEvents !== undefined || o.coverage !== undefined
   );
 }
+
+/** `wasmscope report --help` (here, not in profile.ts, so that the CLI's help loads no recorders). */
+export const REPORT_USAGE = `Usage:
+  wasmscope report <profile.pprof> [flags]
+
+Reads a pprof profile (from 'wasmscope run --profile/--memprofile', or any pprof producer, gzip or
+not) and writes a self-contained flame graph, or prints the functions with the largest values.
+
+Flags:
+  --svg FILE              write the flame graph as SVG to FILE
+  --html FILE             write the flame graph as an HTML page (click to zoom, search) to FILE
+  --sample-type TYPE      the value to draw or rank (e.g. cpu, samples, alloc_space, inuse_space;
+                          default: the profile's default)
+  --title TEXT            the flame graph's title (default: the file's name)
+  --top N                 print the N functions with the largest self values (default 10 when no
+                          --svg/--html is given)
+  -h, --help              show this help
+`;

@@ -18,7 +18,7 @@ import type { StackProfile } from '../profile/profile.js';
 import { toSpeedscope } from '../profile/speedscope.js';
 import { newTimelineRecorder, type TimelineRecorder } from '../profile/timeline.js';
 import { toTraceEvents } from '../profile/trace-events.js';
-import type { ProfileFlags } from './profile-flags.js';
+import { REPORT_USAGE, type ProfileFlags } from './profile-flags.js';
 
 /** The recorders of one run and how to write their outputs. */
 export class ProfileSession {
@@ -105,23 +105,6 @@ function total(p: StackProfile, i: number): number {
   return t;
 }
 
-export const REPORT_USAGE = `Usage:
-  wasmscope report <profile.pprof> [flags]
-
-Reads a pprof profile (from 'wasmscope run --profile/--memprofile', or any pprof producer, gzip or
-not) and writes a self-contained flame graph, or prints the functions with the largest values.
-
-Flags:
-  --svg FILE              write the flame graph as SVG to FILE
-  --html FILE             write the flame graph as an HTML page (click to zoom, search) to FILE
-  --sample-type TYPE      the value to draw or rank (e.g. cpu, samples, alloc_space, inuse_space;
-                          default: the profile's default)
-  --title TEXT            the flame graph's title (default: the file's name)
-  --top N                 print the N functions with the largest self values (default 10 when no
-                          --svg/--html is given)
-  -h, --help              show this help
-`;
-
 interface ReportOptions {
   svg: string | undefined;
   html: string | undefined;
@@ -154,7 +137,7 @@ export async function reportCommand(argv: readonly string[], out: (s: string) =>
     switch (flag) {
       case 'h':
       case 'help':
-        err(REPORT_USAGE);
+        out(REPORT_USAGE);
         return 0;
       case 'svg':
       case 'html':

@@ -12,7 +12,9 @@ import type { CompiledCode } from '../runtime/store/engine.js';
 import type { CTable } from './externs.js';
 import type { CoverageRewrite } from './coverage.js';
 import { mapInstrumentedOffset } from './instrument.js';
+import type { Asyncified } from './rewind.js';
 import type { Rewritten } from './rewrite.js';
+import type { RewindableSource } from './snapshots.js';
 import type { FrameSource } from './traps.js';
 
 /** A function as stack iterators show it: its definition and how its pcs map to source offsets. */
@@ -37,7 +39,7 @@ export interface InstanceView {
   readonly lastIndex: WebAssembly.Global | undefined;
 }
 
-export class CompiledModuleImpl implements CompiledCode, FrameSource {
+export class CompiledModuleImpl implements CompiledCode, FrameSource, RewindableSource {
   #defs: readonly FunctionDefinition[] | undefined;
   readonly #internal: InternalFunction[] = [];
   readonly numImportedFuncs: number;
@@ -54,6 +56,8 @@ export class CompiledModuleImpl implements CompiledCode, FrameSource {
     readonly rw: Rewritten,
     /** DWARF source lines in traces (`CompileOptions.debugInfo`). */
     readonly debugInfo: boolean,
+    /** The rewind pass's output when compiled for snapshots (`rw` is then a rewrite of its module). */
+    readonly asy: Asyncified | undefined = undefined,
   ) {
     this.numImportedFuncs = module.numImportedFuncs;
   }
@@ -77,9 +81,15 @@ export class CompiledModuleImpl implements CompiledCode, FrameSource {
     const i = funcIndex - this.numImportedFuncs;
     const b = this.rw.instrumented[i];
     const d = this.rw.bodyDelta[i];
-    const o = b !== undefined ? mapInstrumentedOffset(b, offset - this.rw.newCodeStart[i]!) : d === undefined ? offset : offset - d;
-    // With line coverage, the rewrite's input was the module with counters.
+    let o = b !== undefined ? mapInstrumentedOffset(b, offset - this.rw.newCodeStart[i]!) : d === undefined ? offset : offset - d;
+    // With snapshots, the rewrite's input was the rewind pass's output.
+    if (this.asy !== undefined) o = this.asy.originalOffset(i, o);
+    // With line coverage, the rewrite's (or the rewind pass's) input was the module with counters.
     return this.coverage === undefined ? o : this.coverage.originalOffset(i, o);
+  }
+
+  rewindable(funcIndex: number): boolean {
+    return this.asy !== undefined && this.asy.instrumented[funcIndex - this.numImportedFuncs] === 1;
   }
 
   /**
@@ -106,9 +116,12 @@ export class CompiledModuleImpl implements CompiledCode, FrameSource {
     const expected = m.types[typeIndex];
     if (table === undefined || expected === undefined) return Trap.InvalidTableAccess;
     const last = inst?.lastIndex;
-    if (last !== undefined) return table.wasm.get(last.value as number) === null ? Trap.InvalidTableAccess : Trap.IndirectCallTypeMismatch;
+    if (last !== undefined) {
+      const i = (last.value as number) >>> 0;
+      return i >= table.size() || table.get(i) === null ? Trap.InvalidTableAccess : Trap.IndirectCallTypeMismatch;
+    }
     const n = Math.min(table.size(), 1 << 20);
-    for (let i = 0; i < n; i++) if (table.wasm.get(i) === null) return Trap.InvalidTableAccess;
+    for (let i = 0; i < n; i++) if (table.get(i) === null) return Trap.InvalidTableAccess;
     return Trap.IndirectCallTypeMismatch;
   }
 }

@@ -54,9 +54,15 @@ export class CTable implements EngineTable {
     readonly wasm: WebAssembly.Table,
     readonly elemType: number,
     readonly max: number | undefined,
+    readonly is64 = false,
   ) {}
   size(): number {
-    return this.wasm.length;
+    // A 64-bit table's length is a bigint.
+    return Number(this.wasm.length);
+  }
+  /** Entry `i` (a 64-bit table takes its index as a bigint). */
+  get(i: number): unknown {
+    return this.is64 ? (this.wasm as unknown as { get(i: bigint): unknown }).get(BigInt(i)) : this.wasm.get(i);
   }
 }
 
@@ -66,6 +72,7 @@ export class CMemory implements EngineMemory {
     readonly max: number | undefined,
     readonly shared: boolean,
     readonly api: MemoryApi,
+    readonly is64 = false,
   ) {}
   pages(): number {
     return this.wasm.buffer.byteLength / 65536;

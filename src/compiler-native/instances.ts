@@ -6,27 +6,39 @@
  */
 import type { Context } from '../runtime/api/context.js';
 import type { Module as ApiModule } from '../runtime/api/module.js';
-import type { EngineGlobal, EngineInstance, EngineMemory, EngineTable, InstanceOwner } from '../runtime/store/engine.js';
+import type { EngineGlobal, EngineInstance, EngineMemory, EngineTable, InstanceOwner, TableFunction } from '../runtime/store/engine.js';
 import { callListenedHost, callListenedHostAsync, ListenedFrame, ListenerStack } from '../runtime/store/hooks.js';
-import { snapshotsEnabled, withInvocationSnapshotter, type Snapshotter } from '../runtime/store/snapshots.js';
+import {
+  foreignRestore,
+  Invocation,
+  SnapshotRestore,
+  snapshotsEnabled,
+  withInvocationSnapshotter,
+  type Snapshotter,
+} from '../runtime/store/snapshots.js';
 import { getTimeSlicing } from '../runtime/store/context-keys.js';
+import type { TagInst } from '../runtime/store/tags.js';
+import { WasmException } from '../runtime/api/tag.js';
 import { hasJspi, slotLayout } from './boundary.js';
 import { SimpleInternalFunction } from './compiled.js';
-import type { CGlobal, CMemory, CTable, GuestFunction, HostFunction } from './externs.js';
+import { GuestFunction, type CGlobal, type CMemory, type CTable, type HostFunction } from './externs.js';
+import type { CompilerModuleState } from './module-state.js';
 import { CompilerStackIterator } from './listening.js';
+import { STATE_REWINDING } from './rewind.js';
+import { CompilerSnapshotter, snapshottingAdapter, withResults, type CompilerSnapState } from './snapshots.js';
 import { AsyncCall, type EngineState } from './state.js';
-import { STACK_TRACE_LIMIT, noteHostFrame, toWasmError } from './traps.js';
+import { STACK_TRACE_LIMIT, hostFrameError, toWasmError } from './traps.js';
 
 /**
- * The compiler engine's snapshotter: V8 cannot copy or re-create a wasm call stack, so taking a
- * snapshot needs an Asyncify-style rewrite of every function a host call can be under, which this
- * engine does not have (README limits). The interpreter takes snapshots.
+ * The snapshotter of async calls (`callAsync`) on the compiler engine: their frames may be
+ * suspended by JS Promise Integration, which the rewind pass does not combine with. Synchronous
+ * calls take snapshots (snapshots.ts).
  */
-const NO_SNAPSHOTS: Snapshotter = {
+const NO_ASYNC_SNAPSHOTS: Snapshotter = {
   snapshot(): never {
     throw new Error(
-      'not supported: snapshots on the compiler engine (V8 cannot copy a wasm call stack); ' +
-        'run calls that take snapshots on the interpreter (newRuntimeConfigInterpreter())',
+      'not supported: snapshots in async calls (callAsync) on the compiler engine; ' +
+        'take them in synchronous calls, or run the call on the interpreter (newRuntimeConfigInterpreter())',
     );
   },
 };
@@ -34,6 +46,8 @@ const NO_SNAPSHOTS: Snapshotter = {
 export class GuestInstance implements EngineInstance {
   /** Called once by {@link close} (line coverage flushes this instance's counters). */
   onClose: (() => void) | undefined = undefined;
+  /** Module state for checkpoints (set by the engine once the instance exists). */
+  moduleState: CompilerModuleState | undefined = undefined;
 
   constructor(
     readonly state: EngineState,
@@ -44,6 +58,10 @@ export class GuestInstance implements EngineInstance {
     readonly api: ApiModule,
     /** The precise-traps global holding the last call_indirect element index, if any. */
     readonly lastIndex: WebAssembly.Global | undefined,
+    /** The rewind pass's `$state` global, when compiled for snapshots. */
+    readonly rewindState: WebAssembly.Global | undefined = undefined,
+    /** The tag index space (exception handling). */
+    readonly tags: readonly TagInst[] = [],
   ) {}
 
   call(funcIndex: number, stack: BigUint64Array, ctx: Context): void {
@@ -68,7 +86,11 @@ export class GuestInstance implements EngineInstance {
     const prevCtx = state.ctx;
     const prevMod = state.callModule;
     const prevAsync = state.asyncCall;
-    state.ctx = callContext(ctx);
+    const prevSnap = state.snap;
+    // Snapshots (withSnapshotter): host functions of this invocation find its snapshotter in ctx.
+    const snap = snapshotsEnabled(ctx) ? new CompilerSnapshotter(state, new Invocation(), state.listeners.sp) : undefined;
+    state.snap = snap;
+    state.ctx = snap === undefined ? ctx : withInvocationSnapshotter(ctx, snap);
     state.callModule = this.api;
     // The innermost invocation is synchronous: an async host function reached now cannot suspend it.
     state.asyncCall = undefined;
@@ -78,18 +100,22 @@ export class GuestInstance implements EngineInstance {
     if (outer && prevLimit < STACK_TRACE_LIMIT) Error.stackTraceLimit = STACK_TRACE_LIMIT;
     let r: unknown;
     try {
-      if (pl.refs.length === 0) {
+      if (pl.refs.length === 0 && snap === undefined) {
         r = f.entry!(f.slot);
       } else {
         const args: unknown[] = [f.slot];
         for (const i of pl.refs) args.push(state.refs.fromRaw(f.type.params[i]!, stack[pl.slot[i]!]!));
-        r = f.entry!(...args);
+        r = snap === undefined ? f.entry!(...args) : callWithSnapshots(state, snap, f.entry!, args, ctx);
       }
     } catch (e) {
-      const err = toWasmError(e, state);
+      let err = toWasmError(state.exceptions.fromGuest(e), state);
+      if (err instanceof SnapshotRestore) err = foreignRestore(err);
+      if (snap !== undefined) state.rewind.reset();
       state.listeners.abortAbove(depth, ctx, err);
       throw err;
     } finally {
+      if (snap !== undefined) snap.invocation.live = false;
+      state.snap = prevSnap;
       state.ctx = prevCtx;
       state.callModule = prevMod;
       state.asyncCall = prevAsync;
@@ -144,7 +170,7 @@ export class GuestInstance implements EngineInstance {
     });
     call.interrupted = state.capture();
     state.install({
-      ctx: callContext(ctx),
+      ctx: snapshotsEnabled(ctx) ? withInvocationSnapshotter(ctx, NO_ASYNC_SNAPSHOTS) : ctx,
       callModule: this.api,
       callDepth: call.interrupted.callDepth + 1,
       listeners: call.listeners,
@@ -158,7 +184,7 @@ export class GuestInstance implements EngineInstance {
       const p = entry(...args);
       r = await p;
     } catch (e) {
-      const err = toWasmError(e, state);
+      const err = toWasmError(state.exceptions.fromGuest(e), state);
       call.listeners.abortAbove(0, ctx, err);
       // A trap after a resumption leaves the call's state installed.
       if (state.asyncCall === call) state.install(call.interrupted);
@@ -170,11 +196,36 @@ export class GuestInstance implements EngineInstance {
     refResults(state, f, r, stack);
   }
 
+  tableFunction(tableIndex: number, offset: number): TableFunction | null | undefined {
+    const table = this.tables[tableIndex];
+    if (table === undefined || offset >= table.wasm.length) return undefined;
+    const obj: unknown = table.wasm.get(offset);
+    if (typeof obj !== 'function') return null;
+    const f = this.state.functionOf.get(obj);
+    if (!(f instanceof GuestFunction)) {
+      throw new Error(
+        `not supported: lookupFunction of table[${tableIndex}][${offset}] on the compiler engine: a function set at run ` +
+          'time that is neither exported nor placed by an element segment has no known type (use the interpreter)',
+      );
+    }
+    const state = this.state;
+    const api = this.api;
+    return {
+      type: f.type,
+      definition: f.definition,
+      call: (stack, ctx) => {
+        if (f.host !== undefined) return callHostFromApi(state, f.host, stack, ctx);
+        new GuestInstance(state, [f], [], [], [], api, undefined).call(0, stack, ctx);
+      },
+    };
+  }
+
   close(): void {
     const done = this.onClose;
     this.onClose = undefined;
     done?.();
     const b = this.state.boundary;
+    if (this.rewindState !== undefined) this.state.rewind.unregister(this.rewindState);
     for (const f of this.functions) {
       if (f.slot >= 0) {
         b.freeSlot(f.slot);
@@ -200,11 +251,6 @@ function refResults(state: EngineState, f: GuestFunction, r: unknown, stack: Big
   }
 }
 
-/** The context host functions of a call made with `ctx` see. */
-function callContext(ctx: Context): Context {
-  return snapshotsEnabled(ctx) ? withInvocationSnapshotter(ctx, NO_SNAPSHOTS) : ctx;
-}
-
 export class HostInstance implements EngineInstance {
   readonly tables: readonly EngineTable[] = [];
   readonly memories: readonly EngineMemory[] = [];
@@ -228,7 +274,64 @@ export class HostInstance implements EngineInstance {
     return callHostFromApiAsync(this.state, f, stack, ctx);
   }
 
+  tableFunction(): undefined {
+    return undefined;
+  }
+
   close(): void {}
+}
+
+/**
+ * Runs a snapshot-enabled invocation: calls `entry(...args)`, and again, rewinding, after each
+ * unwind (a snapshot taken, or a pending snapshot restored) and each restore of one of its snapshots.
+ */
+function callWithSnapshots(
+  state: EngineState,
+  snap: CompilerSnapshotter,
+  entry: (...a: unknown[]) => unknown,
+  args: unknown[],
+  ctx: Context,
+): unknown {
+  const rewind = state.rewind;
+  for (;;) {
+    let r: unknown;
+    try {
+      r = entry(...args);
+    } catch (e) {
+      if (!(e instanceof SnapshotRestore) || e.invocation !== snap.invocation) throw e;
+      const st = e.state as CompilerSnapState;
+      if (st.image === undefined) throw new Error('internal error: restore of a snapshot that was never captured', { cause: e });
+      rewind.reset();
+      snap.relisten(st, ctx, e);
+      rewind.load(withResults(st.image, st.resultTypes, e.results, state.refs));
+      rewind.setAll(STATE_REWINDING);
+      continue;
+    }
+    if (!snap.unwinding) return r;
+    // The guest unwound: the rewind stack holds the snapshot.
+    snap.unwinding = false;
+    const image = rewind.capture();
+    if (image.bytes.length === 0) {
+      rewind.reset();
+      throw new Error(
+        'not supported: a snapshot in a host function that the called function reached by a tail call (no guest frame to resume)',
+      );
+    }
+    const listened = state.listeners.frames.slice(snap.lsBase, state.listeners.sp);
+    for (const st of snap.pending) {
+      st.image = image;
+      st.listened = listened;
+    }
+    snap.pending.length = 0;
+    const pr = snap.pendingRestore;
+    snap.pendingRestore = undefined;
+    if (pr !== undefined) {
+      const st = pr.state as CompilerSnapState;
+      snap.relisten(st, ctx, pr);
+      rewind.load(withResults(image, st.resultTypes, pr.results, state.refs));
+    }
+    rewind.setAll(STATE_REWINDING);
+  }
 }
 
 /** {@link callHostFromApi} for `callAsync`: awaits an async host function. */
@@ -279,9 +382,10 @@ function callHostFromApi(state: EngineState, f: HostFunction, stack: BigUint64Ar
 
 /**
  * The wasm function a guest imports for host function `h`: an adapter of `h`'s exact signature
- * calling a closure that runs `h` with `caller` as the calling module.
+ * calling a closure that runs `h` with `caller` as the calling module. `snapshots`: the importer
+ * was compiled for snapshots, so the closure also drives them (snapshots.ts).
  */
-export function hostAdapter(state: EngineState, h: HostFunction, caller: ApiModule): unknown {
+export function hostAdapter(state: EngineState, h: HostFunction, caller: ApiModule, snapshots = false): unknown {
   if (h.spec.asyncFn !== undefined) return asyncHostAdapter(state, h, caller);
   const t = h.type;
   const pl = slotLayout(t.params);
@@ -304,6 +408,7 @@ export function hostAdapter(state: EngineState, h: HostFunction, caller: ApiModu
     // A nested call of the same host function (through a re-entrant guest call) gets its own stack.
     const st = depth === 0 ? cached : new BigUint64Array(size);
     depth++;
+    const lsDepth = state.listeners.sp;
     try {
       for (let i = 0; i < pl.total; i++) st[i] = scratch[i]!;
       if (pl.refs.length > 0) {
@@ -324,13 +429,15 @@ export function hostAdapter(state: EngineState, h: HostFunction, caller: ApiModu
       if (rl.refs.length === 1) return refs.fromRaw(t.results[rl.refs[0]!]!, st[rl.slot[rl.refs[0]!]!]!);
       return rl.refs.map((i) => refs.fromRaw(t.results[i]!, st[rl.slot[i]!]!));
     } catch (e) {
-      noteHostFrame(e, def);
-      throw e;
+      const err = hostFrameError(e, def);
+      // A guest may catch the exception: the host frame it unwinds is closed now.
+      if (err instanceof WasmException) state.listeners.abortAbove(lsDepth, state.ctx, err);
+      throw state.exceptions.toGuest(err);
     } finally {
       depth--;
     }
   };
-  return state.boundary.adapterFor(t, run);
+  return state.boundary.adapterFor(t, snapshots ? snapshottingAdapter(state, t, run) : run);
 }
 
 /**
@@ -379,8 +486,7 @@ function asyncHostAdapter(state: EngineState, h: HostFunction, caller: ApiModule
           await callListenedHostAsync(ls, frame, ctx, fn, st, st.subarray(0, pl.total), st.subarray(0, rl.total), it);
         }
       } catch (e) {
-        noteHostFrame(e, def);
-        throw e;
+        throw state.exceptions.toGuest(hostFrameError(e, def));
       }
       const token = state.newToken();
       state.tokens.set(token, {

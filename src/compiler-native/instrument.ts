@@ -15,10 +15,10 @@
  * bodies with a byte that could be such an opcode are walked (compile latency).
  */
 import { Buffer } from 'node:buffer';
-import { BLOCK_EMPTY, ByteWriter, type BlockType } from '../runtime/binary/encoder.js';
+import { BLOCK_EMPTY, ByteWriter, blockResult, type BlockType } from '../runtime/binary/encoder.js';
 import { nextInstr, readLeb, skipLeb } from '../runtime/binary/instr.js';
 import type { FuncType, Module } from '../runtime/binary/module.js';
-import { Op } from '../runtime/binary/opcodes.js';
+import { CODE_FC, CODE_FD, CODE_FE, NUM_CODES, OPS, Op } from '../runtime/binary/opcodes.js';
 
 const opScratch = new Int32Array(1);
 
@@ -56,6 +56,10 @@ export function mapInstrumentedOffset(b: InstrumentedBody, rel: number): number 
 const F32 = 0x7d;
 const F64 = 0x7c;
 const I32 = 0x7f;
+const I64 = 0x7e;
+const EXNREF = 0x69;
+/** The `catch_all_ref` kind of a try_table catch clause. */
+const CATCH_ALL_REF = 3;
 
 /** Trapping truncations and the float type they take. */
 const TRUNC: ReadonlyMap<number, number> = new Map([
@@ -176,6 +180,15 @@ export interface ListenPlan {
   readonly blockType: BlockType;
   /** Whether exits call hooks (false for before-only listeners: entry only). */
   readonly exits: boolean;
+  /**
+   * With exits, how an exception leaving the body reaches the abort hook (exception handling on):
+   * `exnref`: a `try_table` with `catch_all_ref` hands the exception to the stash hook (slot
+   * `stashSlot`, type `stashType`: `(exnref) → ()`, a wasm function, so the abort hook can read it
+   * back), calls the abort hook and rethrows it with `throw_ref`; `legacy` (V8 without exnref):
+   * `try … catch_all` calls the abort hook and `rethrow`s.
+   */
+  readonly unwind?:
+    { readonly mode: 'exnref' | 'legacy'; readonly abortSlot: number; readonly stashSlot: number; readonly stashType: number } | undefined;
 }
 
 /**
@@ -200,6 +213,99 @@ export interface InterruptPlan {
 /** Loop iterations (per activation) or calls (per instance) between two interrupt checks. */
 export const INTERRUPT_INTERVAL = 1 << 16;
 
+/**
+ * Dirty-page tracking (`withDirtyPageTracking`): every write to memory 0 marks its 64 KiB page in the
+ * memory's mark bytes (store/dirty-pages.ts). A write first checks a *window*, a page marked
+ * already, held in an i32 local (a register): inside it nothing more runs (an add, a subtract, a
+ * compare and a branch, no memory access). On a miss the pages are marked and the window moves:
+ * - with multi-memory (V8 12+), by `i32.store8` into the mark bytes imported as memory 1: no call
+ *   on any path, so loops keep their registers;
+ * - without it, by calling the mark hook (a call on the cold path costs spills in loops).
+ * The window starts empty in every activation and empties after every call (a host function may
+ * have cleared the marks by taking a checkpoint). Locals start at 0, so the local holds the window's
+ * start minus {@link WINDOW_NONE} (mod 2^32), and an address is compared as `ea - WINDOW_NONE` (the
+ * bias folds into the offset's add): 0 is the empty window, whose page is the last of a 4 GiB memory
+ * — the one page a write can reach unmarked, which `DirtyPages` counts as always marked. Bulk
+ * writes (`memory.fill/copy/init`) call the hook directly. Measured on the guest corpus: see the
+ * `snapshot` bench suite (a write-heavy inner loop pays most; so does a tiny recursive function
+ * whose every activation writes once, as its window starts empty).
+ */
+export interface DirtyPlan {
+  /** Slot and type index of the mark hook `(ea: i64, n: i32) → ()`. */
+  readonly hookSlot: number;
+  readonly hookType: number;
+  /** Whether the mark bytes are memory 1 (multi-memory), written inline on a miss. */
+  readonly inlineMarks: boolean;
+}
+
+/** The start of the empty window: the last page of a 4 GiB memory. */
+const WINDOW_NONE = 0xffff0000;
+
+/** Whether any instruction of `[start, end)` writes memory (a body the dirty plan changes). */
+function hasWrites(bytes: Uint8Array, start: number, end: number): boolean {
+  const op = opScratch;
+  let p = start;
+  while (p < end) {
+    p = nextInstr(bytes, p, op);
+    if (WRITE_BYTES[op[0]!] !== 0) return true;
+  }
+  return false;
+}
+
+/** `i32.store8` of value 1 into the mark byte of the page at the top of the stack (an i32 address). */
+function markInline(out: ByteWriter): void {
+  out.i32Const(16).i32ShrU().i32Const(1);
+  // memarg with a memory index: align 0 with bit 6 set, memory 1, offset 0
+  out.op(0x3a).u32(0x40).u32(1).u32(0);
+}
+
+/**
+ * Dropped segments (read by checkpoints, which V8 cannot tell): per data and element segment index,
+ * the appended mutable i32 global that `data.drop`/`elem.drop` of it set to 1, or -1 (segments that
+ * are not passive are dropped once instantiated).
+ */
+export interface DropPlan {
+  readonly data: Int32Array;
+  readonly elem: Int32Array;
+}
+
+/** Bytes written by each write to memory (opcode code), 0 for other instructions, -1 for bulk writes. */
+const BULK_PARAMS: readonly number[] = [I32, I32, I32];
+const WRITE_BYTES = ((): Int8Array => {
+  const t = new Int8Array(NUM_CODES);
+  for (let c = 0x36; c <= 0x3e; c++) t[c] = OPS[c]!.memBytes; // stores
+  t[CODE_FD + 0x0b] = 16; // v128.store
+  for (let c = CODE_FD + 0x58; c <= CODE_FD + 0x5b; c++) t[c] = OPS[c]!.memBytes; // lane stores
+  for (let c = CODE_FE + 0x17; c <= CODE_FE + 0x4e; c++) if (OPS[c] !== undefined) t[c] = OPS[c]!.memBytes; // atomic stores, rmw
+  t[CODE_FC + 0x08] = -1; // memory.init
+  t[CODE_FC + 0x0a] = -1; // memory.copy
+  t[CODE_FC + 0x0b] = -1; // memory.fill
+  return t;
+})();
+
+/** Bytes that could be the sub-opcode of `data.drop` or `elem.drop` after a 0xFC prefix. */
+const DROP_SUB_OPCODES = [0x09, 0x0d];
+
+/**
+ * Indices (ascending) of the defined functions whose code holds a 0xFC byte followed by a `data.drop`
+ * or `elem.drop` sub-opcode: the only bodies {@link DropPlan} can change.
+ */
+export function dropCandidateBodies(m: Module): number[] {
+  const out: number[] = [];
+  const bytes = Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
+  m.codes.forEach((b, i) => {
+    let pos = bytes.indexOf(0xfc, b.codeStart);
+    while (pos >= 0 && pos < b.codeEnd) {
+      if (DROP_SUB_OPCODES.includes(bytes[pos + 1]!)) {
+        out.push(i);
+        return;
+      }
+      pos = bytes.indexOf(0xfc, pos + 1);
+    }
+  });
+  return out;
+}
+
 /** What to instrument in a body. */
 export interface InstrumentPlan {
   /** Appended precise-trap functions, or -1 (off). */
@@ -213,6 +319,10 @@ export interface InstrumentPlan {
   readonly interrupt: InterruptPlan | undefined;
   /** The index of a function type, appending it to the module's types if new (interrupts). */
   readonly typeIndex?: (t: FuncType) => number;
+  /** Dirty-page marks before every write to memory. */
+  readonly dirty?: DirtyPlan | undefined;
+  /** Dropped-segment flags after every `data.drop`/`elem.drop` of a passive segment. */
+  readonly drops?: DropPlan | undefined;
 }
 
 /** The parameter and result types of the block type at `p` (validated body). */
@@ -242,9 +352,14 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
   const tmpF32 = base;
   const tmpF64 = base + 1;
   const tmpI32 = base + 2;
-  const tmpResults = base + 3;
+  const tmpI64 = base + 3;
+  const tmpResults = base + 4;
   const nres = listen !== undefined && listen.exits ? type.results.length : 0;
-  const counter = tmpResults + nres;
+  const unwind = listen !== undefined && listen.exits ? listen.unwind : undefined;
+  // The exnref an exnref-mode wrapper catches (after the results' temporaries).
+  const tmpExn = tmpResults + nres;
+  const nExn = unwind?.mode === 'exnref' ? 1 : 0;
+  const counter = tmpExn + nExn;
   let usesCounter = false;
   let usesLastIndex = false;
   const bytes = m.bytes;
@@ -253,7 +368,10 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
   const interrupt = plan.interrupt;
   let p = body.codeStart;
   const op = opScratch;
-  if (listen === undefined && interrupt === undefined) {
+  const drops = plan.drops;
+  // Dirty-page marks only in bodies that write memory.
+  const dirty = plan.dirty !== undefined && hasWrites(bytes, p, end) ? plan.dirty : undefined;
+  if (listen === undefined && interrupt === undefined && dirty === undefined && drops === undefined) {
     // Fast path: most bodies have nothing to instrument, and need no allocation.
     if (!precise) return undefined;
     // Byte prefilter: a body without any byte that could be such an opcode needs no walk.
@@ -262,6 +380,22 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
     if (at < 0) return undefined;
     p = at;
   }
+  // Locals appended after the counter (declared, with the counter, when used): dirty-page marking
+  // parks a write's operands in them, one per (type, operand position).
+  const extraBase = counter + 1;
+  const extraTypes: number[] = [];
+  const extraIndex = new Map<number, number>();
+  const extra = (t: number, k: number): number => {
+    const key = t * 8 + k;
+    let i = extraIndex.get(key);
+    if (i === undefined) {
+      i = extraBase + extraTypes.length;
+      extraTypes.push(t);
+      extraIndex.set(key, i);
+    }
+    return i;
+  };
+  const window = dirty !== undefined ? extra(I32, 7) : -1; // keys 1..3 hold operands
   const out = new ByteWriter(body.codeEnd - body.codeStart + 64);
   const newStart: number[] = [];
   const origStart: number[] = [];
@@ -294,7 +428,18 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
     out.i32Const(listen.id);
     for (let i = 0; i < type.params.length; i++) out.localGet(i);
     hook(listen.beforeSlot, listen.beforeType);
-    if (listen.exits) out.block(listen.blockType);
+    if (listen.exits) {
+      // The wrapper the exits leave through is innermost: a branch to the function's label (or a
+      // return) goes to it, at the depth it had in the original body.
+      if (unwind?.mode === 'exnref') {
+        // block $done; block $caught (result exnref); try_table (catch_all_ref $caught); block $wrap
+        out.block(listen.blockType).block(blockResult(EXNREF));
+        out.u8(Op.TryTable).s32(listen.blockType).u32(1).u8(CATCH_ALL_REF).u32(0);
+      } else if (unwind?.mode === 'legacy') {
+        out.u8(Op.Try).s32(listen.blockType);
+      }
+      out.block(listen.blockType);
+    }
   }
   if (interrupt !== undefined && interrupt.entryChecked[defIndex] === 1) {
     if (listen === undefined) insert(body.codeStart);
@@ -321,7 +466,42 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
     const at = p;
     p = nextInstr(bytes, p, op);
     const code = op[0]!;
-    if (code === 0x02 || code === 0x03 || code === 0x04 || code === 0x06) {
+    if (code === Op.TryTable && wrapped > 0 && labels.includes(1)) {
+      // Catch labels (relative to outside the try_table) across wrapped loops grow.
+      insert(at);
+      out.u8(Op.TryTable);
+      let q = at + 1;
+      const btEnd = skipLeb(bytes, q);
+      out.bytes(bytes.subarray(q, btEnd));
+      q = btEnd;
+      const n = readLeb(bytes, q);
+      q = skipLeb(bytes, q);
+      out.u32(n);
+      for (let k = 0; k < n; k++) {
+        const kind = bytes[q++]!;
+        out.u8(kind);
+        if (kind < 2) {
+          out.u32(readLeb(bytes, q));
+          q = skipLeb(bytes, q);
+        }
+        out.u32(newDepth(readLeb(bytes, q)));
+        q = skipLeb(bytes, q);
+      }
+      copyFrom = p;
+      labels.push(0);
+      continue;
+    }
+    if (code === Op.Delegate || code === Op.Rethrow) {
+      // delegate ends a try (its label is outside it); rethrow names an enclosing catch.
+      if (code === Op.Delegate) labels.pop();
+      if (wrapped > 0 && labels.includes(1)) {
+        insert(at);
+        out.u8(code).u32(newDepth(readLeb(bytes, at + 1)));
+        copyFrom = p;
+      }
+      continue;
+    }
+    if (code === 0x02 || code === 0x03 || code === 0x04 || code === 0x06 || code === Op.TryTable) {
       if (code === 0x03 && interrupt !== undefined) {
         // The check's call sits outside the loop, so the loop body keeps its registers (a call
         // inside, even on a cold path, costs spills on every iteration):
@@ -360,6 +540,22 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
         if (exits !== undefined) {
           insert(at);
           out.end(); // closes the wrapper block
+          if (unwind !== undefined) {
+            if (unwind.mode === 'exnref') {
+              // end try_table; br $done; end $caught: stash, abort, rethrow; end $done
+              out.end().br(1).end();
+              out.localTee(tmpExn);
+              hook(unwind.stashSlot, unwind.stashType);
+              out.i32Const(exits.id);
+              hook(unwind.abortSlot, plan.i32Type);
+              out.localGet(tmpExn).u8(Op.ThrowRef).end();
+            } else {
+              // catch_all: abort, rethrow; end try
+              out.u8(Op.CatchAll).i32Const(exits.id);
+              hook(unwind.abortSlot, plan.i32Type);
+              out.u8(Op.Rethrow).u32(0).end();
+            }
+          }
           const n = type.results.length;
           for (let k = n - 1; k >= 0; k--) out.localSet(tmpResults + k);
           out.i32Const(exits.id);
@@ -406,6 +602,72 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
       copyFrom = p;
       continue;
     }
+    if (window >= 0 && WRITE_BYTES[code] !== 0) {
+      // Park the operands, mark, then run the write on them (copied: its trap offsets map back).
+      // memory.fill/copy/init are typed by the memory's index type (32-bit here: tracking refuses
+      // 64-bit memories): three i32 operands.
+      const params = OPS[code]!.params ?? BULK_PARAMS;
+      insert(at);
+      for (let k = params.length - 1; k >= 1; k--) out.localSet(extra(params[k]!, k));
+      const addr = extra(I32, 0);
+      out.localTee(addr);
+      const n = WRITE_BYTES[code]!;
+      if (n < 0) {
+        // Bulk write of `n` (its last operand) bytes: mark them all, the window stays.
+        out.i64ExtendI32U().localGet(extra(I32, 2)).i32Const(dirty!.hookSlot).callIndirect(dirty!.hookType, plan.hookTable);
+      } else {
+        let q = at + 1;
+        if (code >= 0x100) q = skipLeb(bytes, q); // the sub-opcode of a prefixed instruction
+        q = skipLeb(bytes, q); // align
+        const offset = readLeb(bytes, q) >>> 0;
+        // (ea - NONE) - local = ea - window: at most 64 KiB - n when the write lies inside it. An
+        // address past 4 GiB wraps; such a write traps, whatever it marked.
+        const biased = extra(I32, 5);
+        out
+          .i32Const((offset - WINDOW_NONE) | 0)
+          .i32Add()
+          .localTee(biased)
+          .localGet(window)
+          .i32Sub()
+          .i32Const(65536 - n)
+          .i32GtU();
+        out.if(BLOCK_EMPTY);
+        const ea = extra(I32, 6);
+        out
+          .localGet(biased)
+          .i32Const(WINDOW_NONE | 0)
+          .i32Add()
+          .localTee(ea);
+        if (dirty!.inlineMarks) {
+          markInline(out);
+          if (n > 1) {
+            out
+              .localGet(ea)
+              .i32Const(n - 1)
+              .i32Add();
+            markInline(out);
+          }
+        } else {
+          out.i64ExtendI32U().i32Const(n);
+          out.i32Const(dirty!.hookSlot).callIndirect(dirty!.hookType, plan.hookTable);
+        }
+        out.localGet(biased).i32Const(-65536).i32And().localSet(window).end();
+      }
+      out.localGet(addr);
+      for (let k = 1; k < params.length; k++) out.localGet(extra(params[k]!, k));
+      copyFrom = at;
+      flush(p);
+      continue;
+    }
+    if (drops !== undefined && (code === CODE_FC + 0x09 || code === CODE_FC + 0x0d)) {
+      const segment = readLeb(bytes, skipLeb(bytes, at + 1));
+      const g = (code === CODE_FC + 0x09 ? drops.data : drops.elem)[segment] ?? -1;
+      if (g >= 0) {
+        insert(p); // after the drop
+        out.i32Const(1).globalSet(g);
+      }
+      continue;
+    }
     const trunc = precise && code < 256 && TRUNC_TYPE[code] !== 0 ? TRUNC_TYPE[code] : undefined;
     if (trunc !== undefined || (precise && (code === 0x11 || code === 0x13))) {
       insert(at);
@@ -419,7 +681,15 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
       } else {
         // The element index goes to $lastIndex: a trap at the call then looks the entry up (null:
         // invalid table access; else a type mismatch). Cheaper than a table.get.
-        out.localTee(tmpI32).globalSet(plan.lastIndexGlobal).localGet(tmpI32);
+        const table = readLeb(bytes, skipLeb(bytes, at + 1));
+        if (m.tableSpace[table]?.limits.is64 === true) {
+          // A 64-bit table's index: from 2^32 on it is out of bounds, recorded as 0xffffffff.
+          out.localTee(tmpI64).i64Const(32n).i64ShrU().i32WrapI64();
+          out.if(blockResult(I32)).i32Const(-1).else().localGet(tmpI64).i32WrapI64().end();
+          out.globalSet(plan.lastIndexGlobal).localGet(tmpI64);
+        } else {
+          out.localTee(tmpI32).globalSet(plan.lastIndexGlobal).localGet(tmpI32);
+        }
         usesLastIndex = true;
       }
     }
@@ -428,15 +698,23 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
       out.i32Const(exits.id);
       hook(exits.tailSlot, plan.i32Type);
     }
+    if (window >= 0 && (code === Op.Call || code === Op.CallIndirect)) {
+      // The callee may have reached a host function that cleared the marks: the window empties.
+      insert(p);
+      out.i32Const(0).localSet(window);
+    }
   }
   if (!changed) return undefined;
   flush(body.codeEnd);
   const w = new ByteWriter(out.len + 32);
-  w.u32(body.locals.length + 3 + nres + (usesCounter ? 1 : 0));
+  const declareCounter = usesCounter || extraTypes.length > 0;
+  w.u32(body.locals.length + 4 + nres + nExn + (declareCounter ? 1 : 0) + extraTypes.length);
   for (const g of body.locals) w.u32(g.count).u8(g.type);
-  w.u32(1).u8(F32).u32(1).u8(F64).u32(1).u8(I32);
+  w.u32(1).u8(F32).u32(1).u8(F64).u32(1).u8(I32).u32(1).u8(I64);
   for (let k = 0; k < nres; k++) w.u32(1).u8(type.results[k]!);
-  if (usesCounter) w.u32(1).u8(I32);
+  if (nExn > 0) w.u32(1).u8(EXNREF);
+  if (declareCounter) w.u32(1).u8(I32);
+  for (const t of extraTypes) w.u32(1).u8(t);
   const localsLength = w.len;
   w.bytes(out.written());
   return {

@@ -19,7 +19,7 @@ import type { InternalFunction, StackIterator } from '../runtime/api/listener.js
 import type { Module as ApiModule } from '../runtime/api/module.js';
 import { I32 } from '../runtime/api/value-type.js';
 import type { FuncType, ValType } from '../runtime/binary/module.js';
-import { contextDoneExitCode, ListenedFrame, listensExits, stopForContextDone } from '../runtime/store/hooks.js';
+import { contextDoneExitCode, ListenedFrame, listensExits, reopenOnOverflow, stopForContextDone } from '../runtime/store/hooks.js';
 import { slotLayout } from './boundary.js';
 import type { CompiledModuleImpl } from './compiled.js';
 import type { EngineState } from './state.js';
@@ -120,6 +120,9 @@ class Listened extends ListenedFrame {
 }
 
 const EMPTY = new BigUint64Array(0);
+
+/** What `abort` gets for a frame an exception unwinds where V8 cannot hand the exception over (no exnref). */
+const UNWINDING = new Error('a wasm exception unwound this frame (this V8 cannot show it: no exnref)');
 const I32_ONLY: FuncType = { params: [I32], results: [] };
 
 /** Listening mode per function index for the rewrite: 0 not listened, 1 entry and exits, 2 entry only. */
@@ -151,6 +154,18 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
     }
   }
   const u32 = b.u32;
+  // Compiled for snapshots: unwinds and rewinds neither leave nor enter frames, so hooks keep
+  // still. Every hook goes through hook() (errors into the guest as exceptions.ts decides).
+  const rewind = code.asy === undefined ? undefined : state.rewind;
+  const still = (f: (...refs: unknown[]) => void): ((...refs: unknown[]) => void) =>
+    hook(
+      state,
+      rewind === undefined
+        ? f
+        : (...refs: unknown[]): void => {
+            if (rewind.mode === 0) f(...refs);
+          },
+    );
   /** Writes the raw handles of reference values (passed to an adapter as JS values) into scratch. */
   const refsToScratch = (types: readonly ValType[], refs: readonly unknown[]): void => {
     const l = slotLayout([I32, ...types]);
@@ -175,12 +190,14 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
         };
         fn = b.adapterFor(
           h.type,
-          hasRefs
-            ? (...refs: unknown[]): void => {
-                refsToScratch(lis[u32[0]!]!.paramTypes, refs);
-                before();
-              }
-            : before,
+          still(
+            hasRefs
+              ? (...refs: unknown[]): void => {
+                  refsToScratch(lis[u32[0]!]!.paramTypes, refs);
+                  before();
+                }
+              : before,
+          ),
         );
         break;
       }
@@ -189,32 +206,78 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
         const after = (): void => {
           // The exiting frame is the innermost open one (one fewer lookup than by index).
           const e = state.listeners.pop() as Listened;
-          e.listener.after(state.ctx!, api, e.def, e.results);
+          try {
+            e.listener.after(state.ctx!, api, e.def, e.results);
+          } catch (err) {
+            reopenOnOverflow(state.listeners, e, err);
+            throw err;
+          }
         };
         fn = b.adapterFor(
           h.type,
-          hasRefs
-            ? (...refs: unknown[]): void => {
-                refsToScratch(lis[u32[0]!]!.resultTypes, refs);
-                after();
-              }
-            : after,
+          still(
+            hasRefs
+              ? (...refs: unknown[]): void => {
+                  refsToScratch(lis[u32[0]!]!.resultTypes, refs);
+                  after();
+                }
+              : after,
+          ),
         );
         break;
       }
       case 'tail':
-        fn = b.adapterFor(I32_ONLY, (): void => {
-          const e = state.listeners.pop();
-          e.listener.after(state.ctx!, api, e.def, EMPTY);
-        });
+        fn = b.adapterFor(
+          I32_ONLY,
+          still((): void => {
+            const e = state.listeners.pop();
+            try {
+              e.listener.after(state.ctx!, api, e.def, EMPTY);
+            } catch (err) {
+              reopenOnOverflow(state.listeners, e, err);
+              throw err;
+            }
+          }),
+        );
         break;
       case 'check':
-        fn = b.adapterFor(I32_ONLY, (): void => checkInterrupt(state));
+        fn = b.adapterFor(
+          I32_ONLY,
+          hook(state, (): void => checkInterrupt(state)),
+        );
         break;
+      case 'abort':
+        // An exception is leaving a listened body (its unwind wrapper, instrument.ts): its frame is
+        // the innermost open one; with exnref the wrapper stashed the exception, read back here.
+        fn = b.adapterFor(I32_ONLY, (): void => {
+          const err = code.rw.hooks.some((x) => x.kind === 'stash') ? state.exceptions.stashed() : UNWINDING;
+          const ls = state.listeners;
+          if (ls.sp > 0) ls.abortAbove(ls.sp - 1, state.ctx, err);
+        });
+        break;
+      case 'stash':
+        fn = state.exceptions.stashHelper().stash;
+        break;
+      case 'dirty':
+        return; // the engine sets the mark function of the instance's memory
     }
     table.set(slot, fn);
   });
   return table;
+}
+
+/**
+ * `fn` as a hook: an error it throws (a listener's, an exit) must not be caught by a guest's
+ * `catch_all` on its way out (exceptions.ts).
+ */
+function hook<A extends unknown[]>(state: EngineState, fn: (...args: A) => void): (...args: A) => void {
+  return (...args: A): void => {
+    try {
+      fn(...args);
+    } catch (e) {
+      throw state.exceptions.toGuest(e);
+    }
+  };
 }
 
 /**

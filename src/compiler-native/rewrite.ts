@@ -4,8 +4,10 @@
  * With no hooks, function bodies are copied byte-for-byte (the code section is copied whole) and
  * only these change:
  * - imports are renamed to `i`/`<import index>` (so duplicate or odd names such as `__proto__`
- *   never collide in the JS import object), and a defined memory becomes the import `m`/`m`, so the
- *   engine creates it with the runtime's page limit as its maximum;
+ *   never collide in the JS import object), and each defined memory becomes the import
+ *   `m`/`<memory index>`, so the engine creates it with the runtime's page limit as its maximum
+ *   (declared maximums V8 cannot declare, such as memory64's 2^48 pages, are clamped: the memory
+ *   given is never larger); defined tags become imports `e`/`<tag index>`;
  * - hidden exports (names starting with U+0000, which no guest export can collide with in practice)
  *   expose every defined table and global;
  * - the name section's module name becomes a unique id, which V8 puts in the stack-frame URL
@@ -17,11 +19,21 @@
  */
 import { BLOCK_EMPTY, ByteWriter, blockResult, u32Size } from '../runtime/binary/encoder.js';
 import { encodeModule, type EncodableBody } from '../runtime/binary/encoder.js';
-import type { CustomSection, Export, FuncType, Import, Module } from '../runtime/binary/module.js';
+import {
+  declaredFunctionRefs,
+  type CustomSection,
+  type Export,
+  type FuncType,
+  type Import,
+  type Module,
+} from '../runtime/binary/module.js';
 import {
   INTERRUPT_INTERVAL,
+  dropCandidateBodies,
   instrumentBody,
   trapCandidateBodies,
+  type DirtyPlan,
+  type DropPlan,
   type InstrumentPlan,
   type InstrumentedBody,
   type ListenPlan,
@@ -33,16 +45,30 @@ export const HIDDEN = '\u0000wasmscope:';
 export const hiddenTable = (i: number): string => `${HIDDEN}table${i}`;
 export const hiddenGlobal = (i: number): string => `${HIDDEN}global${i}`;
 export const HIDDEN_LAST_INDEX = `${HIDDEN}lastIndex`;
+/** A defined function that is not exported but can become a reference (in the module's C.refs). */
+export const hiddenFunc = (i: number): string => `${HIDDEN}func${i}`;
+/** The flag global of a passive segment, set to 1 once it is dropped (instrument.ts `DropPlan`). */
+export const hiddenDropped = (kind: 'data' | 'elem', i: number): string => `${HIDDEN}dropped:${kind}${i}`;
+/** The appended `$drop(k)`: drops data segment k, or element segment k - (number of data segments). */
+export const HIDDEN_DROP = `${HIDDEN}drop`;
 
-/** What a slot of the hook table holds. */
-export type HookSlot = { readonly kind: 'before' | 'after'; readonly type: FuncType } | { readonly kind: 'tail' | 'check' };
+/**
+ * What a slot of the hook table holds: listener hooks, the interrupt check, for exceptions
+ * unwinding listened frames the abort hook and the stash (a wasm function keeping the exception
+ * for the abort hook to read back), and the dirty-page mark function `(ea: i64, n: i32) → ()` of
+ * the instance's memory.
+ */
+export type HookSlot =
+  | { readonly kind: 'before' | 'after'; readonly type: FuncType }
+  | { readonly kind: 'tail' | 'check' | 'abort' | 'stash' }
+  | { readonly kind: 'dirty' };
 
 /** Module-name prefix of rewritten guests in V8 frame URLs (the engine appends its tag and an id). */
 export const GUEST_NAME_PREFIX = 'wasmscopeguest';
 
 export interface Rewritten {
   readonly bytes: Uint8Array;
-  /** Whether the defined memory was turned into the import `m`/`m`. */
+  /** Whether the defined memories were turned into the imports `m`/<memory index>. */
   readonly memoryImported: boolean;
   /**
    * Per defined function: new offset minus original offset, for bodies copied unchanged. Offsets
@@ -65,6 +91,14 @@ export interface Rewritten {
    * so hooks work in the start function and in functions a failed instantiation left in tables.
    */
   readonly tablesImported: boolean;
+  /** The defined functions exported as {@link hiddenFunc}: every one in C.refs not exported. */
+  readonly hiddenFuncs: readonly number[];
+  /** Whether writes mark dirty pages: the hook slot `dirty` holds the mark function. */
+  readonly dirtyPages: boolean;
+  /** Whether the marks are written inline into the import `d`/`bits` (memory 1, multi-memory). */
+  readonly inlineDirtyMarks: boolean;
+  /** Whether passive segments have drop flags ({@link hiddenDropped}) and the {@link HIDDEN_DROP} function. */
+  readonly dropFlags: boolean;
 }
 
 export interface RewriteOptions {
@@ -77,18 +111,38 @@ export interface RewriteOptions {
   readonly listened?: ReadonlyArray<number> | undefined;
   /** Interrupt checks at loop headers (timeouts). */
   readonly interrupts?: boolean | undefined;
+  /** Dirty-page marks before every write to memory (instrument.ts `DirtyPlan`). */
+  readonly dirtyPages?: boolean | undefined;
+  /**
+   * Write dirty marks inline into a second memory (default: when V8 takes multi-memory); false
+   * marks through the hook on every window miss.
+   */
+  readonly inlineDirtyMarks?: boolean | undefined;
+  /**
+   * Exception handling is on: listened bodies abort their frame when an exception leaves them,
+   * through `try_table`/`throw_ref` (`exnref`) or `try`/`rethrow` (`legacy`, V8 without exnref).
+   */
+  readonly exceptions?: 'exnref' | 'legacy' | undefined;
 }
+
+/** Whether this V8 takes a module with two memories (multi-memory: V8 12 and later). */
+export const MULTI_MEMORY = WebAssembly.validate(new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 5, 5, 2, 0, 1, 0, 1]));
 
 /** Rewrites `m` for V8; `moduleName` names it in frame URLs (`wasm://wasm/<moduleName>-<hash>`). */
 export function rewriteModule(m: Module, moduleName: string, options: RewriteOptions = { preciseTraps: false }): Rewritten {
-  const imports: Import[] = m.imports.map((imp, k) => ({ module: 'i', name: String(k), desc: imp.desc, offset: imp.offset }));
-  let memories = m.memories;
+  const imports: Import[] = m.imports.map((imp, k) => ({ module: 'i', name: String(k), desc: declarable(imp.desc), offset: imp.offset }));
+  // Defined memories become imports `m`/<memory index> after every original import, so each keeps
+  // its index (imported memories come first in the index space).
   const memoryImported = m.memories.length > 0;
-  if (memoryImported) {
-    // Only one memory exists without multi-memory, so its index stays 0 as an import.
-    imports.push({ module: 'm', name: 'm', desc: { kind: 2, memory: m.memories[0]! }, offset: -1 });
-    memories = m.memories.slice(1);
-  }
+  m.memories.forEach((mem, i) => {
+    imports.push({ module: 'm', name: String(m.numImportedMemories + i), desc: declarable({ kind: 2, memory: mem }), offset: -1 });
+  });
+  const memories: Module['memories'] = [];
+  // Defined tags become imports `e`/<tag index> too: the runtime makes every tag (store/tags.ts), so
+  // an exception keeps its tag across modules and across the JS boundary.
+  m.tags.forEach((tag, i) => {
+    imports.push({ module: 'e', name: String(m.numImportedTags + i), desc: { kind: 4, tag }, offset: -1 });
+  });
   const exports: Export[] = [...m.exports];
   for (let i = 0; i < m.tables.length; i++) {
     exports.push({ name: hiddenTable(m.numImportedTables + i), kind: 1, index: m.numImportedTables + i, offset: -1 });
@@ -96,6 +150,16 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
   for (let i = 0; i < m.globals.length; i++) {
     exports.push({ name: hiddenGlobal(m.numImportedGlobals + i), kind: 3, index: m.numImportedGlobals + i, offset: -1 });
   }
+  // Every defined function that can become a reference gets an export, so checkpoints can map
+  // table elements to function indices and back (V8 hands out function objects only).
+  const hiddenFuncs: number[] = [];
+  const exportedFuncs = new Set<number>();
+  for (const e of m.exports) if (e.kind === 0) exportedFuncs.add(e.index);
+  for (const fi of declaredFunctionRefs(m)) {
+    if (fi >= m.numImportedFuncs && !exportedFuncs.has(fi)) hiddenFuncs.push(fi);
+  }
+  hiddenFuncs.sort((a, b) => a - b);
+  for (const fi of hiddenFuncs) exports.push({ name: hiddenFunc(fi), kind: 0, index: fi, offset: -1 });
   const customSections: CustomSection[] = [];
   const orig = m.customSections.find((c) => c.name === 'name');
   customSections.push({
@@ -117,7 +181,15 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
   const listened = options.listened;
   const anyListened = listened !== undefined && listened.some((x) => x !== 0);
   const interrupts = options.interrupts === true;
-  if (options.preciseTraps || anyListened || interrupts) {
+  // Without a memory there is nothing to mark.
+  const dirtyPages = options.dirtyPages === true && m.memorySpace.length > 0;
+  if (dirtyPages && m.memorySpace.length > 1) throw new Error('not supported: dirty-page tracking of a module with several memories');
+  if (dirtyPages && m.memorySpace[0]?.limits.is64 === true) throw new Error('not supported: dirty-page tracking of a 64-bit memory');
+  const passiveData = m.datas.map((d) => d.mode === 'passive');
+  const passiveElems = m.elements.map((e) => e.mode === 'passive');
+  const dropFlags = passiveData.includes(true) || passiveElems.includes(true);
+  const inlineDirtyMarks = dirtyPages && (options.inlineDirtyMarks ?? MULTI_MEMORY);
+  if (options.preciseTraps || anyListened || interrupts || dirtyPages || dropFlags) {
     const newTypes = [...m.types];
     const typeIndex = (t: FuncType): number => {
       const i = newTypes.findIndex((x) => sameType(x, t));
@@ -133,10 +205,23 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
       lastIndexGlobal = m.globalSpace.length + (interrupts ? 1 : 0);
       extraFuncTypes.push(typeIndex({ params: [], results: [] }));
     }
+    // Then the drop flags (globals) and `$drop` (function).
+    let nextGlobal = m.globalSpace.length + (interrupts ? 1 : 0) + (options.preciseTraps ? 1 : 0);
+    let nextFunc = m.numImportedFuncs + m.codes.length + (options.preciseTraps ? 1 : 0);
+    const markType = dirtyPages ? typeIndex({ params: [I64, I32], results: [] }) : -1;
+    let drops: DropPlan | undefined;
+    let dropFunc = -1;
+    if (dropFlags) {
+      const flag = (passive: boolean): number => (passive ? nextGlobal++ : -1);
+      drops = { data: Int32Array.from(passiveData, flag), elem: Int32Array.from(passiveElems, flag) };
+      dropFunc = nextFunc++;
+      extraFuncTypes.push(typeIndex({ params: [I32], results: [] }));
+    }
     let hookTable = -1;
     let i32Type = -1;
     let tailSlot = -1;
     let checkSlot = -1;
+    let unwind: ListenPlan['unwind'];
     const hookSlot = new Map<string, number>();
     const slotFor = (kind: 'before' | 'after', t: FuncType): { slot: number; type: number } => {
       const key = `${kind}:${t.params.join(',')}`;
@@ -148,18 +233,38 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
       }
       return { slot, type: typeIndex(t) };
     };
-    if (anyListened || interrupts) {
+    let dirtySlot = -1;
+    if (anyListened || interrupts || dirtyPages) {
       hookTable = m.tableSpace.length;
       i32Type = typeIndex({ params: [I32], results: [] });
       if (anyListened) {
         tailSlot = hooks.length;
         hooks.push({ kind: 'tail' });
+        if (options.exceptions !== undefined) {
+          const abortSlot = hooks.length;
+          hooks.push({ kind: 'abort' });
+          const stashSlot = options.exceptions === 'exnref' ? hooks.length : -1;
+          if (stashSlot >= 0) hooks.push({ kind: 'stash' });
+          unwind = {
+            mode: options.exceptions,
+            abortSlot,
+            stashSlot,
+            stashType: stashSlot >= 0 ? typeIndex({ params: [EXNREF], results: [] }) : -1,
+          };
+        }
       }
       if (interrupts) {
         checkSlot = hooks.length;
         hooks.push({ kind: 'check' });
       }
+      if (dirtyPages) {
+        dirtySlot = hooks.length;
+        hooks.push({ kind: 'dirty' });
+      }
     }
+    const dirty: DirtyPlan | undefined = dirtyPages
+      ? { hookSlot: dirtySlot, hookType: markType, inlineMarks: inlineDirtyMarks }
+      : undefined;
     const nCodes = m.codes.length;
     let list: EncodableBody[] = [];
     let usesLastIndex = false;
@@ -172,14 +277,24 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
       listen: undefined,
       interrupt: interrupts ? { checkSlot, budgetGlobal, entryChecked: entryCheckedBodies(m) } : undefined,
       typeIndex,
+      dirty,
+      drops,
     };
-    if (options.preciseTraps && !interrupts && !anyListened) {
-      // Precise traps only: bodies without a byte that could be a trapping opcode stay as they are,
-      // found for the whole code section at once; only the others go through the instrumenter.
+    if (!interrupts && !anyListened && !dirtyPages) {
+      // Precise traps and drop flags only: bodies without a byte that could be such an opcode stay
+      // as they are, found for the whole code section at once; only the others go through the
+      // instrumenter.
       instrumented.length = nCodes;
       instrumented.fill(undefined);
       list = m.codes.slice();
-      for (const i of trapCandidateBodies(m)) {
+      const candidates = options.preciseTraps ? trapCandidateBodies(m) : [];
+      if (drops !== undefined) {
+        candidates.push(...dropCandidateBodies(m));
+        candidates.sort((a, b) => a - b);
+      }
+      for (let k = 0; k < candidates.length; k++) {
+        const i = candidates[k]!;
+        if (k > 0 && candidates[k - 1] === i) continue;
         const b = instrumentBody(m, i, plain);
         if (b !== undefined) {
           instrumented[i] = b;
@@ -206,6 +321,7 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
             blockType:
               ft.results.length === 0 ? BLOCK_EMPTY : multi ? typeIndex({ params: [], results: ft.results }) : blockResult(ft.results[0]!),
             exits: listened[fi] === 1,
+            unwind,
           };
         }
         const plan: InstrumentPlan = listen === undefined ? plain : { ...plain, listen };
@@ -227,8 +343,26 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
         globals = [...globals, i32Global(0)];
         exports.push({ name: HIDDEN_LAST_INDEX, kind: 3, index: lastIndexGlobal, offset: -1 });
       } else {
+        // Unused; kept when globals follow, so their indices hold.
+        if (drops !== undefined) globals = [...globals, i32Global(0)];
         lastIndexGlobal = -1;
       }
+    }
+    if (drops !== undefined) {
+      const flags: Module['globals'][number][] = [];
+      drops.data.forEach((g, i) => {
+        if (g < 0) return;
+        flags.push(i32Global(0));
+        exports.push({ name: hiddenDropped('data', i), kind: 3, index: g, offset: -1 });
+      });
+      drops.elem.forEach((g, i) => {
+        if (g < 0) return;
+        flags.push(i32Global(0));
+        exports.push({ name: hiddenDropped('elem', i), kind: 3, index: g, offset: -1 });
+      });
+      globals = [...globals, ...flags];
+      list.push({ encoded: dropBody(drops) });
+      exports.push({ name: HIDDEN_DROP, kind: 0, index: dropFunc, offset: -1 });
     }
     codes = list;
     types = newTypes.length === m.types.length ? m.types : newTypes;
@@ -248,8 +382,28 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
       for (let k = exports.length - 1; k >= 0; k--) if (exports[k]!.kind === 1 && exports[k]!.name.startsWith(HIDDEN)) exports.splice(k, 1);
       tablesImported = true;
     }
+    // The mark bytes: memory 1, after every memory import (the guest's is memory 0).
+    if (inlineDirtyMarks)
+      imports.push({ module: 'd', name: 'bits', desc: { kind: 2, memory: { limits: { min: 1, max: 1, shared: false } } }, offset: -1 });
   }
-  const out = encodeModule({ ...m, types, funcTypeIndices, imports, memories, tables, globals, exports, codes, customSections }, m);
+  const out = encodeModule(
+    {
+      ...m,
+      types,
+      funcTypeIndices,
+      imports,
+      memories,
+      tags: [],
+      tables,
+      globals,
+      exports,
+      codes,
+      customSections,
+      // `$drop` holds data.drop of every passive data segment, which needs a data count section.
+      dataCount: m.dataCount ?? (passiveData.includes(true) ? m.datas.length : undefined),
+    },
+    m,
+  );
   const bodyDelta = new Int32Array(m.codes.length);
   const newCodeStart = new Int32Array(m.codes.length);
   for (let i = 0; i < m.codes.length; i++) {
@@ -257,10 +411,77 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
     const b = instrumented[i];
     if (b !== undefined) newCodeStart[i] = out.bodyOffsets[i]! + u32Size(b.encoded.length) + b.localsLength;
   }
-  return { bytes: out.bytes, memoryImported, bodyDelta, instrumented, newCodeStart, nanTrapFunc, lastIndexGlobal, hooks, tablesImported };
+  return {
+    bytes: out.bytes,
+    memoryImported,
+    bodyDelta,
+    instrumented,
+    newCodeStart,
+    nanTrapFunc,
+    lastIndexGlobal,
+    hooks,
+    tablesImported,
+    hiddenFuncs,
+    dirtyPages,
+    inlineDirtyMarks,
+    dropFlags,
+  };
 }
 
 const I32 = 0x7f;
+const I64 = 0x7e;
+
+/**
+ * The body of `$drop(k)`: drops data segment k, or element segment k - (data segments), when it is
+ * passive, and sets its flag; a `br_table` picks the case.
+ */
+function dropBody(drops: DropPlan): Uint8Array {
+  const cases: Array<{ kind: 'data' | 'elem'; segment: number; flag: number }> = [];
+  const targets: number[] = [];
+  const add = (kind: 'data' | 'elem', flags: Int32Array): void => {
+    flags.forEach((flag, segment) => {
+      if (flag < 0) {
+        targets.push(-1);
+      } else {
+        targets.push(cases.length);
+        cases.push({ kind, segment, flag });
+      }
+    });
+  };
+  add('data', drops.data);
+  add('elem', drops.elem);
+  const n = cases.length;
+  const c = new ByteWriter(64 + 8 * targets.length).u32(0);
+  for (let k = 0; k <= n; k++) c.block(BLOCK_EMPTY); // the default (outermost), then one per case
+  c.localGet(0).brTable(
+    targets.map((t) => (t < 0 ? n : t)),
+    n,
+  );
+  for (const cs of cases) {
+    c.end();
+    if (cs.kind === 'data') c.dataDrop(cs.segment);
+    else c.elemDrop(cs.segment);
+    c.i32Const(1).globalSet(cs.flag).return();
+  }
+  return c.end().end().finish();
+}
+
+const EXNREF = 0x69;
+
+/** Most pages a memory the runtime makes can have (its page limit is at most this). */
+const MAX_RUNTIME_PAGES = 65536;
+
+/**
+ * An import type V8 accepts: a memory maximum above what the runtime ever makes (memory64 allows
+ * 2^48 pages, V8 declares at most 262144) is clamped. Every memory the runtime hands a guest was
+ * made by the store with the runtime's page limit, so the clamped type still matches it.
+ */
+function declarable(d: Import['desc']): Import['desc'] {
+  if (d.kind !== 2) return d;
+  const l = d.memory.limits;
+  if (l.max === undefined || l.max <= MAX_RUNTIME_PAGES) return d;
+  return { kind: 2, memory: { limits: { ...l, max: Math.max(l.min, MAX_RUNTIME_PAGES) } } };
+}
 
 /** An appended mutable i32 global with initial value `value`. */
 function i32Global(value: number): Module['globals'][number] {
@@ -280,7 +501,7 @@ function sameType(a: FuncType, b: FuncType): boolean {
  * A name-section payload with module name `name` and the other subsections of `data` (function
  * and local names, which V8 shows in `Error.stack`). A malformed original is dropped.
  */
-function renameModule(data: Uint8Array | undefined, name: string): Uint8Array {
+export function renameModule(data: Uint8Array | undefined, name: string): Uint8Array {
   const w = new ByteWriter(64 + (data?.length ?? 0));
   w.u8(0).sized(new ByteWriter(32).name(name)); // the module name subsection
   if (data === undefined) return w.finish();

@@ -7,8 +7,11 @@ import type { Context } from '../runtime/api/context.js';
 import type { Module as ApiModule } from '../runtime/api/module.js';
 import { ListenerStack } from '../runtime/store/hooks.js';
 import { Boundary } from './boundary.js';
+import type { EngineFunction } from '../runtime/store/engine.js';
 import { References } from './references.js';
+import { ExceptionBridge } from './exceptions.js';
 import { GUEST_NAME_PREFIX } from './rewrite.js';
+import { RewindStack, type InvocationSnapshots } from './rewind-stack.js';
 import type { FrameSource, FrameSources } from './traps.js';
 
 /**
@@ -22,6 +25,8 @@ export interface CallState {
   readonly listeners: ListenerStack;
   /** The running async call, if the innermost invocation is one (only then may a host call suspend). */
   readonly asyncCall: AsyncCall | undefined;
+  /** The snapshotter of the innermost invocation, when it takes snapshots (a synchronous call). */
+  readonly snap?: InvocationSnapshots | undefined;
 }
 
 /** One async call (`callAsync`) in progress. */
@@ -39,6 +44,14 @@ export class AsyncCall {
 export class EngineState implements FrameSources {
   readonly boundary = new Boundary();
   readonly refs = new References();
+  /** Exceptions and host errors across the JS boundary (exceptions.ts). */
+  readonly exceptions = new ExceptionBridge(this.refs);
+  /**
+   * The function each V8 function object of this engine's instances stands for (imports, exports
+   * and the entries element segments put into tables), so a table entry found by `lookupFunction`
+   * has a type and a definition.
+   */
+  readonly functionOf = new WeakMap<object, EngineFunction>();
   /** Open listened frames of the running call (the shadow stack of listened calls; host frames included). */
   listeners = new ListenerStack();
   /** The context of the innermost call in progress (host functions and hooks receive it). */
@@ -49,6 +62,14 @@ export class EngineState implements FrameSources {
   callModule: ApiModule | undefined = undefined;
   /** The running async call, when the innermost invocation is one. */
   asyncCall: AsyncCall | undefined = undefined;
+  /** The snapshotter of the innermost invocation in progress, when it was made with `withSnapshotter`. */
+  snap: InvocationSnapshots | undefined = undefined;
+  #rewind: RewindStack | undefined = undefined;
+
+  /** The rewind stack of modules compiled for snapshots (made on first use). */
+  get rewind(): RewindStack {
+    return (this.#rewind ??= new RewindStack(this.boundary));
+  }
   /**
    * Finished async host calls by token, until the resumed adapter takes them: the call to make
    * running again, and a function writing the results to scratch (returning the reference results).
@@ -79,7 +100,14 @@ export class EngineState implements FrameSources {
 
   /** The running call's state. */
   capture(): CallState {
-    return { ctx: this.ctx, callModule: this.callModule, callDepth: this.callDepth, listeners: this.listeners, asyncCall: this.asyncCall };
+    return {
+      ctx: this.ctx,
+      callModule: this.callModule,
+      callDepth: this.callDepth,
+      listeners: this.listeners,
+      asyncCall: this.asyncCall,
+      snap: this.snap,
+    };
   }
 
   /** Makes `s` the running call's state. */
@@ -89,6 +117,7 @@ export class EngineState implements FrameSources {
     this.callDepth = s.callDepth;
     this.listeners = s.listeners;
     this.asyncCall = s.asyncCall;
+    this.snap = s.snap;
   }
   /**
    * The module-name prefix of this engine's guests in V8 frame URLs: `wasmscopeguest<tag>_<id>`, with

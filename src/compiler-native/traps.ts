@@ -10,7 +10,7 @@
 import { Trap, WasmRuntimeError } from '../runtime/api/errors.js';
 import type { FunctionDefinition } from '../runtime/api/module.js';
 import type { Module as IrModule } from '../runtime/binary/module.js';
-import { appendTrace, isStackOverflow } from '../runtime/store/hooks.js';
+import { appendTrace, hostFunctionError, isStackOverflow, isTracedError, type TracedError } from '../runtime/store/hooks.js';
 import type { TraceFrame } from '../runtime/store/trace.js';
 import { HELPER_ENTRY_NAME } from './boundary.js';
 
@@ -58,6 +58,7 @@ const TRAP_TEXTS: ReadonlyArray<readonly [string, Trap | undefined]> = [
   ['null function', Trap.InvalidTableAccess],
   ['operation does not support unaligned accesses', Trap.UnalignedAtomic],
   ['Atomics.wait cannot be called in this context', Trap.ExpectedSharedMemory],
+  ['rethrowing null value', Trap.NullExceptionReference],
 ];
 
 function trapOfMessage(message: string): Trap | undefined | 'ambiguous' {
@@ -84,7 +85,7 @@ interface TraceState {
   viaHost: boolean;
 }
 
-const traces = new WeakMap<WasmRuntimeError, TraceState>();
+const traces = new WeakMap<TracedError, TraceState>();
 
 function frameOf(src: FrameSource, funcIndex: number, offset: number): TraceFrame {
   return { definition: src.defs[funcIndex]!, module: src.debugInfo ? src.module : undefined, offset };
@@ -92,15 +93,15 @@ function frameOf(src: FrameSource, funcIndex: number, offset: number): TraceFram
 
 /**
  * Maps a thrown value to a {@link WasmRuntimeError} when it is a V8 trap or stack overflow;
- * anything else (host errors, ExitError) is returned unchanged. The frames attached
+ * anything else (ExitError, errors of host functions called from the API) is returned unchanged. The frames attached
  * ({@link appendTrace}) are the guest frames of the innermost invocation (up to its entry helper);
- * when an already mapped trap passes a host function ({@link noteHostFrame}) and reaches an outer
+ * when an already mapped trap passes a host function ({@link hostFrameError}) and reaches an outer
  * invocation, that invocation's frames are appended, as the interpreter does.
  *
  * @param sources - the compiled guest of each module id of this engine seen in frame URLs.
  */
 export function toWasmError(e: unknown, sources: FrameSources): unknown {
-  if (e instanceof WasmRuntimeError) {
+  if (isTracedError(e)) {
     const st = traces.get(e);
     if (st !== undefined && st.viaHost) {
       st.viaHost = false;
@@ -176,15 +177,23 @@ function collect(
 }
 
 /**
- * Records that trap `e` is leaving host function `def` (called from a guest): its frame is added,
- * and the next invocation boundary the error reaches appends its own guest frames.
+ * What error `e`, leaving host function `def` (called from a guest), is thrown on as: a host error
+ * becomes a {@link hostFunctionError} whose guest frames are those under this host call (a stack
+ * captured here); a traced error gets `def`'s frame, and the next invocation boundary it reaches
+ * appends its own guest frames.
  */
-export function noteHostFrame(e: unknown, def: FunctionDefinition): void {
-  if (!(e instanceof WasmRuntimeError)) return;
-  const st = traces.get(e);
-  if (st === undefined) return;
-  appendTrace(e, [{ definition: def, module: undefined, offset: undefined }]);
+export function hostFrameError(e: unknown, def: FunctionDefinition): unknown {
+  const err = hostFunctionError(e);
+  if (!isTracedError(err)) return err;
+  let st = traces.get(err);
+  if (st === undefined) {
+    // A fresh host error (or a trap the host function made itself): the guest frames under this host call are on the JS stack right now.
+    st = { lines: (new Error().stack ?? '').split('\n'), cursor: 0, viaHost: false };
+    traces.set(err, st);
+  }
+  appendTrace(err, [{ definition: def, module: undefined, offset: undefined }]);
   st.viaHost = true;
+  return err;
 }
 
 /** The trap of an instantiation error from V8 (segments), or undefined when it is something else. */

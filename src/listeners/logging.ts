@@ -97,6 +97,7 @@ export function parseLogScopes(input: string): LogScopes {
  * @experimental
  */
 export interface LogWriter {
+  /** Takes one log line (or part of one). */
   write(chunk: string | Uint8Array): unknown;
 }
 

@@ -9,10 +9,15 @@ import type { Function as ApiFunction, FunctionDefinition, Module } from '../run
 
 /** One frame of a synthetic stack. @experimental */
 export interface StackFrame {
+  /** The frame's function. */
   function: ApiFunction;
+  /** Its raw params. */
   params: bigint[];
+  /** Its raw results. */
   results: bigint[];
+  /** The program counter (engine-specific, opaque). */
   pc: number;
+  /** The byte offset of its current instruction in the code section. */
   sourceOffset: number;
 }
 

@@ -4,7 +4,7 @@
  * so a call allocates nothing for them), params as attribute values, and how an error reads.
  */
 import { diag, type Attributes, type AttributeValue, type Span } from '@opentelemetry/api';
-import { ExitError, WasmRuntimeError } from '../runtime/api/errors.js';
+import { ExitError, HostFunctionError, WasmRuntimeError } from '../runtime/api/errors.js';
 import { decodeF32, decodeF64 } from '../runtime/api/encoding.js';
 import type { FunctionDefinition, Module } from '../runtime/api/module.js';
 import { SnapshotRestore } from '../runtime/store/snapshots.js';
@@ -194,6 +194,8 @@ export interface CallError {
 export function describeError(err: unknown): CallError {
   if (err instanceof ExitError) return { message: err.message, exitCode: err.exitCode, type: 'ExitError', discarded: false };
   if (err instanceof SnapshotRestore) return { message: err.message, exitCode: undefined, type: err.name, discarded: true };
+  // A host function's error reads as the error the host code threw.
+  if (err instanceof HostFunctionError) return describeError(err.cause);
   if (err instanceof Error) {
     const nl = err.message.indexOf('\n');
     return { message: nl < 0 ? err.message : err.message.slice(0, nl), exitCode: undefined, type: err.name, discarded: false };
@@ -203,10 +205,19 @@ export function describeError(err: unknown): CallError {
 
 /**
  * `err` as OpenTelemetry's `Exception`: a trap's `stack` is its wasm stack trace (the message, which
- * starts with `wasm error: <trap>` and lists the frames), not the JS stack of the engine.
+ * starts with `wasm error: <trap>` and lists the frames), not the JS stack of the engine; a host
+ * function's error is the error the host code threw, its stack the wasm stack trace and the host's
+ * JS frames.
  */
 export function exceptionOf(err: unknown): { name: string; message: string; stack?: string } | string {
   if (err instanceof WasmRuntimeError) return { name: err.name, message: `wasm error: ${err.trap}`, stack: err.message };
+  // A host function's error: the host's own error, with the wasm stack trace (and the host's JS frames) as its stack.
+  if (err instanceof HostFunctionError) {
+    const c = err.cause;
+    return c instanceof Error
+      ? { name: c.name, message: c.message, stack: err.stack ?? err.message }
+      : { name: typeof c, message: String(c), stack: err.message };
+  }
   if (err instanceof Error) return err.stack === undefined ? { name: err.name, message: err.message } : err;
   return String(err);
 }

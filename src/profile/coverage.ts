@@ -321,7 +321,19 @@ export interface IstanbulFileCoverage {
   readonly statementMap: Readonly<Record<string, IstanbulRange>>;
   /** One entry per function, by function id. */
   readonly fnMap: Readonly<
-    Record<string, { readonly name: string; readonly decl: IstanbulRange; readonly loc: IstanbulRange; readonly line: number }>
+    Record<
+      string,
+      {
+        /** The function's name. */
+        readonly name: string;
+        /** Where it is declared. */
+        readonly decl: IstanbulRange;
+        /** Where its body is. */
+        readonly loc: IstanbulRange;
+        /** Its first line. */
+        readonly line: number;
+      }
+    >
   >;
   /** No branches (DWARF has none to name). */
   readonly branchMap: Readonly<Record<string, never>>;

@@ -38,14 +38,23 @@ export interface SpeedscopeFile {
   /** speedscope's schema. */
   readonly $schema: 'https://www.speedscope.app/file-format-schema.json';
   /** The frames the events refer to. */
-  readonly shared: { readonly frames: readonly SpeedscopeFrame[] };
+  readonly shared: {
+    /** Every frame the events name, by index. */
+    readonly frames: readonly SpeedscopeFrame[];
+  };
   /** One evented profile, times in nanoseconds from 0 to the last event. */
   readonly profiles: ReadonlyArray<{
+    /** An evented profile (open and close events). */
     readonly type: 'evented';
+    /** The profile's name. */
     readonly name: string;
+    /** Times are nanoseconds. */
     readonly unit: 'nanoseconds';
+    /** When the profile starts. */
     readonly startValue: number;
+    /** When it ends. */
     readonly endValue: number;
+    /** Open and close events, in time order. */
     readonly events: readonly SpeedscopeEvent[];
   }>;
   /** The file's name (the guest's, for example). */

@@ -43,18 +43,42 @@ export interface HostCallFunction {
 
 /** A range of memory a host call wrote, with its bytes after the call. */
 export interface HostCallWrite {
+  /** Where the range starts in the caller's memory. */
   readonly offset: number;
+  /** Its bytes after the call. */
   readonly bytes: Uint8Array;
 }
 
 /** How a recorded call ended. */
 export type HostCallOutcome =
-  | { readonly kind: 'returned'; readonly results: readonly bigint[] }
-  | { readonly kind: 'exited'; readonly exitCode: number }
-  | { readonly kind: 'trapped'; readonly trap: string }
-  | { readonly kind: 'threw'; readonly message: string }
-  /** The log ends inside the call (the process died during it). */
-  | { readonly kind: 'unfinished' };
+  | {
+      /** The call returned. */
+      readonly kind: 'returned';
+      /** Its raw result slots. */
+      readonly results: readonly bigint[];
+    }
+  | {
+      /** The call exited the module (`proc_exit`, a closed context). */
+      readonly kind: 'exited';
+      /** The exit code. */
+      readonly exitCode: number;
+    }
+  | {
+      /** The call trapped. */
+      readonly kind: 'trapped';
+      /** The trap text. */
+      readonly trap: string;
+    }
+  | {
+      /** The host function threw. */
+      readonly kind: 'threw';
+      /** The message of what it threw. */
+      readonly message: string;
+    }
+  | {
+      /** The log ends inside the call (the process died during it). */
+      readonly kind: 'unfinished';
+    };
 
 /** One recorded host call. */
 export interface HostCallRecord {
@@ -62,6 +86,7 @@ export interface HostCallRecord {
   readonly index: number;
   /** 0 for a call from the guest; more for a call made while another host call was running. */
   readonly depth: number;
+  /** The host function called. */
   readonly function: HostCallFunction;
   /** Raw param slots. */
   readonly params: readonly bigint[];
@@ -69,11 +94,13 @@ export interface HostCallRecord {
   readonly writes: readonly HostCallWrite[];
   /** The memory's size in pages after the call, when the call changed it. */
   readonly grownToPages: number | undefined;
+  /** How the call ended. */
   readonly outcome: HostCallOutcome;
 }
 
 /** A decoded log. */
 export interface HostCallLog {
+  /** Every function of the recorded host modules. */
   readonly functions: readonly HostCallFunction[];
   /** Every call, in the order they began. */
   readonly calls: readonly HostCallRecord[];
@@ -147,6 +174,7 @@ export function logHeader(): Uint8Array {
 
 /** A malformed host-call log (bad magic, unknown version or tag, truncated record). */
 export class HostCallLogError extends Error {
+  /** Always `'HostCallLogError'`. */
   override readonly name = 'HostCallLogError';
 }
 

@@ -13,7 +13,7 @@
  * memory size per host call (see ARCHITECTURE.md for the measured figures).
  */
 import type { Context } from '../runtime/api/context.js';
-import { ExitError, WasmRuntimeError } from '../runtime/api/errors.js';
+import { ExitError, HostFunctionError, WasmRuntimeError } from '../runtime/api/errors.js';
 import {
   getFunctionListenerFactory,
   multiFunctionListenerFactory,
@@ -182,11 +182,14 @@ class Recording {
     this.#diff();
     if (err instanceof ExitError) this.w.byte(Tag.Exit).u(err.exitCode);
     else if (err instanceof WasmRuntimeError) this.w.byte(Tag.Error).byte(0).str(err.trap);
-    else
+    else {
+      // A host function's error is recorded as the host threw it (the wasm stack trace is added again on replay).
+      const e = err instanceof HostFunctionError ? err.cause : err;
       this.w
         .byte(Tag.Error)
         .byte(1)
-        .str(err instanceof Error ? err.message : String(err));
+        .str(e instanceof Error ? e.message : String(e));
+    }
     this.sink.write(this.w.take());
   }
 }

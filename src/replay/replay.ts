@@ -32,6 +32,7 @@ export interface HostCallDivergence {
 
 /** The guest's calls left the recorded sequence. */
 export class HostCallDivergenceError extends Error {
+  /** Always `'HostCallDivergenceError'`. */
   override readonly name = 'HostCallDivergenceError';
   /** The divergence. */
   readonly divergence: HostCallDivergence;

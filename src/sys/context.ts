@@ -5,10 +5,14 @@
  */
 import { createRequire } from 'node:module';
 import { DirFS } from './dirfs.js';
-import type { Dirent, File, FS } from './fs.js';
+import { EACCES, ELOOP, ENOENT, ENOTDIR, EPERM, errnoName, type Errno } from './errno.js';
+import { FileType, type Dirent, type File, type FS } from './fs.js';
 import type { Reader, Writer } from './io.js';
 import { ReadFS } from './readfs.js';
-import { DIR_RIGHTS_BASE, DIR_RIGHTS_INHERITING, rightsMask } from './rights.js';
+import { ENOSYS } from './errno.js';
+import { GuardedFS, isBuiltinFS } from './userfs.js';
+import { DIR_RIGHTS_BASE, DIR_RIGHTS_INHERITING, rightsMask, SOCKET_LISTENER_RIGHTS, SOCKET_RIGHTS } from './rights.js';
+import { TcpHost } from './sockets.js';
 import { BytesStdin, HostFdStdin, ReaderStdin, sleepMs, WriterFile } from './stdio.js';
 
 /** A mount of a filesystem into the guest's view. */
@@ -37,6 +41,8 @@ export interface SysConfig {
   readonly nanosleep: ((ns: bigint) => void) | 'sys' | undefined;
   readonly osyield: (() => void) | undefined;
   readonly randSource: Reader | undefined;
+  /** TCP listeners bound at instantiation, given file descriptors after the mounts. */
+  readonly tcpListeners?: ReadonlyArray<{ readonly host: string; readonly port: number }>;
 }
 
 /** An open file descriptor. */
@@ -109,8 +115,13 @@ export class FileTable {
 export const FAKE_EPOCH_NANOS = 1640995200000000000n;
 const MS = 1_000_000n;
 
-/** Error thrown by {@link newSysContext} for an invalid configuration. */
+/**
+ * An invalid system configuration of a module (its `ModuleConfig`), reported by instantiation: an
+ * argument or environment variable wazero refuses, a clock resolution out of range, or a mount that
+ * cannot be opened (`mount /data at /data: ENOENT: no such directory`) or is not a directory.
+ */
 export class SysConfigError extends Error {
+  /** Always `'SysConfigError'`. */
   override readonly name = 'SysConfigError';
 }
 
@@ -129,6 +140,8 @@ export class SysContext {
   readonly nanosleepAsync: (ns: bigint) => Promise<void>;
   readonly osyield: () => void;
   readonly random: Reader;
+  /** The worker doing the socket I/O of the TCP listeners, when there are any. */
+  sockets: TcpHost | undefined = undefined;
 
   constructor(init: {
     args: readonly Uint8Array[];
@@ -163,6 +176,7 @@ export class SysContext {
   /** Closes every open file (the host's stdio fds are never closed: see stdio.ts). */
   close(): void {
     this.files.closeAll();
+    this.sockets?.close();
   }
 }
 
@@ -334,11 +348,19 @@ export function newSysContext(c: SysConfig): SysContext {
     if (m.hostDir !== undefined) fs = new DirFS(m.hostDir);
     else if (isFS(m.fs)) fs = m.fs;
     else throw new SysConfigError(`withFSMount(${m.guestPath}): not an FS from wasmscope/sys`);
+    // A user's filesystem never throws into the guest (see userfs.ts).
+    if (!isBuiltinFS(fs)) fs = new GuardedFS(fs);
     if (m.readOnly) fs = new ReadFS(fs);
+    const where = `mount ${m.hostDir ?? '(FS)'} at ${m.name ?? m.guestPath}`;
     const root = fs.openFile('.', 0, 0);
-    if (typeof root === 'number') {
-      const where = m.hostDir ?? m.guestPath;
-      throw new SysConfigError(`mount ${where}: cannot open (errno ${root})`);
+    // A filesystem that cannot even open its root (wazero's UnimplementedFS) mounts nothing.
+    if (root === ENOSYS) continue;
+    if (typeof root === 'number') throw new SysConfigError(`${where}: ${describeMountErrno(root)}`);
+    // A regular file opens too: a mount must be a directory.
+    const st = root.stat();
+    if (typeof st === 'number' || st.type !== FileType.DIRECTORY) {
+      root.close();
+      throw new SysConfigError(`${where}: ${describeMountErrno(typeof st === 'number' ? st : ENOTDIR)}`);
     }
     // The pre-open is named exactly as configured (`.`, `./x`, `/`), as node:wasi and wasmtime do;
     // only an empty name becomes `/`.
@@ -354,7 +376,43 @@ export function newSysContext(c: SysConfig): SysContext {
       fdflags: 0,
     });
   }
+
+  const listens = c.tcpListeners ?? [];
+  if (listens.length > 0) {
+    const host = new TcpHost();
+    sys.sockets = host;
+    for (const { host: addr, port } of listens) {
+      const l = host.listen(addr, port);
+      if (typeof l === 'string') {
+        sys.close();
+        throw new SysConfigError(`listen tcp ${addr}:${port}: ${l}`);
+      }
+      sys.files.insert({
+        file: l,
+        fs: undefined,
+        path: '',
+        preopenName: undefined,
+        dirents: undefined,
+        rightsBase: SOCKET_LISTENER_RIGHTS,
+        rightsInheriting: SOCKET_RIGHTS,
+        fdflags: 0,
+      });
+    }
+  }
   return sys;
+}
+
+/** An errno of opening a mount's root, by name and in words (`ENOENT: no such directory`). */
+function describeMountErrno(e: Errno): string {
+  const words: Partial<Record<Errno, string>> = {
+    [ENOENT]: 'no such directory',
+    [ENOTDIR]: 'not a directory',
+    [EACCES]: 'permission denied',
+    [EPERM]: 'operation not permitted',
+    [ELOOP]: 'too many symbolic links',
+  };
+  const w = words[e];
+  return w === undefined ? errnoName(e) : `${errnoName(e)}: ${w}`;
 }
 
 function isFS(x: unknown): x is FS {

@@ -114,6 +114,20 @@ export class DirFS implements FS {
     };
   }
 
+  /**
+   * Whether open descriptor `fd` is the root or beneath it, by the path the kernel gives it
+   * (`/proc/self/fd`); true where there is no such view (not Linux), which the walk alone then guards.
+   */
+  #beneath(fd: number): boolean {
+    let real: string;
+    try {
+      real = nodefs.readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      return true;
+    }
+    return real === this.#root || real.startsWith(this.#root === '/' ? '/' : `${this.#root}/`);
+  }
+
   /** The host path of a resolved relative path. */
   #host(rel: string): string {
     return rel === '.' ? this.#root : `${this.#root}/${rel}`;
@@ -127,13 +141,24 @@ export class DirFS implements FS {
   openFile(path: string, flag: number, perm: number): File | Errno {
     const p = this.#resolve(path, (flag & Oflag.NOFOLLOW) === 0);
     if (typeof p === 'number') return p;
+    const flags = hostFlags(flag);
+    // Truncation through a writable descriptor waits until it is known to be beneath the root.
+    const truncateLater = (flags & C.O_TRUNC) !== 0 && (flag & O_ACCMODE) !== Oflag.RDONLY;
     let fd: number;
     try {
-      fd = nodefs.openSync(p, hostFlags(flag), perm);
+      fd = nodefs.openSync(p, truncateLater ? flags & ~C.O_TRUNC : flags, perm);
     } catch (e) {
       return errnoFromError(e);
     }
     try {
+      // The kernel walked `p` again: a directory on it swapped for a symlink since our walk
+      // (another process racing the guest) may have led the open outside the root. Nothing is
+      // read or written through a descriptor that is not beneath it.
+      if (!this.#beneath(fd)) {
+        nodefs.closeSync(fd);
+        return EPERM;
+      }
+      if (truncateLater) nodefs.ftruncateSync(fd, 0);
       const st = nodefs.fstatSync(fd);
       if (st.isDirectory()) return new HostDir(fd, p);
     } catch (e) {

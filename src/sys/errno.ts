@@ -6,29 +6,56 @@
 /** An error number; 0 is success. */
 export type Errno = number;
 
+/** Success (0). */
 export const ESUCCESS = 0;
+/** Permission denied. */
 export const EACCES = 1;
+/** Resource unavailable; try again. */
 export const EAGAIN = 2;
+/** Bad file descriptor (or not open for the operation). */
 export const EBADF = 3;
+/** File exists. */
 export const EEXIST = 4;
+/** Bad address. */
 export const EFAULT = 5;
+/** Interrupted. */
 export const EINTR = 6;
+/** Invalid argument. */
 export const EINVAL = 7;
+/** I/O error. */
 export const EIO = 8;
+/** Is a directory. */
 export const EISDIR = 9;
+/** Too many levels of symbolic links. */
 export const ELOOP = 10;
+/** Filename too long. */
 export const ENAMETOOLONG = 11;
+/** No such file or directory. */
 export const ENOENT = 12;
+/** Function not implemented. */
 export const ENOSYS = 13;
+/** Not a directory. */
 export const ENOTDIR = 14;
+/** Result too large. */
 export const ERANGE = 15;
+/** Directory not empty. */
 export const ENOTEMPTY = 16;
+/** Not a socket. */
 export const ENOTSOCK = 17;
+/** Not supported. */
 export const ENOTSUP = 18;
+/** Operation not permitted. */
 export const EPERM = 19;
+/** Read-only file system. */
 export const EROFS = 20;
 /** The descriptor lacks a WASI right the operation needs (WASI's `notcapable`). */
 export const ENOTCAPABLE = 21;
+/** A socket's peer reset the connection. */
+export const ECONNRESET = 22;
+/** A write to a socket whose peer is gone or whose writing side was shut down. */
+export const EPIPE = 23;
+/** A socket that is not connected. */
+export const ENOTCONN = 24;
 
 const NAMES = [
   'ESUCCESS',
@@ -53,6 +80,9 @@ const NAMES = [
   'EPERM',
   'EROFS',
   'ENOTCAPABLE',
+  'ECONNRESET',
+  'EPIPE',
+  'ENOTCONN',
 ] as const;
 
 /** How many errno values there are (they are numbered `0 .. ERRNO_COUNT - 1`). */
@@ -86,6 +116,10 @@ const FROM_NODE_CODE: Readonly<Record<string, Errno>> = {
   EOPNOTSUPP: ENOTSUP,
   EPERM,
   EROFS,
+  ECONNRESET,
+  EPIPE,
+  ENOTCONN,
+  ECONNABORTED: ECONNRESET,
   // Not in the closed set: the nearest meaning a guest can act on.
   EXDEV: ENOSYS,
   EMLINK: EIO,

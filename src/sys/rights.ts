@@ -113,3 +113,9 @@ export function rightsMask(kind: 'dir' | 'file' | 'stream', readable: boolean, w
   if (!writable) m &= ~WRITE_ONLY_RIGHTS;
   return m;
 }
+
+/** The rights of a pre-opened TCP listener: accept, poll, flags and stat (FD_READ: poll for a connection). */
+export const SOCKET_LISTENER_RIGHTS = R.SOCK_ACCEPT | R.POLL_FD_READWRITE | R.FD_FDSTAT_SET_FLAGS | R.FD_FILESTAT_GET | R.FD_READ;
+
+/** The rights of an accepted TCP connection. */
+export const SOCKET_RIGHTS = R.FD_READ | R.FD_WRITE | R.POLL_FD_READWRITE | R.SOCK_SHUTDOWN | R.FD_FDSTAT_SET_FLAGS | R.FD_FILESTAT_GET;

@@ -12,6 +12,7 @@ import type { ModuleConfig } from '../runtime/store/config.js';
 import type { Writer } from '../sys/io.js';
 import type { HostModuleBuilder } from '../runtime/store/host-builder.js';
 import type { Runtime } from '../runtime/store/runtime.js';
+import { linkImportObject, type ImportImplementations } from '../runtime/store/import-object.js';
 import type { FS } from '../sys/fs.js';
 import { newFSConfig, newModuleConfig, newRuntimeConfigCompiler, newRuntimeConfigInterpreter, newRuntimeWithConfig } from '../index.js';
 import { newMemFS } from '../sys.js';
@@ -122,6 +123,15 @@ class FixtureRuntime implements Runtime {
     trackModule(m, ir);
     if (this.traced) markTraced(m);
     return m;
+  }
+  async instantiateWithImports(binary: Uint8Array, imports: ImportImplementations, config?: ModuleConfig, ctx?: Context): Promise<Module> {
+    const c = ctx ?? this.ctx;
+    const compiled = await this.compileModule(binary, c);
+    try {
+      return await this.instantiateModule(compiled, config ?? this.config, await linkImportObject(this, compiled, imports, c));
+    } finally {
+      await compiled.close();
+    }
   }
   newHostModuleBuilder(moduleName: string): HostModuleBuilder {
     return this.inner.newHostModuleBuilder(moduleName);

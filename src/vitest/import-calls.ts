@@ -27,7 +27,19 @@ export interface ImportCall {
   /** The params as natural values (i32 → number, i64 → bigint, …). */
   readonly args: readonly unknown[];
   /** How it ended. */
-  readonly outcome: { readonly kind: 'returned'; readonly value: unknown } | { readonly kind: 'threw'; readonly error: unknown };
+  readonly outcome:
+    | {
+        /** The import returned. */
+        readonly kind: 'returned';
+        /** Its natural result (an array for several). */
+        readonly value: unknown;
+      }
+    | {
+        /** The import threw. */
+        readonly kind: 'threw';
+        /** What it threw. */
+        readonly error: unknown;
+      };
   /** The guest's stack at the call, innermost first (`module.function(params) results`, with DWARF lines when known). */
   readonly stack: readonly string[];
 }

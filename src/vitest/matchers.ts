@@ -283,4 +283,15 @@ function toMatchCallTrace(this: MatcherState, received: unknown, hint?: string):
 }
 
 /** The matchers, for `expect.extend(matchers)`. */
-export const matchers = { toTrap, toExitWith, toHaveMemory, toHaveCalledImport, toMatchCallTrace } as const;
+export const matchers = {
+  /** `expect(fn).toTrap(text | RegExp)`: `fn` (or the promise, with `.rejects`) fails with that trap. */
+  toTrap,
+  /** `expect(fn).toExitWith(code)`: `fn` exits the module with `code` (an `ExitError`). */
+  toExitWith,
+  /** `expect(mod).toHaveMemory(offset, bytes | string)`: the guest's memory holds those bytes there. */
+  toHaveMemory,
+  /** `expect(mod).toHaveCalledImport('env.log', ...args)`: the guest called that import with those natural values. */
+  toHaveCalledImport,
+  /** `expect(mod).toMatchCallTrace(hint?)`: the module's call trace matches its snapshot. */
+  toMatchCallTrace,
+} as const;

@@ -26,6 +26,12 @@ function view(mem: Memory, ptr: number, len: number, fn: string): Uint8Array {
   return v;
 }
 
+/** Writes `bytes` at `ptr` through the Memory API (so dirty-page tracking sees the write). */
+function put(mem: Memory, ptr: number, bytes: Uint8Array, fn: string): number {
+  if (!mem.write(ptr, bytes)) throw new RangeError(`${fn}: [${ptr}, ${ptr + bytes.length}) is outside memory of ${mem.size()} bytes`);
+  return bytes.length;
+}
+
 /**
  * The NUL-terminated UTF-8 string at `ptr`.
  * @param maxBytes - stop after this many bytes when no NUL comes first. @defaultValue to the end of memory
@@ -45,11 +51,8 @@ export function readCString(m: GuestMemory, ptr: number, maxBytes?: number): str
  * @throws RangeError when it does not fit.
  */
 export function writeCString(m: GuestMemory, ptr: number, s: string): number {
-  const b = utf8.encode(s);
-  const out = view(memoryOf(m, 'writeCString'), ptr, b.length + 1, 'writeCString');
-  out.set(b);
-  out[b.length] = 0;
-  return b.length + 1;
+  const b = utf8.encode(`${s}\0`);
+  return put(memoryOf(m, 'writeCString'), ptr, b, 'writeCString');
 }
 
 /**
@@ -74,13 +77,13 @@ export function readUtf16String(m: GuestMemory, ptr: number, byteLength: number)
  * @throws RangeError when it does not fit.
  */
 export function writeUtf16String(m: GuestMemory, ptr: number, s: string): number {
-  const out = view(memoryOf(m, 'writeUtf16String'), ptr, s.length * 2, 'writeUtf16String');
+  const out = new Uint8Array(s.length * 2);
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     out[2 * i] = c & 0xff;
     out[2 * i + 1] = c >>> 8;
   }
-  return s.length * 2;
+  return put(memoryOf(m, 'writeUtf16String'), ptr, out, 'writeUtf16String');
 }
 
 /**
@@ -99,6 +102,7 @@ export function readAssemblyScriptString(m: GuestMemory, ptr: number): string | 
 /** A typed-array constructor {@link readTypedArray} can fill. */
 export type TypedArrayConstructor<T> = {
   new (length: number): T;
+  /** Bytes per element (e.g. 4 for `Int32Array`). */
   readonly BYTES_PER_ELEMENT: number;
 };
 
@@ -133,7 +137,5 @@ export function readTypedArray<T extends GuestTypedArray>(m: GuestMemory, ptr: n
  * @throws RangeError when they do not fit.
  */
 export function writeTypedArray(m: GuestMemory, ptr: number, values: GuestTypedArray): number {
-  const out = view(memoryOf(m, 'writeTypedArray'), ptr, values.byteLength, 'writeTypedArray');
-  out.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
-  return values.byteLength;
+  return put(memoryOf(m, 'writeTypedArray'), ptr, new Uint8Array(values.buffer, values.byteOffset, values.byteLength), 'writeTypedArray');
 }

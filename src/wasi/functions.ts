@@ -13,6 +13,7 @@ import type { FileEntry, SysContext } from '../sys/context.js';
 import {
   EBADF,
   EFAULT,
+  EINTR,
   EINVAL,
   EIO,
   EISDIR,
@@ -20,6 +21,7 @@ import {
   ENOENT,
   ENOSYS,
   ENOTCAPABLE,
+  ENOTCONN,
   ENOTDIR,
   ENOTSOCK,
   ENOTSUP,
@@ -29,7 +31,9 @@ import {
 } from '../sys/errno.js';
 import { FileType, O_ACCMODE, Oflag, UTIME_OMIT, type Dirent, type FS } from '../sys/fs.js';
 import { lookupOf, MAX_PATH, resolveBeneath, stripDirOnly } from '../sys/resolve.js';
-import { RIGHTS_ALL, rightsMask } from '../sys/rights.js';
+import { RIGHTS_ALL, rightsMask, SOCKET_RIGHTS } from '../sys/rights.js';
+import { pollSockets, pollSocketsAsync, TcpConnFile, TcpListenerFile } from '../sys/sockets.js';
+import { contextCanBeDone, contextDoneExitCode, stopForContextDone } from '../runtime/store/hooks.js';
 import {
   CLOCKID_MONOTONIC,
   CLOCKID_REALTIME,
@@ -38,12 +42,14 @@ import {
   FSTFLAGS,
   LOOKUPFLAGS,
   OFLAGS,
+  RIFLAGS,
   RIGHTS,
+  SDFLAGS,
   SIZE,
   SUBCLOCKFLAGS,
   toWasiErrno,
 } from './constants.js';
-import { inBounds, memView, type MemView } from './memory.js';
+import { inBounds, memView, wrote, type MemView } from './memory.js';
 
 const I32 = 0x7f;
 const I64 = 0x7e;
@@ -163,6 +169,7 @@ function writeFilestat(
   dv.setBigUint64(at + 40, BigInt.asUintN(64, st.atim), true);
   dv.setBigUint64(at + 48, BigInt.asUintN(64, st.mtim), true);
   dv.setBigUint64(at + 56, BigInt.asUintN(64, st.ctim), true);
+  wrote(v, at, 64);
 }
 
 /** wazero's `toTimes`: fst_flags → (atim, mtim) with UTIME_OMIT for kept times. */
@@ -191,6 +198,7 @@ function iovecs(v: MemView, iovs: number, count: number, io: (buf: Uint8Array) =
     if (!inBounds(v, off, len)) return -EFAULT;
     const n = io(v.u8.subarray(off, off + len));
     if (n < 0) return n === -ENOSYS ? -EBADF : n;
+    if (stopShort) wrote(v, off, n); // a read into memory
     total += n;
     if (stopShort && n < len) break;
   }
@@ -223,6 +231,7 @@ function vectoredIo(
   if (n < 0) return -n;
   if (!inBounds(v, resultAt, 4)) return EFAULT;
   v.dv.setUint32(resultAt, n, true);
+  wrote(v, resultAt, 4);
   return 0;
 }
 
@@ -252,6 +261,8 @@ function stringsGet(list: readonly Uint8Array[], v: MemView, ptrs: number, buf: 
     v.u8.set(s, at);
     at += s.length;
   });
+  wrote(v, ptrs, list.length * 4);
+  wrote(v, buf, size);
   return 0;
 }
 
@@ -261,6 +272,8 @@ function sizesGet(list: readonly Uint8Array[], v: MemView, countPtr: number, siz
   for (const s of list) size += s.length;
   v.dv.setUint32(countPtr, list.length, true);
   v.dv.setUint32(sizePtr, size, true);
+  wrote(v, countPtr, 4);
+  wrote(v, sizePtr, 4);
   return 0;
 }
 
@@ -347,6 +360,7 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       const v = memView(m);
       if (!inBounds(v, at, 8)) return EFAULT;
       v.dv.setBigUint64(at, BigInt(res), true);
+      wrote(v, at, 8);
       return 0;
     },
   ),
@@ -365,6 +379,7 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       if (!inBounds(v, at, 8)) return EFAULT;
       const t = id === CLOCKID_REALTIME ? sys.walltimeNanos() : sys.nanotime();
       v.dv.setBigUint64(at, BigInt.asUintN(64, t), true);
+      wrote(v, at, 8);
       return 0;
     },
   ),
@@ -430,6 +445,7 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       v.dv.setUint32(at + 4, 0, true);
       v.dv.setBigUint64(at + 8, BigInt(e.rightsBase), true);
       v.dv.setBigUint64(at + 16, BigInt(e.rightsInheriting), true);
+      wrote(v, at, SIZE.FDSTAT);
       return 0;
     },
   ),
@@ -453,6 +469,8 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
         if (errno !== 0) return errno;
         changed |= FDFLAGS.APPEND;
       }
+      const nonblock = e.file.setNonblock?.((flags & FDFLAGS.NONBLOCK) !== 0) ?? 0;
+      if (nonblock !== 0) return nonblock;
       e.fdflags = (e.fdflags & ~changed) | (flags & changed);
       return 0;
     },
@@ -561,6 +579,7 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       // tag 0 (preopentype dir), 3 bytes padding, then u32 name length.
       v.dv.setUint32(at, 0, true);
       v.dv.setUint32(at + 4, encoder.encode(e.preopenName).length, true);
+      wrote(v, at, 8);
       return 0;
     },
   ),
@@ -582,6 +601,7 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       const at = u32(s[1]);
       if (!inBounds(v, at, name.length)) return EFAULT;
       v.u8.set(name, at);
+      wrote(v, at, name.length);
       return 0;
     },
   ),
@@ -615,7 +635,11 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       [I32, 'iovs_len'],
       [I32, 'result.nread'],
     ],
-    (_c, m, s, sys) => vectoredIo(m, sys, u32(s[0]), u32(s[1]), u32(s[2]), u32(s[3]), true, RIGHTS.FD_READ, (f, b) => f.read(b)),
+    (c, m, s, sys) => {
+      const io = (): Errno => vectoredIo(m, sys, u32(s[0]), u32(s[1]), u32(s[2]), u32(s[3]), true, RIGHTS.FD_READ, (f, b) => f.read(b));
+      // A socket read may wait: it gives up when the call's context is done.
+      return sys.sockets === undefined ? io() : withSockets(sys, c, m, io);
+    },
   ),
   f(
     'fd_readdir',
@@ -675,6 +699,8 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       }
       if (!inBounds(v, bufusedAt, 4)) return EFAULT;
       v.dv.setUint32(bufusedAt, truncated ? bufLen : pos, true);
+      wrote(v, buf, truncated ? bufLen : pos);
+      wrote(v, bufusedAt, 4);
       return 0;
     },
   ),
@@ -733,7 +759,10 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       [I32, 'iovs_len'],
       [I32, 'result.nwritten'],
     ],
-    (_c, m, s, sys) => vectoredIo(m, sys, u32(s[0]), u32(s[1]), u32(s[2]), u32(s[3]), false, RIGHTS.FD_WRITE, (f, b) => f.write(b)),
+    (c, m, s, sys) => {
+      const io = (): Errno => vectoredIo(m, sys, u32(s[0]), u32(s[1]), u32(s[2]), u32(s[3]), false, RIGHTS.FD_WRITE, (f, b) => f.write(b));
+      return sys.sockets === undefined ? io() : withSockets(sys, c, m, io);
+    },
   ),
   f(
     'path_create_directory',
@@ -880,6 +909,7 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
         fdflags: fdflags & (FDFLAGS.APPEND | FDFLAGS.DSYNC | FDFLAGS.NONBLOCK | FDFLAGS.RSYNC | FDFLAGS.SYNC),
       });
       v.dv.setUint32(at, fd, true);
+      wrote(v, at, 4);
       return 0;
     },
   ),
@@ -907,9 +937,11 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       const buf = u32(s[3]);
       if (!inBounds(v, buf, bytes.length)) return EFAULT;
       v.u8.set(bytes, buf);
+      wrote(v, buf, bytes.length);
       const at = u32(s[5]);
       if (!inBounds(v, at, 4)) return EFAULT;
       v.dv.setUint32(at, bytes.length, true);
+      wrote(v, at, 4);
       return 0;
     },
   ),
@@ -989,7 +1021,7 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       [I32, 'nsubscriptions'],
       [I32, 'result.nevents'],
     ],
-    (_c, m, s, sys) => pollOneoff(memView(m), sys, u32(s[0]), u32(s[1]), u32(s[2]), u32(s[3])),
+    (c, m, s, sys) => pollOneoff(memView(m), sys, u32(s[0]), u32(s[1]), u32(s[2]), u32(s[3]), c, m),
   ),
   {
     name: 'proc_exit',
@@ -1021,6 +1053,7 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       if (!inBounds(v, buf, len)) return EFAULT;
       try {
         const dst = v.u8.subarray(buf, buf + len);
+        wrote(v, buf, len);
         let done = 0;
         while (done < len) {
           const n = sys.random.read(dst.subarray(done));
@@ -1040,7 +1073,16 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       [I32, 'flags'],
       [I32, 'result.fd'],
     ],
-    (_c, _m, s, sys) => sockErrno(sys, u32(s[0])),
+    (c, m, s, sys) => {
+      const l = listenerEntry(sys, u32(s[0]));
+      if (typeof l === 'number') return l;
+      const flags = u16(s[1]);
+      if ((flags & ~FDFLAGS.NONBLOCK) !== 0) return EINVAL;
+      const at = u32(s[2]);
+      if (!inBounds(memView(m), at, 4)) return EFAULT;
+      const conn = withSockets(sys, c, m, () => l.file.accept((l.entry.fdflags & FDFLAGS.NONBLOCK) !== 0));
+      return typeof conn === 'number' ? conn : storeAccepted(m, sys, conn, flags, at);
+    },
   ),
   f(
     'sock_recv',
@@ -1052,7 +1094,12 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       [I32, 'result.ro_datalen'],
       [I32, 'result.ro_flags'],
     ],
-    (_c, _m, s, sys) => sockErrno(sys, u32(s[0])),
+    (c, m, s, sys) => {
+      const r = recvArgs(m, sys, s);
+      if (typeof r === 'number') return r;
+      const n = withSockets(sys, c, m, () => r.conn.recv(r.buf, r.peek, r.waitall));
+      return recvDone(m, r, n);
+    },
   ),
   f(
     'sock_send',
@@ -1063,7 +1110,20 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       [I32, 'si_flags'],
       [I32, 'result.so_datalen'],
     ],
-    (_c, _m, s, sys) => sockErrno(sys, u32(s[0])),
+    (c, m, s, sys) => {
+      const conn = connEntry(sys, u32(s[0]), RIGHTS.FD_WRITE);
+      if (typeof conn === 'number') return conn;
+      if (u16(s[3]) !== 0) return EINVAL;
+      const v = memView(m);
+      const at = u32(s[4]);
+      if (!inBounds(v, at, 4)) return EFAULT;
+      const data = gather(v, u32(s[1]), u32(s[2]));
+      if (typeof data === 'number') return data;
+      const n = withSockets(sys, c, m, () => conn.send(data));
+      if (n < 0) return -n;
+      memView(m).dv.setUint32(at, n, true);
+      return 0;
+    },
   ),
   f(
     'sock_shutdown',
@@ -1071,13 +1131,148 @@ export const WASI_FUNCTIONS: readonly WasiFunction[] = [
       [I32, 'fd'],
       [I32, 'how'],
     ],
-    (_c, _m, s, sys) => sockErrno(sys, u32(s[0])),
+    (_c, _m, s, sys) => {
+      const conn = connEntry(sys, u32(s[0]), RIGHTS.SOCK_SHUTDOWN);
+      if (typeof conn === 'number') return conn;
+      const how = u32(s[1]);
+      if (how === 0 || (how & ~(SDFLAGS.RD | SDFLAGS.WR)) !== 0) return EINVAL;
+      return conn.shutdown(how);
+    },
   ),
 ];
 
-/** No descriptor is a socket (none can be opened or pre-opened yet): EBADF for a closed fd, ENOTSOCK otherwise. */
-function sockErrno(sys: SysContext, fd: number): Errno {
-  return lookup(sys, fd) === undefined ? EBADF : ENOTSOCK;
+/** The listener at `fd`: EBADF for no descriptor, ENOTSOCK for another file, ENOTCAPABLE without `sock_accept`. */
+function listenerEntry(sys: SysContext, fd: number): { entry: FileEntry; file: TcpListenerFile } | Errno {
+  const e = lookup(sys, fd);
+  if (e === undefined) return EBADF;
+  if (!(e.file instanceof TcpListenerFile)) return ENOTSOCK;
+  const bad = missingRights(e, RIGHTS.SOCK_ACCEPT);
+  return bad !== 0 ? bad : { entry: e, file: e.file };
+}
+
+/** The connection at `fd` holding `rights`: ENOTCONN for a listener, ENOTSOCK for another file. */
+function connEntry(sys: SysContext, fd: number, rights: number): TcpConnFile | Errno {
+  const e = lookup(sys, fd);
+  if (e === undefined) return EBADF;
+  if (e.file instanceof TcpListenerFile) return ENOTCONN;
+  if (!(e.file instanceof TcpConnFile)) return ENOTSOCK;
+  const bad = missingRights(e, rights);
+  return bad !== 0 ? bad : e.file;
+}
+
+/**
+ * Runs a socket operation that may block, letting it give up when the call's context is done
+ * (`withCloseOnContextDone` deadlines and cancels): the call then stops as the engines stop it.
+ */
+function withSockets<T extends number | object>(sys: SysContext, ctx: Context, mod: Module, op: () => T): T {
+  const host = sys.sockets;
+  if (host === undefined) return op();
+  host.doneCode = contextCanBeDone(ctx) ? () => contextDoneExitCode(ctx) : undefined;
+  let r: T;
+  try {
+    r = op();
+  } finally {
+    host.doneCode = undefined;
+  }
+  if (host.interruptedWith !== 0 && (r === EINTR || r === -EINTR)) throw stopForContextDone(mod, host.interruptedWith, ctx);
+  return r;
+}
+
+/** Gives an accepted connection the lowest free descriptor and stores it at `at`. */
+function storeAccepted(m: Module, sys: SysContext, conn: TcpConnFile, flags: number, at: number): Errno {
+  conn.nonblock = (flags & FDFLAGS.NONBLOCK) !== 0;
+  const fd = sys.files.insert({
+    file: conn,
+    fs: undefined,
+    path: '',
+    preopenName: undefined,
+    dirents: undefined,
+    rightsBase: SOCKET_RIGHTS,
+    rightsInheriting: 0,
+    fdflags: flags & FDFLAGS.NONBLOCK,
+  });
+  memView(m).dv.setUint32(at, fd, true);
+  return 0;
+}
+
+/** The bytes of an iovec list, concatenated (or EFAULT). */
+function gather(v: MemView, iovs: number, count: number): Uint8Array | Errno {
+  const list = iovecList(v, iovs, count);
+  if (typeof list === 'number') return list;
+  const out = new Uint8Array(list.reduce((n, [, len]) => n + len, 0));
+  let at = 0;
+  for (const [ptr, len] of list) {
+    out.set(v.u8.subarray(ptr, ptr + len), at);
+    at += len;
+  }
+  return out;
+}
+
+/** The (pointer, length) pairs of an iovec list, each checked against memory. */
+function iovecList(v: MemView, iovs: number, count: number): Array<[number, number]> | Errno {
+  if (!inBounds(v, iovs, count * SIZE.IOVEC)) return EFAULT;
+  const list: Array<[number, number]> = [];
+  for (let i = 0; i < count; i++) {
+    const ptr = v.dv.getUint32(iovs + i * SIZE.IOVEC, true);
+    const len = v.dv.getUint32(iovs + i * SIZE.IOVEC + 4, true);
+    if (!inBounds(v, ptr, len)) return EFAULT;
+    list.push([ptr, len]);
+  }
+  return list;
+}
+
+/** A sock_recv's decoded arguments: the connection, a buffer as long as its iovecs, and where the results go. */
+interface RecvArgs {
+  readonly conn: TcpConnFile;
+  readonly buf: Uint8Array;
+  readonly iovs: number;
+  readonly count: number;
+  readonly peek: boolean;
+  readonly waitall: boolean;
+  readonly lenAt: number;
+  readonly flagsAt: number;
+}
+
+function recvArgs(m: Module, sys: SysContext, s: BigUint64Array): RecvArgs | Errno {
+  const conn = connEntry(sys, u32(s[0]), RIGHTS.FD_READ);
+  if (typeof conn === 'number') return conn;
+  const flags = u16(s[3]);
+  if ((flags & ~(RIFLAGS.RECV_PEEK | RIFLAGS.RECV_WAITALL)) !== 0) return EINVAL;
+  const v = memView(m);
+  const lenAt = u32(s[4]);
+  const flagsAt = u32(s[5]);
+  if (!inBounds(v, lenAt, 4) || !inBounds(v, flagsAt, 2)) return EFAULT;
+  const list = iovecList(v, u32(s[1]), u32(s[2]));
+  if (typeof list === 'number') return list;
+  const total = list.reduce((n, [, len]) => n + len, 0);
+  return {
+    conn,
+    buf: new Uint8Array(total),
+    iovs: u32(s[1]),
+    count: u32(s[2]),
+    peek: (flags & RIFLAGS.RECV_PEEK) !== 0,
+    waitall: (flags & RIFLAGS.RECV_WAITALL) !== 0,
+    lenAt,
+    flagsAt,
+  };
+}
+
+/** Scatters `n` received bytes into the iovecs (read again: memory may have grown) and stores the results. */
+function recvDone(m: Module, r: RecvArgs, n: number): Errno {
+  if (n < 0) return -n;
+  const v = memView(m);
+  const list = iovecList(v, r.iovs, r.count);
+  if (typeof list === 'number') return list;
+  let from = 0;
+  for (const [ptr, len] of list) {
+    if (from >= n) break;
+    const k = Math.min(len, n - from);
+    v.u8.set(r.buf.subarray(from, from + k), ptr);
+    from += k;
+  }
+  v.dv.setUint32(r.lenAt, n, true);
+  v.dv.setUint16(r.flagsAt, 0, true);
+  return 0;
 }
 
 /** fd_seek and fd_tell; `rights` is FD_TELL when only the offset is asked for (FD_SEEK implies it). */
@@ -1092,6 +1287,7 @@ function seek(m: Module, sys: SysContext, fd: number, offset: bigint, whence: nu
   const v = memView(m);
   if (!inBounds(v, at, 8)) return EFAULT;
   v.dv.setBigUint64(at, BigInt(r), true);
+  wrote(v, at, 8);
   return 0;
 }
 
@@ -1157,6 +1353,7 @@ function pollBegin(v: MemView, sys: SysContext, inPtr: number, outPtr: number, n
       d.setUint16(at + 8, toWasiErrno(errno), true);
       d.setUint8(at + 10, type);
       poll.v.u8.fill(0, at + 11, at + SIZE.EVENT);
+      wrote(poll.v, at, SIZE.EVENT);
       poll.nevents++;
     },
     clocks: [],
@@ -1205,21 +1402,56 @@ function pollReport(p: Poll, r: { userdata: bigint }, ready: boolean | Errno): v
   else if (typeof ready === 'number') p.writeEvent(r.userdata, ready, EVENTTYPE.FD_READ);
 }
 
+/** What a poll of streams that are not all sockets of one module gets instead of readiness. */
+const NOT_SOCKETS: boolean[] = [];
+
+/** Reports the read subscriptions a socket poll found ready (an errno fails them all). */
+function pollReportAll(p: Poll, ready: boolean[] | Errno): void {
+  p.blockingReads.forEach((r, i) => pollReport(p, r, typeof ready === 'number' ? ready : ready[i] === true));
+}
+
 /** Ends a poll: reports the clocks of the smallest timeout when nothing else is ready; stores nevents. */
 function pollEnd(p: Poll, timedOut: boolean): Errno {
   if (timedOut && p.nevents === 0) for (const c of p.clocks) if (c.timeout === p.timeout) p.writeEvent(c.userdata, 0, EVENTTYPE.CLOCK);
   p.v.dv.setUint32(p.neventsPtr, p.nevents, true);
+  wrote(p.v, p.neventsPtr, 4);
   return 0;
 }
 
-function pollOneoff(v: MemView, sys: SysContext, inPtr: number, outPtr: number, n: number, neventsPtr: number): Errno {
+function pollOneoff(
+  v: MemView,
+  sys: SysContext,
+  inPtr: number,
+  outPtr: number,
+  n: number,
+  neventsPtr: number,
+  ctx: Context,
+  mod: Module,
+): Errno {
   const p = pollBegin(v, sys, inPtr, outPtr, n, neventsPtr);
   if (typeof p === 'number') return p;
   const timeout = p.timeout;
+  const files = p.blockingReads.map((r) => r.entry.file);
   if (p.nevents > 0) {
     // Something is ready already: report it without waiting, plus any stream that is ready now.
-    for (const r of p.blockingReads) if (r.entry.file.pollRead!(0) === true) p.writeEvent(r.userdata, 0, EVENTTYPE.FD_READ);
+    const ready = pollSockets(files, 0);
+    if (ready !== undefined) pollReportAll(p, ready);
+    else for (const r of p.blockingReads) if (r.entry.file.pollRead!(0) === true) p.writeEvent(r.userdata, 0, EVENTTYPE.FD_READ);
     return pollEnd(p, false);
+  }
+  if (files.length > 0) {
+    // Sockets of one module wait together in their worker, up to the smallest clock timeout.
+    const ready = withSockets(
+      sys,
+      ctx,
+      mod,
+      () => pollSockets(files, timeout === undefined ? undefined : Number(timeout) / 1e6) ?? NOT_SOCKETS,
+    );
+    if (ready !== NOT_SOCKETS) {
+      pollReportAll(p, ready);
+      p.v = memView(mod);
+      return pollEnd(p, true);
+    }
   }
   if (p.blockingReads.length > 0) {
     // Wait for input up to the smallest clock timeout (no clock: until input arrives).
@@ -1243,6 +1475,7 @@ function pollOneoff(v: MemView, sys: SysContext, inPtr: number, outPtr: number, 
  * can wait asynchronously (`File.pollReadAsync`, e.g. a host pipe or terminal) honour the timeout.
  */
 export async function pollOneoffAsync(
+  ctx: Context,
   m: Module,
   sys: SysContext,
   inPtr: number,
@@ -1254,10 +1487,16 @@ export async function pollOneoffAsync(
   if (typeof p === 'number') return p;
   if (p.nevents > 0 || (p.blockingReads.length > 0 && p.blockingReads.some((r) => r.entry.file.pollReadAsync === undefined))) {
     // Ready at once, or a stream that can only wait synchronously: the synchronous poll decides.
-    return pollOneoff(memView(m), sys, inPtr, outPtr, n, neventsPtr);
+    return pollOneoff(memView(m), sys, inPtr, outPtr, n, neventsPtr, ctx, m);
   }
   const timeoutMs = p.timeout === undefined ? undefined : Number(p.timeout) / 1e6;
-  if (p.blockingReads.length > 0) {
+  const sockets = pollSocketsAsync(
+    p.blockingReads.map((r) => r.entry.file),
+    timeoutMs,
+  );
+  if (sockets !== undefined) {
+    pollReportAll(p, await sockets);
+  } else if (p.blockingReads.length > 0) {
     const waits = p.blockingReads.map(async (r) => pollReport(p, r, await r.entry.file.pollReadAsync!(timeoutMs)));
     await Promise.race(waits);
   } else if (p.timeout !== undefined) {
@@ -1292,6 +1531,7 @@ export async function fdReadAsync(m: Module, sys: SysContext, fd: number, iovs: 
     v = memView(m);
     if (!inBounds(v, ptr, n)) return EFAULT;
     v.u8.set(buf.subarray(0, n), ptr);
+    wrote(v, ptr, n);
     total += n;
     if (n < len) break;
   }
@@ -1303,6 +1543,7 @@ function storeCount(m: Module, at: number, n: number): Errno {
   const v = memView(m);
   if (!inBounds(v, at, 4)) return EFAULT;
   v.dv.setUint32(at, n, true);
+  wrote(v, at, 4);
   return 0;
 }
 
@@ -1332,16 +1573,39 @@ export function toHostFunction(w: WasiFunction): (ctx: Context, mod: Module, sta
  */
 export const ASYNC_WASI_FUNCTIONS: ReadonlyMap<string, (ctx: Context, mod: Module, stack: BigUint64Array) => Promise<void>> = new Map([
   ['fd_read', asyncHostFunction((m, s, sys) => fdReadAsync(m, sys, u32(s[0]), u32(s[1]), u32(s[2]), u32(s[3])))],
-  ['poll_oneoff', asyncHostFunction((m, s, sys) => pollOneoffAsync(m, sys, u32(s[0]), u32(s[1]), u32(s[2]), u32(s[3])))],
+  ['poll_oneoff', asyncHostFunction((m, s, sys, c) => pollOneoffAsync(c, m, sys, u32(s[0]), u32(s[1]), u32(s[2]), u32(s[3])))],
+  ['sock_accept', asyncHostFunction(sockAcceptAsync)],
+  ['sock_recv', asyncHostFunction(sockRecvAsync)],
 ]);
 
 function asyncHostFunction(
-  fn: (mod: Module, stack: BigUint64Array, sys: SysContext) => Promise<Errno>,
+  fn: (mod: Module, stack: BigUint64Array, sys: SysContext, ctx: Context) => Promise<Errno>,
 ): (ctx: Context, mod: Module, stack: BigUint64Array) => Promise<void> {
-  return async (_ctx, mod, stack) => {
+  return async (ctx, mod, stack) => {
     const sys = sysOf(mod);
-    stack[0] = sys === undefined ? BigInt(toWasiErrno(ENOSYS)) : (ERRNO_BIG[await fn(mod, stack, sys)] ?? BigInt(toWasiErrno(EIO)));
+    stack[0] = sys === undefined ? BigInt(toWasiErrno(ENOSYS)) : (ERRNO_BIG[await fn(mod, stack, sys, ctx)] ?? BigInt(toWasiErrno(EIO)));
   };
+}
+
+/** sock_accept that waits for a connection without blocking the event loop (async WASI). */
+async function sockAcceptAsync(m: Module, s: BigUint64Array, sys: SysContext): Promise<Errno> {
+  const l = listenerEntry(sys, u32(s[0]));
+  if (typeof l === 'number') return l;
+  const flags = u16(s[1]);
+  if ((flags & ~FDFLAGS.NONBLOCK) !== 0) return EINVAL;
+  const at = u32(s[2]);
+  if (!inBounds(memView(m), at, 4)) return EFAULT;
+  const conn = await l.file.acceptAsync((l.entry.fdflags & FDFLAGS.NONBLOCK) !== 0);
+  if (typeof conn === 'number') return conn;
+  if (!inBounds(memView(m), at, 4)) return EFAULT;
+  return storeAccepted(m, sys, conn, flags, at);
+}
+
+/** sock_recv that waits for data without blocking the event loop (async WASI). */
+async function sockRecvAsync(m: Module, s: BigUint64Array, sys: SysContext): Promise<Errno> {
+  const r = recvArgs(m, sys, s);
+  if (typeof r === 'number') return r;
+  return recvDone(m, r, await r.conn.recvAsync(r.buf, r.peek, r.waitall));
 }
 
 /** WASI errno as a raw bigint, indexed by sys errno (avoids BigInt() per call). */

@@ -16,12 +16,15 @@ export const MODULE_NAME_UNSTABLE = 'wasi_unstable';
 
 /** Adds the WASI functions to any host module builder (e.g. to override some, or to use another name). */
 export interface FunctionExporter {
+  /** Adds every WASI function to `builder`. */
   exportFunctions(builder: HostModuleBuilder): void;
 }
 
 /** Builds the WASI host module. */
 export interface Builder {
+  /** Compiles the WASI host module (listener factories of `ctx` listen its functions). */
   compile(ctx?: Context): Promise<CompiledModule>;
+  /** Compiles and instantiates it under its module name. */
   instantiate(ctx?: Context): Promise<Module>;
 }
 

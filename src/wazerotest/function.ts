@@ -55,7 +55,7 @@ export interface MockFunctionOptions {
   readonly resultNames?: readonly string[];
 }
 
-/** A mock function: a {@link Function} with a spy. */
+/** A mock function: a `Function` (wasmscope/api) with a spy. */
 export interface MockFunction extends ApiFunction {
   /** Every call so far, oldest first. */
   readonly calls: readonly MockCall[];

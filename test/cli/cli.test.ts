@@ -3,12 +3,12 @@
  * to check the exit status and the process's own stdio.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main, parseDuration, parseMount, version, type CliIO } from '../../src/cli/main.js';
+import { main, parseDuration, parseListen, parseMount, version, type CliIO } from '../../src/cli/main.js';
 import { engines, wat } from '../helpers.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -31,27 +31,113 @@ async function cli(
 const engineFlags = engines.map((e) => (e.name === 'interpreter' ? ['--interpreter'] : []));
 
 describe('wasmscope', () => {
-  it('prints usage to stderr with exit 0 without a command or with --help', async () => {
-    for (const argv of [[], ['--help'], ['-h']]) {
+  it('prints help to stdout with exit 0 for --help only; no command is a usage error on stderr with exit 1', async () => {
+    for (const argv of [['--help'], ['-h'], ['help']]) {
       const r = await cli(argv);
       expect(r.code).toBe(0);
-      expect(r.stderr).toContain('wasmscope <command>');
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toContain('wasmscope <command>');
+      expect(r.stdout).toContain('Exit codes:');
     }
+    const none = await cli([]);
+    expect(none.code).toBe(1);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toMatch(/^error: missing command \(see wasmscope --help\)\n/);
     const run = await cli(['run', '--help']);
     expect(run.code).toBe(0);
-    expect(run.stderr).toContain('--mount host[:guest][:ro]');
-    expect(run.stderr).toContain('not supported yet');
-    expect((await cli(['version', '--help'])).stderr).toContain('wasmscope version');
+    expect(run.stdout).toContain('--mount host[:guest][:ro]');
+    expect(run.stdout).toContain('--listen HOST:PORT');
+    expect(run.stdout).toContain('--cachedir DIR');
+    expect(run.stdout).toContain('--invoke NAME');
+    expect((await cli(['help', 'compile'])).stdout).toContain('wasmscope compile [flags] <path to wasm file>');
+    expect((await cli(['version', '--help'])).stdout).toContain('wasmscope version');
+    expect((await cli(['replay', '--help'])).stdout).toContain('wasmscope replay');
+  });
+
+  it('documents every run flag, and every documented flag is accepted (the help tells what the parser does)', async () => {
+    const help = (await cli(['run', '--help'])).stdout;
+    const documented = [...help.matchAll(/^ {2}(?:-\w, )?(--[\w-]+)/gm)].map((m) => m[1]!);
+    expect(documented.sort()).toEqual(
+      [
+        '--async-io',
+        '--cachedir',
+        '--coverage',
+        '--env',
+        '--env-inherit',
+        '--features',
+        '--help',
+        '--hostlogging',
+        '--interpreter',
+        '--invoke',
+        '--listen',
+        '--memprofile',
+        '--mount',
+        '--profile',
+        '--profile-host-time',
+        '--record',
+        '--sample-every',
+        '--speedscope',
+        '--timeout',
+        '--trace-events',
+        '--trace-file',
+        '--trace-otlp',
+      ].sort(),
+    );
+    const values: Record<string, string> = {
+      '--env': 'K=V',
+      '--hostlogging': 'clock',
+      '--mount': tmp,
+      '--timeout': '5s',
+      '--cachedir': tmp,
+      '--features': 'v2',
+      '--listen': '127.0.0.1:0',
+      '--record': join(tmp, 'flags.log'),
+      '--trace-file': join(tmp, 'flags.jsonl'),
+      '--trace-otlp': 'http://127.0.0.1:1/v1/traces',
+      '--invoke': '_start',
+      '--profile': join(tmp, 'flags.pprof'),
+      '--memprofile': join(tmp, 'flags.mem.pprof'),
+      '--speedscope': join(tmp, 'flags.speedscope.json'),
+      '--trace-events': join(tmp, 'flags.trace.json'),
+      '--coverage': join(tmp, 'flags.lcov'),
+      '--sample-every': '2',
+    };
+    for (const flag of documented.filter((f) => f !== '--help' && f !== '--trace-otlp' && f !== '--trace-file')) {
+      const argv = values[flag] === undefined ? [flag] : [flag, values[flag]!];
+      // On the interpreter, which supports every flag on every Node (--async-io on the compiler engine needs Node 24).
+      const r = await cli(['run', '--interpreter', ...argv, fixture('proc')]);
+      expect(r.stderr, flag).not.toContain('unknown flag');
+      // What the help says about a flag is what it does: only --cachedir says "not supported", and it is.
+      const line = help.split('\n').find((l) => l.includes(flag))!;
+      if (/not supported/.test(line)) expect(r.stderr, flag).toMatch(/not supported/);
+      else expect(r.stderr, flag).not.toMatch(/not supported/);
+    }
+    expect(help).not.toMatch(/--hostlogging[^\n]*not supported/);
+  });
+
+  it('run accepts WebAssembly 3.0 by default (a C++ guest with exceptions); --features narrows it', async () => {
+    const calc = join(root, 'test/fixtures/exceptions/calc.wasm');
+    const expected = readFileSync(join(root, 'test/fixtures/exceptions/calc.expected'), 'utf8');
+    for (const flags of engineFlags) {
+      expect(await cli(['run', ...flags, calc])).toEqual({ code: 0, stdout: expected, stderr: '' });
+      expect(await cli(['run', ...flags, '--features', 'v2,exception-handling', calc])).toMatchObject({ code: 0, stdout: expected });
+      const v2 = await cli(['run', ...flags, '--features=v2', calc]);
+      expect(v2.code).toBe(1);
+      expect(v2.stderr).toMatch(/^error: compiling .*calc\.wasm: .*malformed section id/);
+    }
+    expect((await cli(['run', '--features', 'v2,bogus', calc])).stderr).toMatch(/invalid --features "v2,bogus": unknown feature "bogus"/);
   });
 
   it('prints the package version', async () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
     expect(version()).toBe(pkg.version);
     expect(await cli(['version'])).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+    expect(await cli(['-v'])).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
+    expect(await cli(['--version'])).toEqual({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
   });
 
   it('rejects an unknown command, an unknown flag, a bad --env and a missing file with one line and exit 1', async () => {
-    expect(await cli(['frob'])).toEqual({ code: 1, stdout: '', stderr: 'invalid command "frob" (see wasmscope --help)\n' });
+    expect(await cli(['frob'])).toEqual({ code: 1, stdout: '', stderr: 'error: unknown command "frob" (see wasmscope --help)\n' });
     expect(await cli(['run', '--bogus', 'x.wasm'])).toEqual({
       code: 1,
       stdout: '',
@@ -77,7 +163,7 @@ describe('wasmscope', () => {
     writeFileSync(bad, 'not wasm');
     const r = await cli(['run', bad]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error compiling wasm binary: .*magic header.*\n$/);
+    expect(r.stderr).toBe(`error: compiling ${bad}: malformed module: magic header not detected (offset 0x0)\n`);
   });
 
   it("--hostlogging logs the scoped WASI calls to stderr in wazero's format", async () => {
@@ -180,10 +266,29 @@ describe('wasmscope', () => {
     expect(blocked).toBe(0);
   });
 
-  it('says clearly that --cachedir is not supported yet', async () => {
-    const cache = await cli(['run', '--cachedir', tmp, fixture('proc')]);
-    expect(cache.code).toBe(1);
-    expect(cache.stderr).toMatch(/^error: --cachedir: not supported/);
+  it('--cachedir fills a directory the next run compiles from; a file in its way is an error', async () => {
+    const dir = join(tmp, 'cache');
+    for (const flags of [...engineFlags, ...engineFlags]) {
+      const r = await cli(['run', ...flags, '--cachedir', dir, fixture('proc'), 'exit', '3']);
+      expect(r.code).toBe(3);
+    }
+    const [sub] = readdirSync(dir);
+    expect(sub).toMatch(new RegExp(`^wasmscope-.+-${process.arch}-${process.platform}$`));
+    expect(readdirSync(join(dir, sub!)).filter((f) => f.endsWith('.bin'))).toHaveLength(engineFlags.length);
+    writeFileSync(join(tmp, 'not-a-dir'), '');
+    const bad = await cli(['run', '--cachedir', join(tmp, 'not-a-dir'), fixture('proc')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^error: --cachedir: compilation cache directory .*not-a-dir: (not a directory|EEXIST|ENOTDIR)/);
+  });
+
+  it('parses --listen host:port (IPv6 in brackets) and refuses anything else with exit code 1', async () => {
+    expect(parseListen('127.0.0.1:8080')).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(parseListen('[::1]:0')).toEqual({ host: '::1', port: 0 });
+    for (const bad of ['8080', ':80', 'localhost:', 'localhost:http', 'h:70000'])
+      expect(() => parseListen(bad), bad).toThrow('invalid --listen');
+    const r = await cli(['run', '--listen', 'nope', fixture('proc')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('invalid --listen "nope": use host:port');
   });
 
   it('parses durations and mounts as wazero does', () => {
@@ -194,6 +299,7 @@ describe('wasmscope', () => {
     expect(parseMount('/a/b')).toEqual({ host: '/a/b', guest: '/a/b', readOnly: false });
     expect(parseMount('/a/b:/data:ro')).toEqual({ host: '/a/b', guest: '/data', readOnly: true });
     expect(parseMount('.:/')).toEqual({ host: '.', guest: '/', readOnly: false });
+    expect(() => parseMount('./sandbox:/sandbox:rw')).toThrow(`invalid mount "./sandbox:/sandbox:rw": unknown mount option 'rw' (use ro)`);
   });
 
   it('parses --mount keeping the guest path exactly as written (".", "./x", "/x/")', () => {

@@ -74,7 +74,7 @@ describe('wasmscope replay', () => {
       `error: cannot read ${join(tmp, 'missing.log')}: ENOENT\n`,
     );
     expect((await cli(['replay'])).stderr).toBe('error: missing path to the calls log (see wasmscope replay --help)\n');
-    expect((await cli(['replay', '--help'])).stderr).toContain('wasmscope replay [flags] <calls.log>');
-    expect((await cli(['run', '--help'])).stderr).toContain('--record FILE');
+    expect((await cli(['replay', '--help'])).stdout).toContain('wasmscope replay [flags] <calls.log>');
+    expect((await cli(['run', '--help'])).stdout).toContain('--record FILE');
   });
 });

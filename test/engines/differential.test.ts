@@ -15,19 +15,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Context, WasmRuntimeError, newModuleConfig } from '../../src/index.js';
 import type { Module } from '../../src/api.js';
-import { engines, runtimeFor, wat } from '../helpers.js';
+import { engines, fingerprint, prng, runtimeFor, wat } from '../helpers.js';
 
 const GUESTS = new URL('../fixtures/guests/nowasi', import.meta.url).pathname;
-
-/** FNV-1a over the memory, as a short fingerprint. */
-function fingerprint(bytes: Uint8Array): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < bytes.length; i++) {
-    h ^= bytes[i]!;
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return `${bytes.length}:${h.toString(16)}`;
-}
 
 describe('differential: nowasi guests (tiny) on raw V8 and every engine', () => {
   const files = readdirSync(GUESTS)
@@ -64,17 +54,6 @@ describe('differential: nowasi guests (tiny) on raw V8 and every engine', () => 
 });
 
 // ---- generated modules ----
-
-/** xorshift32: a small deterministic PRNG. */
-function prng(seed: number): () => number {
-  let x = seed | 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 0x100000000;
-  };
-}
 
 const BIN_I64 = ['add', 'sub', 'mul', 'div_s', 'div_u', 'rem_s', 'rem_u', 'and', 'or', 'xor', 'shl', 'shr_s', 'shr_u', 'rotl', 'rotr'];
 const CMP_I64 = ['eq', 'ne', 'lt_s', 'lt_u', 'gt_s', 'ge_u'];

@@ -7,8 +7,9 @@
  * - a replayed call gets the recorded memory writes and growth, then the recorded outcome (results,
  *   exit, trap or error);
  * - the first call that differs from the log (function or params), or one past its end, fails with
- *   `HostCallDivergenceError` naming its index and both calls; `assertComplete` reports calls the
- *   guest did not make;
+ *   `HostCallDivergenceError` naming its index and both calls (thrown by a replayed host function,
+ *   it reaches the caller as the `cause` of a `HostFunctionError`, with the guest's stack trace);
+ *   `assertComplete` reports calls the guest did not make;
  * - host calls made inside a host call (host → guest → host) are recorded nested and not replayed
  *   (their effect is part of the outer call's).
  */
@@ -197,7 +198,7 @@ const cases: Case[] = [
       const rec = await record(e, bin, act, { calls: 0 });
       const { r, m, value } = await replay(e, bin, rec.log, act);
       const [boom, trap, exit] = value;
-      expect((boom as Error).message).toBe('boom');
+      expect(boom).toMatchObject({ name: 'HostFunctionError', cause: { message: 'boom' } });
       expect(trap).toBeInstanceOf(WasmRuntimeError);
       expect((trap as WasmRuntimeError).trap).toBe('unreachable');
       expect(exit).toBeInstanceOf(ExitError);
@@ -214,8 +215,9 @@ const cases: Case[] = [
     async run(e, bin) {
       const rec = await record(e, bin, (m) => m.exportedFunction('sum')!.call(8), { calls: 0 });
       const { r, rp, value } = await replay(e, bin, rec.log, (m) => thrown(() => m.exportedFunction('sum')!.call(5)));
-      expect(value).toBeInstanceOf(HostCallDivergenceError);
-      const err = value as HostCallDivergenceError;
+      const err = (value as Error).cause as HostCallDivergenceError;
+      expect(err).toBeInstanceOf(HostCallDivergenceError);
+      expect((value as Error).message).toContain('\nwasm stack trace:\n\tenv.fill(i32,i32)');
       expect(err.divergence.index).toBe(0);
       expect(err.divergence.actual).toBe('env.fill(16, 5)');
       expect(err.divergence.expected).toMatch(/^#0 env\.fill\(16, 8\) → \(\)\n {4}wrote \[0x10, \+8\): 03 0a 11 18 1f 26 2d 34$/);
@@ -233,7 +235,9 @@ const cases: Case[] = [
         m.exportedFunction('sum')!.call(2),
         thrown(() => m.exportedFunction('sum')!.call(2)),
       ]);
-      expect((more.value[1] as Error).message).toBe('host call #2 diverges: the guest called env.fill(16, 2), but the recording has ended');
+      expect(((more.value[1] as Error).cause as Error).message).toBe(
+        'host call #2 diverges: the guest called env.fill(16, 2), but the recording has ended',
+      );
       await more.r.close();
       const fewer = await replay(e, bin, rec.log, () => undefined);
       expect(() => fewer.rp.assertComplete()).toThrow(

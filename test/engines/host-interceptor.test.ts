@@ -117,7 +117,12 @@ const cases: Case[] = [
       expect(() => m.exportedFunction('inc')!.call(1)).toThrow('refused');
       expect(m.exportedFunction('raw')!.call(2n)).toEqual([4n]);
     },
-    expected: ['L before inc(1)', 'L abort inc: refused', 'L before raw(2)', 'L after raw -> 4'],
+    expected: [
+      'L before inc(1)',
+      'L abort inc: refused\nwasm stack trace:\n\tenv.inc(i32) i32\n\t.$3(i32) i32',
+      'L before raw(2)',
+      'L after raw -> 4',
+    ],
   },
   {
     name: 'returning undefined leaves the function as it is',

@@ -431,7 +431,6 @@ const cases: Case[] = [
   },
   {
     name: 'a snapshot restore closes the spans of the calls it discards (ERROR, the reason, no exception)',
-    only: 'interpreter',
     async run({ r, h }) {
       const ctx = withFunctionListenerFactory(Context.background(), newOtelListenerFactory({ tracer: h.tracer, functions: 'all' }));
       const snapshots: Snapshot[] = [];
@@ -453,7 +452,7 @@ const cases: Case[] = [
             (local.set 0 (call $snapshot (i32.const 0)))
             (if (result i32) (local.get 0) (then (local.get 0)) (else (call $helper)))))`),
         newModuleConfig().withName('s'),
-        ctx,
+        withSnapshotter(ctx),
       );
       expect(s.exportedFunction('run')!.callWithContext(withSnapshotter(Context.background()))).toEqual([5n]);
       expect(h.span('s.helper').events).toEqual([]);

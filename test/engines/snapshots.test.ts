@@ -12,9 +12,9 @@
  *   restore as the reason.
  */
 import { describe, expect, it } from 'vitest';
-import { Context, SnapshotError, newModuleConfig, type Runtime } from '../../src/index.js';
+import { Context, SnapshotError, WasmRuntimeError, newModuleConfig, type Runtime } from '../../src/index.js';
 import type { Module } from '../../src/api.js';
-import { ValueType } from '../../src/api.js';
+import { CoreFeaturesTailCall, CoreFeaturesV2, ValueType } from '../../src/api.js';
 import {
   functionListenerFactoryFunc,
   getSnapshotter,
@@ -23,7 +23,11 @@ import {
   type FunctionListener,
   type Snapshot,
 } from '../../src/experimental.js';
-import { engines, runtimeFor, wat } from '../helpers.js';
+import { hasJspi } from '../../src/compiler-native/boundary.js';
+import { decodeModule } from '../../src/runtime/binary/decoder.js';
+import { nextInstr, readLeb } from '../../src/runtime/binary/instr.js';
+import { withBlockCoverage, type BlockCoverage } from '../../src/runtime/store/coverage.js';
+import { engines, runtimeFor, thrown, wat } from '../helpers.js';
 
 const { I32 } = ValueType;
 
@@ -61,6 +65,86 @@ const GUEST = `(module
     (if (result i32) (i32.eq (local.get 0) (i32.const 5))
       (then (call $restore (i32.const 0)) (i32.const -1))
       (else (local.get 0))))
+  ;; Snapshots under call_indirect: taken through the table, restored through it.
+  (type $ri (func (result i32)))
+  (type $rii (func (param i32) (result i32)))
+  (table $t 4 funcref)
+  (elem (table $t) (i32.const 0) func $snapInd $restoreInd $tc1)
+  (func $snapInd (result i32) (call $snapshot (i32.const 0)))
+  (func $restoreInd (result i32) (call $restore (i32.const 0)) (i32.const -5))
+  (func (export "indirect") (result i32) (local i32)
+    (local.set 0 (call_indirect (type $ri) (i32.const 0)))
+    (if (result i32) (local.get 0)
+      (then (i32.add (local.get 0) (i32.const 1000)))
+      (else (call_indirect (type $ri) (i32.const 1)))))
+  ;; A tail-call chain (return_call_indirect, return_call) down to the snapshotting call.
+  (func $tc3 (param i32) (result i32) (i32.add (call $snapshot (i32.const 0)) (local.get 0)))
+  (func $tc2 (param i32 i32) (result i32) (return_call $tc3 (i32.add (local.get 0) (local.get 1))))
+  (func $tc1 (param i32) (result i32) (return_call $tc2 (local.get 0) (i32.const 10)))
+  (func $tcind (param i32) (result i32) (return_call_indirect (type $rii) (local.get 0) (i32.const 2)))
+  (func (export "tail") (result i32) (local i32)
+    (local.set 0 (call $tcind (i32.const 5)))
+    (if (result i32) (i32.eq (local.get 0) (i32.const 15))
+      (then (call $restore (i32.const 0)) (i32.const -1))
+      (else (local.get 0))))
+  ;; A tail call of the snapshotting host function itself.
+  (func $tailhost (param i32) (result i32) (return_call $snapshot (local.get 0)))
+  (func (export "tailhost") (result i32) (local i32)
+    (local.set 0 (call $tailhost (i32.const 0)))
+    (if (result i32) (local.get 0) (then (local.get 0)) (else (call $restore (i32.const 0)) (i32.const -1))))
+  ;; Operands live across the snapshotting call: an i32 below, an f64 through a multi-value block
+  ;; with params; a v128 local changed after the snapshot (locals roll back).
+  (func (export "multi") (result i32) (local v128 i32)
+    (local.set 0 (v128.const i32x4 1 2 3 4))
+    i32.const 100
+    f64.const 2.5
+    (block (param f64) (result f64 i32) (call $snapshot (i32.const 0)))
+    local.set 1
+    i32.trunc_f64_s
+    i32.add
+    (i32x4.extract_lane 2 (local.get 0))
+    i32.add
+    local.get 1
+    i32.add
+    (if (i32.eqz (local.get 1))
+      (then (local.set 0 (v128.const i32x4 0 0 0 0)) (call $restore (i32.const 0)))))
+  ;; References live across the snapshotting call: an externref operand, a funcref local.
+  (func (export "refs") (param externref) (result externref i32) (local funcref i32)
+    (local.set 1 (ref.func $snapInd))
+    (local.get 0)
+    (local.set 2 (call $snapshot (i32.const 0)))
+    (if (i32.eqz (local.get 2)) (then (local.set 1 (ref.null func)) (call $restore (i32.const 0))))
+    (i32.add (local.get 2) (ref.is_null (local.get 1))))
+  ;; Deep recursion: the snapshot n frames deep.
+  (func (export "deepn") (param i32) (result i32) (local i32)
+    (local.set 1 (call $deep (local.get 0)))
+    (if (result i32) (i32.eq (local.get 1) (local.get 0))
+      (then (call $restore (i32.const 0)) (i32.const -1))
+      (else (local.get 1))))
+  ;; A loop dispatching through br_table; the snapshot in one arm, the restore in another.
+  (func (export "brtable") (result i32) (local i32 i32)
+    (block $done
+      (loop $l
+        (block $b2 (block $b1 (block $b0
+          (br_table $b0 $b1 $b2 $done (local.get 0)))
+          (local.set 1 (i32.add (local.get 1) (i32.const 1)))
+          (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+          (br $l))
+          (local.set 1 (i32.add (local.get 1) (call $snapshot (i32.const 0))))
+          (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+          (br $l))
+        (if (i32.eqz (i32.load (i32.const 16)))
+          (then (i32.store (i32.const 16) (i32.const 1)) (call $restore (i32.const 0))))
+        (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+        (br $l)))
+    (local.get 1))
+  ;; A trap after a restore: its trace must show the original offsets.
+  (func $boom (param i32) (result i32) (if (local.get 0) (then unreachable)) (i32.const 0))
+  (func (export "trap") (result i32) (local i32)
+    (local.set 0 (call $snapshot (i32.const 0)))
+    (if (local.get 0) (then (drop (call $boom (local.get 0)))))
+    (call $restore (i32.const 0))
+    (i32.const -1))
   (memory (export "memory") 1 1))`;
 
 interface Env {
@@ -77,6 +161,9 @@ interface Case {
 }
 
 const snapCtx = (): Context => withSnapshotter(Context.background());
+
+/** WebAssembly 2.0 and tail calls. */
+const FEATURES = CoreFeaturesV2 | CoreFeaturesTailCall;
 
 const cases: Case[] = [
   {
@@ -118,6 +205,68 @@ const cases: Case[] = [
       m.memory()!.writeUint32Le(8, 0);
       expect(m.exportedFunction('count')!.callWithContext(snapCtx(), 3)).toEqual([2n]);
       expect(m.memory()!.readUint32Le(8)).toBe(2);
+    },
+  },
+  {
+    name: 'a snapshot taken through call_indirect is restored through call_indirect',
+    run(m, env) {
+      env.restoreWith.value = 9n;
+      expect(m.exportedFunction('indirect')!.callWithContext(snapCtx())).toEqual([1009n]);
+    },
+  },
+  {
+    name: "inside a tail-call chain (return_call_indirect, return_call): the chain's last frame comes back",
+    run(m, env) {
+      env.restoreWith.value = 100n;
+      expect(m.exportedFunction('tail')!.callWithContext(snapCtx())).toEqual([115n]);
+    },
+  },
+  {
+    name: 'a snapshot in a host function reached by a tail call resumes its caller',
+    run(m, env) {
+      env.restoreWith.value = 33n;
+      expect(m.exportedFunction('tailhost')!.callWithContext(snapCtx())).toEqual([33n]);
+    },
+  },
+  {
+    name: 'operands live across the call (i32, f64 through a multi-value block) and v128 locals come back',
+    run(m, env) {
+      env.restoreWith.value = 7n;
+      // 100 + trunc(2.5) + lane 2 of (1,2,3,4) + 7: the v128 local set to zero after the snapshot rolls back.
+      expect(m.exportedFunction('multi')!.callWithContext(snapCtx())).toEqual([112n]);
+    },
+  },
+  {
+    name: 'reference operands and locals come back (externref operand, funcref local)',
+    run(m, env) {
+      env.restoreWith.value = 4n;
+      expect(m.exportedFunction('refs')!.callWithContext(snapCtx(), 0x1234n)).toEqual([0x1234n, 4n]);
+    },
+  },
+  {
+    name: 'a loop dispatching through br_table: the snapshot and the restore in different arms',
+    run(m, env) {
+      env.restoreWith.value = 50n;
+      expect(m.exportedFunction('brtable')!.callWithContext(snapCtx())).toEqual([51n]);
+    },
+  },
+  {
+    name: 'deep recursion: 2000 frames come back',
+    run(m, env) {
+      env.restoreWith.value = 42n;
+      expect(m.exportedFunction('deepn')!.callWithContext(snapCtx(), 2000)).toEqual([2042n]);
+    },
+  },
+  {
+    name: 'a trap after a restore shows its frames at their original offsets',
+    async run(m, env) {
+      env.restoreWith.value = 1n;
+      const err = thrown(() => m.exportedFunction('trap')!.callWithContext(snapCtx()));
+      expect(err).toBeInstanceOf(WasmRuntimeError);
+      // Guest frames only: the interpreter also lists the restore host frame (offset -1) above them.
+      const offsets = (err as { wasmOffsets?: number[] }).wasmOffsets!.filter((o) => o >= 0);
+      expect(offsets).toEqual(await trapOffsets());
+      expect((err as Error).message).toMatch(/\t\.boom\(i32\) i32\n\t\.\$\d+\(\) i32/);
     },
   },
   {
@@ -173,6 +322,7 @@ const cases: Case[] = [
           (func (export "snapshot") (param i32) (result i32) (call $s (local.get 0)))
           (func (export "restore") (param i32) (call $restore (local.get 0))))`),
         newModuleConfig().withName('outer'),
+        snapCtx(),
       );
       env.restoreWith.value = 12n;
       expect(outer.exportedFunction('snapshot')!.callWithContext(snapCtx(), 0)).toEqual([12n]);
@@ -181,80 +331,95 @@ const cases: Case[] = [
   },
 ];
 
-/**
- * The compiler engine cannot take snapshots (V8 cannot copy a wasm call stack; README limits): a
- * snapshot there fails with a clear error naming the way out, the interpreter.
- */
-for (const engine of engines.filter((e) => e.name === 'compiler')) {
+/** Instantiates the "example" host module (snapshot, restore) in `r`. */
+async function setUp(r: Runtime): Promise<Env> {
+  const snapshots: Snapshot[] = [];
+  const log: string[] = [];
+  const restoreWith = { value: 0n, after: (): void => {} };
+  await r
+    .newHostModuleBuilder('example')
+    .newFunctionBuilder()
+    .withFunc(
+      (ctx) => {
+        const s = getSnapshotter(ctx);
+        if (s === undefined) throw new Error('no snapshotter');
+        snapshots.push(s.snapshot());
+        return 0;
+      },
+      [I32],
+      [I32],
+    )
+    .export('snapshot')
+    .newFunctionBuilder()
+    .withFunc(
+      (_ctx, _mod, i: number) => {
+        const value = restoreWith.value;
+        restoreWith.after();
+        snapshots[i]!.restore([value]);
+      },
+      [I32],
+      [],
+    )
+    .export('restore')
+    .instantiate();
+  return { r, snapshots, restoreWith, log };
+}
+
+/** Offsets of the `unreachable` in $boom and of the `call $boom` in the "trap" export, from the binary. */
+async function trapOffsets(): Promise<number[]> {
+  const m = decodeModule(await wat(GUEST), 0x1ff);
+  const walk = (funcIndex: number, want: (code: number, at: number) => boolean): number => {
+    const body = m.codes[funcIndex - m.numImportedFuncs]!;
+    const op = new Int32Array(1);
+    for (let p = body.codeStart; p < body.codeEnd;) {
+      const at = p;
+      p = nextInstr(m.bytes, p, op);
+      if (want(op[0]!, at)) return at;
+    }
+    throw new Error('not found');
+  };
+  const trap = m.exports.find((e) => e.name === 'trap')!.index;
+  const call = walk(trap, (code, at) => code === 0x10 && readLeb(m.bytes, at + 1) >= m.numImportedFuncs);
+  const boom = readLeb(m.bytes, call + 1);
+  return [walk(boom, (code) => code === 0x00), call];
+}
+
+for (const engine of engines) {
   describe(`snapshots on the ${engine.name}`, () => {
-    it('taking a snapshot fails with "not supported", naming the interpreter', async () => {
-      const r = runtimeFor(engine);
+    for (const interrupts of [false, true]) {
+      for (const c of cases) {
+        it(`${c.name}${interrupts ? ' (interrupt checks on)' : ''}`, async () => {
+          const r = runtimeFor(engine, (cfg) => cfg.withCoreFeatures(FEATURES).withCloseOnContextDone(interrupts));
+          try {
+            const env = await setUp(r);
+            const m = await r.instantiateWithConfig(await wat(GUEST), newModuleConfig().withName('guest'), snapCtx());
+            await c.run(m, env);
+          } finally {
+            await r.close();
+          }
+        });
+      }
+    }
+
+    it('with line coverage counters in the module: snapshots restore, and the counters count', async () => {
+      const r = runtimeFor(engine, (cfg) => cfg.withCoreFeatures(FEATURES));
       try {
-        await r
-          .newHostModuleBuilder('example')
-          .newFunctionBuilder()
-          .withFunc((ctx) => (getSnapshotter(ctx)!.snapshot(), 0), [I32], [I32])
-          .export('snapshot')
-          .newFunctionBuilder()
-          .withFunc(() => {}, [I32], [])
-          .export('restore')
-          .instantiate();
-        const m = await r.instantiateWithConfig(await wat(GUEST), newModuleConfig().withName('guest'));
-        expect(() => m.exportedFunction('run')!.callWithContext(snapCtx())).toThrow(
-          /^not supported: snapshots on the compiler engine .*newRuntimeConfigInterpreter\(\)/,
-        );
+        const env = await setUp(r);
+        env.restoreWith.value = 5n;
+        const modules: BlockCoverage[] = [];
+        const ctx = withBlockCoverage(snapCtx(), { addModule: (c) => void modules.push(c) });
+        const m = await r.instantiateWithConfig(await wat(GUEST), newModuleConfig().withName('guest'), ctx);
+        expect(m.exportedFunction('run')!.callWithContext(snapCtx())).toEqual([5n]);
+        expect(modules.length).toBe(1);
+        await m.close();
+        expect(modules[0]!.counts.some((n) => n > 0)).toBe(true);
       } finally {
         await r.close();
       }
     });
-  });
-}
-
-for (const engine of engines.filter((e) => e.name === 'interpreter')) {
-  describe(`snapshots on the ${engine.name}`, () => {
-    for (const c of cases) {
-      it(c.name, async () => {
-        const r = runtimeFor(engine);
-        const snapshots: Snapshot[] = [];
-        const log: string[] = [];
-        const restoreWith = { value: 0n, after: (): void => {} };
-        try {
-          await r
-            .newHostModuleBuilder('example')
-            .newFunctionBuilder()
-            .withFunc(
-              (ctx) => {
-                const s = getSnapshotter(ctx);
-                if (s === undefined) throw new Error('no snapshotter');
-                snapshots.push(s.snapshot());
-                return 0;
-              },
-              [I32],
-              [I32],
-            )
-            .export('snapshot')
-            .newFunctionBuilder()
-            .withFunc(
-              (_ctx, _mod, i: number) => {
-                const value = restoreWith.value;
-                restoreWith.after();
-                snapshots[i]!.restore([value]);
-              },
-              [I32],
-              [],
-            )
-            .export('restore')
-            .instantiate();
-          const m = await r.instantiateWithConfig(await wat(GUEST), newModuleConfig().withName('guest'));
-          await c.run(m, { r, snapshots, restoreWith, log });
-        } finally {
-          await r.close();
-        }
-      });
-    }
 
     it('listeners stay balanced: each frame a restore discards is aborted, innermost first, with the restore', async () => {
-      const r = runtimeFor(engine);
+      const r = runtimeFor(engine, (cfg) => cfg.withCoreFeatures(FEATURES));
       try {
         const snapshots: Snapshot[] = [];
         const log: string[] = [];
@@ -283,7 +448,7 @@ for (const engine of engines.filter((e) => e.name === 'interpreter')) {
           .withFunc((_c, _m, i: number) => snapshots[i]!.restore([5n]), [I32], [])
           .export('restore')
           .instantiate(lctx);
-        const m = await r.instantiateWithConfig(await wat(GUEST), newModuleConfig().withName('guest'), lctx);
+        const m = await r.instantiateWithConfig(await wat(GUEST), newModuleConfig().withName('guest'), withSnapshotter(lctx));
         expect(m.exportedFunction('run')!.callWithContext(snapCtx())).toEqual([5n]);
         expect(log).toEqual([
           'B run',
@@ -295,6 +460,71 @@ for (const engine of engines.filter((e) => e.name === 'interpreter')) {
           'X helper SnapshotRestore',
           'A run 5',
         ]);
+      } finally {
+        await r.close();
+      }
+    });
+  });
+}
+
+/**
+ * Compiler engine: the rewind pass runs only for modules compiled with `withSnapshotter(ctx)` on the
+ * compile context (ARCHITECTURE.md); a snapshot with a frame of a module compiled without it fails
+ * with a clear error naming the way out, and the runtime stays usable.
+ */
+for (const engine of engines.filter((e) => e.name === 'compiler')) {
+  describe(`snapshots on the ${engine.name}: modules compiled without withSnapshotter`, () => {
+    it('a snapshot fails with "not supported", naming withSnapshotter on the compile context', async () => {
+      const r = runtimeFor(engine, (cfg) => cfg.withCoreFeatures(FEATURES));
+      try {
+        const env = await setUp(r);
+        const m = await r.instantiateWithConfig(await wat(GUEST), newModuleConfig().withName('guest'));
+        expect(() => m.exportedFunction('run')!.callWithContext(snapCtx())).toThrow(
+          /^not supported: a snapshot on the compiler engine .*withSnapshotter\(ctx\) on the compile context/,
+        );
+        expect(env.snapshots.length).toBe(0);
+        // Calls without snapshots run as usual.
+        expect(m.exportedFunction('snapshot')).toBeDefined();
+        const plain = await r.instantiateWithConfig(
+          await wat('(module (func (export "f") (result i32) (i32.const 3)))'),
+          newModuleConfig().withName('plain'),
+        );
+        expect(plain.exportedFunction('f')!.callWithContext(snapCtx())).toEqual([3n]);
+      } finally {
+        await r.close();
+      }
+    });
+
+    it('async calls (callAsync) refuse snapshots where JS Promise Integration runs them; without it they run synchronously', async () => {
+      const r = runtimeFor(engine, (cfg) => cfg.withCoreFeatures(FEATURES));
+      try {
+        const env = await setUp(r);
+        env.restoreWith.value = 5n;
+        const m = await r.instantiateWithConfig(await wat(GUEST), newModuleConfig().withName('guest'), snapCtx());
+        const p = m.exportedFunction('run')!.callWithContextAsync(snapCtx());
+        if (hasJspi) await expect(p).rejects.toThrow(/^not supported: snapshots in async calls \(callAsync\) on the compiler engine/);
+        else await expect(p).resolves.toEqual([5n]);
+      } finally {
+        await r.close();
+      }
+    });
+
+    it('a guest module compiled for snapshots calling one compiled without: the snapshot names the function', async () => {
+      const r = runtimeFor(engine, (cfg) => cfg.withCoreFeatures(FEATURES));
+      try {
+        await setUp(r);
+        await r.instantiateWithConfig(
+          await wat(`(module (import "example" "snapshot" (func $s (param i32) (result i32)))
+            (func $inner (export "inner") (result i32) (call $s (i32.const 0))))`),
+          newModuleConfig().withName('lib'),
+        );
+        const m = await r.instantiateWithConfig(
+          await wat(`(module (import "lib" "inner" (func $inner (result i32)))
+            (func (export "outer") (result i32) (call $inner)))`),
+          newModuleConfig().withName('app'),
+          snapCtx(),
+        );
+        expect(() => m.exportedFunction('outer')!.callWithContext(snapCtx())).toThrow(/not supported: .*function \.inner was not/);
       } finally {
         await r.close();
       }

@@ -95,6 +95,6 @@ describe('wasmscope report', () => {
   it('explains what is wrong', async () => {
     expect((await cli(['report'])).stderr).toContain('missing path to a pprof profile');
     expect((await cli(['report', join(tmp, 'nope.pprof')])).stderr).toContain('ENOENT');
-    expect((await cli(['report', '--help'])).stderr).toContain('wasmscope report <profile.pprof> [flags]');
+    expect((await cli(['report', '--help'])).stdout).toContain('wasmscope report <profile.pprof> [flags]');
   });
 });

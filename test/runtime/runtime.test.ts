@@ -106,7 +106,7 @@ describe.each(engines)('runtime on the $name engine', (engine) => {
       await r.close();
     });
 
-    it('an error thrown by a host function reaches the caller unchanged and the runtime stays usable', async () => {
+    it('an error thrown by a host function reaches the caller as the cause of the error it gets, and the runtime stays usable', async () => {
       const r = runtimeFor(engine);
       const boom = new Error('boom');
       await r
@@ -125,7 +125,7 @@ describe.each(engines)('runtime on the $name engine', (engine) => {
         await wat(`(module (import "env" "boom" (func $boom))
           (func (export "run") (call $boom)) (func (export "ok") (result i32) (i32.const 1)))`),
       );
-      expect(() => m.exportedFunction('run')!.call()).toThrow(boom);
+      expect(() => m.exportedFunction('run')!.call()).toThrow(expect.objectContaining({ cause: boom }));
       expect(m.exportedFunction('ok')!.call()).toEqual([1n]);
       await r.close();
     });
@@ -205,7 +205,18 @@ describe.each(engines)('runtime on the $name engine', (engine) => {
     it('fails with LinkError naming a missing module, a missing export and a signature mismatch', async () => {
       const r = runtimeFor(engine);
       const importer = await wat(`(module (import "lib" "f" (func (param i32))))`);
-      await expect(r.instantiate(importer)).rejects.toThrow(new LinkError('module[lib] not instantiated'));
+      await expect(r.instantiate(importer)).rejects.toThrow(
+        new LinkError('module[lib] not instantiated; the module imports from it:\n\tlib.f(i32)'),
+      );
+      const many = await wat(`(module (import "env" "now" (func (result i64))) (import "other" "x" (func))
+        (import "env" "mem" (memory 1 2)) (import "env" "g" (global (mut f64))) (import "env" "t" (table 3 funcref))
+        (import "env" "pair" (func (param i32 externref) (result i32 f64))))`);
+      await expect(r.instantiate(many)).rejects.toThrow(
+        new LinkError(
+          'module[env] not instantiated; the module imports from it:\n\tenv.now() i64\n\tenv.mem: memory 1..2 pages' +
+            '\n\tenv.g: global mut f64\n\tenv.t: table funcref 3.. elements\n\tenv.pair(i32,externref) (i32,f64)',
+        ),
+      );
       await r.instantiateWithConfig(await wat(`(module (func (export "g")))`), newModuleConfig().withName('lib'));
       await expect(r.instantiate(importer)).rejects.toThrow('"f" is not exported in module "lib"');
       const r2 = runtimeFor(engine);

@@ -96,7 +96,7 @@ for (const e of engines) {
       await start().catch((x: unknown) => (err = x));
       const msg = failure(() => expect(err).toTrap('unreachable'));
       expect(msg).toMatch(
-        /^expected the trap "unreachable", but it trapped:\n {2}wasm error: integer divide by zero\n {2}wasm stack trace:\n {2}\t.*divide/,
+        /^expected the trap "unreachable", but it trapped:\n {2}module\[\] function\[_start\] failed: wasm error: integer divide by zero\n {2}wasm stack trace:\n {2}\t.*divide/,
       );
       expect(msg).toMatch(/trap\.c:4:\d+/);
       await r.close();

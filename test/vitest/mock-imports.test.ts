@@ -68,7 +68,7 @@ for (const e of engines) {
       }).instantiate(r, newModuleConfig().withName('g'));
       mod.exportedFunction('say')!.call();
       expect(seen).toEqual(['env.say hi there g', 'hi there']);
-      expect(() => currentImportCall()).toThrow('no mocked import is running');
+      expect(() => currentImportCall()).toThrow('no import implementation is running');
       await r.close();
     });
 
@@ -107,7 +107,7 @@ describe('mockImports errors', () => {
     );
     expect(() => mockImports(compiled, { other: {} })).toThrow('mockImports: the module imports nothing from "other"');
     const withMemory = await r.compileModule(await wat('(module (import "env" "memory" (memory 1)) (import "env" "f" (func)))'));
-    expect(() => mockImports(withMemory, { env: {} })).toThrow('mockImports: env.memory is a memory import: only functions can be mocked');
+    expect(() => mockImports(withMemory, { env: {} })).toThrow('mockImports: env.memory is a memory import: only functions can be given');
     expect(() => mockImports({} as never, {})).toThrow('not a CompiledModule of wasmscope');
     await r.close();
   });

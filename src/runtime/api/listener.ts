@@ -9,6 +9,7 @@ import type { FunctionDefinition, Module } from './module.js';
 
 /** A function as seen by a stack iterator. @experimental */
 export interface InternalFunction {
+  /** The function's signature and names. */
   definition(): FunctionDefinition;
   /**
    * The byte offset, relative to the start of the code section's contents (DWARF's convention), of
@@ -23,7 +24,9 @@ export interface InternalFunction {
  * @experimental
  */
 export interface StackIterator {
+  /** Moves to the next frame (the first call moves to the innermost); false when there is none. */
   next(): boolean;
+  /** The current frame's function. */
   function(): InternalFunction;
   /** Engine-specific and opaque; give it to `sourceOffsetForPC`. */
   programCounter(): number;
@@ -62,6 +65,7 @@ export type HostFunctionCall = (ctx: Context, mod: Module, stack: BigUint64Array
 
 /** Makes listeners per function; `undefined` means the function is not listened (and costs nothing). @experimental */
 export interface FunctionListenerFactory {
+  /** The listener of the function `def` (called once per function when its module is compiled), or undefined to leave it unlistened (no cost). */
   newFunctionListener(def: FunctionDefinition): FunctionListener | undefined;
   /**
    * Optional: wraps the implementation of host function `def` when its host module is compiled with

@@ -20,9 +20,11 @@ export interface FunctionDefinition {
   debugName(): string;
   /** The JS function of a host function (wazero's `GoFunction()`), otherwise undefined. */
   hostFunction(): unknown | undefined;
+  /** Parameter types, in order. */
   paramTypes(): ValueType[];
   /** Parameter names, empty unless every parameter is named. */
   paramNames(): string[];
+  /** Result types, in order. */
   resultTypes(): ValueType[];
   /** Result names, empty unless every result is named. */
   resultNames(): string[];
@@ -30,9 +32,13 @@ export interface FunctionDefinition {
 
 /** Limits of a memory, imported or defined. */
 export interface MemoryDefinition {
+  /** The name-section name of the compiled module that defines it. */
   moduleName(): string;
+  /** Index in the memory index space (imports first). */
   index(): number;
+  /** `[module, name]` when this is an import. */
   import(): [module: string, name: string] | undefined;
+  /** Export names, in export order. */
   exportNames(): string[];
   /** Minimum size in pages. */
   min(): number;
@@ -42,12 +48,15 @@ export interface MemoryDefinition {
 
 /** A custom section kept by the compiler (`withCustomSections(true)`). */
 export interface CustomSection {
+  /** The section name (e.g. `name`, `.debug_info`). */
   name(): string;
+  /** The section contents, after its name. */
   data(): Uint8Array;
 }
 
 /** A function exported by a module, callable from the host. */
 export interface Function {
+  /** The function's signature and names. */
   definition(): FunctionDefinition;
   /**
    * Calls the function synchronously. A `bigint` parameter is a raw uint64 (see `encodeI32` …);
@@ -78,6 +87,7 @@ export interface Function {
 
 /** A linear memory. Offsets are bytes; every access is bounds-checked. */
 export interface Memory {
+  /** The memory's limits and names. */
   definition(): MemoryDefinition;
   /** Size in bytes. */
   size(): number;
@@ -85,45 +95,71 @@ export interface Memory {
   grow(deltaPages: number): number | undefined;
   /** A write-through view of `byteCount` bytes (not a copy); stale after a reallocating grow. */
   read(offset: number, byteCount: number): Uint8Array | undefined;
+  /** The byte at `offset`, or undefined when out of bounds. */
   readByte(offset: number): number | undefined;
+  /** The little-endian uint16 at `offset`, or undefined when out of bounds. */
   readUint16Le(offset: number): number | undefined;
+  /** The little-endian uint32 at `offset`, or undefined when out of bounds. */
   readUint32Le(offset: number): number | undefined;
+  /** The little-endian float32 at `offset`, or undefined when out of bounds. */
   readFloat32Le(offset: number): number | undefined;
+  /** The little-endian float64 at `offset`, or undefined when out of bounds. */
   readFloat64Le(offset: number): number | undefined;
+  /** The little-endian uint64 at `offset`, or undefined when out of bounds. */
   readUint64Le(offset: number): bigint | undefined;
+  /** Copies `bytes` to `offset`; false (nothing written) when out of bounds. */
   write(offset: number, bytes: Uint8Array): boolean;
+  /** Writes `s` as UTF-8 at `offset`; false (nothing written) when out of bounds. */
   writeString(offset: number, s: string): boolean;
+  /** Writes byte `v` at `offset`; false when out of bounds. */
   writeByte(offset: number, v: number): boolean;
+  /** Writes `v` as a little-endian uint16 at `offset`; false when out of bounds. */
   writeUint16Le(offset: number, v: number): boolean;
+  /** Writes `v` as a little-endian uint32 at `offset`; false when out of bounds. */
   writeUint32Le(offset: number, v: number): boolean;
+  /** Writes `v` as a little-endian float32 at `offset`; false when out of bounds. */
   writeFloat32Le(offset: number, v: number): boolean;
+  /** Writes `v` as a little-endian float64 at `offset`; false when out of bounds. */
   writeFloat64Le(offset: number, v: number): boolean;
+  /** Writes `v` as a little-endian uint64 at `offset`; false when out of bounds. */
   writeUint64Le(offset: number, v: bigint): boolean;
 }
 
 /** A global variable; values are raw uint64 (v128: low 64 bits, see `getV128`). */
 export interface Global {
+  /** The global's value type. */
   type(): ValueType;
+  /** The raw value (see `decodeI32`, `decodeF64`, …). */
   get(): bigint;
 }
 
 /** A mutable global. */
 export interface MutableGlobal extends Global {
+  /** Sets the raw value (see `encodeI32`, `encodeF64`, …). */
   set(v: bigint): void;
 }
 
 /** An instantiated module. */
 export interface Module {
+  /** The instance name (the `ModuleConfig` name, else the name-section name; `''` is anonymous). */
   name(): string;
   /** The module's memory (defined or imported), exported or not. */
   memory(): Memory | undefined;
+  /** The exported function `name`, or undefined when there is none. */
   exportedFunction(name: string): Function | undefined;
+  /** The definitions of every exported function, by export name. */
   exportedFunctionDefinitions(): Map<string, FunctionDefinition>;
+  /** The exported memory `name`, or undefined when there is none. */
   exportedMemory(name: string): Memory | undefined;
+  /** The definitions of every exported memory, by export name. */
   exportedMemoryDefinitions(): Map<string, MemoryDefinition>;
+  /** The exported global `name` (a `MutableGlobal` when mutable), or undefined when there is none. */
   exportedGlobal(name: string): Global | undefined;
+  /** Closes the module with exit code 0 (its calls then fail with `ExitError`; its name is free again). */
   close(ctx?: Context): Promise<void>;
+  /** Closes the module with `exitCode`, as WASI `proc_exit` does. */
   closeWithExitCode(exitCode: number, ctx?: Context): Promise<void>;
+  /** Whether the module has been closed. */
   isClosed(): boolean;
 }
 

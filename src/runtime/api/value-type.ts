@@ -1,11 +1,18 @@
 /** WebAssembly value types, by their binary encoding. */
 export const ValueType = {
+  /** 32-bit integer (natural value: a signed number). */
   I32: 0x7f,
+  /** 64-bit integer (natural value: a bigint). */
   I64: 0x7e,
+  /** 32-bit float. */
   F32: 0x7d,
+  /** 64-bit float. */
   F64: 0x7c,
+  /** 128-bit vector (SIMD); two raw slots, low half first. */
   V128: 0x7b,
+  /** A function reference (raw: an opaque handle, 0 is null). */
   Funcref: 0x70,
+  /** A host reference (raw: an opaque handle, 0 is null; natural value: the JS value). */
   Externref: 0x6f,
 } as const;
 
@@ -17,6 +24,8 @@ export const F64 = 0x7c;
 export const V128 = 0x7b;
 export const FUNCREF = 0x70;
 export const EXTERNREF = 0x6f;
+/** `exnref` (exception handling): a caught exception; lives only inside guests. */
+export const EXNREF = 0x69;
 
 /** One of the {@link ValueType} bytes. */
 export type ValueType = (typeof ValueType)[keyof typeof ValueType];
@@ -38,14 +47,16 @@ export function valueTypeName(t: number): string {
       return 'funcref';
     case 0x6f:
       return 'externref';
+    case 0x69:
+      return 'exnref';
     default:
       return 'unknown';
   }
 }
 
-/** Whether `t` is a reference type (`funcref` or `externref`). */
+/** Whether `t` is a reference type (`funcref`, `externref` or `exnref`). */
 export function isRefType(t: number): boolean {
-  return t === 0x70 || t === 0x6f;
+  return t === 0x70 || t === 0x6f || t === 0x69;
 }
 
 /**
@@ -65,9 +76,9 @@ export function slotsOfTypes(types: readonly number[]): number {
 }
 
 /** Kinds of external values, by their binary encoding in import/export descriptors. */
-export const ExternKind = { Func: 0, Table: 1, Memory: 2, Global: 3 } as const;
+export const ExternKind = { Func: 0, Table: 1, Memory: 2, Global: 3, Tag: 4 } as const;
 export type ExternKind = (typeof ExternKind)[keyof typeof ExternKind];
 
 export function externKindName(k: number): string {
-  return k === 0 ? 'func' : k === 1 ? 'table' : k === 2 ? 'memory' : k === 3 ? 'global' : 'unknown';
+  return k === 0 ? 'func' : k === 1 ? 'table' : k === 2 ? 'memory' : k === 3 ? 'global' : k === 4 ? 'tag' : 'unknown';
 }

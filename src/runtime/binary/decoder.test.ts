@@ -7,20 +7,26 @@ import {
   CoreFeatureBulkMemoryOperations,
   CoreFeatureMutableGlobal,
   CoreFeatureReferenceTypes,
+  CoreFeaturesExceptionHandling,
+  CoreFeaturesExtendedConst,
+  CoreFeaturesMemory64,
   CoreFeaturesTailCall,
   CoreFeaturesThreads,
   CoreFeaturesV1,
   CoreFeaturesV2,
+  CoreFeaturesV3,
   type CoreFeatures,
 } from '../api/features.js';
 import { decodeModule, MAX_LOCALS } from './decoder.js';
 import type { ConstExpr, Module } from './module.js';
 import { funcTypeOf } from './module.js';
 import { parseNameSection } from './names.js';
-import { CORE_SUITES, GUESTS_DIR, SPECTEST_DIR } from '../../../test/paths.js';
+import { ALL_SUITES, GUESTS_DIR, SPECTEST_DIR } from '../../../test/paths.js';
 
 const wabt = await wabtInit();
 const ALL = CoreFeaturesV2 | CoreFeaturesThreads | CoreFeaturesTailCall;
+/** Every feature, for the corpus (the 3.0 suites included). */
+const EVERY = CoreFeaturesV3 | CoreFeaturesThreads;
 
 /** Compiles WAT with every proposal wabt needs for our tests. */
 function wat(text: string): Uint8Array {
@@ -755,7 +761,7 @@ function walk(dir: string, suffix: string): string[] {
 /** Each .wasm file's command type, keyed by absolute path. */
 function specCommands(root: string): Map<string, SpecCommand> {
   const byFile = new Map<string, SpecCommand>();
-  for (const json of CORE_SUITES.flatMap((s) => walk(join(root, s), '.json'))) {
+  for (const json of ALL_SUITES.flatMap((s) => walk(join(root, s), '.json'))) {
     const dir = json.slice(0, json.lastIndexOf('/'));
     const { commands } = JSON.parse(readFileSync(json, 'utf8')) as { commands: SpecCommand[] };
     for (const c of commands) if (c.filename !== undefined) byFile.set(join(dir, c.filename), c);
@@ -772,7 +778,7 @@ describe.skipIf(!existsSync(SPEC_ROOT))('decodeModule: spec test corpus', () => 
     let decoded = 0;
     let invalid = 0;
     let orphans = 0;
-    const files = [join(SPEC_ROOT, 'spectest.wasm'), ...CORE_SUITES.flatMap((s) => walk(join(SPEC_ROOT, s), '.wasm'))];
+    const files = [join(SPEC_ROOT, 'spectest.wasm'), ...ALL_SUITES.flatMap((s) => walk(join(SPEC_ROOT, s), '.wasm'))];
     for (const file of files) {
       const c = commands.get(file);
       if (c?.type === 'assert_malformed') continue;
@@ -783,7 +789,7 @@ describe.skipIf(!existsSync(SPEC_ROOT))('decodeModule: spec test corpus', () => 
         continue;
       }
       try {
-        decodeModule(new Uint8Array(readFileSync(file)), ALL);
+        decodeModule(new Uint8Array(readFileSync(file)), EVERY);
         decoded++;
       } catch (e) {
         // A few invalid modules fail here already (constant expressions, shared memory without max).
@@ -808,7 +814,7 @@ describe.skipIf(!existsSync(SPEC_ROOT))('decodeModule: spec test corpus', () => 
       if (c.type !== 'assert_malformed' || c.module_type !== 'binary') continue;
       total++;
       try {
-        decodeModule(new Uint8Array(readFileSync(file)), ALL);
+        decodeModule(new Uint8Array(readFileSync(file)), EVERY);
         accepted.push(`${file} (${c.text ?? ''})`);
       } catch (e) {
         expect(e).toBeInstanceOf(CompileError);
@@ -833,8 +839,48 @@ describe.skipIf(!existsSync(GUESTS_ROOT))('decodeModule: guest corpus', () => {
     const files = walk(GUESTS_ROOT, '.wasm');
     expect(files.length).toBeGreaterThan(0);
     for (const file of files) {
-      const m = decodeModule(new Uint8Array(readFileSync(file)), ALL | CoreFeatureMutableGlobal);
+      const m = decodeModule(new Uint8Array(readFileSync(file)), EVERY | CoreFeatureMutableGlobal);
       expect(m.codes.length, file).toBe(m.funcTypeIndices.length);
     }
+  });
+});
+
+describe('decodeModule: WebAssembly 3.0', () => {
+  const EH = CoreFeaturesV2 | CoreFeaturesExceptionHandling;
+
+  it('decodes tags, tag imports and exports, only with exception handling', () => {
+    const tagImport = section(2, vec([[...str('m'), ...str('t'), 0x04, 0x00, 0x00]]));
+    const tags = section(13, vec([[0x00, 0x00]]));
+    const exports = section(7, vec([[...str('e'), 0x04, 0x01]]));
+    const m = decodeModule(mod(section(1, vec([[0x60, 1, 0x7f, 0]])), tagImport, tags, exports), EH);
+    expect(m.tags).toEqual([{ typeIndex: 0 }]);
+    expect(m.numImportedTags).toBe(1);
+    expect(m.tagSpace).toEqual([{ typeIndex: 0 }, { typeIndex: 0 }]);
+    expect(m.exports[0]).toMatchObject({ kind: 4, index: 1 });
+    expectMalformed(mod(TYPE0, tags), 'malformed section id', CoreFeaturesV2);
+    expectMalformed(mod(TYPE0, tagImport), 'malformed import kind', CoreFeaturesV2);
+    expectMalformed(mod(TYPE0, section(13, vec([[0x01, 0x00]]))), 'malformed tag attribute', EH);
+    // The tag section sits between memory and global.
+    expectMalformed(mod(TYPE0, section(6, vec([[0x7f, 0x00, 0x41, 0x00, 0x0b]])), tags), 'unexpected content after last section', EH);
+  });
+
+  it('reads exnref only with exception handling', () => {
+    const t = section(1, vec([[0x60, 1, 0x69, 0]]));
+    expect(decodeModule(mod(t), EH).types[0]!.params).toEqual([0x69]);
+    expect(decodeError(mod(t), CoreFeaturesV2).reason).toMatch(/exnref not enabled/);
+  });
+
+  it('reads 64-bit limits (u64) only with memory64', () => {
+    const mem = section(5, vec([[0x05, ...[0x80, 0x80, 0x80, 0x80, 0x20], 0x81, 0x80, 0x80, 0x80, 0x20]]));
+    const m = decodeModule(mod(mem), CoreFeaturesV2 | CoreFeaturesMemory64);
+    expect(m.memories[0]!.limits).toEqual({ min: 2 ** 33, max: 2 ** 33 + 1, shared: false, is64: true });
+    expectMalformed(mod(mem), 'integer too large', CoreFeaturesV2);
+  });
+
+  it('decodes extended constant expressions only with extended-const', () => {
+    const g = section(6, vec([[0x7f, 0x00, 0x41, 0x02, 0x41, 0x03, 0x6c, 0x0b]]));
+    const m = decodeModule(mod(g), CoreFeaturesV2 | CoreFeaturesExtendedConst);
+    expect(constOf(m.globals[0]!.init)).toEqual([{ op: 'i32.const', value: 2 }, { op: 'i32.const', value: 3 }, { op: 'i32.mul' }]);
+    expect(decodeError(mod(g), CoreFeaturesV2).reason).toBe('constant expression required');
   });
 });

@@ -22,6 +22,9 @@ import {
   CoreFeatureBulkMemoryOperations,
   CoreFeatureReferenceTypes,
   CoreFeatureSIMD,
+  CoreFeaturesExceptionHandling,
+  CoreFeaturesExtendedConst,
+  CoreFeaturesMemory64,
   CoreFeaturesThreads,
   coreFeatureName,
   type CoreFeatures,
@@ -47,13 +50,14 @@ import type {
   NameSection,
   SectionRange,
   TableType,
+  TagType,
   ValType,
 } from './module.js';
 import { SectionId } from './module.js';
 import { parseNameSection } from './names.js';
 import { OPS } from './opcodes.js';
 import { Reader } from './reader.js';
-import { EXTERNREF, F32, F64, FUNCREF, I32, I64, V128 } from '../api/value-type.js';
+import { EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, V128 } from '../api/value-type.js';
 
 const SECTION_NAMES = [
   'custom',
@@ -69,10 +73,14 @@ const SECTION_NAMES = [
   'code',
   'data',
   'datacount',
+  'tag',
 ] as const;
 
-/** Position of each known section id in the required order (datacount sits between element and code). */
-const SECTION_ORDER = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 10] as const;
+/**
+ * Position of each known section id in the required order: datacount sits between element and
+ * code, the tag section (exception handling) between memory and global.
+ */
+const SECTION_ORDER = [0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 11, 6] as const;
 
 /** Implementation limit on declared locals per function (the spec allows up to 2^32 - 1). */
 export const MAX_LOCALS = 50000;
@@ -82,9 +90,10 @@ const VERSION = 1;
 
 const EMPTY_LOCALS: readonly LocalGroup[] = Object.freeze([]);
 
-/** Limits flags: bit 0 = has max, bit 1 = shared (threads). */
+/** Limits flags: bit 0 = has max, bit 1 = shared (threads), bit 2 = 64-bit (memory64). */
 const LIMITS_HAS_MAX = 1;
 const LIMITS_SHARED = 2;
+const LIMITS_64 = 4;
 
 /**
  * Decodes a WebAssembly binary module.
@@ -109,6 +118,7 @@ class Decoder {
   private funcTypeIndices: number[] = [];
   private tables: TableType[] = [];
   private memories: MemoryType[] = [];
+  private tags: TagType[] = [];
   private globals: Global[] = [];
   private exports: Export[] = [];
   private startFunction: number | undefined = undefined;
@@ -127,6 +137,7 @@ class Decoder {
   private numImportedTables = 0;
   private numImportedMemories = 0;
   private numImportedGlobals = 0;
+  private numImportedTags = 0;
 
   constructor(bytes: Uint8Array, features: CoreFeatures) {
     this.bytes = bytes;
@@ -160,7 +171,11 @@ class Decoder {
       r.section = undefined;
       const idOffset = r.pos;
       const id = r.u8();
-      if (id > SectionId.DataCount || (id === SectionId.DataCount && !this.has(CoreFeatureBulkMemoryOperations))) {
+      if (
+        id > SectionId.Tag ||
+        (id === SectionId.DataCount && !this.has(CoreFeatureBulkMemoryOperations)) ||
+        (id === SectionId.Tag && !this.has(CoreFeaturesExceptionHandling))
+      ) {
         r.fail('malformed section id', idOffset);
       }
       r.section = SECTION_NAMES[id];
@@ -236,6 +251,8 @@ class Decoder {
         return this.codeSection();
       case SectionId.Data:
         return this.dataSection();
+      case SectionId.Tag:
+        return this.tagSection();
     }
   }
 
@@ -294,6 +311,9 @@ class Decoder {
       case EXTERNREF:
         this.require(CoreFeatureReferenceTypes, b === FUNCREF ? 'funcref' : 'externref', offset);
         return b;
+      case EXNREF:
+        this.require(CoreFeaturesExceptionHandling, 'exnref', offset);
+        return b;
       default:
         return r.fail((b & 0x80) !== 0 ? 'integer representation too long' : 'malformed value type', offset);
     }
@@ -309,6 +329,7 @@ class Decoder {
       this.require(CoreFeatureReferenceTypes, 'externref', offset);
       return b;
     }
+    if (b === EXNREF && this.has(CoreFeaturesExceptionHandling)) return b;
     return r.fail('malformed reference type', offset);
   }
 
@@ -325,14 +346,16 @@ class Decoder {
     // The flags are a LEB-encoded integer of 1 bit (2 bits for memories, the shared bit), hence the
     // spec's integer wording for bad flags.
     if ((flags & 0x80) !== 0) r.fail('integer representation too long', flagsOffset);
-    const allowed = isMemory ? LIMITS_HAS_MAX | LIMITS_SHARED : LIMITS_HAS_MAX;
+    let allowed = isMemory ? LIMITS_HAS_MAX | LIMITS_SHARED : LIMITS_HAS_MAX;
+    if (this.has(CoreFeaturesMemory64)) allowed |= LIMITS_64;
     if ((flags & ~allowed) !== 0) r.fail('integer too large', flagsOffset);
     const shared = (flags & LIMITS_SHARED) !== 0;
     if (shared && !this.has(CoreFeaturesThreads)) {
       r.fail('shared memory requested but threads feature not enabled', flagsOffset);
     }
-    const min = r.u32();
-    const max = (flags & LIMITS_HAS_MAX) !== 0 ? r.u32() : undefined;
+    const is64 = (flags & LIMITS_64) !== 0;
+    const min = is64 ? r.u64() : r.u32();
+    const max = (flags & LIMITS_HAS_MAX) !== 0 ? (is64 ? r.u64() : r.u32()) : undefined;
     if (shared && max === undefined) {
       throw new CompileError(
         'shared memory requires a maximum size to be specified',
@@ -340,7 +363,15 @@ class Decoder {
         'invalid',
       );
     }
-    return { min, max, shared };
+    return is64 ? { min, max, shared, is64 } : { min, max, shared };
+  }
+
+  /** A tag type: an attribute byte (0: exception) and a function type index. */
+  private tagType(): TagType {
+    const r = this.r;
+    const at = r.pos;
+    if (r.u8() !== 0) r.fail('malformed tag attribute', at);
+    return { typeIndex: r.u32() };
   }
 
   private tableType(): TableType {
@@ -386,6 +417,11 @@ class Decoder {
           desc = { kind: 3, global: this.globalType() };
           this.numImportedGlobals++;
           break;
+        case 4:
+          if (!this.has(CoreFeaturesExceptionHandling)) return r.fail('malformed import kind', kindOffset);
+          desc = { kind: 4, tag: this.tagType() };
+          this.numImportedTags++;
+          break;
         default:
           return r.fail('malformed import kind', kindOffset);
       }
@@ -414,6 +450,12 @@ class Decoder {
     for (let i = 0; i < n; i++) this.memories.push({ limits: this.limits(true) });
   }
 
+  private tagSection(): void {
+    const r = this.r;
+    const n = r.count(1);
+    for (let i = 0; i < n; i++) this.tags.push(this.tagType());
+  }
+
   private globalSection(): void {
     const r = this.r;
     const n = r.count(1);
@@ -433,9 +475,9 @@ class Decoder {
       const name = r.name();
       const kindOffset = r.pos;
       const kind = r.u8();
-      if (kind > 3) r.fail('malformed export kind', kindOffset);
+      if (kind > 4 || (kind === 4 && !this.has(CoreFeaturesExceptionHandling))) r.fail('malformed export kind', kindOffset);
       const index = r.u32();
-      this.exports.push({ name, kind: kind as 0 | 1 | 2 | 3, index, offset });
+      this.exports.push({ name, kind: kind as 0 | 1 | 2 | 3 | 4, index, offset });
     }
   }
 
@@ -617,6 +659,17 @@ class Decoder {
         case 0x23:
           instrs.push({ op: 'global.get', globalIndex: r.u32() });
           break;
+        case 0x6a:
+        case 0x6b:
+        case 0x6c:
+        case 0x7c:
+        case 0x7d:
+        case 0x7e:
+          if (this.has(CoreFeaturesExtendedConst)) {
+            instrs.push({ op: EXTENDED_CONST_OPS[op]! });
+            break;
+          }
+        // falls through: not a constant instruction without extended-const
         default:
           if (op < 0 || OPS[op] === undefined) r.fail('illegal opcode', opOffset);
           instrs.push({ op: 'other', opcode: op });
@@ -631,6 +684,7 @@ class Decoder {
     const offset = r.pos;
     const b = r.u8();
     if (b === FUNCREF || b === EXTERNREF) return b;
+    if (b === EXNREF && this.has(CoreFeaturesExceptionHandling)) return b;
     return r.fail('malformed reference type', offset);
   }
 
@@ -648,6 +702,7 @@ class Decoder {
     const tableSpace: TableType[] = [];
     const memorySpace: MemoryType[] = [];
     const globalSpace: GlobalType[] = [];
+    const tagSpace: TagType[] = [];
     for (const imp of this.imports) {
       const d = imp.desc;
       switch (d.kind) {
@@ -663,12 +718,16 @@ class Decoder {
         case 3:
           globalSpace.push(d.global);
           break;
+        case 4:
+          tagSpace.push(d.tag);
+          break;
       }
     }
     for (const t of this.funcTypeIndices) funcTypeIndexSpace.push(t);
     for (const t of this.tables) tableSpace.push(t);
     for (const m of this.memories) memorySpace.push(m);
     for (const g of this.globals) globalSpace.push(g.type);
+    for (const t of this.tags) tagSpace.push(t);
     return {
       bytes: this.bytes,
       types: this.types,
@@ -676,6 +735,7 @@ class Decoder {
       funcTypeIndices: this.funcTypeIndices,
       tables: this.tables,
       memories: this.memories,
+      tags: this.tags,
       globals: this.globals,
       exports: this.exports,
       startFunction: this.startFunction,
@@ -691,10 +751,22 @@ class Decoder {
       numImportedTables: this.numImportedTables,
       numImportedMemories: this.numImportedMemories,
       numImportedGlobals: this.numImportedGlobals,
+      numImportedTags: this.numImportedTags,
       funcTypeIndexSpace,
       tableSpace,
       memorySpace,
       globalSpace,
+      tagSpace,
     };
   }
 }
+
+/** The extended-const instructions by opcode. */
+const EXTENDED_CONST_OPS: Record<number, 'i32.add' | 'i32.sub' | 'i32.mul' | 'i64.add' | 'i64.sub' | 'i64.mul'> = {
+  0x6a: 'i32.add',
+  0x6b: 'i32.sub',
+  0x6c: 'i32.mul',
+  0x7c: 'i64.add',
+  0x7d: 'i64.sub',
+  0x7e: 'i64.mul',
+};

@@ -9,7 +9,7 @@
  */
 import type { ConstExpr, CustomSection, DataSegment, ElementSegment, FuncType, FunctionBody, Limits, Module, TableType } from './module.js';
 import { SectionId } from './module.js';
-import { CODE_FD, Op, PREFIX_FC, PREFIX_FD, PREFIX_FE, opByName } from './opcodes.js';
+import { CODE_FD, CODE_FD_HI, Op, PREFIX_FC, PREFIX_FD, PREFIX_FE, opByName } from './opcodes.js';
 
 /** A function body written from scratch: its locals and code, without the leading size. */
 export interface EncodedBody {
@@ -51,6 +51,8 @@ export type EncodableModule = Pick<
   | 'customSections'
 > & {
   readonly codes: readonly EncodableBody[];
+  /** Defined tags (exception handling); absent means none. */
+  readonly tags?: Module['tags'];
 };
 
 export interface EncodeResult {
@@ -68,6 +70,7 @@ const ORDER: readonly SectionId[] = [
   SectionId.Function,
   SectionId.Table,
   SectionId.Memory,
+  SectionId.Tag,
   SectionId.Global,
   SectionId.Export,
   SectionId.Start,
@@ -107,6 +110,16 @@ const I32_AND = codeOf('i32.and');
 const I64_ADD = codeOf('i64.add');
 const I64_OR = codeOf('i64.or');
 const I64_SHL = codeOf('i64.shl');
+const I64_SUB = codeOf('i64.sub');
+const I64_AND = codeOf('i64.and');
+const I64_SHR_U = codeOf('i64.shr_u');
+const I64_GT_U = codeOf('i64.gt_u');
+const I64_GE_U = codeOf('i64.ge_u');
+const I32_GT_U = codeOf('i32.gt_u');
+const I32_SHR_U = codeOf('i32.shr_u');
+const I32_STORE8 = codeOf('i32.store8');
+const DATA_DROP = codeOf('data.drop');
+const ELEM_DROP = codeOf('elem.drop');
 const F32_NE = codeOf('f32.ne');
 const F64_NE = codeOf('f64.ne');
 const I32_WRAP_I64 = codeOf('i32.wrap_i64');
@@ -170,6 +183,22 @@ export class ByteWriter {
     do {
       let b = v & 0x7f;
       v >>>= 7;
+      if (v !== 0) b |= 0x80;
+      this.buf[this.len++] = b;
+    } while (v !== 0);
+    return this;
+  }
+
+  /**
+   * Unsigned LEB128 of a non-negative integer (64-bit limits): exact up to 2^53; a value that
+   * rounded to 2^64 (a decoded 2^64 - 1) is written as 2^64 - 1.
+   */
+  u64(v: number): this {
+    this.ensure(10);
+    if (v >= 2 ** 64) return this.bytes([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+    do {
+      let b = v % 128;
+      v = Math.floor(v / 128);
       if (v !== 0) b |= 0x80;
       this.buf[this.len++] = b;
     } while (v !== 0);
@@ -259,6 +288,7 @@ export class ByteWriter {
   /** The opcode of the instruction with code `code` (opcodes.ts): a byte, or a prefix and its sub-opcode. */
   op(code: number): this {
     if (code < 0x100) return this.u8(code);
+    if (code >= CODE_FD_HI) return this.u8(PREFIX_FD).u32(code - CODE_FD_HI + 0x100);
     return this.u8(code < CODE_FD ? PREFIX_FC : code < CODE_FD + 0x100 ? PREFIX_FD : PREFIX_FE).u32(code & 0xff);
   }
 
@@ -351,6 +381,15 @@ export class ByteWriter {
   v128Store(align: number, offset: number): this {
     return this.memop(V128_STORE, align, offset);
   }
+  i32Store8(align: number, offset: number): this {
+    return this.memop(I32_STORE8, align, offset);
+  }
+  dataDrop(segment: number): this {
+    return this.op(DATA_DROP).u32(segment);
+  }
+  elemDrop(segment: number): this {
+    return this.op(ELEM_DROP).u32(segment);
+  }
 
   i32Const(v: number): this {
     return this.u8(Op.I32Const).s32(v);
@@ -404,6 +443,27 @@ export class ByteWriter {
   i64Shl(): this {
     return this.u8(I64_SHL);
   }
+  i64Sub(): this {
+    return this.u8(I64_SUB);
+  }
+  i64And(): this {
+    return this.u8(I64_AND);
+  }
+  i64ShrU(): this {
+    return this.u8(I64_SHR_U);
+  }
+  i64GtU(): this {
+    return this.u8(I64_GT_U);
+  }
+  i64GeU(): this {
+    return this.u8(I64_GE_U);
+  }
+  i32GtU(): this {
+    return this.u8(I32_GT_U);
+  }
+  i32ShrU(): this {
+    return this.u8(I32_SHR_U);
+  }
   f32Ne(): this {
     return this.u8(F32_NE);
   }
@@ -443,7 +503,12 @@ export function encodeFuncType(w: ByteWriter, t: FuncType): void {
 }
 
 function encodeLimits(w: ByteWriter, l: Limits): void {
-  const flags = (l.max !== undefined ? 1 : 0) | (l.shared ? 2 : 0);
+  const flags = (l.max !== undefined ? 1 : 0) | (l.shared ? 2 : 0) | (l.is64 === true ? 4 : 0);
+  if (l.is64 === true) {
+    w.u8(flags).u64(l.min);
+    if (l.max !== undefined) w.u64(l.max);
+    return;
+  }
   w.u8(flags).u32(l.min);
   if (l.max !== undefined) w.u32(l.max);
 }
@@ -480,6 +545,14 @@ export function encodeConstExpr(w: ByteWriter, e: ConstExpr): void {
         break;
       case 'global.get':
         w.globalGet(i.globalIndex);
+        break;
+      case 'i32.add':
+      case 'i32.sub':
+      case 'i32.mul':
+      case 'i64.add':
+      case 'i64.sub':
+      case 'i64.mul':
+        w.op(codeOf(i.op));
         break;
       case 'other':
         throw new Error(`not supported: encoding constant expression opcode 0x${i.opcode.toString(16)}`);
@@ -555,6 +628,8 @@ function fieldOf(m: EncodableModule, id: SectionId): unknown {
       return m.tables;
     case SectionId.Memory:
       return m.memories;
+    case SectionId.Tag:
+      return m.tags;
     case SectionId.Global:
       return m.globals;
     case SectionId.Export:
@@ -586,6 +661,8 @@ function present(m: EncodableModule, id: SectionId): boolean {
       return m.tables.length > 0;
     case SectionId.Memory:
       return m.memories.length > 0;
+    case SectionId.Tag:
+      return m.tags !== undefined && m.tags.length > 0;
     case SectionId.Global:
       return m.globals.length > 0;
     case SectionId.Export:
@@ -620,7 +697,8 @@ function encodeSectionContents(w: ByteWriter, m: EncodableModule, id: SectionId)
         if (d.kind === 0) w.u32(d.typeIndex);
         else if (d.kind === 1) encodeTableType(w, d.table);
         else if (d.kind === 2) encodeLimits(w, d.memory.limits);
-        else w.u8(d.global.valType).u8(d.global.mutable ? 1 : 0);
+        else if (d.kind === 3) w.u8(d.global.valType).u8(d.global.mutable ? 1 : 0);
+        else w.u8(0).u32(d.tag.typeIndex);
       }
       return;
     case SectionId.Function:
@@ -634,6 +712,10 @@ function encodeSectionContents(w: ByteWriter, m: EncodableModule, id: SectionId)
     case SectionId.Memory:
       w.u32(m.memories.length);
       for (const mem of m.memories) encodeLimits(w, mem.limits);
+      return;
+    case SectionId.Tag:
+      w.u32(m.tags!.length);
+      for (const t of m.tags!) w.u8(0).u32(t.typeIndex);
       return;
     case SectionId.Global:
       w.u32(m.globals.length);

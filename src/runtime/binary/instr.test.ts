@@ -6,13 +6,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CORE_SUITES, GUESTS_DIR, SPECTEST_DIR, SPECTEST_MISSING } from '../../../test/paths.js';
-import { CoreFeaturesTailCall, CoreFeaturesThreads, CoreFeaturesV2 } from '../api/features.js';
+import { ALL_SUITES, GUESTS_DIR, SPECTEST_DIR, SPECTEST_MISSING } from '../../../test/paths.js';
+import { CoreFeaturesThreads, CoreFeaturesV3 } from '../api/features.js';
 import { decodeModule } from './decoder.js';
 import { IMM_OF, IMM_UNKNOWN, nextInstr } from './instr.js';
 import type { Module } from './module.js';
 
-const ALL = CoreFeaturesV2 | CoreFeaturesThreads | CoreFeaturesTailCall;
+const ALL = CoreFeaturesV3 | CoreFeaturesThreads;
 
 /** Walks every body of `m`; returns the number of instructions, or throws where the walk goes wrong. */
 function walkBodies(m: Module): number {
@@ -27,8 +27,8 @@ function walkBodies(m: Module): number {
       p = nextInstr(m.bytes, p, out);
       const code = out[0]!;
       if (IMM_OF[code] === IMM_UNKNOWN) throw new Error(`body ${i}: unknown opcode code 0x${code.toString(16)} before ${p}`);
-      if (code === 0x02 || code === 0x03 || code === 0x04) depth++;
-      else if (code === 0x0b) depth--;
+      if (code === 0x02 || code === 0x03 || code === 0x04 || code === 0x06 || code === 0x1f) depth++;
+      else if (code === 0x0b || code === 0x18) depth--;
       n++;
     }
     if (p !== body.codeEnd) throw new Error(`body ${i}: the function's end at ${p}, the body ends at ${body.codeEnd}`);
@@ -43,7 +43,7 @@ describe('instruction walker', () => {
       return;
     }
     let n = 0;
-    for (const dir of CORE_SUITES) {
+    for (const dir of ALL_SUITES) {
       const path = join(SPECTEST_DIR, dir);
       if (!existsSync(path)) continue;
       for (const f of readdirSync(path).filter((x) => x.endsWith('.json'))) {

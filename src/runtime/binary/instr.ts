@@ -43,6 +43,8 @@ export const IMM_MEMCOPY = kind('memcopy');
 export const IMM_TABLEINIT = kind('tableinit');
 export const IMM_TABLECOPY = kind('tablecopy');
 export const IMM_FENCE = kind('fence');
+export const IMM_TAG = kind('tag');
+export const IMM_TRYTABLE = kind('trytable');
 /** In {@link IMM_OF}: no instruction has this code. */
 export const IMM_UNKNOWN = 255;
 
@@ -59,6 +61,12 @@ const S_FIXED8 = 6;
 const S_FIXED16 = 7;
 const S_BYTE = 8;
 const S_SELECTT = 9;
+/** A memarg: align (bit 6 set: a memory index follows), then the offset. */
+const S_MEMARG = 10;
+/** A memarg and a lane byte. */
+const S_MEMARG_BYTE = 11;
+/** A block type and catch clauses (`try_table`). */
+const S_TRYTABLE = 12;
 
 function shapeOf(k: ImmKind): number {
   switch (k) {
@@ -75,16 +83,20 @@ function shapeOf(k: ImmKind): number {
     case 'memidx':
     case 'i32':
     case 'i64':
+    case 'tag':
       return S_LEB;
     case 'callind':
     case 'tableinit':
     case 'tablecopy':
     case 'meminit':
     case 'memcopy':
-    case 'memarg':
       return S_LEB2;
+    case 'memarg':
+      return S_MEMARG;
     case 'memlane':
-      return S_LEB2_BYTE;
+      return S_MEMARG_BYTE;
+    case 'trytable':
+      return S_TRYTABLE;
     case 'brtable':
       return S_BRTABLE;
     case 'f32':
@@ -131,6 +143,17 @@ export function readLeb(b: Uint8Array, p: number): number {
   }
 }
 
+/** Bit 6 of a memarg's alignment field: a memory index follows it (multi-memory). */
+export const MEMARG_HAS_MEMIDX = 0x40;
+
+/** The position after the memarg at `p` (align, optional memory index, offset). */
+export function skipMemarg(b: Uint8Array, p: number): number {
+  const align = readLeb(b, p);
+  p = skipLeb(b, p);
+  if ((align & MEMARG_HAS_MEMIDX) !== 0) p = skipLeb(b, p);
+  return skipLeb(b, p);
+}
+
 /** The position after the immediates of instruction `code`, which start at `p`. */
 export function skipImmediates(b: Uint8Array, p: number, code: number): number {
   switch (SHAPE_OF[code]) {
@@ -158,6 +181,21 @@ export function skipImmediates(b: Uint8Array, p: number, code: number): number {
       return p + 1;
     case S_SELECTT:
       return skipLeb(b, p) + readLeb(b, p);
+    case S_MEMARG:
+      return skipMemarg(b, p);
+    case S_MEMARG_BYTE:
+      return skipMemarg(b, p) + 1;
+    case S_TRYTABLE: {
+      p = skipLeb(b, p);
+      const n = readLeb(b, p);
+      p = skipLeb(b, p);
+      for (let i = 0; i < n; i++) {
+        const k = b[p++]!;
+        if (k < 2) p = skipLeb(b, p);
+        p = skipLeb(b, p);
+      }
+      return p;
+    }
     default:
       throw new Error(`not supported: opcode 0x${code.toString(16)}`);
   }
@@ -165,14 +203,15 @@ export function skipImmediates(b: Uint8Array, p: number, code: number): number {
 
 /**
  * The position after the instruction at `p`; `out[0]` receives its code (a byte, or
- * `0x100`/`0x200`/`0x300` + the sub-opcode of a 0xFC/0xFD/0xFE prefix).
+ * `0x100`/`0x200`/`0x300` + the sub-opcode of a 0xFC/0xFD/0xFE prefix, `0x400 + sub - 0x100` for
+ * 0xFD sub-opcodes from 0x100).
  */
 export function nextInstr(b: Uint8Array, p: number, out: Int32Array): number {
   let code = b[p++]!;
   if (code >= 0xfc && code <= 0xfe) {
     const sub = readLeb(b, p);
     p = skipLeb(b, p);
-    code = (code === 0xfc ? 0x100 : code === 0xfd ? 0x200 : 0x300) + sub;
+    code = (code === 0xfc ? 0x100 : code === 0xfd ? (sub < 0x100 ? 0x200 : 0x300) : 0x300) + sub;
   }
   out[0] = code;
   return skipImmediates(b, p, code);

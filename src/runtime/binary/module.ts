@@ -22,6 +22,7 @@ export const SectionId = {
   Code: 10,
   Data: 11,
   DataCount: 12,
+  Tag: 13,
 } as const;
 export type SectionId = (typeof SectionId)[keyof typeof SectionId];
 
@@ -34,16 +35,18 @@ export interface FuncType {
 }
 
 export interface Limits {
-  /** Minimum, in pages (memory) or elements (table). Up to 2^32 - 1. */
+  /** Minimum, in pages (memory) or elements (table). Up to 2^32 - 1 (2^64 - 1 when `is64`, exact to 2^53). */
   readonly min: number;
   /** Maximum, or `undefined` when absent. */
   readonly max: number | undefined;
   /** Shared memory (threads). Always false for tables. */
   readonly shared: boolean;
+  /** A 64-bit memory or table (memory64): `i64` addresses and indices. */
+  readonly is64?: boolean;
 }
 
 export interface TableType {
-  /** `funcref` (0x70) or `externref` (0x6f). */
+  /** `funcref` (0x70), `externref` (0x6f) or `exnref` (0x69). */
   readonly elemType: ValType;
   readonly limits: Limits;
 }
@@ -57,11 +60,17 @@ export interface GlobalType {
   readonly mutable: boolean;
 }
 
+/** An exception tag's type (exception handling): a function type without results, by index. */
+export interface TagType {
+  readonly typeIndex: number;
+}
+
 export type ImportDesc =
   | { readonly kind: 0; readonly typeIndex: number }
   | { readonly kind: 1; readonly table: TableType }
   | { readonly kind: 2; readonly memory: MemoryType }
-  | { readonly kind: 3; readonly global: GlobalType };
+  | { readonly kind: 3; readonly global: GlobalType }
+  | { readonly kind: 4; readonly tag: TagType };
 
 export interface Import {
   readonly module: string;
@@ -73,16 +82,16 @@ export interface Import {
 
 export interface Export {
   readonly name: string;
-  /** 0 func, 1 table, 2 memory, 3 global. */
-  readonly kind: 0 | 1 | 2 | 3;
+  /** 0 func, 1 table, 2 memory, 3 global, 4 tag. */
+  readonly kind: 0 | 1 | 2 | 3 | 4;
   readonly index: number;
   readonly offset: number;
 }
 
 /**
- * One instruction of a constant expression. WebAssembly 2.0 (without extended-const) allows
- * `t.const`, `ref.null`, `ref.func` and `global.get`; the decoder records any other instruction as
- * `{ op: 'other' }` so the validator can report "constant expression required".
+ * One instruction of a constant expression. WebAssembly 2.0 allows `t.const`, `ref.null`, `ref.func`
+ * and `global.get`; extended-const adds `i32`/`i64` `add`, `sub` and `mul`. The decoder records any
+ * other instruction as `{ op: 'other' }` so the validator can report "constant expression required".
  */
 export type ConstInstr =
   | { readonly op: 'i32.const'; readonly value: number }
@@ -96,6 +105,8 @@ export type ConstInstr =
   | { readonly op: 'ref.null'; readonly refType: ValType }
   | { readonly op: 'ref.func'; readonly funcIndex: number }
   | { readonly op: 'global.get'; readonly globalIndex: number }
+  /** Extended constants: pops two values of the type, pushes the result. */
+  | { readonly op: 'i32.add' | 'i32.sub' | 'i32.mul' | 'i64.add' | 'i64.sub' | 'i64.mul' }
   | { readonly op: 'other'; readonly opcode: number };
 
 export interface ConstExpr {
@@ -185,6 +196,8 @@ export interface Module {
   readonly funcTypeIndices: readonly number[];
   readonly tables: readonly TableType[];
   readonly memories: readonly MemoryType[];
+  /** Defined tags (tag section, exception handling). */
+  readonly tags: readonly TagType[];
   readonly globals: readonly Global[];
   readonly exports: readonly Export[];
   readonly startFunction: number | undefined;
@@ -206,6 +219,7 @@ export interface Module {
   readonly numImportedTables: number;
   readonly numImportedMemories: number;
   readonly numImportedGlobals: number;
+  readonly numImportedTags: number;
   /** Type index of every function in the function index space. */
   readonly funcTypeIndexSpace: readonly number[];
   /** Every table in the table index space. */
@@ -214,10 +228,33 @@ export interface Module {
   readonly memorySpace: readonly MemoryType[];
   /** Every global's type in the global index space. */
   readonly globalSpace: readonly GlobalType[];
+  /** Every tag in the tag index space. */
+  readonly tagSpace: readonly TagType[];
 }
 
 /** The type of function `funcIndex` (imports first), or undefined when out of range. */
 export function funcTypeOf(m: Module, funcIndex: number): FuncType | undefined {
   const typeIndex = m.funcTypeIndexSpace[funcIndex];
   return typeIndex === undefined ? undefined : m.types[typeIndex];
+}
+
+/**
+ * The module's declared function references (the spec's C.refs): the functions named by `ref.func`
+ * in constant expressions (globals, element and data segments) and the exported functions. Only
+ * these can become references to one of the module's functions (`ref.func` in a body needs one).
+ */
+export function declaredFunctionRefs(m: Module): Set<number> {
+  const refs = new Set<number>();
+  const scan = (e: ConstExpr | undefined): void => {
+    if (e === undefined) return;
+    for (const ins of e.instrs) if (ins.op === 'ref.func') refs.add(ins.funcIndex);
+  };
+  for (const g of m.globals) scan(g.init);
+  for (const e of m.elements) {
+    scan(e.offsetExpr);
+    for (const init of e.init) scan(init);
+  }
+  for (const d of m.datas) scan(d.offsetExpr);
+  for (const ex of m.exports) if (ex.kind === 0) refs.add(ex.index);
+  return refs;
 }

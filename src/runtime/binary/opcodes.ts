@@ -4,10 +4,13 @@
  * lowering and instrumentation use, the encoder's emitters and error messages.
  *
  * Opcode numbering ("code"): single-byte opcodes are their byte; prefixed opcodes are
- * `0x100 + sub` for 0xFC, `0x200 + sub` for 0xFD (SIMD) and `0x300 + sub` for 0xFE (atomics).
+ * `0x100 + sub` for 0xFC, `0x200 + sub` for 0xFD (SIMD) sub-opcodes below 0x100, `0x300 + sub` for
+ * 0xFE (atomics) and `0x400 + (sub - 0x100)` for 0xFD sub-opcodes from 0x100 (relaxed SIMD).
  */
 import {
   CoreFeatureBulkMemoryOperations,
+  CoreFeaturesExceptionHandling,
+  CoreFeaturesRelaxedSIMD,
   CoreFeatureNonTrappingFloatToIntConversion,
   CoreFeatureReferenceTypes,
   CoreFeatureSIMD,
@@ -23,16 +26,21 @@ export const PREFIX_FE = 0xfe;
 export const CODE_FC = 0x100;
 export const CODE_FD = 0x200;
 export const CODE_FE = 0x300;
-export const NUM_CODES = 0x400;
+/** Codes of the 0xFD sub-opcodes 0x100 and above (relaxed SIMD): `CODE_FD_HI + sub - 0x100`. */
+export const CODE_FD_HI = 0x400;
+export const NUM_CODES = 0x500;
 
 /**
  * Immediate kinds.
  * - none; blocktype; label (u32); brtable (vec u32 + default); func (u32); callind (type u32, table u32);
- * - local, global, table (u32); memarg (align u32, offset u32); memidx (one 0x00 byte, or u32 with multi-memory);
+ * - local, global, table, tag (u32); memarg (align u32 with bit 6 announcing a memory index u32, offset
+ *   u32, or u64 for 64-bit memories); memidx (one 0x00 byte, or u32 with multi-memory);
  * - i32 (s32 LEB), i64 (s64 LEB), f32 (4 bytes), f64 (8 bytes), v128 (16 bytes), shuffle (16 lane bytes);
  * - lane (u8); memlane (memarg then u8 lane); reftype (one byte); selectt (vec of valtypes);
  * - dataidx, elemidx (u32); meminit (dataidx u32, memidx byte); memcopy (2 memidx bytes);
- * - tableinit (elemidx u32, tableidx u32); tablecopy (dst tableidx u32, src tableidx u32); fence (one 0x00 byte).
+ * - tableinit (elemidx u32, tableidx u32); tablecopy (dst tableidx u32, src tableidx u32); fence (one 0x00 byte);
+ * - trytable (blocktype, then a vector of catch clauses: a kind byte 0..3, a tag index u32 for kinds 0
+ *   and 1, a label u32).
  */
 export const IMM_KINDS = [
   'none',
@@ -63,6 +71,8 @@ export const IMM_KINDS = [
   'tableinit',
   'tablecopy',
   'fence',
+  'tag',
+  'trytable',
 ] as const;
 export type ImmKind = (typeof IMM_KINDS)[number];
 
@@ -83,7 +93,9 @@ export interface OpInfo {
 const T: Record<string, number> = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v: 0x7b, fr: 0x70, er: 0x6f };
 
 // Each entry: "hex name imm sig [membytes]"; sig is "params>results" with comma-separated types,
-// or "*" for instructions typed by hand in the validator.
+// or "*" for instructions typed by hand in the validator (among them those whose address or index
+// type is the memory's or table's: i64 for 64-bit ones). A memarg instruction's first param is its
+// address, given as i32 here; the validator makes it i64 for a 64-bit memory.
 const CORE = `
 00 unreachable none *
 01 nop none >
@@ -91,6 +103,11 @@ const CORE = `
 03 loop blocktype *
 04 if blocktype *
 05 else none *
+06 try blocktype *
+07 catch tag *
+08 throw tag *
+09 rethrow label *
+0a throw_ref none *
 0b end none *
 0c br label *
 0d br_if label *
@@ -100,9 +117,12 @@ const CORE = `
 11 call_indirect callind *
 12 return_call func *
 13 return_call_indirect callind *
+18 delegate label *
+19 catch_all none *
 1a drop none *
 1b select none *
 1c select selectt *
+1f try_table trytable *
 20 local.get local *
 21 local.set local *
 22 local.tee local *
@@ -133,8 +153,8 @@ const CORE = `
 3c i64.store8 memarg i32,i64> 1
 3d i64.store16 memarg i32,i64> 2
 3e i64.store32 memarg i32,i64> 4
-3f memory.size memidx >i32
-40 memory.grow memidx i32>i32
+3f memory.size memidx *
+40 memory.grow memidx *
 41 i32.const i32 >i32
 42 i64.const i64 >i64
 43 f32.const f32 >f32
@@ -281,15 +301,15 @@ const FC = `
 05 i64.trunc_sat_f32_u none f32>i64
 06 i64.trunc_sat_f64_s none f64>i64
 07 i64.trunc_sat_f64_u none f64>i64
-08 memory.init meminit i32,i32,i32>
+08 memory.init meminit *
 09 data.drop dataidx >
-0a memory.copy memcopy i32,i32,i32>
-0b memory.fill memidx i32,i32,i32>
-0c table.init tableinit i32,i32,i32>
+0a memory.copy memcopy *
+0b memory.fill memidx *
+0c table.init tableinit *
 0d elem.drop elemidx >
-0e table.copy tablecopy i32,i32,i32>
+0e table.copy tablecopy *
 0f table.grow table *
-10 table.size table >i32
+10 table.size table *
 11 table.fill table *
 `;
 
@@ -533,6 +553,30 @@ fe f64x2.convert_low_i32x4_s none v>v
 ff f64x2.convert_low_i32x4_u none v>v
 `;
 
+// Relaxed SIMD: 0xFD sub-opcodes from 0x100, coded from CODE_FD_HI (the hex is the sub-opcode).
+const FD_RELAXED = `
+100 i8x16.relaxed_swizzle none v,v>v
+101 i32x4.relaxed_trunc_f32x4_s none v>v
+102 i32x4.relaxed_trunc_f32x4_u none v>v
+103 i32x4.relaxed_trunc_f64x2_s_zero none v>v
+104 i32x4.relaxed_trunc_f64x2_u_zero none v>v
+105 f32x4.relaxed_madd none v,v,v>v
+106 f32x4.relaxed_nmadd none v,v,v>v
+107 f64x2.relaxed_madd none v,v,v>v
+108 f64x2.relaxed_nmadd none v,v,v>v
+109 i8x16.relaxed_laneselect none v,v,v>v
+10a i16x8.relaxed_laneselect none v,v,v>v
+10b i32x4.relaxed_laneselect none v,v,v>v
+10c i64x2.relaxed_laneselect none v,v,v>v
+10d f32x4.relaxed_min none v,v>v
+10e f32x4.relaxed_max none v,v>v
+10f f64x2.relaxed_min none v,v>v
+110 f64x2.relaxed_max none v,v>v
+111 i16x8.relaxed_q15mulr_s none v,v>v
+112 i16x8.relaxed_dot_i8x16_i7x16_s none v,v>v
+113 i32x4.relaxed_dot_i8x16_i7x16_add_s none v,v,v>v
+`;
+
 const FE = `
 00 memory.atomic.notify memarg i32,i32>i32 4
 01 memory.atomic.wait32 memarg i32,i32,i64>i32 4
@@ -592,6 +636,7 @@ function coreFeature(byte: number): CoreFeatures {
   if (byte >= 0xc0 && byte <= 0xc4) return CoreFeatureSignExtensionOps;
   if (byte === 0x1c || byte === 0x25 || byte === 0x26 || (byte >= 0xd0 && byte <= 0xd2)) return CoreFeatureReferenceTypes;
   if (byte === 0x12 || byte === 0x13) return CoreFeaturesTailCall;
+  if ((byte >= 0x06 && byte <= 0x0a) || byte === 0x18 || byte === 0x19 || byte === 0x1f) return CoreFeaturesExceptionHandling;
   return 0;
 }
 
@@ -637,6 +682,7 @@ function buildTable(): Array<OpInfo | undefined> {
   add(0, CORE, coreFeature);
   add(CODE_FC, FC, fcFeature);
   add(CODE_FD, FD, () => CoreFeatureSIMD);
+  add(CODE_FD_HI - 0x100, FD_RELAXED, () => CoreFeatureSIMD | CoreFeaturesRelaxedSIMD);
   add(CODE_FE, FE + '\n' + rmwLines(), () => CoreFeaturesThreads);
   return table;
 }
@@ -690,6 +736,14 @@ export const Op = {
   RefNull: 0xd0,
   RefIsNull: 0xd1,
   RefFunc: 0xd2,
+  Try: 0x06,
+  Catch: 0x07,
+  Throw: 0x08,
+  Rethrow: 0x09,
+  ThrowRef: 0x0a,
+  Delegate: 0x18,
+  CatchAll: 0x19,
+  TryTable: 0x1f,
   TableGrow: CODE_FC + 0x0f,
   TableSize: CODE_FC + 0x10,
   TableFill: CODE_FC + 0x11,

@@ -170,15 +170,37 @@ export class Reader {
 
   /**
    * An opcode as a table code (see opcodes.ts): one byte, or a 0xFC/0xFD/0xFE prefix followed by a
-   * u32 sub-opcode, giving `0x100`/`0x200`/`0x300` + sub. Sub-opcodes too large for the table give
-   * `-1` (an illegal opcode); the caller reports it.
+   * u32 sub-opcode, giving `0x100`/`0x200`/`0x300` + sub (`0x400 + sub - 0x100` for the 0xFD
+   * sub-opcodes from 0x100). Sub-opcodes too large for the table give `-1` (an illegal opcode); the
+   * caller reports it.
    */
   opcode(): number {
     const b = this.u8();
     if (b < 0xfc || b === 0xff) return b;
     const sub = this.u32();
-    if (b === 0xfd) return sub < 0x100 ? 0x200 + sub : -1;
+    if (b === 0xfd) return sub < 0x100 ? 0x200 + sub : sub < 0x200 ? 0x300 + sub : -1;
     return sub < 0x100 ? (b === 0xfc ? 0x100 : 0x300) + sub : -1;
+  }
+
+  /**
+   * Unsigned LEB128 of at most 64 bits (64-bit limits and memarg offsets), as a number: exact up to
+   * 2^53, rounded above (every such value is out of any bounds that matter).
+   */
+  u64(): number {
+    const start = this.pos;
+    let result = 0;
+    let mul = 1;
+    for (let i = 0; ; i++) {
+      const b = this.u8();
+      if (i === 9) {
+        if ((b & 0x80) !== 0) this.fail('integer representation too long', start);
+        if ((b & 0x7e) !== 0) this.fail('integer too large', start);
+        return result + (b & 0x7f) * mul;
+      }
+      result += (b & 0x7f) * mul;
+      if ((b & 0x80) === 0) return result;
+      mul *= 128;
+    }
   }
 
   /** Signed LEB128 of at most 64 bits as a bigint. */

@@ -14,13 +14,15 @@ import type { Context } from '../api/context.js';
 import type { Module as ApiModule } from '../api/module.js';
 import { Trap, WasmRuntimeError } from '../api/errors.js';
 import { getTimeSlicing } from '../store/context-keys.js';
-import { appendTrace, isStackOverflow } from '../store/hooks.js';
+import { appendTrace, hostFunctionError, isStackOverflow, isTracedError } from '../store/hooks.js';
 import { foreignRestore, Invocation, SnapshotRestore, snapshotsEnabled, withInvocationSnapshotter } from '../store/snapshots.js';
 import type { TraceFrame } from '../store/trace.js';
 import { absoluteOffsetOf, callHostListened, callHostListenedAsync } from './listen.js';
 import { growStack, readRaw, writeRaw, type Machine } from './machine.js';
 import type { FuncInst } from './objects.js';
 import { EXEC_DONE, EXEC_YIELD, execute } from './run.js';
+import { catchException, exceptionFromApi, exceptionToApi, ThrowSignal, type Cursor } from './exceptions.js';
+import { WasmException } from '../api/tag.js';
 import { InterpSnapshotter, restoreSnapshot, type InterpSnapshotState } from './snapshots.js';
 
 /** One invocation in progress: where it started, where the loop is, what to restore when it ends. */
@@ -47,6 +49,8 @@ class Call {
   hostFn: FuncInst;
   hostFp = 0;
   next = 0;
+  /** Open listened frames when the host call started (a listened host function's frame is above). */
+  hostLs = 0;
 
   constructor(m: Machine, f: FuncInst, ctx: Context) {
     this.savedCtx = m.ctx;
@@ -88,6 +92,7 @@ function hostCallSite(m: Machine, c: Call): void {
   c.hostFn = m.hostFn!;
   c.hostFp = m.hostFp;
   c.next = m.hostNext;
+  c.hostLs = m.listeners.sp;
   const s = c.snapper;
   if (s !== null) {
     const site = s.site;
@@ -103,11 +108,27 @@ function hostCallSite(m: Machine, c: Call): void {
   }
 }
 
+/** {@link recover} moved the cursor to a handler: the loop resumes there, not after the host call. */
+const CAUGHT = true;
+
 /**
- * A host call failed with `e`: a restore of one of this call's snapshots resumes right after the
- * host call that took it (the cursor moves there); anything else goes on.
+ * A host call failed with `e`: a wasm exception (the host threw a WasmException, or a guest it
+ * called let one out) is caught by a handler of this call's frames when one matches (the cursor
+ * moves there: returns {@link CAUGHT}); a restore of one of this call's snapshots resumes right after
+ * the host call that took it (the cursor moves there); anything else goes on.
  */
-function recover(m: Machine, c: Call, e: unknown): void {
+function recover(m: Machine, c: Call, e: unknown): boolean {
+  if (e instanceof WasmException || e instanceof ThrowSignal) {
+    const exn = e instanceof ThrowSignal ? e.exn : exceptionFromApi(m, e);
+    // The frame that called the host function: at the call (pc one before the next), or, for a
+    // tail call, gone (its caller is where the search starts).
+    const at = { fn: c.fn, pc: c.next - 1, fp: m.curFp, depth: c.depth };
+    if (catchException(m, exn, at, c.base, c.hostLs, c.next < 0)) {
+      moveTo(c, at);
+      return CAUGHT;
+    }
+    throw e instanceof ThrowSignal ? e : new ThrowSignal(exn);
+  }
   if (!(e instanceof SnapshotRestore) || c.snapper === null) throw e;
   if (e.invocation !== c.snapper.invocation) throw foreignRestore(e);
   const at = restoreSnapshot(m, c.snapper, e.state as InterpSnapshotState, e.results, e);
@@ -115,6 +136,32 @@ function recover(m: Machine, c: Call, e: unknown): void {
   c.depth = at.depth;
   c.next = at.next;
   m.curFp = at.fp;
+  return !CAUGHT;
+}
+
+/** Moves the cursor to where a handler resumes the loop. */
+function moveTo(c: Call, at: Cursor): void {
+  c.fn = at.fn;
+  c.pc = at.pc;
+  c.fp = at.fp;
+  c.depth = at.depth;
+}
+
+/**
+ * Runs the loop from the cursor; a wasm exception thrown there is caught by a handler of this
+ * call's frames when one matches (the cursor moves there and the loop runs on), else goes on.
+ */
+function run(m: Machine, c: Call): number {
+  for (;;) {
+    try {
+      return execute(m, c.fn, c.pc, c.fp, c.depth, c.base);
+    } catch (e) {
+      if (!(e instanceof ThrowSignal)) throw e;
+      const at = { fn: m.curFn!, pc: m.curPc, fp: m.curFp, depth: m.depth };
+      if (!catchException(m, e.exn, at, c.base, m.listeners.sp)) throw e;
+      moveTo(c, at);
+    }
+  }
 }
 
 /** Moves the cursor past the host call that returned; false when that ended the call (a tail call at its base). */
@@ -138,7 +185,8 @@ function resume(m: Machine, c: Call): boolean {
 function fail(m: Machine, c: Call, ctx: Context, e: unknown): unknown {
   let err = isStackOverflow(e) ? new WasmRuntimeError(Trap.StackOverflow) : e;
   if (err instanceof SnapshotRestore) err = foreignRestore(err);
-  if (err instanceof WasmRuntimeError) appendTrace(err, traceFramesOf(m, c.base));
+  if (err instanceof ThrowSignal) err = exceptionToApi(m, err.exn);
+  if (isTracedError(err)) appendTrace(err, traceFramesOf(m, c.base));
   m.listeners.abortAbove(c.lsDepth, ctx, err);
   return err;
 }
@@ -168,7 +216,7 @@ export function callFunction(m: Machine, f: FuncInst, stack: BigUint64Array, ctx
   const c = begin(m, f, stack, ctx);
   try {
     for (;;) {
-      const r = execute(m, c.fn, c.pc, c.fp, c.depth, c.base);
+      const r = run(m, c);
       if (r === EXEC_DONE) break;
       if (r === EXEC_YIELD) {
         // A time slice ended, but a synchronous call cannot yield: go on.
@@ -182,7 +230,7 @@ export function callFunction(m: Machine, f: FuncInst, stack: BigUint64Array, ctx
       try {
         callHost(m, c.hostFn, c.hostFp);
       } catch (e) {
-        recover(m, c, e);
+        if (recover(m, c, e) === CAUGHT) continue;
       }
       if (!resume(m, c)) break;
     }
@@ -212,7 +260,7 @@ export async function callFunctionAsync(m: Machine, f: FuncInst, stack: BigUint6
   const c = begin(m, f, stack, ctx);
   try {
     for (;;) {
-      const r = execute(m, c.fn, c.pc, c.fp, c.depth, c.base);
+      const r = run(m, c);
       if (r === EXEC_DONE) break;
       if (r === EXEC_YIELD) {
         c.fn = m.curFn!;
@@ -227,7 +275,7 @@ export async function callFunctionAsync(m: Machine, f: FuncInst, stack: BigUint6
         if (c.hostFn.hostAsync === undefined) callHost(m, c.hostFn, c.hostFp);
         else await callHostAsync(m, c.hostFn, c.hostFp);
       } catch (e) {
-        recover(m, c, e);
+        if (recover(m, c, e) === CAUGHT) continue;
       }
       if (!resume(m, c)) break;
     }
@@ -333,7 +381,7 @@ function callHost(m: Machine, f: FuncInst, fp: number): void {
     // The host frame is the innermost open frame of this invocation (its trace line).
     m.errHost = f;
     m.errHostCaller = api;
-    throw e;
+    throw hostFunctionError(e);
   } finally {
     restoreSaved(m, saved);
   }
@@ -351,7 +399,7 @@ async function callHostAsync(m: Machine, f: FuncInst, fp: number): Promise<void>
   } catch (e) {
     m.errHost = f;
     m.errHostCaller = api;
-    throw e;
+    throw hostFunctionError(e);
   } finally {
     restoreSaved(m, saved);
   }

@@ -25,4 +25,10 @@ describe('run loop opcode numbering', () => {
     }
     expect(n).toBeGreaterThan(150);
   });
+
+  it('gives every instruction of ir.ts a number of its own', () => {
+    const byNumber = new Map<number, string[]>();
+    for (const [name, num] of Object.entries(I)) byNumber.set(num, [...(byNumber.get(num) ?? []), name]);
+    expect([...byNumber.values()].filter((names) => names.length > 1)).toEqual([]);
+  });
 });

@@ -20,10 +20,16 @@ import type {
   HostFunctionSpec,
   InstanceOwner,
   InstantiateOptions,
+  TableFunction,
 } from '../store/engine.js';
 import { Machine } from './machine.js';
+import { InterpModuleState } from './module-state.js';
+import type { TagInst } from '../store/tags.js';
 import { FuncInst, GlobalInst, Instance, MemInst, TableInst, type Ref } from './objects.js';
 import { MAX_CALL_DEPTH } from './run.js';
+
+/** The interpreter's cache artifact: a tag (the validated module is all it needs). */
+const INTERPRETER_ARTIFACT = new TextEncoder().encode('wasmscope-interpreter-1');
 
 class InterpCompiled implements CompiledCode {
   readonly module: IrModule;
@@ -61,6 +67,14 @@ class InterpInstance implements EngineInstance {
   get globals(): GlobalInst[] {
     return this.inst.globals;
   }
+  #state: InterpModuleState | undefined;
+  get moduleState(): InterpModuleState | undefined {
+    const mod = this.inst.module;
+    return mod === null ? undefined : (this.#state ??= new InterpModuleState(this.inst, mod, this.engine.handles));
+  }
+  get tags(): TagInst[] {
+    return this.inst.tags;
+  }
   call(funcIndex: number, stack: BigUint64Array, ctx: Context): void {
     const f = this.inst.functions[funcIndex];
     if (f === undefined) throw new Error(`interpreter: no function ${funcIndex}`);
@@ -78,6 +92,15 @@ class InterpInstance implements EngineInstance {
       this.engine.release(m);
     }
   }
+  tableFunction(tableIndex: number, offset: number): TableFunction | null | undefined {
+    const table = this.inst.tables[tableIndex];
+    if (table === undefined || offset >= table.elems.length) return undefined;
+    const f = table.elems[offset];
+    if (!(f instanceof FuncInst)) return null;
+    const machine = this.engine.m;
+    return { type: f.type, definition: f.definition, call: (stack, ctx) => callFunction(machine, f, stack, ctx) };
+  }
+
   close(): void {
     this.inst.closed = true;
   }
@@ -129,6 +152,19 @@ class InterpreterEngine implements Engine {
     return Promise.resolve(new InterpCompiled(module, options));
   }
 
+  /**
+   * Nothing beyond the validated module: functions are lowered lazily, on their first call (most
+   * functions of a big module never run, and lowering one costs less than decoding it from a cache).
+   */
+  artifactOf(): Uint8Array {
+    return INTERPRETER_ARTIFACT;
+  }
+
+  codeFromArtifact(decode: () => IrModule, artifact: Uint8Array, options: CompileOptions): Promise<CompiledCode | undefined> {
+    const ok = artifact.length === INTERPRETER_ARTIFACT.length && artifact.every((b, i) => b === INTERPRETER_ARTIFACT[i]);
+    return Promise.resolve(ok ? new InterpCompiled(decode(), options) : undefined);
+  }
+
   instantiate(code: CompiledCode, imports: readonly ExternValue[], owner: InstanceOwner, options: InstantiateOptions): EngineInstance {
     const compiled = code as InterpCompiled;
     const mod = compiled.module;
@@ -141,6 +177,7 @@ class InterpreterEngine implements Engine {
       inst.coverage = cov;
       inst.coverCounts = cov.counts;
     }
+    inst.dirtyPages = compiled.options.dirtyPages === true;
     if (inst.interrupt) inst.entryChecked = compiled.entryChecked();
     for (const imp of imports) {
       switch (imp.kind) {
@@ -171,8 +208,9 @@ class InterpreterEngine implements Engine {
       setPlanned(inst, plan.globals[i]!, gi);
       inst.globals.push(gi);
     });
-    for (const t of plan.tables) inst.tables.push(new TableInst(t.elemType, t.min, t.max));
-    for (const pm of plan.memories) inst.memories.push(new MemInst(pm.api, pm.max, pm.shared));
+    for (const t of plan.tables) inst.tables.push(new TableInst(t.elemType, t.min, t.max, t.is64));
+    for (const pm of plan.memories) inst.memories.push(new MemInst(pm.api, pm.max, pm.shared, pm.is64));
+    inst.tags = plan.tags.slice();
     inst.mem = inst.memories[0] ?? null;
     for (const seg of plan.elements) inst.elems.push(seg.items.map((v) => plannedRef(inst, v)));
     for (const d of plan.datas) inst.datas.push(d.init);

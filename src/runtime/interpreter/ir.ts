@@ -247,6 +247,26 @@ export const I = {
   F64_PROMOTE_F32: 227,
   TRUNC_SAT: 228, // sub d a   (0xFC 0..7)
 
+  // Multiple memories, 64-bit memories and tables (memx.ts; memory 0 of 32 bits keeps the ops above).
+  /** Before an access to a 64-bit memory 0: out of bounds unless the i64 address's high word is 0. */
+  ADDR64: 254, // a
+  /** Before a 64-bit table's call_indirect/get/set: invalid table access unless the high word is 0. */
+  IDX64: 169, // a
+  /** An i64 grow delta as the i32 MEMORY_GROW takes: the low word, or -1 (fails) above 2^32 - 1. */
+  CLAMP64: 253, // d a
+  /** A load, store, SIMD memory or atomic instruction (wasm opcode code) on memory `mem` of either kind. */
+  MEMX: 247, // code mem d a b c offLo offHi lane
+  /** memory.size/grow/init/copy/fill (wasm opcode code) on other memories or a 64-bit one. */
+  MEMX_MISC: 248, // code k mem1 mem2 d a b c
+  /** table.size/grow/fill/copy/init (wasm opcode code) involving a 64-bit table. */
+  TABLEX: 249, // code t1 t2 d a b c
+
+  // Exception handling (exceptions.ts): leave the run loop with the exception, to be caught or not.
+  THROW: 250, // tag argw
+  THROW_REF: 251, // a
+  /** Legacy `rethrow`: the exception the enclosing catch stored in its slot. */
+  RETHROW: 252, // a
+
   // Superinstructions A__B: the opcode word of A is replaced, both instructions' operands stay
   // where they were (B's opcode word is kept too), so a branch to B still runs B alone and no
   // target moves. The pairs are the most frequent adjacent pairs in the nowasi guests.
@@ -267,6 +287,9 @@ export const I = {
   BR_LT_S__I32_ADDI: 244,
   I64_LOAD__I64_ADD: 245,
   I64_ADD__I64_STORE: 246,
+
+  /** Dirty-page tracking: marks the pages of the n-byte write at a + off (before a store). */
+  DIRTY: 255, // a off n
 } as const;
 
 /** [first, second, fused] opcodes of the superinstructions. */
@@ -310,7 +333,20 @@ export function instrLength(op: number, code: Int32Array, pc: number): number {
     case I.RET1:
     case I.MEMORY_SIZE:
     case I.REF_NULL:
+    case I.ADDR64:
+    case I.IDX64:
+    case I.THROW_REF:
+    case I.RETHROW:
       return 2;
+    case I.THROW:
+    case I.CLAMP64:
+      return 3;
+    case I.MEMX:
+      return 10;
+    case I.MEMX_MISC:
+      return 9;
+    case I.TABLEX:
+      return 8;
     case I.BR_TABLE:
       return 3 + code[pc + 2]! + 1;
     case I.CONST128:
@@ -334,6 +370,7 @@ export function instrLength(op: number, code: Int32Array, pc: number): number {
       return 6;
     case I.RCALL:
     case I.RETL:
+    case I.DIRTY:
     case I.TABLE_GET:
     case I.TABLE_SET:
     case I.TRUNC_SAT:

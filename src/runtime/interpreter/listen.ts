@@ -15,7 +15,7 @@
  */
 import type { InternalFunction, StackIterator } from '../api/listener.js';
 import type { FunctionDefinition, Module as ApiModule } from '../api/module.js';
-import { callListenedHost, callListenedHostAsync, ListenedFrame, listensExits } from '../store/hooks.js';
+import { callListenedHost, callListenedHostAsync, ListenedFrame, listensExits, reopenOnOverflow } from '../store/hooks.js';
 import type { Machine } from './machine.js';
 import { refToRaw } from './machine.js';
 import type { FuncInst } from './objects.js';
@@ -294,7 +294,12 @@ export function listenAfter(m: Machine, fn: FuncInst, w: number): void {
     else if (!copyShape(m.i32, fn.lWords!, w, fn.lResultShape)) fill(m, fn.lResultKinds!, w, fn.lWords!, results);
   }
   m.listeners.sp--;
-  fn.listener!.after(m.ctx, fn.inst!.owner.api, fn.definition, results);
+  try {
+    fn.listener!.after(m.ctx, fn.inst!.owner.api, fn.definition, results);
+  } catch (e) {
+    if (fn.lFrame !== null) reopenOnOverflow(m.listeners, fn.lFrame, e);
+    throw e;
+  }
 }
 
 /** The stack iterator and frame of a call of listened host function `f` by `callerApi`. */

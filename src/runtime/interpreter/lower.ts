@@ -14,7 +14,7 @@
  */
 import { V128, isRefType, slotsOf, slotsOfTypes } from '../api/value-type.js';
 import type { FuncType, FunctionBody, Module as IrModule } from '../binary/module.js';
-import { skipImmediates } from '../binary/instr.js';
+import { MEMARG_HAS_MEMIDX, skipImmediates } from '../binary/instr.js';
 import { OPS, type OpInfo } from '../binary/opcodes.js';
 import { Reader } from '../binary/reader.js';
 import { FUSED_PAIRS, I, instrLength } from './ir.js';
@@ -26,7 +26,7 @@ const LOCAL = 1;
 const CONST = 2;
 
 interface Ctrl {
-  /** 0 block, 1 loop, 2 if, 3 function. */
+  /** 0 block, 1 loop, 2 if, 3 function, 4 legacy try (body), 5 legacy try (in a handler), 6 try_table. */
   kind: number;
   /** Virtual stack height (entries) below the block's params. */
   height: number;
@@ -41,7 +41,27 @@ interface Ctrl {
   /** For `if`: index of the false-branch target operand, -1 once used. */
   elseFixup: number;
   unreachable: boolean;
+  /** Handler-table positions holding forward targets to patch with the end label (catch clauses). */
+  hfixups: number[];
+  /**
+   * A pc inside this block that no try nested in it covers (exceptions.ts): a `delegate` to this
+   * label goes on searching handlers from there.
+   */
+  vpc: number;
+  /** Tries: the first pc of the covered range, and (legacy) its end once the first handler starts. */
+  tryStart: number;
+  tryEnd: number;
+  /** Legacy try: the slot holding the caught exception for `rethrow`; its clauses so far. */
+  exnSlot: number;
+  clauses: number[];
+  /** try_table: its catch clauses as read (kind, tag, target ctrl). */
+  catches: Array<{ kind: number; tag: number; target: Ctrl }> | undefined;
 }
+
+/** Kinds of handler-table entries (exceptions.ts). */
+const H_TRY_TABLE = 0;
+const H_CATCH = 1;
+const H_DELEGATE = 2;
 
 const EMPTY: readonly number[] = [];
 
@@ -291,6 +311,8 @@ export interface LowerOptions {
    * blocks in them; a COVER of the block's index starts each block that is not dead code.
    */
   readonly coverage?: { readonly starts: Int32Array; readonly first: number; readonly end: number };
+  /** Dirty-page tracking: a DIRTY mark before every plain store (other writes mark in their helpers). */
+  readonly dirtyPages?: boolean;
 }
 
 /**
@@ -364,6 +386,18 @@ class Lowerer {
   /** Nesting depth inside dead code (after an unconditional branch), which is skipped. */
   private deadDepth = 0;
 
+  // Exception handling: the handler table (words, see exceptions.ts), the next legacy-try slot, and
+  // returns to emit after the body for catch clauses that branch to the function's label.
+  private readonly handlers: number[] = [];
+  private readonly exnBase: number;
+  private nextExnSlot = 0;
+  private readonly hasTry: boolean;
+  private readonly returnStubs: Array<{ pos: number; slot: number }> = [];
+
+  // The memarg just read: its memory index and offset (exact to 2^53).
+  private memIdx = 0;
+  private memOff = 0;
+
   constructor(m: IrModule, codeIndex: number, opts: LowerOptions) {
     this.m = m;
     this.opts = opts;
@@ -395,23 +429,37 @@ class Lowerer {
     }
     this.localSlots = nslots;
 
-    prescanLoopConstants(m, body.codeStart, body.codeEnd, this.constIndex, this.constWords);
+    const scan = prescanLoopConstants(m, body.codeStart, body.codeEnd, this.constIndex, this.constWords);
     this.constBase = this.localSlots;
-    this.sp = this.localSlots + this.constWords.length / 2;
+    // One slot per legacy try for the exception its handlers caught (rethrow), after the constants.
+    this.exnBase = this.localSlots + this.constWords.length / 2;
+    this.hasTry = scan.tries > 0 || scan.tryTables;
+    this.sp = this.exnBase + scan.tries;
     this.maxSp = this.sp;
     this.curOff = body.codeStart;
     this.r = new Reader(m.bytes, body.codeStart, body.codeEnd);
-    this.ctrls.push({
-      kind: 3,
-      height: 0,
-      slot: this.localSlots,
-      params: EMPTY,
-      results: ftype.results,
+    this.ctrls.push(this.newCtrl(3, 0, this.localSlots, EMPTY, ftype.results));
+  }
+
+  private newCtrl(kind: number, height: number, slot: number, params: readonly number[], results: readonly number[]): Ctrl {
+    return {
+      kind,
+      height,
+      slot,
+      params,
+      results,
       fixups: [],
       head: 0,
       elseFixup: -1,
       unreachable: false,
-    });
+      hfixups: [],
+      vpc: -1,
+      tryStart: 0,
+      tryEnd: 0,
+      exnSlot: -1,
+      clauses: [],
+      catches: undefined,
+    };
   }
 
   lower(): Lowered {
@@ -420,6 +468,8 @@ class Lowerer {
     // "before has run".
     if (this.listened) this.emit(I.LISTEN_BEFORE);
     if (this.interrupt && this.entryCheck) this.emit(I.CHECK);
+    // A catch may resume at a loop head; the driver reads pc 0 as a fresh entry, so none is there.
+    if (this.hasTry && this.code.length === 0) this.emit(I.NOP);
     const cov = this.opts.coverage;
     if (cov !== undefined && cov.first < cov.end) {
       this.coverNext = cov.first;
@@ -438,6 +488,7 @@ class Lowerer {
       this.instr(op, info, top);
     }
     if (this.ctrls.length !== 0) throw new Error('lower: unbalanced blocks');
+    this.emitReturnStubs();
     const out = Int32Array.from(this.code);
     fusePairs(out);
     return {
@@ -449,6 +500,7 @@ class Lowerer {
       consts: Int32Array.from(this.constWords),
       refLocals: Int32Array.from(this.refLocals),
       lanes: this.lanes,
+      handlers: Int32Array.from(this.handlers),
     };
   }
 
@@ -473,17 +525,23 @@ class Lowerer {
    */
   private skipDead(op: number): boolean {
     const r = this.r;
-    if (op === 0x02 || op === 0x03 || op === 0x04) {
-      r.s33();
+    if (op === 0x02 || op === 0x03 || op === 0x04 || op === 0x06 || op === 0x1f) {
+      r.pos = skipImmediates(r.bytes, r.pos, op);
       this.deadDepth++;
       return true;
     }
-    if (op === 0x0b && this.deadDepth > 0) {
+    // end, and delegate (which ends a legacy try), close a dead nested block.
+    if ((op === 0x0b || op === 0x18) && this.deadDepth > 0) {
+      if (op === 0x18) r.u32();
       this.deadDepth--;
       return true;
     }
-    if (op === 0x05 && this.deadDepth > 0) return true;
-    if (op !== 0x0b && op !== 0x05) {
+    // else, catch and catch_all inside a dead nested block stay dead.
+    if ((op === 0x05 || op === 0x07 || op === 0x19) && this.deadDepth > 0) {
+      r.pos = skipImmediates(r.bytes, r.pos, op);
+      return true;
+    }
+    if (op !== 0x0b && op !== 0x05 && op !== 0x07 && op !== 0x19 && op !== 0x18) {
       r.pos = skipImmediates(r.bytes, r.pos, op);
       return true;
     }
@@ -733,6 +791,8 @@ class Lowerer {
     const here = this.code.length;
     for (const f of c.fixups) this.code[f] = here;
     c.fixups.length = 0;
+    for (const f of c.hfixups) this.handlers[f] = here;
+    c.hfixups.length = 0;
     this.lastDstPos = -1;
     this.cmpPos = -1;
   }
@@ -818,6 +878,49 @@ class Lowerer {
       case 0x1a: // drop
         this.pop();
         return;
+      case 0x06: // try (legacy)
+      case 0x1f: // try_table
+        this.tryStart(op);
+        return;
+      case 0x07: // catch (legacy)
+        this.catchLegacy(top, r.u32());
+        return;
+      case 0x19: // catch_all (legacy)
+        this.catchLegacy(top, -1);
+        return;
+      case 0x18: // delegate (legacy)
+        this.delegate(top, r.u32());
+        return;
+      case 0x08: {
+        // throw
+        const x = r.u32();
+        const ft = this.m.types[this.m.tagSpace[x]!.typeIndex]!;
+        const argw = this.prepareArgs(ft.params.length);
+        this.startInstr();
+        this.emit(I.THROW);
+        this.emit(x);
+        this.emit(argw);
+        top.unreachable = true;
+        return;
+      }
+      case 0x0a: {
+        // throw_ref
+        const a = this.popOpnd();
+        this.startInstr();
+        this.emit(I.THROW_REF);
+        this.emit(a);
+        top.unreachable = true;
+        return;
+      }
+      case 0x09: {
+        // rethrow (legacy): the exception in the named handler's slot
+        const c = this.ctrls[this.ctrls.length - 1 - r.u32()]!;
+        this.startInstr();
+        this.emit(I.RETHROW);
+        this.emit(2 * c.exnSlot);
+        top.unreachable = true;
+        return;
+      }
       case 0x1b:
       case 0x1c: // select
         this.select(op);
@@ -859,6 +962,7 @@ class Lowerer {
         // table.get
         const t = r.u32();
         const idx = this.popOpnd();
+        this.idx64(t, idx);
         this.startInstr();
         this.emit(I.TABLE_GET);
         const dpos = this.code.length;
@@ -873,6 +977,7 @@ class Lowerer {
         const t = r.u32();
         const v = this.popOpnd();
         const idx = this.popOpnd();
+        this.idx64(t, idx);
         this.startInstr();
         this.emit(I.TABLE_SET);
         this.emit(t);
@@ -882,24 +987,44 @@ class Lowerer {
       }
       case 0x3f: {
         // memory.size
-        r.u8();
+        const mem = r.u32();
+        const is64 = this.memory64(mem);
+        if (mem !== 0) {
+          this.memxMisc(op, 0, mem, 0, 0, 0, 0, is64 ? 0x7e : 0x7f);
+          return;
+        }
         this.startInstr();
         this.emit(I.MEMORY_SIZE);
         const dpos = this.code.length;
         this.emit(0);
-        this.code[dpos] = this.pushResult(0x7f);
+        const d = (this.code[dpos] = this.pushResult(is64 ? 0x7e : 0x7f));
+        if (is64) this.widen(I.I64_EXTEND_I32_U, d);
         return;
       }
       case 0x40: {
         // memory.grow
-        r.u8();
-        const a = this.popOpnd();
+        const mem = r.u32();
+        const is64 = this.memory64(mem);
+        if (mem !== 0) {
+          this.memxMisc(op, 0, mem, 0, this.popOpnd(), 0, 0, is64 ? 0x7e : 0x7f);
+          return;
+        }
+        let a = this.popOpnd();
+        this.startInstr();
+        const d = this.pushResult(is64 ? 0x7e : 0x7f);
+        if (is64) {
+          // The i64 delta as MEMORY_GROW's i32 (a delta of 2^32 pages or more fails), then the
+          // i32 result (-1 or an old size below 2^31) sign-extended.
+          this.emit(I.CLAMP64);
+          this.emit(d);
+          this.emit(a);
+          a = d;
+        }
         this.startInstr();
         this.emit(I.MEMORY_GROW);
-        const dpos = this.code.length;
-        this.emit(0);
+        this.emit(d);
         this.emit(a);
-        this.code[dpos] = this.pushResult(0x7f);
+        if (is64) this.widen(I.I64_EXTEND_I32_S, d);
         return;
       }
       case 0x41: // i32.const
@@ -973,17 +1098,13 @@ class Lowerer {
     // Everything on the stack goes to its slot: inside the block, locals may change.
     this.materializeAll();
     const base = this.height - bt.params.length;
-    const c: Ctrl = {
-      kind: op === 0x02 ? 0 : op === 0x03 ? 1 : 2,
-      height: base,
-      slot: base < this.height ? this.vsSlot[base]! : this.sp,
-      params: bt.params,
-      results: bt.results,
-      fixups: [],
-      head: 0,
-      elseFixup: -1,
-      unreachable: false,
-    };
+    const c = this.newCtrl(
+      op === 0x02 ? 0 : op === 0x03 ? 1 : 2,
+      base,
+      base < this.height ? this.vsSlot[base]! : this.sp,
+      bt.params,
+      bt.results,
+    );
     if (op === 0x03) {
       this.bindLabel(c);
       c.head = this.code.length;
@@ -1015,6 +1136,7 @@ class Lowerer {
         this.emit(0);
       }
     }
+    c.vpc = op === 0x03 ? c.head : this.code.length;
     this.ctrls.push(c);
     this.lastDstPos = -1;
     this.cmpPos = -1;
@@ -1039,6 +1161,9 @@ class Lowerer {
   }
 
   private end(top: Ctrl): void {
+    // A try's handlers go to the table when it ends: inner tries come first (exceptions.ts).
+    if (top.kind === 5) this.pushHandler(H_CATCH, top.tryStart, top.tryEnd, [2 * top.exnSlot, ...top.clauses], top);
+    else if (top.kind === 6) this.endTryTable(top);
     if (!top.unreachable) this.emitBlockEndValues(top);
     if (top.elseFixup >= 0) {
       this.code[top.elseFixup] = this.code.length;
@@ -1055,6 +1180,114 @@ class Lowerer {
     this.resetTo(top, top.results);
     this.lastDstPos = -1;
     this.cmpPos = -1;
+  }
+
+  // ---- exception handling (handlers as data: exceptions.ts searches the table on a throw) ----
+
+  /**
+   * `try` or `try_table`: a block whose covered range starts after a NOP, so a block starting at
+   * the same pc is never inside it (a `delegate` resumes searching from a block's start).
+   */
+  private tryStart(op: number): void {
+    const r = this.r;
+    const bt = blockType(this.m, r.s33());
+    let catches: Ctrl['catches'];
+    if (op === 0x1f) {
+      // Catch labels are resolved outside the try_table.
+      catches = [];
+      const n = r.count(1);
+      for (let j = 0; j < n; j++) {
+        const kind = r.u8();
+        const tag = kind < 2 ? r.u32() : -1;
+        catches.push({ kind, tag, target: this.ctrls[this.ctrls.length - 1 - r.u32()]! });
+      }
+    }
+    this.materializeAll();
+    const base = this.height - bt.params.length;
+    const c = this.newCtrl(op === 0x06 ? 4 : 6, base, base < this.height ? this.vsSlot[base]! : this.sp, bt.params, bt.results);
+    c.catches = catches;
+    this.startInstr();
+    this.emit(I.NOP);
+    c.tryStart = this.code.length;
+    c.vpc = c.tryStart;
+    if (op === 0x06) c.exnSlot = this.exnBase + this.nextExnSlot++;
+    this.ctrls.push(c);
+  }
+
+  /** Appends a handler-table entry: `start end kind n` then `words` (n = clauses). */
+  private pushHandler(kind: number, start: number, end: number, words: readonly number[], c: Ctrl): void {
+    const h = this.handlers;
+    h.push(start, end, kind, kind === H_CATCH ? c.clauses.length / 4 : kind === H_TRY_TABLE ? (c.catches?.length ?? 0) : 0);
+    h.push(...words);
+  }
+
+  /** The end of a try_table: its entry, with a target and a destination slot per clause. */
+  private endTryTable(top: Ctrl): void {
+    const end = this.code.length;
+    const h = this.handlers;
+    const catches = top.catches ?? [];
+    h.push(top.tryStart, end, H_TRY_TABLE, catches.length);
+    for (const k of catches) {
+      const c = k.target;
+      h.push(k.kind, k.tag);
+      const pos = h.length;
+      h.push(0, 2 * c.slot);
+      if (c.kind === 1) h[pos] = c.head;
+      else if (c.kind === 3) this.returnStubs.push({ pos, slot: c.slot });
+      else c.hfixups.push(pos);
+    }
+  }
+
+  /** Legacy `catch x` (tag >= 0) or `catch_all`: ends the covered range or the previous handler. */
+  private catchLegacy(top: Ctrl, tag: number): void {
+    if (top.kind === 4) {
+      top.tryEnd = this.code.length;
+      top.kind = 5;
+    }
+    if (!top.unreachable) {
+      this.emitBlockEndValues(top);
+      this.startInstr();
+      this.emit(I.BR);
+      this.emitTarget(top);
+    }
+    const target = this.code.length;
+    top.clauses.push(tag < 0 ? 2 : 0, tag, target, 2 * top.slot);
+    // A delegate to this block from the handler goes to the handlers around the whole try.
+    top.vpc = target;
+    this.lastDstPos = -1;
+    this.cmpPos = -1;
+    this.resetTo(top, tag < 0 ? EMPTY : this.m.types[this.m.tagSpace[tag]!.typeIndex]!.params);
+    top.unreachable = false;
+    this.deadDepth = 0;
+  }
+
+  /** Legacy `delegate l`: a try whose exceptions go on to the handlers around label l (outside it). */
+  private delegate(top: Ctrl, depth: number): void {
+    const target = this.ctrls[this.ctrls.length - 2 - depth]!;
+    this.handlers.push(top.tryStart, this.code.length, H_DELEGATE, target.kind === 3 ? -1 : target.vpc);
+    top.kind = 0;
+    this.end(top);
+  }
+
+  /** Returns for catch clauses that branch to the function's label, after the body. */
+  private emitReturnStubs(): void {
+    const results = this.ftype.results;
+    for (const stub of this.returnStubs) {
+      this.handlers[stub.pos] = this.code.length;
+      this.startInstr();
+      if (this.listenExits) {
+        this.emit(I.RETL);
+        this.emit(2 * stub.slot);
+        this.emit(slotsOfTypes(results));
+        this.emit(results.some(isRefType) ? 1 : 0);
+      } else if (results.length === 0) {
+        this.emit(I.RET0);
+      } else {
+        this.emit(I.RETN);
+        this.emit(2 * stub.slot);
+        this.emit(slotsOfTypes(results));
+      }
+    }
   }
 
   private brIf(top: Ctrl): void {
@@ -1179,6 +1412,7 @@ class Lowerer {
     const ft = this.m.types[ti]!;
     const idx = this.popOpnd();
     const argw = this.prepareArgs(ft.params.length);
+    this.idx64(table, idx);
     if (op === 0x13) this.emitTailAfter();
     this.startInstr();
     this.emit(op === 0x11 ? I.CALL_INDIRECT : I.RCALL_INDIRECT);
@@ -1249,16 +1483,19 @@ class Lowerer {
 
   /** Numeric, memory, 0xFC, SIMD and atomic instructions. */
   private numericOrMemory(op: number, info: OpInfo): void {
-    const r = this.r;
     if (op in I32_BIN) {
       this.lowerI32Bin(op);
       return;
     }
     const ld = LOADS[op];
     if (ld !== undefined) {
-      r.u32();
-      const off = r.u32();
+      this.readMemarg();
       const a = this.popOpnd();
+      if (!this.memFast(a)) {
+        this.memx(op, a, 0, 0, 0, info.results![0]!);
+        return;
+      }
+      const off = this.memOff;
       this.startInstr();
       this.emit(ld);
       const dpos = this.code.length;
@@ -1270,10 +1507,21 @@ class Lowerer {
     }
     const st = STORES[op];
     if (st !== undefined) {
-      r.u32();
-      const off = r.u32();
+      this.readMemarg();
       const v = this.popOpnd();
       const a = this.popOpnd();
+      if (!this.memFast(a)) {
+        this.memx(op, a, v, 0, 0, -1);
+        return;
+      }
+      const off = this.memOff;
+      if (this.opts.dirtyPages === true) {
+        this.startInstr();
+        this.emit(I.DIRTY);
+        this.emit(a);
+        this.emit(off);
+        this.emit(OPS[op]!.memBytes);
+      }
       this.startInstr();
       this.emit(st);
       this.emit(a);
@@ -1324,11 +1572,108 @@ class Lowerer {
       this.lowerAtomic(op, info.params!.length, info.results!.length);
       return;
     }
-    if (op >= 0x200 && op < 0x300) {
+    if ((op >= 0x200 && op < 0x300) || op >= 0x400) {
       this.lowerSimd(op);
       return;
     }
     throw new Error(`not supported: ${info.name}`);
+  }
+
+  // ---- multiple memories, 64-bit memories and tables (memx.ts) ----
+
+  /** Reads a memarg: the memory index (when bit 6 of the alignment says so) and the offset. */
+  private readMemarg(): void {
+    const r = this.r;
+    const align = r.u32();
+    this.memIdx = (align & MEMARG_HAS_MEMIDX) !== 0 ? r.u32() : 0;
+    this.memOff = r.u64();
+  }
+
+  private memory64(mem: number): boolean {
+    return this.m.memorySpace[mem]?.limits.is64 === true;
+  }
+
+  private table64(t: number): boolean {
+    return this.m.tableSpace[t]?.limits.is64 === true;
+  }
+
+  /**
+   * Whether the access just read (address at word offset `a`) takes the memory-0 ops of the run
+   * loop: always for a 32-bit memory 0; for a 64-bit one after an ADDR64 check of the address's
+   * high word (emitted here) when the offset is below 2^32 (memories are at most 4 GiB).
+   */
+  private memFast(a: number): boolean {
+    if (this.memIdx !== 0) return false;
+    if (!this.memory64(0)) return true;
+    if (this.memOff >= 0x1_0000_0000) return false;
+    this.startInstr();
+    this.emit(I.ADDR64);
+    this.emit(a);
+    return true;
+  }
+
+  /** A memory access (wasm opcode `op`) through MEMX; `result` is its type or -1. */
+  private memx(op: number, a: number, b: number, c: number, lane: number, result: number): void {
+    this.startInstr();
+    this.emit(I.MEMX);
+    this.emit(op);
+    this.emit(this.memIdx);
+    const dpos = this.code.length;
+    this.emit(0);
+    this.emit(a);
+    this.emit(b);
+    this.emit(c);
+    this.emit((this.memOff % 0x1_0000_0000) | 0);
+    this.emit(Math.min(Math.floor(this.memOff / 0x1_0000_0000), 0x7fffffff));
+    this.emit(lane);
+    if (result >= 0) this.setResult(dpos, result);
+  }
+
+  /** memory.size/grow/init/copy/fill (wasm opcode `op`) through MEMX_MISC; `result` is its type or -1. */
+  private memxMisc(op: number, k: number, mem1: number, mem2: number, a: number, b: number, c: number, result: number): void {
+    this.startInstr();
+    this.emit(I.MEMX_MISC);
+    this.emit(op);
+    this.emit(k);
+    this.emit(mem1);
+    this.emit(mem2);
+    const dpos = this.code.length;
+    this.emit(0);
+    this.emit(a);
+    this.emit(b);
+    this.emit(c);
+    if (result >= 0) this.code[dpos] = this.pushResult(result);
+  }
+
+  /** A table instruction (wasm opcode `op`) involving a 64-bit table, through TABLEX. */
+  private tablex(op: number, t1: number, t2: number, a: number, b: number, c: number, result: number): void {
+    this.startInstr();
+    this.emit(I.TABLEX);
+    this.emit(op);
+    this.emit(t1);
+    this.emit(t2);
+    const dpos = this.code.length;
+    this.emit(0);
+    this.emit(a);
+    this.emit(b);
+    this.emit(c);
+    if (result >= 0) this.code[dpos] = this.pushResult(result);
+  }
+
+  /** Before an element access of 64-bit table `t` at index operand `idx`: the IDX64 check. */
+  private idx64(t: number, idx: number): void {
+    if (!this.table64(t)) return;
+    this.startInstr();
+    this.emit(I.IDX64);
+    this.emit(idx);
+  }
+
+  /** `irop d d`: widens an i32 result in place to the i64 a 64-bit memory's instruction returns. */
+  private widen(irop: number, d: number): void {
+    this.startInstr();
+    this.emit(irop);
+    this.emit(d);
+    this.emit(d);
   }
 
   /** An instruction `irop d, a[, b]` whose result goes to a new slot. */
@@ -1404,26 +1749,30 @@ class Lowerer {
     switch (sub) {
       case 0x08: // memory.init
         k1 = r.u32();
-        r.u8();
+        k2 = r.u32();
         c = this.popOpnd();
         b = this.popOpnd();
         a = this.popOpnd();
+        if (k2 !== 0 || this.memory64(k2)) return this.memxMisc(0x100 + sub, k1, k2, 0, a, b, c, -1);
         break;
       case 0x09: // data.drop
         k1 = r.u32();
         break;
       case 0x0a: // memory.copy
-        r.u8();
-        r.u8();
+        k1 = r.u32();
+        k2 = r.u32();
         c = this.popOpnd();
         b = this.popOpnd();
         a = this.popOpnd();
+        if (k1 !== 0 || k2 !== 0 || this.memory64(0)) return this.memxMisc(0x100 + sub, 0, k1, k2, a, b, c, -1);
         break;
       case 0x0b: // memory.fill
-        r.u8();
+        k1 = r.u32();
         c = this.popOpnd();
         b = this.popOpnd();
         a = this.popOpnd();
+        if (k1 !== 0 || this.memory64(0)) return this.memxMisc(0x100 + sub, 0, k1, 0, a, b, c, -1);
+        k1 = 0;
         break;
       case 0x0c: // table.init
         k1 = r.u32();
@@ -1431,6 +1780,7 @@ class Lowerer {
         c = this.popOpnd();
         b = this.popOpnd();
         a = this.popOpnd();
+        if (this.table64(k2)) return this.tablex(0x100 + sub, k1, k2, a, b, c, -1);
         break;
       case 0x0d: // elem.drop
         k1 = r.u32();
@@ -1441,15 +1791,18 @@ class Lowerer {
         c = this.popOpnd();
         b = this.popOpnd();
         a = this.popOpnd();
+        if (this.table64(k1) || this.table64(k2)) return this.tablex(0x100 + sub, k1, k2, a, b, c, -1);
         break;
       case 0x0f: // table.grow
         k1 = r.u32();
         b = this.popOpnd();
         a = this.popOpnd();
+        if (this.table64(k1)) return this.tablex(0x100 + sub, k1, 0, a, b, 0, 0x7e);
         result = 0x7f;
         break;
       case 0x10: // table.size
         k1 = r.u32();
+        if (this.table64(k1)) return this.tablex(0x100 + sub, k1, 0, 0, 0, 0, 0x7e);
         result = 0x7f;
         break;
       case 0x11: // table.fill
@@ -1457,6 +1810,7 @@ class Lowerer {
         c = this.popOpnd();
         b = this.popOpnd();
         a = this.popOpnd();
+        if (this.table64(k1)) return this.tablex(0x100 + sub, k1, 0, a, b, c, -1);
         break;
       default:
         throw new Error(`lower: bad 0xFC sub-opcode ${sub}`);
@@ -1499,8 +1853,27 @@ class Lowerer {
     let off = 0;
     if (sub === 0x03) r.u8();
     else {
-      r.u32();
-      off = r.u32();
+      this.readMemarg();
+      const c = nparams > 2 ? this.popOpnd() : 0;
+      const b = nparams > 1 ? this.popOpnd() : 0;
+      const a = this.popOpnd();
+      const result = nresults > 0 ? OPS[op]!.results![0]! : -1;
+      if (!this.memFast(a)) {
+        this.memx(op, a, b, c, 0, result);
+        return;
+      }
+      off = this.memOff;
+      this.startInstr();
+      this.emit(I.ATOMIC);
+      this.emit(sub);
+      const dpos = this.code.length;
+      this.emit(0);
+      this.emit(a);
+      this.emit(b);
+      this.emit(c);
+      this.emit(off);
+      if (result >= 0) this.code[dpos] = this.pushResult(result);
+      return;
     }
     const dpos = this.emitOperands(I.ATOMIC, sub, nparams);
     this.emit(off);
@@ -1509,7 +1882,8 @@ class Lowerer {
 
   private lowerSimd(op: number): void {
     const r = this.r;
-    const sub = op - 0x200;
+    // Relaxed SIMD (codes from 0x400) keeps its sub-opcode (0x100 and up) in simd.ts's numbering.
+    const sub = op >= 0x400 ? op - 0x300 : op - 0x200;
     const info = OPS[op]!;
     if (sub === 0x0c) {
       // v128.const
@@ -1523,11 +1897,15 @@ class Lowerer {
       return;
     }
     if (info.imm === 'memarg' || info.imm === 'memlane') {
-      r.u32();
-      const off = r.u32();
+      this.readMemarg();
       const lane = info.imm === 'memlane' ? r.u8() : 0;
       const v = info.params!.length === 2 ? this.popOpnd() : 0;
       const a = this.popOpnd();
+      if (!this.memFast(a)) {
+        this.memx(op, a, v, 0, lane, info.results!.length > 0 ? V128 : -1);
+        return;
+      }
+      const off = this.memOff;
       this.startInstr();
       this.emit(I.SIMD_MEM);
       this.emit(sub);
@@ -1585,22 +1963,36 @@ for (const [reg, imm] of Object.values(I32_BIN)) if (imm >= 0) IMM_OF_REV[imm] =
 /** At most this many loop constants get slots (each costs two word copies per call). */
 const MAX_LOOP_CONSTS = 64;
 
-/** Collects the distinct numeric constants that appear inside loops (as lo/hi word pairs). */
-function prescanLoopConstants(m: IrModule, start: number, end: number, index: Map<string, number>, words: number[]): void {
+/**
+ * Collects the distinct numeric constants that appear inside loops (as lo/hi word pairs), and counts
+ * the legacy tries (each gets a slot for its caught exception) and whether there is a try_table.
+ */
+function prescanLoopConstants(
+  m: IrModule,
+  start: number,
+  end: number,
+  index: Map<string, number>,
+  words: number[],
+): { tries: number; tryTables: boolean } {
   const r = new Reader(m.bytes, start, end);
   const kinds: number[] = [];
   let loops = 0;
+  let tries = 0;
+  let tryTables = false;
   while (r.pos < end) {
     const op = r.opcode();
     const info = OPS[op];
     if (info === undefined) throw new Error(`lower: unknown opcode ${op}`);
-    if (op === 0x02 || op === 0x03 || op === 0x04) {
-      r.s33();
+    if (op === 0x02 || op === 0x03 || op === 0x04 || op === 0x06 || op === 0x1f) {
+      r.pos = skipImmediates(r.bytes, r.pos, op);
       kinds.push(op);
       if (op === 0x03) loops++;
+      if (op === 0x06) tries++;
+      if (op === 0x1f) tryTables = true;
       continue;
     }
-    if (op === 0x0b) {
+    if (op === 0x0b || op === 0x18) {
+      r.pos = skipImmediates(r.bytes, r.pos, op);
       if (kinds.pop() === 0x03) loops--;
       continue;
     }
@@ -1626,4 +2018,5 @@ function prescanLoopConstants(m: IrModule, start: number, end: number, index: Ma
       words.push(lo, hi);
     }
   }
+  return { tries, tryTables };
 }

@@ -20,6 +20,8 @@ import type { BlockCoverage } from '../store/coverage.js';
 import type { HandleTable } from '../store/handles.js';
 import type { ListenedFrame } from '../store/hooks.js';
 import type { MemoryApi } from '../store/memory-api.js';
+import type { TagInst } from '../store/tags.js';
+import type { Tag, WasmException } from '../api/tag.js';
 
 /** A lowered function body (see lower.ts). */
 export interface Lowered {
@@ -38,6 +40,11 @@ export interface Lowered {
   readonly refLocals: Int32Array;
   /** Pool of shuffle lane arrays for SIMD. */
   readonly lanes: readonly Uint8Array[];
+  /**
+   * Exception handlers (exceptions.ts), innermost try first: per try, `start end kind n` then its
+   * clauses. Empty for functions without `try`/`try_table`.
+   */
+  readonly handlers: Int32Array;
 }
 
 const typeIds = new Map<string, number>();
@@ -110,8 +117,23 @@ export class FuncInst implements EngineFunction {
   }
 }
 
-/** A reference value: a function, a non-null externref handle, or null. */
-export type Ref = FuncInst | bigint | null;
+/**
+ * A caught or thrown exception (an `exnref`): its tag and payload, slot by slot as on the value
+ * stack (two words per slot, references beside them).
+ */
+export class ExnInst {
+  /** The exception at the API, once it has been needed (exceptions.ts). */
+  api: WasmException | undefined = undefined;
+
+  constructor(
+    readonly tag: Tag,
+    readonly words: Int32Array,
+    readonly refs: ReadonlyArray<Ref | undefined>,
+  ) {}
+}
+
+/** A reference value: a function, a non-null externref handle, an exception, or null. */
+export type Ref = FuncInst | bigint | ExnInst | null;
 
 /** Upper bound on table sizes, so a huge `table.grow` fails instead of exhausting memory. */
 export const MAX_TABLE_ELEMENTS = 10_000_000;
@@ -119,11 +141,13 @@ export const MAX_TABLE_ELEMENTS = 10_000_000;
 export class TableInst implements EngineTable {
   readonly elemType: number;
   readonly max: number | undefined;
+  readonly is64: boolean;
   elems: Ref[];
 
-  constructor(elemType: number, min: number, max: number | undefined) {
+  constructor(elemType: number, min: number, max: number | undefined, is64 = false) {
     this.elemType = elemType;
     this.max = max;
+    this.is64 = is64;
     if (min > MAX_TABLE_ELEMENTS) throw new Error(`table size ${min} exceeds the limit of ${MAX_TABLE_ELEMENTS} elements`);
     this.elems = new Array<Ref>(min).fill(null);
   }
@@ -147,11 +171,13 @@ export class MemInst implements EngineMemory {
   readonly api: MemoryApi;
   readonly max: number | undefined;
   readonly shared: boolean;
+  readonly is64: boolean;
 
-  constructor(api: MemoryApi, max: number | undefined, shared: boolean) {
+  constructor(api: MemoryApi, max: number | undefined, shared: boolean, is64 = false) {
     this.api = api;
     this.max = max;
     this.shared = shared;
+    this.is64 = is64;
   }
 
   pages(): number {
@@ -223,6 +249,8 @@ export class Instance {
   tables: TableInst[] = [];
   memories: MemInst[] = [];
   globals: GlobalInst[] = [];
+  /** The tag index space (exception handling). */
+  tags: TagInst[] = [];
   /** Data segments (null once dropped). */
   datas: Array<Uint8Array | null> = [];
   /** Element segments as evaluated references (null once dropped). */
@@ -236,6 +264,8 @@ export class Instance {
   interrupt = false;
   /** Per defined function: 1 when its entry is checked (store/interrupts.ts); null: every entry. */
   entryChecked: Uint8Array | null = null;
+  /** Dirty-page tracking (`CompileOptions.dirtyPages`): stores are lowered with a DIRTY mark before them. */
+  dirtyPages = false;
   /** Some function in the index space has a listener (lowering then looks for CALLL targets). */
   anyListened = false;
   /** Line coverage (`CompileOptions.coverage`): block starts and counters, shared by every instance. */

@@ -12,7 +12,9 @@
 import { Trap, WasmRuntimeError } from '../api/errors.js';
 import type { Machine } from './machine.js';
 import { clz64, ctz32, ctz64, i64ToF32, nearest, out64, popcnt32, truncToI32S, truncToI32U, truncToI64, u64ToF32 } from './numeric.js';
-import type { FuncInst, Ref } from './objects.js';
+import { ExnInst, type FuncInst, type Ref } from './objects.js';
+import { memAccess, memMisc, tableX } from './memx.js';
+import { newExn, ThrowSignal } from './exceptions.js';
 
 /** Runs the rare instruction at `pc` of `fn` (frame at word offset `fp`); returns the next pc. */
 export function rareOp(m: Machine, fn: FuncInst, code: Int32Array, pc: number, fp: number): number {
@@ -474,6 +476,86 @@ export function rareOp(m: Machine, fn: FuncInst, code: Int32Array, pc: number, f
       // F32_CONVERT_I32_U
       f32[fp + code[pc + 1]!] = i32[fp + code[pc + 2]!]! >>> 0;
       return pc + 3;
+    }
+    case 254: {
+      // ADDR64
+      if (i32[fp + code[pc + 1]! + 1] !== 0) throw new WasmRuntimeError(Trap.OutOfBoundsMemoryAccess);
+      return pc + 2;
+    }
+    case 169: {
+      // IDX64
+      if (i32[fp + code[pc + 1]! + 1] !== 0) throw new WasmRuntimeError(Trap.InvalidTableAccess);
+      return pc + 2;
+    }
+    case 253: {
+      // CLAMP64
+      const a = fp + code[pc + 2]!;
+      i32[fp + code[pc + 1]!] = i32[a + 1] !== 0 ? -1 : i32[a]!;
+      return pc + 3;
+    }
+    case 247: {
+      // MEMX
+      memAccess(
+        m,
+        inst,
+        code[pc + 1]!,
+        code[pc + 2]!,
+        fp + code[pc + 3]!,
+        fp + code[pc + 4]!,
+        fp + code[pc + 5]!,
+        fp + code[pc + 6]!,
+        (code[pc + 7]! >>> 0) + code[pc + 8]! * 0x1_0000_0000,
+        code[pc + 9]!,
+      );
+      return pc + 10;
+    }
+    case 248: {
+      // MEMX_MISC
+      memMisc(
+        m,
+        inst,
+        code[pc + 1]!,
+        code[pc + 2]!,
+        code[pc + 3]!,
+        code[pc + 4]!,
+        fp + code[pc + 5]!,
+        fp + code[pc + 6]!,
+        fp + code[pc + 7]!,
+        fp + code[pc + 8]!,
+      );
+      return pc + 9;
+    }
+    case 249: {
+      // TABLEX
+      tableX(
+        m,
+        inst,
+        code[pc + 1]!,
+        code[pc + 2]!,
+        code[pc + 3]!,
+        fp + code[pc + 4]!,
+        fp + code[pc + 5]!,
+        fp + code[pc + 6]!,
+        fp + code[pc + 7]!,
+      );
+      return pc + 8;
+    }
+    case 250: {
+      // THROW
+      m.curFp = fp;
+      throw new ThrowSignal(newExn(m, inst.tags[code[pc + 1]!]!, fp + code[pc + 2]!));
+    }
+    case 251: {
+      // THROW_REF
+      const exn = refs[(fp + code[pc + 1]!) >> 1];
+      if (!(exn instanceof ExnInst)) throw new WasmRuntimeError(Trap.NullExceptionReference);
+      m.curFp = fp;
+      throw new ThrowSignal(exn);
+    }
+    case 252: {
+      // RETHROW
+      m.curFp = fp;
+      throw new ThrowSignal(refs[(fp + code[pc + 1]!) >> 1] as ExnInst);
     }
     default:
       throw new Error(`interpreter: bad internal opcode ${code[pc]} at ${pc}`);

@@ -93,6 +93,7 @@ export function loweredOf(f: FuncInst): Lowered {
       listenExits: f.listener !== undefined && listensExits(f.listener),
       interrupt: inst.interrupt,
       entryCheck: inst.entryChecked === null || inst.entryChecked[f.codeIndex] === 1,
+      dirtyPages: inst.dirtyPages,
       listenedCallee: inst.anyListened
         ? (i) => funcs[i] !== undefined && funcs[i].listener !== undefined && funcs[i].host === null
         : undefined,
@@ -2188,6 +2189,13 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         }
         const v = fp + code[pc + 2]!;
         dv.setInt16(ea, i32[v]!, true);
+        pc += 4;
+        break;
+      }
+      case 255: {
+        // DIRTY
+        const dirty = inst.mem!.api.dirty;
+        if (dirty !== undefined) dirty.mark((i32[fp + code[pc + 1]!]! >>> 0) + (code[pc + 2]! >>> 0), code[pc + 3]!);
         pc += 4;
         break;
       }

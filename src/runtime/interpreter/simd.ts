@@ -15,7 +15,8 @@
  *
  * @see https://webassembly.github.io/spec/core/exec/numerics.html
  */
-import { CODE_FD, OPS, opByName } from '../binary/opcodes.js';
+import { CODE_FD, CODE_FD_HI, OPS, opByName } from '../binary/opcodes.js';
+import { fmaF32, fmaF64 } from './fma.js';
 
 /** Views over the interpreter's value-stack `ArrayBuffer` (8-byte slots). */
 export interface SimdViews {
@@ -570,12 +571,15 @@ const anyTrue: Handler = (v, dst, a) => {
 // ---------------------------------------------------------------------------------------------
 // The instruction table.
 
-const HANDLERS: Array<Handler | undefined> = new Array<Handler | undefined>(256).fill(undefined);
+/** By 0xFD sub-opcode: 0..0xff, and the relaxed SIMD instructions from 0x100. */
+const HANDLERS: Array<Handler | undefined> = new Array<Handler | undefined>(0x200).fill(undefined);
 
 function def(name: string, h: Handler): void {
   const info = opByName(name);
-  if (info === undefined || (info.code & ~0xff) !== CODE_FD) throw new Error(`simd: unknown instruction ${name}`);
-  HANDLERS[info.code - CODE_FD] = h;
+  if (info === undefined) throw new Error(`simd: unknown instruction ${name}`);
+  if ((info.code & ~0xff) === CODE_FD) HANDLERS[info.code - CODE_FD] = h;
+  else if (info.code >= CODE_FD_HI) HANDLERS[info.code - CODE_FD_HI + 0x100] = h;
+  else throw new Error(`simd: not a SIMD instruction ${name}`);
 }
 
 const INT_SHAPES = [
@@ -847,6 +851,150 @@ function buildTable(): void {
   def('f64x2.convert_low_i32x4_u', un('u32', id, 'f64'));
   def('f32x4.demote_f64x2_zero', un('f64', id, 'f32'));
   def('f64x2.promote_low_f32x4', un('f32', id, 'f64'));
+  buildRelaxed();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Relaxed SIMD: the results V8 gives on x64 (SSE4.1/AVX with FMA), each within the spec's set.
+
+/** cvttps2dq/cvttpd2dq: truncation, 0x80000000 for NaN and out-of-range lanes. */
+function truncX64(x: number): number {
+  return x !== x || x >= 2147483648 || x < -2147483648 ? -2147483648 : Math.trunc(x);
+}
+
+/** pshufb: a set top bit gives 0, else the low four bits index `a`. */
+const relaxedSwizzle: Handler = (v, dst, a, b) => {
+  load(v, a, A);
+  load(v, b, B);
+  for (let i = 0; i < 16; i++) {
+    const j = B.u8[i]!;
+    R.u8[i] = (j & 0x80) !== 0 ? 0 : A.u8[j & 15]!;
+  }
+  store(v, dst);
+};
+
+/**
+ * Lane select by the mask's top bit per `width` bytes (pblendvb for i8x16 and i16x8, blendvps,
+ * blendvpd): `a`'s lane where it is set, `b`'s elsewhere.
+ */
+function laneSelect(width: number): Handler {
+  return (v, dst, a, b, c) => {
+    load(v, a, A);
+    load(v, b, B);
+    load(v, c, C);
+    for (let i = 0; i < 16; i += width) {
+      const src = (C.u8[i + width - 1]! & 0x80) !== 0 ? A.u8 : B.u8;
+      for (let j = i; j < i + width; j++) R.u8[j] = src[j]!;
+    }
+    store(v, dst);
+  };
+}
+
+/** minps/maxps (and the pd forms): `a`'s lane when `pick(a, b)`, else `b`'s, bit for bit (NaN, ±0). */
+function relaxedMinMax(k: 'f32' | 'f64', max: boolean): Handler {
+  return pickLane(k, max ? (x, y) => !(x > y) : (x, y) => !(x < y));
+}
+
+const F32_DEFAULT_NAN = 0xffc00000 | 0;
+
+/**
+ * vfmadd/vfnmadd: a NaN operand propagates, quieted, in the order b, a, c (what V8's instruction
+ * forms give); an invalid operation (inf × 0, inf − inf) without one gives x64's default NaN.
+ */
+function madd(k: 'f32' | 'f64', negate: boolean): Handler {
+  const x = A[k];
+  const y = B[k];
+  const z = C[k];
+  const w = k === 'f32' ? 1 : 2;
+  const fma = k === 'f32' ? fmaF32 : fmaF64;
+  const r = R[k];
+  return (v, dst, a, b, c) => {
+    load(v, a, A);
+    load(v, b, B);
+    load(v, c, C);
+    for (let i = 0; i < x.length; i++) {
+      const av = x[i]!;
+      const bv = y[i]!;
+      const cv = z[i]!;
+      const nan = bv !== bv ? B : av !== av ? A : cv !== cv ? C : undefined;
+      if (nan !== undefined) {
+        for (let j = i * w; j < i * w + w; j++) R.i32[j] = nan.i32[j]!;
+        const top = i * w + w - 1;
+        R.i32[top] = R.i32[top]! | (k === 'f32' ? 0x00400000 : 0x00080000);
+        continue;
+      }
+      const pa = negate ? -av : av;
+      if (!Number.isFinite(av) || !Number.isFinite(bv) || !Number.isFinite(cv)) {
+        // A product of finite operands is finite before rounding (it never overflows to meet an
+        // infinite addend); an infinite operand's product is infinite, or invalid times zero.
+        const res = Number.isFinite(av) && Number.isFinite(bv) ? cv : pa * bv + cv;
+        if (res === res) r[i] = res;
+        else if (w === 1) R.i32[i] = F32_DEFAULT_NAN;
+        else {
+          R.i32[2 * i] = 0;
+          R.i32[2 * i + 1] = 0xfff80000 | 0;
+        }
+        continue;
+      }
+      r[i] = fma(pa, bv, cv);
+    }
+    store(v, dst);
+  };
+}
+
+/** pmaddubsw(b unsigned, a signed): per i16 lane, the saturated sum of two byte products. */
+function dotI7Pair(i: number): number {
+  const p = B.u8[2 * i]! * A.i8[2 * i]! + B.u8[2 * i + 1]! * A.i8[2 * i + 1]!;
+  return p > 0x7fff ? 0x7fff : p < -0x8000 ? -0x8000 : p;
+}
+
+const relaxedDot: Handler = (v, dst, a, b) => {
+  load(v, a, A);
+  load(v, b, B);
+  for (let i = 0; i < 8; i++) R.i16[i] = dotI7Pair(i);
+  store(v, dst);
+};
+
+/**
+ * vpdpbusd (AVX-VNNI, which V8 uses where the CPU has it, as here): per i32 lane, the sum of four
+ * unsigned-by-signed byte products plus the addend, without the 16-bit saturation of pmaddubsw.
+ */
+const relaxedDotAdd: Handler = (v, dst, a, b, c) => {
+  load(v, a, A);
+  load(v, b, B);
+  load(v, c, C);
+  for (let i = 0; i < 4; i++) {
+    let sum = C.i32[i]!;
+    for (let k = 4 * i; k < 4 * i + 4; k++) sum += B.u8[k]! * A.i8[k]!;
+    R.i32[i] = sum | 0;
+  }
+  store(v, dst);
+};
+
+function buildRelaxed(): void {
+  def('i8x16.relaxed_swizzle', relaxedSwizzle);
+  def('i32x4.relaxed_trunc_f32x4_s', un('f32', truncX64, 'i32'));
+  def('i32x4.relaxed_trunc_f32x4_u', un('f32', truncSatU32, 'i32'));
+  def('i32x4.relaxed_trunc_f64x2_s_zero', un('f64', truncX64, 'i32'));
+  def('i32x4.relaxed_trunc_f64x2_u_zero', un('f64', truncSatU32, 'i32'));
+  def('f32x4.relaxed_madd', madd('f32', false));
+  def('f32x4.relaxed_nmadd', madd('f32', true));
+  def('f64x2.relaxed_madd', madd('f64', false));
+  def('f64x2.relaxed_nmadd', madd('f64', true));
+  def('i8x16.relaxed_laneselect', laneSelect(1));
+  def('i16x8.relaxed_laneselect', laneSelect(1));
+  def('i32x4.relaxed_laneselect', laneSelect(4));
+  def('i64x2.relaxed_laneselect', laneSelect(8));
+  def('f32x4.relaxed_min', relaxedMinMax('f32', false));
+  def('f32x4.relaxed_max', relaxedMinMax('f32', true));
+  def('f64x2.relaxed_min', relaxedMinMax('f64', false));
+  def('f64x2.relaxed_max', relaxedMinMax('f64', true));
+  def(
+    'i16x8.relaxed_q15mulr_s',
+    bin('i16', (x, y) => (x * y + 0x4000) >> 15),
+  );
+  def('i16x8.relaxed_dot_i8x16_i7x16_s', relaxedDot);
+  def('i32x4.relaxed_dot_i8x16_i7x16_add_s', relaxedDotAdd);
 }
 buildTable();
 

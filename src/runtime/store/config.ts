@@ -10,8 +10,12 @@ import type { Reader, Writer } from '../../sys/io.js';
 
 export type EngineKind = 'interpreter' | 'compiler' | 'auto';
 
-/** In-memory cache of compiled modules, shared by runtimes given the same cache. */
+/**
+ * A cache of compiled modules (`newCompilationCache()` in memory, `newCompilationCacheWithDir(dir)`
+ * on disk), shared by the runtimes given it with `withCompilationCache`.
+ */
 export interface CompilationCache {
+  /** Forgets what the cache holds in memory (files on disk stay); later compiles bypass it. */
   close(): Promise<void>;
 }
 
@@ -29,6 +33,7 @@ export interface RuntimeConfig {
   withCustomSections(on: boolean): RuntimeConfig;
   /** Stop running calls when the call's context is done (signal aborted or deadline passed). */
   withCloseOnContextDone(on: boolean): RuntimeConfig;
+  /** Compiles through `cache` (see `newCompilationCache`, `newCompilationCacheWithDir`). */
   withCompilationCache(cache: CompilationCache): RuntimeConfig;
 }
 
@@ -86,10 +91,17 @@ export function newRuntimeConfigOf(engine: EngineKind): RuntimeConfigImpl {
 
 /** Filesystem mounts for WASI. */
 export interface FSConfig {
+  /** Mounts host directory `hostDir` at `guestPath` (the pre-open name the guest sees), read-write. A directory that cannot be opened (or a file) fails instantiation with a `SysConfigError`. */
   withDirMount(hostDir: string, guestPath: string): FSConfig;
+  /** {@link FSConfig.withDirMount}, read-only (writes fail with `EROFS`). */
   withReadOnlyDirMount(hostDir: string, guestPath: string): FSConfig;
-  /** Mounts an {@link FS} from wasmscope/sys (e.g. `newMemFS()`) at `guestPath`. */
+  /**
+   * Mounts an {@link FS} at `guestPath`: one of wasmscope/sys (`newMemFS()`, `newDirFS()`) or one
+   * the user implements (see `unimplementedFS` in wasmscope/sys; its throws become errnos).
+   */
   withFSMount(fs: FS, guestPath: string): FSConfig;
+  /** {@link withFSMount} under wazero's name for mounting an `experimental/sys` FS. */
+  withSysFSMount(fs: FS, guestPath: string): FSConfig;
 }
 
 /** Guest paths drop leading `./` and `/` and a trailing `/` ("" is the root mount, shown as `/`). */
@@ -124,6 +136,9 @@ export class FSConfigImpl implements FSConfig {
   withFSMount(fs: FS, guestPath: string): FSConfig {
     return this.#with({ guestPath: cleanGuestPath(guestPath), hostDir: undefined, fs, readOnly: false, name: guestPath });
   }
+  withSysFSMount(fs: FS, guestPath: string): FSConfig {
+    return this.withFSMount(fs, guestPath);
+  }
 }
 
 /** Configuration of one module instantiation (name, start functions, and the WASI system view). */
@@ -132,21 +147,41 @@ export interface ModuleConfig {
   withName(name: string): ModuleConfig;
   /** Exported functions called after instantiation, in order; missing ones are skipped. @defaultValue ['_start'] */
   withStartFunctions(...names: string[]): ModuleConfig;
+  /** The guest's `argv` (WASI `args_get`); the first is the program name by convention. */
   withArgs(...args: string[]): ModuleConfig;
   /** Sets an environment variable (replaces an existing key in place). */
   withEnv(key: string, value: string): ModuleConfig;
+  /** The guest's stdin: bytes, a string, a host fd number, or a `Reader` (default: empty). */
   withStdin(source: Uint8Array | string | number | Reader): ModuleConfig;
+  /** Where the guest's stdout goes (default: discarded). */
   withStdout(sink: Writer): ModuleConfig;
+  /** Where the guest's stderr goes (default: discarded). */
   withStderr(sink: Writer): ModuleConfig;
+  /** The guest's filesystem mounts (`newFSConfig()…`; default: none). */
   withFSConfig(config: FSConfig): ModuleConfig;
+  /** The wall clock WASI reads: `fn` returns seconds and nanoseconds; `resolutionNs` is what `clock_res_get` reports (default: deterministic, from 2022-01-01, +1 ms per read). */
   withWalltime(fn: () => [sec: bigint, nsec: number], resolutionNs: number): ModuleConfig;
+  /** The host's real wall clock. */
   withSysWalltime(): ModuleConfig;
+  /** The monotonic clock WASI reads, in nanoseconds, with its resolution (default: deterministic, +1 ms per read). */
   withNanotime(fn: () => bigint, resolutionNs: number): ModuleConfig;
+  /** The host's real monotonic clock. */
   withSysNanotime(): ModuleConfig;
+  /** What a guest sleep does with its nanoseconds (default: returns at once). */
   withNanosleep(fn: (ns: bigint) => void): ModuleConfig;
+  /** Guest sleeps really sleep (blocking the thread, or waiting on a timer with async WASI). */
   withSysNanosleep(): ModuleConfig;
+  /** What WASI `sched_yield` does (default: nothing). */
   withOsyield(fn: () => void): ModuleConfig;
+  /** Where WASI `random_get` reads from (default: a seeded deterministic source; `cryptoRandom` from wasmscope/sys for real randomness). */
   withRandSource(source: Reader): ModuleConfig;
+  /**
+   * Pre-opens a TCP listener on `host:port` (port 0: any free port) when the module is
+   * instantiated; the guest gets it as a descriptor after the mounts and takes connections with
+   * `sock_accept` (wasi-libc's `accept`). Binding fails the instantiation. Several listeners get
+   * consecutive descriptors in the order configured.
+   */
+  withTCPListener(host: string, port: number): ModuleConfig;
 }
 
 /** A module configuration's data: the instance name and start functions, then its system view. */
@@ -214,6 +249,9 @@ export class ModuleConfigImpl implements ModuleConfig {
   withRandSource(source: Reader): ModuleConfig {
     return this.#with({ randSource: source });
   }
+  withTCPListener(host: string, port: number): ModuleConfig {
+    return this.#with({ tcpListeners: [...(this.data.tcpListeners ?? []), { host, port }] });
+  }
 }
 
 export function newModuleConfigImpl(): ModuleConfigImpl {
@@ -231,5 +269,6 @@ export function newModuleConfigImpl(): ModuleConfigImpl {
     nanosleep: undefined,
     osyield: undefined,
     randSource: undefined,
+    tcpListeners: [],
   });
 }

@@ -4,6 +4,9 @@
  */
 import { Context } from '../api/context.js';
 import type { Module } from '../api/module.js';
+import type { LinearMemory, MemoryAllocator } from './memory-api.js';
+
+export type { LinearMemory, MemoryAllocator };
 
 /**
  * Resolves an import module name to a module before the runtime's registry is consulted.
@@ -14,6 +17,7 @@ export type ImportResolver = (moduleName: string) => Module | undefined;
 
 /** Called once when a module is closed (by close, proc_exit, runtime close or a context deadline). @experimental */
 export interface CloseNotifier {
+  /** Called once when the module closes, with its exit code. */
   closeNotify(ctx: Context, exitCode: number): void;
 }
 
@@ -81,4 +85,30 @@ export function withTimeSlicing(ctx: Context, sliceMs: number): Context {
 /** The time slice of calls made with `ctx`, in ms, if any. */
 export function getTimeSlicing(ctx: Context): number | undefined {
   return ctx.value<number>(timeSliceKey);
+}
+
+const memoryAllocatorKey = Symbol('wasmscope.memoryAllocator');
+
+/** Adapts a function to {@link MemoryAllocator}. @experimental */
+export function memoryAllocatorFunc(fn: (cap: number, max: number) => LinearMemory): MemoryAllocator {
+  return { allocate: fn };
+}
+
+/**
+ * A context whose `instantiateModule` allocates the memories the module defines with `allocator`
+ * (wazero's `experimental.WithMemoryAllocator`): `allocate(capBytes, maxBytes)`, then
+ * `reallocate(minBytes)`; each `memory.grow` within the maximum calls `reallocate(newBytes)` (undefined
+ * fails the grow); `free()` when the module closes. Interpreter engine only: the compiler engine
+ * refuses it, since V8 allocates the memory of compiled code itself. An undefined allocator leaves
+ * `ctx` unchanged.
+ * @experimental
+ */
+export function withMemoryAllocator(ctx: Context, allocator: MemoryAllocator | undefined): Context {
+  if (allocator === undefined) return ctx;
+  return ctx.withValue(memoryAllocatorKey, allocator);
+}
+
+/** The memory allocator of an instantiation context, if any. */
+export function getMemoryAllocator(ctx: Context): MemoryAllocator | undefined {
+  return ctx.value<MemoryAllocator>(memoryAllocatorKey);
 }

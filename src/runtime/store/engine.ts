@@ -15,6 +15,7 @@ import type { MemoryApi } from './memory-api.js';
 import type { Trap } from '../api/errors.js';
 import type { FunctionListener } from '../api/listener.js';
 import type { BlockCoverage } from './coverage.js';
+import type { TagInst } from './tags.js';
 
 /** Options fixed at compile time. */
 export interface CompileOptions {
@@ -37,12 +38,22 @@ export interface CompileOptions {
    */
   readonly coverage?: BlockCoverage | undefined;
   /**
+   * Compiled with `withSnapshotter(ctx)` on the compile context: calls may take snapshots (an engine
+   * that needs to prepare code for them does it here; without it, code must run untouched).
+   */
+  readonly snapshots?: boolean;
+  /**
    * Validates the module (throws its CompileError). The store defers validation to the engine so
    * that it can overlap it with its own work: the engine must call it before using unvalidated
    * input (the interpreter: first), or while a background compile runs (the compiler). The store
    * calls it again (a no-op once run) if the engine did not, and first when the engine fails.
    */
   readonly validate?: () => void;
+  /**
+   * `withDirtyPageTracking` (wasmscope/snapshot): every write to memory 0 marks its 64 KiB page in
+   * the memory's `DirtyPages` (store/dirty-pages.ts). Off (undefined), code must run untouched.
+   */
+  readonly dirtyPages?: boolean;
 }
 
 // ---- the instantiation plan (made by store/instantiate.ts) ----
@@ -63,6 +74,10 @@ export interface PlannedMemory {
   /** The encoded maximum, if any (the limit applies through `api.maxPages`). */
   readonly max: number | undefined;
   readonly shared: boolean;
+  /** A 64-bit memory (memory64). */
+  readonly is64: boolean;
+  /** Releases memory a user's allocator holds (`withMemoryAllocator`), when the module closes. */
+  readonly free?: () => void;
 }
 
 /** A table the module defines. */
@@ -70,6 +85,8 @@ export interface PlannedTable {
   readonly elemType: ValType;
   readonly min: number;
   readonly max: number | undefined;
+  /** A 64-bit table (memory64). */
+  readonly is64: boolean;
 }
 
 export interface PlannedElement {
@@ -91,6 +108,8 @@ export interface PlannedData {
 export interface InstantiationPlan {
   /** Defined memories, in index order after the imported ones. */
   readonly memories: readonly PlannedMemory[];
+  /** The tag index space, imports first (exception handling): defined tags are made by the plan. */
+  readonly tags: readonly TagInst[];
   /** Defined tables, in index order after the imported ones. */
   readonly tables: readonly PlannedTable[];
   /** Initial values of the defined globals. */
@@ -133,10 +152,12 @@ export interface EngineFunction {
 }
 
 export interface EngineTable {
-  /** `funcref` (0x70) or `externref` (0x6f). */
+  /** `funcref` (0x70), `externref` (0x6f) or `exnref` (0x69). */
   readonly elemType: number;
   size(): number;
   readonly max: number | undefined;
+  /** A 64-bit table (memory64). */
+  readonly is64?: boolean;
 }
 
 export interface EngineMemory {
@@ -144,6 +165,8 @@ export interface EngineMemory {
   pages(): number;
   readonly max: number | undefined;
   readonly shared: boolean;
+  /** A 64-bit memory (memory64). */
+  readonly is64?: boolean;
   /** The public view of this memory (bounds-checked accessors). */
   readonly api: Memory;
 }
@@ -162,7 +185,9 @@ export type ExternValue =
   | { readonly kind: 0; readonly value: EngineFunction }
   | { readonly kind: 1; readonly value: EngineTable }
   | { readonly kind: 2; readonly value: EngineMemory }
-  | { readonly kind: 3; readonly value: EngineGlobal };
+  | { readonly kind: 3; readonly value: EngineGlobal }
+  /** A tag: the same engine-neutral object in both engines (tags.ts). */
+  | { readonly kind: 4; readonly value: TagInst };
 
 /**
  * A host function as the engine sees it: raw params in `stack[0..n)`, results written to
@@ -190,12 +215,79 @@ export interface InstanceOwner {
   readonly api: ApiModule;
 }
 
+// ---- module state (wasmscope/snapshot: checkpoints and pre-initialisation) ----
+
+/**
+ * A reference in module state: null, a function of the instance's function index space (imports
+ * first), or any other reference as its raw handle (an externref's value, or a function of another
+ * module).
+ */
+export type StateRef =
+  { readonly kind: 'null' } | { readonly kind: 'func'; readonly index: number } | { readonly kind: 'raw'; readonly raw: bigint };
+
+/** The value of a global in module state: raw bits (`hi`: the high half of a v128) or a reference. */
+export type StateValue = { readonly kind: 'bits'; readonly lo: bigint; readonly hi: bigint } | StateRef;
+
+/** {@link TableElements.funcs} of a null element. */
+export const NULL_ELEMENT = -1;
+/** {@link TableElements.funcs} of an element outside the function index space (see `raw`). */
+export const RAW_ELEMENT = -2;
+
+/** The elements of a table, one entry per element. */
+export interface TableElements {
+  /** A function index of the instance's index space, {@link NULL_ELEMENT} or {@link RAW_ELEMENT}. */
+  readonly funcs: Int32Array;
+  /** The raw handle of every {@link RAW_ELEMENT}, by element index. */
+  readonly raw: ReadonlyMap<number, bigint>;
+}
+
+/**
+ * What a wasm instance holds beyond its memories (`EngineMemory.api`) and numeric global values
+ * (`EngineGlobal.get`), read and written by wasmscope/snapshot. Engines only read and write: the
+ * format, the checks (made before anything is written) and deltas are the snapshot layer's.
+ */
+export interface EngineModuleState {
+  /** The decoded module the instance was made from. */
+  readonly module: IrModule;
+  /** The value of global `i` (index space, imports first). */
+  global(i: number): StateValue;
+  /**
+   * Sets global `i`. Mutable globals only on the compiler engine (V8 cannot set an immutable one);
+   * the caller never sets an immutable global to another value.
+   */
+  setGlobal(i: number, v: StateValue): void;
+  /** The elements of table `t` (index space). */
+  readTable(t: number): TableElements;
+  /**
+   * Writes `elems` to table `t` from element 0, growing it first when it is smaller (the caller
+   * checked the maximum); elements past `elems` keep their values.
+   */
+  writeTable(t: number, elems: TableElements): void;
+  /** Whether data segment (`'data'`) or element segment (`'elem'`) `i` has been dropped. */
+  isDropped(kind: 'data' | 'elem', i: number): boolean;
+  /** Drops data or element segment `i` (as `data.drop`/`elem.drop`). */
+  drop(kind: 'data' | 'elem', i: number): void;
+}
+
+/**
+ * A function found in a table (`lookupFunction`): its type and definition, and a direct call of it
+ * (listeners compiled into a wasm function still fire; a host function is called as from the API).
+ */
+export interface TableFunction {
+  readonly type: FuncType;
+  readonly definition: FunctionDefinition;
+  /** Calls it with raw params in `stack`; results are written to `stack[0..m)`. */
+  call(stack: BigUint64Array, ctx: Context): void;
+}
+
 /** An instantiated module inside an engine. Index spaces include imports. */
 export interface EngineInstance {
   readonly functions: readonly EngineFunction[];
   readonly tables: readonly EngineTable[];
   readonly memories: readonly EngineMemory[];
   readonly globals: readonly EngineGlobal[];
+  /** The tag index space (exception handling); absent when the module has no tags. */
+  readonly tags?: readonly TagInst[];
   /**
    * Calls function `funcIndex` synchronously with raw params in `stack`; results are written to
    * `stack[0..m)`. Traps throw `WasmRuntimeError` with wasm stack frames; host errors propagate.
@@ -206,8 +298,15 @@ export interface EngineInstance {
    * event loop keeps going. Results are in `stack[0..m)` when it resolves.
    */
   callAsync(funcIndex: number, stack: BigUint64Array, ctx: Context): Promise<void>;
+  /**
+   * The function at `offset` of funcref table `tableIndex`: null for a null entry, undefined when
+   * `offset` is out of the table's bounds. The store checks the table index and element type.
+   */
+  tableFunction(tableIndex: number, offset: number): TableFunction | null | undefined;
   /** Releases engine resources (memory allocators, caches). */
   close(): void;
+  /** The module state (wasm instances; undefined for host modules). */
+  readonly moduleState?: EngineModuleState;
 }
 
 /** A prepared module, owned by the engine. */
@@ -227,6 +326,19 @@ export interface Engine {
   instantiate(code: CompiledCode, imports: readonly ExternValue[], owner: InstanceOwner, options: InstantiateOptions): EngineInstance;
   /** Creates an instance whose functions are host functions (a host module). */
   instantiateHost(functions: readonly HostFunctionSpec[], owner: InstanceOwner): EngineInstance;
+  /**
+   * What of `code` a compilation cache keeps (store/cache.ts): bytes from which
+   * {@link codeFromArtifact} makes equivalent code in any engine of this kind, in this or another
+   * process; undefined when it cannot be kept.
+   */
+  artifactOf(code: CompiledCode): Uint8Array | undefined;
+  /**
+   * Code from {@link artifactOf}'s bytes, compiled with the same options but for this engine
+   * (listeners of `options` attached), for the module `decode` gives — known valid; the engine may
+   * call it while other work runs (V8 compiling in the background). Undefined when the bytes are not
+   * an artifact of this engine kind (a corrupt entry): the store then compiles afresh.
+   */
+  codeFromArtifact(decode: () => IrModule, artifact: Uint8Array, options: CompileOptions): Promise<CompiledCode | undefined>;
 }
 
 export type { MemoryDefinition };

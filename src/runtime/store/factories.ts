@@ -5,7 +5,7 @@
  */
 import type { CompilationCache, FSConfig, ModuleConfig, RuntimeConfig } from './config.js';
 import { FSConfigImpl, newModuleConfigImpl, newRuntimeConfigOf } from './config.js';
-import { CompilationCacheImpl } from './runtime.js';
+import { MemoryCompilationCache, openDirCompilationCache } from './cache.js';
 
 /** The default configuration: the compiler engine (V8-native code), WebAssembly 2.0 features. */
 export function newRuntimeConfig(): RuntimeConfig {
@@ -32,15 +32,25 @@ export function newFSConfig(): FSConfig {
   return new FSConfigImpl([]);
 }
 
-/** An in-memory compilation cache; give it to several runtimes to share compiled modules. */
+/**
+ * An in-memory compilation cache: give it to several runtimes (`withCompilationCache`) to share
+ * compiled modules. A module compiled again by the same runtime is reused as is; another runtime
+ * skips validation and preparation (the compiler engine's rewrite) and only has V8 compile.
+ */
 export function newCompilationCache(): CompilationCache {
-  return new CompilationCacheImpl();
+  return new MemoryCompilationCache();
 }
 
 /**
- * An on-disk compilation cache.
- * Note: not supported yet — V8 gives no API to persist compiled wasm code from Node; rejects.
+ * An on-disk compilation cache in `dir` (created if missing), shared by runtimes and processes:
+ * entries under `dir/wasmscope-<version>-<arch>-<platform>/`, keyed by the module's sha256, the
+ * wasmscope version, the engine, the core features and the listened functions. Entries are renamed
+ * into place (concurrent processes never read a half-written one); a corrupt entry is ignored and
+ * rewritten.
+ * Note: V8 offers Node no way to persist its compiled wasm code: a hit skips our validation and
+ * rewrite, and V8 compiles the rewritten binary again (lazily).
+ * @throws Error (rejects) when `dir` exists and is not a directory or cannot be created.
  */
 export function newCompilationCacheWithDir(dir: string): Promise<CompilationCache> {
-  return Promise.reject(new Error(`not supported: on-disk compilation cache (${dir})`));
+  return openDirCompilationCache(dir);
 }

@@ -17,15 +17,27 @@
  * - a frame is closed (popped) *before* `after` runs, so an `after` that throws gets no `abort` of
  *   its own; the frames around it are aborted with the listener's error, which is the call's error;
  * - listeners marked {@link FunctionListener.beforeOnly} open no frame at all;
- * - an `abort` that throws is ignored (the other frames still get theirs; the call's error stays).
+ * - an `abort` that throws is ignored (the other frames still get theirs; the call's error stays);
+ * - an `after` that fails with a JS stack overflow (which can strike before its first line runs)
+ *   is answered by an `abort` too ({@link reopenOnOverflow}), so deep recursion cannot leave a
+ *   listener with an open frame.
  */
 import { Context } from '../api/context.js';
-import { EXIT_CODE_CONTEXT_CANCELED, EXIT_CODE_DEADLINE_EXCEEDED, ExitError, WasmRuntimeError } from '../api/errors.js';
+import { WasmException } from '../api/tag.js';
+import {
+  EXIT_CODE_CONTEXT_CANCELED,
+  EXIT_CODE_DEADLINE_EXCEEDED,
+  ExitError,
+  HostFunctionError,
+  SnapshotError,
+  WasmRuntimeError,
+} from '../api/errors.js';
 import type { FunctionListener, StackIterator } from '../api/listener.js';
 import type { FunctionDefinition, Module as ApiModule } from '../api/module.js';
 import { getInterruptFlag } from './context-keys.js';
 import { noteTrapStop } from './coverage.js';
 import type { RawAsyncHostFunction, RawHostFunction } from './engine.js';
+import { SnapshotRestore } from './snapshots.js';
 import { formatStackTrace, type TraceFrame } from './trace.js';
 
 /** A listened frame: what `after` and `abort` need. One shape for every frame (monomorphic calls). */
@@ -98,7 +110,12 @@ export function callListenedHost(
   ls.frames[ls.sp++] = frame;
   fn(ctx, frame.mod, stack);
   ls.sp--;
-  l.after(ctx, frame.mod, frame.def, results);
+  try {
+    l.after(ctx, frame.mod, frame.def, results);
+  } catch (e) {
+    reopenOnOverflow(ls, frame, e);
+    throw e;
+  }
 }
 
 /** {@link callListenedHost} for an async host function: after fires when its promise resolves. */
@@ -118,7 +135,20 @@ export async function callListenedHostAsync(
   ls.frames[ls.sp++] = frame;
   await fn(ctx, frame.mod, stack);
   ls.sp--;
-  l.after(ctx, frame.mod, frame.def, results);
+  try {
+    l.after(ctx, frame.mod, frame.def, results);
+  } catch (e) {
+    reopenOnOverflow(ls, frame, e);
+    throw e;
+  }
+}
+
+/**
+ * An `after` of `frame` failed with `e`: when that is a JS stack overflow, `after` may not have run
+ * at all, so the frame opens again and gets the `abort` the error brings.
+ */
+export function reopenOnOverflow(ls: ListenerStack, frame: ListenedFrame, e: unknown): void {
+  if (isStackOverflow(e)) ls.frames[ls.sp++] = frame;
 }
 
 /** Whether `l` needs exit hooks (`after`/`abort`): false for before-only listeners. */
@@ -169,8 +199,16 @@ export function isStackOverflow(e: unknown): boolean {
   return e instanceof SyntaxError && /: (Stack overflow|Maximum call stack size exceeded)$/.test(e.message);
 }
 
-/** Frames already attached to a trap by inner invocations, innermost first. */
-const traceFrames = new WeakMap<WasmRuntimeError, TraceFrame[]>();
+/** An error that carries a wasm stack trace: a trap, or a host function's error. */
+export type TracedError = WasmRuntimeError | HostFunctionError;
+
+/** Whether `e` carries a wasm stack trace the engines extend as it leaves their frames. */
+export function isTracedError(e: unknown): e is TracedError {
+  return e instanceof WasmRuntimeError || e instanceof HostFunctionError;
+}
+
+/** Frames already attached to a traced error by inner invocations, innermost first. */
+const traceFrames = new WeakMap<TracedError, TraceFrame[]>();
 
 /** Original byte offsets of a trap's frames, innermost first (-1 for host frames). */
 export interface TrapOffsets {
@@ -178,20 +216,20 @@ export interface TrapOffsets {
 }
 
 /**
- * Appends `frames` (innermost first: the frames of one engine invocation the trap left) to trap
- * `e`'s wasm stack trace and rebuilds its message. Invocations nest through host functions, so a
- * trap collects the frames of each invocation it leaves, innermost first.
+ * Appends `frames` (innermost first: the frames of one engine invocation the error left) to traced
+ * error `e`'s wasm stack trace and rebuilds its message. Invocations nest through host functions, so
+ * an error collects the frames of each invocation it leaves, innermost first.
  */
-export function appendTrace(e: WasmRuntimeError, frames: readonly TraceFrame[]): void {
+export function appendTrace(e: TracedError, frames: readonly TraceFrame[]): void {
   let all = traceFrames.get(e);
   if (all === undefined) {
     all = [];
     traceFrames.set(e, all);
     // The innermost frame is where the trap stopped its block (line coverage).
     const f = frames[0];
-    if (f !== undefined) noteTrapStop(e, f.definition, f.offset);
+    if (f !== undefined && e instanceof WasmRuntimeError) noteTrapStop(e, f.definition, f.offset);
   }
-  const t = e as WasmRuntimeError & TrapOffsets;
+  const t = e as TracedError & TrapOffsets;
   const offsets = t.wasmOffsets ?? [];
   for (const f of frames) {
     all.push(f);
@@ -199,4 +237,28 @@ export function appendTrace(e: WasmRuntimeError, frames: readonly TraceFrame[]):
   }
   t.wasmOffsets = offsets;
   e.setStackFrames(formatStackTrace(all, true));
+}
+
+/**
+ * What an error `e` thrown by a host function called from a guest becomes, as wazero reports it: a
+ * {@link HostFunctionError} whose `cause` is `e`; the engine then appends the host function's frame
+ * and the guest frames the error leaves ({@link appendTrace}), as it does for a trap. Traps, exits,
+ * snapshot restores and `SnapshotError`s (the runtime's own errors about the call), JS stack overflows (which the engines turn into the `stack overflow` trap),
+ * `WasmException`s (exceptions a guest may catch) and an error already wrapped by an inner host
+ * function pass unchanged. Both engines call this where an
+ * error leaves a host function called from a guest.
+ */
+export function hostFunctionError(e: unknown): unknown {
+  if (
+    e instanceof WasmRuntimeError ||
+    e instanceof HostFunctionError ||
+    e instanceof ExitError ||
+    e instanceof SnapshotRestore ||
+    e instanceof SnapshotError ||
+    e instanceof WasmException ||
+    isStackOverflow(e)
+  ) {
+    return e;
+  }
+  return new HostFunctionError(e);
 }

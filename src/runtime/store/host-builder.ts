@@ -2,7 +2,6 @@
  * Host modules: functions written in JS, exported under a module name for guests to import.
  */
 import type { Context } from '../api/context.js';
-import { decodeExternref, decodeF32, decodeF64, encodeExternref, encodeF32, encodeF64 } from '../api/encoding.js';
 import type { Module } from '../api/module.js';
 import { slotsOf, type ValueType } from '../api/value-type.js';
 import type { FuncType } from '../binary/module.js';
@@ -10,6 +9,9 @@ import type { CompiledModule } from './compiled-module.js';
 import { newFunctionDefinition } from './definition.js';
 import type { HostFunctionSpec, RawAsyncHostFunction, RawHostFunction } from './engine.js';
 import type { FunctionListenerFactory } from '../api/listener.js';
+import { naturalValue, writeNaturalResults } from './natural.js';
+import type { Tag } from '../api/tag.js';
+import { TagInst } from './tags.js';
 
 /** A host function receiving natural values: i32 → number (signed), i64 → bigint (signed), f32/f64 → number. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -22,14 +24,27 @@ export type AsyncNaturalHostFunction = (ctx: Context, mod: Module, ...params: an
 /** An async host function on the raw stack: writes its results to stack[0..m) before it resolves. */
 export type AsyncStackHostFunction = (ctx: Context, mod: Module, stack: BigUint64Array) => Promise<void>;
 
+/** Builds a host module: functions written in JS, exported under a module name for guests to import (`r.newHostModuleBuilder("env")`). */
 export interface HostModuleBuilder {
+  /** Starts a function; finish it with `export(name)`, which returns this builder. */
   newFunctionBuilder(): HostFunctionBuilder;
+  /**
+   * Exports exception tag `tag` (made by `newTag`, or exported by a guest) as `name`: guests that
+   * import it catch, and throw, exceptions of that tag.
+   * @experimental
+   */
+  exportTag(name: string, tag: Tag): HostModuleBuilder;
+  /** Compiles the module (listener factories of `ctx` listen its functions). @throws Error for a function without implementation or an invalid value type. */
   compile(ctx?: Context): Promise<CompiledModule>;
+  /** Compiles and instantiates the module under its name, so guests importing it link to it. */
   instantiate(ctx?: Context): Promise<Module>;
 }
 
+/** Builds one host function: its implementation, signature and names. */
 export interface HostFunctionBuilder {
+  /** A host function on natural values: i32 → signed number, i64 → bigint, f32/f64 → number, v128 → `[lo, hi]`, externref → the JS value; it returns its result the same way (an array for several). A value that does not fit a result type is an error naming the function, the result and its type. */
   withFunc(fn: NaturalHostFunction, params: ValueType[], results: ValueType[]): HostFunctionBuilder;
+  /** A host function on the raw stack: params in `stack[0..n)`, results written to `stack[0..m)` (wazero's `GoModuleFunction`), the allocation-free form. */
   withModuleFunction(fn: StackHostFunction, params: ValueType[], results: ValueType[]): HostFunctionBuilder;
   /**
    * An async host function: `fn` returns a Promise of its result(s). A guest reaching it must be
@@ -40,9 +55,13 @@ export interface HostFunctionBuilder {
   withAsyncFunc(fn: AsyncNaturalHostFunction, params: ValueType[], results: ValueType[]): HostFunctionBuilder;
   /** {@link withAsyncFunc} on the raw stack. */
   withAsyncModuleFunction(fn: AsyncStackHostFunction, params: ValueType[], results: ValueType[]): HostFunctionBuilder;
+  /** The function's debug name (default: its export name), as stack traces and listeners show it. */
   withName(name: string): HostFunctionBuilder;
+  /** Parameter names, for listeners and logs (ignored unless every parameter is named). */
   withParameterNames(...names: string[]): HostFunctionBuilder;
+  /** Result names, for listeners and logs (ignored unless every result is named). */
   withResultNames(...names: string[]): HostFunctionBuilder;
+  /** Exports the function as `name` and returns the module builder. */
   export(name: string): HostModuleBuilder;
 }
 
@@ -58,9 +77,20 @@ export interface HostFunctionEntry {
   readonly resultNames: readonly string[];
 }
 
+/** A tag a host module exports. */
+export interface HostTagEntry {
+  readonly exportName: string;
+  readonly tag: TagInst;
+}
+
 /** What a builder needs from the runtime. */
 export interface HostModuleSink {
-  compileHost(moduleName: string, entries: readonly HostFunctionEntry[], ctx: Context | undefined): Promise<CompiledModule>;
+  compileHost(
+    moduleName: string,
+    entries: readonly HostFunctionEntry[],
+    ctx: Context | undefined,
+    tags?: readonly HostTagEntry[],
+  ): Promise<CompiledModule>;
   instantiateHost(compiled: CompiledModule, moduleName: string, ctx: Context | undefined): Promise<Module>;
 }
 
@@ -72,69 +102,9 @@ function checkTypes(where: string, kind: string, types: readonly number[]): void
   });
 }
 
-/** The natural value of raw param slot(s) at `s` of type `t` (v128: two slots). */
+/** The natural value of raw param slot(s) at `s` of type `t`: v128 as `[lo, hi]` (see natural.ts). */
 function naturalParam(t: number, stack: BigUint64Array, s: number): unknown {
-  const raw = stack[s]!;
-  switch (t) {
-    case 0x7f:
-      return Number(BigInt.asIntN(32, raw));
-    case 0x7e:
-      return BigInt.asIntN(64, raw);
-    case 0x7d:
-      return decodeF32(raw);
-    case 0x7c:
-      return decodeF64(raw);
-    case 0x7b:
-      return [raw, stack[s + 1]!];
-    case 0x6f:
-      return decodeExternref(raw);
-    default:
-      return raw;
-  }
-}
-
-/** Writes natural result `v` of type `t` to slot(s) at `s`; returns the next slot. */
-function writeNaturalResult(t: number, v: unknown, stack: BigUint64Array, s: number): number {
-  switch (t) {
-    case 0x7f:
-      stack[s] = BigInt(Number(v) >>> 0);
-      return s + 1;
-    case 0x7e:
-      stack[s] = BigInt.asUintN(64, typeof v === 'bigint' ? v : BigInt(Math.trunc(Number(v))));
-      return s + 1;
-    case 0x7d:
-      stack[s] = encodeF32(Number(v));
-      return s + 1;
-    case 0x7c:
-      stack[s] = encodeF64(Number(v));
-      return s + 1;
-    case 0x7b: {
-      const pair = v as [bigint, bigint];
-      stack[s] = BigInt.asUintN(64, pair[0]);
-      stack[s + 1] = BigInt.asUintN(64, pair[1]);
-      return s + 2;
-    }
-    case 0x6f:
-      stack[s] = encodeExternref(v);
-      return s + 1;
-    default:
-      stack[s] = typeof v === 'bigint' ? v : 0n;
-      return s + 1;
-  }
-}
-
-/** Writes natural result(s) `r` of a host function of type `results` to `stack`. */
-function storeNaturalResults(results: readonly number[], r: unknown, stack: BigUint64Array): void {
-  if (results.length === 0) return;
-  if (results.length === 1) {
-    writeNaturalResult(results[0]!, r, stack, 0);
-    return;
-  }
-  if (!Array.isArray(r) || r.length !== results.length) {
-    throw new Error(`host function returned ${String(r)}, expected ${results.length} results`);
-  }
-  let s = 0;
-  for (let i = 0; i < results.length; i++) s = writeNaturalResult(results[i]!, r[i], stack, s);
+  return naturalValue(t, stack, s, 'pair');
 }
 
 /**
@@ -171,18 +141,27 @@ function naturalCaller(fn: NaturalHostFunction, type: FuncType): (ctx: Context, 
   }
 }
 
-/** Adapts a natural-value host function to the raw stack protocol. */
-export function naturalToRaw(fn: NaturalHostFunction, type: FuncType): RawHostFunction {
+/**
+ * Adapts a natural-value host function to the raw stack protocol. `where` (`env.now`) names the
+ * function when what it returns does not fit its result types.
+ */
+export function naturalToRaw(fn: NaturalHostFunction, type: FuncType, where: string): RawHostFunction {
   const call = naturalCaller(fn, type);
   const results = type.results;
-  return (ctx, mod, stack) => storeNaturalResults(results, call(ctx, mod, stack), stack);
+  if (results.length === 0) {
+    return (ctx, mod, stack) => {
+      const r = call(ctx, mod, stack);
+      if (r !== undefined) writeNaturalResults(results, r, stack, where, false);
+    };
+  }
+  return (ctx, mod, stack) => writeNaturalResults(results, call(ctx, mod, stack), stack, where, false);
 }
 
 /** Adapts an async natural-value host function to the raw stack protocol. */
-function naturalToRawAsync(fn: AsyncNaturalHostFunction, type: FuncType): RawAsyncHostFunction {
+function naturalToRawAsync(fn: AsyncNaturalHostFunction, type: FuncType, where: string): RawAsyncHostFunction {
   const call = naturalCaller(fn, type);
   const results = type.results;
-  return async (ctx, mod, stack) => storeNaturalResults(results, await (call(ctx, mod, stack) as Promise<unknown>), stack);
+  return async (ctx, mod, stack) => writeNaturalResults(results, await (call(ctx, mod, stack) as Promise<unknown>), stack, where, false);
 }
 
 /** The synchronous face of an async host function: a clear error naming it and the way out. */
@@ -194,8 +173,15 @@ function refuseSync(where: string): RawHostFunction {
   };
 }
 
+/** A host function on the raw stack: synchronous, or async (then `raw` is undefined). */
+interface HostImplementation {
+  readonly raw: RawHostFunction | undefined;
+  readonly async: RawAsyncHostFunction | undefined;
+}
+
 class HostFunctionBuilderImpl implements HostFunctionBuilder {
-  #fn: { raw: RawHostFunction | undefined; async: RawAsyncHostFunction | undefined; user: unknown; type: FuncType } | undefined;
+  /** The implementation, made once the export name (which errors name) is known. */
+  #fn: { make: (where: string) => HostImplementation; user: unknown; type: FuncType } | undefined;
   #name: string | undefined;
   #paramNames: string[] = [];
   #resultNames: string[] = [];
@@ -204,23 +190,23 @@ class HostFunctionBuilderImpl implements HostFunctionBuilder {
 
   withFunc(fn: NaturalHostFunction, params: ValueType[], results: ValueType[]): HostFunctionBuilder {
     const type: FuncType = { params: params.slice(), results: results.slice() };
-    this.#fn = { raw: naturalToRaw(fn, type), async: undefined, user: fn, type };
+    this.#fn = { make: (where) => ({ raw: naturalToRaw(fn, type, where), async: undefined }), user: fn, type };
     return this;
   }
 
   withModuleFunction(fn: StackHostFunction, params: ValueType[], results: ValueType[]): HostFunctionBuilder {
-    this.#fn = { raw: fn, async: undefined, user: fn, type: { params: params.slice(), results: results.slice() } };
+    this.#fn = { make: () => ({ raw: fn, async: undefined }), user: fn, type: { params: params.slice(), results: results.slice() } };
     return this;
   }
 
   withAsyncFunc(fn: AsyncNaturalHostFunction, params: ValueType[], results: ValueType[]): HostFunctionBuilder {
     const type: FuncType = { params: params.slice(), results: results.slice() };
-    this.#fn = { raw: undefined, async: naturalToRawAsync(fn, type), user: fn, type };
+    this.#fn = { make: (where) => ({ raw: undefined, async: naturalToRawAsync(fn, type, where) }), user: fn, type };
     return this;
   }
 
   withAsyncModuleFunction(fn: AsyncStackHostFunction, params: ValueType[], results: ValueType[]): HostFunctionBuilder {
-    this.#fn = { raw: undefined, async: fn, user: fn, type: { params: params.slice(), results: results.slice() } };
+    this.#fn = { make: () => ({ raw: undefined, async: fn }), user: fn, type: { params: params.slice(), results: results.slice() } };
     return this;
   }
 
@@ -249,12 +235,14 @@ class HostFunctionBuilderImpl implements HostFunctionBuilder {
       );
       return this.module;
     }
+    const where = `${this.module.moduleName}.${name}`;
+    const { raw, async } = fn.make(where);
     this.module.add({
       exportName: name,
       name: this.#name ?? name,
       type: fn.type,
-      raw: fn.raw ?? refuseSync(`${this.module.moduleName}.${name}`),
-      async: fn.async,
+      raw: raw ?? refuseSync(where),
+      async,
       userFunction: fn.user,
       paramNames: this.#paramNames.length === fn.type.params.length ? this.#paramNames : [],
       resultNames: this.#resultNames.length === fn.type.results.length ? this.#resultNames : [],
@@ -267,6 +255,7 @@ export class HostModuleBuilderImpl implements HostModuleBuilder {
   readonly moduleName: string;
   readonly #sink: HostModuleSink;
   readonly #entries: HostFunctionEntry[] = [];
+  readonly #tags: HostTagEntry[] = [];
   #error: Error | undefined;
 
   constructor(moduleName: string, sink: HostModuleSink) {
@@ -297,10 +286,21 @@ export class HostModuleBuilderImpl implements HostModuleBuilder {
     return new HostFunctionBuilderImpl(this);
   }
 
+  exportTag(name: string, tag: Tag): HostModuleBuilder {
+    if (!(tag instanceof TagInst)) {
+      this.deferError(new TypeError(`tag[${this.moduleName}.${name}]: not a tag of wasmscope (make one with newTag)`));
+      return this;
+    }
+    const i = this.#tags.findIndex((x) => x.exportName === name);
+    if (i >= 0) this.#tags[i] = { exportName: name, tag };
+    else this.#tags.push({ exportName: name, tag });
+    return this;
+  }
+
   compile(ctx?: Context): Promise<CompiledModule> {
     if (this.#error !== undefined) return Promise.reject(this.#error);
     if (this.moduleName === '') return Promise.reject(new Error('a module name must not be empty'));
-    return this.#sink.compileHost(this.moduleName, this.#entries.slice(), ctx);
+    return this.#sink.compileHost(this.moduleName, this.#entries.slice(), ctx, this.#tags.slice());
   }
 
   async instantiate(ctx?: Context): Promise<Module> {

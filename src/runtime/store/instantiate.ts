@@ -18,6 +18,7 @@ import { CompileError, Trap, WasmRuntimeError } from '../api/errors.js';
 import { CoreFeatureBulkMemoryOperations, type CoreFeatures } from '../api/features.js';
 import { V128 } from '../api/value-type.js';
 import type { ConstExpr, Module as IrModule } from '../binary/module.js';
+import { TagInst } from './tags.js';
 import { moduleMemoryDefinitions } from './definition.js';
 import type {
   EngineGlobal,
@@ -29,7 +30,7 @@ import type {
   PlannedTable,
   PlannedValue,
 } from './engine.js';
-import { MemoryApi } from './memory-api.js';
+import { AllocatedMemory, MemoryApi, type MemoryAllocator } from './memory-api.js';
 
 export type { InstantiationPlan, PlannedValue };
 
@@ -40,6 +41,10 @@ export const MAX_TABLE_ELEMENTS = 10_000_000;
 export interface PlanOptions {
   readonly features: CoreFeatures;
   readonly memoryLimitPages: number;
+  /** Reserve capacity up to the maximum (`withMemoryCapacityFromMax`): the capacity asked of an allocator. */
+  readonly memoryCapacityFromMax?: boolean;
+  /** Allocates the defined memories (`withMemoryAllocator`); V8 does otherwise. */
+  readonly memoryAllocator?: MemoryAllocator | undefined;
 }
 
 /**
@@ -77,33 +82,44 @@ export function planInstantiation(m: IrModule, imports: readonly ExternValue[], 
   const importedGlobals: EngineGlobal[] = [];
   const importedTableSizes: number[] = [];
   const importedMemoryPages: number[] = [];
+  const tags: TagInst[] = [];
   for (const ev of imports) {
     if (ev.kind === 3) importedGlobals.push(ev.value);
     else if (ev.kind === 1) importedTableSizes.push(ev.value.size());
     else if (ev.kind === 2) importedMemoryPages.push(ev.value.pages());
+    else if (ev.kind === 4) tags.push(ev.value);
   }
+  for (const t of m.tags) tags.push(new TagInst(m.types[t.typeIndex]!));
   const globals: PlannedValue[] = [];
   const evaluate = (e: ConstExpr, what: string): PlannedValue => evalConst(e, importedGlobals, globals, what);
   for (let i = 0; i < m.globals.length; i++) globals.push(evaluate(m.globals[i]!.init, `global[${m.numImportedGlobals + i}]`));
 
-  const tables: PlannedTable[] = m.tables.map((t) => ({ elemType: t.elemType, min: t.limits.min, max: t.limits.max }));
-  const memories = createMemories(m, options.memoryLimitPages);
+  const tables: PlannedTable[] = m.tables.map((t) => ({
+    elemType: t.elemType,
+    min: t.limits.min,
+    max: t.limits.max,
+    is64: t.limits.is64 === true,
+  }));
+  const memories = createMemories(m, options);
 
-  const offsetOf = (e: ConstExpr | undefined, what: string): number => {
+  // An i32 offset is unsigned; an i64 one (64-bit memory or table) too, exact to 2^53 and out of
+  // any bounds above.
+  const offsetOf = (e: ConstExpr | undefined, what: string, is64: boolean): number => {
     if (e === undefined) return 0;
     const v = evaluate(e, what);
-    return v.kind === 'bits' ? Number(v.lo & 0xffffffffn) : 0;
+    return v.kind === 'bits' ? Number(is64 ? v.lo : v.lo & 0xffffffffn) : 0;
   };
   const elements: PlannedElement[] = m.elements.map((seg, i) => ({
     mode: seg.mode,
     tableIndex: seg.tableIndex,
-    offset: seg.mode === 'active' ? offsetOf(seg.offsetExpr, `element[${i}] offset`) : 0,
+    offset:
+      seg.mode === 'active' ? offsetOf(seg.offsetExpr, `element[${i}] offset`, m.tableSpace[seg.tableIndex]?.limits.is64 === true) : 0,
     items: seg.init.map((e, k) => evaluate(e, `element[${i}] item ${k}`)),
   }));
   const datas: PlannedData[] = m.datas.map((d, i) => ({
     mode: d.mode,
     memoryIndex: d.memoryIndex,
-    offset: d.mode === 'active' ? offsetOf(d.offsetExpr, `data[${i}] offset`) : 0,
+    offset: d.mode === 'active' ? offsetOf(d.offsetExpr, `data[${i}] offset`, m.memorySpace[d.memoryIndex]?.limits.is64 === true) : 0,
     init: d.init,
   }));
 
@@ -122,28 +138,83 @@ export function planInstantiation(m: IrModule, imports: readonly ExternValue[], 
     }
   });
   // WebAssembly 1.0: all bounds are checked before anything is written.
-  if (failure !== undefined && (options.features & CoreFeatureBulkMemoryOperations) === 0) throw new WasmRuntimeError(failure.trap);
-  return { memories, tables, globals, elements, datas, failure };
+  if (failure !== undefined && (options.features & CoreFeatureBulkMemoryOperations) === 0) {
+    freeMemories(memories);
+    throw new WasmRuntimeError(failure.trap);
+  }
+  return { memories, tags, tables, globals, elements, datas, failure };
 }
 
-/** Creates the module's own memories (`WebAssembly.Memory`, shared by both engines' code). */
-function createMemories(m: IrModule, limit: number): PlannedMemory[] {
+/**
+ * Creates the module's own memories: `WebAssembly.Memory` (shared by both engines' code), or, with
+ * a memory allocator, memories whose bytes the allocator owns (wazero's order: `allocate(cap, max)`
+ * then `reallocate(min)`; every grow reallocates).
+ */
+function createMemories(m: IrModule, options: PlanOptions): PlannedMemory[] {
   if (m.memories.length === 0) return [];
+  const limit = options.memoryLimitPages;
   const defs = moduleMemoryDefinitions(m, limit);
-  return m.memories.map((mem, i) => {
-    const index = m.numImportedMemories + i;
-    const l = mem.limits;
-    const max = Math.max(l.min, Math.min(l.max ?? limit, limit));
-    const desc: WebAssembly.MemoryDescriptor = { initial: l.min, maximum: max };
-    if (l.shared) (desc as { shared?: boolean }).shared = true;
-    let wasm: WebAssembly.Memory;
+  const made: PlannedMemory[] = [];
+  try {
+    m.memories.forEach((mem, i) => {
+      const index = m.numImportedMemories + i;
+      const l = mem.limits;
+      const max = Math.max(l.min, Math.min(l.max ?? limit, limit));
+      const is64 = l.is64 === true;
+      const allocator = options.memoryAllocator;
+      if (allocator !== undefined) {
+        const cap = options.memoryCapacityFromMax === true ? max : l.min;
+        const lm = allocator.allocate(cap * 65536, max * 65536);
+        let backing: AllocatedMemory;
+        try {
+          backing = new AllocatedMemory(lm, l.min * 65536, l.shared);
+        } catch (e) {
+          lm.free();
+          throw new Error(`memory[${index}]: ${(e as Error).message}`, { cause: e });
+        }
+        made.push({ api: new MemoryApi(backing, defs[index]!, max), max: l.max, shared: l.shared, is64, free: () => backing.free() });
+        return;
+      }
+      // A 64-bit memory is one to V8 too where it can make one (the compiler engine imports it into a
+      // memory64 guest); the interpreter addresses either kind the same way.
+      const addressI64 = is64 && hasMemory64JsApi();
+      const desc: WebAssembly.MemoryDescriptor = addressI64
+        ? ({ initial: BigInt(l.min), maximum: BigInt(max), address: 'i64' } as unknown as WebAssembly.MemoryDescriptor)
+        : { initial: l.min, maximum: max };
+      if (l.shared) (desc as { shared?: boolean }).shared = true;
+      let wasm: WebAssembly.Memory;
+      try {
+        wasm = new WebAssembly.Memory(desc);
+      } catch (e) {
+        throw new Error(`memory[${index}]: cannot allocate ${l.min} pages (${(e as Error).message})`, { cause: e });
+      }
+      made.push({ api: new MemoryApi(wasm, defs[index]!, max, addressI64), max: l.max, shared: l.shared, is64 });
+    });
+  } catch (e) {
+    freeMemories(made);
+    throw e;
+  }
+  return made;
+}
+
+/** Frees the memories a user's allocator holds (on close, or when instantiation fails). */
+export function freeMemories(memories: readonly PlannedMemory[]): void {
+  for (const pm of memories) pm.free?.();
+}
+
+let memory64JsApi: boolean | undefined;
+
+/** Whether the running V8 makes 64-bit memories (`address: 'i64'`, Node ≥ 24). */
+export function hasMemory64JsApi(): boolean {
+  if (memory64JsApi === undefined) {
     try {
-      wasm = new WebAssembly.Memory(desc);
-    } catch (e) {
-      throw new Error(`memory[${index}]: cannot allocate ${l.min} pages (${(e as Error).message})`, { cause: e });
+      const m = new WebAssembly.Memory({ initial: 0n, maximum: 1n, address: 'i64' } as unknown as WebAssembly.MemoryDescriptor);
+      memory64JsApi = (m as unknown as { type?: () => { address?: string } }).type?.().address === 'i64' || m.buffer.byteLength === 0;
+    } catch {
+      memory64JsApi = false;
     }
-    return { api: new MemoryApi(wasm, defs[index]!, max), max: l.max, shared: l.shared };
-  });
+  }
+  return memory64JsApi;
 }
 
 /** The raw bits of a v128 constant's 16 little-endian bytes. */
@@ -160,12 +231,43 @@ function v128Bits(bytes: Uint8Array): PlannedValue {
 const NULL: PlannedValue = { kind: 'null' };
 
 /**
- * Evaluates a (validated) constant expression: one instruction in WebAssembly 2.0. `global.get`
- * reads an imported global, or (where a later proposal allows it) an earlier defined one.
+ * Evaluates a (validated) constant expression: one instruction in WebAssembly 2.0, a sequence with
+ * extended constants (`i32`/`i64` `add`, `sub`, `mul` on a small stack). `global.get` reads an
+ * imported global, or (WebAssembly 3.0) an earlier defined one.
  */
-function evalConst(e: ConstExpr, imported: readonly EngineGlobal[], defined: readonly PlannedValue[], what: string): PlannedValue {
-  if (e.instrs.length !== 1) throw new Error(`not supported: extended constant expression in ${what}`);
-  const c = e.instrs[0]!;
+export function evalConst(e: ConstExpr, imported: readonly EngineGlobal[], defined: readonly PlannedValue[], what: string): PlannedValue {
+  if (e.instrs.length === 1) return evalConstInstr(e.instrs[0]!, imported, defined, what);
+  const stack: PlannedValue[] = [];
+  for (const c of e.instrs) {
+    switch (c.op) {
+      case 'i32.add':
+      case 'i32.sub':
+      case 'i32.mul':
+      case 'i64.add':
+      case 'i64.sub':
+      case 'i64.mul': {
+        const b = stack.pop();
+        const a = stack.pop();
+        if (a?.kind !== 'bits' || b?.kind !== 'bits') throw new Error(`internal error: ${what}: ${c.op} of a non-number`);
+        const x = c.op.endsWith('add') ? a.lo + b.lo : c.op.endsWith('sub') ? a.lo - b.lo : a.lo * b.lo;
+        stack.push({ kind: 'bits', lo: BigInt.asUintN(c.op.startsWith('i32') ? 32 : 64, x), hi: 0n });
+        break;
+      }
+      default:
+        stack.push(evalConstInstr(c, imported, defined, what));
+    }
+  }
+  if (stack.length !== 1) throw new Error(`internal error: ${what} leaves ${stack.length} values`);
+  return stack[0]!;
+}
+
+/** One value-producing instruction of a constant expression. */
+function evalConstInstr(
+  c: ConstExpr['instrs'][number],
+  imported: readonly EngineGlobal[],
+  defined: readonly PlannedValue[],
+  what: string,
+): PlannedValue {
   switch (c.op) {
     case 'i32.const':
       return { kind: 'bits', lo: BigInt(c.value >>> 0), hi: 0n };

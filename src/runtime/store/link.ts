@@ -48,6 +48,9 @@ export function checkImport(imp: Import, value: ExternValue, types: readonly Fun
     case 1: {
       const t = value.kind === 1 ? value.value : undefined;
       if (t === undefined) return;
+      if ((t.is64 === true) !== (imp.desc.table.limits.is64 === true)) {
+        throw new LinkError(`${where}: incompatible import type: index type mismatch`);
+      }
       if (t.elemType !== imp.desc.table.elemType) {
         throw new LinkError(`${where}: element type mismatch: ${valueTypeName(imp.desc.table.elemType)} != ${valueTypeName(t.elemType)}`);
       }
@@ -59,6 +62,9 @@ export function checkImport(imp: Import, value: ExternValue, types: readonly Fun
       const m = value.kind === 2 ? value.value : undefined;
       if (m === undefined) return;
       if (m.shared !== imp.desc.memory.limits.shared) throw new LinkError(`${where}: shared mismatch`);
+      if ((m.is64 === true) !== (imp.desc.memory.limits.is64 === true)) {
+        throw new LinkError(`${where}: incompatible import type: index type mismatch`);
+      }
       const err = limitsMatch(m.pages(), m.max, imp.desc.memory.limits);
       if (err !== undefined) throw new LinkError(`${where}: ${err}`);
       return;
@@ -73,5 +79,55 @@ export function checkImport(imp: Import, value: ExternValue, types: readonly Fun
       }
       return;
     }
+    case 4: {
+      const t = value.kind === 4 ? value.value : undefined;
+      if (t === undefined) return;
+      const want = types[imp.desc.tag.typeIndex]!;
+      if (!sameFuncType(want, t.type)) {
+        throw new LinkError(`${where}: incompatible import type: tag type mismatch: ${signatureKey(want)} != ${signatureKey(t.type)}`);
+      }
+      return;
+    }
   }
+}
+
+/**
+ * An import in readable types, as wasm stack traces print functions: `env.log(i32)`,
+ * `env.now() i64`, `env.pair(i32) (i32,f64)`, `env.memory: memory 1..16 pages`, `env.g: global mut i32`.
+ */
+export function describeImport(imp: Import, types: readonly FuncType[]): string {
+  const name = `${imp.module}.${imp.name}`;
+  const d = imp.desc;
+  switch (d.kind) {
+    case 0: {
+      const t = types[d.typeIndex] ?? { params: [], results: [] };
+      const results = t.results.map(valueTypeName);
+      const r = results.length === 0 ? '' : results.length === 1 ? ` ${results[0]}` : ` (${results.join(',')})`;
+      return `${name}(${t.params.map(valueTypeName).join(',')})${r}`;
+    }
+    case 1:
+      return `${name}: table ${valueTypeName(d.table.elemType)} ${limitsText(d.table.limits, 'elements')}`;
+    case 2:
+      return `${name}: ${d.memory.limits.shared ? 'shared ' : ''}memory ${limitsText(d.memory.limits, 'pages')}`;
+    case 3:
+      return `${name}: global ${d.global.mutable ? 'mut ' : ''}${valueTypeName(d.global.valType)}`;
+    case 4: {
+      const t = types[d.tag.typeIndex] ?? { params: [], results: [] };
+      return `${name}: tag (${t.params.map(valueTypeName).join(',')})`;
+    }
+  }
+}
+
+function limitsText(l: Limits, unit: string): string {
+  const i64 = l.is64 === true ? 'i64 ' : '';
+  return l.max === undefined ? `${i64}${l.min}.. ${unit}` : `${i64}${l.min}..${l.max} ${unit}`;
+}
+
+/**
+ * wazero's `module[X] not instantiated`, followed by every import of the module from `X` in
+ * readable types, so the reader knows what to provide.
+ */
+export function moduleNotInstantiated(moduleName: string, imports: readonly Import[], types: readonly FuncType[]): LinkError {
+  const wanted = imports.filter((i) => i.module === moduleName).map((i) => `\n\t${describeImport(i, types)}`);
+  return new LinkError(`module[${moduleName}] not instantiated; the module imports from it:${wanted.join('')}`);
 }

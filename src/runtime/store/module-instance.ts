@@ -3,7 +3,6 @@
  */
 import { Context } from '../api/context.js';
 import { ExitError } from '../api/errors.js';
-import { encodeF32, encodeF64 } from '../api/encoding.js';
 import type {
   Function as ApiFunction,
   FunctionDefinition,
@@ -13,10 +12,17 @@ import type {
   MemoryDefinition,
   MutableGlobal,
 } from '../api/module.js';
-import { slotsOfTypes, type ValueType } from '../api/value-type.js';
+import { slotsOf, slotsOfTypes, valueTypeName, type ValueType } from '../api/value-type.js';
+import { describeValue, encodeCallParam, misfitError } from './natural.js';
+import { formatFrameSignature } from './definition.js';
 import type { SysContext } from '../../sys/context.js';
+import type { Tag } from '../api/tag.js';
+import type { TagInst } from './tags.js';
 import type { CloseNotifier } from './context-keys.js';
 import type { EngineGlobal, EngineInstance, ExternValue } from './engine.js';
+
+/** Node's `util.inspect.custom` (a registered symbol: no import of node:util needed). */
+const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
 /** What a module instance needs from its runtime. */
 export interface ModuleOwner {
@@ -25,7 +31,7 @@ export interface ModuleOwner {
 }
 
 export interface ExportEntry {
-  readonly kind: 0 | 1 | 2 | 3;
+  readonly kind: 0 | 1 | 2 | 3 | 4;
   readonly index: number;
 }
 
@@ -39,6 +45,10 @@ export class ModuleInstance implements InternalModule {
   closeNotifier: CloseNotifier | undefined;
   /** Called when the module closes (e.g. closes the CompiledModule made by `Runtime.instantiate`). */
   onClose: (() => void) | undefined;
+  /** The tags a host module exports (by export index). */
+  hostTags: readonly TagInst[] = [];
+  /** Releases what the module holds outside its engine (memories of a user's allocator), after close. */
+  onRelease: (() => void) | undefined;
   /** The WASI system view (args, env, stdio, clocks, files) of a wasm module; host modules have none. */
   sys: SysContext | undefined;
   #exitCode: number | undefined;
@@ -56,6 +66,41 @@ export class ModuleInstance implements InternalModule {
 
   toString(): string {
     return `Module[${this.#name}]`;
+  }
+
+  /** What `console.log(mod)` prints: the name and the exports, not the engine's internals. */
+  [INSPECT](): string {
+    if (this.#exitCode !== undefined) return `Module[${this.#name}] (closed, exit code ${this.#exitCode})`;
+    const lines: string[] = [];
+    for (const [name, e] of this.exportsByName) lines.push(this.#describeExport(name, e));
+    return lines.length === 0 ? `Module[${this.#name}] {}` : `Module[${this.#name}] {\n${lines.map((l) => `  ${l}`).join('\n')}\n}`;
+  }
+
+  #describeExport(name: string, e: ExportEntry): string {
+    const eng = this.engine;
+    switch (e.kind) {
+      case 0: {
+        const def = eng.functions[e.index]?.definition;
+        return def === undefined ? `${name}: function` : `${name}${formatFrameSignature(def).slice(def.debugName().length)}`;
+      }
+      case 1: {
+        const t = eng.tables[e.index];
+        return `${name}: table ${valueTypeName(t?.elemType ?? 0x70)}, ${t?.size() ?? 0} elements`;
+      }
+      case 2: {
+        const m = eng.memories[e.index];
+        const pages = m?.pages() ?? 0;
+        return `${name}: ${m?.shared === true ? 'shared ' : ''}memory, ${pages} page${pages === 1 ? '' : 's'}`;
+      }
+      case 3: {
+        const g = eng.globals[e.index];
+        return g === undefined ? `${name}: global` : `${name}: global ${g.type.mutable ? 'mut ' : ''}${valueTypeName(g.type.valType)}`;
+      }
+      case 4: {
+        const t = eng.tags?.[e.index];
+        return t === undefined ? `${name}: tag` : `${name}: tag (${t.type.params.map(valueTypeName).join(',')})`;
+      }
+    }
   }
 
   memory(): Memory | undefined {
@@ -128,7 +173,18 @@ export class ModuleInstance implements InternalModule {
         return { kind: 2, value: this.engine.memories[e.index]! };
       case 3:
         return { kind: 3, value: this.engine.globals[e.index]! };
+      case 4: {
+        const t = this.isHost ? this.hostTags[e.index] : this.engine.tags?.[e.index];
+        return t === undefined ? undefined : { kind: 4, value: t };
+      }
     }
+  }
+
+  /** The tag exported as `name` (exception handling), if any. */
+  exportedTag(name: string): Tag | undefined {
+    const e = this.exportsByName.get(name);
+    if (e === undefined || e.kind !== 4) return undefined;
+    return this.isHost ? this.hostTags[e.index] : this.engine.tags?.[e.index];
   }
 
   isClosed(): boolean {
@@ -164,6 +220,7 @@ export class ModuleInstance implements InternalModule {
       this.#owner.moduleClosed(this);
       this.engine?.close();
       this.sys?.close();
+      this.onRelease?.();
       this.onClose?.();
     }
     return true;
@@ -183,21 +240,33 @@ function globalView(g: EngineGlobal, mutable: boolean): Global | MutableGlobal {
 
 const BACKGROUND = Context.background();
 
-/** Encodes a natural or raw param for a slot of type `t`. */
-export function encodeParam(t: number, v: bigint | number): bigint {
-  if (typeof v === 'bigint') return BigInt.asUintN(64, v);
-  switch (t) {
-    case 0x7f:
-      return BigInt(v >>> 0);
-    case 0x7e:
-      return BigInt.asUintN(64, BigInt(Math.trunc(v)));
-    case 0x7d:
-      return encodeF32(v);
-    case 0x7c:
-      return encodeF64(v);
-    default:
-      return BigInt.asUintN(64, BigInt(Math.trunc(v)));
+/**
+ * Encodes `Function.call` param `v` (a raw bigint, or a natural number) for a slot of type `t`.
+ * @throws TypeError or RangeError naming the function (`fn`), the param and its type when `v` does not fit.
+ */
+export function encodeParam(t: number, v: unknown, fn: { definition(): FunctionDefinition }, slot: number): bigint {
+  const raw = encodeCallParam(t, v);
+  if (raw === undefined) throw paramError(t, v, fn.definition(), slot);
+  return raw;
+}
+
+/** The error of a call param that does not fit (cold). */
+function paramError(t: number, v: unknown, def: FunctionDefinition, slot: number): Error {
+  // Slots → params: a v128 takes two slots.
+  const types = def.paramTypes();
+  let param = 0;
+  let s = 0;
+  while (param < types.length && s + slotsOf(types[param]!) <= slot) s += slotsOf(types[param++]!);
+  const name = def.paramNames()[param];
+  const part = types[param] === 0x7b ? (slot === s ? ' low half' : ' high half') : '';
+  // An unnamed function by the name the caller knows it by: its export name.
+  const fn = def.name() === '' && def.exportNames().length > 0 ? `${def.moduleName()}.${def.exportNames()[0]}` : def.debugName();
+  const label = `${fn}: param[${param}]${name === undefined || name === '' ? '' : ` ${name}`}${part}`;
+  const err = misfitError(label, t, v);
+  if (typeof v !== 'number' && typeof v !== 'bigint') {
+    err.message = `${label} (${valueTypeName(types[param] ?? t)}) must be a number or a bigint (raw), got ${describeValue(v)}`;
   }
+  return err;
 }
 
 /** Slot types of a signature (v128 expands to two i64 slots). */
@@ -230,6 +299,11 @@ class FunctionImpl implements ApiFunction {
 
   definition(): FunctionDefinition {
     return this.#module.engine.functions[this.#index]!.definition;
+  }
+
+  /** What `console.log(fn)` prints: `Function[g.add(i32,i32) i32]`. */
+  [INSPECT](): string {
+    return `Function[${formatFrameSignature(this.definition())}]`;
   }
 
   // call and callWithContext each call the engine themselves: guest→host→guest re-entry nests
@@ -278,7 +352,12 @@ class FunctionImpl implements ApiFunction {
     }
     const stack = new BigUint64Array(Math.max(this.#paramSlots, this.#resultSlots));
     const types = this.#slotTypes;
-    for (let i = 0; i < params.length; i++) stack[i] = encodeParam(types[i]!, params[i]!);
+    for (let i = 0; i < params.length; i++) {
+      const v = params[i];
+      // The common cases inline; anything else is checked (and named in the error) by encodeParam.
+      if (typeof v === 'bigint') stack[i] = BigInt.asUintN(64, v);
+      else stack[i] = encodeParam(types[i]!, v, this, i);
+    }
     return stack;
   }
 

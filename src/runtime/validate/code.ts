@@ -7,13 +7,22 @@
  * @see https://webassembly.github.io/spec/core/appendix/algorithm.html
  */
 import { CompileError } from '../api/errors.js';
-import { CoreFeatureMultiValue, CoreFeatureReferenceTypes, CoreFeatureSIMD, coreFeatureName, type CoreFeatures } from '../api/features.js';
+import {
+  CoreFeatureMultiValue,
+  CoreFeatureReferenceTypes,
+  CoreFeatureSIMD,
+  CoreFeaturesExceptionHandling,
+  CoreFeaturesMemory64,
+  CoreFeaturesMultiMemory,
+  coreFeatureName,
+  type CoreFeatures,
+} from '../api/features.js';
 import { slotsOf, valueTypeName } from '../api/value-type.js';
 import type { FuncType, FunctionBody, Module, TableType } from '../binary/module.js';
 import * as instr from '../binary/instr.js';
-import { CODE_FE, NUM_CODES, OPS } from '../binary/opcodes.js';
+import { CODE_FD_HI, CODE_FE, NUM_CODES, OPS } from '../binary/opcodes.js';
 import { Reader } from '../binary/reader.js';
-import { EXTERNREF, F32, F64, FUNCREF, I32, I64, V128 } from '../api/value-type.js';
+import { EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, V128 } from '../api/value-type.js';
 
 /** The "bottom" type the spec calls Unknown: produced by pops from an unreachable, empty frame. */
 const UNKNOWN = 0;
@@ -31,12 +40,17 @@ const OP_BLOCK = 0x02;
 const OP_LOOP = 0x03;
 const OP_IF = 0x04;
 const OP_ELSE = 0x05;
+/** A legacy `try` before its first `catch`/`catch_all` (exception handling). */
+const OP_TRY = 0x06;
+/** The handler after a legacy `catch`: `rethrow` may name it, another `catch` may follow. */
+const OP_CATCH = 0x07;
+/** The handler after a legacy `catch_all`: `rethrow` may name it, nothing may follow. */
+const OP_CATCH_ALL = 0x19;
 
 // Immediate kinds (instr.ts) as module constants: V8 folds these in optimized code, not imported bindings.
 const K_NONE = instr.IMM_NONE;
 const K_TABLE = instr.IMM_TABLE;
 const K_MEMARG = instr.IMM_MEMARG;
-const K_MEMIDX = instr.IMM_MEMIDX;
 const K_I32 = instr.IMM_I32;
 const K_I64 = instr.IMM_I64;
 const K_F32 = instr.IMM_F32;
@@ -47,10 +61,6 @@ const K_LANE = instr.IMM_LANE;
 const K_MEMLANE = instr.IMM_MEMLANE;
 const K_DATAIDX = instr.IMM_DATAIDX;
 const K_ELEMIDX = instr.IMM_ELEMIDX;
-const K_MEMINIT = instr.IMM_MEMINIT;
-const K_MEMCOPY = instr.IMM_MEMCOPY;
-const K_TABLEINIT = instr.IMM_TABLEINIT;
-const K_TABLECOPY = instr.IMM_TABLECOPY;
 const K_FENCE = instr.IMM_FENCE;
 const IMM_OF = instr.IMM_OF;
 const IMM_UNKNOWN = instr.IMM_UNKNOWN;
@@ -100,9 +110,20 @@ export interface CodeContext {
 }
 
 /**
+ * Sees the operand types before a `block`, `loop`, `if` or call instruction (`call`,
+ * `call_indirect`, `return_call`, `return_call_indirect`): `vals[from..to)` are the types of the
+ * innermost frame's operands (the views are only valid during the call), `unreachable` whether that
+ * frame's code is unreachable there. The compiler's rewind pass needs them to spill live operands.
+ */
+export type SpecialObserver = (at: number, code: number, vals: Uint8Array, from: number, to: number, unreachable: boolean) => void;
+
+/**
  * Validates function bodies. Reuse one instance across functions (and modules): its stacks only grow.
  */
 export class CodeValidator {
+  /** Called before block, loop, if and call instructions (see {@link SpecialObserver}). */
+  observer: SpecialObserver | undefined = undefined;
+
   // Operand type stack.
   private vals = new Uint8Array(256);
   private nVals = 0;
@@ -259,6 +280,11 @@ export class CodeValidator {
           this.invalid(`${valueTypeName(t)} requires feature ${coreFeatureName(CoreFeatureReferenceTypes)}`, offset);
         }
         return;
+      case EXNREF:
+        if ((this.features & CoreFeaturesExceptionHandling) === 0) {
+          this.invalid(`exnref requires feature ${coreFeatureName(CoreFeaturesExceptionHandling)}`, offset);
+        }
+        return;
       default:
         this.malformed('invalid value type', offset);
     }
@@ -359,7 +385,7 @@ export class CodeValidator {
 
   // ---- control frames ----
 
-  private pushCtrl(op: number, bt: number): void {
+  private pushCtrl(op: number, bt: number, pushParams = true): void {
     const n = this.nCtrl;
     if (n === this.ctrlOp.length) this.growCtrl();
     this.ctrlOp[n] = op;
@@ -369,6 +395,7 @@ export class CodeValidator {
     this.ctrlUnreachable[n] = 0;
     this.nCtrl = n + 1;
     if (this.nCtrl > this.maxCtrl) this.maxCtrl = this.nCtrl;
+    if (!pushParams) return;
     const np = this.btParamCount(bt);
     for (let i = 0; i < np; i++) this.push(this.btParam(bt, i));
   }
@@ -464,23 +491,82 @@ export class CodeValidator {
     if (this.m!.memorySpace.length === 0) this.invalid('unknown memory 0');
   }
 
+  /** Checks memory `idx` exists; returns whether it is 64-bit (memory64). */
+  private memory64(idx: number): boolean {
+    const mem = this.m!.memorySpace[idx];
+    if (mem === undefined) this.invalid(`unknown memory ${idx}`);
+    return mem.limits.is64 === true;
+  }
+
+  /** The address type of memory `idx` (i64 for a 64-bit memory), checking it exists. */
+  private addrType(idx: number): number {
+    return this.memory64(idx) ? I64 : I32;
+  }
+
+  /** The index type of table `idx` (i64 for a 64-bit table). */
+  private tableIndexType(idx: number): number {
+    return this.tableAt(idx).limits.is64 === true ? I64 : I32;
+  }
+
+  /** A memory index immediate: one zero byte, or a u32 with multi-memory. */
+  private memIdx(): number {
+    if ((this.features & CoreFeaturesMultiMemory) !== 0) return this.r.u32();
+    this.zeroByte();
+    return 0;
+  }
+
   private zeroByte(): void {
     const at = this.r.pos;
     if (this.r.u8() !== 0) this.malformed('zero byte expected', at);
   }
 
-  /** Reads a memarg and checks memory 0 exists and the alignment against the natural one. */
-  private memarg(code: number): void {
+  /**
+   * Reads a memarg (alignment, the memory index when its bit 6 says so with multi-memory, the
+   * offset), checks the memory exists, the offset fits its address type and the alignment against
+   * the natural one. Returns whether the memory is 64-bit.
+   */
+  private memarg(code: number): boolean {
     const r = this.r;
-    const align = r.u32();
-    r.u32();
-    this.requireMemory();
+    let align = r.u32();
+    let mem = 0;
+    if ((align & instr.MEMARG_HAS_MEMIDX) !== 0 && (this.features & CoreFeaturesMultiMemory) !== 0) {
+      mem = r.u32();
+      align -= instr.MEMARG_HAS_MEMIDX;
+    }
+    let is64 = false;
+    if ((this.features & CoreFeaturesMemory64) !== 0) {
+      const offset = r.u64();
+      is64 = this.memory64(mem);
+      if (!is64 && offset > 0xffffffff) this.invalid('offset out of range');
+    } else {
+      r.u32();
+      is64 = this.memory64(mem);
+    }
     const natural = alignOf[code]!;
-    if (code >= CODE_FE) {
+    if (code >= CODE_FE && code < CODE_FD_HI) {
       if (align !== natural) this.invalid(`alignment must be equal to natural alignment (${1 << natural})`);
     } else if (align > natural) {
       this.invalid('alignment must not be larger than natural');
     }
+    return is64;
+  }
+
+  /** A memory instruction with a fixed signature: its address operand is the memory's address type. */
+  private memoryInstr(code: number): void {
+    const r = this.r;
+    const is64 = this.memarg(code);
+    if (IMM_OF[code] === K_MEMLANE && r.u8() >= 16 / memBytesOf[code]!) this.invalid('invalid lane index');
+    const ps = paramsOf[code]!;
+    for (let i = ps.length - 1; i >= 1; i--) this.popExpect(ps[i]!);
+    this.popExpect(is64 ? I64 : I32);
+    const rs = resultsOf[code]!;
+    for (let i = 0; i < rs.length; i++) this.push(rs[i]!);
+  }
+
+  private tagType(idx: number): FuncType {
+    const t = this.m!.tagSpace[idx];
+    if (t === undefined) this.invalid(`unknown tag ${idx}`);
+    return this.types[t.typeIndex]!;
   }
 
   private dataIndex(idx: number): void {
@@ -511,6 +597,11 @@ export class CodeValidator {
         this.malformed(`illegal opcode ${OPS[code]!.name} (feature ${coreFeatureName(feature)} is disabled)`);
       }
       if (fixedOf[code] === 1) {
+        const k = IMM_OF[code];
+        if (k === K_MEMARG || k === K_MEMLANE) {
+          this.memoryInstr(code);
+          continue;
+        }
         this.immediates(code);
         const ps = paramsOf[code]!;
         for (let i = ps.length - 1; i >= 0; i--) this.popExpect(ps[i]!);
@@ -522,18 +613,11 @@ export class CodeValidator {
     }
   }
 
-  /** Reads and checks the immediates of an instruction with a fixed signature. */
+  /** Reads and checks the immediates of an instruction with a fixed signature (memory ones aside). */
   private immediates(code: number): void {
     const r = this.r;
     switch (IMM_OF[code]) {
       case K_NONE:
-        return;
-      case K_MEMARG:
-        this.memarg(code);
-        return;
-      case K_MEMIDX:
-        this.zeroByte();
-        this.requireMemory();
         return;
       case K_I32:
         r.s32();
@@ -556,41 +640,12 @@ export class CodeValidator {
       case K_LANE:
         if (r.u8() >= memBytesOf[code]!) this.invalid('invalid lane index');
         return;
-      case K_MEMLANE:
-        this.memarg(code);
-        if (r.u8() >= 16 / memBytesOf[code]!) this.invalid('invalid lane index');
-        return;
-      case K_MEMINIT: {
-        const idx = r.u32();
-        this.zeroByte();
-        this.requireMemory();
-        this.dataIndex(idx);
-        return;
-      }
       case K_DATAIDX:
         this.dataIndex(r.u32());
         return;
-      case K_MEMCOPY:
-        this.zeroByte();
-        this.zeroByte();
-        this.requireMemory();
-        return;
-      case K_TABLEINIT: {
-        const elemIdx = r.u32();
-        const table = this.tableAt(r.u32());
-        const et = this.elemType(elemIdx);
-        if (table.elemType !== et) this.invalid('type mismatch: element segment and table types differ');
-        return;
-      }
       case K_ELEMIDX:
         this.elemType(r.u32());
         return;
-      case K_TABLECOPY: {
-        const dst = this.tableAt(r.u32());
-        const src = this.tableAt(r.u32());
-        if (dst.elemType !== src.elemType) this.invalid('type mismatch: table types differ');
-        return;
-      }
       case K_TABLE:
         this.tableAt(r.u32());
         return;
@@ -605,6 +660,10 @@ export class CodeValidator {
   /** Instructions typed by hand (control, variables, references, calls, parametric). */
   private special(code: number): void {
     const r = this.r;
+    if (this.observer !== undefined && ((code >= 0x02 && code <= 0x04) || (code >= 0x10 && code <= 0x13))) {
+      const c = this.nCtrl - 1;
+      this.observer(this.at, code, this.vals, this.ctrlHeight[c]!, this.nVals, this.ctrlUnreachable[c] !== 0);
+    }
     switch (code) {
       case 0x00: // unreachable
         this.setUnreachable();
@@ -709,7 +768,7 @@ export class CodeValidator {
       case 0x11: {
         // call_indirect
         const ft = this.callIndirectImm();
-        this.popExpect(I32);
+        this.popExpect(this.lastTableIndexType);
         this.popParams(ft.params);
         this.pushAll(ft.results);
         return;
@@ -726,13 +785,153 @@ export class CodeValidator {
         // return_call_indirect
         const ft = this.callIndirectImm();
         this.checkTailResults(ft);
-        this.popExpect(I32);
+        this.popExpect(this.lastTableIndexType);
         this.popParams(ft.params);
         this.setUnreachable();
         return;
       }
       case 0x1a: // drop
         this.pop();
+        return;
+      case 0x06: {
+        // try (legacy exception handling)
+        const bt = this.readBlockType();
+        for (let i = this.btParamCount(bt) - 1; i >= 0; i--) this.popExpect(this.btParam(bt, i));
+        this.pushCtrl(OP_TRY, bt);
+        return;
+      }
+      case 0x07: {
+        // catch x (legacy): a handler whose stack starts with the tag's payload
+        const ft = this.tagType(r.u32());
+        const top = this.ctrlOp[this.nCtrl - 1];
+        if (top !== OP_TRY && top !== OP_CATCH) this.invalid('catch without matching try');
+        const c = this.popCtrl();
+        this.pushCtrl(OP_CATCH, this.ctrlBt[c]!, false);
+        this.pushAll(ft.params);
+        return;
+      }
+      case 0x19: {
+        // catch_all (legacy)
+        const top = this.ctrlOp[this.nCtrl - 1];
+        if (top !== OP_TRY && top !== OP_CATCH) this.invalid('catch_all without matching try');
+        const c = this.popCtrl();
+        this.pushCtrl(OP_CATCH_ALL, this.ctrlBt[c]!, false);
+        return;
+      }
+      case 0x18: {
+        // delegate l (legacy): ends a try without handlers; l is a label outside it
+        if (this.ctrlOp[this.nCtrl - 1] !== OP_TRY) this.invalid('delegate without matching try');
+        const depth = r.u32();
+        const c = this.popCtrl();
+        this.label(depth);
+        const bt = this.ctrlBt[c]!;
+        const nr = this.btResultCount(bt);
+        for (let i = 0; i < nr; i++) this.push(this.btResult(bt, i));
+        return;
+      }
+      case 0x09: {
+        // rethrow l (legacy): l names an enclosing catch handler
+        const c = this.label(r.u32());
+        const op = this.ctrlOp[c];
+        if (op !== OP_CATCH && op !== OP_CATCH_ALL) this.invalid('invalid rethrow label');
+        this.setUnreachable();
+        return;
+      }
+      case 0x08: {
+        // throw x
+        const ft = this.tagType(r.u32());
+        this.popParams(ft.params);
+        this.setUnreachable();
+        return;
+      }
+      case 0x0a: // throw_ref
+        this.popExpect(EXNREF);
+        this.setUnreachable();
+        return;
+      case 0x1f: {
+        // try_table bt catch*: the catch labels are outside the try_table
+        const bt = this.readBlockType();
+        const n = r.count(1);
+        for (let i = 0; i < n; i++) {
+          const at = r.pos;
+          const kind = r.u8();
+          if (kind > 3) this.malformed('malformed catch clause', at);
+          const params = kind < 2 ? this.tagType(r.u32()).params : [];
+          const c = this.label(r.u32());
+          this.checkCatchLabel(c, params, kind === 1 || kind === 3);
+        }
+        for (let i = this.btParamCount(bt) - 1; i >= 0; i--) this.popExpect(this.btParam(bt, i));
+        this.pushCtrl(OP_BLOCK, bt);
+        return;
+      }
+      case 0x3f: {
+        // memory.size
+        const t = this.addrType(this.memIdx());
+        this.push(t);
+        return;
+      }
+      case 0x40: {
+        // memory.grow
+        const t = this.addrType(this.memIdx());
+        this.popExpect(t);
+        this.push(t);
+        return;
+      }
+      case 0x108: {
+        // memory.init
+        const idx = r.u32();
+        const t = this.addrType(this.memIdx());
+        this.dataIndex(idx);
+        this.popExpect(I32);
+        this.popExpect(I32);
+        this.popExpect(t);
+        return;
+      }
+      case 0x10a: {
+        // memory.copy: the length takes the narrower of the two address types
+        const dst = this.addrType(this.memIdx());
+        const src = this.addrType(this.memIdx());
+        this.popExpect(dst === I64 && src === I64 ? I64 : I32);
+        this.popExpect(src);
+        this.popExpect(dst);
+        return;
+      }
+      case 0x10b: {
+        // memory.fill
+        const t = this.addrType(this.memIdx());
+        this.popExpect(t);
+        this.popExpect(I32);
+        this.popExpect(t);
+        return;
+      }
+      case 0x10c: {
+        // table.init
+        const elemIdx = r.u32();
+        const tableIdx = r.u32();
+        const table = this.tableAt(tableIdx);
+        const et = this.elemType(elemIdx);
+        if (table.elemType !== et) this.invalid('type mismatch: element segment and table types differ');
+        this.popExpect(I32);
+        this.popExpect(I32);
+        this.popExpect(this.tableIndexType(tableIdx));
+        return;
+      }
+      case 0x10e: {
+        // table.copy: the length takes the narrower of the two index types
+        const d = r.u32();
+        const sIdx = r.u32();
+        const dst = this.tableAt(d);
+        const src = this.tableAt(sIdx);
+        if (dst.elemType !== src.elemType) this.invalid('type mismatch: table types differ');
+        const dt = this.tableIndexType(d);
+        const st = this.tableIndexType(sIdx);
+        this.popExpect(dt === I64 && st === I64 ? I64 : I32);
+        this.popExpect(st);
+        this.popExpect(dt);
+        return;
+      }
+      case 0x110: // table.size
+        this.push(this.tableIndexType(r.u32()));
         return;
       case 0x1b: {
         // select (untyped): numeric or vector operands only
@@ -794,29 +993,33 @@ export class CodeValidator {
       }
       case 0x25: {
         // table.get
-        const t = this.tableAt(r.u32());
-        this.popExpect(I32);
+        const idx = r.u32();
+        const t = this.tableAt(idx);
+        this.popExpect(this.tableIndexType(idx));
         this.push(t.elemType);
         return;
       }
       case 0x26: {
         // table.set
-        const t = this.tableAt(r.u32());
+        const idx = r.u32();
+        const t = this.tableAt(idx);
         this.popExpect(t.elemType);
-        this.popExpect(I32);
+        this.popExpect(this.tableIndexType(idx));
         return;
       }
       case 0xd0: {
         // ref.null
         const t = r.u8();
-        if (t !== FUNCREF && t !== EXTERNREF) this.malformed('malformed reference type');
+        if (t !== FUNCREF && t !== EXTERNREF && !(t === EXNREF && (this.features & CoreFeaturesExceptionHandling) !== 0)) {
+          this.malformed('malformed reference type');
+        }
         this.push(t);
         return;
       }
       case 0xd1: {
         // ref.is_null
         const t = this.pop();
-        if (t !== UNKNOWN && t !== FUNCREF && t !== EXTERNREF) this.mismatch(FUNCREF, t);
+        if (t !== UNKNOWN && t !== FUNCREF && t !== EXTERNREF && t !== EXNREF) this.mismatch(FUNCREF, t);
         this.push(I32);
         return;
       }
@@ -830,18 +1033,22 @@ export class CodeValidator {
       }
       case 0x10f: {
         // table.grow
-        const t = this.tableAt(r.u32());
-        this.popExpect(I32);
+        const idx = r.u32();
+        const t = this.tableAt(idx);
+        const it = this.tableIndexType(idx);
+        this.popExpect(it);
         this.popExpect(t.elemType);
-        this.push(I32);
+        this.push(it);
         return;
       }
       case 0x111: {
         // table.fill
-        const t = this.tableAt(r.u32());
-        this.popExpect(I32);
+        const idx = r.u32();
+        const t = this.tableAt(idx);
+        const it = this.tableIndexType(idx);
+        this.popExpect(it);
         this.popExpect(t.elemType);
-        this.popExpect(I32);
+        this.popExpect(it);
         return;
       }
       default:
@@ -864,9 +1071,24 @@ export class CodeValidator {
     }
     const table = this.tableAt(tableIdx);
     if (table.elemType !== FUNCREF) this.invalid(`type mismatch: call_indirect on a table of ${valueTypeName(table.elemType)}`);
+    this.lastTableIndexType = table.limits.is64 === true ? I64 : I32;
     const ft = this.types[typeIdx];
     if (ft === undefined) this.invalid(`unknown type ${typeIdx}`);
     return ft;
+  }
+
+  /** The index type of the table the last {@link callIndirectImm} named. */
+  private lastTableIndexType = I32;
+
+  /**
+   * A `try_table` catch clause branching to frame `c` with `params` (and an exnref with `ref`):
+   * the label must take exactly those values.
+   */
+  private checkCatchLabel(c: number, params: readonly number[], ref: boolean): void {
+    const n = params.length + (ref ? 1 : 0);
+    if (this.labelCount(c) !== n) this.invalid('type mismatch: catch label arity');
+    for (let i = 0; i < params.length; i++) if (this.labelType(c, i) !== params[i]) this.invalid('type mismatch: catch label type');
+    if (ref && this.labelType(c, params.length) !== EXNREF) this.invalid('type mismatch: catch_ref label must take an exnref');
   }
 
   /** Tail calls: the callee's results must be exactly the caller's. */

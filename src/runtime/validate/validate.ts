@@ -11,14 +11,17 @@ import {
   CoreFeatureMutableGlobal,
   CoreFeatureReferenceTypes,
   CoreFeatureSIMD,
+  CoreFeaturesExceptionHandling,
+  CoreFeaturesExtendedConst,
+  CoreFeaturesMultiMemory,
   CoreFeaturesThreads,
   coreFeatureName,
   type CoreFeatures,
 } from '../api/features.js';
 import { valueTypeName } from '../api/value-type.js';
-import type { ConstExpr, Limits, Module } from '../binary/module.js';
+import { declaredFunctionRefs, type ConstExpr, type Limits, type Module } from '../binary/module.js';
 import { CodeValidator, type CodeContext, type FunctionValidationInfo } from './code.js';
-import { EXTERNREF, F32, F64, FUNCREF, I32, I64, V128 } from '../api/value-type.js';
+import { EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, V128 } from '../api/value-type.js';
 
 export type { FunctionValidationInfo } from './code.js';
 
@@ -36,6 +39,8 @@ export interface ValidationInfo {
 
 /** Memory pages addressable by a 32-bit memory. */
 const MAX_PAGES = 65536;
+/** Memory pages addressable by a 64-bit memory (memory64). */
+const MAX_PAGES_64 = 2 ** 48;
 
 /** Shared per process: validation is synchronous, so one instance's scratch stacks serve every call. */
 let sharedCodeValidator: CodeValidator | undefined;
@@ -57,6 +62,7 @@ export function validateModule(m: Module, features: CoreFeatures): ValidationInf
   v.validateFunctions();
   v.validateTables();
   v.validateMemories();
+  v.validateTags();
   v.validateGlobals();
   const refs = v.collectDeclaredRefs();
   v.validateExports();
@@ -113,6 +119,9 @@ class ModuleValidator {
       case EXTERNREF:
         this.needFeature(CoreFeatureReferenceTypes, valueTypeName(t), section, offset);
         return;
+      case EXNREF:
+        this.needFeature(CoreFeaturesExceptionHandling, 'exnref', section, offset);
+        return;
       default:
         this.malformed('invalid value type', section, offset);
     }
@@ -124,7 +133,18 @@ class ModuleValidator {
       this.needFeature(CoreFeatureReferenceTypes, 'externref', section, offset);
       return;
     }
+    if (t === EXNREF) {
+      this.needFeature(CoreFeaturesExceptionHandling, 'exnref', section, offset);
+      return;
+    }
     this.malformed('malformed reference type', section, offset);
+  }
+
+  /** A tag's type: a known function type without results. */
+  private tagType(typeIndex: number, section: string, offset?: number): void {
+    const ft = this.m.types[typeIndex];
+    if (ft === undefined) this.invalid(`unknown type ${typeIndex}`, section, offset);
+    if (ft.results.length !== 0) this.invalid('non-empty tag result type', section, offset);
   }
 
   private limits(l: Limits, bound: number, tooLarge: string, section: string, offset?: number): void {
@@ -136,7 +156,8 @@ class ModuleValidator {
   }
 
   private memoryLimits(l: Limits, section: string, offset?: number): void {
-    this.limits(l, MAX_PAGES, `memory size must be at most ${MAX_PAGES} pages (4GiB)`, section, offset);
+    if (l.is64 === true) this.limits(l, MAX_PAGES_64, 'memory size must be at most 2^48 pages', section, offset);
+    else this.limits(l, MAX_PAGES, `memory size must be at most ${MAX_PAGES} pages (4GiB)`, section, offset);
     if (l.shared) {
       this.needFeature(CoreFeaturesThreads, 'shared memory', section, offset);
       if (l.max === undefined) this.invalid('shared memory must have maximum', section, offset);
@@ -144,7 +165,8 @@ class ModuleValidator {
   }
 
   private tableLimits(l: Limits, section: string, offset?: number): void {
-    this.limits(l, 0xffffffff, 'table size must be at most 2^32-1', section, offset);
+    if (l.is64 === true) this.limits(l, 2 ** 64, 'table size must be at most 2^64-1', section, offset);
+    else this.limits(l, 0xffffffff, 'table size must be at most 2^32-1', section, offset);
   }
 
   validateTypes(): void {
@@ -176,6 +198,9 @@ class ModuleValidator {
           this.valType(d.global.valType, 'import', imp.offset);
           if (d.global.mutable) this.needFeature(CoreFeatureMutableGlobal, 'importing a mutable global', 'import', imp.offset);
           break;
+        case 4:
+          this.tagType(d.tag.typeIndex, 'import', imp.offset);
+          break;
       }
     }
   }
@@ -200,34 +225,27 @@ class ModuleValidator {
   validateMemories(): void {
     const m = this.m;
     for (const mem of m.memories) this.memoryLimits(mem.limits, 'memory');
-    if (m.memorySpace.length > 1) this.invalid('multiple memories', 'memory');
+    if (m.memorySpace.length > 1 && !this.has(CoreFeaturesMultiMemory)) this.invalid('multiple memories', 'memory');
+  }
+
+  validateTags(): void {
+    for (const t of this.m.tags) this.tagType(t.typeIndex, 'tag');
   }
 
   validateGlobals(): void {
     const m = this.m;
-    for (const g of m.globals) {
+    // Constant expressions may only read imported globals (spec 2.0: context C'); WebAssembly 3.0
+    // lets a global's initializer read the globals before it too (here with extended constants).
+    const later = this.has(CoreFeaturesExtendedConst);
+    m.globals.forEach((g, i) => {
       this.valType(g.type.valType, 'global', g.offset);
-      // Constant expressions may only read imported globals (spec 2.0: context C').
-      this.constExpr(g.init, g.type.valType, 'global', m.numImportedGlobals);
-    }
+      this.constExpr(g.init, g.type.valType, 'global', later ? m.numImportedGlobals + i : m.numImportedGlobals);
+    });
   }
 
   /** Function indices referenced outside function bodies: the spec's C.refs. */
   collectDeclaredRefs(): Set<number> {
-    const m = this.m;
-    const refs = new Set<number>();
-    const scan = (e: ConstExpr | undefined): void => {
-      if (e === undefined) return;
-      for (const ins of e.instrs) if (ins.op === 'ref.func') refs.add(ins.funcIndex);
-    };
-    for (const g of m.globals) scan(g.init);
-    for (const e of m.elements) {
-      scan(e.offsetExpr);
-      for (const init of e.init) scan(init);
-    }
-    for (const d of m.datas) scan(d.offsetExpr);
-    for (const ex of m.exports) if (ex.kind === 0) refs.add(ex.index);
-    return refs;
+    return declaredFunctionRefs(this.m);
   }
 
   validateExports(): void {
@@ -252,6 +270,9 @@ class ModuleValidator {
           if (g.mutable) this.needFeature(CoreFeatureMutableGlobal, 'exporting a mutable global', 'export', ex.offset);
           break;
         }
+        case 4:
+          if (ex.index >= m.tagSpace.length) this.invalid(`unknown tag ${ex.index}`, 'export', ex.offset);
+          break;
       }
     }
   }
@@ -291,9 +312,9 @@ class ModuleValidator {
           );
         }
         if (e.offsetExpr === undefined) this.malformed('missing offset expression', 'element', e.offset);
-        this.constExpr(e.offsetExpr, I32, 'element', m.numImportedGlobals);
+        this.constExpr(e.offsetExpr, t.limits.is64 === true ? I64 : I32, 'element', this.segmentGlobals());
       }
-      for (const init of e.init) this.constExpr(init, e.elemType, 'element', m.numImportedGlobals);
+      for (const init of e.init) this.constExpr(init, e.elemType, 'element', this.segmentGlobals());
     }
   }
 
@@ -307,63 +328,83 @@ class ModuleValidator {
         this.needFeature(CoreFeatureBulkMemoryOperations, 'passive data segment', 'data', d.offset);
         continue;
       }
-      if (d.memoryIndex >= m.memorySpace.length) this.invalid(`unknown memory ${d.memoryIndex}`, 'data', d.offset);
+      const mem = m.memorySpace[d.memoryIndex];
+      if (mem === undefined) this.invalid(`unknown memory ${d.memoryIndex}`, 'data', d.offset);
       if (d.offsetExpr === undefined) this.malformed('missing offset expression', 'data', d.offset);
-      this.constExpr(d.offsetExpr, I32, 'data', m.numImportedGlobals);
+      this.constExpr(d.offsetExpr, mem.limits.is64 === true ? I64 : I32, 'data', this.segmentGlobals());
     }
+  }
+
+  /** How many globals a segment's constant expressions may read (3.0: all of them). */
+  private segmentGlobals(): number {
+    return this.has(CoreFeaturesExtendedConst) ? this.m.globalSpace.length : this.m.numImportedGlobals;
   }
 
   /**
    * Checks a constant expression produces exactly one `expected`. `visibleGlobals` is how many globals
-   * `global.get` may name (in 2.0, the imported ones, for every constant expression).
+   * `global.get` may name (in 2.0, the imported ones, for every constant expression). Extended
+   * constants (`i32`/`i64` `add`, `sub`, `mul`) are typed on a small stack.
    */
   private constExpr(e: ConstExpr, expected: number, section: string, visibleGlobals: number): void {
     const m = this.m;
-    let type = -1;
+    const stack: number[] = [];
     for (const ins of e.instrs) {
       switch (ins.op) {
         case 'i32.const':
-          type = I32;
+          stack.push(I32);
           break;
         case 'i64.const':
-          type = I64;
+          stack.push(I64);
           break;
         case 'f32.const':
-          type = F32;
+          stack.push(F32);
           break;
         case 'f64.const':
-          type = F64;
+          stack.push(F64);
           break;
         case 'v128.const':
           this.needFeature(CoreFeatureSIMD, 'v128.const', section, e.offset);
-          type = V128;
+          stack.push(V128);
           break;
         case 'ref.null':
           this.needFeature(CoreFeatureReferenceTypes, 'ref.null', section, e.offset);
           this.refType(ins.refType, section, e.offset);
-          type = ins.refType;
+          stack.push(ins.refType);
           break;
         case 'ref.func':
           // Element segments listed function indices before reference types: as ref.func here.
           if (section !== 'element') this.needFeature(CoreFeatureReferenceTypes, 'ref.func', section, e.offset);
           if (ins.funcIndex >= m.funcTypeIndexSpace.length) this.invalid(`unknown function ${ins.funcIndex}`, section, e.offset);
-          type = FUNCREF;
+          stack.push(FUNCREF);
           break;
         case 'global.get': {
           const g = ins.globalIndex < visibleGlobals ? m.globalSpace[ins.globalIndex] : undefined;
           if (g === undefined) this.invalid(`unknown global ${ins.globalIndex}`, section, e.offset);
           if (g.mutable) this.invalid('constant expression required: global.get of a mutable global', section, e.offset);
-          type = g.valType;
+          stack.push(g.valType);
+          break;
+        }
+        case 'i32.add':
+        case 'i32.sub':
+        case 'i32.mul':
+        case 'i64.add':
+        case 'i64.sub':
+        case 'i64.mul': {
+          const t = ins.op.startsWith('i32') ? I32 : I64;
+          const b = stack.pop();
+          const a = stack.pop();
+          if (a !== t || b !== t) {
+            this.invalid(`type mismatch: ${ins.op} in a constant expression needs two ${valueTypeName(t)}`, section, e.offset);
+          }
+          stack.push(t);
           break;
         }
         case 'other':
           this.invalid('constant expression required', section, e.offset);
       }
     }
-    // Without extended-const no instruction consumes a value, so anything but one instruction
-    // leaves a stack other than [expected].
-    if (e.instrs.length !== 1 || type !== expected) {
-      const found = e.instrs.length === 1 ? valueTypeName(type) : `${e.instrs.length} values`;
+    if (stack.length !== 1 || stack[0] !== expected) {
+      const found = stack.length === 1 ? valueTypeName(stack[0]!) : `${stack.length} values`;
       this.invalid(`type mismatch: constant expression must be ${valueTypeName(expected)}, found ${found}`, section, e.offset);
     }
   }
