@@ -16,19 +16,8 @@ export interface EncodedBody {
   readonly encoded: Uint8Array;
 }
 
-/**
- * A body that writes itself straight into the output (no buffer of its own): for bodies that are
- * mostly original bytes with a little inserted, such as precise-trap checks.
- */
-export interface WrittenBody {
-  /** Size of the body (locals and code), without its leading size. */
-  readonly size: number;
-  /** Writes the body (without its size) at `out[pos]`; returns the position after it, `pos + size`. */
-  write(out: Uint8Array, pos: number): number;
-}
-
-/** A body of the input: an original one (copied from `bytes`), new code, or one that writes itself. */
-export type EncodableBody = FunctionBody | EncodedBody | WrittenBody;
+/** A body of the input: an original one (copied from `bytes`) or new code. */
+export type EncodableBody = FunctionBody | EncodedBody;
 
 /**
  * What the encoder needs: a {@link Module}, where bodies may also be new code. A `Module` is a
@@ -611,10 +600,6 @@ function isEncodedBody(b: EncodableBody): b is EncodedBody {
   return (b as Partial<EncodedBody>).encoded !== undefined;
 }
 
-function isWrittenBody(b: EncodableBody): b is WrittenBody {
-  return typeof (b as Partial<WrittenBody>).write === 'function';
-}
-
 /** Which IR field each known section encodes (for the unchanged-section check). */
 function fieldOf(m: EncodableModule, id: SectionId): unknown {
   switch (id) {
@@ -864,7 +849,6 @@ interface CodeLayout {
 /** The size of body `b`'s entry: its size LEB and what follows. */
 function entrySize(b: EncodableBody): number {
   if (isEncodedBody(b)) return u32Size(b.encoded.length) + b.encoded.length;
-  if (isWrittenBody(b)) return u32Size(b.size) + b.size;
   return b.codeEnd - b.entryOffset;
 }
 
@@ -899,12 +883,6 @@ function writeCode(out: Uint8Array, start: number, m: EncodableModule, code: Cod
       pos = putU32(out, pos, b.encoded.length);
       out.set(b.encoded, pos);
       pos += b.encoded.length;
-    } else if (isWrittenBody(b)) {
-      flushRun();
-      pos = putU32(out, pos, b.size);
-      const end = b.write(out, pos);
-      if (end !== pos + b.size) throw new Error('internal error: a body wrote other than its size');
-      pos = end;
     } else {
       // The entry (size LEB, locals, code) is self-delimiting.
       if (runStart >= 0 && b.entryOffset !== runEnd) flushRun();
@@ -917,7 +895,7 @@ function writeCode(out: Uint8Array, start: number, m: EncodableModule, code: Cod
 }
 
 /** Writes the unsigned LEB128 of `v` at `out[pos]`; returns the position after it. */
-export function putU32(out: Uint8Array, pos: number, v: number): number {
+function putU32(out: Uint8Array, pos: number, v: number): number {
   v >>>= 0;
   do {
     let b = v & 0x7f;
