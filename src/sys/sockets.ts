@@ -13,9 +13,17 @@
  * Blocking calls of a call whose context can be done wait in 50 ms slices and give up with `EINTR`
  * (and {@link TcpHost.interruptedWith}) once it is, so timeouts stop servers waiting for clients.
  */
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import type { MessagePort, Worker } from 'node:worker_threads';
 import { EAGAIN, EBADF, EINTR, ENOTCONN, ENOTDIR, errnoFromError, type Errno } from './errno.js';
 import { FileType, type Dirent, type File, type Stat } from './fs.js';
+
+const require = createRequire(import.meta.url);
+
+/** node:worker_threads, loaded on first use: only a module with listeners needs it (start-up). */
+function workerThreads(): typeof import('node:worker_threads') {
+  return require('node:worker_threads') as typeof import('node:worker_threads');
+}
 
 /** A reply of the worker: `errno` (a Node error code) on failure. */
 interface Reply {
@@ -243,6 +251,7 @@ export class TcpHost {
   interruptedWith = 0;
 
   constructor() {
+    const { MessageChannel, Worker } = workerThreads();
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
     this.#signal = new Int32Array(new SharedArrayBuffer(4));
@@ -270,7 +279,7 @@ export class TcpHost {
     const done = this.doneCode;
     for (;;) {
       const seen = Atomics.load(this.#signal, 0);
-      const got = receiveMessageOnPort(this.#port);
+      const got = workerThreads().receiveMessageOnPort(this.#port);
       if (got !== undefined) {
         const r = got.message as Reply;
         if (r.id === id) return r;
