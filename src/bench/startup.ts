@@ -128,8 +128,8 @@ function ratioLine(what: string, ours: number, base: number, unit: string, goal?
 export function startupSuite(): Promise<void> {
   const root = packageRoot();
   const dist = join(root, 'dist');
-  if (!existsSync(join(dist, 'index.js'))) {
-    console.log('\n## startup: skipped, dist/ is missing (run `npm run build` first)');
+  if (!existsSync(join(dist, 'index.js')) || !existsSync(join(dist, 'cli', 'wasmscope.js'))) {
+    console.log('\n## startup: skipped, dist/ or the CLI bundle is missing (run `npm run build` first)');
     return Promise.resolve();
   }
   const tmp = mkdtempSync(join(tmpdir(), 'wasmscope-startup-'));
