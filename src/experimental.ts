@@ -44,5 +44,5 @@ export { exportedTag, newTag } from './runtime/store/tags.js';
 export { WasmException } from './runtime/api/tag.js';
 export type { Tag } from './runtime/api/tag.js';
 export type { Snapshot, Snapshotter } from './runtime/store/snapshots.js';
-export { newSockConfig, tcpListeners, withSockConfig } from './runtime/store/sock.js';
+export { newSockConfig, tcpListeners, withSockConfig, type TcpListenerInfo } from './runtime/store/sock.js';
 export type { SockConfig } from './runtime/store/sock.js';

@@ -80,6 +80,7 @@ export const Trap = {
   ExpectedSharedMemory: 'expected shared memory',
   /** Too many waiters on one address. */
   TooManyWaiters: 'too many waiters',
+  /** `throw_ref` of a null exnref (exception handling). */
   NullExceptionReference: 'null exception reference',
 } as const;
 export type Trap = (typeof Trap)[keyof typeof Trap];
