@@ -381,7 +381,7 @@ function noteFunctionObjects(
     seg.items.forEach((item, k) => {
       if (item.kind !== 'func') return;
       const f = functions[item.index];
-      const obj: unknown = table.wasm.get(seg.offset + k);
+      const obj: unknown = table.get(seg.offset + k);
       if (f !== undefined && typeof obj === 'function' && !state.functionOf.has(obj)) {
         state.functionOf.set(obj, f.wasm === undefined ? new GuestFunction(f.type, f.definition, obj, f.host) : f);
       }

@@ -198,8 +198,8 @@ export class GuestInstance implements EngineInstance {
 
   tableFunction(tableIndex: number, offset: number): TableFunction | null | undefined {
     const table = this.tables[tableIndex];
-    if (table === undefined || offset >= table.wasm.length) return undefined;
-    const obj: unknown = table.wasm.get(offset);
+    if (table === undefined || offset >= table.size()) return undefined;
+    const obj: unknown = table.get(offset);
     if (typeof obj !== 'function') return null;
     const f = this.state.functionOf.get(obj);
     if (!(f instanceof GuestFunction)) {
