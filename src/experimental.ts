@@ -37,6 +37,8 @@ export type {
   InternalFunction,
   StackIterator,
 } from './runtime/api/listener.js';
+export { FUNCTION_EVENT_BATCH_CAPACITY, FunctionEventKind, withFunctionEventSink } from './runtime/api/event-sink.js';
+export type { FunctionEventBatch, FunctionEventSink } from './runtime/api/event-sink.js';
 export { benchmarkFunctionListener, newStackIterator } from './listeners/stack.js';
 export type { StackFrame } from './listeners/stack.js';
 export { getSnapshotter, withSnapshotter } from './runtime/store/snapshots.js';

@@ -24,6 +24,7 @@ import { slotLayout } from './boundary.js';
 import type { CompiledModuleImpl } from './compiled.js';
 import type { EngineState } from './state.js';
 import { parseGuestFrames } from './traps.js';
+import { recordersFor } from './sink.js';
 
 /**
  * The iterator handed to `before`. Its first frame is the called function; the callers are parsed
@@ -174,9 +175,26 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
       b.u64[l.slot[i]!] = state.refs.toRaw(types[i - 1]!, refs[k]);
     }
   };
+  // Event-sink recorders: wasm functions writing the engine's ring (sink.ts).
+  const recorders =
+    code.eventSink !== undefined && code.rw.hooks.some((h) => h.kind === 'sinkEnter')
+      ? recordersFor(state.eventRing, state.eventRing.register(code.eventSink, api, code.defs))
+      : undefined;
   code.rw.hooks.forEach((h, slot) => {
     let fn: unknown;
     switch (h.kind) {
+      case 'sinkEnter':
+        fn = recorders!.enter;
+        break;
+      case 'sinkExit':
+        fn = recorders!.exit;
+        break;
+      case 'sinkTail':
+        fn = recorders!.tail;
+        break;
+      case 'sinkAbort':
+        fn = recorders!.abort;
+        break;
       case 'before': {
         const hasRefs = slotLayout(h.type.params).refs.length > 0;
         const before = (): void => {

@@ -13,6 +13,7 @@
  * index of the last word of the pending call instruction. `sourceOffsetForPC` maps them to byte
  * offsets relative to the start of the code section's contents.
  */
+import { FunctionEventKind } from '../api/event-sink.js';
 import type { InternalFunction, StackIterator } from '../api/listener.js';
 import type { FunctionDefinition, Module as ApiModule } from '../api/module.js';
 import { callListenedHost, callListenedHostAsync, ListenedFrame, listensExits, reopenOnOverflow } from '../store/hooks.js';
@@ -253,6 +254,10 @@ function frameOf(fn: FuncInst): ListenedFrame | null {
 
 /** LISTEN_BEFORE: the run loop is at pc 0 of `fn` (frame at word offset `fp`), callers below `depth`. */
 export function listenBefore(m: Machine, fn: FuncInst, fp: number, depth: number): void {
+  if (fn.sinkId >= 0) {
+    m.ring!.record(fn.sinkId, fn.sinkFi, ENTER);
+    if (fn.listener === undefined) return;
+  }
   if (fn.lWords === null) {
     makeBuffers(fn);
     fn.lFrame = frameOf(fn);
@@ -280,12 +285,20 @@ export function listenBefore(m: Machine, fn: FuncInst, fp: number, depth: number
 }
 
 const NO_RESULTS = new BigUint64Array(0);
+const ENTER = FunctionEventKind.Enter;
+const EXIT = FunctionEventKind.Exit;
+const TAIL = FunctionEventKind.Tail;
 
 /**
  * LISTEN_AFTER: `fn` returns the results at absolute word offset `w`, or (w < 0) is replaced by a
  * tail call and has no results of its own. Its frame closes first (shared protocol).
  */
 export function listenAfter(m: Machine, fn: FuncInst, w: number): void {
+  if (fn.sinkId >= 0) {
+    m.ring!.record(fn.sinkId, fn.sinkFi, w < 0 ? TAIL : EXIT);
+    const l = fn.listener;
+    if (l === undefined || !listensExits(l)) return;
+  }
   let results: BigUint64Array = NO_RESULTS;
   if (w >= 0) {
     if (fn.lWords === null) makeBuffers(fn);
