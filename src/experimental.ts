@@ -25,6 +25,7 @@ export {
 } from './runtime/store/context-keys.js';
 export type { CloseNotifier, ImportResolver, LinearMemory, MemoryAllocator } from './runtime/store/context-keys.js';
 export {
+  functionListenerAfterFunc,
   functionListenerFactoryFunc,
   functionListenerFunc,
   multiFunctionListenerFactory,

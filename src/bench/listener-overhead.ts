@@ -6,6 +6,7 @@
  * - plain: the engine without observers;
  * - sync: a no-op {@link FunctionListener} (before, after, abort) on every function;
  * - before-only: a no-op listener marked `beforeOnly` (`functionListenerFunc`);
+ * - after-only: a no-op listener marked `afterOnly` (`functionListenerAfterFunc`);
  * - batched: a {@link FunctionEventSink} on every function (its `onEvents` only counts records).
  * Each run is a warm call (the instance's `run()` has run once before, so V8 has tiered it up).
  * Overhead per listened call = (observed − plain) / calls, where `calls` is counted by a listener.
@@ -19,6 +20,7 @@ import {
   type RuntimeConfig,
 } from '../index.js';
 import {
+  functionListenerAfterFunc,
   functionListenerFactoryFunc,
   functionListenerFunc,
   withFunctionListenerFactory,
@@ -49,7 +51,7 @@ async function timeRun(config: RuntimeConfig, bytes: Uint8Array, ctx: Context | 
   return ms;
 }
 
-const MODES = ['sync', 'before-only', 'batched'] as const;
+const MODES = ['sync', 'before-only', 'after-only', 'batched'] as const;
 
 async function overhead(engine: string, config: () => RuntimeConfig, name: GuestName, size: GuestSize): Promise<void> {
   const g = loadNowasiGuest(name, size);
@@ -66,6 +68,7 @@ async function overhead(engine: string, config: () => RuntimeConfig, name: Guest
   calls /= 2; // the warm-up call and the timed one
   const noop: FunctionListener = { before: () => {}, after: () => {}, abort: () => {} };
   const beforeOnly = functionListenerFunc(() => {});
+  const afterOnly = functionListenerAfterFunc(() => {});
   let records = 0;
   const sink: FunctionEventSink = { onEvents: (b) => void (records += b.length) };
   const bg = Context.background();
@@ -78,11 +81,15 @@ async function overhead(engine: string, config: () => RuntimeConfig, name: Guest
       bg,
       functionListenerFactoryFunc(() => beforeOnly),
     ),
+    'after-only': withFunctionListenerFactory(
+      bg,
+      functionListenerFactoryFunc(() => afterOnly),
+    ),
     batched: withFunctionEventSink(bg, sink),
   };
   const plain: number[] = [];
   const v8: number[] = [];
-  const observed: Record<string, number[]> = { sync: [], 'before-only': [], batched: [] };
+  const observed: Record<string, number[]> = { sync: [], 'before-only': [], 'after-only': [], batched: [] };
   const v8Module = await WebAssembly.compile(g.bytes);
   for (let i = 0; i < RUNS; i++) {
     const inst = new WebAssembly.Instance(v8Module, {});

@@ -183,6 +183,11 @@ export interface ListenPlan {
   /** Whether a listener's before hook is called at entry (false when only an event sink records the function). */
   readonly listener?: boolean;
   /**
+   * False for an after-only listener: no before hook and no abort from the unwind wrapper (it opens
+   * no frame); exits still call the after hook.
+   */
+  readonly entry?: boolean;
+  /**
    * Event-sink records (`withFunctionEventSink`): slots of the instance's recorder functions, each
    * `(i32 function index) → ()` (type `i32Type`), called at entry, at every exit, before a tail
    * call and, with exception handling, when an exception unwinds the body. No JS call: they are
@@ -447,7 +452,7 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
   if (listen !== undefined) {
     insert(body.codeStart);
     if (sink !== undefined) out.i32Const(listen.id).i32Const(sink.enter).callIndirect(plan.i32Type, plan.hookTable);
-    if (listen.listener !== false) {
+    if (listen.listener !== false && listen.entry !== false) {
       out.i32Const(listen.id);
       for (let i = 0; i < type.params.length; i++) out.localGet(i);
       hook(listen.beforeSlot, listen.beforeType);
@@ -573,7 +578,7 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
               // end try_table; br $done; end $caught: stash, abort, rethrow; end $done
               out.end().br(1).end();
               out.localTee(tmpExn);
-              if (exits.exits) {
+              if (exits.exits && exits.entry !== false) {
                 hook(unwind.stashSlot, unwind.stashType);
                 out.i32Const(exits.id);
                 hook(unwind.abortSlot, plan.i32Type);
@@ -585,7 +590,7 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
             } else {
               // catch_all: abort, rethrow; end try
               out.u8(Op.CatchAll);
-              if (exits.exits) {
+              if (exits.exits && exits.entry !== false) {
                 out.i32Const(exits.id);
                 hook(unwind.abortSlot, plan.i32Type);
               }

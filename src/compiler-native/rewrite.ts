@@ -109,7 +109,8 @@ export interface RewriteOptions {
   readonly preciseTraps: boolean;
   /**
    * Per function index (imports first): 0 = not listened, 1 = hooks at entry and exits,
-   * 2 = entry only (a listener whose after and abort do nothing).
+   * 2 = entry only (a listener whose after and abort do nothing), 3 = exits only (after-only: no
+   * before hook, no abort).
    */
   readonly listened?: ReadonlyArray<number> | undefined;
   /** Per function index (imports first): whether an event sink records the function's calls (sink.ts). */
@@ -341,7 +342,8 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
             tailSlot,
             blockType:
               ft.results.length === 0 ? BLOCK_EMPTY : multi ? typeIndex({ params: [], results: ft.results }) : blockResult(ft.results[0]!),
-            exits: mode === 1,
+            exits: mode === 1 || mode === 3,
+            entry: mode !== 3,
             listener: mode !== 0,
             sink: records ? sinkSlots : undefined,
             unwind,

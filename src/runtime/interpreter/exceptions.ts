@@ -18,7 +18,7 @@
  * frame that catches it does not.
  */
 import { WasmException, type Tag } from '../api/tag.js';
-import { listensExits } from '../store/hooks.js';
+import { opensFrames } from '../store/hooks.js';
 import type { TagInst } from '../store/tags.js';
 import { rawToRef, refToRaw, type Machine } from './machine.js';
 import { ExnInst, type FuncInst, type Ref } from './objects.js';
@@ -130,7 +130,7 @@ export function catchException(m: Machine, exn: ExnInst, at: Cursor, baseDepth: 
   for (;;) {
     target = skip ? -1 : handlerIn(m, fn, pc, fp, exn);
     if (target >= 0) break;
-    if (!skip && fn.listener !== undefined && listensExits(fn.listener)) aborts++;
+    if (!skip && fn.listener !== undefined && opensFrames(fn.listener)) aborts++;
     if (!skip && fn.sinkId >= 0) recorded++;
     skip = false;
     if (depth === baseDepth) return false;
