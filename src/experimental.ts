@@ -25,6 +25,7 @@ export {
 } from './runtime/store/context-keys.js';
 export type { CloseNotifier, ImportResolver, LinearMemory, MemoryAllocator } from './runtime/store/context-keys.js';
 export {
+  functionListenerAfterFunc,
   functionListenerFactoryFunc,
   functionListenerFunc,
   multiFunctionListenerFactory,
@@ -37,6 +38,8 @@ export type {
   InternalFunction,
   StackIterator,
 } from './runtime/api/listener.js';
+export { FUNCTION_EVENT_BATCH_CAPACITY, FunctionEventKind, withFunctionEventSink } from './runtime/api/event-sink.js';
+export type { FunctionEventBatch, FunctionEventSink } from './runtime/api/event-sink.js';
 export { benchmarkFunctionListener, newStackIterator } from './listeners/stack.js';
 export type { StackFrame } from './listeners/stack.js';
 export { getSnapshotter, withSnapshotter } from './runtime/store/snapshots.js';
