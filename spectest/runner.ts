@@ -46,34 +46,16 @@ import {
 } from '../src/experimental.js';
 import { argsToSlots, formatArgs, matchEither, matchResults, trapMatches } from './values.js';
 import type { SpecValue } from './values.js';
-import { SPECTEST_DIR } from '../test/paths.js';
+import { ALL_SUITES, SPECTEST_DIR, type SuiteName } from '../test/paths.js';
 
 /** The engines a suite can run on. */
 export type EngineName = 'interpreter' | 'compiler';
 export const ENGINES: readonly EngineName[] = ['interpreter', 'compiler'];
 
-/** The suites, as directories of the spec-test tree. */
-export type SuiteName =
-  | 'v1'
-  | 'v2'
-  | 'threads'
-  | 'tail-call'
-  | 'exceptions'
-  | 'exceptions-legacy'
-  | 'extended-const'
-  | 'memory64'
-  | 'multi-memory'
-  | 'relaxed-simd';
-/** The WebAssembly 3.0 suites (README-v3.md beside them). */
-export const V3_SUITES: readonly SuiteName[] = [
-  'exceptions',
-  'exceptions-legacy',
-  'extended-const',
-  'memory64',
-  'multi-memory',
-  'relaxed-simd',
-];
-export const SUITES: readonly SuiteName[] = ['v1', 'v2', 'threads', 'tail-call', ...V3_SUITES];
+/** The suites, as directories of the spec-test tree (listed once, in test/paths.ts). */
+export type { SuiteName } from '../test/paths.js';
+export { V3_SUITES } from '../test/paths.js';
+export const SUITES: readonly SuiteName[] = ALL_SUITES;
 
 /** The core features each suite runs with: 2.0 plus the feature under test for the 3.0 suites. */
 export function suiteFeatures(suite: SuiteName): CoreFeatures {

@@ -25,6 +25,7 @@ export {
 } from './runtime/store/context-keys.js';
 export type { CloseNotifier, ImportResolver, LinearMemory, MemoryAllocator } from './runtime/store/context-keys.js';
 export {
+  functionListenerAfterFunc,
   functionListenerFactoryFunc,
   functionListenerFunc,
   multiFunctionListenerFactory,
@@ -37,6 +38,8 @@ export type {
   InternalFunction,
   StackIterator,
 } from './runtime/api/listener.js';
+export { FUNCTION_EVENT_BATCH_CAPACITY, FunctionEventKind, withFunctionEventSink } from './runtime/api/event-sink.js';
+export type { FunctionEventBatch, FunctionEventSink } from './runtime/api/event-sink.js';
 export { benchmarkFunctionListener, newStackIterator } from './listeners/stack.js';
 export type { StackFrame } from './listeners/stack.js';
 export { getSnapshotter, withSnapshotter } from './runtime/store/snapshots.js';
@@ -44,5 +47,5 @@ export { exportedTag, newTag } from './runtime/store/tags.js';
 export { WasmException } from './runtime/api/tag.js';
 export type { Tag } from './runtime/api/tag.js';
 export type { Snapshot, Snapshotter } from './runtime/store/snapshots.js';
-export { newSockConfig, tcpListeners, withSockConfig } from './runtime/store/sock.js';
+export { newSockConfig, tcpListeners, withSockConfig, type TcpListenerInfo } from './runtime/store/sock.js';
 export type { SockConfig } from './runtime/store/sock.js';

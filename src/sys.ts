@@ -8,7 +8,7 @@ import type { FS } from './sys/fs.js';
 import { MemFS, type MemFSInit } from './sys/memfs.js';
 import { ReadFS } from './sys/readfs.js';
 
-export { ExitError, EXIT_CODE_CONTEXT_CANCELED, EXIT_CODE_DEADLINE_EXCEEDED } from './runtime/api/errors.js';
+export { ExitError, EXIT_CODE_CONTEXT_CANCELED, EXIT_CODE_DEADLINE_EXCEEDED } from './sys/exit.js';
 export {
   EACCES,
   EAGAIN,

@@ -12,20 +12,15 @@ export const SPECTEST_DIR: string = process.env['WASMSCOPE_SPECTEST_DIR'] ?? res
 export const GUESTS_DIR: string = process.env['WASMSCOPE_GUESTS_DIR'] ?? resolve(repoRoot, 'test/fixtures/guests');
 
 /** The core suites of WebAssembly 1.0, 2.0, threads and tail calls. */
-export const CORE_SUITES: readonly string[] = ['v1', 'v2', 'threads', 'tail-call'];
+export const CORE_SUITES = ['v1', 'v2', 'threads', 'tail-call'] as const;
 
 /** The WebAssembly 3.0 suites beside them (`README-v3.md` in the spec-test directory). */
-export const V3_SUITES: readonly string[] = [
-  'exceptions',
-  'exceptions-legacy',
-  'extended-const',
-  'memory64',
-  'multi-memory',
-  'relaxed-simd',
-];
+export const V3_SUITES = ['exceptions', 'exceptions-legacy', 'extended-const', 'memory64', 'multi-memory', 'relaxed-simd'] as const;
 
-/** Every suite the corpus tests (decoder, walker) go through. */
-export const ALL_SUITES: readonly string[] = [...CORE_SUITES, ...V3_SUITES];
+/** A suite, as a directory of the spec-test tree. */
+export type SuiteName = (typeof CORE_SUITES)[number] | (typeof V3_SUITES)[number];
+
+export const ALL_SUITES: readonly SuiteName[] = [...CORE_SUITES, ...V3_SUITES];
 
 /** The message printed when the spec suites are absent. */
 export const SPECTEST_MISSING =

@@ -3,6 +3,7 @@
  * mapping and stack iterators need to map V8 frames back to the original binary.
  */
 import { Trap } from '../runtime/api/errors.js';
+import type { FunctionEventSink } from '../runtime/api/event-sink.js';
 import type { FunctionListener, InternalFunction } from '../runtime/api/listener.js';
 import type { FunctionDefinition } from '../runtime/api/module.js';
 import type { Module as IrModule } from '../runtime/binary/module.js';
@@ -45,6 +46,8 @@ export class CompiledModuleImpl implements CompiledCode, FrameSource, Rewindable
   readonly numImportedFuncs: number;
   /** Listener per function index, when any function is listened. */
   listeners: ReadonlyArray<FunctionListener | undefined> | undefined = undefined;
+  /** The event sink its recorded functions write to (`withFunctionEventSink`), if any. */
+  eventSink: FunctionEventSink | undefined = undefined;
   /** Line coverage: the module with block counters the rewrite was made from, if any. */
   coverage: CoverageRewrite | undefined = undefined;
   /** The most recent instance, to inspect tables when a trap needs it. */

@@ -90,6 +90,7 @@ class CompilerEngine implements Engine {
       rw = rewriteModule(asy?.module ?? counted?.module ?? module, `${state.namePrefix}${id}`, {
         preciseTraps: this.options.preciseTraps !== false,
         listened: listenModes(listeners),
+        recorded: options.eventSink?.recorded,
         interrupts: options.closeOnContextDone === true,
         dirtyPages: options.dirtyPages === true,
         inlineDirtyMarks: this.options.inlineDirtyMarks,
@@ -121,6 +122,7 @@ class CompilerEngine implements Engine {
     }
     const code = new CompiledModuleImpl(module, wasm, rw, options.debugInfo, asy);
     code.listeners = listeners;
+    code.eventSink = options.eventSink?.sink;
     code.coverage = counted;
     state.register(id, code);
     return code;
@@ -260,6 +262,7 @@ class CompilerEngine implements Engine {
     // The start function takes no snapshots (nor may it start the unwind of an outer call's).
     state.snap = undefined;
     const depth = state.listeners.sp;
+    const ringBase = state.ring === undefined ? 0 : state.ring.depth();
     const prevLimit = Error.stackTraceLimit;
     if (state.callDepth === 0 && prevLimit < STACK_TRACE_LIMIT) Error.stackTraceLimit = STACK_TRACE_LIMIT;
     state.callDepth++;
@@ -270,6 +273,7 @@ class CompilerEngine implements Engine {
         throw new Error(`internal error: V8 rejected the imports the store checked: ${e.message}`, { cause: e });
       }
       const err = toWasmError(state.exceptions.fromGuest(e), state);
+      state.ring?.abortAbove(ringBase);
       state.listeners.abortAbove(depth, options.ctx, err);
       throw err;
     } finally {
@@ -279,6 +283,7 @@ class CompilerEngine implements Engine {
       state.callDepth--;
       Error.stackTraceLimit = prevLimit;
     }
+    state.ring?.flush();
     const ex = instance.exports;
     // Defined functions: the callable object is the export, when exported.
     const exported = new Map<number, unknown>();
@@ -381,7 +386,7 @@ function noteFunctionObjects(
     seg.items.forEach((item, k) => {
       if (item.kind !== 'func') return;
       const f = functions[item.index];
-      const obj: unknown = table.wasm.get(seg.offset + k);
+      const obj: unknown = table.get(seg.offset + k);
       if (f !== undefined && typeof obj === 'function' && !state.functionOf.has(obj)) {
         state.functionOf.set(obj, f.wasm === undefined ? new GuestFunction(f.type, f.definition, obj, f.host) : f);
       }

@@ -64,6 +64,16 @@ export class CTable implements EngineTable {
   get(i: number): unknown {
     return this.is64 ? (this.wasm as unknown as { get(i: bigint): unknown }).get(BigInt(i)) : this.wasm.get(i);
   }
+  /** Sets entry `i` to `v`. */
+  set(i: number, v: unknown): void {
+    if (this.is64) (this.wasm as unknown as { set(i: bigint, v: unknown): void }).set(BigInt(i), v);
+    else this.wasm.set(i, v);
+  }
+  /** Grows by `delta` null entries. */
+  grow(delta: number): void {
+    if (this.is64) (this.wasm as unknown as { grow(d: bigint, v: null): bigint }).grow(BigInt(delta), null);
+    else this.wasm.grow(delta, null);
+  }
 }
 
 export class CMemory implements EngineMemory {

@@ -95,6 +95,7 @@ export class GuestInstance implements EngineInstance {
     // The innermost invocation is synchronous: an async host function reached now cannot suspend it.
     state.asyncCall = undefined;
     const depth = state.listeners.sp;
+    const ringBase = state.ring === undefined ? 0 : state.ring.depth();
     const outer = state.callDepth++ === 0;
     const prevLimit = Error.stackTraceLimit;
     if (outer && prevLimit < STACK_TRACE_LIMIT) Error.stackTraceLimit = STACK_TRACE_LIMIT;
@@ -111,6 +112,7 @@ export class GuestInstance implements EngineInstance {
       let err = toWasmError(state.exceptions.fromGuest(e), state);
       if (err instanceof SnapshotRestore) err = foreignRestore(err);
       if (snap !== undefined) state.rewind.reset();
+      state.ring?.abortAbove(ringBase);
       state.listeners.abortAbove(depth, ctx, err);
       throw err;
     } finally {
@@ -122,6 +124,8 @@ export class GuestInstance implements EngineInstance {
       state.callDepth--;
       if (outer) Error.stackTraceLimit = prevLimit;
     }
+    // The call returned: its records go to the sinks now.
+    state.ring?.flush();
     const m = rl.total;
     for (let i = 0; i < m; i++) stack[i] = scratch[i]!;
     refResults(state, f, r, stack);
@@ -178,6 +182,9 @@ export class GuestInstance implements EngineInstance {
     });
     const prevLimit = Error.stackTraceLimit;
     if (prevLimit < STACK_TRACE_LIMIT) Error.stackTraceLimit = STACK_TRACE_LIMIT;
+    // Event records of async calls: their frames interleave with other calls' while suspended, so
+    // the shadow stack is exact only for calls that do not suspend (a documented limit).
+    const ringBase = state.ring === undefined ? 0 : state.ring.depth();
     let r: unknown;
     try {
       // Runs until the call returns or first suspends; either way what ran before is back after it.
@@ -185,6 +192,7 @@ export class GuestInstance implements EngineInstance {
       r = await p;
     } catch (e) {
       const err = toWasmError(state.exceptions.fromGuest(e), state);
+      state.ring?.abortAbove(ringBase);
       call.listeners.abortAbove(0, ctx, err);
       // A trap after a resumption leaves the call's state installed.
       if (state.asyncCall === call) state.install(call.interrupted);
@@ -193,13 +201,14 @@ export class GuestInstance implements EngineInstance {
       state.calls.delete(id);
       Error.stackTraceLimit = prevLimit;
     }
+    state.ring?.flush();
     refResults(state, f, r, stack);
   }
 
   tableFunction(tableIndex: number, offset: number): TableFunction | null | undefined {
     const table = this.tables[tableIndex];
-    if (table === undefined || offset >= table.wasm.length) return undefined;
-    const obj: unknown = table.wasm.get(offset);
+    if (table === undefined || offset >= table.size()) return undefined;
+    const obj: unknown = table.get(offset);
     if (typeof obj !== 'function') return null;
     const f = this.state.functionOf.get(obj);
     if (!(f instanceof GuestFunction)) {

@@ -180,6 +180,20 @@ export interface ListenPlan {
   readonly blockType: BlockType;
   /** Whether exits call hooks (false for before-only listeners: entry only). */
   readonly exits: boolean;
+  /** Whether a listener's before hook is called at entry (false when only an event sink records the function). */
+  readonly listener?: boolean;
+  /**
+   * False for an after-only listener: no before hook and no abort from the unwind wrapper (it opens
+   * no frame); exits still call the after hook.
+   */
+  readonly entry?: boolean;
+  /**
+   * Event-sink records (`withFunctionEventSink`): slots of the instance's recorder functions, each
+   * `(i32 function index) → ()` (type `i32Type`), called at entry, at every exit, before a tail
+   * call and, with exception handling, when an exception unwinds the body. No JS call: they are
+   * wasm functions writing into the engine's event ring (sink.ts).
+   */
+  readonly sink?: SinkSlots | undefined;
   /**
    * With exits, how an exception leaving the body reaches the abort hook (exception handling on):
    * `exnref`: a `try_table` with `catch_all_ref` hands the exception to the stash hook (slot
@@ -189,6 +203,15 @@ export interface ListenPlan {
    */
   readonly unwind?:
     { readonly mode: 'exnref' | 'legacy'; readonly abortSlot: number; readonly stashSlot: number; readonly stashType: number } | undefined;
+}
+
+/** The recorder slots of an event sink (see {@link ListenPlan.sink}). */
+export interface SinkSlots {
+  readonly enter: number;
+  readonly exit: number;
+  readonly tail: number;
+  /** -1 without exception handling. */
+  readonly abort: number;
 }
 
 /**
@@ -354,8 +377,11 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
   const tmpI32 = base + 2;
   const tmpI64 = base + 3;
   const tmpResults = base + 4;
-  const nres = listen !== undefined && listen.exits ? type.results.length : 0;
-  const unwind = listen !== undefined && listen.exits ? listen.unwind : undefined;
+  const sink = listen?.sink;
+  // A wrapper block (one epilogue for every exit) when a listener's after or a sink record runs there.
+  const wraps = listen !== undefined && (listen.exits || sink !== undefined);
+  const nres = wraps && listen.exits ? type.results.length : 0;
+  const unwind = wraps ? listen.unwind : undefined;
   // The exnref an exnref-mode wrapper catches (after the results' temporaries).
   const tmpExn = tmpResults + nres;
   const nExn = unwind?.mode === 'exnref' ? 1 : 0;
@@ -425,10 +451,13 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
   };
   if (listen !== undefined) {
     insert(body.codeStart);
-    out.i32Const(listen.id);
-    for (let i = 0; i < type.params.length; i++) out.localGet(i);
-    hook(listen.beforeSlot, listen.beforeType);
-    if (listen.exits) {
+    if (sink !== undefined) out.i32Const(listen.id).i32Const(sink.enter).callIndirect(plan.i32Type, plan.hookTable);
+    if (listen.listener !== false && listen.entry !== false) {
+      out.i32Const(listen.id);
+      for (let i = 0; i < type.params.length; i++) out.localGet(i);
+      hook(listen.beforeSlot, listen.beforeType);
+    }
+    if (wraps) {
       // The wrapper the exits leave through is innermost: a branch to the function's label (or a
       // return) goes to it, at the depth it had in the original body.
       if (unwind?.mode === 'exnref') {
@@ -451,7 +480,11 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
     hook(interrupt.checkSlot, plan.i32Type);
     out.end();
   }
-  const exits = listen !== undefined && listen.exits ? listen : undefined;
+  const exits = wraps ? listen : undefined;
+  /** Calls sink recorder `slot` for this function. */
+  const record = (slot: number): void => {
+    out.i32Const(listen!.id).i32Const(slot).callIndirect(plan.i32Type, plan.hookTable);
+  };
   // Label depth inside the body (the wrapper block, when present, is depth 0 at the top level).
   // Enclosing labels, innermost last: 1 for a loop wrapped for interrupt checks (3 more labels).
   const labels: number[] = [];
@@ -545,23 +578,35 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
               // end try_table; br $done; end $caught: stash, abort, rethrow; end $done
               out.end().br(1).end();
               out.localTee(tmpExn);
-              hook(unwind.stashSlot, unwind.stashType);
-              out.i32Const(exits.id);
-              hook(unwind.abortSlot, plan.i32Type);
+              if (exits.exits && exits.entry !== false) {
+                hook(unwind.stashSlot, unwind.stashType);
+                out.i32Const(exits.id);
+                hook(unwind.abortSlot, plan.i32Type);
+              } else {
+                out.u8(Op.Drop);
+              }
+              if (sink !== undefined) record(sink.abort);
               out.localGet(tmpExn).u8(Op.ThrowRef).end();
             } else {
               // catch_all: abort, rethrow; end try
-              out.u8(Op.CatchAll).i32Const(exits.id);
-              hook(unwind.abortSlot, plan.i32Type);
+              out.u8(Op.CatchAll);
+              if (exits.exits && exits.entry !== false) {
+                out.i32Const(exits.id);
+                hook(unwind.abortSlot, plan.i32Type);
+              }
+              if (sink !== undefined) record(sink.abort);
               out.u8(Op.Rethrow).u32(0).end();
             }
           }
-          const n = type.results.length;
-          for (let k = n - 1; k >= 0; k--) out.localSet(tmpResults + k);
-          out.i32Const(exits.id);
-          for (let k = 0; k < n; k++) out.localGet(tmpResults + k);
-          hook(exits.afterSlot, exits.afterType);
-          for (let k = 0; k < n; k++) out.localGet(tmpResults + k);
+          if (sink !== undefined) record(sink.exit);
+          if (exits.exits) {
+            const n = type.results.length;
+            for (let k = n - 1; k >= 0; k--) out.localSet(tmpResults + k);
+            out.i32Const(exits.id);
+            for (let k = 0; k < n; k++) out.localGet(tmpResults + k);
+            hook(exits.afterSlot, exits.afterType);
+            for (let k = 0; k < n; k++) out.localGet(tmpResults + k);
+          }
         }
       } else if (labels.pop() === 1) {
         flush(p); // the loop's end
@@ -695,8 +740,11 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
     }
     if (exits !== undefined && (code === 0x12 || code === 0x13)) {
       if (trunc === undefined && !(precise && code === 0x13)) insert(at);
-      out.i32Const(exits.id);
-      hook(exits.tailSlot, plan.i32Type);
+      if (sink !== undefined) record(sink.tail);
+      if (exits.exits) {
+        out.i32Const(exits.id);
+        hook(exits.tailSlot, plan.i32Type);
+      }
     }
     if (window >= 0 && (code === Op.Call || code === Op.CallIndirect)) {
       // The callee may have reached a host function that cleared the marks: the window empties.

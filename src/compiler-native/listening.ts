@@ -19,11 +19,19 @@ import type { InternalFunction, StackIterator } from '../runtime/api/listener.js
 import type { Module as ApiModule } from '../runtime/api/module.js';
 import { I32 } from '../runtime/api/value-type.js';
 import type { FuncType, ValType } from '../runtime/binary/module.js';
-import { contextDoneExitCode, ListenedFrame, listensExits, reopenOnOverflow, stopForContextDone } from '../runtime/store/hooks.js';
+import {
+  contextDoneExitCode,
+  ListenedFrame,
+  listensExits,
+  opensFrames,
+  reopenOnOverflow,
+  stopForContextDone,
+} from '../runtime/store/hooks.js';
 import { slotLayout } from './boundary.js';
 import type { CompiledModuleImpl } from './compiled.js';
 import type { EngineState } from './state.js';
 import { parseGuestFrames } from './traps.js';
+import { recordersFor } from './sink.js';
 
 /**
  * The iterator handed to `before`. Its first frame is the called function; the callers are parsed
@@ -110,6 +118,8 @@ class Listened extends ListenedFrame {
     readonly it: CompilerStackIterator,
     /** False for before-only listeners: no exit hooks, no open frame. */
     readonly exits: boolean,
+    /** False for before-only and after-only listeners: no open frame (the after hook pops none). */
+    readonly opens: boolean,
     readonly params: BigUint64Array,
     readonly results: BigUint64Array,
     readonly paramTypes: readonly ValType[],
@@ -125,9 +135,9 @@ const EMPTY = new BigUint64Array(0);
 const UNWINDING = new Error('a wasm exception unwound this frame (this V8 cannot show it: no exnref)');
 const I32_ONLY: FuncType = { params: [I32], results: [] };
 
-/** Listening mode per function index for the rewrite: 0 not listened, 1 entry and exits, 2 entry only. */
+/** Listening mode per function index for the rewrite: 0 not listened, 1 entry and exits, 2 entry only, 3 exits only. */
 export function listenModes(listeners: ReadonlyArray<ListenedFrame['listener'] | undefined> | undefined): number[] | undefined {
-  return listeners?.map((l) => (l === undefined ? 0 : listensExits(l) ? 1 : 2));
+  return listeners?.map((l) => (l === undefined ? 0 : !listensExits(l) ? 2 : opensFrames(l) ? 1 : 3));
 }
 
 /** The filled hook table of a new instance (listener hooks, interrupt check). */
@@ -146,6 +156,7 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
         new ListenedFrame(l, code.defs[fi]!, api),
         new CompilerStackIterator(state, code.internalFunction(fi), m.codes[fi - m.numImportedFuncs]!.codeStart, 1),
         listensExits(l),
+        opensFrames(l),
         new BigUint64Array(b.memory.buffer, 8, slotLayout(t.params).total),
         new BigUint64Array(b.memory.buffer, 8, slotLayout(t.results).total),
         t.params,
@@ -174,20 +185,53 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
       b.u64[l.slot[i]!] = state.refs.toRaw(types[i - 1]!, refs[k]);
     }
   };
+  // Event-sink recorders: wasm functions writing the engine's ring (sink.ts).
+  const recorders =
+    code.eventSink !== undefined && code.rw.hooks.some((h) => h.kind === 'sinkEnter')
+      ? recordersFor(state.eventRing, state.eventRing.register(code.eventSink, api, code.defs))
+      : undefined;
   code.rw.hooks.forEach((h, slot) => {
     let fn: unknown;
     switch (h.kind) {
+      case 'sinkEnter':
+        fn = recorders!.enter;
+        break;
+      case 'sinkExit':
+        fn = recorders!.exit;
+        break;
+      case 'sinkTail':
+        fn = recorders!.tail;
+        break;
+      case 'sinkAbort':
+        fn = recorders!.abort;
+        break;
       case 'before': {
         const hasRefs = slotLayout(h.type.params).refs.length > 0;
         const before = (): void => {
           const e = lis[u32[0]!]!;
           e.listener.before(state.ctx!, api, e.def, e.params, e.it.reset());
           // Inline push: no call between a returned before and its open frame (a call could overflow the stack).
-          if (e.exits) {
+          if (e.opens) {
             const ls = state.listeners;
             ls.frames[ls.sp++] = e;
           }
         };
+        if (!hasRefs && rewind === undefined) {
+          // The common hook, allocation-free: no rest-args wrapper, the guard inline.
+          fn = b.adapterFor(h.type, (): void => {
+            try {
+              const e = lis[u32[0]!]!;
+              e.listener.before(state.ctx!, api, e.def, e.params, e.it.reset());
+              if (e.opens) {
+                const ls = state.listeners;
+                ls.frames[ls.sp++] = e;
+              }
+            } catch (err) {
+              throw state.exceptions.toGuest(err);
+            }
+          });
+          break;
+        }
         fn = b.adapterFor(
           h.type,
           still(
@@ -204,15 +248,31 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
       case 'after': {
         const hasRefs = slotLayout(h.type.params).refs.length > 0;
         const after = (): void => {
-          // The exiting frame is the innermost open one (one fewer lookup than by index).
-          const e = state.listeners.pop() as Listened;
+          // The exiting frame is the innermost open one; an after-only listener's has none.
+          const a = lis[u32[0]!]!;
+          const e = a.opens ? (state.listeners.pop() as Listened) : a;
           try {
             e.listener.after(state.ctx!, api, e.def, e.results);
           } catch (err) {
-            reopenOnOverflow(state.listeners, e, err);
+            if (e.opens) reopenOnOverflow(state.listeners, e, err);
             throw err;
           }
         };
+        if (!hasRefs && rewind === undefined) {
+          // The common hook, allocation-free: no rest-args wrapper, the guard inline.
+          fn = b.adapterFor(h.type, (): void => {
+            const a = lis[u32[0]!]!;
+            const ls = state.listeners;
+            const e = a.opens ? (ls.frames[--ls.sp] as Listened) : a;
+            try {
+              e.listener.after(state.ctx!, api, e.def, e.results);
+            } catch (err) {
+              if (e.opens) reopenOnOverflow(ls, e, err);
+              throw state.exceptions.toGuest(err);
+            }
+          });
+          break;
+        }
         fn = b.adapterFor(
           h.type,
           still(
@@ -230,11 +290,12 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
         fn = b.adapterFor(
           I32_ONLY,
           still((): void => {
-            const e = state.listeners.pop();
+            const a = lis[u32[0]!]!;
+            const e = a.opens ? state.listeners.pop() : a;
             try {
               e.listener.after(state.ctx!, api, e.def, EMPTY);
             } catch (err) {
-              reopenOnOverflow(state.listeners, e, err);
+              if (a.opens) reopenOnOverflow(state.listeners, e, err);
               throw err;
             }
           }),

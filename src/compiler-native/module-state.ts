@@ -105,12 +105,11 @@ export class CompilerModuleState implements EngineModuleState {
 
   readTable(t: number): TableElements {
     const table = this.#tables[t]!;
-    const w = table.wasm;
-    const n = w.length;
+    const n = table.size();
     const funcs = new Int32Array(n);
     const raw = new Map<number, bigint>();
     for (let i = 0; i < n; i++) {
-      const s = this.#stateRef(table.elemType, w.get(i) as unknown);
+      const s = this.#stateRef(table.elemType, table.get(i));
       if (s.kind === 'null') funcs[i] = NULL_ELEMENT;
       else if (s.kind === 'func') funcs[i] = s.index;
       else {
@@ -123,9 +122,8 @@ export class CompilerModuleState implements EngineModuleState {
 
   writeTable(t: number, e: TableElements): void {
     const table = this.#tables[t]!;
-    const w = table.wasm;
     const n = e.funcs.length;
-    if (w.length < n) w.grow(n - w.length, null);
+    if (table.size() < n) table.grow(n - table.size());
     const type = table.elemType;
     for (let i = 0; i < n; i++) {
       const k = e.funcs[i]!;
@@ -135,7 +133,7 @@ export class CompilerModuleState implements EngineModuleState {
           : k === NULL_ELEMENT
             ? null
             : this.#value(type, { kind: 'raw', raw: e.raw.get(i)! });
-      w.set(i, v);
+      table.set(i, v);
     }
   }
 

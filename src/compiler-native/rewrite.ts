@@ -37,6 +37,7 @@ import {
   type InstrumentPlan,
   type InstrumentedBody,
   type ListenPlan,
+  type SinkSlots,
 } from './instrument.js';
 import { entryCheckedBodies } from '../runtime/store/interrupts.js';
 
@@ -61,7 +62,9 @@ export const HIDDEN_DROP = `${HIDDEN}drop`;
 export type HookSlot =
   | { readonly kind: 'before' | 'after'; readonly type: FuncType }
   | { readonly kind: 'tail' | 'check' | 'abort' | 'stash' }
-  | { readonly kind: 'dirty' };
+  | { readonly kind: 'dirty' }
+  /** Event-sink recorders (sink.ts): wasm functions `(i32) → ()` of the instance's recorder. */
+  | { readonly kind: 'sinkEnter' | 'sinkExit' | 'sinkTail' | 'sinkAbort' };
 
 /** Module-name prefix of rewritten guests in V8 frame URLs (the engine appends its tag and an id). */
 export const GUEST_NAME_PREFIX = 'wasmscopeguest';
@@ -106,9 +109,12 @@ export interface RewriteOptions {
   readonly preciseTraps: boolean;
   /**
    * Per function index (imports first): 0 = not listened, 1 = hooks at entry and exits,
-   * 2 = entry only (a listener whose after and abort do nothing).
+   * 2 = entry only (a listener whose after and abort do nothing), 3 = exits only (after-only: no
+   * before hook, no abort).
    */
   readonly listened?: ReadonlyArray<number> | undefined;
+  /** Per function index (imports first): whether an event sink records the function's calls (sink.ts). */
+  readonly recorded?: ReadonlyArray<boolean> | undefined;
   /** Interrupt checks at loop headers (timeouts). */
   readonly interrupts?: boolean | undefined;
   /** Dirty-page marks before every write to memory (instrument.ts `DirtyPlan`). */
@@ -179,7 +185,9 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
   let globals = m.globals;
   const hooks: HookSlot[] = [];
   const listened = options.listened;
-  const anyListened = listened !== undefined && listened.some((x) => x !== 0);
+  const recorded = options.recorded;
+  const anyRecorded = recorded !== undefined && recorded.includes(true);
+  const anyListened = (listened !== undefined && listened.some((x) => x !== 0)) || anyRecorded;
   const interrupts = options.interrupts === true;
   // Without a memory there is nothing to mark.
   const dirtyPages = options.dirtyPages === true && m.memorySpace.length > 0;
@@ -222,6 +230,7 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
     let tailSlot = -1;
     let checkSlot = -1;
     let unwind: ListenPlan['unwind'];
+    let sinkSlots: SinkSlots | undefined;
     const hookSlot = new Map<string, number>();
     const slotFor = (kind: 'before' | 'after', t: FuncType): { slot: number; type: number } => {
       const key = `${kind}:${t.params.join(',')}`;
@@ -251,6 +260,16 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
             stashSlot,
             stashType: stashSlot >= 0 ? typeIndex({ params: [EXNREF], results: [] }) : -1,
           };
+        }
+        if (anyRecorded) {
+          const enter = hooks.length;
+          hooks.push({ kind: 'sinkEnter' }, { kind: 'sinkExit' }, { kind: 'sinkTail' });
+          let abort = -1;
+          if (options.exceptions !== undefined) {
+            abort = hooks.length;
+            hooks.push({ kind: 'sinkAbort' });
+          }
+          sinkSlots = { enter, exit: enter + 1, tail: enter + 2, abort };
         }
       }
       if (interrupts) {
@@ -306,10 +325,13 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
       for (let i = 0; i < nCodes; i++) {
         const fi = m.numImportedFuncs + i;
         let listen: ListenPlan | undefined;
-        if (anyListened && (listened[fi] ?? 0) !== 0) {
+        const mode = listened?.[fi] ?? 0;
+        const records = recorded?.[fi] === true;
+        if (mode !== 0 || records) {
           const ft = m.types[m.funcTypeIndices[i]!]!;
-          const before = slotFor('before', { params: [I32, ...ft.params], results: [] });
-          const after = slotFor('after', { params: [I32, ...ft.results], results: [] });
+          const none = { slot: -1, type: -1 };
+          const before = mode === 0 ? none : slotFor('before', { params: [I32, ...ft.params], results: [] });
+          const after = mode === 0 ? none : slotFor('after', { params: [I32, ...ft.results], results: [] });
           const multi = ft.results.length > 1;
           listen = {
             id: fi,
@@ -320,7 +342,10 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
             tailSlot,
             blockType:
               ft.results.length === 0 ? BLOCK_EMPTY : multi ? typeIndex({ params: [], results: ft.results }) : blockResult(ft.results[0]!),
-            exits: listened[fi] === 1,
+            exits: mode === 1 || mode === 3,
+            entry: mode !== 3,
+            listener: mode !== 0,
+            sink: records ? sinkSlots : undefined,
             unwind,
           };
         }

@@ -9,6 +9,7 @@ import { ListenerStack } from '../runtime/store/hooks.js';
 import { Boundary } from './boundary.js';
 import type { EngineFunction } from '../runtime/store/engine.js';
 import { References } from './references.js';
+import { newCompilerEventRing, type CompilerEventRing } from './sink.js';
 import { ExceptionBridge } from './exceptions.js';
 import { GUEST_NAME_PREFIX } from './rewrite.js';
 import { RewindStack, type InvocationSnapshots } from './rewind-stack.js';
@@ -65,6 +66,13 @@ export class EngineState implements FrameSources {
   /** The snapshotter of the innermost invocation in progress, when it was made with `withSnapshotter`. */
   snap: InvocationSnapshots | undefined = undefined;
   #rewind: RewindStack | undefined = undefined;
+  /** The event ring of `withFunctionEventSink` (made with the first recorded instance). */
+  ring: CompilerEventRing | undefined = undefined;
+
+  /** The event ring (made on first use). */
+  get eventRing(): CompilerEventRing {
+    return (this.ring ??= newCompilerEventRing());
+  }
 
   /** The rewind stack of modules compiled for snapshots (made on first use). */
   get rewind(): RewindStack {

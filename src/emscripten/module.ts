@@ -31,6 +31,7 @@ export const MODULE_NAME = 'env';
 
 /** What `_emscripten_throw_longjmp` throws, and the invoke that called the longjmping function catches. */
 export class ThrowLongjmpError extends Error {
+  /** Always `'ThrowLongjmpError'`. */
   override readonly name = 'ThrowLongjmpError';
   constructor() {
     super('emscripten longjmp');

@@ -141,7 +141,13 @@ export function checkpointFromBytes(bytes: Uint8Array, options: FromBytesOptions
 }
 
 /** `Checkpoint.fromBytes`: reads a checkpoint from its bytes. */
-export const Checkpoint: { fromBytes(bytes: Uint8Array, options?: FromBytesOptions): Checkpoint } = {
+export const Checkpoint: {
+  /**
+   * Reads a checkpoint from the bytes `toBytes()` gave (format checked: magic, version, checksum);
+   * a delta needs `options.base`, the checkpoint it was taken against.
+   */
+  fromBytes(bytes: Uint8Array, options?: FromBytesOptions): Checkpoint;
+} = {
   fromBytes: checkpointFromBytes,
 };
 

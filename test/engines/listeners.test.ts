@@ -23,11 +23,13 @@
  * - Unlistened functions fire nothing but still appear in stack iterators.
  * - Listeners that throw: a `before` or an `after` that throws gets no `abort` of its own; the frames
  *   around it are aborted with its error, which is the call's error; an `abort` that throws changes nothing (the other frames get theirs, the call's error
- *   stays). Before-only listeners (`functionListenerFunc`) get `before` only.
+ *   stays). Before-only listeners (`functionListenerFunc`) get `before` only; after-only listeners
+ *   (`functionListenerAfterFunc`) get `after` only, and nothing for a call that fails.
  */
 import { describe, expect, it } from 'vitest';
 import {
   CoreFeaturesTailCall,
+  functionListenerAfterFunc,
   functionListenerFactoryFunc,
   functionListenerFunc,
   withFunctionListenerFactory,
@@ -214,6 +216,17 @@ const cases: Case[] = [
       expect(() => m.exportedFunction('bad')!.call()).toThrow(/unreachable/);
     },
     expected: ['B m tail (1) [tail+0]', 'B m f2 (1) [f2+0]', 'B m h (1) [h f2+2]', 'B m bad () [bad+0]', 'B m worse () [worse+0 bad+0]'],
+  },
+  {
+    name: 'an after-only listener (functionListenerAfterFunc) gets after for every return, tail calls and host functions included, and nothing for calls that fail',
+    async run({ r, recorder, listenWith, compile }) {
+      const ctx = listenWith(functionListenerAfterFunc((c, mod, def, results) => recorder.after(c, mod, def, results)));
+      const m = await nested(r, ctx, compile, ctx);
+      expect(m.exportedFunction('tail')!.call(1)).toEqual([2n]);
+      expect(() => m.exportedFunction('bad')!.call()).toThrow(/unreachable/);
+      expect(m.exportedFunction('f1')!.call(1)).toEqual([2n]);
+    },
+    expected: ['A m tail ()', 'A m h (2)', 'A m f2 (2)', 'A m h (2)', 'A m f2 (2)', 'A m f1 (2)'],
   },
   {
     name: 'nesting: before and after in call order, stacks with callers at their call instructions',

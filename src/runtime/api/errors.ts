@@ -80,6 +80,7 @@ export const Trap = {
   ExpectedSharedMemory: 'expected shared memory',
   /** Too many waiters on one address. */
   TooManyWaiters: 'too many waiters',
+  /** `throw_ref` of a null exnref (exception handling). */
   NullExceptionReference: 'null exception reference',
 } as const;
 export type Trap = (typeof Trap)[keyof typeof Trap];
@@ -181,32 +182,7 @@ export function formatTrapMessage(head: string, frames: readonly string[]): stri
   return `${head}\nwasm stack trace:\n\t${frames.join('\n\t')}`;
 }
 
-/**
- * An exit: the module was closed (e.g. by WASI `proc_exit` or a context deadline) with `exitCode`.
- * Exported from `wasmscope/sys`.
- */
-export class ExitError extends Error {
-  /** Always `'ExitError'`. */
-  override readonly name = 'ExitError';
-  /** The exit code (uint32): `proc_exit`'s, or `EXIT_CODE_CONTEXT_CANCELED`/`EXIT_CODE_DEADLINE_EXCEEDED`. */
-  readonly exitCode: number;
-
-  constructor(exitCode: number) {
-    super(exitErrorMessage(exitCode >>> 0));
-    this.exitCode = exitCode >>> 0;
-  }
-}
-
-/** Exit code used when a module is closed because its context was canceled. */
-export const EXIT_CODE_CONTEXT_CANCELED = 0xffffffff;
-/** Exit code used when a module is closed because its context deadline passed. */
-export const EXIT_CODE_DEADLINE_EXCEEDED = 0xefffffff;
-
-function exitErrorMessage(code: number): string {
-  if (code === EXIT_CODE_CONTEXT_CANCELED) return 'module closed with context canceled';
-  if (code === EXIT_CODE_DEADLINE_EXCEEDED) return 'module closed with context deadline exceeded';
-  return `module closed with exit_code(${code})`;
-}
+export { ExitError, EXIT_CODE_CONTEXT_CANCELED, EXIT_CODE_DEADLINE_EXCEEDED } from '../../sys/exit.js';
 
 /**
  * A snapshot restore that cannot happen: the snapshot belongs to another call, or its call has

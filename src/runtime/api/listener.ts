@@ -52,6 +52,12 @@ export interface FunctionListener {
    * {@link functionListenerFunc}.
    */
   readonly beforeOnly?: boolean;
+  /**
+   * `true` when `before` and `abort` do nothing: the engines then fire `after` only (one wasm→JS
+   * transition per call on the compiler engine) and open no frame, so a call that does not return
+   * gets nothing. Set by {@link functionListenerAfterFunc}. Ignored when {@link beforeOnly} is set.
+   */
+  readonly afterOnly?: boolean;
 }
 
 /**
@@ -91,6 +97,11 @@ const noop = (): void => {};
 /** A listener that only implements `before` (marked {@link FunctionListener.beforeOnly}). @experimental */
 export function functionListenerFunc(fn: FunctionListener['before']): FunctionListener {
   return { before: fn, after: noop, abort: noop, beforeOnly: true };
+}
+
+/** A listener that only implements `after` (marked {@link FunctionListener.afterOnly}). @experimental */
+export function functionListenerAfterFunc(fn: FunctionListener['after']): FunctionListener {
+  return { before: noop, after: fn, abort: noop, afterOnly: true };
 }
 
 /** Adapts a function to {@link FunctionListenerFactory}. @experimental */
@@ -183,9 +194,11 @@ class MultiListener implements FunctionListener {
   /** Whether a `before` is running (a listener calling into wasm re-enters with its own replay). */
   #busy = false;
   readonly beforeOnly: boolean;
+  readonly afterOnly: boolean;
   constructor(listeners: FunctionListener[]) {
     this.#listeners = listeners;
     this.beforeOnly = listeners.every((l) => l.beforeOnly === true);
+    this.afterOnly = !this.beforeOnly && listeners.every((l) => l.afterOnly === true);
   }
   /**
    * A `before` that throws opens no frame, so the engine sends the fan-out no `after`/`abort`: the

@@ -5,7 +5,7 @@ import { valueTypeName, type ValueType } from './value-type.js';
 
 /**
  * An exception tag: the identity of a kind of exception and the types of its payload. A tag is
- * defined by a guest module (and may be exported), imported, or made by the host ({@link newTag});
+ * defined by a guest module (and may be exported), imported, or made by the host (`newTag` in `wasmscope/experimental`);
  * `catch $t` in a guest catches exactly the exceptions thrown with the same tag object.
  * @experimental
  */
@@ -21,6 +21,7 @@ export interface Tag {
  * guest that called it, which can catch it like one of its own.
  */
 export class WasmException extends Error {
+  /** Always `'WasmException'`. */
   override readonly name = 'WasmException';
   /** The exception's tag. */
   readonly tag: Tag;

@@ -51,6 +51,8 @@ class Call {
   next = 0;
   /** Open listened frames when the host call started (a listened host function's frame is above). */
   hostLs = 0;
+  /** The event ring's shadow stack depth when the call started (store/event-ring.ts). */
+  readonly ringBase: number;
 
   constructor(m: Machine, f: FuncInst, ctx: Context) {
     this.savedCtx = m.ctx;
@@ -61,6 +63,7 @@ class Call {
     this.base = m.depth;
     this.top = m.top;
     this.lsDepth = m.listeners.sp;
+    this.ringBase = m.ring === null ? 0 : m.ring.depth();
     this.entryFp = 2 * (this.top + 1);
     this.fn = f;
     this.hostFn = f;
@@ -187,6 +190,7 @@ function fail(m: Machine, c: Call, ctx: Context, e: unknown): unknown {
   if (err instanceof SnapshotRestore) err = foreignRestore(err);
   if (err instanceof ThrowSignal) err = exceptionToApi(m, err.exn);
   if (isTracedError(err)) appendTrace(err, traceFramesOf(m, c.base));
+  m.ring?.abortAbove(c.ringBase);
   m.listeners.abortAbove(c.lsDepth, ctx, err);
   return err;
 }
@@ -235,6 +239,7 @@ export function callFunction(m: Machine, f: FuncInst, stack: BigUint64Array, ctx
       if (!resume(m, c)) break;
     }
     readRaw(m, f.type.results, c.entryFp, stack);
+    m.ring?.flush();
   } catch (e) {
     throw fail(m, c, ctx, e);
   } finally {
@@ -280,6 +285,7 @@ export async function callFunctionAsync(m: Machine, f: FuncInst, stack: BigUint6
       if (!resume(m, c)) break;
     }
     readRaw(m, f.type.results, c.entryFp, stack);
+    m.ring?.flush();
   } catch (e) {
     throw fail(m, c, ctx, e);
   } finally {

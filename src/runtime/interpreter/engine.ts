@@ -3,6 +3,7 @@
  * lowered code (lower.ts) and the run loop (run.ts). Functions are lowered lazily on first call.
  */
 import type { Context } from '../api/context.js';
+import { newEventRing } from '../store/event-ring.js';
 import { WasmRuntimeError } from '../api/errors.js';
 import type { FunctionDefinition } from '../api/module.js';
 import type { Module as IrModule } from '../binary/module.js';
@@ -202,7 +203,19 @@ class InterpreterEngine implements Engine {
       f.listener = compiled.options.listeners?.[fi];
       inst.functions.push(f);
     }
-    inst.anyListened = inst.functions.some((f) => f.listener !== undefined);
+    const es = compiled.options.eventSink;
+    if (es !== undefined) {
+      // Batched events (store/event-ring.ts): the run loop's listener cases record them (listen.ts).
+      const ring = (this.m.ring ??= newEventRing());
+      const id = ring.register(es.sink, owner.api, compiled.definitions);
+      for (let fi = mod.numImportedFuncs; fi < inst.functions.length; fi++) {
+        if (es.recorded[fi] !== true) continue;
+        const f = inst.functions[fi]!;
+        f.sinkId = id;
+        f.sinkFi = fi;
+      }
+    }
+    inst.anyListened = inst.functions.some((f) => f.listener !== undefined || f.sinkId >= 0);
     mod.globals.forEach((g, i) => {
       const gi = new GlobalInst(g.type, this.m.handles);
       setPlanned(inst, plan.globals[i]!, gi);

@@ -18,7 +18,7 @@
  * frame that catches it does not.
  */
 import { WasmException, type Tag } from '../api/tag.js';
-import { listensExits } from '../store/hooks.js';
+import { opensFrames } from '../store/hooks.js';
 import type { TagInst } from '../store/tags.js';
 import { rawToRef, refToRaw, type Machine } from './machine.js';
 import { ExnInst, type FuncInst, type Ref } from './objects.js';
@@ -124,12 +124,14 @@ export function catchException(m: Machine, exn: ExnInst, at: Cursor, baseDepth: 
   let fp = at.fp;
   let depth = at.depth;
   let aborts = 0;
+  let recorded = 0;
   let skip = skipFirst;
   let target: number;
   for (;;) {
     target = skip ? -1 : handlerIn(m, fn, pc, fp, exn);
     if (target >= 0) break;
-    if (!skip && fn.listener !== undefined && listensExits(fn.listener)) aborts++;
+    if (!skip && fn.listener !== undefined && opensFrames(fn.listener)) aborts++;
+    if (!skip && fn.sinkId >= 0) recorded++;
     skip = false;
     if (depth === baseDepth) return false;
     depth--;
@@ -140,6 +142,7 @@ export function catchException(m: Machine, exn: ExnInst, at: Cursor, baseDepth: 
   }
   for (let d = depth; d < at.depth; d++) m.frFn[d] = null;
   const ls = m.listeners;
+  if (recorded > 0) m.ring!.unwindTo(m.ring!.depth() - recorded);
   if (ls.sp > lsTop - aborts) ls.abortAbove(lsTop - aborts, m.ctx, exceptionToApi(m, exn));
   at.fn = fn;
   at.pc = target;

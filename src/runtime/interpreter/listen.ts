@@ -13,9 +13,10 @@
  * index of the last word of the pending call instruction. `sourceOffsetForPC` maps them to byte
  * offsets relative to the start of the code section's contents.
  */
+import { FunctionEventKind } from '../api/event-sink.js';
 import type { InternalFunction, StackIterator } from '../api/listener.js';
 import type { FunctionDefinition, Module as ApiModule } from '../api/module.js';
-import { callListenedHost, callListenedHostAsync, ListenedFrame, listensExits, reopenOnOverflow } from '../store/hooks.js';
+import { callListenedHost, callListenedHostAsync, ListenedFrame, listensExits, opensFrames, reopenOnOverflow } from '../store/hooks.js';
 import type { Machine } from './machine.js';
 import { refToRaw } from './machine.js';
 import type { FuncInst } from './objects.js';
@@ -248,11 +249,16 @@ function fill(m: Machine, kinds: Uint8Array, w: number, words: Int32Array, raw: 
 /** The frame `fn`'s listener calls open, or null for a before-only listener. */
 function frameOf(fn: FuncInst): ListenedFrame | null {
   const l = fn.listener!;
-  return listensExits(l) ? new ListenedFrame(l, fn.definition, fn.inst!.owner.api) : null;
+  return opensFrames(l) ? new ListenedFrame(l, fn.definition, fn.inst!.owner.api) : null;
 }
 
 /** LISTEN_BEFORE: the run loop is at pc 0 of `fn` (frame at word offset `fp`), callers below `depth`. */
 export function listenBefore(m: Machine, fn: FuncInst, fp: number, depth: number): void {
+  if (fn.sinkId >= 0) {
+    m.ring!.record(fn.sinkId, fn.sinkFi, ENTER);
+    if (fn.listener === undefined) return;
+  }
+  if (fn.listener!.afterOnly === true && fn.listener!.beforeOnly !== true) return;
   if (fn.lWords === null) {
     makeBuffers(fn);
     fn.lFrame = frameOf(fn);
@@ -280,12 +286,20 @@ export function listenBefore(m: Machine, fn: FuncInst, fp: number, depth: number
 }
 
 const NO_RESULTS = new BigUint64Array(0);
+const ENTER = FunctionEventKind.Enter;
+const EXIT = FunctionEventKind.Exit;
+const TAIL = FunctionEventKind.Tail;
 
 /**
  * LISTEN_AFTER: `fn` returns the results at absolute word offset `w`, or (w < 0) is replaced by a
  * tail call and has no results of its own. Its frame closes first (shared protocol).
  */
 export function listenAfter(m: Machine, fn: FuncInst, w: number): void {
+  if (fn.sinkId >= 0) {
+    m.ring!.record(fn.sinkId, fn.sinkFi, w < 0 ? TAIL : EXIT);
+    const l = fn.listener;
+    if (l === undefined || !listensExits(l)) return;
+  }
   let results: BigUint64Array = NO_RESULTS;
   if (w >= 0) {
     if (fn.lWords === null) makeBuffers(fn);
@@ -293,7 +307,7 @@ export function listenAfter(m: Machine, fn: FuncInst, w: number): void {
     if (fn.lResultShape === 1) results[0] = BigInt(m.i32[w]! >>> 0);
     else if (!copyShape(m.i32, fn.lWords!, w, fn.lResultShape)) fill(m, fn.lResultKinds!, w, fn.lWords!, results);
   }
-  m.listeners.sp--;
+  if (fn.lFrame !== null) m.listeners.sp--;
   try {
     fn.listener!.after(m.ctx, fn.inst!.owner.api, fn.definition, results);
   } catch (e) {

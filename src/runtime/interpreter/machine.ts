@@ -5,6 +5,7 @@
  * calls leave the run loop: the engine makes them (engine.ts).
  */
 import { Context } from '../api/context.js';
+import type { EventRing } from '../store/event-ring.js';
 import type { Module as ApiModule } from '../api/module.js';
 import { Trap, WasmRuntimeError } from '../api/errors.js';
 import { OPS } from '../binary/opcodes.js';
@@ -19,6 +20,8 @@ export const MAX_STACK_SLOTS = 1 << 24;
 const INITIAL_SLOTS = 1 << 14;
 
 export class Machine {
+  /** The event ring of `withFunctionEventSink` (made with the first recorded instance). */
+  ring: EventRing | null = null;
   buf: ArrayBuffer;
   i32: Int32Array;
   f32: Float32Array;

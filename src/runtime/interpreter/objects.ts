@@ -79,6 +79,10 @@ export class FuncInst implements EngineFunction {
   readonly resultSlots: number;
   /** The listener fixed at compile time (wasm) or host-module build time (host), if any. */
   listener: FunctionListener | undefined = undefined;
+  /** The event-ring owner id recording this function's calls (`withFunctionEventSink`), or -1. */
+  sinkId = -1;
+  /** Its function index, for the event ring (set with {@link sinkId}). */
+  sinkFi = 0;
   /** Reused params/results views of one buffer for the listener, and its words (see listen.ts). */
   lParams: BigUint64Array | null = null;
   lResults: BigUint64Array | null = null;

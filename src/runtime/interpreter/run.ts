@@ -89,13 +89,14 @@ export function loweredOf(f: FuncInst): Lowered {
     if (inst === null || inst.module === null) throw new Error('interpreter: lowering a host function');
     const funcs = inst.functions;
     l = lowerFunction(inst.module, f.codeIndex, {
-      listened: f.listener !== undefined,
-      listenExits: f.listener !== undefined && listensExits(f.listener),
+      // An event sink's records ride on the listener cases (listen.ts).
+      listened: f.listener !== undefined || f.sinkId >= 0,
+      listenExits: (f.listener !== undefined && listensExits(f.listener)) || f.sinkId >= 0,
       interrupt: inst.interrupt,
       entryCheck: inst.entryChecked === null || inst.entryChecked[f.codeIndex] === 1,
       dirtyPages: inst.dirtyPages,
       listenedCallee: inst.anyListened
-        ? (i) => funcs[i] !== undefined && funcs[i].listener !== undefined && funcs[i].host === null
+        ? (i) => funcs[i] !== undefined && (funcs[i].listener !== undefined || funcs[i].sinkId >= 0) && funcs[i].host === null
         : undefined,
       coverage:
         inst.coverage === null

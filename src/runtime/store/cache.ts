@@ -50,7 +50,9 @@ export interface CacheKeyParts {
 /** The cache key of `bytes` compiled with `parts`. */
 export function cacheKey(bytes: Uint8Array, parts: CacheKeyParts): string {
   const listened =
-    parts.listeners === undefined ? '' : parts.listeners.map((l) => (l === undefined ? '0' : l.beforeOnly === true ? '2' : '1')).join('');
+    parts.listeners === undefined
+      ? ''
+      : parts.listeners.map((l) => (l === undefined ? '0' : l.beforeOnly === true ? '2' : l.afterOnly === true ? '3' : '1')).join('');
   const h = crypto().createHash('sha256');
   h.update(
     `wasmscope ${PACKAGE_VERSION}\0${parts.engine}\0${parts.features}\0${parts.memoryLimitPages}\0${parts.debugInfo}\0${parts.closeOnContextDone}\0${listened}\0`,

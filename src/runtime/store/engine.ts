@@ -13,6 +13,7 @@ import type { FunctionDefinition, Memory, Module as ApiModule, MemoryDefinition 
 import type { DataMode, ElementMode, FuncType, GlobalType, Module as IrModule, ValType } from '../binary/module.js';
 import type { MemoryApi } from './memory-api.js';
 import type { Trap } from '../api/errors.js';
+import type { FunctionEventSink } from '../api/event-sink.js';
 import type { FunctionListener } from '../api/listener.js';
 import type { BlockCoverage } from './coverage.js';
 import type { TagInst } from './tags.js';
@@ -27,6 +28,11 @@ export interface CompileOptions {
    * the defining module's listener fires instead), or undefined when no function is listened.
    */
   readonly listeners: ReadonlyArray<FunctionListener | undefined> | undefined;
+  /**
+   * `withFunctionEventSink`: the sink and, per function index (imports first, always false), whether
+   * it records the function's calls (api/event-sink.ts, store/event-ring.ts). Undefined: none.
+   */
+  readonly eventSink?: { readonly sink: FunctionEventSink; readonly recorded: readonly boolean[] } | undefined;
   /**
    * `withCloseOnContextDone(true)`: calls must stop when their context is done (an engine may
    * prepare interrupt checks at compile time; without it, code must run untouched).

@@ -16,7 +16,8 @@
  *   anything, e.g. on a JS stack overflow); the frames around it are aborted with its error;
  * - a frame is closed (popped) *before* `after` runs, so an `after` that throws gets no `abort` of
  *   its own; the frames around it are aborted with the listener's error, which is the call's error;
- * - listeners marked {@link FunctionListener.beforeOnly} open no frame at all;
+ * - listeners marked {@link FunctionListener.beforeOnly} or {@link FunctionListener.afterOnly} open
+ *   no frame at all (an after-only listener's `after` runs when the function returns);
  * - an `abort` that throws is ignored (the other frames still get theirs; the call's error stays);
  * - an `after` that fails with a JS stack overflow (which can strike before its first line runs)
  *   is answered by an `abort` too ({@link reopenOnOverflow}), so deep recursion cannot leave a
@@ -105,6 +106,11 @@ export function callListenedHost(
     fn(ctx, frame.mod, stack);
     return;
   }
+  if (l.afterOnly === true) {
+    fn(ctx, frame.mod, stack);
+    l.after(ctx, frame.mod, frame.def, results);
+    return;
+  }
   l.before(ctx, frame.mod, frame.def, params, it);
   // Inline push: no call between a returned before and its open frame (a call could overflow the stack).
   ls.frames[ls.sp++] = frame;
@@ -130,6 +136,11 @@ export async function callListenedHostAsync(
   it: StackIterator,
 ): Promise<void> {
   const l = frame.listener;
+  if (l.afterOnly === true && l.beforeOnly !== true) {
+    await fn(ctx, frame.mod, stack);
+    l.after(ctx, frame.mod, frame.def, results);
+    return;
+  }
   l.before(ctx, frame.mod, frame.def, params, it);
   if (l.beforeOnly === true) return fn(ctx, frame.mod, stack);
   ls.frames[ls.sp++] = frame;
@@ -154,6 +165,11 @@ export function reopenOnOverflow(ls: ListenerStack, frame: ListenedFrame, e: unk
 /** Whether `l` needs exit hooks (`after`/`abort`): false for before-only listeners. */
 export function listensExits(l: FunctionListener): boolean {
   return l.beforeOnly !== true;
+}
+
+/** Whether `l` needs its `before` and an open frame: false for before-only and after-only listeners. */
+export function opensFrames(l: FunctionListener): boolean {
+  return l.beforeOnly !== true && l.afterOnly !== true;
 }
 
 /**

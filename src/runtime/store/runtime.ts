@@ -14,6 +14,7 @@ import { CompiledModuleImpl, type CompiledModule } from './compiled-module.js';
 import type { ModuleConfig, RuntimeConfig, RuntimeConfigData } from './config.js';
 import { ModuleConfigImpl, RuntimeConfigImpl, newModuleConfigImpl } from './config.js';
 import { getCloseNotifier, getImportResolver, getMemoryAllocator } from './context-keys.js';
+import { getFunctionEventSink, type FunctionEventSink } from '../api/event-sink.js';
 import { getFunctionListenerFactory, type FunctionListener, type FunctionListenerFactory } from '../api/listener.js';
 import { BlockCoverage, getBlockCoverage } from './coverage.js';
 import { cacheKey, CompilationCacheBase, type CacheKeyParts } from './cache.js';
@@ -106,6 +107,7 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
     const features = this.config.features;
     const factory = getFunctionListenerFactory(ctx);
     const coverageSink = getBlockCoverage(ctx);
+    const eventSink = getFunctionEventSink(ctx);
     const dirtyPages = dirtyPageTrackingEnabled(ctx);
     const snapshots = ctx !== undefined && snapshotsEnabled(ctx);
     // The compilation cache (cache.ts) is a layer around what follows; modules compiled for line
@@ -113,7 +115,12 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
     // anything is decoded.
     const configured = this.config.cache;
     const cache =
-      configured instanceof CompilationCacheBase && !configured.closed && coverageSink === undefined && !dirtyPages && !snapshots
+      configured instanceof CompilationCacheBase &&
+      !configured.closed &&
+      coverageSink === undefined &&
+      eventSink === undefined &&
+      !dirtyPages &&
+      !snapshots
         ? configured
         : undefined;
     let key: string | undefined;
@@ -132,7 +139,7 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
       validated = true;
     };
     // The factory sees definitions of valid modules only; blocks are found in valid bodies only.
-    if (factory !== undefined || coverageSink !== undefined) validate();
+    if (factory !== undefined || coverageSink !== undefined || eventSink !== undefined) validate();
     const coverage = coverageSink === undefined ? undefined : new BlockCoverage(ir);
     const listeners = buildListeners(ir, factory);
     if (cache !== undefined && factory !== undefined) {
@@ -147,6 +154,7 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
         features,
         debugInfo: this.config.debugInfo,
         listeners,
+        eventSink: eventSink === undefined ? undefined : { sink: eventSink, recorded: recordedFunctions(ir, eventSink) },
         closeOnContextDone: this.config.closeOnContextDone,
         coverage,
         dirtyPages,
@@ -417,6 +425,14 @@ export class RuntimeImpl implements Runtime, ModuleOwner {
  * Listeners for every locally defined function, from the compile context's factory (called once per
  * defined function, in index order). Imported slots get none: the defining module's listener fires.
  */
+/** Per function index: whether `sink` records the function (defined functions it accepts). */
+function recordedFunctions(ir: IrModule, sink: FunctionEventSink): boolean[] {
+  const defs = moduleFunctionDefinitions(ir);
+  const out = new Array<boolean>(defs.length).fill(false);
+  for (let i = ir.numImportedFuncs; i < defs.length; i++) out[i] = sink.recordFunction?.(defs[i]!) ?? true;
+  return out;
+}
+
 function buildListeners(ir: IrModule, factory: FunctionListenerFactory | undefined): Array<FunctionListener | undefined> | undefined {
   if (factory === undefined) return undefined;
   const defs = moduleFunctionDefinitions(ir);

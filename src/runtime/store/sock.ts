@@ -42,9 +42,19 @@ export function sockListenersOf(ctx: Context): ReadonlyArray<{ readonly host: st
   return ctx.value<SockConfigImpl>(sockConfigKey)?.listeners ?? [];
 }
 
+/** A pre-opened TCP listener of a module (`tcpListeners`). @experimental */
+export interface TcpListenerInfo {
+  /** The guest's descriptor of the listening socket. */
+  readonly fd: number;
+  /** The address it is bound to. */
+  readonly host: string;
+  /** The port it is bound to (port 0 resolved to the port the system chose). */
+  readonly port: number;
+}
+
 /** Where a module's pre-opened TCP listeners listen, by descriptor (port 0 resolved to the port bound). @experimental */
-export function tcpListeners(mod: Module): Array<{ fd: number; host: string; port: number }> {
-  const out: Array<{ fd: number; host: string; port: number }> = [];
+export function tcpListeners(mod: Module): TcpListenerInfo[] {
+  const out: TcpListenerInfo[] = [];
   if (!(mod instanceof ModuleInstance) || mod.sys === undefined) return out;
   for (const fd of mod.sys.files.fds()) {
     const f = mod.sys.files.get(fd)!.file;
