@@ -26,8 +26,9 @@ import {
 import type { Module } from '../../src/api.js';
 import { ValueType } from '../../src/api.js';
 import { CheckpointError, checkpoint } from '../../src/snapshot.js';
+import { CoreFeaturesV3 } from '../../src/experimental.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../../src/snapshot/format.js';
-import { engines, runtimeFor, thrown, wat } from '../helpers.js';
+import { engines, runtimeFor, thrown, wat, wat3 } from '../helpers.js';
 
 const { I32, I64, Externref } = ValueType;
 
@@ -432,6 +433,52 @@ describe('mid-call checkpoints on the interpreter', () => {
       expect(() => resumeCall(r, bytes, { results: [1n, 2n] })).toThrow('results must be 1 bigint(s)');
       await r.close();
     });
+  });
+
+  it('a host call reached by a tail call, a try_table handler and a v128 local come back on resume', async () => {
+    const MIXED = `(module
+      (import "env" "wait" (func $wait (param i32) (result i32)))
+      (tag $e (param i32))
+      (func $tail (param i32) (result i32) (return_call $wait (local.get 0)))
+      (func (export "mixed") (param $x i32) (result i32) (local $v v128)
+        (local.set $v (v128.const i32x4 1 2 3 4))
+        (block $h (result i32)
+          (try_table (catch $e $h)
+            (if (i32.eq (call $tail (local.get $x)) (i32.const 99)) (then (throw $e (i32.const 5)))))
+          (return (i32.add (local.get $x) (i32x4.extract_lane 2 (local.get $v)))))
+        (i32x4.extract_lane 3 (local.get $v))
+        i32.add))`;
+    const make = async (g: Promise<void>): Promise<{ r: Runtime; m: Module }> => {
+      const r = newRuntimeWithConfig(newRuntimeConfigInterpreter().withCoreFeatures(CoreFeaturesV3));
+      await r
+        .newHostModuleBuilder('env')
+        .newFunctionBuilder()
+        .withAsyncFunc(
+          async (_ctx, _m, x: number) => {
+            await g;
+            return x;
+          },
+          [I32],
+          [I32],
+        )
+        .export('wait')
+        .instantiate();
+      const m = await r.instantiateWithConfig(await wat3(MIXED), newModuleConfig().withName('mixed'));
+      return { r, m };
+    };
+    const g = gate();
+    const { r, m } = await make(g.promise);
+    const p = m.exportedFunction('mixed')!.callAsync(10);
+    await settle();
+    const bytes = p.checkpoint();
+    g.open();
+    expect(await p).toEqual([13n]);
+    await r.close();
+    const a = await make(Promise.resolve());
+    expect(await resumeCall(a.r, bytes)).toEqual([13n]);
+    // 99 makes the guest throw; its handler (in the frame under the tail call) catches: 5 + 4.
+    expect(await resumeCall(a.r, bytes, { results: [99n] })).toEqual([9n]);
+    await a.r.close();
   });
 
   it('a host reference (externref) on the stack is refused with a clear error', async () => {
