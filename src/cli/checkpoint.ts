@@ -50,7 +50,8 @@ export interface CheckpointFlags {
 export const CHECKPOINT_USAGE = `  --checkpoint-after-ms N stop the guest at its first async WASI wait (a sleep, a read of a pipe or
                           terminal) after N ms, write the whole run to --checkpoint-file and exit 0;
                           'wasmscope resume FILE' continues it (needs --interpreter; implies
-                          --async-io; not with --invoke, --timeout, --listen, --record, listeners)
+                          --async-io; not with --invoke, --timeout, --listen, --record,
+                          --hostlogging, tracing or profiling)
   --checkpoint-on SIGNAL  the same when SIGNAL (e.g. SIGUSR2) arrives
   --checkpoint-file FILE  where the checkpoint goes (default checkpoint.bin)
 `;
@@ -161,11 +162,19 @@ export async function awaitCheckpointable(
   fdsAtStart: readonly number[],
   err: (s: string) => void,
 ): Promise<number | undefined> {
-  const request = (): void => pending.requestSuspend();
+  let refusal: unknown;
+  const request = (): void => {
+    try {
+      pending.requestSuspend();
+    } catch (e) {
+      refusal ??= e;
+    }
+  };
   const timer = f.afterMs === undefined ? undefined : setTimeout(request, f.afterMs);
   if (f.signal !== undefined) process.on(f.signal, request);
   try {
     await pending;
+    if (refusal !== undefined) err(`warning: no checkpoint taken: ${(refusal as Error).message}\n`);
     return undefined;
   } catch (e) {
     if (!(e instanceof CallSuspendedError)) throw e;

@@ -413,6 +413,12 @@ function parseRun(argv: readonly string[]): RunOptions | 'help' {
       [o.timeoutMs > 0, '--timeout'],
       [o.listens.length > 0, '--listen'],
       [o.record !== undefined, '--record'],
+      [o.hostlogging !== undefined, '--hostlogging'],
+      [o.traceOtlp !== undefined || o.traceFile !== undefined, '--trace-otlp/--trace-file'],
+      [
+        [o.profile.cpu, o.profile.mem, o.profile.speedscope, o.profile.traceEvents, o.profile.coverage].some((x) => x !== undefined),
+        'profiling or coverage flags',
+      ],
     ];
     for (const [on, name] of clash) if (on) throw new UsageError(`not supported: --checkpoint-after-ms/--checkpoint-on with ${name}`);
     o.asyncIO = true;

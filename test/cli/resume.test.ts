@@ -113,6 +113,8 @@ describe('wasmscope run --checkpoint-* and wasmscope resume', () => {
     expect(compiler.stderr).toContain('not supported: mid-call checkpoints on the compiler engine');
     const invoke = await cli(['run', '--interpreter', '--checkpoint-on', 'SIGUSR2', '--invoke', 'f', guest]);
     expect(invoke.stderr).toContain('not supported: --checkpoint-after-ms/--checkpoint-on with --invoke');
+    const logging = await cli(['run', '--interpreter', '--checkpoint-after-ms', '5', '--hostlogging', 'clock', guest]);
+    expect(logging.stderr).toContain('not supported: --checkpoint-after-ms/--checkpoint-on with --hostlogging');
     const alone = await cli(['run', '--interpreter', '--checkpoint-file', 'x.bin', guest]);
     expect(alone.stderr).toContain('--checkpoint-file needs --checkpoint-after-ms or --checkpoint-on');
     expect((await cli(['run', '--interpreter', '--checkpoint-after-ms', 'soon', guest])).stderr).toContain(

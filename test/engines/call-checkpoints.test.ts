@@ -26,7 +26,7 @@ import {
 import type { Module } from '../../src/api.js';
 import { ValueType } from '../../src/api.js';
 import { CheckpointError, checkpoint } from '../../src/snapshot.js';
-import { CoreFeaturesV3 } from '../../src/experimental.js';
+import { CoreFeaturesV3, functionListenerFactoryFunc, withFunctionListenerFactory } from '../../src/experimental.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../../src/snapshot/format.js';
 import { engines, runtimeFor, thrown, wat, wat3 } from '../helpers.js';
 
@@ -86,7 +86,7 @@ interface Host {
   guest: Module | undefined;
 }
 
-async function setup(r: Runtime, name = 'guest', source = GUEST): Promise<{ m: Module; host: Host }> {
+async function setup(r: Runtime, name = 'guest', source = GUEST, compileCtx?: Context): Promise<{ m: Module; host: Host }> {
   const host: Host = { gate: Promise.resolve(), fetched: [], stopping: false, onFetch: undefined, guest: undefined };
   await r
     .newHostModuleBuilder('env')
@@ -116,7 +116,7 @@ async function setup(r: Runtime, name = 'guest', source = GUEST): Promise<{ m: M
     .withFunc((ctx, _m, x: number) => Number(host.guest!.exportedFunction('inner')!.callWithContext(ctx, x)[0]), [I32], [I32])
     .export('nested')
     .instantiate();
-  const m = await r.instantiateWithConfig(await wat(source), newModuleConfig().withName(name));
+  const m = await r.instantiateModule(await r.compileModule(await wat(source), compileCtx), newModuleConfig().withName(name));
   host.guest = m;
   return { m, host };
 }
@@ -479,6 +479,24 @@ describe('mid-call checkpoints on the interpreter', () => {
     // 99 makes the guest throw; its handler (in the frame under the tail call) catches: 5 + 4.
     expect(await resumeCall(a.r, bytes, { results: [99n] })).toEqual([9n]);
     await a.r.close();
+  });
+
+  it('a module with function listeners refuses checkpoint() and requestSuspend() at once, and the call goes on', async () => {
+    const r = newRuntimeWithConfig(newRuntimeConfigInterpreter());
+    const listened = withFunctionListenerFactory(
+      Context.background(),
+      functionListenerFactoryFunc(() => ({ before: () => undefined, after: () => undefined, abort: () => undefined })),
+    );
+    const { m, host } = await setup(r, 'guest', GUEST, listened);
+    const g = gate();
+    host.gate = g.promise;
+    const p = m.exportedFunction('loop')!.callAsync(2);
+    await settle();
+    expect(() => p.checkpoint()).toThrow('not supported: mid-call checkpoints of a module with function listeners');
+    expect(() => p.requestSuspend()).toThrow('not supported: mid-call checkpoints of a module with function listeners');
+    g.open();
+    expect(await p).toEqual([3n * 1000003n + 13n]);
+    await r.close();
   });
 
   it('a host reference (externref) on the stack is refused with a clear error', async () => {

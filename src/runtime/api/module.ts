@@ -111,7 +111,10 @@ export interface PendingCall extends Promise<bigint[]> {
    * waiting at now completes first): the call then rejects with a `CallSuspendedError` holding the
    * checkpoint, and `resumeCall` on it runs that host function. Used by `wasmscope run
    * --checkpoint-after-ms`.
-   * @throws Error `not supported: …` on the compiler engine.
+   * If the state there cannot be checkpointed (an externref on the stack, say), the call rejects
+   * with that refusal.
+   * @throws Error `not supported: …` on the compiler engine, for a call started inside a host
+   *   function of another call, or of a module with listeners or coverage.
    */
   requestSuspend(): void;
 }

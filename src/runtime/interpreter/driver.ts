@@ -32,7 +32,7 @@ import {
   type CallState,
   type SuspendPoint,
 } from '../store/suspend.js';
-import { captureCall, type checkResume } from './resume.js';
+import { captureCall, staticRefusal, type checkResume } from './resume.js';
 
 /** One invocation in progress: where it started, where the loop is, what to restore when it ends. */
 class Call {
@@ -275,7 +275,7 @@ export async function callFunctionAsync(
 ): Promise<void> {
   if (f.host !== null) return callHostFromApiAsync(m, f, stack, ctx);
   startSlices(m, f, ctx);
-  const point = pointOf(o);
+  const point = pointOf(o, f);
   const c = begin(m, f, stack, point === undefined ? ctx : withSuspendPoint(ctx, point));
   try {
     await drive(m, c, o, point, 'run');
@@ -305,7 +305,7 @@ export async function resumeFunctionAsync(
 ): Promise<void> {
   const f = at.entry;
   startSlices(m, f, ctx);
-  const point = pointOf(o);
+  const point = pointOf(o, f);
   if (point !== undefined && results === undefined) point.resuming = true;
   const c = begin(
     m,
@@ -368,10 +368,11 @@ function startSlices(m: Machine, f: FuncInst, ctx: Context): void {
   m.sliceEnd = performance.now() + m.sliceMs;
 }
 
-/** The suspend point of an async call with a handle (engines set `supported`). */
-function pointOf(o: AsyncCallOptions): SuspendPoint | undefined {
+/** The suspend point of an async call of `f` with a handle (engines set `supported`, and what can never be captured). */
+function pointOf(o: AsyncCallOptions, f: FuncInst): SuspendPoint | undefined {
   if (o.handle === undefined) return undefined;
   o.handle.supported = true;
+  o.handle.refusal ??= staticRefusal(f.inst!);
   return { handle: o.handle, resuming: false };
 }
 

@@ -68,6 +68,16 @@ function checkPlainLowering(inst: Instance, what: string): void {
   if (inst.coverage !== null) throw unsupported(`${what} of a module compiled with coverage`);
 }
 
+/** Why calls of `inst`'s functions can never be checkpointed, or undefined. */
+export function staticRefusal(inst: Instance): string | undefined {
+  try {
+    checkPlainLowering(inst, 'mid-call checkpoints');
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
 function nameOf(f: FuncInst): string {
   return f.definition.debugName();
 }

@@ -73,7 +73,7 @@ export class CallSuspendedError extends Error {
 export class CallHandle {
   /** Set by engines that can capture a waiting call's state. */
   supported = false;
-  /** Why the call cannot be checkpointed at all (it was started inside a host function). */
+  /** Why the call cannot be checkpointed at all (started inside a host function, listeners, coverage). */
   refusal: string | undefined = undefined;
   /** The call's state, while it is at a host call; null otherwise. */
   capture: (() => CallState) | null = null;
@@ -190,6 +190,7 @@ export function pendingCall(promise: Promise<bigint[]>, handle: CallHandle): Pen
     checkpoint: (): Uint8Array => handle.checkpoint(),
     requestSuspend: (): void => {
       if (!handle.supported) throw new Error(COMPILER_REFUSAL);
+      if (handle.refusal !== undefined) throw new Error(handle.refusal);
       handle.suspendRequested = true;
     },
   });
