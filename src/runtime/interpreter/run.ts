@@ -33,6 +33,11 @@
  *
  * Traps set `m.curFn/curPc/depth` before throwing so the engine can build the wasm stack trace.
  *
+ * Block compilation (jit.ts): a function whose lowered code has a compiled form runs it from its
+ * entry, after each return into it and on resume; the compiled form returns the pc of the next call
+ * or return, which runs here. Its text is generated from this file's case bodies (jit-ops.ts), so a
+ * change to a case here must be followed by `UPDATE_JIT_OPS=1` (jit-ops.test.ts checks).
+ *
  * Measured 2026-11 (shared 2-core machine, noisy ±15%): `npm run bench -- interpreter` geomean
  * 45.7x before superinstructions, 41.4x after, 44.4–47.2x after the immediates and rare.ts on a
  * busier machine (CPU ms vs V8 best of 3: 45–47x before, 43.4–48x after; matmul
