@@ -21,6 +21,10 @@ export type { CompilationCache, FSConfig, ModuleConfig, RuntimeConfig } from './
 export type { Reader, Writer } from './sys/io.js';
 export { SysConfigError } from './sys/context.js';
 export { exportsOf } from './runtime/store/exports-of.js';
+export { CallSuspendedError, suspend } from './runtime/store/suspend.js';
+export type { PendingCall } from './runtime/store/suspend.js';
+export { resumeCall } from './snapshot/call.js';
+export type { ResumeCallOptions } from './snapshot/call.js';
 export type { NaturalExports, NaturalFunction } from './runtime/store/exports-of.js';
 export { currentImportCall } from './runtime/store/import-object.js';
 export type { ImportCallContext, ImportImplementation, ImportImplementations } from './runtime/store/import-object.js';

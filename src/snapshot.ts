@@ -19,3 +19,5 @@ export { CHECKPOINT_FORMAT_VERSION } from './snapshot/format.js';
 export { withDirtyPageTracking } from './runtime/store/dirty-pages.js';
 export { MAX_DATA_GAP, MAX_DATA_SEGMENTS, preinitialize } from './snapshot/preinit.js';
 export type { PreinitializeOptions } from './snapshot/preinit.js';
+export { resumeCall } from './snapshot/call.js';
+export type { ResumeCallOptions } from './snapshot/call.js';

@@ -32,6 +32,7 @@ import type { CliTracing, Importer } from './tracing.js';
 import { noProfileFlags, parseProfileFlag, PROFILE_USAGE, profiling, REPORT_USAGE, type ProfileFlags } from './profile-flags.js';
 import type { ProfileSession } from './profile.js';
 import { newCliRuntime } from './runtime.js';
+import { CHECKPOINT_USAGE, checkpointing, parseCheckpointFlag, RESUME_USAGE, type CheckpointFlags } from './checkpoint-flags.js';
 import type { FunctionDefinition } from '../runtime/api/module.js';
 import { valueTypeName } from '../runtime/api/value-type.js';
 import { decodeF32, decodeF64 } from '../runtime/api/encoding.js';
@@ -87,6 +88,7 @@ Commands:
   replay    Runs a WebAssembly binary against host calls recorded by 'run --record'
   report    Draws a flame graph (SVG or HTML) or prints the top functions of a pprof profile
   preinit   Pre-initialises a module into a new .wasm (as Wizer)
+  resume    Continues a run stopped by 'run --checkpoint-after-ms/--checkpoint-on' (interpreter)
   version   Displays the version of wasmscope (also -v, --version)
 
 Run 'wasmscope <command> --help' for the flags of a command.
@@ -137,7 +139,7 @@ Flags:
                           exit (needs the optional @opentelemetry packages; service.name is
                           $OTEL_SERVICE_NAME or wasmscope)
   --trace-file FILE       write the same spans to FILE as OTLP JSON lines
-${PROFILE_USAGE}  -h, --help              show this help
+${CHECKPOINT_USAGE}${PROFILE_USAGE}  -h, --help              show this help
 
 The profiling outputs are written when the guest ends, however it ends (exit, trap, timeout), and
 one line on stderr says what was written. Example:
@@ -212,6 +214,7 @@ interface RunOptions {
   asyncIO: boolean;
   profile: ProfileFlags;
   invoke: string | undefined;
+  checkpoint: CheckpointFlags;
   wasmPath: string;
   args: string[];
 }
@@ -264,6 +267,7 @@ function parseRun(argv: readonly string[]): RunOptions | 'help' {
     asyncIO: false,
     profile: noProfileFlags(),
     invoke: undefined,
+    checkpoint: { afterMs: undefined, signal: undefined, file: undefined },
     wasmPath: '',
     args: [],
   };
@@ -360,10 +364,39 @@ function parseRun(argv: readonly string[]): RunOptions | 'help' {
             () => value(a, inline),
             inline,
             (m) => new UsageError(m),
+          ) &&
+          !parseCheckpointFlag(
+            o.checkpoint,
+            flag,
+            () => value(a, inline),
+            (m) => new UsageError(m),
           )
         )
           throw new UsageError(`unknown flag: ${a}`);
     }
+  }
+  if (checkpointing(o.checkpoint)) {
+    if (!o.interpreter) {
+      throw new UsageError(
+        '--checkpoint-after-ms/--checkpoint-on need --interpreter (not supported: mid-call checkpoints on the compiler engine)',
+      );
+    }
+    const clash: Array<[boolean, string]> = [
+      [o.invoke !== undefined, '--invoke'],
+      [o.timeoutMs > 0, '--timeout'],
+      [o.listens.length > 0, '--listen'],
+      [o.record !== undefined, '--record'],
+      [o.hostlogging !== undefined, '--hostlogging'],
+      [o.traceOtlp !== undefined || o.traceFile !== undefined, '--trace-otlp/--trace-file'],
+      [
+        [o.profile.cpu, o.profile.mem, o.profile.speedscope, o.profile.traceEvents, o.profile.coverage].some((x) => x !== undefined),
+        'profiling or coverage flags',
+      ],
+    ];
+    for (const [on, name] of clash) if (on) throw new UsageError(`not supported: --checkpoint-after-ms/--checkpoint-on with ${name}`);
+    o.asyncIO = true;
+  } else if (o.checkpoint.file !== undefined) {
+    throw new UsageError('--checkpoint-file needs --checkpoint-after-ms or --checkpoint-on');
   }
   const wasm = argv[i];
   if (wasm === undefined) throw new UsageError('missing path to wasm file');
@@ -409,6 +442,7 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO()): Pr
   if (cmd === 'compile') return compileCommand(argv.slice(1), io, out, err);
   if (cmd === 'report') return (await import('./profile.js')).reportCommand(argv.slice(1), out, err);
   if (cmd === 'preinit') return preinitCommand(argv.slice(1), io, out, err);
+  if (cmd === 'resume') return (await import('./checkpoint.js')).resumeCommand(argv.slice(1), io, out, err);
   if (cmd !== 'run') {
     err(`error: unknown command "${cmd}" (see wasmscope --help)\n`);
     return 1;
@@ -437,6 +471,7 @@ const COMMAND_USAGE: Readonly<Record<string, string>> = {
   compile: COMPILE_USAGE,
   replay: REPLAY_USAGE,
   report: REPORT_USAGE,
+  resume: RESUME_USAGE,
   version: VERSION_USAGE,
 };
 
@@ -641,7 +676,14 @@ async function runWith(
     if (o.envInherit) for (const [k, v] of Object.entries(io.env)) if (v !== undefined && k !== '') env.push([k, v]);
     env.push(...o.env);
     for (const [k, v] of env) c = c.withEnv(k, v);
-    const runCtx = o.timeoutMs > 0 ? ctx.withTimeout(o.timeoutMs) : ctx;
+    let runCtx = o.timeoutMs > 0 ? ctx.withTimeout(o.timeoutMs) : ctx;
+    // The checkpoint machinery (snapshots, both engines) loads only when a run asks for it (start-up).
+    const checkpoints = checkpointing(o.checkpoint) ? await import('./checkpoint.js') : undefined;
+    if (checkpoints !== undefined) {
+      const { checkpointContext, checkpointedConfig, runRecord } = checkpoints;
+      c = checkpointedConfig(c);
+      runCtx = checkpointContext(runCtx, runRecord(o.wasmPath, bytes, o.args, env, o.mounts, o.features));
+    }
     // With async I/O, _start runs as an async call (WASI's async functions suspend it). With
     // --invoke, a reactor's _initialize runs, then the function.
     const exported = compiled.exportedFunctions();
@@ -673,7 +715,11 @@ async function runWith(
         void io.stdout.write(encoder.encode(formatInvokeResults(types, results)));
       } else {
         const start = o.asyncIO ? m.exportedFunction('_start') : undefined;
-        if (start !== undefined) await start.callWithContextAsync(runCtx);
+        if (start !== undefined && checkpoints !== undefined) {
+          const { awaitCheckpointable, openFds } = checkpoints;
+          const stopped = await awaitCheckpointable(start.callWithContextAsync(runCtx), o.checkpoint, m, openFds(m), err);
+          if (stopped !== undefined) return stopped;
+        } else if (start !== undefined) await start.callWithContextAsync(runCtx);
         if (!exported.has('_start')) {
           const names = [...exported.keys()];
           err(

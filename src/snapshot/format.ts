@@ -21,6 +21,15 @@
  *   tables:   count, then each: index, element type byte, size, then runs until size elements:
  *             0 count (nulls) | 1 count, count × function index | 2 value (one host reference)
  *   dropped:  data segment count, one byte each (1 dropped), element segment count, one byte each
+ *   call:     only with flag bit 1 (a mid-call checkpoint: a suspended async call of the module):
+ *             module name, host import `module.name`, host signature (`i32,i64->f32`), meta (each
+ *             length, UTF-8/bytes), then u32s: entry function, calling function, its pc, its frame
+ *             pointer, host function, host frame pointer, pc after the call + 1 (0: a tail call),
+ *             lowering bits; frames: count, each function, return pc, frame pointer; value stack:
+ *             word count, then the int32 words (4 bytes each, little-endian); references: count,
+ *             each slot, function index; layout: count, each function, lowered length, hash.
+ *             Functions are indices of the module's function index space; frame pointers are
+ *             words relative to the call's first frame.
  *   value:    0 u64 lo, u64 hi (raw bits; hi: a v128's high half) | 1 (null) | 2 function index |
  *             3 length, bytes (a host reference, as the caller's codec encoded it)
  * trailer: 32 bytes  sha256 of the header and the payload
@@ -36,6 +45,7 @@ import {
   SAVED_HOST,
   SAVED_NULL,
   type CheckpointData,
+  type SavedCall,
   type SavedGlobal,
   type SavedMemory,
   type SavedTable,
@@ -210,6 +220,7 @@ export function encodeCheckpoint(d: CheckpointData): Uint8Array {
   w.u32(d.tables.length);
   for (const t of d.tables) writeTable(w, t);
   w.bytes(d.droppedData).bytes(d.droppedElems);
+  if (d.call !== undefined) writeCall(w, d.call);
   const parts = w.finish();
   let payload = 0;
   for (const p of parts) payload += p.length;
@@ -218,7 +229,7 @@ export function encodeCheckpoint(d: CheckpointData): Uint8Array {
   const dv = new DataView(out.buffer);
   out.set(MAGIC, 0);
   dv.setUint32(4, CHECKPOINT_FORMAT_VERSION, true);
-  dv.setUint32(8, d.baseId === undefined ? 0 : 1, true);
+  dv.setUint32(8, (d.baseId === undefined ? 0 : 1) | (d.call === undefined ? 0 : 2), true);
   out.set(hexBytes(d.moduleSha256, 32), 16);
   out.set(hexBytes(d.id, 16), 48);
   out.set(hexBytes(d.baseId, 16), 64);
@@ -411,7 +422,7 @@ export function decodeCheckpoint(input: Uint8Array): CheckpointData {
   // A private copy: the caller may reuse its buffer.
   const b = input.slice();
   const flags = dv.getUint32(8, true);
-  if ((flags & ~1) !== 0) throw new CheckpointError('corrupt', `corrupted checkpoint: unknown flags 0x${flags.toString(16)}`);
+  if ((flags & ~3) !== 0) throw new CheckpointError('corrupt', `corrupted checkpoint: unknown flags 0x${flags.toString(16)}`);
   const delta = (flags & 1) === 1;
   const r = new Reader(b, HEADER, end);
   const importNames: string[] = [];
@@ -438,6 +449,7 @@ export function decodeCheckpoint(input: Uint8Array): CheckpointData {
   for (let i = 0, n = r.count('table count', 3); i < n; i++) tables.push({ ...readTable(r), import: undefined });
   const droppedData = r.bytes('dropped data segments').slice();
   const droppedElems = r.bytes('dropped element segments').slice();
+  const call = (flags & 2) === 2 ? readCall(r) : undefined;
   if (r.pos !== end) r.fail('bytes after the last section');
   return {
     id: hex(b.subarray(48, 64)),
@@ -449,7 +461,76 @@ export function decodeCheckpoint(input: Uint8Array): CheckpointData {
     imports: importNames,
     droppedData,
     droppedElems,
+    ...(call === undefined ? {} : { call }),
   };
+}
+
+function writeCall(w: Chunks, c: SavedCall): void {
+  const st = c.state;
+  w.bytes(utf8.encode(c.moduleName)).bytes(utf8.encode(c.hostImport)).bytes(utf8.encode(c.hostSignature)).bytes(c.meta);
+  w.u32(st.entry)
+    .u32(st.fn)
+    .u32(st.pc)
+    .u32(st.fp)
+    .u32(st.hostFn)
+    .u32(st.hostFp)
+    .u32(st.next + 1)
+    .u32(st.lowering);
+  const n = st.frames.fn.length;
+  w.u32(n);
+  for (let k = 0; k < n; k++) w.u32(st.frames.fn[k]!).u32(st.frames.pc[k]!).u32(st.frames.fp[k]!);
+  w.u32(st.words.length);
+  const le = new Uint8Array(st.words.length * 4);
+  const dv = new DataView(le.buffer);
+  for (let i = 0; i < st.words.length; i++) dv.setInt32(4 * i, st.words[i]!, true);
+  w.raw(le);
+  w.u32(st.refs.length);
+  for (const [slot, f] of st.refs) w.u32(slot).u32(f);
+  w.u32(st.layout.length);
+  for (const [f, len, hash] of st.layout) w.u32(f).u32(len).u32(hash);
+}
+
+function readCall(r: Reader): SavedCall {
+  const text = (what: string): string => {
+    try {
+      return utf8d.decode(r.bytes(what));
+    } catch (e) {
+      if (e instanceof CheckpointError) throw e;
+      return r.fail(`${what} is not UTF-8`);
+    }
+  };
+  const moduleName = text('call module name');
+  const hostImport = text('call host import');
+  const hostSignature = text('call host signature');
+  const meta = r.bytes('call meta').slice();
+  const entry = r.u32('call entry');
+  const fn = r.u32('call function');
+  const pc = r.u32('call pc');
+  const fp = r.u32('call frame pointer');
+  const hostFn = r.u32('call host function');
+  const hostFp = r.u32('call host frame pointer');
+  const next = r.u32('call next pc') - 1;
+  const lowering = r.u32('call lowering');
+  const n = r.count('call frame count', 3);
+  if (n > 100_000) r.fail(`call: ${n} frames`);
+  const frames = { fn: new Int32Array(n), pc: new Int32Array(n), fp: new Int32Array(n) };
+  for (let k = 0; k < n; k++) {
+    frames.fn[k] = r.u32('frame function');
+    frames.pc[k] = r.u32('frame pc');
+    frames.fp[k] = r.u32('frame pointer');
+  }
+  const nw = r.count('call stack words', 4);
+  const raw = r.take(nw * 4, 'call stack words');
+  const words = new Int32Array(nw);
+  const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  for (let i = 0; i < nw; i++) words[i] = dv.getInt32(4 * i, true);
+  const refs: Array<readonly [number, number]> = [];
+  for (let i = 0, k = r.count('call reference count', 2); i < k; i++) refs.push([r.u32('reference slot'), r.u32('reference function')]);
+  const layout: Array<readonly [number, number, number]> = [];
+  for (let i = 0, k = r.count('call layout count', 3); i < k; i++)
+    layout.push([r.u32('layout function'), r.u32('layout length'), r.u32('layout hash')]);
+  const st = { entry, fn, pc, fp, hostFn, hostFp, next, frames, words, refs, layout, lowering };
+  return { moduleName, hostImport, hostSignature, meta, state: st };
 }
 
 const ZERO = new Uint8Array(PAGE);

@@ -5,6 +5,7 @@
  * that changed since its base; its globals, tables and dropped segments are whole.
  */
 import type { ValueType } from '../runtime/api/value-type.js';
+import type { CallState } from '../runtime/store/suspend.js';
 
 /** 64 KiB, the WebAssembly page. */
 export const PAGE = 65536;
@@ -96,6 +97,21 @@ export interface CheckpointData {
   readonly droppedData: Uint8Array;
   /** Per element segment: 1 when dropped. */
   readonly droppedElems: Uint8Array;
+  /** A suspended call of the module (a mid-call checkpoint, `PendingCall.checkpoint`), if any. */
+  readonly call?: SavedCall;
+}
+
+/** A suspended async call in a checkpoint: where it waits and its machine state. */
+export interface SavedCall {
+  /** The name of the module instance the call entered (`resumeCall` looks it up by it). */
+  readonly moduleName: string;
+  /** The host function the call waits at: `module.name` of its import, and its signature (`i32,i64->f32`). */
+  readonly hostImport: string;
+  readonly hostSignature: string;
+  /** The engine-neutral machine state. */
+  readonly state: CallState;
+  /** Bytes of the application that took it (the CLI's: its run options as JSON); empty when none. */
+  readonly meta: Uint8Array;
 }
 
 /** A checkpoint with its base, as chains are walked. */

@@ -3,6 +3,7 @@
  * records every call (a spy). A mock function belongs to the mock module it is given to; until the
  * module builds its exports (lazily, on first access), it has no module and cannot be called.
  */
+import { uncheckpointableCall, type PendingCall } from '../runtime/store/suspend.js';
 import { Context } from '../runtime/api/context.js';
 import { ExitError } from '../runtime/api/errors.js';
 import type { Function as ApiFunction, FunctionDefinition, Module } from '../runtime/api/module.js';
@@ -178,13 +179,14 @@ export class MockFunctionImpl implements MockFunction {
   }
 
   /** A mock function is synchronous: {@link call}, resolved. */
-  callAsync(...params: Array<bigint | number>): Promise<bigint[]> {
+  callAsync(...params: Array<bigint | number>): PendingCall {
     return this.callWithContextAsync(Context.background(), ...params);
   }
 
-  /** A mock function is synchronous: {@link callWithContext}, resolved. */
-  async callWithContextAsync(ctx: Context, ...params: Array<bigint | number>): Promise<bigint[]> {
-    return Promise.resolve(this.callWithContext(ctx, ...params));
+  /** A mock function is synchronous: {@link callWithContext}, resolved (it cannot be checkpointed). */
+  callWithContextAsync(ctx: Context, ...params: Array<bigint | number>): PendingCall {
+    const run = async (): Promise<bigint[]> => this.callWithContext(ctx, ...params);
+    return uncheckpointableCall(run(), 'a mock function (it runs synchronously)');
   }
 
   /** A mock function is synchronous: {@link callWithStack}, resolved. */

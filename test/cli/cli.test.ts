@@ -61,6 +61,9 @@ describe('wasmscope', () => {
       [
         '--async-io',
         '--cachedir',
+        '--checkpoint-after-ms',
+        '--checkpoint-file',
+        '--checkpoint-on',
         '--coverage',
         '--env',
         '--env-inherit',
@@ -101,6 +104,9 @@ describe('wasmscope', () => {
       '--trace-events': join(tmp, 'flags.trace.json'),
       '--coverage': join(tmp, 'flags.lcov'),
       '--sample-every': '2',
+      '--checkpoint-after-ms': '100000',
+      '--checkpoint-on': 'SIGUSR2',
+      '--checkpoint-file': join(tmp, 'flags.checkpoint'),
     };
     for (const flag of documented.filter((f) => f !== '--help' && f !== '--trace-otlp' && f !== '--trace-file')) {
       const argv = values[flag] === undefined ? [flag] : [flag, values[flag]!];

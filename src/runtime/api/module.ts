@@ -76,13 +76,47 @@ export interface Function {
    * suspends while one runs and the event loop keeps going. Resolves with the raw results.
    * The interpreter suspends on every Node version; the compiler engine needs JS Promise
    * Integration (Node ≥ 24) to reach async host functions.
-   * @throws (rejects) WasmRuntimeError on a trap; ExitError when the module was closed.
+   * The returned {@link PendingCall} can be checkpointed while it waits at an async host function
+   * (interpreter only; continue it with `resumeCall`).
+   * @throws (rejects) WasmRuntimeError on a trap; ExitError when the module was closed;
+   *   CallSuspendedError when a host function stopped the call with `suspend(ctx)`.
    */
-  callAsync(...params: Array<bigint | number>): Promise<bigint[]>;
+  callAsync(...params: Array<bigint | number>): PendingCall;
   /** {@link callAsync} with a context (listeners, deadlines, snapshots, time slicing). */
-  callWithContextAsync(ctx: Context, ...params: Array<bigint | number>): Promise<bigint[]>;
+  callWithContextAsync(ctx: Context, ...params: Array<bigint | number>): PendingCall;
   /** {@link callWithStack} that may reach async host functions (see {@link callAsync}). */
   callWithStackAsync(stack: BigUint64Array, ctx?: Context): Promise<void>;
+}
+
+/**
+ * A call in progress made with `callAsync`/`callWithContextAsync` (a Promise of its raw results),
+ * that can be checkpointed while it waits at a host call and continued elsewhere with
+ * `resumeCall`.
+ */
+export interface PendingCall extends Promise<bigint[]> {
+  /**
+   * The call's whole state — its frames, value stack and program counters (machine state), plus the
+   * called module's memories, globals, tables and dropped segments — as checkpoint bytes (the format
+   * of wasmscope/snapshot), for `resumeCall`. Valid while the call waits at an async host function;
+   * after the call stopped in `suspend(ctx)` or at {@link PendingCall.requestSuspend}, it returns
+   * that stop's checkpoint.
+   * @throws Error `not supported: …` on the compiler engine, for a call started inside a host function
+   *   (guest→host→guest re-entry), or with references the checkpoint cannot hold (externrefs,
+   *   functions of other modules, exceptions), listeners or coverage; a plain Error when the call is
+   *   running (not waiting at a host call) or has finished. Nothing changes when it throws.
+   */
+  checkpoint(): Uint8Array;
+  /**
+   * Stops the call at its next async host call, before that host function runs (a host call it is
+   * waiting at now completes first): the call then rejects with a `CallSuspendedError` holding the
+   * checkpoint, and `resumeCall` on it runs that host function. Used by `wasmscope run
+   * --checkpoint-after-ms`.
+   * If the state there cannot be checkpointed (an externref on the stack, say), the call rejects
+   * with that refusal.
+   * @throws Error `not supported: …` on the compiler engine, for a call started inside a host
+   *   function of another call, or of a module with listeners or coverage.
+   */
+  requestSuspend(): void;
 }
 
 /** A linear memory. Offsets are bytes; every access is bounds-checked. */

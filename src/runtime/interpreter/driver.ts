@@ -24,6 +24,15 @@ import { EXEC_DONE, EXEC_YIELD, execute } from './run.js';
 import { catchException, exceptionFromApi, exceptionToApi, ThrowSignal, type Cursor } from './exceptions.js';
 import { WasmException } from '../api/tag.js';
 import { InterpSnapshotter, restoreSnapshot, type InterpSnapshotState } from './snapshots.js';
+import {
+  CallSuspendedError,
+  CallSuspension,
+  withSuspendPoint,
+  type CallHandle,
+  type CallState,
+  type SuspendPoint,
+} from '../store/suspend.js';
+import { captureCall, staticRefusal, type checkResume } from './resume.js';
 
 /** One invocation in progress: where it started, where the loop is, what to restore when it ends. */
 class Call {
@@ -40,6 +49,8 @@ class Call {
   readonly entryFp: number;
   /** The call's snapshotter (`withSnapshotter`), if any. */
   readonly snapper: InterpSnapshotter | null;
+  /** The function the call entered. */
+  readonly entry: FuncInst;
   /** The loop's position: function, pc, frame pointer, frame depth. */
   fn: FuncInst;
   pc = 0;
@@ -65,6 +76,7 @@ class Call {
     this.lsDepth = m.listeners.sp;
     this.ringBase = m.ring === null ? 0 : m.ring.depth();
     this.entryFp = 2 * (this.top + 1);
+    this.entry = f;
     this.fn = f;
     this.hostFn = f;
     this.fp = this.entryFp;
@@ -247,12 +259,111 @@ export function callFunction(m: Machine, f: FuncInst, stack: BigUint64Array, ctx
   }
 }
 
+/** What an async call needs beyond the machine: its handle, and whether a synchronous call is running. */
+export interface AsyncCallOptions {
+  /** The call's handle (mid-call checkpoints, store/suspend.ts). */
+  readonly handle?: CallHandle;
+  /** Whether a synchronous guest call is in progress on the engine (then no checkpoint is consistent). */
+  readonly syncBusy?: () => boolean;
+}
+
 /**
  * {@link callFunction} that awaits async host functions and yields to the event loop when a time
  * slice ends (`m.sliceMs`). `m` must be a machine no other call uses while this one waits.
  */
-export async function callFunctionAsync(m: Machine, f: FuncInst, stack: BigUint64Array, ctx: Context): Promise<void> {
+export async function callFunctionAsync(
+  m: Machine,
+  f: FuncInst,
+  stack: BigUint64Array,
+  ctx: Context,
+  o: AsyncCallOptions = {},
+): Promise<void> {
   if (f.host !== null) return callHostFromApiAsync(m, f, stack, ctx);
+  startSlices(m, f, ctx);
+  const point = pointOf(o, f);
+  const c = begin(m, f, stack, point === undefined ? ctx : withSuspendPoint(ctx, point));
+  try {
+    await drive(m, c, o, point, 'run');
+    readRaw(m, f.type.results, c.entryFp, stack);
+    m.ring?.flush();
+  } catch (e) {
+    throw fail(m, c, ctx, e instanceof CallSuspension ? e.error : e);
+  } finally {
+    end(m, c);
+    m.sliceMs = 0;
+    if (o.handle !== undefined) o.handle.capture = null;
+  }
+}
+
+/**
+ * Continues the async call captured in `s` (checked by `checkResume` into `at`) on machine `m`:
+ * writes its frames and value stack back, then re-runs the host call it waited at, or gives that
+ * host call `results`. Results are written to `stack` (the entry function's result slots).
+ */
+export async function resumeFunctionAsync(
+  m: Machine,
+  at: ReturnType<typeof checkResume>,
+  s: CallState,
+  results: readonly bigint[] | undefined,
+  stack: BigUint64Array,
+  ctx: Context,
+  o: AsyncCallOptions,
+): Promise<void> {
+  const f = at.entry;
+  startSlices(m, f, ctx);
+  const point = pointOf(o, f);
+  if (point !== undefined && results === undefined) point.resuming = true;
+  const c = begin(
+    m,
+    f,
+    new BigUint64Array(Math.max(f.paramSlots, f.resultSlots, 1)),
+    point === undefined ? ctx : withSuspendPoint(ctx, point),
+  );
+  try {
+    const e = c.entryFp;
+    const top = (e >> 1) + (s.words.length >> 1);
+    let need = top + 1;
+    for (let k = 0; k < at.frames.length; k++) need = Math.max(need, ((s.frames.fp[k]! + e) >> 1) + at.frames[k]!.lowered!.maxSlots + 1);
+    need = Math.max(need, ((s.fp + e) >> 1) + at.fn.lowered!.maxSlots + 1);
+    growStack(m, need);
+    m.i32.set(s.words, e);
+    for (let i = e >> 1; i < need; i++) m.refs[i] = null;
+    for (const [slot, fi] of s.refs) m.refs[(e >> 1) + slot] = f.inst!.functions[fi]!;
+    const base = c.base;
+    for (let k = 0; k < at.frames.length; k++) {
+      m.frFn[base + k] = at.frames[k]!;
+      m.frPc[base + k] = s.frames.pc[k]!;
+      m.frFp[base + k] = s.frames.fp[k]! + e;
+    }
+    m.depth = base + at.frames.length;
+    m.top = top;
+    m.curFn = at.fn;
+    m.curPc = s.pc;
+    m.curFp = s.fp + e;
+    m.hostFn = at.hostFn;
+    m.hostFp = s.hostFp + e;
+    m.hostNext = s.next;
+    hostCallSite(m, c);
+    if (results !== undefined) {
+      const r = new BigUint64Array(Math.max(at.hostFn.paramSlots, at.hostFn.resultSlots, 1));
+      results.forEach((v, i) => (r[i] = BigInt.asUintN(64, v)));
+      hostResults(m, at.hostFn, c.hostFp, r);
+    }
+    await drive(m, c, o, point, results === undefined ? 'host' : 'past-host');
+    readRaw(m, f.type.results, c.entryFp, stack);
+    m.ring?.flush();
+  } catch (e) {
+    throw fail(m, c, ctx, e instanceof CallSuspension ? e.error : e);
+  } finally {
+    end(m, c);
+    m.sliceMs = 0;
+    if (o.handle !== undefined) o.handle.capture = null;
+    if (point !== undefined) point.resuming = false;
+  }
+}
+
+/** Sets up time slicing of an async call of `f` (refused without interrupt checks). */
+function startSlices(m: Machine, f: FuncInst, ctx: Context): void {
   const slice = getTimeSlicing(ctx);
   if (slice !== undefined && !f.inst!.interrupt) {
     throw new Error(
@@ -262,11 +373,44 @@ export async function callFunctionAsync(m: Machine, f: FuncInst, stack: BigUint6
   }
   m.sliceMs = slice ?? 0;
   m.sliceEnd = performance.now() + m.sliceMs;
-  const c = begin(m, f, stack, ctx);
-  try {
-    for (;;) {
+}
+
+/** The suspend point of an async call of `f` with a handle (engines set `supported`, and what can never be captured). */
+function pointOf(o: AsyncCallOptions, f: FuncInst): SuspendPoint | undefined {
+  if (o.handle === undefined) return undefined;
+  o.handle.supported = true;
+  o.handle.refusal ??= staticRefusal(f.inst!);
+  return { handle: o.handle, resuming: false };
+}
+
+/**
+ * The async driver's loop, from `start`: `run` the loop from the cursor, make the `host` call the
+ * cursor is at, or go `past-host` (its results are written).
+ */
+async function drive(
+  m: Machine,
+  c: Call,
+  o: AsyncCallOptions,
+  point: SuspendPoint | undefined,
+  start: 'run' | 'host' | 'past-host',
+): Promise<void> {
+  const handle = o.handle;
+  // The capture of this call at its current host call: consistent only while no synchronous guest
+  // call runs inside the host function (guest→host→guest re-entry: those host frames cannot be resumed).
+  const capture = (): CallState => {
+    if (o.syncBusy?.() === true) {
+      throw new Error(
+        'not supported: a mid-call checkpoint while a synchronous guest call runs inside a host function ' +
+          '(guest→host→guest re-entry): the host frames between cannot be resumed',
+      );
+    }
+    return captureCall(m, c);
+  };
+  let step = start;
+  for (;;) {
+    if (step === 'run') {
       const r = run(m, c);
-      if (r === EXEC_DONE) break;
+      if (r === EXEC_DONE) return;
       if (r === EXEC_YIELD) {
         c.fn = m.curFn!;
         c.pc = m.curPc;
@@ -276,21 +420,48 @@ export async function callFunctionAsync(m: Machine, f: FuncInst, stack: BigUint6
         continue;
       }
       hostCallSite(m, c);
-      try {
-        if (c.hostFn.hostAsync === undefined) callHost(m, c.hostFn, c.hostFp);
-        else await callHostAsync(m, c.hostFn, c.hostFp);
-      } catch (e) {
-        if (recover(m, c, e) === CAUGHT) continue;
-      }
-      if (!resume(m, c)) break;
     }
-    readRaw(m, f.type.results, c.entryFp, stack);
-    m.ring?.flush();
-  } catch (e) {
-    throw fail(m, c, ctx, e);
-  } finally {
-    end(m, c);
-    m.sliceMs = 0;
+    if (step !== 'past-host') {
+      try {
+        if (c.hostFn.hostAsync === undefined) {
+          // suspend(ctx) may capture during a synchronous host call (at this very call).
+          if (handle !== undefined) handle.capture = capture;
+          try {
+            callHost(m, c.hostFn, c.hostFp);
+          } finally {
+            if (handle !== undefined) handle.capture = null;
+          }
+        } else {
+          if (handle !== undefined) {
+            if (handle.suspendRequested && (point === undefined || !point.resuming)) {
+              const bytes = handle.encode(capture());
+              handle.stopped = bytes;
+              throw new CallSuspension(new CallSuspendedError(bytes));
+            }
+            handle.capture = capture;
+            handle.atAsync = true;
+          }
+          try {
+            await callHostAsync(m, c.hostFn, c.hostFp);
+          } finally {
+            if (handle !== undefined) {
+              handle.capture = null;
+              handle.atAsync = false;
+            }
+          }
+        }
+      } catch (e) {
+        if (e instanceof CallSuspension) throw e;
+        if (recover(m, c, e) === CAUGHT) {
+          step = 'run';
+          continue;
+        }
+      } finally {
+        if (point !== undefined) point.resuming = false;
+      }
+    }
+    step = 'run';
+    if (!resume(m, c)) return;
   }
 }
 

@@ -11,7 +11,9 @@ import { moduleFunctionDefinitions } from '../store/definition.js';
 import { planInstantiation, type PlannedValue } from '../store/instantiate.js';
 import { entryCheckedBodies } from '../store/interrupts.js';
 import { HandleTable } from '../store/handles.js';
-import { callFunction, callFunctionAsync } from './driver.js';
+import { callFunction, callFunctionAsync, resumeFunctionAsync } from './driver.js';
+import { checkResume } from './resume.js';
+import type { CallHandle, CallState } from '../store/suspend.js';
 import type {
   CompileOptions,
   CompiledCode,
@@ -82,13 +84,38 @@ class InterpInstance implements EngineInstance {
     callFunction(this.engine.m, f, stack, ctx);
   }
 
-  async callAsync(funcIndex: number, stack: BigUint64Array, ctx: Context): Promise<void> {
+  async callAsync(funcIndex: number, stack: BigUint64Array, ctx: Context, handle?: CallHandle): Promise<void> {
     const f = this.inst.functions[funcIndex];
     if (f === undefined) throw new Error(`interpreter: no function ${funcIndex}`);
+    if (handle !== undefined) handle.supported = true;
     // A machine of its own: other calls run on the engine while this one waits.
     const m = this.engine.acquire();
     try {
-      await callFunctionAsync(m, f, stack, ctx);
+      await callFunctionAsync(m, f, stack, ctx, { handle, syncBusy: this.#syncBusy });
+    } finally {
+      this.engine.release(m);
+    }
+  }
+
+  /** Whether a synchronous call is running on the engine (its machine has an entry module). */
+  readonly #syncBusy = (): boolean => this.engine.m.entryOwner !== null;
+
+  prepareResume(state: CallState): { readonly resultSlots: number; readonly hostResultSlots: number } {
+    const at = checkResume(this.inst, state);
+    return { resultSlots: at.entry.resultSlots, hostResultSlots: at.hostFn.resultSlots };
+  }
+
+  async resumeAsync(
+    state: CallState,
+    results: readonly bigint[] | undefined,
+    stack: BigUint64Array,
+    ctx: Context,
+    handle: CallHandle,
+  ): Promise<void> {
+    const at = checkResume(this.inst, state);
+    const m = this.engine.acquire();
+    try {
+      await resumeFunctionAsync(m, at, state, results, stack, ctx, { handle, syncBusy: this.#syncBusy });
     } finally {
       this.engine.release(m);
     }

@@ -501,6 +501,7 @@ class Lowerer {
       refLocals: Int32Array.from(this.refLocals),
       lanes: this.lanes,
       handlers: Int32Array.from(this.handlers),
+      jit: null,
     };
   }
 

@@ -24,6 +24,25 @@ import type { TagInst } from '../store/tags.js';
 import type { Tag, WasmException } from '../api/tag.js';
 
 /** A lowered function body (see lower.ts). */
+/**
+ * A function's compiled form (jit.ts): runs from entry point `pc` until the run loop must take over
+ * and returns that pc. `m` is the Machine (typed loosely here: objects.ts is below machine.ts).
+ */
+export type JitFn = (
+  m: object,
+  fn: FuncInst,
+  depth: number,
+  i32: Int32Array,
+  f32: Float32Array,
+  f64: Float64Array,
+  fp: number,
+  pc: number,
+  dv: DataView,
+  u8: Uint8Array,
+  memLen: number,
+  globals: GlobalInst[],
+) => number;
+
 export interface Lowered {
   readonly code: Int32Array;
   /** Original byte offset of the instruction at each code index (0 between instruction starts). */
@@ -45,6 +64,8 @@ export interface Lowered {
    * clauses. Empty for functions without `try`/`try_table`.
    */
   readonly handlers: Int32Array;
+  /** Its compiled form (jit.ts), set by the run loop when it lowers the function; null: interpreted. */
+  jit: JitFn | null;
 }
 
 const typeIds = new Map<string, number>();

@@ -33,6 +33,11 @@
  *
  * Traps set `m.curFn/curPc/depth` before throwing so the engine can build the wasm stack trace.
  *
+ * Block compilation (jit.ts): a function whose lowered code has a compiled form runs it from its
+ * entry, after each return into it and on resume; the compiled form returns the pc of the next call
+ * or return, which runs here. Its text is generated from this file's case bodies (jit-ops.ts), so a
+ * change to a case here must be followed by `UPDATE_JIT_OPS=1` (jit-ops.test.ts checks).
+ *
  * Measured 2026-11 (shared 2-core machine, noisy ±15%): `npm run bench -- interpreter` geomean
  * 45.7x before superinstructions, 41.4x after, 44.4–47.2x after the immediates and rare.ts on a
  * busier machine (CPU ms vs V8 best of 3: 45–47x before, 43.4–48x after; matmul
@@ -59,6 +64,7 @@ import type { Machine } from './machine.js';
 import { atomicOp, checkInterrupt, growStack, memGrow, miscOp, simdMemOp, simdOp, truncSat } from './machine.js';
 import { listenAfter, listenBefore } from './listen.js';
 import { rareOp } from './rare.js';
+import { compileJit, type JitFn } from './jit.js';
 import { listensExits } from '../store/hooks.js';
 import { divS64, divU64, mulhu, out64, remS64, remU64, rotl64, rotr64, shl64, shrS64, shrU64 } from './numeric.js';
 import type { FuncInst, GlobalInst, Instance, Lowered, TableInst } from './objects.js';
@@ -80,6 +86,25 @@ export const MAX_CALL_DEPTH = 100_000;
 
 const EMPTY_DV = new DataView(new ArrayBuffer(0));
 const EMPTY_U8 = new Uint8Array(0);
+
+/**
+ * Compiled forms by module and function (jit.ts): every instance of a module lowers its functions
+ * again, and a fresh `new Function` per instance would start V8's optimization over each time.
+ */
+const jits = new WeakMap<object, Map<number, { code: Int32Array; jit: JitFn | null }>>();
+
+function jitOf(module: object, codeIndex: number, code: Int32Array): JitFn | null {
+  let byIndex = jits.get(module);
+  if (byIndex === undefined) {
+    byIndex = new Map();
+    jits.set(module, byIndex);
+  }
+  const hit = byIndex.get(codeIndex);
+  if (hit !== undefined && hit.code.length === code.length && hit.code.every((w, i) => w === code[i])) return hit.jit;
+  const jit = compileJit(code, trapAt);
+  byIndex.set(codeIndex, { code, jit });
+  return jit;
+}
 
 /** Lowers a function on its first call. */
 export function loweredOf(f: FuncInst): Lowered {
@@ -103,6 +128,7 @@ export function loweredOf(f: FuncInst): Lowered {
           ? undefined
           : { starts: inst.coverage.starts, first: inst.coverage.funcFirst[f.codeIndex]!, end: inst.coverage.funcFirst[f.codeIndex + 1]! },
     });
+    l.jit = jitOf(inst.module, f.codeIndex, l.code);
     f.lowered = l;
   }
   return l;
@@ -164,6 +190,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
   let dv = memBuf === null ? EMPTY_DV : new DataView(memBuf);
   let u8 = memBuf === null ? EMPTY_U8 : new Uint8Array(memBuf);
   let memLen = u8.length;
+  if (lw.jit !== null) pc = lw.jit(m, fn, depth, i32, f32, f64, fp, pc, dv, u8, memLen, globals);
 
   for (;;) {
     switch (code[pc]!) {
@@ -219,7 +246,8 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
         pc = frPc[depth]!;
         fp = frFp[depth]!;
         frFn[depth] = null;
-        code = fn.lowered!.code;
+        const rl = fn.lowered!;
+        code = rl.code;
         if (fn.inst !== inst) {
           inst = fn.inst!;
           funcs = inst.functions;
@@ -238,6 +266,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
             memLen = u8.length;
           }
         }
+        if (rl.jit !== null) pc = rl.jit(m, fn, depth, i32, f32, f64, fp, pc, dv, u8, memLen, globals);
         break;
       }
       case 8:
@@ -334,6 +363,7 @@ export function execute(m: Machine, entry: FuncInst, pc0: number, entryFp: numbe
           u8 = b === null ? EMPTY_U8 : new Uint8Array(b);
           memLen = u8.length;
         }
+        if (cl.jit !== null) pc = cl.jit(m, fn, depth, i32, f32, f64, fp, 0, dv, u8, memLen, globals);
         break;
       }
       case 12: {

@@ -112,3 +112,18 @@ export function withMemoryAllocator(ctx: Context, allocator: MemoryAllocator | u
 export function getMemoryAllocator(ctx: Context): MemoryAllocator | undefined {
   return ctx.value<MemoryAllocator>(memoryAllocatorKey);
 }
+
+const checkpointMetaKey = Symbol('wasmscope.checkpointMeta');
+
+/**
+ * A context whose async calls write `meta` (application bytes, e.g. the CLI's run options) into
+ * their mid-call checkpoints. Internal: the CLI's.
+ */
+export function withCheckpointMeta(ctx: Context, meta: Uint8Array): Context {
+  return ctx.withValue(checkpointMetaKey, meta);
+}
+
+/** The application bytes of {@link withCheckpointMeta}, or undefined. */
+export function checkpointMetaOf(ctx: Context): Uint8Array | undefined {
+  return ctx.value<Uint8Array>(checkpointMetaKey);
+}

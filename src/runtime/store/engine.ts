@@ -7,6 +7,7 @@
  * are engine-native objects exchanged between instances of the same engine; the store only reads
  * the small interfaces below to check import types and to build the public API.
  */
+import type { CallHandle, CallState } from './suspend.js';
 import type { Context } from '../api/context.js';
 import type { CoreFeatures } from '../api/features.js';
 import type { FunctionDefinition, Memory, Module as ApiModule, MemoryDefinition } from '../api/module.js';
@@ -303,7 +304,25 @@ export interface EngineInstance {
    * {@link call} that may reach async host functions: the call suspends while one runs, so the
    * event loop keeps going. Results are in `stack[0..m)` when it resolves.
    */
-  callAsync(funcIndex: number, stack: BigUint64Array, ctx: Context): Promise<void>;
+  callAsync(funcIndex: number, stack: BigUint64Array, ctx: Context, handle?: CallHandle): Promise<void>;
+  /**
+   * Continues an async call captured by a mid-call checkpoint (`state`, already checked against
+   * this instance by {@link prepareResume}): re-runs the host call it waited at, or gives it
+   * `results`. Results are in `stack[0..m)` when it resolves. Absent on engines without mid-call
+   * checkpoints (the compiler).
+   */
+  resumeAsync?(
+    state: CallState,
+    results: readonly bigint[] | undefined,
+    stack: BigUint64Array,
+    ctx: Context,
+    handle: CallHandle,
+  ): Promise<void>;
+  /**
+   * Checks that `state` fits this instance (functions, code layout, host functions) before anything
+   * is written; returns the entry function's result slots. Throws a refusal naming what differs.
+   */
+  prepareResume?(state: CallState): { readonly resultSlots: number; readonly hostResultSlots: number };
   /**
    * The function at `offset` of funcref table `tableIndex`: null for a null entry, undefined when
    * `offset` is out of the table's bounds. The store checks the table index and element type.

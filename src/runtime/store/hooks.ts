@@ -39,6 +39,7 @@ import { getInterruptFlag } from './context-keys.js';
 import { noteTrapStop } from './coverage.js';
 import type { RawAsyncHostFunction, RawHostFunction } from './engine.js';
 import { SnapshotRestore } from './snapshots.js';
+import { CallSuspension } from './suspend.js';
 import { formatStackTrace, type TraceFrame } from './trace.js';
 
 /** A listened frame: what `after` and `abort` need. One shape for every frame (monomorphic calls). */
@@ -270,6 +271,7 @@ export function hostFunctionError(e: unknown): unknown {
     e instanceof HostFunctionError ||
     e instanceof ExitError ||
     e instanceof SnapshotRestore ||
+    e instanceof CallSuspension ||
     e instanceof SnapshotError ||
     e instanceof WasmException ||
     isStackOverflow(e)

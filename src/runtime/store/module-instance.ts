@@ -20,6 +20,8 @@ import type { Tag } from '../api/tag.js';
 import type { TagInst } from './tags.js';
 import type { CloseNotifier } from './context-keys.js';
 import type { EngineGlobal, EngineInstance, ExternValue } from './engine.js';
+import { CallHandle, encodeCall, nestedContext, pendingCall, suspendPointOf, type PendingCall } from './suspend.js';
+import { checkpointMetaOf } from './context-keys.js';
 
 /** Node's `util.inspect.custom` (a registered symbol: no import of node:util needed). */
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
@@ -321,27 +323,42 @@ class FunctionImpl implements ApiFunction {
     const stack = this.#encode(params);
     const m = this.#module;
     m.failIfClosed();
-    m.engine.call(this.#index, stack, ctx);
+    // Inside a host function of an async call: its host functions cannot stop (suspend) the outer call.
+    m.engine.call(this.#index, stack, nestedContext(ctx));
     m.failIfClosed();
     return this.#results(stack);
   }
 
-  callAsync(...params: Array<bigint | number>): Promise<bigint[]> {
+  callAsync(...params: Array<bigint | number>): PendingCall {
     return this.callWithContextAsync(BACKGROUND, ...params);
   }
 
-  async callWithContextAsync(ctx: Context, ...params: Array<bigint | number>): Promise<bigint[]> {
-    const stack = this.#encode(params);
-    await this.callWithStackAsync(stack, ctx);
-    return this.#results(stack);
+  callWithContextAsync(ctx: Context, ...params: Array<bigint | number>): PendingCall {
+    const m = this.#module;
+    const handle = new CallHandle((state) => encodeCall(m, state, checkpointMetaOf(ctx)));
+    if (suspendPointOf(ctx) !== undefined) {
+      handle.refusal =
+        'not supported: a mid-call checkpoint of a call made inside a host function of another call (guest→host→guest re-entry): ' +
+        'only an outermost call can be resumed';
+    }
+    const run = async (): Promise<bigint[]> => {
+      const stack = this.#encode(params);
+      await this.#callAsync(stack, ctx, handle);
+      return this.#results(stack);
+    };
+    return pendingCall(run(), handle);
   }
 
-  async callWithStackAsync(stack: BigUint64Array, ctx?: Context): Promise<void> {
+  callWithStackAsync(stack: BigUint64Array, ctx?: Context): Promise<void> {
+    return this.#callAsync(stack, ctx ?? BACKGROUND, undefined);
+  }
+
+  async #callAsync(stack: BigUint64Array, ctx: Context, handle: CallHandle | undefined): Promise<void> {
     const need = Math.max(this.#paramSlots, this.#resultSlots);
     if (stack.length < need) throw new Error(`need ${need} params, but stack size is ${stack.length}`);
     const m = this.#module;
     m.failIfClosed();
-    await m.engine.callAsync(this.#index, stack, ctx ?? BACKGROUND);
+    await m.engine.callAsync(this.#index, stack, ctx, handle);
     m.failIfClosed();
   }
 
@@ -373,7 +390,7 @@ class FunctionImpl implements ApiFunction {
     if (stack.length < need) throw new Error(`need ${need} params, but stack size is ${stack.length}`);
     const m = this.#module;
     m.failIfClosed();
-    m.engine.call(this.#index, stack, ctx ?? Context.background());
+    m.engine.call(this.#index, stack, ctx === undefined ? Context.background() : nestedContext(ctx));
     // A host function may have closed the module without throwing (wazero's FailIfClosed).
     m.failIfClosed();
   }

@@ -5,6 +5,7 @@
  * `invoke_*`, callbacks registered by index). The checks are made once here for both engines; the
  * engines only find the entry (`EngineInstance.tableFunction`).
  */
+import { uncheckpointableCall, type PendingCall } from './suspend.js';
 import { Context } from '../api/context.js';
 import { Trap, WasmRuntimeError } from '../api/errors.js';
 import type { Function as ApiFunction, FunctionDefinition, Module } from '../api/module.js';
@@ -92,16 +93,18 @@ class TableFunctionImpl implements ApiFunction {
     m.failIfClosed();
   }
 
-  callAsync(...params: Array<bigint | number>): Promise<bigint[]> {
+  callAsync(...params: Array<bigint | number>): PendingCall {
     return this.callWithContextAsync(Context.background(), ...params);
   }
 
-  callWithContextAsync(ctx: Context, ...params: Array<bigint | number>): Promise<bigint[]> {
+  callWithContextAsync(ctx: Context, ...params: Array<bigint | number>): PendingCall {
+    let p: Promise<bigint[]>;
     try {
-      return Promise.resolve(this.callWithContext(ctx, ...params));
+      p = Promise.resolve(this.callWithContext(ctx, ...params));
     } catch (e) {
-      return Promise.reject(e as Error);
+      p = Promise.reject(e as Error);
     }
+    return uncheckpointableCall(p, 'a table function (it runs synchronously)');
   }
 
   callWithStackAsync(stack: BigUint64Array, ctx?: Context): Promise<void> {
