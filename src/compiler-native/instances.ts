@@ -307,12 +307,23 @@ function callWithSnapshots(
     try {
       r = entry(...args);
     } catch (e) {
-      if (!(e instanceof SnapshotRestore) || e.invocation !== snap.invocation) throw e;
-      const st = e.state as CompilerSnapState;
-      if (st.image === undefined) throw new Error('internal error: restore of a snapshot that was never captured', { cause: e });
+      // A restore crosses guest frames as the bridge's uncatchable trap (exceptions.ts).
+      const restore = state.exceptions.kept(e);
+      if (!(restore instanceof SnapshotRestore) || restore.invocation !== snap.invocation) throw e;
+      state.exceptions.take();
+      const st = restore.state as CompilerSnapState;
+      if (st.image === undefined) {
+        if (st.lost) {
+          throw new Error(
+            'not supported: restoring a snapshot whose host call threw before returning (the compiler engine captures a ' +
+              'snapshot when its host call returns); use the interpreter',
+          );
+        }
+        throw new Error('internal error: restore of a snapshot that was never captured', { cause: restore });
+      }
       rewind.reset();
-      snap.relisten(st, ctx, e);
-      rewind.load(withResults(st.image, st.resultTypes, e.results, state.refs));
+      snap.relisten(st, ctx, restore);
+      rewind.load(withResults(st.image, st.resultTypes, restore.results, state.refs));
       rewind.setAll(STATE_REWINDING);
       continue;
     }

@@ -53,7 +53,12 @@ export class RewindStack {
   readonly #fp: WebAssembly.Global;
   readonly #ep: WebAssembly.Global;
 
-  constructor(b: Boundary) {
+  /**
+   * @param b - the engine's boundary (the adapters of `done` and `fail`).
+   * @param toGuest - what an error becomes as it enters guest frames (exceptions.ts): `fail`'s
+   *   error must pass every guest `catch_all` on its way out.
+   */
+  constructor(b: Boundary, toGuest: (e: unknown) => unknown) {
     const ex = new WebAssembly.Instance((stackModule ??= new WebAssembly.Module(buildStackModule()))).exports;
     this.#memory = ex['m'] as WebAssembly.Memory;
     this.#funcs = ex['f'] as WebAssembly.Table;
@@ -65,7 +70,7 @@ export class RewindStack {
     this.helpers.push(b.adapterFor(helperType(SLOT_DONE), () => this.setAll(STATE_NORMAL)));
     this.helpers.push(
       b.adapterFor(helperType(SLOT_FAIL), () => {
-        throw new Error(`not supported: snapshot restore: ${REWIND_FAILURES[b.u32[0]!] ?? 'unknown failure'}`);
+        throw toGuest(new Error(`not supported: snapshot restore: ${REWIND_FAILURES[b.u32[0]!] ?? 'unknown failure'}`));
       }),
     );
   }

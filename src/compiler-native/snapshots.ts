@@ -14,6 +14,10 @@
  *   results record and rewinds. A restore thrown before the host call that took the snapshot has
  *   returned is caught by that call's adapter, which starts the unwind as for a snapshot: the
  *   snapshot is captured on the way out and restored at once.
+ * - A restore crosses guest frames as the exception bridge's uncatchable trap (exceptions.ts), so
+ *   no guest `catch_all` stops it; the adapter of the host call that took a pending snapshot and the
+ *   invocation that took a captured one recover it there. A snapshot whose host call then throws
+ *   (a WasmException a guest catches) is never captured: restoring it fails with `not supported`.
  * - Listeners: unwinds and rewinds fire no hooks (frames are not left or entered); a restore aborts
  *   the listened frames above the ones the snapshot holds and reopens the snapshot's frames, as the
  *   interpreter does.
@@ -81,6 +85,8 @@ export class CompilerSnapState {
   image: RewindImage | undefined = undefined;
   /** The invocation's open listened frames then. */
   listened: readonly ListenedFrame[] = [];
+  /** Set when the host call that took it failed before returning: it was never captured. */
+  lost = false;
   constructor(
     /** Result types of the host function that took it. */
     readonly resultTypes: readonly ValType[],
@@ -192,10 +198,19 @@ export function snapshottingAdapter(
       if (s.pending.length > 0) s.beginUnwind();
       return r;
     } catch (e) {
-      if (!(e instanceof SnapshotRestore) || e.invocation !== s.invocation || !s.pending.includes(e.state as CompilerSnapState)) throw e;
+      // `run` turned a restore into the bridge's uncatchable trap (a guest `catch_all` must not stop it).
+      const r = state.exceptions.kept(e);
+      if (!(r instanceof SnapshotRestore) || r.invocation !== s.invocation || !s.pending.includes(r.state as CompilerSnapState)) {
+        // The host call failed (a guest may catch a WasmException and go on): its snapshots were
+        // never captured (the unwind that captures them starts when a host call returns).
+        for (const st of s.pending) st.lost = true;
+        s.pending.length = 0;
+        throw e;
+      }
+      state.exceptions.take();
       // Host frames opened inside this call are discarded by the restore.
-      state.listeners.abortAbove(lsAt, state.ctx, e);
-      s.pendingRestore = e;
+      state.listeners.abortAbove(lsAt, state.ctx, r);
+      s.pendingRestore = r;
       s.beginUnwind();
       // Results do not matter: the unwind saves them and the restore replaces them.
       return refResults === 0 ? undefined : refResults === 1 ? null : new Array<null>(refResults).fill(null);
