@@ -14,6 +14,8 @@
  *   frame that catches it does not, and goes on to its `after`.
  * - An exception crosses nested invocations: a guest called from a host function may throw to a
  *   guest frame below the host function.
+ * - Snapshots (withSnapshotter; the compiler engine's rewind pass): a snapshot inside or around a
+ *   try_table restores with its handlers active again; no catch_all catches a restore.
  * Both encodings: `try_table`/`throw_ref`/`exnref` (the compiler engine needs Node >= 24 for it and
  * refuses it clearly on Node 20), and the legacy `try`/`catch`/`delegate`/`rethrow` (every Node).
  */
