@@ -124,6 +124,8 @@ const SNAPSHOT_EH = `(module
   (import "snap" "jump" (func $jump))
   (import "snap" "takeJump" (func $takeJump (result i32)))
   (import "snap" "nested" (func $nested))
+  (import "snap" "jumpFinally" (func $jumpFinally))
+  (import "snap" "fail" (func $fail))
   (tag $e (param i32))
   ;; The snapshot and the restore inside one try_table; the throw after the restore is caught (7 + 100).
   (func (export "inside") (result i32) (local $x i32)
@@ -184,6 +186,14 @@ const SNAPSHOT_EH = `(module
   ;; guest frames under catch_all in both calls: 7.
   (func (export "jumper")
     (block $h (try_table (catch_all $h) (call $jump))))
+  ;; The restoring host function's finally calls "failing" (a host error, caught by that finally).
+  (func (export "failing") (call $fail))
+  (func (export "finallyRestore") (result i32) (local $x i32)
+    (local.set $x (call $take))
+    (block $h
+      (try_table (catch_all $h) (if (i32.eqz (local.get $x)) (then (call $jumpFinally))))
+      (return (local.get $x)))
+    (i32.const -1))
   (func (export "nestedRestore") (result i32) (local $x i32)
     (local.set $x (call $take))
     (block $h
@@ -405,6 +415,32 @@ for (const engine of engines) {
         .newFunctionBuilder()
         .withFunc((ctx: Context, mod: Module) => void mod.exportedFunction('jumper')!.callWithContext(ctx), [], [])
         .export('nested')
+        .newFunctionBuilder()
+        .withFunc(
+          (ctx: Context, mod: Module) => {
+            try {
+              saved.at(-1)!.restore([7n]);
+            } finally {
+              try {
+                mod.exportedFunction('failing')!.callWithContext(ctx);
+              } catch {
+                // a cleanup that failed
+              }
+            }
+          },
+          [],
+          [],
+        )
+        .export('jumpFinally')
+        .newFunctionBuilder()
+        .withFunc(
+          () => {
+            throw new Error('cleanup failed');
+          },
+          [],
+          [],
+        )
+        .export('fail')
         .instantiate();
     };
 
@@ -417,6 +453,7 @@ for (const engine of engines) {
       ['catch_all_ref around the restoring call does not catch the restore', 'catchAllRef', [], 7n],
       ['a restore of a pending snapshot (its own host call) under catch_all', 'pending', [], 9n],
       ['a restore from a nested call passes catch_all in both calls', 'nestedRestore', [], 7n],
+      ["a restore whose host function's finally calls a guest that fails arrives", 'finallyRestore', [], 7n],
     ] as const) {
       it(`snapshots: ${name}`, async (t) => {
         if (!exnrefHere) return t.skip('the compiler engine refuses try_table without exnref (Node 20)');
