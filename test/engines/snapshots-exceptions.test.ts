@@ -7,11 +7,22 @@
  * result and memory as without snapshots — on the compiler engine each snapshot unwinds and rewinds
  * every frame, so every handler on the stack is entered again by the rewind and must catch what it
  * caught before. Restoring the previous tick's snapshot now and then (the code between the two runs
- * again; memory and globals keep their values) must do what the interpreter does.
+ * again; memory and globals keep their values) must do what the interpreter does. Plain, with
+ * interrupt checks, and listened (the compiler's listened bodies get unwind wrappers of their own;
+ * the listener's events must match too).
  */
 import { describe, expect, it } from 'vitest';
 import { Context, newModuleConfig, WasmException, type Runtime } from '../../src/index.js';
-import { CoreFeaturesV3, getSnapshotter, newTag, withSnapshotter, type Snapshot } from '../../src/experimental.js';
+import {
+  CoreFeaturesV3,
+  functionListenerFactoryFunc,
+  getSnapshotter,
+  newTag,
+  withFunctionListenerFactory,
+  withSnapshotter,
+  type FunctionListener,
+  type Snapshot,
+} from '../../src/experimental.js';
 import { v8Features } from '../../src/compiler-native/support.js';
 import { engines, runtimeFor, wat3 } from '../helpers.js';
 
@@ -132,9 +143,23 @@ interface Outcome {
   readonly memory: string;
   readonly ticks: number;
   readonly restores: number;
+  /** The listener's events (B before, A after, X abort with the reason's name), when listened. */
+  readonly events: string;
 }
 
-async function runMode(r: Runtime, mode: Mode): Promise<Outcome> {
+async function runMode(r: Runtime, mode: Mode, listened: boolean): Promise<Outcome> {
+  const log: string[] = [];
+  const listener: FunctionListener = {
+    before: (_c, _m, d) => void log.push(`B ${d.name()}`),
+    after: (_c, _m, d) => void log.push(`A ${d.name()}`),
+    abort: (_c, _m, d, err) => void log.push(`X ${d.name()} ${(err as Error).name}`),
+  };
+  const base = listened
+    ? withFunctionListenerFactory(
+        Context.background(),
+        functionListenerFactoryFunc(() => listener),
+      )
+    : Context.background();
   const tag = newTag([I32]);
   let ticks = 0;
   let restores = 0;
@@ -179,40 +204,44 @@ async function runMode(r: Runtime, mode: Mode): Promise<Outcome> {
     .export('raise')
     .instantiate();
   const snap = withSnapshotter(Context.background());
-  const compileCtx = mode === 'none' ? Context.background() : snap;
+  const compileCtx = mode === 'none' ? base : withSnapshotter(base);
   const m = await r.instantiateModule(await r.compileModule(await wat3(GUEST), compileCtx), newModuleConfig(), compileCtx);
   const res = m.exportedFunction('run')!.callWithContext(mode === 'none' || mode === 'compiled' ? Context.background() : snap, N);
   const mem = m.memory()!.read(0, 256)!;
-  return { result: res[0]!, memory: Buffer.from(mem).toString('hex'), ticks, restores };
+  return { result: res[0]!, memory: Buffer.from(mem).toString('hex'), ticks, restores, events: log.join('\n') };
 }
 
 describe('snapshots across try_table: every tick a snapshot, handlers entered again by each rewind', () => {
-  const backs: Outcome[] = [];
-  for (const engine of engines) {
-    it(`${engine.name}: snapshots (restored at once) leave run() and memory as without; restoring back matches the interpreter`, async (t) => {
-      if (engine.name === 'compiler' && !v8Features().exnref)
-        return t.skip('the compiler engine refuses try_table without exnref (Node 20)');
-      const outcome = async (mode: Mode): Promise<Outcome> => {
-        const r = runtimeFor(engine, (c) => c.withCoreFeatures(CoreFeaturesV3));
-        try {
-          return await runMode(r, mode);
-        } finally {
-          await r.close();
-        }
-      };
-      const none = await outcome('none');
-      expect(none.ticks).toBeGreaterThan(300);
-      const strip = (o: Outcome): Omit<Outcome, 'restores'> => ({ result: o.result, memory: o.memory, ticks: o.ticks });
-      expect(strip(await outcome('compiled'))).toEqual(strip(none));
-      const same = await outcome('sameCall');
-      expect(same.restores).toBeGreaterThan(100);
-      expect(strip(same)).toEqual(strip(none));
-      const back = await outcome('back');
-      expect(back.restores).toBeGreaterThan(10);
-      expect(back.result).not.toBe(none.result);
-      backs.push(back);
-      // The engines agree (the interpreter runs first).
-      expect(back).toEqual(backs[0]);
-    });
+  for (const variant of ['', 'interrupt checks on', 'listened'] as const) {
+    const backs: Outcome[] = [];
+    for (const engine of engines) {
+      it(`${engine.name}: snapshots (restored at once) leave run() and memory as without; restoring back matches the interpreter${variant === '' ? '' : ` (${variant})`}`, async (t) => {
+        if (engine.name === 'compiler' && !v8Features().exnref)
+          return t.skip('the compiler engine refuses try_table without exnref (Node 20)');
+        const outcome = async (mode: Mode): Promise<Outcome> => {
+          const r = runtimeFor(engine, (c) => c.withCoreFeatures(CoreFeaturesV3).withCloseOnContextDone(variant === 'interrupt checks on'));
+          try {
+            return await runMode(r, mode, variant === 'listened');
+          } finally {
+            await r.close();
+          }
+        };
+        const none = await outcome('none');
+        expect(none.ticks).toBeGreaterThan(300);
+        // Listened: frames exceptions unwind get abort.
+        if (variant === 'listened') expect(none.events).toMatch(/^X thrower WasmException$/m);
+        const strip = (o: Outcome): Omit<Outcome, 'restores'> => ({ result: o.result, memory: o.memory, ticks: o.ticks, events: o.events });
+        expect(strip(await outcome('compiled'))).toEqual(strip(none));
+        const same = await outcome('sameCall');
+        expect(same.restores).toBeGreaterThan(100);
+        expect(strip(same)).toEqual(strip(none));
+        const back = await outcome('back');
+        expect(back.restores).toBeGreaterThan(10);
+        expect(back.result).not.toBe(none.result);
+        backs.push(back);
+        // The engines agree (the interpreter runs first).
+        expect(back).toEqual(backs[0]);
+      });
+    }
   }
 });
