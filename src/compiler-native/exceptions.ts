@@ -103,6 +103,11 @@ export class ExceptionBridge {
     return e === this.#trap && this.#trap !== undefined ? this.#pending : undefined;
   }
 
+  /** Whether `e` is V8's exception of a tag (what {@link toGuest} makes of a WasmException). */
+  isTagged(e: unknown): boolean {
+    return hasJsExceptions && e instanceof (WebAssembly as unknown as { Exception: new () => object }).Exception;
+  }
+
   /** Lets the error kept aside go (its trap was stopped: see {@link kept}). */
   take(): void {
     this.#pending = undefined;

@@ -312,15 +312,7 @@ function callWithSnapshots(
       if (!(restore instanceof SnapshotRestore) || restore.invocation !== snap.invocation) throw e;
       state.exceptions.take();
       const st = restore.state as CompilerSnapState;
-      if (st.image === undefined) {
-        if (st.lost) {
-          throw new Error(
-            'not supported: restoring a snapshot whose host call threw before returning (the compiler engine captures a ' +
-              'snapshot when its host call returns); use the interpreter',
-          );
-        }
-        throw new Error('internal error: restore of a snapshot that was never captured', { cause: restore });
-      }
+      if (st.image === undefined) throw new Error('internal error: restore of a snapshot that was never captured', { cause: restore });
       rewind.reset();
       snap.relisten(st, ctx, restore);
       rewind.load(withResults(st.image, st.resultTypes, restore.results, state.refs));
@@ -345,6 +337,9 @@ function callWithSnapshots(
     snap.pending.length = 0;
     const pr = snap.pendingRestore;
     snap.pendingRestore = undefined;
+    // A host call that threw after its snapshots: the rewind throws it at the call site.
+    rewind.thrown = snap.pendingThrow;
+    snap.pendingThrow = undefined;
     if (pr !== undefined) {
       const st = pr.state as CompilerSnapState;
       snap.relisten(st, ctx, pr);

@@ -43,6 +43,11 @@ export function sizeOf(t: ValType): number {
 export class RewindStack {
   /** The helper functions of slots 0..SLOT_TRAMPOLINES-1 (transformed guests' helper tables). */
   readonly helpers: unknown[] = [];
+  /**
+   * What `done` throws when the rewind reaches its end (V8's exception of a tag): the exception a
+   * host call threw after taking a snapshot, thrown again where the call was made.
+   */
+  thrown: unknown = undefined;
   /** Mirror of every `$state` (only JS changes them): listener hooks skip unwinds and rewinds. */
   mode = STATE_NORMAL;
   readonly #states = new Set<WebAssembly.Global>();
@@ -67,7 +72,16 @@ export class RewindStack {
     this.#fp = ex['fp'] as WebAssembly.Global;
     this.#ep = ex['ep'] as WebAssembly.Global;
     for (let s = 0; s < SLOT_DONE; s++) this.helpers.push(ex[`s${s}`]);
-    this.helpers.push(b.adapterFor(helperType(SLOT_DONE), () => this.setAll(STATE_NORMAL)));
+    this.helpers.push(
+      b.adapterFor(helperType(SLOT_DONE), () => {
+        this.setAll(STATE_NORMAL);
+        const e = this.thrown;
+        if (e !== undefined) {
+          this.thrown = undefined;
+          throw e;
+        }
+      }),
+    );
     this.helpers.push(
       b.adapterFor(helperType(SLOT_FAIL), () => {
         throw toGuest(new Error(`not supported: snapshot restore: ${REWIND_FAILURES[b.u32[0]!] ?? 'unknown failure'}`));
@@ -129,6 +143,7 @@ export class RewindStack {
     this.#sp.value = 0;
     this.#fp.value = 0;
     this.#ep.value = 0;
+    this.thrown = undefined;
     this.setAll(STATE_NORMAL);
   }
 }

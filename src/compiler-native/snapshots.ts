@@ -17,7 +17,9 @@
  * - A restore crosses guest frames as the exception bridge's uncatchable trap (exceptions.ts), so
  *   no guest `catch_all` stops it; the adapter of the host call that took a pending snapshot and the
  *   invocation that took a captured one recover it there. A snapshot whose host call then throws
- *   (a WasmException a guest catches) is never captured: restoring it fails with `not supported`.
+ *   (a WasmException) is captured by an unwind as if the call had returned (restoring it makes the
+ *   call return the restore's results); the rewind after that unwind throws the exception at the
+ *   call site, where the guest's handlers (entered again by the rewind) catch it.
  * - Listeners: unwinds and rewinds fire no hooks (frames are not left or entered); a restore aborts
  *   the listened frames above the ones the snapshot holds and reopens the snapshot's frames, as the
  *   interpreter does.
@@ -85,8 +87,6 @@ export class CompilerSnapState {
   image: RewindImage | undefined = undefined;
   /** The invocation's open listened frames then. */
   listened: readonly ListenedFrame[] = [];
-  /** Set when the host call that took it failed before returning: it was never captured. */
-  lost = false;
   constructor(
     /** Result types of the host function that took it. */
     readonly resultTypes: readonly ValType[],
@@ -109,6 +109,11 @@ export class CompilerSnapshotter implements Snapshotter, InvocationSnapshots {
   unwinding = false;
   /** A restore of a pending snapshot, done once the unwind has captured it. */
   pendingRestore: SnapshotRestore | undefined = undefined;
+  /**
+   * V8's exception a host call threw after taking snapshots: the unwind captures them, and the
+   * rewind that follows throws it where the call was made (the rewind stack's `done`).
+   */
+  pendingThrow: unknown = undefined;
 
   constructor(
     readonly state: EngineState,
@@ -201,10 +206,13 @@ export function snapshottingAdapter(
       // `run` turned a restore into the bridge's uncatchable trap (a guest `catch_all` must not stop it).
       const r = state.exceptions.kept(e);
       if (!(r instanceof SnapshotRestore) || r.invocation !== s.invocation || !s.pending.includes(r.state as CompilerSnapState)) {
-        // The host call failed (a guest may catch a WasmException and go on): its snapshots were
-        // never captured (the unwind that captures them starts when a host call returns).
-        for (const st of s.pending) st.lost = true;
-        s.pending.length = 0;
+        if (s.pending.length > 0 && state.exceptions.isTagged(e)) {
+          // A WasmException after a snapshot (a guest may catch it): the unwind captures the
+          // snapshot as if the call had returned, and the rewind throws it at the call site.
+          s.pendingThrow = e;
+          s.beginUnwind();
+          return refResults === 0 ? undefined : refResults === 1 ? null : new Array<null>(refResults).fill(null);
+        }
         throw e;
       }
       state.exceptions.take();

@@ -195,7 +195,13 @@ async function runMode(r: Runtime, mode: Mode, listened: boolean): Promise<Outco
     .export('tick')
     .newFunctionBuilder()
     .withFunc(
-      (_ctx: Context, _mod: unknown, n: number) => {
+      (ctx: Context, _mod: unknown, n: number) => {
+        // A snapshot before the throw: never restored (sameCall), or restored by the next tick
+        // now and then (back: the call returns instead).
+        if (mode === 'sameCall' || mode === 'back') {
+          const s = getSnapshotter(ctx)!.snapshot();
+          if (mode === 'back') prev = { s, at: ticks, done: false };
+        }
         throw new WasmException(tag, [BigInt(n >>> 0)]);
       },
       [I32],
