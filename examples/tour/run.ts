@@ -3,7 +3,8 @@
  * 1. the logging listener's call tree (guest and host calls, params and results),
  * 2. a trap with its wasm stack trace and the C source lines it came from,
  * 3. the OpenTelemetry spans of a traced call, printed as a tree,
- * 4. the guest's exports as plain JS functions, and its imports given as a plain object.
+ * 4. the guest's exports as plain JS functions, and its imports given as a plain object,
+ * 5. a checkpoint of a guest's whole state, a rewind to it and a replay that lands on the same state.
  * Run it with `npm start` (or `npx tsx examples/tour/run.ts`).
  */
 import { readFileSync } from 'node:fs';
@@ -18,11 +19,15 @@ import { withFunctionListenerFactory } from 'wasmscope/experimental';
 import { newLoggingListenerFactory } from 'wasmscope/experimental/logging';
 import { newOtelListenerFactory } from 'wasmscope/otel';
 import * as wasi from 'wasmscope/wasi';
+import { checkpoint, restore } from 'wasmscope/snapshot';
 
 /** pricing.c: `quote(cents, region)` adds `tax()`, which asks the host for `env.lookup_rate(region)`. */
 export const PRICING_WASM = fileURLToPath(new URL('../otel/pricing.wasm', import.meta.url));
 /** trap.c: `main()` → `compute(3)` → `divide(6, 0)`, a division by zero. */
 export const TRAP_WASM = fileURLToPath(new URL('../../test/fixtures/dwarf/trap.dwarf5.wasm', import.meta.url));
+
+/** world.c (examples/snapshot): a terrain generated at start-up, `step(n)` moves the world on. */
+export const WORLD_WASM = fileURLToPath(new URL('../snapshot/world.wasm', import.meta.url));
 
 /** The host side of pricing.c: a rate per region. */
 async function withRates(r: Runtime, ctx?: Context): Promise<void> {
@@ -95,6 +100,24 @@ export async function runTour(out: (text: string) => void = (t) => void process.
     const { quote } = exportsOf<{ quote(cents: number, region: number): number }>(guest);
     out(`quote(1000, 1) = ${quote(1000, 1)}; quote(1000, 2) = ${quote(1000, 2)}\n`);
     out(`console.log(guest) prints: ${inspect(guest)}\n`);
+    await r.close();
+  }
+  heading('5. Checkpoint, rewind, replay (wasmscope/snapshot)');
+  {
+    const r = newRuntime();
+    const world = await r.instantiateWithConfig(readFileSync(WORLD_WASM), newModuleConfig().withName('world'));
+    world.exportedFunction('_initialize')!.call();
+    world.exportedFunction('wizer.initialize')!.call();
+    const state = (): string =>
+      `steps ${world.exportedFunction('steps')!.call()[0]}, checksum ${world.exportedFunction('checksum')!.call()[0]}`;
+    const cp = checkpoint(world);
+    out(`${String(cp)}: ${state()}\n`);
+    world.exportedFunction('step')!.call(100);
+    out(`after step(100): ${state()}\n`);
+    restore(world, cp);
+    out(`restored:        ${state()}\n`);
+    world.exportedFunction('step')!.call(100);
+    out(`replayed:        ${state()}\n`);
     await r.close();
   }
   out('\nNext: README.md (install, a Vitest suite for your guest, the CLI), `npx wasmscope --help`.\n');

@@ -10,9 +10,10 @@
  *   error) must not be caught by a guest's `catch_all`, which catches JS exceptions in V8: it is
  *   kept aside and a trap thrown instead — V8 never lets a guest catch an error a trap made, even
  *   when JS rethrows it — and the invocation boundary puts the original back ({@link fromGuest}).
+ *   A snapshot restore is such an error too: the snapshot adapters and the invocation that took
+ *   the snapshot stop it on its way out ({@link ExceptionBridge.kept}).
  */
 import { WasmException } from '../runtime/api/tag.js';
-import { SnapshotRestore } from '../runtime/store/snapshots.js';
 import { F32, F64, I32, I64, V128 } from '../runtime/api/value-type.js';
 import { hasJsExceptions, jsEh, type JsException, type TagInst } from '../runtime/store/tags.js';
 import type { References } from './references.js';
@@ -87,11 +88,29 @@ export class ExceptionBridge {
    */
   toGuest(e: unknown): unknown {
     if (e instanceof WasmException) return this.#toJs(e);
-    // A snapshot restore unwinds only modules compiled for snapshots, which the rewind pass keeps
-    // free of exception handlers (rewind.ts): nothing can catch it, and its adapters must see it.
-    if (e === this.#trap || e instanceof SnapshotRestore) return e;
+    // A snapshot restore (snapshots.ts) goes the same way: guests compiled for snapshots may have
+    // `catch_all` handlers, which must not catch it; its adapters find it with {@link kept}.
+    if (e === this.#trap) return e;
     this.#pending = e;
     return this.#uncatchable();
+  }
+
+  /**
+   * The error kept aside when `e` is the uncatchable trap standing for it (else undefined), left
+   * kept: the snapshot adapters look at a restore on its way out and {@link take} the one they stop.
+   */
+  kept(e: unknown): unknown {
+    return e === this.#trap && this.#trap !== undefined ? this.#pending : undefined;
+  }
+
+  /** Whether `e` is V8's exception of a tag (what {@link toGuest} makes of a WasmException). */
+  isTagged(e: unknown): boolean {
+    return hasJsExceptions && e instanceof (WebAssembly as unknown as { Exception: new () => object }).Exception;
+  }
+
+  /** Lets the error kept aside go (its trap was stopped: see {@link kept}). */
+  take(): void {
+    this.#pending = undefined;
   }
 
   /**

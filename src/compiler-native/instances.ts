@@ -307,12 +307,15 @@ function callWithSnapshots(
     try {
       r = entry(...args);
     } catch (e) {
-      if (!(e instanceof SnapshotRestore) || e.invocation !== snap.invocation) throw e;
-      const st = e.state as CompilerSnapState;
-      if (st.image === undefined) throw new Error('internal error: restore of a snapshot that was never captured', { cause: e });
+      // A restore crosses guest frames as the bridge's uncatchable trap (exceptions.ts).
+      const restore = state.exceptions.kept(e);
+      if (!(restore instanceof SnapshotRestore) || restore.invocation !== snap.invocation) throw e;
+      state.exceptions.take();
+      const st = restore.state as CompilerSnapState;
+      if (st.image === undefined) throw new Error('internal error: restore of a snapshot that was never captured', { cause: restore });
       rewind.reset();
-      snap.relisten(st, ctx, e);
-      rewind.load(withResults(st.image, st.resultTypes, e.results, state.refs));
+      snap.relisten(st, ctx, restore);
+      rewind.load(withResults(st.image, st.resultTypes, restore.results, state.refs));
       rewind.setAll(STATE_REWINDING);
       continue;
     }
@@ -334,6 +337,9 @@ function callWithSnapshots(
     snap.pending.length = 0;
     const pr = snap.pendingRestore;
     snap.pendingRestore = undefined;
+    // A host call that threw after its snapshots: the rewind throws it at the call site.
+    rewind.thrown = snap.pendingThrow;
+    snap.pendingThrow = undefined;
     if (pr !== undefined) {
       const st = pr.state as CompilerSnapState;
       snap.relisten(st, ctx, pr);

@@ -43,6 +43,11 @@ export function sizeOf(t: ValType): number {
 export class RewindStack {
   /** The helper functions of slots 0..SLOT_TRAMPOLINES-1 (transformed guests' helper tables). */
   readonly helpers: unknown[] = [];
+  /**
+   * What `done` throws when the rewind reaches its end (V8's exception of a tag): the exception a
+   * host call threw after taking a snapshot, thrown again where the call was made.
+   */
+  thrown: unknown = undefined;
   /** Mirror of every `$state` (only JS changes them): listener hooks skip unwinds and rewinds. */
   mode = STATE_NORMAL;
   readonly #states = new Set<WebAssembly.Global>();
@@ -53,7 +58,12 @@ export class RewindStack {
   readonly #fp: WebAssembly.Global;
   readonly #ep: WebAssembly.Global;
 
-  constructor(b: Boundary) {
+  /**
+   * @param b - the engine's boundary (the adapters of `done` and `fail`).
+   * @param toGuest - what an error becomes as it enters guest frames (exceptions.ts): `fail`'s
+   *   error must pass every guest `catch_all` on its way out.
+   */
+  constructor(b: Boundary, toGuest: (e: unknown) => unknown) {
     const ex = new WebAssembly.Instance((stackModule ??= new WebAssembly.Module(buildStackModule()))).exports;
     this.#memory = ex['m'] as WebAssembly.Memory;
     this.#funcs = ex['f'] as WebAssembly.Table;
@@ -62,10 +72,19 @@ export class RewindStack {
     this.#fp = ex['fp'] as WebAssembly.Global;
     this.#ep = ex['ep'] as WebAssembly.Global;
     for (let s = 0; s < SLOT_DONE; s++) this.helpers.push(ex[`s${s}`]);
-    this.helpers.push(b.adapterFor(helperType(SLOT_DONE), () => this.setAll(STATE_NORMAL)));
+    this.helpers.push(
+      b.adapterFor(helperType(SLOT_DONE), () => {
+        this.setAll(STATE_NORMAL);
+        const e = this.thrown;
+        if (e !== undefined) {
+          this.thrown = undefined;
+          throw e;
+        }
+      }),
+    );
     this.helpers.push(
       b.adapterFor(helperType(SLOT_FAIL), () => {
-        throw new Error(`not supported: snapshot restore: ${REWIND_FAILURES[b.u32[0]!] ?? 'unknown failure'}`);
+        throw toGuest(new Error(`not supported: snapshot restore: ${REWIND_FAILURES[b.u32[0]!] ?? 'unknown failure'}`));
       }),
     );
   }
@@ -124,6 +143,7 @@ export class RewindStack {
     this.#sp.value = 0;
     this.#fp.value = 0;
     this.#ep.value = 0;
+    this.thrown = undefined;
     this.setAll(STATE_NORMAL);
   }
 }

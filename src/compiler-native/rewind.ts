@@ -33,6 +33,15 @@
  * prologue then replaces with the saved locals). Records of other modules there are refused
  * (`fail`).
  *
+ * Exception handling (the exnref encoding): a `try_table` is a block whose catch clauses branch to
+ * enclosing labels. It is planned and guarded like a block (a rewind to a site inside enters it
+ * again, so its handler is active after a restore), and its catch clauses' labels move past the
+ * labels the pass inserts, like a `br`'s. Unwinds and rewinds only return and skip, so nothing
+ * throws while frames unwind or rewind; a restore crosses guest frames as an uncatchable trap
+ * (exceptions.ts), so no `catch_all` stops it. An exnref cannot be saved (JS never sees one): a
+ * transformed function with an exnref local or an exnref live across a point is refused, as are
+ * modules using the legacy encoding (`try`/`catch`/`delegate`/`rethrow`).
+ *
  * The engine's helpers (push/pop per value type, peek, stack pointer, done, fail) and the trampolines
  * are reached through an appended funcref table (`call_indirect`), and `$state` is an appended
  * global: nothing is imported, so no index of the original module moves. The result is a new
@@ -105,23 +114,37 @@ export interface Asyncified {
 
 const ALL_FEATURES: CoreFeatures = 0x1ff;
 
-/** Exception-handling instructions (try, catch, throw, rethrow, catch_all, delegate, throw_ref, try_table). */
-const EXCEPTION_OPS = new Set([0x06, 0x07, 0x08, 0x09, 0x18, 0x19, 0x0a, 0x1f]);
+/** The legacy exception-handling instructions (try, catch, rethrow, delegate, catch_all). */
+const LEGACY_EXCEPTION_OPS = new Set([0x06, 0x07, 0x09, 0x18, 0x19]);
 
 /**
- * The pass does not transform exception handling (an unwind cannot cross a handler yet): a module
- * with tags or exception-handling instructions is refused before anything is made.
+ * The pass transforms the exnref encoding (`try_table`, `throw`, `throw_ref`), not the legacy one:
+ * a module using `try`/`catch`/`delegate`/`rethrow` is refused before anything is made.
  */
-function refuseExceptions(m: Module): void {
-  const what = 'not supported: snapshots on the compiler engine in a module using exception handling (use the interpreter)';
-  if (m.tags.length > 0) throw new Error(what);
+function refuseLegacyExceptions(m: Module): void {
   const op = new Int32Array(1);
   for (const body of m.codes) {
     for (let p = body.codeStart; p < body.codeEnd;) {
       p = nextInstr(m.bytes, p, op);
-      if (EXCEPTION_OPS.has(op[0]!)) throw new Error(what);
+      if (LEGACY_EXCEPTION_OPS.has(op[0]!)) {
+        throw new Error(
+          'not supported: snapshots on the compiler engine in a module using the legacy exception-handling encoding ' +
+            '(try/catch/delegate/rethrow): use try_table, or the interpreter',
+        );
+      }
     }
   }
+}
+
+/**
+ * The refusal of an exnref a record would have to hold (a local, or a value live across a point):
+ * V8 never hands an exnref to JS, so no copy of the rewind stack could keep it.
+ */
+function unsaveable(defIndex: number, nImp: number): Error {
+  return new Error(
+    `not supported: snapshots on the compiler engine: function ${nImp + defIndex} keeps an exnref (catch_ref, catch_all_ref) ` +
+      'in a local or across a call that may take a snapshot (use the interpreter)',
+  );
 }
 const OP_BLOCK = 0x02;
 const OP_LOOP = 0x03;
@@ -131,6 +154,7 @@ const OP_END = 0x0b;
 const OP_BR = 0x0c;
 const OP_BR_IF = 0x0d;
 const OP_BR_TABLE = 0x0e;
+const OP_TRY_TABLE = 0x1f;
 const OP_CALL = 0x10;
 const OP_CALL_INDIRECT = 0x11;
 const OP_RETURN_CALL = 0x12;
@@ -260,7 +284,8 @@ function planBody(c: Ctx, defIndex: number): BodyPlan {
     switch (code) {
       case OP_BLOCK:
       case OP_LOOP:
-      case OP_IF: {
+      case OP_IF:
+      case OP_TRY_TABLE: {
         const o = operands.get(at);
         keys.push(at);
         structs.push(at);
@@ -374,6 +399,11 @@ interface Frame {
   readonly xTemps: readonly number[];
   /** Temps held until the structure's end (its condition, params and X operands). */
   readonly own: readonly number[];
+  /**
+   * The structure is a point whose results leave its entry wrapper as the wrapper's results (not
+   * through temps): with nothing spilled below it, for results a record cannot hold (exnref).
+   */
+  readonly direct: boolean;
 }
 
 /**
@@ -428,7 +458,9 @@ function transformBody(c: Ctx, defIndex: number, plan: BodyPlan): InstrumentedBo
   const siteLocal = base;
   // Temps per type, reused once free.
   const free = REWIND_TYPES.map(() => [] as number[]);
+  for (const t of localTypes) if (!REWIND_TYPES.includes(t)) throw unsaveable(defIndex, nImp);
   const alloc = (t: ValType): number => {
+    if (!REWIND_TYPES.includes(t)) throw unsaveable(defIndex, nImp);
     const f = free[REWIND_TYPES.indexOf(t)]!;
     if (f.length > 0) return f.pop()!;
     extraTypes.push(t);
@@ -531,6 +563,7 @@ function transformBody(c: Ctx, defIndex: number, plan: BodyPlan): InstrumentedBo
     point: boolean,
     xTemps: readonly number[],
     own: readonly number[],
+    direct = false,
   ): Frame => ({
     extra: 0,
     points,
@@ -541,7 +574,32 @@ function transformBody(c: Ctx, defIndex: number, plan: BodyPlan): InstrumentedBo
     point,
     xTemps,
     own,
+    direct,
   });
+  /**
+   * Writes the `try_table` header at `at` (ending at `to`) with its catch clauses' labels moved
+   * past the labels inserted around it (the labels are resolved outside the try_table, so from the
+   * current frame, before the try_table's own is pushed).
+   */
+  const tryTable = (at: number, to: number): void => {
+    let q = at + 1;
+    q = skipLeb(bytes, q); // the block type
+    out.u8(OP_TRY_TABLE).bytes(bytes.subarray(at + 1, q));
+    const n = readLeb(bytes, q);
+    q = skipLeb(bytes, q);
+    out.u32(n);
+    for (let i = 0; i < n; i++) {
+      const kind = bytes[q++]!;
+      out.u8(kind);
+      if (kind < 2) {
+        out.u32(readLeb(bytes, q));
+        q = skipLeb(bytes, q);
+      }
+      out.u32(newDepth(readLeb(bytes, q)));
+      q = skipLeb(bytes, q);
+    }
+    if (q !== to) throw new Error('internal error: rewind pass: a try_table header was misread');
+  };
 
   // Prologue: rewinding → pop the record into the locals. (Moving it into the rewinding arm of the
   // function's first guard saves a `$state` test per call but measured slower: fib 2.1× vs 1.7×.)
@@ -595,10 +653,15 @@ function transformBody(c: Ctx, defIndex: number, plan: BodyPlan): InstrumentedBo
     p = nextInstr(bytes, p, op);
     const code = op[0]!;
     const f = frames[frames.length - 1]!;
-    if (code === OP_BLOCK || code === OP_LOOP || code === OP_IF) {
+    if (code === OP_BLOCK || code === OP_LOOP || code === OP_IF || code === OP_TRY_TABLE) {
       const bt = blockTypeAt(m, bytes, at + 1);
       const range = plan.ranges.get(at);
       if (range === undefined) {
+        if (code === OP_TRY_TABLE && totalExtra > 0) {
+          insert(at);
+          tryTable(at, p);
+          copyFrom = p;
+        }
         frames.push(newFrame([], bt.params, bt.results, false, [], []));
         continue;
       }
@@ -613,6 +676,8 @@ function transformBody(c: Ctx, defIndex: number, plan: BodyPlan): InstrumentedBo
       out.end().end();
       addExtra(f, -2);
       f.next++;
+      // Results a record cannot hold leave the wrapper as its results (nothing below them to reload).
+      const direct = xTemps.length === 0 && bt.results.some((t) => !REWIND_TYPES.includes(t));
       state();
       out
         .i32Eqz()
@@ -620,13 +685,20 @@ function transformBody(c: Ctx, defIndex: number, plan: BodyPlan): InstrumentedBo
         .i32Const(range[0])
         .i32Sub()
         .i32Const(range[1] - range[0]);
-      out.u8(0x4d).u8(0x72).if(BLOCK_EMPTY); // i32.le_u, i32.or
+      out
+        .u8(0x4d)
+        .u8(0x72)
+        .if(direct ? blockTypeOf(c, [], bt.results) : BLOCK_EMPTY); // i32.le_u, i32.or
       addExtra(f, 1);
       reload(pTemps);
       reload(cond);
-      copyFrom = at;
-      flush(p); // the original header
-      const nf = newFrame(plan.points.get(at) ?? [], bt.params, bt.results, true, xTemps, [...cond, ...pTemps, ...xTemps]);
+      if (code === OP_TRY_TABLE) {
+        tryTable(at, p); // its catch clauses branch past the wrapper
+      } else {
+        copyFrom = at;
+        flush(p); // the original header
+      }
+      const nf = newFrame(plan.points.get(at) ?? [], bt.params, bt.results, true, xTemps, [...cond, ...pTemps, ...xTemps], direct);
       frames.push(nf);
       insert(at);
       if (nf.points.length > 0) openGuard(nf, bt.params, undefined, []);
@@ -673,6 +745,17 @@ function transformBody(c: Ctx, defIndex: number, plan: BodyPlan): InstrumentedBo
       flush(p); // the original end
       insert(at);
       const parent = frames[frames.length - 1]!;
+      if (f.direct) {
+        // Not entered (rewinding to a later point): zeros stand for the results, dropped by the next guard.
+        out.else();
+        for (const t of f.results) zero(out, t);
+        out.end(); // the entry wrapper
+        addExtra(parent, -1);
+        if (parent.next < parent.points.length) openGuard(parent, f.results, undefined, []);
+        release(f.own);
+        copyFrom = p;
+        continue;
+      }
       const rTemps = spill(f.results);
       out.end(); // the entry wrapper
       addExtra(parent, -1);
@@ -782,7 +865,7 @@ function transformBody(c: Ctx, defIndex: number, plan: BodyPlan): InstrumentedBo
  * (non-zero, below 2^31). `features` are the runtime's (the output is decoded with every feature).
  */
 export function asyncifyModule(m: Module, tag: number, features: CoreFeatures): Asyncified {
-  refuseExceptions(m);
+  refuseLegacyExceptions(m);
   const types = [...m.types];
   const key = (t: FuncType): string => `${t.params.join(',')}:${t.results.join(',')}`;
   const known = new Map<string, number>();

@@ -14,6 +14,12 @@
  *   results record and rewinds. A restore thrown before the host call that took the snapshot has
  *   returned is caught by that call's adapter, which starts the unwind as for a snapshot: the
  *   snapshot is captured on the way out and restored at once.
+ * - A restore crosses guest frames as the exception bridge's uncatchable trap (exceptions.ts), so
+ *   no guest `catch_all` stops it; the adapter of the host call that took a pending snapshot and the
+ *   invocation that took a captured one recover it there. A snapshot whose host call then throws
+ *   (a WasmException) is captured by an unwind as if the call had returned (restoring it makes the
+ *   call return the restore's results); the rewind after that unwind throws the exception at the
+ *   call site, where the guest's handlers (entered again by the rewind) catch it.
  * - Listeners: unwinds and rewinds fire no hooks (frames are not left or entered); a restore aborts
  *   the listened frames above the ones the snapshot holds and reopens the snapshot's frames, as the
  *   interpreter does.
@@ -103,6 +109,11 @@ export class CompilerSnapshotter implements Snapshotter, InvocationSnapshots {
   unwinding = false;
   /** A restore of a pending snapshot, done once the unwind has captured it. */
   pendingRestore: SnapshotRestore | undefined = undefined;
+  /**
+   * V8's exception a host call threw after taking snapshots: the unwind captures them, and the
+   * rewind that follows throws it where the call was made (the rewind stack's `done`).
+   */
+  pendingThrow: unknown = undefined;
 
   constructor(
     readonly state: EngineState,
@@ -192,10 +203,22 @@ export function snapshottingAdapter(
       if (s.pending.length > 0) s.beginUnwind();
       return r;
     } catch (e) {
-      if (!(e instanceof SnapshotRestore) || e.invocation !== s.invocation || !s.pending.includes(e.state as CompilerSnapState)) throw e;
+      // `run` turned a restore into the bridge's uncatchable trap (a guest `catch_all` must not stop it).
+      const r = state.exceptions.kept(e);
+      if (!(r instanceof SnapshotRestore) || r.invocation !== s.invocation || !s.pending.includes(r.state as CompilerSnapState)) {
+        if (s.pending.length > 0 && state.exceptions.isTagged(e)) {
+          // A WasmException after a snapshot (a guest may catch it): the unwind captures the
+          // snapshot as if the call had returned, and the rewind throws it at the call site.
+          s.pendingThrow = e;
+          s.beginUnwind();
+          return refResults === 0 ? undefined : refResults === 1 ? null : new Array<null>(refResults).fill(null);
+        }
+        throw e;
+      }
+      state.exceptions.take();
       // Host frames opened inside this call are discarded by the restore.
-      state.listeners.abortAbove(lsAt, state.ctx, e);
-      s.pendingRestore = e;
+      state.listeners.abortAbove(lsAt, state.ctx, r);
+      s.pendingRestore = r;
       s.beginUnwind();
       // Results do not matter: the unwind saves them and the restore replaces them.
       return refResults === 0 ? undefined : refResults === 1 ? null : new Array<null>(refResults).fill(null);

@@ -76,7 +76,7 @@ export class EngineState implements FrameSources {
 
   /** The rewind stack of modules compiled for snapshots (made on first use). */
   get rewind(): RewindStack {
-    return (this.#rewind ??= new RewindStack(this.boundary));
+    return (this.#rewind ??= new RewindStack(this.boundary, (e) => this.exceptions.toGuest(e)));
   }
   /**
    * Finished async host calls by token, until the resumed adapter takes them: the call to make

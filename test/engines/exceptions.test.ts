@@ -14,6 +14,8 @@
  *   frame that catches it does not, and goes on to its `after`.
  * - An exception crosses nested invocations: a guest called from a host function may throw to a
  *   guest frame below the host function.
+ * - Snapshots (withSnapshotter; the compiler engine's rewind pass): a snapshot inside or around a
+ *   try_table restores with its handlers active again; no catch_all catches a restore.
  * Both encodings: `try_table`/`throw_ref`/`exnref` (the compiler engine needs Node >= 24 for it and
  * refuses it clearly on Node 20), and the legacy `try`/`catch`/`delegate`/`rethrow` (every Node).
  */
@@ -30,8 +32,9 @@ import {
   type FunctionListener,
   type Tag,
 } from '../../src/experimental.js';
-import { Context, ExitError, HostFunctionError, WasmException, WasmRuntimeError, type Runtime } from '../../src/index.js';
+import { Context, ExitError, HostFunctionError, WasmException, WasmRuntimeError, newModuleConfig, type Runtime } from '../../src/index.js';
 import type { FunctionDefinition, Module } from '../../src/api.js';
+import { v8Features } from '../../src/compiler-native/support.js';
 import { engines, runtimeFor, thrown, wat3 } from '../helpers.js';
 
 const I32 = 0x7f;
@@ -111,18 +114,92 @@ const TRACED = `(module
   (func $outer (export "outer") (call $middle))
 )`;
 
-const SNAPSHOT = `(module
+/**
+ * Snapshots across try_table (host module `snap`: `take` snapshots and returns 0, `jump` restores
+ * the last snapshot with 7). Each export returns its expected result only when the restore resumed
+ * right after `take` with the try_table's handler active again, and no handler caught the restore.
+ */
+const SNAPSHOT_EH = `(module
   (import "snap" "take" (func $take (result i32)))
   (import "snap" "jump" (func $jump))
-  (tag $e)
-  (func (export "run") (result i32)
-    (local $x i32)
-    (block $h
+  (import "snap" "takeJump" (func $takeJump (result i32)))
+  (import "snap" "nested" (func $nested))
+  (import "snap" "jumpFinally" (func $jumpFinally))
+  (import "snap" "fail" (func $fail))
+  (tag $e (param i32))
+  ;; The snapshot and the restore inside one try_table; the throw after the restore is caught (7 + 100).
+  (func (export "inside") (result i32) (local $x i32)
+    (block $h (result i32)
       (try_table (catch $e $h)
         (local.set $x (call $take))
         (if (i32.eqz (local.get $x)) (then (call $jump)))
-        (throw $e)))
+        (throw $e (local.get $x)))
+      (unreachable))
+    (i32.add (i32.const 100)))
+  ;; The snapshot two frames below the try_table; the exception thrown there after the restore.
+  (func $inner (param i32) (result i32) (local $x i32)
+    (local.set $x (i32.add (local.get 0) (call $take)))
+    (if (i32.eq (local.get $x) (local.get 0)) (then (call $jump)))
+    (throw $e (local.get $x)))
+  (func $middle (param i32) (result i32) (i32.mul (call $inner (local.get 0)) (i32.const 2)))
+  (func (export "below") (param i32) (result i32)
+    (block $h (result i32)
+      (try_table (result i32) (catch $e $h) (call $middle (local.get 0)))
+      (return))
+    (i32.add (i32.const 1000)))
+  ;; The restore from a catch handler's code (the snapshot before the try_table): 7 + 7.
+  (func (export "fromHandler") (result i32) (local $x i32)
+    (local.set $x (call $take))
+    (block $h (result i32)
+      (try_table (catch $e $h) (throw $e (local.get $x)))
+      (unreachable))
+    (if (i32.eqz) (then (call $jump)))
+    (i32.add (local.get $x) (local.get $x)))
+  ;; The snapshot in a catch handler's code, the restore after it: 5 + 7.
+  (func (export "inHandler") (result i32) (local $x i32)
+    (block $h (result i32)
+      (try_table (catch $e $h) (throw $e (i32.const 5)))
+      (unreachable))
+    (local.set $x (i32.add (call $take)))
+    (if (i32.eq (local.get $x) (i32.const 5)) (then (call $jump)))
     (local.get $x))
+  ;; catch_all around the restoring call: the restore passes it (7, not -1).
+  (func (export "catchAll") (result i32) (local $x i32)
+    (local.set $x (call $take))
+    (block $h
+      (try_table (catch_all $h) (if (i32.eqz (local.get $x)) (then (call $jump))))
+      (return (local.get $x)))
+    (i32.const -1))
+  ;; catch_all_ref around the restoring call, its exnref the result of a block holding the site.
+  (func (export "catchAllRef") (result i32) (local $x i32)
+    (local.set $x (call $take))
+    (block $h (result exnref)
+      (try_table (catch_all_ref $h) (if (i32.eqz (local.get $x)) (then (call $jump))))
+      (return (local.get $x)))
+    (drop)
+    (i32.const -1))
+  ;; A restore of the snapshot its own host call took (still pending), under catch_all: 9.
+  (func (export "pending") (result i32)
+    (block $h (try_table (catch_all $h) (return (call $takeJump))))
+    (i32.const -1))
+  ;; A restore from a nested call (the host function calls the guest's "jumper" export), through
+  ;; guest frames under catch_all in both calls: 7.
+  (func (export "jumper")
+    (block $h (try_table (catch_all $h) (call $jump))))
+  ;; The restoring host function's finally calls "failing" (a host error, caught by that finally).
+  (func (export "failing") (call $fail))
+  (func (export "finallyRestore") (result i32) (local $x i32)
+    (local.set $x (call $take))
+    (block $h
+      (try_table (catch_all $h) (if (i32.eqz (local.get $x)) (then (call $jumpFinally))))
+      (return (local.get $x)))
+    (i32.const -1))
+  (func (export "nestedRestore") (result i32) (local $x i32)
+    (local.set $x (call $take))
+    (block $h
+      (try_table (catch_all $h) (if (i32.eqz (local.get $x)) (then (call $nested))))
+      (return (local.get $x)))
+    (i32.const -1))
 )`;
 
 const REENTER = `(module
@@ -302,16 +379,19 @@ for (const engine of engines) {
       await r.close();
     });
 
-    it('a snapshot taken inside try_table restores into it, and its handler still catches (interpreter)', async (t) => {
-      if (engine.name !== 'interpreter') return t.skip();
-      const r = runtimeFor(engine, (c) => c.withCoreFeatures(CoreFeaturesV3));
-      let saved: Snapshot | undefined;
+    /** Whether try_table runs on this engine here (the compiler engine needs exnref: Node >= 24). */
+    const exnrefHere = engine.name === 'interpreter' || v8Features().exnref;
+
+    /** The `snap` host module of SNAPSHOT_EH; `jump` restores the last snapshot with 7. */
+    const snapHost = async (r: Runtime): Promise<void> => {
+      const saved: Snapshot[] = [];
+      let pendingRestores = 0;
       await r
         .newHostModuleBuilder('snap')
         .newFunctionBuilder()
         .withFunc(
           (ctx: Context) => {
-            saved = getSnapshotter(ctx)!.snapshot();
+            saved.push(getSnapshotter(ctx)!.snapshot());
             return 0;
           },
           [],
@@ -319,18 +399,182 @@ for (const engine of engines) {
         )
         .export('take')
         .newFunctionBuilder()
+        .withFunc(() => saved.at(-1)!.restore([7n]), [], [])
+        .export('jump')
+        .newFunctionBuilder()
         .withFunc(
-          () => {
-            saved!.restore([7n]);
+          (ctx: Context) => {
+            const s = getSnapshotter(ctx)!.snapshot();
+            if (pendingRestores++ === 0) s.restore([9n]);
+            return 0;
+          },
+          [],
+          [I32],
+        )
+        .export('takeJump')
+        .newFunctionBuilder()
+        .withFunc((ctx: Context, mod: Module) => void mod.exportedFunction('jumper')!.callWithContext(ctx), [], [])
+        .export('nested')
+        .newFunctionBuilder()
+        .withFunc(
+          (ctx: Context, mod: Module) => {
+            try {
+              saved.at(-1)!.restore([7n]);
+            } finally {
+              try {
+                mod.exportedFunction('failing')!.callWithContext(ctx);
+              } catch {
+                // a cleanup that failed
+              }
+            }
           },
           [],
           [],
         )
-        .export('jump')
+        .export('jumpFinally')
+        .newFunctionBuilder()
+        .withFunc(
+          () => {
+            throw new Error('cleanup failed');
+          },
+          [],
+          [],
+        )
+        .export('fail')
         .instantiate();
-      const mod = await r.instantiate(await wat3(SNAPSHOT));
-      expect(mod.exportedFunction('run')!.callWithContext(withSnapshotter(Context.background()))).toEqual([7n]);
+    };
+
+    for (const [name, fn, args, want] of [
+      ['a snapshot taken inside try_table restores into it, and its handler still catches', 'inside', [], 107n],
+      ['a snapshot two frames below a try_table: after the restore the exception thrown there is caught', 'below', [3], 1010n],
+      ["a restore from a catch handler's code", 'fromHandler', [], 14n],
+      ["a snapshot taken in a catch handler's code (the payload an operand across it) restores", 'inHandler', [], 12n],
+      ['catch_all around the restoring call does not catch the restore', 'catchAll', [], 7n],
+      ['catch_all_ref around the restoring call does not catch the restore', 'catchAllRef', [], 7n],
+      ['a restore of a pending snapshot (its own host call) under catch_all', 'pending', [], 9n],
+      ['a restore from a nested call passes catch_all in both calls', 'nestedRestore', [], 7n],
+      ["a restore whose host function's finally calls a guest that fails arrives", 'finallyRestore', [], 7n],
+    ] as const) {
+      it(`snapshots: ${name}`, async (t) => {
+        if (!exnrefHere) return t.skip('the compiler engine refuses try_table without exnref (Node 20)');
+        const r = runtimeFor(engine, (c) => c.withCoreFeatures(CoreFeaturesV3));
+        try {
+          await snapHost(r);
+          // On the compiler engine the module is compiled for snapshots (the rewind pass).
+          const snapCtx = withSnapshotter(Context.background());
+          const mod = await r.instantiateModule(await r.compileModule(await wat3(SNAPSHOT_EH), snapCtx), newModuleConfig(), snapCtx);
+          expect(mod.exportedFunction(fn)!.callWithContext(snapCtx, ...args)).toEqual([want]);
+        } finally {
+          await r.close();
+        }
+      });
+    }
+
+    it('compiled for snapshots, a module catches and rethrows as without (no snapshot taken)', async (t) => {
+      if (!exnrefHere) return t.skip('the compiler engine refuses try_table without exnref (Node 20)');
+      const { r, mod, tag } = await setup(GUEST, withSnapshotter(Context.background()));
+      if (mod === undefined) throw new Error('refused');
+      for (const ctx of [Context.background(), withSnapshotter(Context.background())]) {
+        expect(mod.exportedFunction('catchOwn')!.callWithContext(ctx, 42)).toEqual([42n]);
+        expect(mod.exportedFunction('catchHost')!.callWithContext(ctx, 9)).toEqual([9n]);
+        const e = thrown(() => mod.exportedFunction('rethrowRef')!.callWithContext(ctx, 11));
+        expect(e).toBeInstanceOf(WasmException);
+        expect((e as WasmException).payload).toEqual([11n, 7n]);
+        expect(exportedTag(mod, 'e')).not.toBe(tag);
+        expect(thrown(() => mod.exportedFunction('catchAllTrap')!.callWithContext(ctx))).toBeInstanceOf(WasmRuntimeError);
+        const boom = thrown(() => mod.exportedFunction('catchAllHostError')!.callWithContext(ctx));
+        expect(boom).toBeInstanceOf(HostFunctionError);
+        expect(((boom as HostFunctionError).cause as Error).message).toBe('boom');
+        expect(thrown(() => mod.exportedFunction('catchAllExit')!.callWithContext(ctx))).toBeInstanceOf(ExitError);
+      }
       await r.close();
+    });
+
+    it('compiled for snapshots, an exception crossing nested invocations is caught as without', async (t) => {
+      if (!exnrefHere) return t.skip('the compiler engine refuses try_table without exnref (Node 20)');
+      const { r, mod } = await setup(REENTER, withSnapshotter(Context.background()));
+      if (mod === undefined) throw new Error('refused');
+      expect(mod.exportedFunction('outer')!.callWithContext(withSnapshotter(Context.background()), 6)).toEqual([6n]);
+      await r.close();
+    });
+
+    it('snapshots: a host function that throws after taking a snapshot: the guest catches it, and a restore makes the call return', async (t) => {
+      if (!exnrefHere) return t.skip('the compiler engine refuses try_table without exnref (Node 20)');
+      const r = runtimeFor(engine, (c) => c.withCoreFeatures(CoreFeaturesV3));
+      try {
+        const tag = newTag([I32]);
+        let saved: Snapshot | undefined;
+        let jumps = 0;
+        await r
+          .newHostModuleBuilder('thrown')
+          .exportTag('t', tag)
+          .newFunctionBuilder()
+          .withFunc(
+            (ctx: Context) => {
+              saved = getSnapshotter(ctx)!.snapshot();
+              throw new WasmException(tag, [1n]);
+            },
+            [],
+            [I32],
+          )
+          .export('takeThrow')
+          .newFunctionBuilder()
+          .withFunc(() => void (jumps++ === 0 && saved!.restore([40n])), [], [])
+          .export('jump')
+          .instantiate();
+        // The handler gets the payload (1) and restores: takeThrow returns 40 and the code after it runs.
+        const src = `(module
+          (import "thrown" "t" (tag $t (param i32)))
+          (import "thrown" "takeThrow" (func $takeThrow (result i32)))
+          (import "thrown" "jump" (func $jump))
+          (func $inner (result i32) (i32.mul (call $takeThrow) (i32.const 2)))
+          (func (export "run") (result i32) (local $x i32) (local $p i32)
+            (block $h (result i32)
+              (try_table (catch $t $h) (local.set $x (call $inner)))
+              (call $jump)
+              (return (i32.add (local.get $x) (i32.const 1))))
+            (local.set $p)
+            (i32.store (i32.const 0) (local.get $p))
+            (call $jump)
+            (i32.const -1))
+          (memory (export "memory") 1))`;
+        const snapCtx = withSnapshotter(Context.background());
+        const mod = await r.instantiateModule(await r.compileModule(await wat3(src), snapCtx), newModuleConfig(), snapCtx);
+        expect(mod.exportedFunction('run')!.callWithContext(snapCtx)).toEqual([81n]);
+        expect(mod.memory()!.readUint32Le(0)).toBe(1); // the payload the handler got
+        expect(jumps).toBe(2);
+      } finally {
+        await r.close();
+      }
+    });
+
+    it('snapshots: the compiler engine refuses the legacy encoding and exnref values it would have to save', async (t) => {
+      if (engine.name !== 'compiler' || !exnrefHere) return t.skip('the rewind pass is the compiler engine’s, try_table needs exnref');
+      const r = runtimeFor(engine, (c) => c.withCoreFeatures(CoreFeaturesV3));
+      try {
+        await snapHost(r);
+        const snapCtx = withSnapshotter(Context.background());
+        const compile = async (src: string): Promise<unknown> =>
+          r.compileModule(await wat3(src), snapCtx).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+        const legacy = await compile(LEGACY.replace('(module', '(module (import "snap" "jump" (func $jump))'));
+        expect((legacy as Error).message).toMatch(
+          /^not supported: .* legacy exception-handling encoding \(try\/catch\/delegate\/rethrow\)/,
+        );
+        const local = await compile(`(module (import "snap" "jump" (func $jump))
+          (func (export "f") (local exnref) (call $jump)))`);
+        expect((local as Error).message).toMatch(/^not supported: .*keeps an exnref/);
+        const across = await compile(`(module (import "snap" "jump" (func $jump))
+          (func (export "f") (block $h (result exnref) (try_table (catch_all_ref $h) (call $jump)) (return))
+            (call $jump) (throw_ref)))`);
+        expect((across as Error).message).toMatch(/^not supported: .*keeps an exnref/);
+        // Without withSnapshotter the same modules compile.
+        expect(await r.compileModule(await wat3(LEGACY))).toBeDefined();
+      } finally {
+        await r.close();
+      }
     });
 
     it('an exception thrown in a nested invocation reaches the guest below the host function', async (t) => {

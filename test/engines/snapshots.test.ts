@@ -22,6 +22,7 @@ import {
   withSnapshotter,
   type FunctionListener,
   type Snapshot,
+  CoreFeaturesV3,
 } from '../../src/experimental.js';
 import { hasJspi } from '../../src/compiler-native/boundary.js';
 import { decodeModule } from '../../src/runtime/binary/decoder.js';
@@ -418,52 +419,59 @@ for (const engine of engines) {
       }
     });
 
-    it('listeners stay balanced: each frame a restore discards is aborted, innermost first, with the restore', async () => {
-      const r = runtimeFor(engine, (cfg) => cfg.withCoreFeatures(FEATURES));
-      try {
-        const snapshots: Snapshot[] = [];
-        const log: string[] = [];
-        const listener: FunctionListener = {
-          before: (_c, _m, d) => void log.push(`B ${d.name()}`),
-          after: (_c, _m, d, res) => void log.push(`A ${d.name()} ${[...res].join(',')}`),
-          abort: (_c, _m, d, err) => void log.push(`X ${d.name()} ${(err as Error).name}`),
-        };
-        const lctx = withFunctionListenerFactory(
-          Context.background(),
-          functionListenerFactoryFunc(() => listener),
-        );
-        await r
-          .newHostModuleBuilder('example')
-          .newFunctionBuilder()
-          .withFunc(
-            (ctx) => {
-              snapshots.push(getSnapshotter(ctx)!.snapshot());
-              return 0;
-            },
-            [I32],
-            [I32],
-          )
-          .export('snapshot')
-          .newFunctionBuilder()
-          .withFunc((_c, _m, i: number) => snapshots[i]!.restore([5n]), [I32], [])
-          .export('restore')
-          .instantiate(lctx);
-        const m = await r.instantiateWithConfig(await wat(GUEST), newModuleConfig().withName('guest'), withSnapshotter(lctx));
-        expect(m.exportedFunction('run')!.callWithContext(snapCtx())).toEqual([5n]);
-        expect(log).toEqual([
-          'B run',
-          'B snapshot',
-          'A snapshot 0',
-          'B helper',
-          'B restore',
-          'X restore SnapshotRestore',
-          'X helper SnapshotRestore',
-          'A run 5',
-        ]);
-      } finally {
-        await r.close();
-      }
-    });
+    // With exception handling on, the compiler's listened bodies get unwind wrappers (catch_all_ref;
+    // try + catch_all on Node 20): a restore passes them, and the events are the same.
+    for (const [features, eh] of [
+      [FEATURES, ''],
+      [CoreFeaturesV3, ' (exception handling on)'],
+    ] as const) {
+      it(`listeners stay balanced: each frame a restore discards is aborted, innermost first, with the restore${eh}`, async () => {
+        const r = runtimeFor(engine, (cfg) => cfg.withCoreFeatures(features));
+        try {
+          const snapshots: Snapshot[] = [];
+          const log: string[] = [];
+          const listener: FunctionListener = {
+            before: (_c, _m, d) => void log.push(`B ${d.name()}`),
+            after: (_c, _m, d, res) => void log.push(`A ${d.name()} ${[...res].join(',')}`),
+            abort: (_c, _m, d, err) => void log.push(`X ${d.name()} ${(err as Error).name}`),
+          };
+          const lctx = withFunctionListenerFactory(
+            Context.background(),
+            functionListenerFactoryFunc(() => listener),
+          );
+          await r
+            .newHostModuleBuilder('example')
+            .newFunctionBuilder()
+            .withFunc(
+              (ctx) => {
+                snapshots.push(getSnapshotter(ctx)!.snapshot());
+                return 0;
+              },
+              [I32],
+              [I32],
+            )
+            .export('snapshot')
+            .newFunctionBuilder()
+            .withFunc((_c, _m, i: number) => snapshots[i]!.restore([5n]), [I32], [])
+            .export('restore')
+            .instantiate(lctx);
+          const m = await r.instantiateWithConfig(await wat(GUEST), newModuleConfig().withName('guest'), withSnapshotter(lctx));
+          expect(m.exportedFunction('run')!.callWithContext(snapCtx())).toEqual([5n]);
+          expect(log).toEqual([
+            'B run',
+            'B snapshot',
+            'A snapshot 0',
+            'B helper',
+            'B restore',
+            'X restore SnapshotRestore',
+            'X helper SnapshotRestore',
+            'A run 5',
+          ]);
+        } finally {
+          await r.close();
+        }
+      });
+    }
   });
 }
 

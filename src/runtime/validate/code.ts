@@ -110,7 +110,7 @@ export interface CodeContext {
 }
 
 /**
- * Sees the operand types before a `block`, `loop`, `if` or call instruction (`call`,
+ * Sees the operand types before a `block`, `loop`, `if`, `try_table` or call instruction (`call`,
  * `call_indirect`, `return_call`, `return_call_indirect`): `vals[from..to)` are the types of the
  * innermost frame's operands (the views are only valid during the call), `unreachable` whether that
  * frame's code is unreachable there. The compiler's rewind pass needs them to spill live operands.
@@ -121,7 +121,7 @@ export type SpecialObserver = (at: number, code: number, vals: Uint8Array, from:
  * Validates function bodies. Reuse one instance across functions (and modules): its stacks only grow.
  */
 export class CodeValidator {
-  /** Called before block, loop, if and call instructions (see {@link SpecialObserver}). */
+  /** Called before block, loop, if, try_table and call instructions (see {@link SpecialObserver}). */
   observer: SpecialObserver | undefined = undefined;
 
   // Operand type stack.
@@ -660,7 +660,7 @@ export class CodeValidator {
   /** Instructions typed by hand (control, variables, references, calls, parametric). */
   private special(code: number): void {
     const r = this.r;
-    if (this.observer !== undefined && ((code >= 0x02 && code <= 0x04) || (code >= 0x10 && code <= 0x13))) {
+    if (this.observer !== undefined && ((code >= 0x02 && code <= 0x04) || (code >= 0x10 && code <= 0x13) || code === 0x1f)) {
       const c = this.nCtrl - 1;
       this.observer(this.at, code, this.vals, this.ctrlHeight[c]!, this.nVals, this.ctrlUnreachable[c] !== 0);
     }
