@@ -110,7 +110,9 @@ const cases: Case[] = [
         if (stack[0] === '$0') fibSelf += self;
       }
       expect(fibSelf / total).toBeGreaterThan(0.9);
-      expect(Math.abs(total - wall) / wall).toBeLessThan(0.1);
+      // The extrapolated total matches the call's wall time (a scaling error would be a factor of
+      // `sampleEvery`); the tolerance covers a loaded machine, where wall time includes preemption.
+      expect(Math.abs(total - wall) / wall).toBeLessThan(0.25);
       // fib(32) here makes 3,524,579 calls; each function's countdown is within one period of them.
       expect(Math.abs(calls - 3_524_579)).toBeLessThanOrEqual(19 * 2);
     },
