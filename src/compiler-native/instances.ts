@@ -72,65 +72,6 @@ export class GuestInstance implements EngineInstance {
     if (f.wasm === undefined) {
       throw new Error(`not supported: calling function ${f.definition.index()} (not exported) on the compiler engine`);
     }
-    // Snapshots take a path of their own: this frame is nested once per guest→host→guest level, so
-    // the fewer its locals the deeper re-entry goes.
-    if (snapshotsEnabled(ctx)) return this.#callWithSnapshots(f, stack, ctx);
-    const state = this.state;
-    const b = state.boundary;
-    if (f.slot < 0) {
-      f.entry = b.entryFor(f.type);
-      f.slot = b.allocSlot(f.wasm);
-    }
-    const pl = f.params;
-    const scratch = b.u64;
-    const n = pl.total;
-    for (let i = 0; i < n; i++) scratch[i] = stack[i]!;
-    const prevCtx = state.ctx;
-    const prevMod = state.callModule;
-    const prevAsync = state.asyncCall;
-    const prevSnap = state.snap;
-    state.snap = undefined;
-    state.ctx = ctx;
-    state.callModule = this.api;
-    // The innermost invocation is synchronous: an async host function reached now cannot suspend it.
-    state.asyncCall = undefined;
-    const depth = state.listeners.sp;
-    const ringBase = state.ring === undefined ? 0 : state.ring.depth();
-    const outer = state.callDepth++ === 0;
-    const prevLimit = Error.stackTraceLimit;
-    if (outer && prevLimit < STACK_TRACE_LIMIT) Error.stackTraceLimit = STACK_TRACE_LIMIT;
-    let r: unknown;
-    try {
-      if (pl.refs.length === 0) {
-        r = f.entry!(f.slot);
-      } else {
-        const args: unknown[] = [f.slot];
-        for (const i of pl.refs) args.push(state.refs.fromRaw(f.type.params[i]!, stack[pl.slot[i]!]!));
-        r = f.entry!(...args);
-      }
-    } catch (e) {
-      let err = toWasmError(state.exceptions.fromGuest(e), state);
-      if (err instanceof SnapshotRestore) err = foreignRestore(err);
-      state.ring?.abortAbove(ringBase);
-      state.listeners.abortAbove(depth, ctx, err);
-      throw err;
-    } finally {
-      state.snap = prevSnap;
-      state.ctx = prevCtx;
-      state.callModule = prevMod;
-      state.asyncCall = prevAsync;
-      state.callDepth--;
-      if (outer) Error.stackTraceLimit = prevLimit;
-    }
-    // The call returned: its records go to the sinks now.
-    state.ring?.flush();
-    const m = f.results.total;
-    for (let i = 0; i < m; i++) stack[i] = scratch[i]!;
-    refResults(state, f, r, stack);
-  }
-
-  /** {@link call} of a guest function with snapshots enabled in `ctx` (withSnapshotter). */
-  #callWithSnapshots(f: GuestFunction, stack: BigUint64Array, ctx: Context): void {
     const state = this.state;
     const b = state.boundary;
     if (f.slot < 0) {
