@@ -7,20 +7,19 @@
  * with the same output the uninterrupted run would have given (and its exit code). The same flags
  * on `resume` checkpoint the resumed run again.
  */
+import { mountConfig } from './mounts.js';
 import { createHash } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { parseCheckpointFlag, RESUME_USAGE, type CheckpointFlags } from './checkpoint-flags.js';
 import {
   CallSuspendedError,
   Context,
   ExitError,
-  newFSConfig,
   newModuleConfig,
   newRuntimeConfigInterpreter,
   newRuntimeWithConfig,
   resumeCall,
-  type FSConfig,
   type ModuleConfig,
   type PendingCall,
   type Reader,
@@ -217,16 +216,12 @@ export async function resumeCommand(
     err(`error: ${(e as Error).message}\n`);
     return 1;
   }
-  let fs: FSConfig = newFSConfig();
-  for (const m of rec.mounts) {
-    try {
-      if (!statSync(m.host).isDirectory()) throw new Error('not a directory');
-    } catch {
-      err(`error: the checkpointed mount ${m.host} is not a directory here\n`);
-      return 1;
-    }
-    fs = m.readOnly ? fs.withReadOnlyDirMount(m.host, m.guest) : fs.withDirMount(m.host, m.guest);
+  const mounted = mountConfig(rec.mounts, (host) => `error: the checkpointed mount ${host} is not a directory here\n`);
+  if ('error' in mounted) {
+    err(mounted.error);
+    return 1;
   }
+  const fs = mounted.fs;
   const r = newRuntimeWithConfig(newRuntimeConfigInterpreter().withCoreFeatures(rec.features));
   try {
     const compiled = await r.compileModule(wasm);

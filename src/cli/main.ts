@@ -4,7 +4,8 @@
  * `version`. Thin over the library; `main` returns the process exit code so tests can run it
  * in-process. Help goes to stdout (exit 0); every error is one `error: …` line (or block) on stderr.
  */
-import { closeSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { invalidMount, mountConfig } from './mounts.js';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 // Not from '../index.js', which loads both engines: ./runtime.ts loads the one a run needs. What
 // only some commands or flags use (compile, preinit, report, replay, host logging, tracing,
@@ -15,13 +16,7 @@ import { multiFunctionListenerFactory, withFunctionListenerFactory, type Functio
 import { CoreFeaturesV3, parseCoreFeatures, type CoreFeatures } from '../runtime/api/features.js';
 import type { CompiledModule } from '../runtime/store/compiled-module.js';
 import type { FSConfig, ModuleConfig, RuntimeConfig } from '../runtime/store/config.js';
-import {
-  newCompilationCacheWithDir,
-  newFSConfig,
-  newModuleConfig,
-  newRuntimeConfig,
-  newRuntimeConfigInterpreter,
-} from '../runtime/store/factories.js';
+import { newCompilationCacheWithDir, newModuleConfig, newRuntimeConfig, newRuntimeConfigInterpreter } from '../runtime/store/factories.js';
 import type { Runtime } from '../runtime/store/runtime.js';
 import type { Reader, Writer } from '../sys/io.js';
 import { cryptoRandom } from '../sys/context.js';
@@ -553,21 +548,12 @@ async function run(o: RunOptions, io: CliIO, err: (s: string) => void): Promise<
     return 1;
   }
 
-  let fs: FSConfig = newFSConfig();
-  for (const m of o.mounts) {
-    let isDir: boolean;
-    try {
-      isDir = statSync(m.host).isDirectory();
-    } catch {
-      err(`error: invalid mount: ${m.host} does not exist\n`);
-      return 1;
-    }
-    if (!isDir) {
-      err(`error: invalid mount: ${m.host} is not a directory\n`);
-      return 1;
-    }
-    fs = m.readOnly ? fs.withReadOnlyDirMount(m.host, m.guest) : fs.withDirMount(m.host, m.guest);
+  const mounted = mountConfig(o.mounts, invalidMount);
+  if ('error' in mounted) {
+    err(mounted.error);
+    return 1;
   }
+  const fs = mounted.fs;
 
   let rc: RuntimeConfig = (o.interpreter ? newRuntimeConfigInterpreter() : newRuntimeConfig()).withCoreFeatures(o.features);
   if (o.timeoutMs > 0) rc = rc.withCloseOnContextDone(true);

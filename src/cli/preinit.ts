@@ -2,9 +2,10 @@
  * `wasmscope preinit`: pre-initialises a module into a new .wasm (wasmscope/snapshot
  * `preinitialize`), with Wizer's flags.
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { invalidMount, mountConfig } from './mounts.js';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { newFSConfig, newModuleConfig, newRuntimeConfig, newRuntimeConfigInterpreter, type FSConfig, type Writer } from '../index.js';
+import { newModuleConfig, newRuntimeConfig, newRuntimeConfigInterpreter, type Writer } from '../index.js';
 import { preinitialize } from '../snapshot/preinit.js';
 
 export const PREINIT_USAGE = `Usage:
@@ -132,21 +133,12 @@ export async function runPreinit(o: PreinitOptions, stdout: Writer, stderr: Writ
     err(`error: cannot read ${o.input}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
     return 1;
   }
-  let fs: FSConfig = newFSConfig();
-  for (const m of o.mounts) {
-    let isDir = false;
-    try {
-      isDir = statSync(m.host).isDirectory();
-    } catch {
-      err(`error: invalid mount: ${m.host} does not exist\n`);
-      return 1;
-    }
-    if (!isDir) {
-      err(`error: invalid mount: ${m.host} is not a directory\n`);
-      return 1;
-    }
-    fs = m.readOnly ? fs.withReadOnlyDirMount(m.host, m.guest) : fs.withDirMount(m.host, m.guest);
+  const mounted = mountConfig(o.mounts, invalidMount);
+  if ('error' in mounted) {
+    err(mounted.error);
+    return 1;
   }
+  const fs = mounted.fs;
   let config = newModuleConfig().withArgs(basename(o.input)).withStdout(stdout).withStderr(stderr).withFSConfig(fs);
   for (const [k, v] of o.env) config = config.withEnv(k, v);
   let out: Uint8Array;
