@@ -185,9 +185,9 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
       b.u64[l.slot[i]!] = state.refs.toRaw(types[i - 1]!, refs[k]);
     }
   };
-  // Event-sink recorders: wasm functions writing the engine's ring (sink.ts).
+  // Event-sink recorders (wasm functions writing the engine's ring) or the inline records' cold function (sink.ts).
   const recorders =
-    code.eventSink !== undefined && code.rw.hooks.some((h) => h.kind === 'sinkEnter')
+    code.eventSink !== undefined && code.rw.hooks.some((h) => h.kind === 'sinkEnter' || h.kind === 'sinkCold')
       ? recordersFor(state.eventRing, state.eventRing.register(code.eventSink, api, code.defs))
       : undefined;
   code.rw.hooks.forEach((h, slot) => {
@@ -204,6 +204,9 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
         break;
       case 'sinkAbort':
         fn = recorders!.abort;
+        break;
+      case 'sinkCold':
+        fn = recorders!.cold;
         break;
       case 'before': {
         const hasRefs = slotLayout(h.type.params).refs.length > 0;
