@@ -110,7 +110,6 @@ const I64_STORE = 0x37;
 const I32_ADD = 0x6a;
 const I32_SUB = 0x6b;
 const I32_SHL = 0x74;
-const I32_NE = 0x47;
 
 /** A memory instruction on the ring's memory (a memarg with a memory index past memory 0). */
 function ringOp(w: ByteWriter, memory: number, code: number, align: number, offset: number): void {
@@ -124,31 +123,29 @@ function ringOp(w: ByteWriter, memory: number, code: number, align: number, offs
 
 /** Writes the code of one record of kind `kind` (stack-neutral; module comment). */
 export function emitRecord(w: ByteWriter, kind: number, site: RecordSite): void {
-  const { memory: r, t64, x32 } = site;
-  // t = header - (id << 32); t >= CAPACITY: another owner, or full (the cold path claims the ring,
-  // then t is read again: 0, unless the ring was the instance's already)
+  const { memory: r, t64: h, x32 } = site;
+  // h = header; h - (id << 32) >= CAPACITY: another owner, or full (the cold path claims the ring;
+  // h is read again). Otherwise the header's low half is the position.
   w.i32Const(0);
   ringOp(w, r, I64_LOAD, 3, RING_POS);
+  w.localTee(h);
   site.base(w);
-  w.i64Sub().localTee(t64).i64Const(BigInt(RING_CAPACITY)).i64GeU().if(BLOCK_EMPTY);
+  w.i64Sub().i64Const(BigInt(RING_CAPACITY)).i64GeU().if(BLOCK_EMPTY);
   site.cold(w);
   w.i32Const(0);
   ringOp(w, r, I64_LOAD, 3, RING_POS);
-  site.base(w);
-  w.i64Sub().localSet(t64).end();
-  // header = (id << 32) + t + 1, stored whole: a narrower store would make the next record's i64
-  // load wait for it (no store-to-load forwarding from a part); funcs[t] = fi; kinds[t] = kind
-  w.i32Const(0);
-  site.base(w);
-  w.localGet(t64).i64Add().i64Const(1n).i64Add();
+  w.localSet(h).end();
+  // header = h + 1, stored whole: a narrower store would make the next record's i64 load wait for
+  // it (no store-to-load forwarding from a part of a store); funcs[pos] = fi; kinds[pos] = kind
+  w.i32Const(0).localGet(h).i64Const(1n).i64Add();
   ringOp(w, r, I64_STORE, 3, RING_POS);
-  w.localGet(t64).i32WrapI64().i32Const(2).op(I32_SHL).localTee(x32);
+  w.localGet(h).i32WrapI64().i32Const(2).op(I32_SHL).localTee(x32);
   site.fi(w);
   ringOp(w, r, I32_STORE, 2, RING_FUNCS);
   w.localGet(x32).i32Const(kind);
   ringOp(w, r, I32_STORE, 2, RING_KINDS);
   if (kind === FunctionEventKind.Enter) {
-    // s = sp; if s < STACK: stack[s] = (id << 32) | fi; sp = s + 1
+    // s = depth; if s < STACK: stack[s] = (id << 32) | fi; depth = s + 1
     w.i32Const(0);
     ringOp(w, r, I32_LOAD, 2, RING_SP);
     w.localTee(x32).i32Const(RING_STACK).i32LtU().if(BLOCK_EMPTY);
@@ -161,10 +158,10 @@ export function emitRecord(w: ByteWriter, kind: number, site: RecordSite): void 
     w.i32Const(0).localGet(x32).i32Const(1).op(I32_ADD);
     ringOp(w, r, I32_STORE, 2, RING_SP);
   } else {
-    // sp = s - (s != 0)
+    // depth -= 1 (an exit always has its frame's enter below it)
     w.i32Const(0).i32Const(0);
     ringOp(w, r, I32_LOAD, 2, RING_SP);
-    w.localTee(x32).localGet(x32).i32Const(0).op(I32_NE).op(I32_SUB);
+    w.i32Const(1).op(I32_SUB);
     ringOp(w, r, I32_STORE, 2, RING_SP);
   }
 }
