@@ -220,10 +220,10 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
           }
         };
         if (!hasRefs && rewind === undefined) {
-          // The common hook, allocation-free: no rest-args wrapper, the guard inline.
-          fn = b.adapterFor(h.type, (): void => {
+          // The common hook, allocation-free: no rest-args wrapper, the guard inline, the function index an argument.
+          fn = b.hookAdapterFor(h.type, (fi: number): void => {
             try {
-              const e = lis[u32[0]!]!;
+              const e = lis[fi]!;
               e.listener.before(state.ctx!, api, e.def, e.params, e.it.reset());
               if (e.opens) {
                 const ls = state.listeners;
@@ -262,9 +262,9 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
           }
         };
         if (!hasRefs && rewind === undefined) {
-          // The common hook, allocation-free: no rest-args wrapper, the guard inline.
-          fn = b.adapterFor(h.type, (): void => {
-            const a = lis[u32[0]!]!;
+          // The common hook, allocation-free: no rest-args wrapper, the guard inline, the function index an argument.
+          fn = b.hookAdapterFor(h.type, (fi: number): void => {
+            const a = lis[fi]!;
             const ls = state.listeners;
             const e = a.opens ? (ls.frames[--ls.sp] as Listened) : a;
             try {
