@@ -195,10 +195,10 @@ export interface ListenPlan {
    */
   readonly entry?: boolean;
   /**
-   * Event-sink records (`withFunctionEventSink`): slots of the instance's recorder functions, each
-   * `(i32 function index) → ()` (type `i32Type`), called at entry, at every exit, before a tail
-   * call and, with exception handling, when an exception unwinds the body. No JS call: they are
-   * wasm functions writing into the engine's event ring (sink.ts).
+   * Event-sink records (`withFunctionEventSink`), written at entry, at every exit, before a tail
+   * call and, with exception handling, when an exception unwinds the body: inline into the ring's
+   * memory (multi-memory, {@link SinkSlots.inline}), or by calling the instance's recorder
+   * functions, each `(i32 function index) → ()` (type `i32Type`). No JS call either way (sink.ts).
    */
   readonly sink?: SinkSlots | undefined;
   /**
