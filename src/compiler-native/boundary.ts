@@ -137,6 +137,22 @@ export class Boundary {
   }
 
   /**
+   * A listener hook of signature `t` (its first param an i32, the function index): like
+   * {@link adapterFor} for the other params (no ref params), but the function index is passed to
+   * `js` as its argument rather than through scratch, so the hook reads no memory to dispatch.
+   */
+  hookAdapterFor(t: FuncType, js: (fi: number) => void): unknown {
+    const key = sigKey(t);
+    let mod = hookAdapterModules.get(key);
+    if (mod === undefined) {
+      mod = new WebAssembly.Module(buildAdapter(t, true));
+      hookAdapterModules.set(key, mod);
+    }
+    const inst = new WebAssembly.Instance(mod, { s: { m: this.memory }, h: { f: js } });
+    return inst.exports['f'];
+  }
+
+  /**
    * The async entry helper for signature `t`, wrapped in `WebAssembly.promising` (JS Promise
    * Integration): `(slot, callId, refs…) → Promise<refResults>`; `done(callId)` runs when the results
    * are in scratch. Undefined where V8 lacks JSPI.
@@ -207,6 +223,7 @@ const entryModules = new Map<string, WebAssembly.Module>();
 const asyncEntryModules = new Map<string, WebAssembly.Module>();
 const asyncAdapterModules = new Map<string, WebAssembly.Module>();
 const adapterModules = new Map<string, WebAssembly.Module>();
+const hookAdapterModules = new Map<string, WebAssembly.Module>();
 const accessorModules = new Map<string, WebAssembly.Module>();
 
 // ---- wasm emission helpers ----
@@ -326,10 +343,11 @@ function buildEntry(t: FuncType): Uint8Array {
 
 // ---- import adapters ----
 
-function buildAdapter(t: FuncType): Uint8Array {
+function buildAdapter(t: FuncType, indexArg = false): Uint8Array {
   const pl = slotLayout(t.params);
   const rl = slotLayout(t.results);
-  const refParams = pl.refs.map((i) => t.params[i]!);
+  // A listener hook's: its first param (the function index) is the import's argument.
+  const refParams = indexArg ? [I32] : pl.refs.map((i) => t.params[i]!);
   const refResults = rl.refs.map((i) => t.results[i]!);
   const w = new ByteWriter(256).preamble();
   const types = new ByteWriter(64).u32(2);
@@ -343,11 +361,12 @@ function buildAdapter(t: FuncType): Uint8Array {
   w.section(SectionId.Function, new ByteWriter(4).u32(1).u32(0));
   w.section(SectionId.Export, new ByteWriter(8).u32(1).name('f').u8(ExternKind.Func).u32(1));
   const c = new ByteWriter(128);
-  for (let i = 0; i < t.params.length; i++) {
+  for (let i = indexArg ? 1 : 0; i < t.params.length; i++) {
     const p = t.params[i]!;
     if (!isRefType(p)) emitStoreLocal(c, p, i, pl.slot[i]!);
   }
-  for (const i of pl.refs) c.localGet(i);
+  if (indexArg) c.localGet(0);
+  else for (const i of pl.refs) c.localGet(i);
   c.call(0); // $h
   // Ref results come back on the stack; park them, then push every result in order.
   const firstLocal = t.params.length;

@@ -57,6 +57,11 @@ export interface CompilerEngineOptions {
    * multi-memory, V8 12+); `false` marks through a call on every window miss (V8 11).
    */
   readonly inlineDirtyMarks?: boolean;
+  /**
+   * Event-sink records are written inline into the ring's memory, imported as one more memory
+   * (default: when V8 takes multi-memory, V8 12+); `false` calls a recorder function per record.
+   */
+  readonly inlineSink?: boolean;
 }
 
 class CompilerEngine implements Engine {
@@ -94,6 +99,7 @@ class CompilerEngine implements Engine {
         interrupts: options.closeOnContextDone === true,
         dirtyPages: options.dirtyPages === true,
         inlineDirtyMarks: this.options.inlineDirtyMarks,
+        inlineSink: this.options.inlineSink,
         exceptions:
           (options.features & CoreFeaturesExceptionHandling) === 0
             ? undefined
@@ -253,6 +259,7 @@ class CompilerEngine implements Engine {
       importObject['t'] = t;
     }
     if (code.rw.inlineDirtyMarks) importObject['d'] = { bits: dirtyPagesOf(memories[0]!.api).memory };
+    if (code.rw.inlineSink) importObject['r'] = { ring: state.eventRing.memory };
     let instance: WebAssembly.Instance;
     const prevCtx = state.ctx;
     const prevMod = state.callModule;

@@ -19,6 +19,13 @@ import { BLOCK_EMPTY, ByteWriter, blockResult, type BlockType } from '../runtime
 import { nextInstr, readLeb, skipLeb } from '../runtime/binary/instr.js';
 import type { FuncType, Module } from '../runtime/binary/module.js';
 import { CODE_FC, CODE_FD, CODE_FE, NUM_CODES, OPS, Op } from '../runtime/binary/opcodes.js';
+import { FunctionEventKind } from '../runtime/api/event-sink.js';
+import { emitRecord } from './sink.js';
+
+const ENTER = FunctionEventKind.Enter;
+const EXIT = FunctionEventKind.Exit;
+const TAIL = FunctionEventKind.Tail;
+const ABORT = FunctionEventKind.Abort;
 
 const opScratch = new Int32Array(1);
 
@@ -188,10 +195,10 @@ export interface ListenPlan {
    */
   readonly entry?: boolean;
   /**
-   * Event-sink records (`withFunctionEventSink`): slots of the instance's recorder functions, each
-   * `(i32 function index) → ()` (type `i32Type`), called at entry, at every exit, before a tail
-   * call and, with exception handling, when an exception unwinds the body. No JS call: they are
-   * wasm functions writing into the engine's event ring (sink.ts).
+   * Event-sink records (`withFunctionEventSink`), written at entry, at every exit, before a tail
+   * call and, with exception handling, when an exception unwinds the body: inline into the ring's
+   * memory (multi-memory, {@link SinkSlots.inline}), or by calling the instance's recorder
+   * functions, each `(i32 function index) → ()` (type `i32Type`). No JS call either way (sink.ts).
    */
   readonly sink?: SinkSlots | undefined;
   /**
@@ -212,6 +219,13 @@ export interface SinkSlots {
   readonly tail: number;
   /** -1 without exception handling. */
   readonly abort: number;
+  /**
+   * Records written inline into the ring's memory (multi-memory, sink.ts) instead of calls to the
+   * recorders (whose slots are then unused): the ring's memory index, the appended i64 global
+   * holding the instance's owner id `<< 32`, and the slot and type `() → i64` of the cold function.
+   */
+  readonly inline?:
+    { readonly memory: number; readonly ownerGlobal: number; readonly coldSlot: number; readonly coldType: number } | undefined;
 }
 
 /**
@@ -449,9 +463,27 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
   const hook = (slot: number, typeIndex: number): void => {
     out.i32Const(slot).callIndirect(typeIndex, plan.hookTable);
   };
+  /** Writes a record of kind `kind` (a FunctionEventKind) for this function. */
+  const record = (kind: number): void => {
+    const id = listen!.id;
+    const inline = sink!.inline;
+    if (inline === undefined) {
+      const slot = kind === 0 ? sink!.enter : kind === 1 ? sink!.exit : kind === 2 ? sink!.tail : sink!.abort;
+      out.i32Const(id).i32Const(slot).callIndirect(plan.i32Type, plan.hookTable);
+      return;
+    }
+    emitRecord(out, kind, {
+      memory: inline.memory,
+      t64: tmpI64,
+      x32: tmpI32,
+      base: (w) => void w.globalGet(inline.ownerGlobal),
+      fi: (w) => void w.i32Const(id),
+      cold: (w) => void w.i32Const(inline.coldSlot).callIndirect(inline.coldType, plan.hookTable).globalSet(inline.ownerGlobal),
+    });
+  };
   if (listen !== undefined) {
     insert(body.codeStart);
-    if (sink !== undefined) out.i32Const(listen.id).i32Const(sink.enter).callIndirect(plan.i32Type, plan.hookTable);
+    if (sink !== undefined) record(ENTER);
     if (listen.listener !== false && listen.entry !== false) {
       out.i32Const(listen.id);
       for (let i = 0; i < type.params.length; i++) out.localGet(i);
@@ -481,10 +513,6 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
     out.end();
   }
   const exits = wraps ? listen : undefined;
-  /** Calls sink recorder `slot` for this function. */
-  const record = (slot: number): void => {
-    out.i32Const(listen!.id).i32Const(slot).callIndirect(plan.i32Type, plan.hookTable);
-  };
   // Label depth inside the body (the wrapper block, when present, is depth 0 at the top level).
   // Enclosing labels, innermost last: 1 for a loop wrapped for interrupt checks (3 more labels).
   const labels: number[] = [];
@@ -585,7 +613,7 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
               } else {
                 out.u8(Op.Drop);
               }
-              if (sink !== undefined) record(sink.abort);
+              if (sink !== undefined) record(ABORT);
               out.localGet(tmpExn).u8(Op.ThrowRef).end();
             } else {
               // catch_all: abort, rethrow; end try
@@ -594,11 +622,11 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
                 out.i32Const(exits.id);
                 hook(unwind.abortSlot, plan.i32Type);
               }
-              if (sink !== undefined) record(sink.abort);
+              if (sink !== undefined) record(ABORT);
               out.u8(Op.Rethrow).u32(0).end();
             }
           }
-          if (sink !== undefined) record(sink.exit);
+          if (sink !== undefined) record(EXIT);
           if (exits.exits) {
             const n = type.results.length;
             for (let k = n - 1; k >= 0; k--) out.localSet(tmpResults + k);
@@ -740,7 +768,7 @@ export function instrumentBody(m: Module, defIndex: number, plan: InstrumentPlan
     }
     if (exits !== undefined && (code === 0x12 || code === 0x13)) {
       if (trunc === undefined && !(precise && code === 0x13)) insert(at);
-      if (sink !== undefined) record(sink.tail);
+      if (sink !== undefined) record(TAIL);
       if (exits.exits) {
         out.i32Const(exits.id);
         hook(exits.tailSlot, plan.i32Type);

@@ -165,6 +165,9 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
     }
   }
   const u32 = b.u32;
+  // Whether every listened function's listener opens frames (before, after and abort: the common
+  // full listener); its hooks are literals of their own (no `opens` test, feedback of their own).
+  const allOpen = lis.every((l) => l === undefined || l.opens);
   // Compiled for snapshots: unwinds and rewinds neither leave nor enter frames, so hooks keep
   // still. Every hook goes through hook() (errors into the guest as exceptions.ts decides).
   const rewind = code.asy === undefined ? undefined : state.rewind;
@@ -185,9 +188,9 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
       b.u64[l.slot[i]!] = state.refs.toRaw(types[i - 1]!, refs[k]);
     }
   };
-  // Event-sink recorders: wasm functions writing the engine's ring (sink.ts).
+  // Event-sink recorders (wasm functions writing the engine's ring) or the inline records' cold function (sink.ts).
   const recorders =
-    code.eventSink !== undefined && code.rw.hooks.some((h) => h.kind === 'sinkEnter')
+    code.eventSink !== undefined && code.rw.hooks.some((h) => h.kind === 'sinkEnter' || h.kind === 'sinkCold')
       ? recordersFor(state.eventRing, state.eventRing.register(code.eventSink, api, code.defs))
       : undefined;
   code.rw.hooks.forEach((h, slot) => {
@@ -205,6 +208,9 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
       case 'sinkAbort':
         fn = recorders!.abort;
         break;
+      case 'sinkCold':
+        fn = recorders!.cold;
+        break;
       case 'before': {
         const hasRefs = slotLayout(h.type.params).refs.length > 0;
         const before = (): void => {
@@ -216,11 +222,26 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
             ls.frames[ls.sp++] = e;
           }
         };
-        if (!hasRefs && rewind === undefined) {
-          // The common hook, allocation-free: no rest-args wrapper, the guard inline.
-          fn = b.adapterFor(h.type, (): void => {
+        if (!hasRefs && rewind === undefined && allOpen) {
+          // Every listened function opens frames (full listeners): a literal of its own, so its call
+          // of `before` keeps its own type feedback (module comment).
+          fn = b.hookAdapterFor(h.type, (fi: number): void => {
             try {
-              const e = lis[u32[0]!]!;
+              const e = lis[fi]!;
+              e.listener.before(state.ctx!, api, e.def, e.params, e.it.reset());
+              const ls = state.listeners;
+              ls.frames[ls.sp++] = e;
+            } catch (err) {
+              throw state.exceptions.toGuest(err);
+            }
+          });
+          break;
+        }
+        if (!hasRefs && rewind === undefined) {
+          // The common hook, allocation-free: no rest-args wrapper, the guard inline, the function index an argument.
+          fn = b.hookAdapterFor(h.type, (fi: number): void => {
+            try {
+              const e = lis[fi]!;
               e.listener.before(state.ctx!, api, e.def, e.params, e.it.reset());
               if (e.opens) {
                 const ls = state.listeners;
@@ -258,10 +279,24 @@ export function hookTable(state: EngineState, code: CompiledModuleImpl, api: Api
             throw err;
           }
         };
+        if (!hasRefs && rewind === undefined && allOpen) {
+          // Full listeners (see before): the exiting frame is the innermost open one.
+          fn = b.hookAdapterFor(h.type, (): void => {
+            const ls = state.listeners;
+            const e = ls.frames[--ls.sp] as Listened;
+            try {
+              e.listener.after(state.ctx!, api, e.def, e.results);
+            } catch (err) {
+              reopenOnOverflow(ls, e, err);
+              throw state.exceptions.toGuest(err);
+            }
+          });
+          break;
+        }
         if (!hasRefs && rewind === undefined) {
-          // The common hook, allocation-free: no rest-args wrapper, the guard inline.
-          fn = b.adapterFor(h.type, (): void => {
-            const a = lis[u32[0]!]!;
+          // The common hook, allocation-free: no rest-args wrapper, the guard inline, the function index an argument.
+          fn = b.hookAdapterFor(h.type, (fi: number): void => {
+            const a = lis[fi]!;
             const ls = state.listeners;
             const e = a.opens ? (ls.frames[--ls.sp] as Listened) : a;
             try {

@@ -40,6 +40,8 @@ import {
   type SinkSlots,
 } from './instrument.js';
 import { entryCheckedBodies } from '../runtime/store/interrupts.js';
+import { RING_PAGES } from '../runtime/store/event-ring.js';
+import { OWNER_UNSET } from './sink.js';
 
 /** Prefix of hidden export names. */
 export const HIDDEN = '\u0000wasmscope:';
@@ -64,7 +66,9 @@ export type HookSlot =
   | { readonly kind: 'tail' | 'check' | 'abort' | 'stash' }
   | { readonly kind: 'dirty' }
   /** Event-sink recorders (sink.ts): wasm functions `(i32) → ()` of the instance's recorder. */
-  | { readonly kind: 'sinkEnter' | 'sinkExit' | 'sinkTail' | 'sinkAbort' };
+  | { readonly kind: 'sinkEnter' | 'sinkExit' | 'sinkTail' | 'sinkAbort' }
+  /** The cold function of inline event-sink records (sink.ts): `() → i64`. */
+  | { readonly kind: 'sinkCold' };
 
 /** Module-name prefix of rewritten guests in V8 frame URLs (the engine appends its tag and an id). */
 export const GUEST_NAME_PREFIX = 'wasmscopeguest';
@@ -102,6 +106,8 @@ export interface Rewritten {
   readonly inlineDirtyMarks: boolean;
   /** Whether passive segments have drop flags ({@link hiddenDropped}) and the {@link HIDDEN_DROP} function. */
   readonly dropFlags: boolean;
+  /** Whether event-sink records are written inline into the import `r`/`ring` (the ring's memory, sink.ts). */
+  readonly inlineSink: boolean;
 }
 
 export interface RewriteOptions {
@@ -124,6 +130,11 @@ export interface RewriteOptions {
    * marks through the hook on every window miss.
    */
   readonly inlineDirtyMarks?: boolean | undefined;
+  /**
+   * Write event-sink records inline into the ring's memory, imported as one more memory (default:
+   * when V8 takes multi-memory); false calls the recorders (sink.ts).
+   */
+  readonly inlineSink?: boolean | undefined;
   /**
    * Exception handling is on: listened bodies abort their frame when an exception leaves them,
    * through `try_table`/`throw_ref` (`exnref`) or `try`/`rethrow` (`legacy`, V8 without exnref).
@@ -197,6 +208,8 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
   const passiveElems = m.elements.map((e) => e.mode === 'passive');
   const dropFlags = passiveData.includes(true) || passiveElems.includes(true);
   const inlineDirtyMarks = dirtyPages && (options.inlineDirtyMarks ?? MULTI_MEMORY);
+  const inlineSink = anyRecorded && (options.inlineSink ?? MULTI_MEMORY);
+  let ownerGlobal = -1;
   if (options.preciseTraps || anyListened || interrupts || dirtyPages || dropFlags) {
     const newTypes = [...m.types];
     const typeIndex = (t: FuncType): number => {
@@ -261,7 +274,24 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
             stashType: stashSlot >= 0 ? typeIndex({ params: [EXNREF], results: [] }) : -1,
           };
         }
-        if (anyRecorded) {
+        if (anyRecorded && inlineSink) {
+          const coldSlot = hooks.length;
+          hooks.push({ kind: 'sinkCold' });
+          ownerGlobal = nextGlobal++;
+          sinkSlots = {
+            enter: -1,
+            exit: -1,
+            tail: -1,
+            abort: -1,
+            inline: {
+              // After the guest's memories and the dirty-page marks.
+              memory: m.memorySpace.length + (inlineDirtyMarks ? 1 : 0),
+              ownerGlobal,
+              coldSlot,
+              coldType: typeIndex({ params: [], results: [I64] }),
+            },
+          };
+        } else if (anyRecorded) {
           const enter = hooks.length;
           hooks.push({ kind: 'sinkEnter' }, { kind: 'sinkExit' }, { kind: 'sinkTail' });
           let abort = -1;
@@ -369,7 +399,7 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
         exports.push({ name: HIDDEN_LAST_INDEX, kind: 3, index: lastIndexGlobal, offset: -1 });
       } else {
         // Unused; kept when globals follow, so their indices hold.
-        if (drops !== undefined) globals = [...globals, i32Global(0)];
+        if (drops !== undefined || ownerGlobal >= 0) globals = [...globals, i32Global(0)];
         lastIndexGlobal = -1;
       }
     }
@@ -388,6 +418,14 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
       globals = [...globals, ...flags];
       list.push({ encoded: dropBody(drops) });
       exports.push({ name: HIDDEN_DROP, kind: 0, index: dropFunc, offset: -1 });
+    }
+    if (ownerGlobal >= 0) {
+      if (ownerGlobal !== m.globalSpace.length + globals.length - m.globals.length)
+        throw new Error('internal error: sink owner global index');
+      globals = [
+        ...globals,
+        { type: { valType: I64, mutable: true }, init: { instrs: [{ op: 'i64.const', value: OWNER_UNSET }], offset: -1 }, offset: -1 },
+      ];
     }
     codes = list;
     types = newTypes.length === m.types.length ? m.types : newTypes;
@@ -410,6 +448,15 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
     // The mark bytes: memory 1, after every memory import (the guest's is memory 0).
     if (inlineDirtyMarks)
       imports.push({ module: 'd', name: 'bits', desc: { kind: 2, memory: { limits: { min: 1, max: 1, shared: false } } }, offset: -1 });
+    // The event ring: the memory after those.
+    if (ownerGlobal >= 0) {
+      imports.push({
+        module: 'r',
+        name: 'ring',
+        desc: { kind: 2, memory: { limits: { min: RING_PAGES, max: RING_PAGES, shared: false } } },
+        offset: -1,
+      });
+    }
   }
   const out = encodeModule(
     {
@@ -450,6 +497,7 @@ export function rewriteModule(m: Module, moduleName: string, options: RewriteOpt
     dirtyPages,
     inlineDirtyMarks,
     dropFlags,
+    inlineSink: ownerGlobal >= 0,
   };
 }
 

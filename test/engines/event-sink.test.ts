@@ -16,7 +16,11 @@ import {
   type FunctionEventBatch,
   type FunctionEventSink,
 } from '../../src/experimental.js';
-import { Context, ExitError, newModuleConfig, type Runtime } from '../../src/index.js';
+import { Context, ExitError, newModuleConfig, newRuntimeConfigCompiler, type Runtime, type RuntimeConfig } from '../../src/index.js';
+import { newCompilerEngine } from '../../src/compiler-native/engine.js';
+import { v8Features } from '../../src/compiler-native/support.js';
+import { RuntimeImpl } from '../../src/runtime/store/runtime.js';
+import { withDirtyPageTracking } from '../../src/snapshot.js';
 import { ValueType } from '../../src/api.js';
 import { engines, runtimeFor, thrown, wat, wat3 } from '../helpers.js';
 
@@ -48,6 +52,8 @@ function newSink(filter?: (name: string) => boolean): Env['sink'] {
 interface Case {
   readonly name: string;
   readonly features?: number;
+  /** A V8 feature the compiler engine needs for the case (skipped there without it). */
+  readonly needs?: 'multiMemory' | 'memory64';
   readonly filter?: (name: string) => boolean;
   run(env: Env): Promise<void>;
   readonly expected: readonly string[];
@@ -254,13 +260,156 @@ const cases: Case[] = [
     },
     expected: ['m.g E', 'm.f E', 'm.f X', 'm.f E', 'm.f X', 'm.g X', '|'],
   },
+  {
+    name: 'records written by a start function, then by calls, of two instances of one module',
+    async run(env) {
+      const src = `(module (func $s (call $f)) (func $f (export "f")) (start $s))`;
+      const a = await inst(env, src, 'a');
+      const b = await inst(env, src, 'b');
+      a.exportedFunction('f')!.call();
+      b.exportedFunction('f')!.call();
+    },
+    expected: [
+      'a.s E',
+      'a.f E',
+      'a.f X',
+      'a.s X',
+      '|',
+      'b.s E',
+      'b.f E',
+      'b.f X',
+      'b.s X',
+      '|',
+      'a.f E',
+      'a.f X',
+      '|',
+      'b.f E',
+      'b.f X',
+      '|',
+    ],
+  },
+  {
+    name: 'a trap across instances aborts each frame with its own instance',
+    async run(env) {
+      await inst(env, `(module (func $boom (export "boom") (unreachable)))`, 'lib');
+      const m = await inst(
+        env,
+        `(module (import "lib" "boom" (func $boom))
+          (func $mid (call $boom))
+          (func $main (export "main") (call $mid)))`,
+      );
+      expect(() => m.exportedFunction('main')!.call()).toThrow('unreachable');
+    },
+    expected: ['m.main E', 'm.mid E', '|', 'lib.boom E', 'lib.boom A', '|', 'm.mid A', 'm.main A', '|'],
+  },
+  {
+    name: 'the ring fills up in the middle of calls that go back and forth between instances',
+    async run(env) {
+      await inst(env, `(module (func $id (export "id") (param i32) (result i32) (local.get 0)))`, 'lib');
+      const m = await inst(
+        env,
+        `(module (import "lib" "id" (func $id (param i32) (result i32)))
+          (func $f)
+          (func $loop (export "loop") (param i32)
+            (loop $l (call $f) (br_if $l (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))))
+            (drop (call $id (i32.const 1)))
+            (call $f)))`,
+      );
+      m.exportedFunction('loop')!.call(2048);
+      // m: $loop's enter and 2048 calls of $f (4097 records: a full ring, then 1); lib's 2; m's last 3.
+      const sizes: string[] = [];
+      let n = 0;
+      let owner = '';
+      for (const l of env.sink.log) {
+        if (l === '|') {
+          sizes.push(`${owner}${n}`);
+          n = 0;
+        } else {
+          owner = l.split('.')[0]!;
+          n++;
+        }
+      }
+      env.sink.log.length = 0;
+      env.sink.log.push(sizes.join(','));
+    },
+    expected: ['m4096,m1,lib2,m3'],
+  },
+  {
+    name: 'a module with two memories of its own (the ring is a memory after them)',
+    features: CoreFeaturesV3,
+    needs: 'multiMemory',
+    async run(env) {
+      const m = await inst(
+        env,
+        `(module (memory $a 1) (memory $b 1)
+          (func $put (param i32) (i32.store $b (i32.const 8) (local.get 0)) (i32.store $a (i32.const 0) (i32.const 7)))
+          (func $main (export "main") (param i32) (result i32)
+            (call $put (local.get 0))
+            (i32.add (i32.load $a (i32.const 0)) (i32.load $b (i32.const 8)))))`,
+        'm',
+        wat3,
+      );
+      expect(m.exportedFunction('main')!.call(5)).toEqual([12n]);
+    },
+    expected: ['m.main E', 'm.put E', 'm.put X', 'm.main X', '|'],
+  },
+  {
+    name: 'a 64-bit memory guest',
+    features: CoreFeaturesV3,
+    needs: 'memory64',
+    async run(env) {
+      const m = await inst(
+        env,
+        `(module (memory i64 1)
+          (func $put (param i64) (i64.store (i64.const 16) (local.get 0)))
+          (func $main (export "main") (param i64) (result i64) (call $put (local.get 0)) (i64.load (i64.const 16))))`,
+        'm',
+        wat3,
+      );
+      expect(m.exportedFunction('main')!.call(9n)).toEqual([9n]);
+    },
+    expected: ['m.main E', 'm.put E', 'm.put X', 'm.main X', '|'],
+  },
+  {
+    name: 'with dirty-page tracking (its marks are a memory too)',
+    async run(env) {
+      const bin = await env.r.compileModule(
+        await wat(`(module (memory 2)
+          (func $put (param i32) (i32.store (i32.const 70000) (local.get 0)))
+          (func $main (export "main") (param i32) (result i32) (call $put (local.get 0)) (i32.load (i32.const 70000))))`),
+        withDirtyPageTracking(env.ctx),
+      );
+      const m = await env.r.instantiateModule(bin, newModuleConfig().withName('m'));
+      expect(m.exportedFunction('main')!.call(4)).toEqual([4n]);
+    },
+    expected: ['m.main E', 'm.put E', 'm.put X', 'm.main X', '|'],
+  },
 ];
 
-for (const engine of engines) {
-  describe(`function event sink (${engine.name})`, () => {
+/** The engines, and the compiler engine calling a recorder per record (its path where V8 has no multi-memory). */
+const targets: Array<{
+  readonly name: string;
+  readonly compiler: boolean;
+  readonly runtime: (edit?: (c: RuntimeConfig) => RuntimeConfig) => Runtime;
+}> = [
+  ...engines.map((e) => ({
+    name: e.name,
+    compiler: e.name === 'compiler',
+    runtime: (edit?: (c: RuntimeConfig) => RuntimeConfig) => runtimeFor(e, edit),
+  })),
+  {
+    name: 'compiler, records by call',
+    compiler: true,
+    runtime: (edit) => new RuntimeImpl((edit ?? ((c) => c))(newRuntimeConfigCompiler()), newCompilerEngine({ inlineSink: false })),
+  },
+];
+
+for (const t of targets) {
+  describe(`function event sink (${t.name})`, () => {
     for (const c of cases) {
-      it(c.name, async () => {
-        const r = runtimeFor(engine, c.features === undefined ? undefined : (cfg) => cfg.withCoreFeatures(c.features!));
+      const skip = t.compiler && c.needs !== undefined && !v8Features()[c.needs];
+      it.skipIf(skip)(c.name, async () => {
+        const r = t.runtime(c.features === undefined ? undefined : (cfg) => cfg.withCoreFeatures(c.features!));
         const sink = newSink(c.filter);
         const env: Env = { r, ctx: withFunctionEventSink(Context.background(), sink), sink };
         await c.run(env);

@@ -6,7 +6,8 @@
  * sampling profilers, coverage, the unsampled path of tracing.
  *
  * When a batch is delivered:
- * - when the ring buffer is full ({@link FUNCTION_EVENT_BATCH_CAPACITY} records);
+ * - when the ring buffer is full ({@link FUNCTION_EVENT_BATCH_CAPACITY} records): by the next
+ *   record, or by the end of the invocation, whichever comes first;
  * - when an engine invocation ends (an exported function's call returns or fails, an instantiation's
  *   start function ends), nested invocations (a host function calling back into wasm) included;
  * - before a record of another module instance is written (a batch holds the records of one

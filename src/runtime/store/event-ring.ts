@@ -5,16 +5,19 @@
  * through {@link EventRing.record}; delivery, owner switches and aborts are this file's.
  *
  * Layout (bytes; little-endian, as wasm):
- * - header: `[0]` position (records in the ring), `[4]` shadow stack depth, `[8]` owner id of the
- *   records in the ring (0: none), `[16]` the last counter (f64);
+ * - header: `[0]` position (records in the ring), `[4]` owner id of the records in the ring (0:
+ *   none), so that the i64 at 0 is `owner << 32 | position` (the compiler's inline records compare
+ *   it with their instance's `id << 32` once: another owner and a full ring both show as a
+ *   difference of at least CAPACITY); `[8]` shadow stack depth, `[16]` the last counter (f64);
  * - the ring, structure of arrays: function indices (i32 × CAPACITY), kinds (i32 × CAPACITY),
- *   counters (f64 × CAPACITY): a batch is three views, no copy;
- * - the shadow stack of entered frames (owner id i32 × STACK, function index i32 × STACK): what the
- *   engine writes `Abort` records from when an error leaves an invocation. Past STACK frames deep,
- *   depth is still counted, and the frames past it abort with function index -1.
+ *   counters (f64 × CAPACITY): a batch is three views, no copy. Records are written without their
+ *   counter: it is the record's rank (the last counter plus one per record), filled in on delivery;
+ * - the shadow stack of entered frames, one i64 per frame, `owner id << 32 | function index`: what
+ *   the engine writes `Abort` records from when an error leaves an invocation. Past STACK frames
+ *   deep, depth is still counted, and the frames past it abort with function index -1.
  *
  * A record of another owner than the ring's first delivers the ring (a batch holds one instance's
- * records); a full ring is delivered at once.
+ * records); a full ring is delivered by the next record (or when the invocation ends).
  */
 import { FUNCTION_EVENT_BATCH_CAPACITY, FunctionEventKind, type FunctionEventBatch, type FunctionEventSink } from '../api/event-sink.js';
 import type { FunctionDefinition, Module } from '../api/module.js';
@@ -24,16 +27,16 @@ export const RING_CAPACITY = FUNCTION_EVENT_BATCH_CAPACITY;
 /** Frames the shadow stack holds. */
 export const RING_STACK = 1 << 16;
 export const RING_POS = 0;
-export const RING_SP = 4;
-export const RING_OWNER = 8;
+export const RING_OWNER = 4;
+export const RING_SP = 8;
 export const RING_COUNTER = 16;
 export const RING_FUNCS = 64;
 export const RING_KINDS = RING_FUNCS + 4 * RING_CAPACITY;
 export const RING_COUNTERS = RING_KINDS + 4 * RING_CAPACITY;
-export const RING_STACK_OWNERS = RING_COUNTERS + 8 * RING_CAPACITY;
-export const RING_STACK_FUNCS = RING_STACK_OWNERS + 4 * RING_STACK;
+/** The shadow stack: `owner << 32 | function index` (i64) per frame. */
+export const RING_STACK_BASE = RING_COUNTERS + 8 * RING_CAPACITY;
 /** Bytes of the layout, in 64 KiB pages. */
-export const RING_PAGES = Math.ceil((RING_STACK_FUNCS + 4 * RING_STACK) / 65536);
+export const RING_PAGES = Math.ceil((RING_STACK_BASE + 8 * RING_STACK) / 65536);
 
 /** A recorded module instance: where its batches go. */
 class RingOwner implements FunctionEventBatch {
@@ -94,32 +97,45 @@ export class EventRing {
   /** Writes a record of owner `id` (the interpreter's recorder; the engines' aborts). */
   record(id: number, fi: number, kind: number): void {
     const i32 = this.i32;
-    if (i32[RING_OWNER >> 2] !== id) this.switchTo(id);
+    if (i32[RING_OWNER >> 2] !== id || i32[RING_POS >> 2]! >= RING_CAPACITY) this.switchTo(id);
     const p = i32[RING_POS >> 2]!;
     i32[(RING_FUNCS >> 2) + p] = fi;
     i32[(RING_KINDS >> 2) + p] = kind;
-    const f64 = this.f64;
-    const c = f64[RING_COUNTER >> 3]! + 1;
-    f64[RING_COUNTER >> 3] = c;
-    f64[(RING_COUNTERS >> 3) + p] = c;
     const s = i32[RING_SP >> 2]!;
     if (kind === ENTER) {
       if (s < RING_STACK) {
-        i32[(RING_STACK_OWNERS >> 2) + s] = id;
-        i32[(RING_STACK_FUNCS >> 2) + s] = fi;
+        i32[(RING_STACK_BASE >> 2) + 2 * s] = fi;
+        i32[(RING_STACK_BASE >> 2) + 2 * s + 1] = id;
       }
       i32[RING_SP >> 2] = s + 1;
     } else if (s > 0) {
       i32[RING_SP >> 2] = s - 1;
     }
     i32[RING_POS >> 2] = p + 1;
-    if (p + 1 === RING_CAPACITY) this.flush();
   }
 
-  /** Delivers the ring, then makes `id` its owner (the recorders call it on a change of owner). */
+  /** Counters of the first `n` records: one per record, following the last one delivered (which advances by `n`). */
+  protected fillCounters(n: number): void {
+    const f64 = this.f64;
+    const last = f64[RING_COUNTER >> 3]!;
+    f64[RING_COUNTER >> 3] = last + n;
+    const counters = this.counters;
+    for (let i = 0; i < n; i++) counters[i] = last + 1 + i;
+  }
+
+  /** Delivers the ring, then makes `id` its owner (the recorders call it on a change of owner or a full ring). */
   switchTo(id: number): void {
     this.flush();
     this.i32[RING_OWNER >> 2] = id;
+  }
+
+  /**
+   * Makes the ring ready for a record of owner `id`: delivers it first when another owner's
+   * records are in it or it is full (the cold path of the compiler's inline records).
+   */
+  claim(id: number): void {
+    const i32 = this.i32;
+    if (i32[RING_OWNER >> 2] !== id || i32[RING_POS >> 2]! >= RING_CAPACITY) this.switchTo(id);
   }
 
   /**
@@ -131,12 +147,14 @@ export class EventRing {
     const n = i32[RING_POS >> 2]!;
     if (n === 0) return;
     i32[RING_POS >> 2] = 0;
+    this.fillCounters(n);
+    const counters = this.counters;
     const o = this.#owners[i32[RING_OWNER >> 2]!];
     if (o === undefined) return;
     o.length = n;
     o.functions = this.funcs.subarray(0, n);
     o.kinds = this.kinds.subarray(0, n);
-    o.counters = this.counters.subarray(0, n);
+    o.counters = counters.subarray(0, n);
     o.sink.onEvents(o);
   }
 
@@ -150,7 +168,7 @@ export class EventRing {
     try {
       for (let s = i32[RING_SP >> 2]!; s > base; s = i32[RING_SP >> 2]!) {
         const k = s - 1;
-        if (k < RING_STACK) this.record(i32[(RING_STACK_OWNERS >> 2) + k]!, i32[(RING_STACK_FUNCS >> 2) + k]!, ABORT);
+        if (k < RING_STACK) this.record(i32[(RING_STACK_BASE >> 2) + 2 * k + 1]!, i32[(RING_STACK_BASE >> 2) + 2 * k]!, ABORT);
         else this.record(i32[RING_OWNER >> 2]!, -1, ABORT);
       }
       this.flush();
@@ -169,8 +187,8 @@ export class EventRing {
     for (let s = i32[RING_SP >> 2]!; s > keep; s = i32[RING_SP >> 2]!) {
       const k = s - 1;
       this.record(
-        k < RING_STACK ? i32[(RING_STACK_OWNERS >> 2) + k]! : i32[RING_OWNER >> 2]!,
-        k < RING_STACK ? i32[(RING_STACK_FUNCS >> 2) + k]! : -1,
+        k < RING_STACK ? i32[(RING_STACK_BASE >> 2) + 2 * k + 1]! : i32[RING_OWNER >> 2]!,
+        k < RING_STACK ? i32[(RING_STACK_BASE >> 2) + 2 * k]! : -1,
         ABORT,
       );
     }
