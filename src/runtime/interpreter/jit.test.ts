@@ -58,4 +58,52 @@ describe('block compilation regions', () => {
     expect(await offsets()).toEqual(interpreted);
     expect(interpreted.length).toBeGreaterThan(0);
   });
+
+  it('moves NaN payloads through i64 and f64 loads and stores bit for bit, hot', async () => {
+    // An 8-byte load whose value an f64 instruction reads next goes through getFloat64 and the
+    // Float64Array view in generated code (jit.ts f64Next): V8 must not quiet or canonicalize any
+    // pattern there, on any tier; the run loop moves int32 words.
+    const bytes = await wat(`(module (memory (export "mem") 1)
+      (func (export "copy") (param $n i32) (local $i i32) (local $a i32) (local $x i64) (local $y f64) (local $z f64)
+        (loop $l
+          (local.set $a (i32.and (i32.shl (local.get $i) (i32.const 3)) (i32.const 56)))
+          (local.set $x (i64.load (local.get $a)))
+          (i64.store offset=64 (local.get $a) (local.get $x))
+          (local.set $y (f64.load (local.get $a)))
+          (f64.store offset=128 (local.get $a) (local.get $y))
+          (f64.store offset=192 (local.get $a) (f64.load (local.get $a)))
+          (local.set $y (f64.load (local.get $a)))
+          (local.set $z (f64.add (local.get $y) (local.get $y)))
+          (f64.store offset=256 (local.get $a) (local.get $y))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br_if $l (i32.lt_u (local.get $i) (local.get $n))))))`);
+    const patterns = [
+      0x7ff0000000000001n,
+      0xfff0000000000001n,
+      0x7ff4000000000000n,
+      0xfff7fffffff7ffffn,
+      0x7ff8000000000001n,
+      0xffffffffffffffffn,
+      0x7ff7ffffffffffffn,
+      0x0000000000000001n,
+    ];
+    const src = new Uint8Array(64);
+    const view = new DataView(src.buffer);
+    patterns.forEach((p, i) => view.setBigUint64(8 * i, p, true));
+    for (const jit of [false, true]) {
+      setJitEnabled(jit);
+      const runtime = newRuntimeWithConfig(newRuntimeConfigInterpreter());
+      try {
+        const m = await runtime.instantiateWithConfig(bytes, newModuleConfig().withName(''));
+        const mem = m.memory()!;
+        mem.write(0, src);
+        for (const n of [8, 9, 200_000, 200_000]) {
+          m.exportedFunction('copy')!.call(n);
+          for (const at of [64, 128, 192, 256]) expect(mem.read(at, 64), `jit ${jit}, n ${n}, at ${at}`).toEqual(src);
+        }
+      } finally {
+        await runtime.close();
+      }
+    }
+  }, 60_000);
 });
