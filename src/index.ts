@@ -2,14 +2,6 @@
  * wasmscope: a WebAssembly runtime for Node.js modeled on wazero (the `wazero` package's role).
  * @packageDocumentation
  */
-import type { Context } from './runtime/api/context.js';
-import type { RuntimeConfig } from './runtime/store/config.js';
-import { RuntimeConfigImpl } from './runtime/store/config.js';
-import { newRuntimeConfig } from './runtime/store/factories.js';
-import { RuntimeImpl, type Runtime } from './runtime/store/runtime.js';
-import { newInterpreterEngine } from './runtime/interpreter/engine.js';
-import { newCompilerEngine } from './compiler-native/engine.js';
-import type { Engine } from './runtime/store/engine.js';
 
 export { Context } from './runtime/api/context.js';
 export { CompileError, ExitError, HostFunctionError, LinkError, SnapshotError, WasmRuntimeError, Trap } from './runtime/api/errors.js';
@@ -47,18 +39,4 @@ export {
   newRuntimeConfigInterpreter,
 } from './runtime/store/factories.js';
 
-/** A runtime with the default configuration (compiler engine where supported). */
-export function newRuntime(ctx?: Context): Runtime {
-  return newRuntimeWithConfig(newRuntimeConfig(), ctx);
-}
-
-/** A runtime with `config`. */
-export function newRuntimeWithConfig(config: RuntimeConfig, _ctx?: Context): Runtime {
-  if (!(config instanceof RuntimeConfigImpl)) throw new TypeError('use newRuntimeConfig…() to make a RuntimeConfig');
-  return new RuntimeImpl(config, engineFor(config.data.engine));
-}
-
-function engineFor(kind: 'interpreter' | 'compiler' | 'auto'): Engine {
-  if (kind === 'interpreter') return newInterpreterEngine();
-  return newCompilerEngine();
-}
+export { newRuntime, newRuntimeWithConfig } from './engines.js';

@@ -7,26 +7,10 @@ import { CoreFeaturesTailCall, CoreFeaturesThreads } from '../runtime/api/featur
 import { externKindName, valueTypeName } from '../runtime/api/value-type.js';
 import type { Module as IrModule } from '../runtime/binary/module.js';
 import { CompiledModuleImpl, type CompiledModule } from '../runtime/store/compiled-module.js';
+import { SECTION_NAMES } from '../runtime/binary/decoder.js';
 import { describeImport } from '../runtime/store/link.js';
 import type { Runtime } from '../runtime/store/runtime.js';
 import { newRuntimeConfigInterpreter, newRuntimeWithConfig } from '../index.js';
-
-const SECTION_NAMES = [
-  'custom',
-  'type',
-  'import',
-  'function',
-  'table',
-  'memory',
-  'global',
-  'export',
-  'start',
-  'element',
-  'code',
-  'data',
-  'datacount',
-  'tag',
-];
 
 /** The sections of a binary in order: name (custom sections as `custom "name"`) and size in bytes. */
 export function sectionsOf(bytes: Uint8Array): Array<{ name: string; size: number }> {
@@ -48,7 +32,7 @@ export function sectionsOf(bytes: Uint8Array): Array<{ name: string; size: numbe
     const size = leb();
     if (size < 0) break;
     const start = p;
-    let name = SECTION_NAMES[id] ?? `unknown(${id})`;
+    let name: string = SECTION_NAMES[id] ?? `unknown(${id})`;
     if (id === 0) {
       const n = leb();
       name = `custom "${new TextDecoder().decode(bytes.subarray(p, p + Math.max(0, n)))}"`;

@@ -7,7 +7,8 @@
  * returned.
  */
 import { Buffer } from 'node:buffer';
-import { newModuleConfig, newRuntimeConfig, newRuntimeWithConfig } from '../index.js';
+import { newRuntimeWithConfig } from '../engines.js';
+import { newModuleConfig, newRuntimeConfig } from '../runtime/store/factories.js';
 import type { ConstExpr, DataSegment, ElementSegment, Export, Module as IrModule } from '../runtime/binary/module.js';
 import { declaredFunctionRefs } from '../runtime/binary/module.js';
 import { decodeModule } from '../runtime/binary/decoder.js';

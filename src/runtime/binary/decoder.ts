@@ -59,7 +59,8 @@ import { OPS } from './opcodes.js';
 import { Reader } from './reader.js';
 import { EXNREF, EXTERNREF, F32, F64, FUNCREF, I32, I64, V128 } from '../api/value-type.js';
 
-const SECTION_NAMES = [
+/** Section names by id (as the spec and wabt name them). */
+export const SECTION_NAMES = [
   'custom',
   'type',
   'import',
