@@ -164,7 +164,7 @@ export class Boundary {
     if (fn === undefined) {
       let mod = asyncEntryModules.get(key);
       if (mod === undefined) {
-        mod = new WebAssembly.Module(buildAsyncEntry(t));
+        mod = new WebAssembly.Module(buildEntry(t, true));
         asyncEntryModules.set(key, mod);
       }
       const inst = new WebAssembly.Instance(mod, { s: { m: this.memory, t: this.callTable, d: done } });
@@ -302,24 +302,44 @@ function importMemory(imp: ByteWriter): void {
 
 // ---- entry helpers ----
 
-function buildEntry(t: FuncType): Uint8Array {
+/**
+ * The entry helper of a signature: `c(slot, refs…) → refResults` loads the params from scratch,
+ * calls the function in table slot `slot`, and stores its results to scratch. `async`: the helper
+ * of an async call (wrapped in `WebAssembly.promising`), `c(slot, callId, refs…)`; the call may
+ * suspend, so its results must leave scratch at once: after storing them it calls the synchronous
+ * import `s.d(callId)`, which copies them to the call's own stack before any other call can use
+ * scratch.
+ */
+function buildEntry(t: FuncType, async = false): Uint8Array {
   const pl = slotLayout(t.params);
   const rl = slotLayout(t.results);
   const refParams = pl.refs.map((i) => t.params[i]!);
   const refResults = rl.refs.map((i) => t.results[i]!);
+  /** Leading i32 params: the slot, and the call id of an async call. */
+  const lead = async ? 2 : 1;
   const w = new ByteWriter(256).preamble();
-  const types = new ByteWriter(64).u32(2);
+  const types = new ByteWriter(64).u32(async ? 3 : 2);
   encodeFuncType(types, t);
-  encodeFuncType(types, { params: [I32, ...refParams], results: refResults });
+  encodeFuncType(types, { params: [...(async ? [I32, I32] : [I32]), ...refParams], results: refResults });
+  if (async) encodeFuncType(types, { params: [I32], results: [] });
   w.section(SectionId.Type, types);
-  const imp = new ByteWriter(32).u32(2);
+  const imp = new ByteWriter(48).u32(async ? 3 : 2);
   importMemory(imp);
   imp.name('s').name('t').u8(ExternKind.Table).u8(FUNCREF).u8(0x00).u32(0); // limits: minimum 0, no maximum
+  if (async) imp.name('s').name('d').u8(ExternKind.Func).u32(2);
   w.section(SectionId.Import, imp);
   w.section(SectionId.Function, new ByteWriter(4).u32(1).u32(1));
-  w.section(SectionId.Export, new ByteWriter(8).u32(1).name('c').u8(ExternKind.Func).u32(0));
+  // The helper's index follows the imported `s.d` of an async helper.
+  w.section(
+    SectionId.Export,
+    new ByteWriter(8)
+      .u32(1)
+      .name('c')
+      .u8(ExternKind.Func)
+      .u32(async ? 1 : 0),
+  );
   const c = new ByteWriter(128);
-  let refArg = 1;
+  let refArg = lead;
   for (let i = 0; i < t.params.length; i++) {
     const p = t.params[i]!;
     if (isRefType(p)) c.localGet(refArg++);
@@ -327,12 +347,13 @@ function buildEntry(t: FuncType): Uint8Array {
   }
   c.localGet(0).callIndirect(0, 0); // the slot; call type 0 through table 0
   // Results are on the stack, last on top: park them in locals, then store / push back refs.
-  const firstLocal = 1 + refParams.length;
+  const firstLocal = lead + refParams.length;
   for (let i = t.results.length - 1; i >= 0; i--) c.localSet(firstLocal + i);
   for (let i = 0; i < t.results.length; i++) {
     const r = t.results[i]!;
     if (!isRefType(r)) emitStoreLocal(c, r, firstLocal + i, rl.slot[i]!);
   }
+  if (async) c.localGet(1).call(0); // done(callId)
   for (const i of rl.refs) c.localGet(firstLocal + i);
   const code = new ByteWriter(256).u32(1);
   body(code, t.results, c);
@@ -385,53 +406,6 @@ function buildAdapter(t: FuncType, indexArg = false): Uint8Array {
 }
 
 // ---- async helpers (JS Promise Integration) ----
-
-/**
- * The entry helper of an async call (wrapped in `WebAssembly.promising`): `c(slot, callId,
- * refs…) → refResults`. The call may suspend, so its results must leave scratch at once: after
- * storing them it calls the synchronous import `s.d(callId)`, which copies them to the call's own
- * stack before any other call can use scratch.
- */
-function buildAsyncEntry(t: FuncType): Uint8Array {
-  const pl = slotLayout(t.params);
-  const rl = slotLayout(t.results);
-  const refParams = pl.refs.map((i) => t.params[i]!);
-  const refResults = rl.refs.map((i) => t.results[i]!);
-  const w = new ByteWriter(256).preamble();
-  const types = new ByteWriter(64).u32(3);
-  encodeFuncType(types, t);
-  encodeFuncType(types, { params: [I32, I32, ...refParams], results: refResults });
-  encodeFuncType(types, { params: [I32], results: [] });
-  w.section(SectionId.Type, types);
-  const imp = new ByteWriter(48).u32(3);
-  importMemory(imp);
-  imp.name('s').name('t').u8(ExternKind.Table).u8(FUNCREF).u8(0x00).u32(0); // limits: minimum 0, no maximum
-  imp.name('s').name('d').u8(ExternKind.Func).u32(2);
-  w.section(SectionId.Import, imp);
-  w.section(SectionId.Function, new ByteWriter(4).u32(1).u32(1));
-  w.section(SectionId.Export, new ByteWriter(8).u32(1).name('c').u8(ExternKind.Func).u32(1));
-  const c = new ByteWriter(128);
-  let refArg = 2;
-  for (let i = 0; i < t.params.length; i++) {
-    const p = t.params[i]!;
-    if (isRefType(p)) c.localGet(refArg++);
-    else emitLoad(c, p, pl.slot[i]!);
-  }
-  c.localGet(0).callIndirect(0, 0); // the slot; call type 0 through table 0
-  const firstLocal = 2 + refParams.length;
-  for (let i = t.results.length - 1; i >= 0; i--) c.localSet(firstLocal + i);
-  for (let i = 0; i < t.results.length; i++) {
-    const r = t.results[i]!;
-    if (!isRefType(r)) emitStoreLocal(c, r, firstLocal + i, rl.slot[i]!);
-  }
-  c.localGet(1).call(0); // done(callId)
-  for (const i of rl.refs) c.localGet(firstLocal + i);
-  const code = new ByteWriter(256).u32(1);
-  body(code, t.results, c);
-  w.section(SectionId.Code, code);
-  nameSection(w, HELPER_ENTRY_NAME);
-  return w.finish();
-}
 
 /**
  * The import adapter of an async host function: stores the params to scratch, calls the
