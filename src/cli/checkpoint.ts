@@ -7,7 +7,7 @@
  * with the same output the uninterrupted run would have given (and its exit code). The same flags
  * on `resume` checkpoint the resumed run again.
  */
-import { mountConfig } from './mounts.js';
+import { mountConfig } from './inputs.js';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';

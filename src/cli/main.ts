@@ -4,7 +4,7 @@
  * `version`. Thin over the library; `main` returns the process exit code so tests can run it
  * in-process. Help goes to stdout (exit 0); every error is one `error: …` line (or block) on stderr.
  */
-import { invalidMount, mountConfig } from './mounts.js';
+import { cannotRead, invalidMount, mountConfig, readInput } from './inputs.js';
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 // Not from '../index.js', which loads both engines: ./runtime.ts loads the one a run needs. What
@@ -511,13 +511,8 @@ async function compileCommand(argv: readonly string[], io: CliIO, out: (s: strin
     return 1;
   }
   const path = files[0]!;
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    err(`error: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
-    return 1;
-  }
+  const bytes = readInput(path, err);
+  if (bytes === undefined) return 1;
   const r = await newCliRuntime(interpreter ? newRuntimeConfigInterpreter() : newRuntimeConfig());
   try {
     const t = performance.now();
@@ -540,13 +535,8 @@ async function compileCommand(argv: readonly string[], io: CliIO, out: (s: strin
 }
 
 async function run(o: RunOptions, io: CliIO, err: (s: string) => void): Promise<number> {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(o.wasmPath);
-  } catch (e) {
-    err(`error: cannot read ${o.wasmPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
-    return 1;
-  }
+  const bytes = readInput(o.wasmPath, err);
+  if (bytes === undefined) return 1;
 
   const mounted = mountConfig(o.mounts, invalidMount);
   if ('error' in mounted) {
@@ -807,20 +797,15 @@ async function replayCommand(argv: readonly string[], io: CliIO, out: (s: string
   try {
     log = decodeHostCallLog(readFileSync(o.logPath));
   } catch (e) {
-    err(`error: cannot read ${o.logPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+    err(cannotRead(o.logPath, e));
     return 1;
   }
   if (o.print) {
     out(`${formatHostCallLog(log)}\n`);
     return 0;
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(o.wasmPath);
-  } catch (e) {
-    err(`error: cannot read ${o.wasmPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
-    return 1;
-  }
+  const bytes = readInput(o.wasmPath, err);
+  if (bytes === undefined) return 1;
   const r = await newCliRuntime(o.interpreter ? newRuntimeConfigInterpreter() : newRuntimeConfig());
   const replay = replayHostCalls(log);
   try {

@@ -2,8 +2,8 @@
  * `wasmscope preinit`: pre-initialises a module into a new .wasm (wasmscope/snapshot
  * `preinitialize`), with Wizer's flags.
  */
-import { invalidMount, mountConfig } from './mounts.js';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { invalidMount, mountConfig, readInput } from './inputs.js';
+import { writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { newModuleConfig, newRuntimeConfig, newRuntimeConfigInterpreter, type Writer } from '../index.js';
 import { preinitialize } from '../snapshot/preinit.js';
@@ -126,13 +126,8 @@ export function parsePreinit(
 
 /** Runs `preinit`; returns the exit code. Errors go to `err`. */
 export async function runPreinit(o: PreinitOptions, stdout: Writer, stderr: Writer, err: (s: string) => void): Promise<number> {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(o.input);
-  } catch (e) {
-    err(`error: cannot read ${o.input}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
-    return 1;
-  }
+  const bytes = readInput(o.input, err);
+  if (bytes === undefined) return 1;
   const mounted = mountConfig(o.mounts, invalidMount);
   if ('error' in mounted) {
     err(mounted.error);

@@ -4,6 +4,7 @@
  * `wasmscope report` command (a flame graph or a top table from a pprof file). Loaded only when a
  * run profiles or for `report` (start-up).
  */
+import { cannotRead } from './inputs.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Context } from '../runtime/api/context.js';
@@ -181,7 +182,7 @@ export async function reportCommand(argv: readonly string[], out: (s: string) =>
   try {
     profile = await decodePprof(readFileSync(path));
   } catch (e) {
-    err(`error: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`);
+    err(cannotRead(path, e));
     return 1;
   }
   if (o.sampleType !== undefined && !profile.sampleTypes.some((t) => t.type === o.sampleType)) {

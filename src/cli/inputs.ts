@@ -1,5 +1,8 @@
-/** Mounts given on the command line (`--mount host[:guest][:ro]`, or recorded in a checkpoint) as a filesystem config. */
-import { statSync } from 'node:fs';
+/**
+ * What the command line names: input files (read, or one `error: cannot read …` line) and mounts
+ * (`--mount host[:guest][:ro]`, or recorded in a checkpoint) as a filesystem config.
+ */
+import { readFileSync, statSync } from 'node:fs';
 import type { FSConfig } from '../runtime/store/config.js';
 import { newFSConfig } from '../runtime/store/factories.js';
 
@@ -38,4 +41,19 @@ export function mountConfig(
 /** The usual wording: `error: invalid mount: <host> does not exist` (or `is not a directory`). */
 export function invalidMount(host: string, problem: MountProblem): string {
   return `error: invalid mount: ${host} ${problem === 'missing' ? 'does not exist' : 'is not a directory'}\n`;
+}
+
+/** The `error: cannot read <path>: <code>` line of a failed read of `path`. */
+export function cannotRead(path: string, e: unknown): string {
+  return `error: cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}\n`;
+}
+
+/** The bytes of `path`, or undefined after writing {@link cannotRead}'s line to `err`. */
+export function readInput(path: string, err: (s: string) => void): Uint8Array | undefined {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    err(cannotRead(path, e));
+    return undefined;
+  }
 }
