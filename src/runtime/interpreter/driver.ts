@@ -207,6 +207,12 @@ function fail(m: Machine, c: Call, ctx: Context, e: unknown): unknown {
   return err;
 }
 
+/** Call `c` of `f` returned: its results into `stack`, its event records to the sinks. */
+function finish(m: Machine, f: FuncInst, c: Call, stack: BigUint64Array): void {
+  readRaw(m, f.type.results, c.entryFp, stack);
+  m.ring?.flush();
+}
+
 /** Restores the machine as it was before call `c`. */
 function end(m: Machine, c: Call): void {
   if (c.snapper !== null) c.snapper.invocation.live = false;
@@ -250,8 +256,7 @@ export function callFunction(m: Machine, f: FuncInst, stack: BigUint64Array, ctx
       }
       if (!resume(m, c)) break;
     }
-    readRaw(m, f.type.results, c.entryFp, stack);
-    m.ring?.flush();
+    finish(m, f, c, stack);
   } catch (e) {
     throw fail(m, c, ctx, e);
   } finally {
@@ -284,8 +289,7 @@ export async function callFunctionAsync(
   const c = begin(m, f, stack, point === undefined ? ctx : withSuspendPoint(ctx, point));
   try {
     await drive(m, c, o, point, 'run');
-    readRaw(m, f.type.results, c.entryFp, stack);
-    m.ring?.flush();
+    finish(m, f, c, stack);
   } catch (e) {
     throw fail(m, c, ctx, e instanceof CallSuspension ? e.error : e);
   } finally {
@@ -350,8 +354,7 @@ export async function resumeFunctionAsync(
       hostResults(m, at.hostFn, c.hostFp, r);
     }
     await drive(m, c, o, point, results === undefined ? 'host' : 'past-host');
-    readRaw(m, f.type.results, c.entryFp, stack);
-    m.ring?.flush();
+    finish(m, f, c, stack);
   } catch (e) {
     throw fail(m, c, ctx, e instanceof CallSuspension ? e.error : e);
   } finally {
